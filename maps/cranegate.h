@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cranegate: the one header shared by the XDP program (bpf/) and the loader
+ * (user/). Everything that crosses the kernel/user boundary is declared
+ * here: map keys and values, the event record, the verdict reasons and
+ * their names. Nothing else is shared.
+ *
+ * Types use the kernel's __u8.. spellings so that the header compiles both
+ * against vmlinux.h (BPF side) and <linux/types.h> (user side).
+ *
+ * A policy is loaded as one *instance*: the XDP program together with its
+ * own policy maps (zones, address classes, port classes, flows, flow
+ * metadata). Reloading a policy loads a complete new instance and swaps
+ * the program on each interface in one step (bpf_xdp_attach with
+ * XDP_FLAGS_REPLACE), so a frame always sees one whole policy. State that
+ * must outlive a policy (reason counters, the event ring buffer, and later
+ * the connection and MAC tables) lives in maps that every instance shares
+ * through pins under --pin-root.
+ */
+#ifndef CRANEGATE_MAPS_H
+#define CRANEGATE_MAPS_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/*
+ * Verdict reasons. The order is part of the map ABI (reason counters are
+ * indexed by it): append only. Reasons below CG_R_FIRST_DROP pass the
+ * frame, the rest drop it (unless the policy is in monitor mode).
+ */
+enum cg_reason {
+	CG_R_ALLOWED = 0,	/* a flow allows it */
+	CG_R_REPLY,		/* reply within an allowed connection */
+	CG_R_INTRA_ZONE,	/* source and destination in one zone */
+	CG_R_MONITOR,		/* would drop; passed because mode: monitor */
+	CG_R_ARP,		/* ARP within the ingress zone */
+	CG_R_ND,		/* IPv6 neighbour discovery within the zone */
+	CG_R_NO_RULE,		/* crosses zones and no flow allows it */
+	CG_R_UNKNOWN_ZONE,	/* (interface, VLAN) maps to no zone */
+	CG_R_SPOOFED_SOURCE,	/* source address in no zone's networks */
+	CG_R_MULTI_HOMED,	/* source belongs to another zone */
+	CG_R_VLAN_VIOLATION,	/* undeclared VLAN on the interface, or QinQ */
+	CG_R_ICS_DENIED,	/* Modbus/S7comm function not allowed */
+	CG_R_FRAGMENT,		/* non-first IP fragment */
+	CG_R_MALFORMED,		/* truncated or inconsistent headers */
+	CG_R_ETHERTYPE,		/* non-IP, non-ARP ethertype */
+	CG_R_MAX,
+};
+
+#define CG_R_FIRST_DROP CG_R_NO_RULE
+
+enum cg_verdict {
+	CG_V_PASS = 0,
+	CG_V_DROP = 1,
+};
+
+/* Policy mode, set in the program's read-only data at load time. */
+enum cg_mode {
+	CG_MODE_ENFORCE = 0,
+	CG_MODE_MONITOR = 1,
+};
+
+/* "No flow decided" and "no zone", in events and in map values. */
+#define CG_FLOW_NONE 0xffffffffu
+#define CG_ZONE_NONE 0xffffu
+
+/*
+ * Protocol numbers in flow keys. TCP, UDP, ICMP and ICMPv6 use their IANA
+ * numbers; a flow with `proto: any` is stored under CG_PROTO_ANY (255 is
+ * IANA's "reserved", never seen on the wire as a transport).
+ */
+#define CG_PROTO_ANY 255
+
+/*
+ * zones: (ingress ifindex, outer VLAN id) -> zone id. VLAN id 0 stands for
+ * untagged and priority-tagged frames. For every interface the policy
+ * names, the compiler also stores a marker entry with vlan = CG_VLAN_IFACE,
+ * so that the program can tell "tagged with an undeclared VLAN on a known
+ * interface" (vlan-violation) from "unknown interface" (unknown-zone).
+ */
+#define CG_VLAN_IFACE 0xffffu
+
+struct cg_zone_key {
+	__u32 ifindex;
+	__u16 vlan;
+	__u16 pad;
+};
+
+struct cg_zone_val {
+	__u16 zone;	/* CG_ZONE_NONE in the CG_VLAN_IFACE marker */
+	__u16 pad;
+};
+
+/*
+ * classes4 / classes6: LPM tries from address to the most specific
+ * *address class*. Every prefix the policy mentions (zone networks, hosts,
+ * CIDRs in flows) is a class; the compiler merges classes that no flow can
+ * tell apart. `zone` is the zone whose networks contain the class prefix,
+ * or CG_ZONE_NONE for prefixes outside every zone; it drives the source
+ * checks (spoofed-source, multi-homed) and the destination zone.
+ */
+struct cg_lpm4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct cg_lpm6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+struct cg_class_val {
+	__u32 class_id;
+	__u16 zone;
+	__u16 pad;
+};
+
+/*
+ * port_classes: ARRAY of 65536 entries, destination port -> port class.
+ * The boundaries of every port range in the policy cut 0..65535 into
+ * intervals; each interval is one class, so a range check is one array
+ * lookup. Only TCP and UDP frames have ports.
+ */
+#define CG_PORT_CLASSES_ENTRIES 65536
+
+/*
+ * flows: HASH (source class, destination class, protocol, port class) ->
+ * flow id. A frame does up to three lookups: (its protocol, its port
+ * class) for flows with ports, (its protocol, CG_PCLASS_ALL) for flows on
+ * that protocol without ports, and (CG_PROTO_ANY, CG_PCLASS_ALL) for
+ * `proto: any` flows; the lowest flow id found wins, which is the first
+ * matching flow in file order. The compiler stores, for each key, the
+ * first flow that covers it, and tells the program (rodata cfg_lookups)
+ * which of the three kinds the policy has, so that it skips the others.
+ * Frames without ports (ICMP, other protocols) use CG_PCLASS_ALL.
+ */
+#define CG_PCLASS_ALL 0xffffffffu
+#define CG_LOOKUP_PORTS (1u << 0)
+#define CG_LOOKUP_PROTO (1u << 1)
+#define CG_LOOKUP_ANY (1u << 2)
+struct cg_flow_key {
+	__u32 src_class;
+	__u32 dst_class;
+	__u32 port_class;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct cg_flow_val {
+	__u32 flow;
+};
+
+/* flow_info: ARRAY [flow id] -> what the program needs to know of a flow. */
+#define CG_FLOW_LOG (1u << 0)	/* log: true - log every new connection */
+
+struct cg_flow_info {
+	__u32 flags;
+};
+
+/*
+ * conns: LRU_HASH, the connection table (shared, survives reloads). Keyed
+ * by the tuple of the frame that opened the connection, in its forward
+ * direction (initiator -> responder). A frame whose *reversed* tuple is in
+ * the table, and that is not a TCP SYN without ACK, is a `reply`. Ports
+ * are the TCP/UDP ports; ICMP and ICMPv6 echo use the echo identifier as
+ * both ports (request and reply carry the same one); other protocols use
+ * 0. Entries are created and refreshed only by frames that a flow allows
+ * in the forward direction, refreshed by replies, and treated as absent
+ * once idle longer than the protocol's timeout (rodata cfg_timeout_*).
+ */
+struct cg_conn_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 family;	/* 4 or 6 */
+	__u8 pad[2];
+};
+
+struct cg_conn_val {
+	__u64 last_ns;		/* bpf_ktime_get_ns() of the last frame */
+	__u64 policy_id;	/* policy that allowed it (see cg_event) */
+	__u32 flow;		/* flow id within that policy */
+	__u32 pad;
+};
+
+/*
+ * Counters. All counter maps are PERCPU_ARRAYs: XDP runs in softirq
+ * context on one CPU at a time, so each CPU increments its own copy with
+ * plain adds, no atomics; userspace sums over CPUs.
+ *
+ * reason_stats [enum cg_reason] and flow_stats [flow id] hold one of these.
+ */
+struct cg_counter {
+	__u64 packets;
+	__u64 bytes;
+	__u64 last_ns;	/* bpf_ktime_get_ns() of the last hit, 0 = never */
+};
+
+/* event_stats [enum cg_reason]: what happened to events of each reason. */
+struct cg_event_counter {
+	__u64 emitted;
+	__u64 lost;		/* ring buffer full: bpf_ringbuf_reserve failed */
+	__u64 suppressed;	/* over the per-CPU rate limit */
+};
+
+/*
+ * Per-CPU, per-reason token bucket for events, so that a flood of one
+ * reason cannot swamp the ring buffer. Refill rate and burst are rodata.
+ */
+struct cg_event_bucket {
+	__u64 tokens;
+	__u64 last_ns;
+};
+
+/*
+ * The event record in the ring buffer. One per dropped frame, per frame
+ * passed by a flow with `log: true` when it opens a connection, and per
+ * frame in record mode (replay and tests). Addresses are in network byte
+ * order; an IPv4 address occupies the first 4 bytes. Ports are in host
+ * byte order. `ts_ns` is bpf_ktime_get_ns() (CLOCK_MONOTONIC).
+ */
+struct cg_event {
+	__u64 ts_ns;
+	__u64 policy_id;	/* first 8 bytes of the policy's sha256 */
+	__u32 ifindex;
+	__u32 flow;		/* CG_FLOW_NONE when no flow decided */
+	__u32 pkt_len;
+	__u16 vlan;		/* 0 = untagged */
+	__u16 zone_from;	/* CG_ZONE_NONE when unknown */
+	__u16 zone_to;
+	__u16 sport;
+	__u16 dport;
+	__u16 function;		/* ICS function code, CG_FUNC_NONE if none */
+	__u8 verdict;		/* enum cg_verdict */
+	__u8 reason;		/* enum cg_reason */
+	__u8 would;		/* in monitor mode: the reason it would have had */
+	__u8 family;		/* 0 (not IP), 4 or 6 */
+	__u8 proto;		/* L4 protocol, 0 when not known */
+	__u8 src_mac[6];
+	__u8 flags;		/* CG_EV_* */
+	__u8 src[16];
+	__u8 dst[16];
+};
+
+#define CG_FUNC_NONE 0xffffu
+#define CG_EV_PORTS (1u << 0)	/* sport/dport were parsed */
+
+/*
+ * meta [1] and names [zones + flows]: what an operator needs to read the
+ * instance back (status, events) from the kernel alone. The program never
+ * reads them; the loader binds them to it (bpf_prog_bind_map) so that
+ * they are found through the pinned program. names[] holds the zone
+ * names (ids 0..n_zones-1), then the flow names (n_zones + flow id).
+ */
+#define CG_META_NAME_MAX 64
+
+struct cg_policy_meta {
+	char name[CG_META_NAME_MAX];
+	__u8 sha256[32];
+	__u64 applied_at;	/* Unix time, seconds */
+	__u32 n_zones;
+	__u32 n_flows;
+	__u32 mode;		/* enum cg_mode */
+	__u32 pad;
+};
+
+struct cg_name {
+	char name[CG_META_NAME_MAX];
+};
+
+/*
+ * Read-only configuration of one instance, set by the loader before load
+ * (the program's `const volatile` globals). Listed here for reference:
+ *   cfg_mode           enum cg_mode
+ *   cfg_policy_id      __u64
+ *   cfg_record         non-zero: write every frame's event to `last`
+ *                      (replay and tests only; dead code otherwise)
+ *   cfg_ev_rate        events per second per reason per CPU (token refill)
+ *   cfg_ev_burst       bucket depth
+ */
+
+#ifndef __bpf__
+static const char *const cg_reason_names[CG_R_MAX] = {
+	[CG_R_ALLOWED] = "allowed",
+	[CG_R_REPLY] = "reply",
+	[CG_R_INTRA_ZONE] = "intra-zone",
+	[CG_R_MONITOR] = "monitor",
+	[CG_R_ARP] = "arp",
+	[CG_R_ND] = "nd",
+	[CG_R_NO_RULE] = "no-rule",
+	[CG_R_UNKNOWN_ZONE] = "unknown-zone",
+	[CG_R_SPOOFED_SOURCE] = "spoofed-source",
+	[CG_R_MULTI_HOMED] = "multi-homed",
+	[CG_R_VLAN_VIOLATION] = "vlan-violation",
+	[CG_R_ICS_DENIED] = "ics-denied",
+	[CG_R_FRAGMENT] = "fragment",
+	[CG_R_MALFORMED] = "malformed",
+	[CG_R_ETHERTYPE] = "ethertype",
+};
+#endif
+
+#endif /* CRANEGATE_MAPS_H */

@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The policy compiler. Turns a validated struct cg_policy into the images
+ * of the policy maps described in maps/cranegate.h, so that the program's
+ * per-frame work is a fixed number of lookups whatever the policy size:
+ *
+ *  - every prefix the policy mentions becomes an address class; an LPM
+ *    trie per family maps an address to its most specific class, and each
+ *    class knows the zone whose networks contain it;
+ *  - the boundaries of all port ranges cut the port space into port
+ *    classes (one array lookup per frame);
+ *  - each flow expands to the (source class, destination class, protocol,
+ *    port class) keys it covers; a key keeps the first flow covering it.
+ *
+ * A class lies in a flow's `from` when its prefix lies inside one of the
+ * flow's prefixes. Since every flow prefix is itself a class, the most
+ * specific class of an address lies in the flow's set exactly when the
+ * address does.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+
+/* A class: one distinct prefix of one family. */
+struct class {
+	struct cg_prefix prefix;
+	uint16_t zone;
+};
+
+/* Growable array of uint32_t, for class and port-class lists. */
+struct u32vec {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static int u32vec_push(struct u32vec *a, uint32_t x)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		uint32_t *v = realloc(a->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = x;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void u32vec_sort_unique(struct u32vec *a)
+{
+	size_t i, j = 0;
+
+	if (!a->n)
+		return;
+	qsort(a->v, a->n, sizeof(*a->v), cmp_u32);
+	for (i = 1; i < a->n; i++)
+		if (a->v[i] != a->v[j])
+			a->v[++j] = a->v[i];
+	a->n = j + 1;
+}
+
+static int addr_bytes(int family)
+{
+	return family == 4 ? 4 : 16;
+}
+
+/* Order classes by family, then address, then prefix length. */
+static int cmp_class(const void *a, const void *b)
+{
+	const struct cg_prefix *x = &((const struct class *)a)->prefix;
+	const struct cg_prefix *y = &((const struct class *)b)->prefix;
+	int c;
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	c = memcmp(x->addr, y->addr, addr_bytes(x->family));
+	if (c)
+		return c;
+	return x->len - y->len;
+}
+
+/* The last address of a prefix, into `last`. */
+static void prefix_last(const struct cg_prefix *p, uint8_t *last)
+{
+	int n = addr_bytes(p->family), i;
+
+	memcpy(last, p->addr, 16);
+	for (i = 0; i < n * 8; i++)
+		if (i >= p->len)
+			last[i / 8] |= 0x80 >> (i % 8);
+}
+
+/*
+ * Open-addressing hash from flow key to the first flow covering it. The
+ * flows hash in the kernel gets exactly these entries.
+ */
+struct keytab {
+	struct cg_flow_entry *slots;
+	uint8_t *used;
+	size_t cap, n;
+};
+
+static uint64_t key_hash(const struct cg_flow_key *k)
+{
+	uint64_t h = 1469598103934665603ull;
+	const uint8_t *p = (const uint8_t *)k;
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
+static int keytab_init(struct keytab *t, size_t expect)
+{
+	size_t cap = 64;
+
+	while (cap < expect * 2)
+		cap *= 2;
+	t->slots = calloc(cap, sizeof(*t->slots));
+	t->used = calloc(cap, 1);
+	t->cap = cap;
+	t->n = 0;
+	return t->slots && t->used ? 0 : -ENOMEM;
+}
+
+/* Insert unless present: flows arrive in file order, so the first stays. */
+static void keytab_add(struct keytab *t, const struct cg_flow_key *k,
+		       uint32_t flow)
+{
+	size_t i = key_hash(k) & (t->cap - 1);
+
+	while (t->used[i]) {
+		if (!memcmp(&t->slots[i].key, k, sizeof(*k)))
+			return;
+		i = (i + 1) & (t->cap - 1);
+	}
+	t->used[i] = 1;
+	t->slots[i].key = *k;
+	t->slots[i].val.flow = flow;
+	t->n++;
+}
+
+struct compiler {
+	const struct cg_policy *p;
+	struct cg_diags *d;
+	struct class *classes;	/* sorted, v4 first */
+	size_t n_classes;
+	size_t first6;		/* index of the first IPv6 class */
+	uint32_t bounds[65537];	/* port-class boundaries, sorted */
+	size_t n_bounds;
+};
+
+static int add_prefix(struct compiler *cc, size_t *cap,
+		      const struct cg_prefix *pf)
+{
+	if (cc->n_classes == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct class *v = realloc(cc->classes, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		cc->classes = v;
+		*cap = ncap;
+	}
+	cc->classes[cc->n_classes].prefix = *pf;
+	cc->classes[cc->n_classes].zone = CG_ZONE_NONE;
+	cc->n_classes++;
+	return 0;
+}
+
+static int collect_classes(struct compiler *cc)
+{
+	const struct cg_policy *p = cc->p;
+	size_t cap = 0, i, j, k;
+	int err;
+
+	for (i = 0; i < p->n_zones; i++)
+		for (j = 0; j < p->zones[i].n_nets; j++)
+			if ((err = add_prefix(cc, &cap,
+					      &p->zones[i].nets[j].prefix)))
+				return err;
+	for (i = 0; i < p->n_hosts; i++)
+		if ((err = add_prefix(cc, &cap, &p->hosts[i].addr)))
+			return err;
+	for (i = 0; i < p->n_flows; i++) {
+		const struct cg_flow *f = &p->flows[i];
+
+		for (k = 0; k < 2; k++) {
+			const struct cg_ref *refs = k ? f->to : f->from;
+			size_t n = k ? f->n_to : f->n_from;
+
+			for (j = 0; j < n; j++)
+				if (refs[j].kind == CG_REF_CIDR &&
+				    (err = add_prefix(cc, &cap, &refs[j].cidr)))
+					return err;
+		}
+	}
+	qsort(cc->classes, cc->n_classes, sizeof(*cc->classes), cmp_class);
+	/* Remove duplicates. */
+	for (i = 0, j = 0; i < cc->n_classes; i++)
+		if (!j || cmp_class(&cc->classes[i], &cc->classes[j - 1]))
+			cc->classes[j++] = cc->classes[i];
+	cc->n_classes = j;
+	for (cc->first6 = 0; cc->first6 < cc->n_classes; cc->first6++)
+		if (cc->classes[cc->first6].prefix.family == 6)
+			break;
+	/* The zone of a class: the zone whose networks contain it. */
+	for (i = 0; i < cc->n_classes; i++)
+		for (j = 0; j < p->n_zones; j++)
+			for (k = 0; k < p->zones[j].n_nets; k++)
+				if (cg_prefix_contains(&p->zones[j].nets[k].prefix,
+						       &cc->classes[i].prefix))
+					cc->classes[i].zone = j;
+	return 0;
+}
+
+/* Index of the class equal to `pf`; it exists (every prefix is a class). */
+static size_t class_index(const struct compiler *cc, const struct cg_prefix *pf)
+{
+	size_t lo = 0, hi = cc->n_classes;
+	struct class key = { .prefix = *pf };
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (cmp_class(&cc->classes[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Append every class inside `pf` to `out`: a contiguous run from `pf`. */
+static int classes_inside(const struct compiler *cc, const struct cg_prefix *pf,
+			  struct u32vec *out)
+{
+	uint8_t last[16];
+	size_t i = class_index(cc, pf);
+	int n = addr_bytes(pf->family), err;
+
+	prefix_last(pf, last);
+	for (; i < cc->n_classes; i++) {
+		const struct cg_prefix *c = &cc->classes[i].prefix;
+
+		if (c->family != pf->family || memcmp(c->addr, last, n) > 0)
+			break;
+		if ((err = u32vec_push(out, i)))
+			return err;
+	}
+	return 0;
+}
+
+static int expand_refs(const struct compiler *cc, const struct cg_ref *refs,
+		       size_t n, struct u32vec *out)
+{
+	const struct cg_policy *p = cc->p;
+	size_t i, j;
+	int err = 0;
+
+	out->n = 0;
+	for (i = 0; i < n && !err; i++) {
+		switch (refs[i].kind) {
+		case CG_REF_ZONE:
+			for (j = 0; j < p->zones[refs[i].index].n_nets && !err;
+			     j++)
+				err = classes_inside(
+					cc, &p->zones[refs[i].index].nets[j].prefix,
+					out);
+			break;
+		case CG_REF_HOST:
+			err = classes_inside(cc, &p->hosts[refs[i].index].addr,
+					     out);
+			break;
+		case CG_REF_CIDR:
+			err = classes_inside(cc, &refs[i].cidr, out);
+			break;
+		}
+	}
+	u32vec_sort_unique(out);
+	return err;
+}
+
+static bool flow_has_ports(const struct cg_flow *f)
+{
+	return f->n_ports && (f->proto == CG_P_TCP || f->proto == CG_P_UDP ||
+			      f->proto == CG_P_ANY);
+}
+
+/* The protocol numbers a flow is stored under. */
+static size_t flow_protos(const struct cg_flow *f, uint8_t *out)
+{
+	switch (f->proto) {
+	case CG_P_TCP:
+		out[0] = 6;
+		return 1;
+	case CG_P_UDP:
+		out[0] = 17;
+		return 1;
+	case CG_P_ICMP:
+		out[0] = 1;
+		return 1;
+	case CG_P_ICMPV6:
+		out[0] = 58;
+		return 1;
+	case CG_P_ANY:
+		if (f->n_ports) {
+			out[0] = 6;
+			out[1] = 17;
+			return 2;
+		}
+		out[0] = CG_PROTO_ANY;
+		return 1;
+	}
+	return 0;
+}
+
+static void collect_port_bounds(struct compiler *cc)
+{
+	static uint8_t is_bound[65537];
+	size_t i, j;
+
+	memset(is_bound, 0, sizeof(is_bound));
+	is_bound[0] = 1;
+	for (i = 0; i < cc->p->n_flows; i++) {
+		const struct cg_flow *f = &cc->p->flows[i];
+
+		if (!flow_has_ports(f))
+			continue;
+		for (j = 0; j < f->n_ports; j++) {
+			is_bound[f->ports[j].lo] = 1;
+			is_bound[(uint32_t)f->ports[j].hi + 1] = 1;
+		}
+	}
+	cc->n_bounds = 0;
+	for (i = 0; i < 65536; i++)
+		if (is_bound[i])
+			cc->bounds[cc->n_bounds++] = i;
+}
+
+/* The port classes a flow's port list covers, into `out`. */
+static int flow_port_classes(const struct compiler *cc,
+			     const struct cg_compiled *c,
+			     const struct cg_flow *f, struct u32vec *out)
+{
+	size_t j;
+	uint32_t pc;
+	int err;
+
+	out->n = 0;
+	for (j = 0; j < f->n_ports; j++)
+		for (pc = c->port_classes[f->ports[j].lo];
+		     pc <= c->port_classes[f->ports[j].hi]; pc++)
+			if ((err = u32vec_push(out, pc)))
+				return err;
+	u32vec_sort_unique(out);
+	return 0;
+}
+
+static int check_limit(struct cg_diags *d, const char *what, size_t need,
+		       size_t limit)
+{
+	struct cg_pos pos = { 1, 1 };
+
+	if (need <= limit)
+		return 0;
+	cg_diag_add(d, CG_ERROR, pos,
+		    "policy needs %zu %s; the limit is %zu (over by %zu)", need,
+		    what, limit, need - limit);
+	return -E2BIG;
+}
+
+int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
+	       struct cg_diags *d)
+{
+	struct compiler cc = { .p = p, .d = d };
+	struct u32vec src = {}, dst = {}, pcs = {};
+	struct cg_compiled *c;
+	struct keytab kt = {};
+	size_t i, j, a, b, q, total = 0;
+	uint8_t protos[2];
+	int err = -ENOMEM;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->policy = p;
+	for (i = 0; i < 8; i++)
+		c->policy_id = (c->policy_id << 8) | p->sha256[i];
+
+	if ((err = check_limit(d, "zones", p->n_zones, CG_MAX_ZONES)) ||
+	    (err = check_limit(d, "flows", p->n_flows, CG_MAX_FLOWS)))
+		goto fail;
+
+	/* Zones, and the interfaces they name. */
+	err = -ENOMEM;
+	for (i = 0; i < p->n_zones; i++)
+		total += p->zones[i].n_ifaces *
+			 (p->zones[i].n_vlans ? p->zones[i].n_vlans : 1);
+	c->zones = calloc(total + 1, sizeof(*c->zones));
+	c->ifnames = calloc(total + 1, sizeof(*c->ifnames));
+	if (!c->zones || !c->ifnames)
+		goto fail;
+	for (i = 0; i < p->n_zones; i++) {
+		const struct cg_zone *z = &p->zones[i];
+
+		for (j = 0; j < z->n_ifaces; j++) {
+			size_t nv = z->n_vlans ? z->n_vlans : 1;
+
+			for (a = 0; a < nv; a++) {
+				struct cg_zone_entry *e = &c->zones[c->n_zones++];
+
+				memcpy(e->ifname, z->ifaces[j].name,
+				       CG_IFNAME_MAX);
+				e->vlan = z->n_vlans ? z->vlans[a].id : 0;
+				e->zone = i;
+			}
+			for (a = 0; a < c->n_ifnames; a++)
+				if (!strcmp(c->ifnames[a], z->ifaces[j].name))
+					break;
+			if (a == c->n_ifnames)
+				memcpy(c->ifnames[c->n_ifnames++],
+				       z->ifaces[j].name, CG_IFNAME_MAX);
+		}
+	}
+
+	/* Address classes. */
+	if ((err = collect_classes(&cc)))
+		goto fail;
+	if ((err = check_limit(d, "IPv4 address classes", cc.first6,
+			       CG_MAX_CLASSES4)) ||
+	    (err = check_limit(d, "IPv6 address classes",
+			       cc.n_classes - cc.first6, CG_MAX_CLASSES6)))
+		goto fail;
+	err = -ENOMEM;
+	c->n_classes = cc.n_classes;
+	c->classes4 = calloc(cc.first6 + 1, sizeof(*c->classes4));
+	c->classes6 = calloc(cc.n_classes - cc.first6 + 1,
+			     sizeof(*c->classes6));
+	if (!c->classes4 || !c->classes6)
+		goto fail;
+	for (i = 0; i < cc.n_classes; i++) {
+		const struct class *cl = &cc.classes[i];
+
+		if (cl->prefix.family == 4) {
+			struct cg_class4_entry *e = &c->classes4[c->n_classes4++];
+
+			e->key.prefixlen = cl->prefix.len;
+			memcpy(e->key.addr, cl->prefix.addr, 4);
+			e->val.class_id = i;
+			e->val.zone = cl->zone;
+		} else {
+			struct cg_class6_entry *e = &c->classes6[c->n_classes6++];
+
+			e->key.prefixlen = cl->prefix.len;
+			memcpy(e->key.addr, cl->prefix.addr, 16);
+			e->val.class_id = i;
+			e->val.zone = cl->zone;
+		}
+	}
+
+	/* Port classes: interval k holds the ports [bounds[k], bounds[k+1]). */
+	collect_port_bounds(&cc);
+	c->port_classes = calloc(CG_PORT_CLASSES_ENTRIES, sizeof(uint32_t));
+	if (!c->port_classes)
+		goto fail;
+	for (i = 0, j = 0; i < CG_PORT_CLASSES_ENTRIES; i++) {
+		while (j + 1 < cc.n_bounds && cc.bounds[j + 1] <= i)
+			j++;
+		c->port_classes[i] = j;
+	}
+	c->n_port_classes = cc.n_bounds;
+
+	/* Flow keys. Count first, so that a huge policy fails fast. */
+	c->flow_info = calloc(p->n_flows + 1, sizeof(*c->flow_info));
+	if (!c->flow_info)
+		goto fail;
+	total = 0;
+	for (i = 0; i < p->n_flows; i++) {
+		const struct cg_flow *f = &p->flows[i];
+		size_t np = flow_protos(f, protos), npc = 1;
+
+		c->flow_info[i].flags = f->log ? CG_FLOW_LOG : 0;
+		if ((err = expand_refs(&cc, f->from, f->n_from, &src)) ||
+		    (err = expand_refs(&cc, f->to, f->n_to, &dst)))
+			goto fail;
+		if (flow_has_ports(f)) {
+			if ((err = flow_port_classes(&cc, c, f, &pcs)))
+				goto fail;
+			npc = pcs.n;
+			c->lookups |= CG_LOOKUP_PORTS;
+		} else {
+			c->lookups |= f->proto == CG_P_ANY ? CG_LOOKUP_ANY :
+							      CG_LOOKUP_PROTO;
+		}
+		total += src.n * dst.n * np * npc;
+		if (total > CG_MAX_FLOW_KEYS)
+			break;
+	}
+	if ((err = check_limit(d, "flow-table entries", total,
+			       CG_MAX_FLOW_KEYS)))
+		goto fail;
+	if ((err = keytab_init(&kt, total)))
+		goto fail;
+	for (i = 0; i < p->n_flows; i++) {
+		const struct cg_flow *f = &p->flows[i];
+		size_t np = flow_protos(f, protos);
+		struct cg_flow_key k = {};
+
+		if ((err = expand_refs(&cc, f->from, f->n_from, &src)) ||
+		    (err = expand_refs(&cc, f->to, f->n_to, &dst)))
+			goto fail;
+		pcs.n = 0;
+		if (flow_has_ports(f)) {
+			if ((err = flow_port_classes(&cc, c, f, &pcs)))
+				goto fail;
+		} else if ((err = u32vec_push(&pcs, CG_PCLASS_ALL))) {
+			goto fail;
+		}
+		for (a = 0; a < src.n; a++) {
+			for (b = 0; b < dst.n; b++) {
+				/* An IPv4 source never meets an IPv6 destination. */
+				if (cc.classes[src.v[a]].prefix.family !=
+				    cc.classes[dst.v[b]].prefix.family)
+					continue;
+				k.src_class = src.v[a];
+				k.dst_class = dst.v[b];
+				for (q = 0; q < np; q++) {
+					k.proto = protos[q];
+					for (j = 0; j < pcs.n; j++) {
+						k.port_class = pcs.v[j];
+						keytab_add(&kt, &k, i);
+					}
+				}
+			}
+		}
+	}
+	c->flows = malloc((kt.n + 1) * sizeof(*c->flows));
+	if (!c->flows)
+		goto fail;
+	for (i = 0; i < kt.cap; i++)
+		if (kt.used[i])
+			c->flows[c->n_flow_keys++] = kt.slots[i];
+	err = 0;
+	*out = c;
+	c = NULL;
+fail:
+	free(kt.slots);
+	free(kt.used);
+	free(src.v);
+	free(dst.v);
+	free(pcs.v);
+	free(cc.classes);
+	cg_compiled_free(c);
+	return err;
+}
+
+void cg_compiled_free(struct cg_compiled *c)
+{
+	if (!c)
+		return;
+	free(c->zones);
+	free(c->classes4);
+	free(c->classes6);
+	free(c->port_classes);
+	free(c->flows);
+	free(c->flow_info);
+	free(c->ifnames);
+	free(c);
+}
+
+/*
+ * Rough kernel memory of the policy maps: element sizes plus the kernel's
+ * per-element overhead (hash: ~48 bytes of htab_elem; LPM: ~40 bytes of
+ * node). Good enough to tell an operator the order of magnitude.
+ */
+void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
+{
+	size_t zones_b = c->n_zones * (sizeof(struct cg_zone_key) +
+				       sizeof(struct cg_zone_val) + 48);
+	size_t lpm_b = c->n_classes4 * (sizeof(struct cg_lpm4_key) + 4 + 40) +
+		       c->n_classes6 * (sizeof(struct cg_lpm6_key) + 4 + 40);
+	size_t ports_b = CG_PORT_CLASSES_ENTRIES * 4;
+	size_t flows_b = c->n_flow_keys * (sizeof(struct cg_flow_key) +
+					   sizeof(struct cg_flow_val) + 48);
+	size_t info_b = c->policy->n_flows * (sizeof(struct cg_flow_info) +
+					      sizeof(struct cg_counter) * 2);
+
+	fprintf(out, "compiled:\n");
+	fprintf(out, "  zones         %zu entries (%zu interfaces)\n",
+		c->n_zones, c->n_ifnames);
+	fprintf(out, "  classes       %u (%zu IPv4, %zu IPv6)\n", c->n_classes,
+		c->n_classes4, c->n_classes6);
+	fprintf(out, "  port classes  %u\n", c->n_port_classes);
+	fprintf(out, "  flow keys     %zu for %zu flows (limit %u)\n",
+		c->n_flow_keys, c->policy->n_flows, CG_MAX_FLOW_KEYS);
+	fprintf(out, "  map memory    ~%zu KiB\n",
+		(zones_b + lpm_b + ports_b + flows_b + info_b + 1023) / 1024);
+}

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loading one instance of the gate: the XDP program and its policy maps,
+ * sized to the compiled policy and filled, with the state maps either
+ * shared through pins or private. Follows the skeleton lifecycle of
+ * libbpf-bootstrap: open -> configure -> load -> fill; every failure goes
+ * to one cleanup label.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "gate.h"
+#include "gate.skel.h"
+
+struct cg_gate {
+	struct gate_bpf *skel;
+};
+
+static bool libbpf_verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (!libbpf_verbose || level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static uint32_t at_least_one(size_t n)
+{
+	return n ? (uint32_t)n : 1;
+}
+
+/* The state maps that instances share through pins. */
+static struct bpf_map **state_maps(struct gate_bpf *skel, size_t *n)
+{
+	static struct bpf_map *maps[5];
+
+	maps[0] = skel->maps.reason_stats;
+	maps[1] = skel->maps.event_stats;
+	maps[2] = skel->maps.event_buckets;
+	maps[3] = skel->maps.events;
+	maps[4] = skel->maps.conns;
+	*n = 5;
+	return maps;
+}
+
+static int update(struct bpf_map *map, const void *key, const void *val,
+		  const char *what)
+{
+	int err = bpf_map__update_elem(map, key, bpf_map__key_size(map), val,
+				       bpf_map__value_size(map), BPF_ANY);
+
+	if (err)
+		fprintf(stderr, "cranegate: filling the %s map failed: %s\n",
+			what, strerror(-err));
+	return err;
+}
+
+/*
+ * Fill an array or hash map from parallel key and value arrays, in
+ * batches where the kernel supports it, one by one otherwise.
+ */
+static int fill(struct bpf_map *map, const void *keys, size_t key_stride,
+		const void *vals, size_t val_stride, size_t n, const char *what)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = update(map, (const char *)keys + i * key_stride,
+			     (const char *)vals + i * val_stride, what);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
+{
+	const struct cg_policy *p = c->policy;
+	struct cg_policy_meta meta = {};
+	size_t i;
+	uint32_t k;
+	int err;
+
+	for (i = 0; i < c->n_zones; i++) {
+		struct cg_zone_key zk = { .vlan = c->zones[i].vlan };
+		struct cg_zone_val zv = { .zone = c->zones[i].zone };
+
+		zk.ifindex = if_nametoindex(c->zones[i].ifname);
+		if (!zk.ifindex) {
+			fprintf(stderr,
+				"cranegate: interface '%s' (zone '%s') does not exist here\n",
+				c->zones[i].ifname, p->zones[c->zones[i].zone].name);
+			return -ENODEV;
+		}
+		if ((err = update(skel->maps.zones, &zk, &zv, "zones")))
+			return err;
+	}
+	for (i = 0; i < c->n_ifnames; i++) {
+		struct cg_zone_key zk = { .vlan = CG_VLAN_IFACE };
+		struct cg_zone_val zv = { .zone = CG_ZONE_NONE };
+
+		zk.ifindex = if_nametoindex(c->ifnames[i]);
+		if (!zk.ifindex)
+			return -ENODEV;
+		if ((err = update(skel->maps.zones, &zk, &zv, "zones")))
+			return err;
+	}
+	if ((err = fill(skel->maps.classes4, &c->classes4[0].key,
+			sizeof(c->classes4[0]), &c->classes4[0].val,
+			sizeof(c->classes4[0]), c->n_classes4, "classes4")) ||
+	    (err = fill(skel->maps.classes6, &c->classes6[0].key,
+			sizeof(c->classes6[0]), &c->classes6[0].val,
+			sizeof(c->classes6[0]), c->n_classes6, "classes6")))
+		return err;
+
+	/* Arrays and the flow hash: batched, one syscall per map. */
+	{
+		uint32_t *keys = malloc(CG_PORT_CLASSES_ENTRIES * sizeof(*keys));
+		uint32_t count = CG_PORT_CLASSES_ENTRIES;
+
+		if (!keys)
+			return -ENOMEM;
+		for (k = 0; k < CG_PORT_CLASSES_ENTRIES; k++)
+			keys[k] = k;
+		err = bpf_map_update_batch(bpf_map__fd(skel->maps.port_classes),
+					   keys, c->port_classes, &count, NULL);
+		if (!err && p->n_flows) {
+			count = p->n_flows;
+			err = bpf_map_update_batch(
+				bpf_map__fd(skel->maps.flow_info), keys,
+				c->flow_info, &count, NULL);
+		}
+		free(keys);
+		if (err) {
+			fprintf(stderr, "cranegate: filling the port map failed: %s\n",
+				strerror(errno));
+			return -errno;
+		}
+	}
+	if (c->n_flow_keys) {
+		struct cg_flow_key *keys = malloc(c->n_flow_keys * sizeof(*keys));
+		struct cg_flow_val *vals = malloc(c->n_flow_keys * sizeof(*vals));
+		uint32_t count = c->n_flow_keys;
+
+		if (!keys || !vals) {
+			free(keys);
+			free(vals);
+			return -ENOMEM;
+		}
+		for (i = 0; i < c->n_flow_keys; i++) {
+			keys[i] = c->flows[i].key;
+			vals[i] = c->flows[i].val;
+		}
+		err = bpf_map_update_batch(bpf_map__fd(skel->maps.flows), keys,
+					   vals, &count, NULL);
+		if (err)
+			err = -errno;
+		free(keys);
+		free(vals);
+		if (err) {
+			fprintf(stderr, "cranegate: filling the flow map failed: %s\n",
+				strerror(-err));
+			return err;
+		}
+	}
+
+	/* Metadata for status and events. */
+	snprintf(meta.name, sizeof(meta.name), "%s", p->name);
+	memcpy(meta.sha256, p->sha256, sizeof(meta.sha256));
+	meta.applied_at = time(NULL);
+	meta.n_zones = p->n_zones;
+	meta.n_flows = p->n_flows;
+	meta.mode = p->mode == CG_POLICY_MONITOR ? CG_MODE_MONITOR :
+						   CG_MODE_ENFORCE;
+	k = 0;
+	if ((err = update(skel->maps.meta, &k, &meta, "meta")))
+		return err;
+	for (i = 0; i < p->n_zones + p->n_flows; i++) {
+		struct cg_name nm = {};
+
+		k = i;
+		snprintf(nm.name, sizeof(nm.name), "%s",
+			 i < p->n_zones ? p->zones[i].name :
+					  p->flows[i - p->n_zones].name);
+		if ((err = update(skel->maps.names, &k, &nm, "names")))
+			return err;
+	}
+	return 0;
+}
+
+int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
+		 struct cg_gate **out)
+{
+	const struct cg_policy *p = c->policy;
+	struct cg_gate *g;
+	struct gate_bpf *skel;
+	struct bpf_map **sm;
+	size_t i, n;
+	int err, prog_fd;
+
+	*out = NULL;
+	libbpf_verbose = o->verbose;
+	libbpf_set_print(libbpf_print);
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	skel = gate_bpf__open();
+	if (!skel) {
+		err = -errno;
+		fprintf(stderr, "cranegate: opening the BPF object failed: %s\n",
+			strerror(-err));
+		goto cleanup;
+	}
+	g->skel = skel;
+
+	/* Configure: read-only data, then map sizes, then pins. */
+	skel->rodata->cfg_mode = p->mode == CG_POLICY_MONITOR ?
+					 CG_MODE_MONITOR :
+					 CG_MODE_ENFORCE;
+	skel->rodata->cfg_policy_id = c->policy_id;
+	skel->rodata->cfg_record = o->record;
+	skel->rodata->cfg_lookups = c->lookups;
+	bpf_map__set_max_entries(skel->maps.zones,
+				 at_least_one(c->n_zones + c->n_ifnames));
+	bpf_map__set_max_entries(skel->maps.classes4,
+				 at_least_one(c->n_classes4));
+	bpf_map__set_max_entries(skel->maps.classes6,
+				 at_least_one(c->n_classes6));
+	bpf_map__set_max_entries(skel->maps.flows,
+				 at_least_one(c->n_flow_keys));
+	bpf_map__set_max_entries(skel->maps.flow_info,
+				 at_least_one(p->n_flows));
+	bpf_map__set_max_entries(skel->maps.flow_stats,
+				 at_least_one(p->n_flows));
+	bpf_map__set_max_entries(skel->maps.names,
+				 at_least_one(p->n_zones + p->n_flows));
+	if (o->pin_root) {
+		sm = state_maps(skel, &n);
+		for (i = 0; i < n; i++) {
+			char path[PATH_MAX];
+
+			snprintf(path, sizeof(path), "%s/%s", o->pin_root,
+				 bpf_map__name(sm[i]));
+			if ((err = bpf_map__set_pin_path(sm[i], path)))
+				goto cleanup;
+		}
+	}
+
+	err = gate_bpf__load(skel);
+	if (err) {
+		fprintf(stderr,
+			"cranegate: loading the XDP program failed: %s%s\n",
+			strerror(-err),
+			o->verbose ? "" :
+				     " (run again with --verbose for the kernel's log)");
+		if (err == -EINVAL && o->pin_root)
+			fprintf(stderr,
+				"cranegate: the maps pinned under %s may be from another version; "
+				"`cranegate detach` removes them\n",
+				o->pin_root);
+		goto cleanup;
+	}
+
+	if ((err = fill_policy(skel, c)))
+		goto cleanup;
+
+	/* The program never reads meta and names; bind them so that they
+	 * stay reachable through it. */
+	prog_fd = bpf_program__fd(skel->progs.cranegate_xdp);
+	if (bpf_prog_bind_map(prog_fd, bpf_map__fd(skel->maps.meta), NULL) ||
+	    bpf_prog_bind_map(prog_fd, bpf_map__fd(skel->maps.names), NULL)) {
+		err = -errno;
+		fprintf(stderr, "cranegate: binding metadata maps failed: %s\n",
+			strerror(-err));
+		goto cleanup;
+	}
+	*out = g;
+	return 0;
+
+cleanup:
+	cg_gate_free(g);
+	return err;
+}
+
+void cg_gate_free(struct cg_gate *g)
+{
+	if (!g)
+		return;
+	gate_bpf__destroy(g->skel);
+	free(g);
+}
+
+int cg_gate_prog_fd(const struct cg_gate *g)
+{
+	return bpf_program__fd(g->skel->progs.cranegate_xdp);
+}
+
+int cg_gate_test_run(struct cg_gate *g, int ifindex, const void *frame,
+		     size_t len, struct cg_event *ev, int *action)
+{
+	struct xdp_md ctx = {
+		.data_end = len,
+		.ingress_ifindex = ifindex,
+	};
+	/* XDP test runs need room for the frame; tiny frames are legal. */
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame,
+		    .data_size_in = len, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	uint32_t zero = 0;
+	int err;
+
+	memset(ev, 0, sizeof(*ev));
+	err = bpf_prog_test_run_opts(cg_gate_prog_fd(g), &opts);
+	if (err)
+		return -errno;
+	*action = opts.retval;
+	if (bpf_map__lookup_elem(g->skel->maps.last, &zero, sizeof(zero), ev,
+				 sizeof(*ev), 0))
+		return -errno;
+	return 0;
+}
+
+int cg_sandbox_enter(char (*ifnames)[CG_IFNAME_MAX], size_t n)
+{
+	size_t i;
+	int status;
+	pid_t pid;
+
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "cranegate: cannot create a private network namespace: %s\n",
+			strerror(errno));
+		return -errno;
+	}
+	for (i = 0; i < n; i++) {
+		char peer[CG_IFNAME_MAX];
+
+		if (if_nametoindex(ifnames[i]))
+			continue;
+		snprintf(peer, sizeof(peer), "cgp%u", (unsigned)(i % 100000));
+		pid = fork();
+		if (pid < 0)
+			return -errno;
+		if (pid == 0) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			if (fd >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+			}
+			execlp("ip", "ip", "link", "add", ifnames[i], "type",
+			       "veth", "peer", "name", peer, (char *)NULL);
+			_exit(127);
+		}
+		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status)) {
+			fprintf(stderr, "cranegate: cannot create interface '%s' in the private namespace\n",
+				ifnames[i]);
+			return -EIO;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Loading a compiled policy into the kernel as one *instance*: the XDP
+ * program with its own, filled policy maps. An instance either shares the
+ * state maps pinned under a pin root (the live gate) or has private ones
+ * (replay, tests, benchmarks). Attaching instances to interfaces and
+ * swapping them is in loader.c.
+ */
+#ifndef CRANEGATE_GATE_H
+#define CRANEGATE_GATE_H
+
+#include <stdbool.h>
+#include "compile.h"
+
+struct cg_gate;
+
+struct cg_gate_opts {
+	/* Share the state maps pinned under this directory (creating and
+	 * pinning them if absent). NULL: private state maps. */
+	const char *pin_root;
+	/* Write every frame's event to the `last` map (test runs only). */
+	bool record;
+	/* Print libbpf's own messages (else they are silenced). */
+	bool verbose;
+};
+
+/*
+ * Open the program, size the policy maps to the policy, load, and fill
+ * the policy maps. Interface names resolve to ifindexes in the current
+ * network namespace: a missing interface fails with -ENODEV and a message.
+ * Returns 0 or a negative errno; nothing is attached.
+ */
+int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
+		 struct cg_gate **out);
+void cg_gate_free(struct cg_gate *g);
+
+int cg_gate_prog_fd(const struct cg_gate *g);
+
+/*
+ * Run one frame through the instance with BPF_PROG_TEST_RUN, as if it
+ * arrived on `ifindex`. The instance must have been loaded with `record`;
+ * *ev receives the frame's event (verdict, reason, flow, zones, ...) and
+ * *action the XDP return code. Returns 0 or a negative errno.
+ */
+int cg_gate_test_run(struct cg_gate *g, int ifindex, const void *frame,
+		     size_t len, struct cg_event *ev, int *action);
+
+/*
+ * A private network namespace for test runs: unshare the calling
+ * process's network namespace and create a veth pair for each interface
+ * name (peer names "cgpN"), so that BPF_PROG_TEST_RUN sees real ifindexes
+ * (the kernel refuses an unknown ingress_ifindex). Never touches the
+ * namespace the process came from. Returns 0 or a negative errno.
+ */
+int cg_sandbox_enter(char (*ifnames)[CG_IFNAME_MAX], size_t n);
+
+#endif

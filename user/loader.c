@@ -1,0 +1,794 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The live gate: apply, detach, status, events. See loader.h for the pin
+ * layout.
+ *
+ * apply builds a complete new instance first (nothing in the kernel
+ * changes while it does), then swaps it onto each interface with one
+ * atomic program replacement (XDP_FLAGS_REPLACE, naming the program it
+ * expects to replace), attaches it through libxdp where the gate was not
+ * yet attached, and finally repins. If any interface fails, every
+ * interface already switched is switched back and the old instance stays
+ * the active one: nothing is half-applied.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "gate.h"
+#include "loader.h"
+#include "output.h"
+
+#define BPFFS "/sys/fs/bpf"
+
+static const char *const state_map_names[] = {
+	"reason_stats", "event_stats", "event_buckets", "events", "conns",
+};
+
+static int libxdp_quiet(enum libxdp_print_level level, const char *fmt,
+			va_list ap)
+{
+	return 0;
+}
+
+static void pin_path(const struct cg_env *env, const char *name, char *buf,
+		     size_t len)
+{
+	snprintf(buf, len, "%s/%s", env->pin_root, name);
+}
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+int cg_lock(const struct cg_env *env, int *lock_fd)
+{
+	int fd;
+
+	*lock_fd = -1;
+	if (!strncmp(env->pin_root, BPFFS "/", strlen(BPFFS) + 1) &&
+	    !is_bpffs(BPFFS)) {
+		if (mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
+			fprintf(stderr, "cranegate: cannot mount the BPF filesystem on %s: %s\n",
+				BPFFS, strerror(errno));
+			return -errno;
+		}
+	}
+	if (mkdir(env->pin_root, 0700) && errno != EEXIST) {
+		fprintf(stderr, "cranegate: cannot create %s: %s\n",
+			env->pin_root, strerror(errno));
+		return -errno;
+	}
+	if (!is_bpffs(env->pin_root)) {
+		fprintf(stderr, "cranegate: %s is not on a BPF filesystem (mount -t bpf bpf DIR)\n",
+			env->pin_root);
+		return -ENOTSUP;
+	}
+	fd = open(env->pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		fprintf(stderr, "cranegate: waiting for another cranegate working on %s\n",
+			env->pin_root);
+		if (flock(fd, LOCK_EX)) {
+			close(fd);
+			return -errno;
+		}
+	}
+	*lock_fd = fd;
+	return 0;
+}
+
+void cg_unlock(int lock_fd)
+{
+	if (lock_fd >= 0)
+		close(lock_fd);
+}
+
+static uint32_t prog_id_of(int fd)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+/* The XDP program attached to an interface, and how. */
+static int xdp_query(int ifindex, uint32_t *prog_id, uint8_t *mode)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	int err = bpf_xdp_query(ifindex, 0, &q);
+
+	*prog_id = err ? 0 : q.prog_id;
+	*mode = err ? 0 : q.attach_mode;
+	return err;
+}
+
+static const char *mode_name(uint8_t mode)
+{
+	switch (mode) {
+	case XDP_ATTACHED_DRV:
+		return "native";
+	case XDP_ATTACHED_SKB:
+		return "generic";
+	case XDP_ATTACHED_HW:
+		return "offload";
+	}
+	return "none";
+}
+
+static uint32_t mode_flags(uint8_t mode)
+{
+	return mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
+					  XDP_FLAGS_DRV_MODE;
+}
+
+/* One interface switched by apply, so that it can be switched back. */
+struct switched {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	bool replaced;	/* true: old program swapped out; false: new attach */
+	uint8_t mode;
+};
+
+static int attach_new(int ifindex, const char *name, int prog_fd, uint8_t *mode)
+{
+	struct xdp_program *xp = xdp_program__from_fd(prog_fd);
+	int err;
+
+	if (libxdp_get_error(xp))
+		return (int)libxdp_get_error(xp);
+	err = xdp_program__attach(xp, ifindex, XDP_MODE_NATIVE, 0);
+	*mode = XDP_ATTACHED_DRV;
+	if (err) {
+		fprintf(stderr,
+			"cranegate: warning: native XDP on %s failed (%s); using generic mode, which is slower\n",
+			name, strerror(-err));
+		err = xdp_program__attach(xp, ifindex, XDP_MODE_SKB, 0);
+		*mode = XDP_ATTACHED_SKB;
+	}
+	xdp_program__close(xp);
+	return err;
+}
+
+static void switch_back(const struct switched *s, size_t n, int new_fd,
+			int old_fd)
+{
+	while (n--) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = new_fd);
+		int err;
+
+		if (s[n].replaced)
+			err = bpf_xdp_attach(s[n].ifindex, old_fd,
+					     XDP_FLAGS_REPLACE |
+						     mode_flags(s[n].mode),
+					     &o);
+		else
+			err = bpf_xdp_detach(s[n].ifindex,
+					     XDP_FLAGS_REPLACE |
+						     mode_flags(s[n].mode),
+					     &o);
+		if (err)
+			fprintf(stderr, "cranegate: could not restore %s: %s\n",
+				s[n].name, strerror(-err));
+	}
+}
+
+/* Save the applied policy under the state directory, by its sha256. */
+static void save_policy(const struct cg_env *env, const char *path,
+			const struct cg_policy *p)
+{
+	char dir[PATH_MAX], dst[PATH_MAX + 80], hex[65];
+	FILE *in, *out;
+	char buf[8192];
+	size_t n;
+	int i;
+
+	for (i = 0; i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", p->sha256[i]);
+	snprintf(dir, sizeof(dir), "%s/policies", env->state_dir);
+	if ((mkdir(env->state_dir, 0700) && errno != EEXIST) ||
+	    (mkdir(dir, 0700) && errno != EEXIST)) {
+		fprintf(stderr, "cranegate: warning: cannot keep a copy in %s: %s\n",
+			dir, strerror(errno));
+		return;
+	}
+	snprintf(dst, sizeof(dst), "%s/%s.yaml", dir, hex);
+	in = fopen(path, "r");
+	out = fopen(dst, "w");
+	while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+}
+
+int cg_apply(const struct cg_env *env, const char *policy_path)
+{
+	char prog_pin[PATH_MAX], tmp_pin[PATH_MAX + 8];
+	struct cg_diags d = { .file = policy_path };
+	struct cg_policy *p = NULL;
+	struct cg_compiled *c = NULL;
+	struct cg_gate *g = NULL;
+	struct cg_gate_opts go = { .pin_root = env->pin_root,
+				   .verbose = env->verbose };
+	struct switched *sw = NULL;
+	struct if_nameindex *ifs = NULL, *it;
+	size_t n_sw = 0, i;
+	uint32_t old_id, new_id;
+	int err, lock_fd = -1, old_fd = -1, new_fd;
+
+	err = cg_policy_load(policy_path, &p, &d);
+	if (!err)
+		err = cg_compile(p, &c, &d);
+	cg_diags_print(&d, stderr);
+	if (err)
+		goto out;
+
+	if ((err = cg_lock(env, &lock_fd)))
+		goto out;
+	libxdp_set_print(libxdp_quiet);
+
+	pin_path(env, "prog", prog_pin, sizeof(prog_pin));
+	old_fd = bpf_obj_get(prog_pin);
+	old_id = prog_id_of(old_fd);
+
+	if ((err = cg_gate_load(c, &go, &g)))
+		goto out;
+	new_fd = cg_gate_prog_fd(g);
+	new_id = prog_id_of(new_fd);
+
+	/* Switch every interface the policy names. */
+	sw = calloc(c->n_ifnames + 1, sizeof(*sw));
+	if (!sw) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < c->n_ifnames; i++) {
+		struct switched *s = &sw[n_sw];
+		uint32_t cur;
+
+		s->ifindex = if_nametoindex(c->ifnames[i]);
+		snprintf(s->name, sizeof(s->name), "%s", c->ifnames[i]);
+		xdp_query(s->ifindex, &cur, &s->mode);
+		if (cur && cur == old_id) {
+			LIBBPF_OPTS(bpf_xdp_attach_opts, o,
+				    .old_prog_fd = old_fd);
+
+			s->replaced = true;
+			err = bpf_xdp_attach(s->ifindex, new_fd,
+					     XDP_FLAGS_REPLACE |
+						     mode_flags(s->mode),
+					     &o);
+		} else if (cur) {
+			fprintf(stderr,
+				"cranegate: %s already has an XDP program (id %u) that this gate (%s) did not attach; "
+				"remove it first (ip link set dev %s xdp off) or use another --pin-root\n",
+				s->name, cur, env->pin_root, s->name);
+			err = -EBUSY;
+		} else {
+			s->replaced = false;
+			err = attach_new(s->ifindex, s->name, new_fd, &s->mode);
+		}
+		if (err) {
+			if (err != -EBUSY)
+				fprintf(stderr, "cranegate: attaching to %s failed: %s\n",
+					s->name, strerror(-err));
+			switch_back(sw, n_sw, new_fd, old_fd);
+			goto out;
+		}
+		n_sw++;
+	}
+
+	/* Interfaces the old policy had and the new one does not. */
+	ifs = if_nameindex();
+	for (it = ifs; old_id && it && it->if_index; it++) {
+		uint32_t cur;
+		uint8_t mode;
+
+		xdp_query(it->if_index, &cur, &mode);
+		if (cur == old_id) {
+			LIBBPF_OPTS(bpf_xdp_attach_opts, o,
+				    .old_prog_fd = old_fd);
+
+			if (bpf_xdp_detach(it->if_index,
+					   XDP_FLAGS_REPLACE | mode_flags(mode),
+					   &o))
+				fprintf(stderr, "cranegate: warning: could not detach from %s\n",
+					it->if_name);
+			else
+				printf("detached from %s (not in the new policy)\n",
+				       it->if_name);
+		}
+	}
+
+	/* Repin: the new program replaces the old pin in one rename. */
+	snprintf(tmp_pin, sizeof(tmp_pin), "%s.new", prog_pin);
+	unlink(tmp_pin);
+	if (bpf_obj_pin(new_fd, tmp_pin) || rename(tmp_pin, prog_pin)) {
+		err = -errno;
+		fprintf(stderr, "cranegate: warning: pinning the program failed: %s; "
+				"the gate is attached but `status` will not find it\n",
+			strerror(-err));
+		err = 0;
+	}
+	save_policy(env, policy_path, p);
+
+	printf("applied policy '%s' (%s, %zu flows) as program %u on", p->name,
+	       p->mode == CG_POLICY_MONITOR ? "monitor" : "enforce",
+	       p->n_flows, new_id);
+	for (i = 0; i < n_sw; i++)
+		printf(" %s (%s%s)", sw[i].name, mode_name(sw[i].mode),
+		       sw[i].replaced ? ", swapped" : "");
+	printf("\n");
+	err = 0;
+out:
+	if (ifs)
+		if_freenameindex(ifs);
+	free(sw);
+	if (old_fd >= 0)
+		close(old_fd);
+	cg_gate_free(g);
+	cg_compiled_free(c);
+	cg_policy_free(p);
+	cg_diags_free(&d);
+	cg_unlock(lock_fd);
+	return err;
+}
+
+int cg_detach(const struct cg_env *env)
+{
+	struct if_nameindex *ifs, *it;
+	char path[PATH_MAX];
+	uint32_t id;
+	size_t i;
+	int fd, err, lock_fd, n = 0;
+
+	if ((err = cg_lock(env, &lock_fd)))
+		return err;
+	pin_path(env, "prog", path, sizeof(path));
+	fd = bpf_obj_get(path);
+	id = prog_id_of(fd);
+	ifs = if_nameindex();
+	for (it = ifs; id && it && it->if_index; it++) {
+		uint32_t cur;
+		uint8_t mode;
+
+		xdp_query(it->if_index, &cur, &mode);
+		if (cur == id) {
+			LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = fd);
+
+			if (bpf_xdp_detach(it->if_index,
+					   XDP_FLAGS_REPLACE | mode_flags(mode),
+					   &o)) {
+				fprintf(stderr, "cranegate: could not detach from %s: %s\n",
+					it->if_name, strerror(errno));
+				err = -errno;
+			} else {
+				printf("detached from %s\n", it->if_name);
+				n++;
+			}
+		}
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		cg_unlock(lock_fd);
+		return err;
+	}
+	unlink(path);
+	for (i = 0; i < sizeof(state_map_names) / sizeof(*state_map_names); i++) {
+		pin_path(env, state_map_names[i], path, sizeof(path));
+		unlink(path);
+	}
+	rmdir(env->pin_root);
+	if (!n)
+		printf("no interface had this gate attached\n");
+	cg_unlock(lock_fd);
+	return 0;
+}
+
+/* The active instance, read back through the pinned program. */
+struct cg_active {
+	int prog_fd;
+	uint32_t prog_id;
+	int meta_fd, names_fd, flow_stats_fd;
+	struct cg_policy_meta meta;
+	struct cg_name *names;	/* zones, then flows */
+};
+
+int cg_active_open(const struct cg_env *env, struct cg_active **out)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info), ids[64], i, zero = 0;
+	char path[PATH_MAX];
+	struct cg_active *a;
+
+	*out = NULL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->meta_fd = a->names_fd = a->flow_stats_fd = -1;
+	pin_path(env, "prog", path, sizeof(path));
+	a->prog_fd = bpf_obj_get(path);
+	if (a->prog_fd < 0) {
+		free(a);
+		return -ENOENT;
+	}
+	info.nr_map_ids = 64;
+	info.map_ids = (uint64_t)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(a->prog_fd, &info, &len)) {
+		cg_active_close(a);
+		return -errno;
+	}
+	a->prog_id = info.id;
+	for (i = 0; i < info.nr_map_ids && i < 64; i++) {
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		bpf_obj_get_info_by_fd(fd, &mi, &mlen);
+		if (!strcmp(mi.name, "meta") && a->meta_fd < 0)
+			a->meta_fd = fd;
+		else if (!strcmp(mi.name, "names") && a->names_fd < 0)
+			a->names_fd = fd;
+		else if (!strcmp(mi.name, "flow_stats") && a->flow_stats_fd < 0)
+			a->flow_stats_fd = fd;
+		else
+			close(fd);
+	}
+	if (a->meta_fd < 0 || bpf_map_lookup_elem(a->meta_fd, &zero, &a->meta)) {
+		cg_active_close(a);
+		return -ENOENT;
+	}
+	a->names = calloc(a->meta.n_zones + a->meta.n_flows + 1,
+			  sizeof(*a->names));
+	for (i = 0; a->names && a->names_fd >= 0 &&
+		    i < a->meta.n_zones + a->meta.n_flows;
+	     i++)
+		bpf_map_lookup_elem(a->names_fd, &i, &a->names[i]);
+	*out = a;
+	return 0;
+}
+
+void cg_active_close(struct cg_active *a)
+{
+	if (!a)
+		return;
+	if (a->prog_fd >= 0)
+		close(a->prog_fd);
+	if (a->meta_fd >= 0)
+		close(a->meta_fd);
+	if (a->names_fd >= 0)
+		close(a->names_fd);
+	if (a->flow_stats_fd >= 0)
+		close(a->flow_stats_fd);
+	free(a->names);
+	free(a);
+}
+
+const char *cg_active_zone(const struct cg_active *a, unsigned id)
+{
+	if (!a || !a->names || id >= a->meta.n_zones)
+		return NULL;
+	return a->names[id].name;
+}
+
+const char *cg_active_flow(const struct cg_active *a, unsigned id)
+{
+	if (!a || !a->names || id >= a->meta.n_flows)
+		return NULL;
+	return a->names[a->meta.n_zones + id].name;
+}
+
+unsigned long long cg_active_policy_id(const struct cg_active *a)
+{
+	unsigned long long id = 0;
+	int i;
+
+	for (i = 0; a && i < 8; i++)
+		id = (id << 8) | a->meta.sha256[i];
+	return id;
+}
+
+/* Sum a per-CPU counter over CPUs. */
+static int percpu_sum(int fd, uint32_t key, void *vals, size_t val_size,
+		      int ncpu, uint64_t *sums, size_t nsums)
+{
+	int cpu;
+	size_t j;
+
+	memset(sums, 0, nsums * sizeof(*sums));
+	if (bpf_map_lookup_elem(fd, &key, vals))
+		return -errno;
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		const uint64_t *v = (const uint64_t *)((char *)vals +
+						       cpu * val_size);
+
+		for (j = 0; j < nsums; j++)
+			sums[j] += v[j];
+	}
+	return 0;
+}
+
+static void print_sha(FILE *out, const uint8_t *sha)
+{
+	int i;
+
+	for (i = 0; i < 32; i++)
+		fprintf(out, "%02x", sha[i]);
+}
+
+int cg_status(const struct cg_env *env, FILE *out)
+{
+	struct cg_active *a = NULL;
+	struct if_nameindex *ifs, *it;
+	char path[PATH_MAX];
+	int ncpu = libbpf_num_possible_cpus(), fd, first;
+	uint64_t sums[3];
+	uint32_t r, f;
+	void *vals;
+	bool json = env->json;
+
+	vals = calloc(ncpu, sizeof(struct cg_counter));
+	if (!vals)
+		return -ENOMEM;
+	cg_active_open(env, &a);
+
+	/* Attached interfaces: the kernel is the record. */
+	fprintf(out, json ? "{\"pin_root\": " : "gate at %s\n", env->pin_root);
+	if (json) {
+		cg_json_str(out, env->pin_root);
+		fputs(", \"attached\": [", out);
+	} else {
+		fputs("attached:", out);
+	}
+	first = 1;
+	ifs = if_nameindex();
+	for (it = ifs; a && it && it->if_index; it++) {
+		uint32_t cur;
+		uint8_t mode;
+
+		xdp_query(it->if_index, &cur, &mode);
+		if (cur != a->prog_id)
+			continue;
+		if (json)
+			fprintf(out, "%s{\"iface\": \"%s\", \"ifindex\": %u, \"mode\": \"%s\"}",
+				first ? "" : ", ", it->if_name, it->if_index,
+				mode_name(mode));
+		else
+			fprintf(out, " %s (%s)", it->if_name, mode_name(mode));
+		first = 0;
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	fputs(json ? "]" : (first ? " none\n" : "\n"), out);
+
+	if (a) {
+		char t[32];
+		time_t at = a->meta.applied_at;
+		struct tm tm;
+
+		gmtime_r(&at, &tm);
+		strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (json) {
+			fputs(", \"policy\": {\"name\": ", out);
+			cg_json_str(out, a->meta.name);
+			fputs(", \"sha256\": \"", out);
+			print_sha(out, a->meta.sha256);
+			fprintf(out, "\", \"applied_at\": \"%s\", \"mode\": \"%s\", \"program_id\": %u}",
+				t, a->meta.mode ? "monitor" : "enforce",
+				a->prog_id);
+		} else {
+			fprintf(out, "policy:   %s (%s), sha256 ", a->meta.name,
+				a->meta.mode ? "monitor" : "enforce");
+			print_sha(out, a->meta.sha256);
+			fprintf(out, "\n          applied %s, program %u\n", t,
+				a->prog_id);
+		}
+	} else {
+		fputs(json ? ", \"policy\": null" : "policy:   none\n", out);
+	}
+
+	/* Per-reason counters (state: they survive reloads). */
+	pin_path(env, "reason_stats", path, sizeof(path));
+	fd = bpf_obj_get(path);
+	fputs(json ? ", \"reasons\": {" : "reasons:\n", out);
+	for (r = 0, first = 1; fd >= 0 && r < CG_R_MAX; r++) {
+		if (percpu_sum(fd, r, vals, sizeof(struct cg_counter), ncpu,
+			       sums, 3))
+			continue;
+		if (json)
+			fprintf(out, "%s\"%s\": {\"packets\": %llu, \"bytes\": %llu}",
+				first ? "" : ", ", cg_reason_name(r),
+				(unsigned long long)sums[0],
+				(unsigned long long)sums[1]);
+		else if (sums[0])
+			fprintf(out, "  %-15s %12llu packets %14llu bytes\n",
+				cg_reason_name(r), (unsigned long long)sums[0],
+				(unsigned long long)sums[1]);
+		first = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	fputs(json ? "}" : "", out);
+
+	/* Per-flow counters (of the active policy). */
+	fputs(json ? ", \"flows\": [" : "flows:\n", out);
+	for (f = 0, first = 1; a && a->flow_stats_fd >= 0 && f < a->meta.n_flows;
+	     f++) {
+		if (percpu_sum(a->flow_stats_fd, f, vals,
+			       sizeof(struct cg_counter), ncpu, sums, 3))
+			continue;
+		if (json) {
+			fputs(first ? "{\"name\": " : ", {\"name\": ", out);
+			cg_json_str(out, cg_active_flow(a, f));
+			fprintf(out, ", \"packets\": %llu, \"bytes\": %llu}",
+				(unsigned long long)sums[0],
+				(unsigned long long)sums[1]);
+		} else {
+			fprintf(out, "  %-24s %12llu packets %14llu bytes\n",
+				cg_active_flow(a, f), (unsigned long long)sums[0],
+				(unsigned long long)sums[1]);
+		}
+		first = 0;
+	}
+	fputs(json ? "]" : "", out);
+
+	/* What happened to events. */
+	pin_path(env, "event_stats", path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		uint64_t tot[3] = {};
+
+		for (r = 0; r < CG_R_MAX; r++) {
+			if (percpu_sum(fd, r, vals,
+				       sizeof(struct cg_event_counter), ncpu,
+				       sums, 3))
+				continue;
+			tot[0] += sums[0];
+			tot[1] += sums[1];
+			tot[2] += sums[2];
+		}
+		close(fd);
+		if (json)
+			fprintf(out, ", \"events\": {\"emitted\": %llu, \"lost\": %llu, \"suppressed\": %llu}",
+				(unsigned long long)tot[0],
+				(unsigned long long)tot[1],
+				(unsigned long long)tot[2]);
+		else
+			fprintf(out, "events:   %llu emitted, %llu lost (ring buffer full), %llu suppressed (rate limit)\n",
+				(unsigned long long)tot[0],
+				(unsigned long long)tot[1],
+				(unsigned long long)tot[2]);
+	}
+	fputs(json ? "}\n" : "", out);
+	cg_active_close(a);
+	free(vals);
+	return 0;
+}
+
+/* events: the ring buffer, as JSON lines or text, until signalled. */
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+struct ev_ctx {
+	const struct cg_env *env;
+	struct cg_active *active;
+	long long off;
+	long long max, seen;
+	char ifname[IF_NAMESIZE];
+};
+
+static const char *ev_zone(void *ctx, unsigned id)
+{
+	return cg_active_zone(((struct ev_ctx *)ctx)->active, id);
+}
+
+static const char *ev_flow(void *ctx, unsigned id)
+{
+	return cg_active_flow(((struct ev_ctx *)ctx)->active, id);
+}
+
+static const char *ev_iface(void *ctx, unsigned ifindex)
+{
+	struct ev_ctx *c = ctx;
+
+	return if_indextoname(ifindex, c->ifname);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct ev_ctx *c = ctx;
+	struct cg_event e = {};
+	struct cg_namer n = { ev_zone, ev_flow, ev_iface, c };
+
+	memcpy(&e, data, size < sizeof(e) ? size : sizeof(e));
+	/* A reload happened: names come from the new instance. */
+	if (e.policy_id != cg_active_policy_id(c->active)) {
+		cg_active_close(c->active);
+		c->active = NULL;
+		cg_active_open(c->env, &c->active);
+	}
+	if (c->env->json) {
+		fputc('{', stdout);
+		cg_event_json_fields(stdout, &e, &n, c->off);
+		fputs("}\n", stdout);
+	} else {
+		cg_event_text(stdout, &e, &n, c->off);
+	}
+	fflush(stdout);
+	if (c->max && ++c->seen >= c->max)
+		stop = 1;
+	return 0;
+}
+
+int cg_events_run(const struct cg_env *env, long long max, int timeout_s)
+{
+	struct ev_ctx c = { .env = env, .max = max };
+	struct ring_buffer *rb;
+	char path[PATH_MAX];
+	time_t end = timeout_s > 0 ? time(NULL) + timeout_s : 0;
+	int fd, err = 0;
+
+	pin_path(env, "events", path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		fprintf(stderr, "cranegate: no gate at %s (apply a policy first)\n",
+			env->pin_root);
+		return -ENOENT;
+	}
+	cg_active_open(env, &c.active);
+	c.off = cg_realtime_offset();
+	rb = ring_buffer__new(fd, on_event, &c, NULL);
+	if (!rb) {
+		err = -errno;
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	while (!stop && (!end || time(NULL) < end)) {
+		err = ring_buffer__poll(rb, 200);
+		if (err == -EINTR)
+			break;
+		if (err < 0)
+			goto out;
+	}
+	err = 0;
+out:
+	ring_buffer__free(rb);
+	cg_active_close(c.active);
+	close(fd);
+	return err;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Printing events and verdicts, as JSON lines and as text. */
+#ifndef CRANEGATE_OUTPUT_H
+#define CRANEGATE_OUTPUT_H
+
+#include <stdio.h>
+#include "cranegate.h"
+
+/* Resolves the ids in an event to names; any callback may return NULL. */
+struct cg_namer {
+	const char *(*zone)(void *ctx, unsigned id);
+	const char *(*flow)(void *ctx, unsigned id);
+	const char *(*iface)(void *ctx, unsigned ifindex);
+	void *ctx;
+};
+
+const char *cg_reason_name(unsigned reason);
+const char *cg_verdict_name(unsigned verdict);
+/* "tcp", "udp", "icmp", "icmpv6", or the number as text (static buffer). */
+const char *cg_l4_name(unsigned proto);
+void cg_addr_format(int family, const unsigned char *addr, char *buf,
+		    size_t len);
+
+/* Print a JSON string literal (with quotes), or null for NULL. */
+void cg_json_str(FILE *out, const char *s);
+
+/*
+ * The fields of an event, as the members of a JSON object (without the
+ * braces), so that callers can add their own: time, iface, verdict,
+ * reason, rule, src, dst, proto, sport, dport, vlan, src_mac, zone_from,
+ * zone_to, function, and would (monitor mode).
+ * `realtime_off_ns` turns the event's CLOCK_MONOTONIC stamp into wall
+ * time; pass 0 to print no time.
+ */
+void cg_event_json_fields(FILE *out, const struct cg_event *e,
+			  const struct cg_namer *n, long long realtime_off_ns);
+void cg_event_text(FILE *out, const struct cg_event *e,
+		   const struct cg_namer *n, long long realtime_off_ns);
+
+/* CLOCK_REALTIME - CLOCK_MONOTONIC, in ns. */
+long long cg_realtime_offset(void);
+
+#endif

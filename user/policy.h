@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The parsed policy: what a YAML policy file says, with the position of
+ * every item so that later stages (semantic checks, the compiler, lint)
+ * can point at the line and column that caused a problem.
+ *
+ * The parser (policy.c) is the only code that reads YAML. The compiler
+ * (compile.c) and the reference evaluator (reference.c) read this struct
+ * and nothing else.
+ */
+#ifndef CRANEGATE_POLICY_H
+#define CRANEGATE_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CG_NAME_MAX 64		/* zone, host and flow names, with the NUL */
+#define CG_IFNAME_MAX 16	/* IFNAMSIZ */
+
+/*
+ * Bounds on the input, so that a hostile or mistaken file cannot make the
+ * parser take unbounded memory or time. A policy of 16 MiB already holds
+ * far more flows than the maps take (see compile.h).
+ */
+#define CG_POLICY_MAX_BYTES (16 << 20)	/* file size */
+#define CG_POLICY_MAX_DEPTH 32		/* nested mappings and lists */
+#define CG_POLICY_MAX_NODES (1 << 21)	/* YAML scalars, lists, mappings */
+
+struct cg_pos {
+	int line;	/* 1-based, 0 = unknown */
+	int col;	/* 1-based */
+};
+
+/* An IPv4 or IPv6 prefix. IPv4 addresses sit in addr[0..3]. */
+struct cg_prefix {
+	uint8_t family;	/* 4 or 6 */
+	uint8_t len;	/* prefix length, 0..32 or 0..128 */
+	uint8_t addr[16];	/* host bits beyond len are zero */
+};
+
+struct cg_net {
+	struct cg_prefix prefix;
+	struct cg_pos pos;
+};
+
+struct cg_iface {
+	char name[CG_IFNAME_MAX];
+	struct cg_pos pos;
+};
+
+struct cg_vlan {
+	uint16_t id;	/* 1..4094 */
+	struct cg_pos pos;
+};
+
+struct cg_zone {
+	char name[CG_NAME_MAX];
+	struct cg_pos pos;
+	struct cg_iface *ifaces;
+	size_t n_ifaces;
+	struct cg_vlan *vlans;	/* none: the zone is the untagged one */
+	size_t n_vlans;
+	struct cg_net *nets;
+	size_t n_nets;
+};
+
+struct cg_host {
+	char name[CG_NAME_MAX];
+	struct cg_pos pos;
+	struct cg_prefix addr;	/* a /32, /128 or a prefix */
+	bool has_mac;
+	uint8_t mac[6];
+};
+
+/* One item of a flow's `from` or `to`. */
+enum cg_ref_kind {
+	CG_REF_ZONE,	/* `index` is into policy->zones */
+	CG_REF_HOST,	/* `index` is into policy->hosts */
+	CG_REF_CIDR,	/* `cidr` */
+};
+
+struct cg_ref {
+	enum cg_ref_kind kind;
+	size_t index;
+	struct cg_prefix cidr;
+	struct cg_pos pos;
+};
+
+enum cg_proto {
+	CG_P_ANY = 0,
+	CG_P_TCP,
+	CG_P_UDP,
+	CG_P_ICMP,
+	CG_P_ICMPV6,
+};
+
+struct cg_port_range {
+	uint16_t lo;	/* inclusive */
+	uint16_t hi;	/* inclusive, >= lo */
+	struct cg_pos pos;
+};
+
+/*
+ * ICS function restrictions on a flow (`modbus:`, `s7comm:`). Parsed here;
+ * enforced by the program where the compiler supports it.
+ */
+enum cg_ics_mode {
+	CG_ICS_NONE = 0,	/* key absent: no inspection */
+	CG_ICS_ANY,		/* framing checked, every function allowed */
+	CG_ICS_READ_ONLY,	/* the contract's read-only class */
+	CG_ICS_LIST,		/* exactly the listed function codes */
+};
+
+struct cg_ics {
+	enum cg_ics_mode mode;
+	uint8_t *codes;		/* CG_ICS_LIST: function codes 0..255 */
+	size_t n_codes;
+	struct cg_pos pos;
+};
+
+struct cg_flow {
+	char name[CG_NAME_MAX];
+	struct cg_pos pos;
+	struct cg_ref *from;
+	size_t n_from;
+	struct cg_ref *to;
+	size_t n_to;
+	enum cg_proto proto;
+	struct cg_pos proto_pos;
+	struct cg_port_range *ports;	/* n_ports == 0: all ports */
+	size_t n_ports;
+	bool log;
+	struct cg_ics modbus;
+	struct cg_ics s7comm;
+};
+
+enum cg_policy_mode {
+	CG_POLICY_ENFORCE = 0,
+	CG_POLICY_MONITOR = 1,
+};
+
+struct cg_policy {
+	char *file;		/* the path as given, for messages */
+	char name[CG_NAME_MAX];
+	enum cg_policy_mode mode;
+	struct cg_zone *zones;
+	size_t n_zones;
+	struct cg_host *hosts;
+	size_t n_hosts;
+	struct cg_flow *flows;
+	size_t n_flows;
+	uint8_t sha256[32];	/* of the file's bytes */
+};
+
+/*
+ * Diagnostics: every error and warning found in one run, in order.
+ * Printed as "FILE:LINE:COL: error: MESSAGE".
+ */
+enum cg_severity {
+	CG_ERROR,
+	CG_WARNING,
+};
+
+struct cg_diag {
+	enum cg_severity severity;
+	struct cg_pos pos;
+	char *msg;
+};
+
+struct cg_diags {
+	const char *file;
+	struct cg_diag *items;
+	size_t n;
+	size_t n_errors;
+	size_t n_warnings;
+};
+
+void cg_diag_add(struct cg_diags *d, enum cg_severity sev, struct cg_pos pos,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void cg_diags_print(const struct cg_diags *d, FILE *out);
+void cg_diags_free(struct cg_diags *d);
+
+/*
+ * Read, parse and validate a policy file. Returns 0 and sets *out on
+ * success; on failure returns -EINVAL (or -errno for I/O) with every
+ * problem in *d, and *out is NULL. Warnings may be present either way.
+ */
+int cg_policy_load(const char *path, struct cg_policy **out,
+		   struct cg_diags *d);
+/* Same, from a buffer in memory; `path` is only used in messages. */
+int cg_policy_parse(const char *path, const char *buf, size_t len,
+		    struct cg_policy **out, struct cg_diags *d);
+void cg_policy_free(struct cg_policy *p);
+
+/* Helpers shared with the compiler and the reference evaluator. */
+/*
+ * "ADDR/LEN" or a bare address (/32, /128). Returns 0; -EINVAL when `s` is
+ * not an address or the length is out of range; -EDOM when bits beyond
+ * the length are set, with *out holding the prefix with those bits
+ * cleared (for "did you mean"). *out is untouched on -EINVAL.
+ */
+int cg_prefix_parse(const char *s, struct cg_prefix *out);
+/* outer holds every address of inner (same family, outer->len <= inner's). */
+bool cg_prefix_contains(const struct cg_prefix *outer,
+			const struct cg_prefix *inner);
+/* a and b share an address: one of them contains the other. */
+bool cg_prefix_overlaps(const struct cg_prefix *a, const struct cg_prefix *b);
+/* family: 4 or 6 (AF_INET and AF_INET6 are taken too); addr in network
+ * byte order, 4 or 16 bytes. */
+bool cg_prefix_has_addr(const struct cg_prefix *p, int family,
+			const uint8_t *addr);
+/* Always "ADDR/LEN", also for /32 and /128. */
+void cg_prefix_format(const struct cg_prefix *p, char *buf, size_t len);
+const char *cg_proto_name(enum cg_proto p);
+
+#endif /* CRANEGATE_POLICY_H */
