@@ -337,6 +337,45 @@ int cg_gate_test_run(struct cg_gate *g, int ifindex, const void *frame,
 	return 0;
 }
 
+static int percpu_counter(struct bpf_map *map, unsigned idx,
+			  struct cg_counter *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct cg_counter *v;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu < 0)
+		return ncpu;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map__lookup_elem(map, &idx, sizeof(idx), v, ncpu * sizeof(*v),
+				 0)) {
+		free(v);
+		return -errno;
+	}
+	for (i = 0; i < ncpu; i++) {
+		out->packets += v[i].packets;
+		out->bytes += v[i].bytes;
+		if (v[i].last_ns > out->last_ns)
+			out->last_ns = v[i].last_ns;
+	}
+	free(v);
+	return 0;
+}
+
+int cg_gate_reason_count(const struct cg_gate *g, unsigned reason,
+			 struct cg_counter *out)
+{
+	return percpu_counter(g->skel->maps.reason_stats, reason, out);
+}
+
+int cg_gate_flow_count(const struct cg_gate *g, unsigned flow,
+		       struct cg_counter *out)
+{
+	return percpu_counter(g->skel->maps.flow_stats, flow, out);
+}
+
 int cg_sandbox_enter(char (*ifnames)[CG_IFNAME_MAX], size_t n)
 {
 	size_t i;

@@ -46,6 +46,15 @@ int cg_gate_test_run(struct cg_gate *g, int ifindex, const void *frame,
 		     size_t len, struct cg_event *ev, int *action);
 
 /*
+ * Counters of an instance, summed over CPUs: per reason (state map) and
+ * per flow (policy map). 0 or a negative errno.
+ */
+int cg_gate_reason_count(const struct cg_gate *g, unsigned reason,
+			 struct cg_counter *out);
+int cg_gate_flow_count(const struct cg_gate *g, unsigned flow,
+		       struct cg_counter *out);
+
+/*
  * A private network namespace for test runs: unshare the calling
  * process's network namespace and create a veth pair for each interface
  * name (peer names "cgpN"), so that BPF_PROG_TEST_RUN sees real ifindexes

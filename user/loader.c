@@ -326,7 +326,8 @@ int cg_apply(const struct cg_env *env, const char *policy_path)
 	}
 
 	/* Repin: the new program replaces the old pin in one rename. */
-	snprintf(tmp_pin, sizeof(tmp_pin), "%s.new", prog_pin);
+	/* bpffs refuses names with dots. */
+	snprintf(tmp_pin, sizeof(tmp_pin), "%s_new", prog_pin);
 	unlink(tmp_pin);
 	if (bpf_obj_pin(new_fd, tmp_pin) || rename(tmp_pin, prog_pin)) {
 		err = -errno;

@@ -171,22 +171,38 @@ int main(int argc, char **argv)
 	const struct command *cmd = NULL;
 	bool help = false;
 	size_t i;
-	int c, err;
+	int c, err, k;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-	    !strcmp(argv[1], "help")) {
-		usage(stdout);
-		return argc < 2 ? 2 : 0;
+	/* The command is the first word that names one, so that options may
+	 * come before it too (cranegate --pin-root DIR status). */
+	for (k = 1; k < argc && !cmd; k++) {
+		for (i = 0; i < N_COMMANDS; i++)
+			if (!strcmp(argv[k], commands[i].name))
+				cmd = &commands[i];
+		if (!cmd && argv[k][0] != '-' &&
+		    (k == 1 || (strcmp(argv[k - 1], "--pin-root") &&
+				strcmp(argv[k - 1], "--state-dir"))))
+			break;
 	}
-	for (i = 0; i < N_COMMANDS; i++)
-		if (!strcmp(argv[1], commands[i].name))
-			cmd = &commands[i];
 	if (!cmd) {
-		fprintf(stderr, "cranegate: unknown command '%s'\n\n", argv[1]);
+		bool want_help = argc < 2;
+
+		for (k = 1; k < argc; k++)
+			if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help") ||
+			    !strcmp(argv[k], "help"))
+				want_help = true;
+		if (want_help) {
+			usage(argc < 2 ? stderr : stdout);
+			return argc < 2 ? 2 : 0;
+		}
+		fprintf(stderr, "cranegate: unknown command '%s'\n\n",
+			k < argc ? argv[k] : argv[argc - 1]);
 		usage(stderr);
 		return 2;
 	}
-	argv++;
+	/* Drop the command word; getopt permutes the rest. */
+	for (k--; k + 1 < argc; k++)
+		argv[k] = argv[k + 1];
 	argc--;
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (c) {

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Crafted frames through the real XDP program (BPF_PROG_TEST_RUN), one
+ * case per rule of README's "How a frame is judged": verdict, reason, the
+ * flow that decided, the XDP action, and the counters.
+ */
+#include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frames.h"
+#include "gate.h"
+#include "harness.h"
+
+CG_TEST_GLOBALS;
+
+static const char *policy_text =
+	"version: 1\n"
+	"name: bpf-tests\n"
+	"zones:\n"
+	"  business: {interfaces: [biz0], networks: [198.18.10.0/24, \"2001:2:0:10::/64\"]}\n"
+	"  control: {interfaces: [crane0], networks: [198.18.20.0/24, \"2001:2:0:20::/64\"]}\n"
+	"  drives: {interfaces: [crane0], vlans: [100], networks: [198.18.22.0/24]}\n"
+	"  mgmt: {interfaces: [mgmt0], networks: [198.18.30.0/24]}\n"
+	"hosts:\n"
+	"  hmi: 198.18.10.5\n"
+	"  plc: 198.18.20.11\n"
+	"flows:\n"
+	"  - {name: hmi-plc, from: hmi, to: control, proto: tcp, ports: [502]}\n"
+	"  - {name: hmi-ping, from: hmi, to: plc, proto: icmp}\n"
+	"  - {name: ranges, from: business, to: drives, proto: udp, ports: [\"2000-2010\"]}\n"
+	"  - {name: v6-modbus, from: \"2001:2:0:10::/64\", to: \"2001:2:0:20::/64\", proto: tcp, ports: [502]}\n"
+	"  - {name: mgmt-any, from: mgmt, to: control, proto: any}\n"
+	"  - {name: shadowed, from: hmi, to: plc, proto: tcp, ports: [502, 503]}\n";
+
+enum { F_HMI_PLC, F_PING, F_RANGES, F_V6, F_MGMT, F_SHADOWED };
+
+static char ifnames[4][CG_IFNAME_MAX] = { "biz0", "crane0", "mgmt0", "other0" };
+
+struct ctx {
+	struct cg_gate *g;
+	int n_sent[CG_R_MAX];
+};
+
+static bool expect(struct ctx *c, const char *name, const char *ifname,
+		   const uint8_t *buf, size_t len, unsigned verdict,
+		   unsigned reason, unsigned flow)
+{
+	struct cg_event ev;
+	char what[160];
+	int action, err;
+	bool ok = true;
+
+	err = cg_gate_test_run(c->g, if_nametoindex(ifname), buf, len, &ev,
+			       &action);
+	snprintf(what, sizeof(what), "%s: test run", name);
+	if (!ASSERT_OK(err, what))
+		return false;
+	c->n_sent[ev.reason < CG_R_MAX ? ev.reason : 0]++;
+	snprintf(what, sizeof(what), "%s: reason %s", name,
+		 cg_reason_names[reason]);
+	ok &= ASSERT_EQ(ev.reason, reason, what);
+	snprintf(what, sizeof(what), "%s: verdict", name);
+	ok &= ASSERT_EQ(ev.verdict, verdict, what);
+	snprintf(what, sizeof(what), "%s: XDP action", name);
+	ok &= ASSERT_EQ(action, verdict == CG_V_DROP ? XDP_DROP : XDP_PASS,
+			what);
+	snprintf(what, sizeof(what), "%s: flow", name);
+	ok &= ASSERT_EQ(ev.flow, flow, what);
+	return ok;
+}
+
+static size_t build(struct cg_frame_spec *s, uint8_t *buf)
+{
+	return cg_frame_build(s, buf, CG_FRAME_MAX);
+}
+
+#define PASS CG_V_PASS
+#define DROP CG_V_DROP
+#define NONE CG_FLOW_NONE
+
+static void test_flows(struct ctx *c)
+{
+	struct cg_frame_spec s;
+	uint8_t buf[CG_FRAME_MAX];
+	size_t len;
+
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 502, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "allowed SYN", "biz0", buf, len, PASS, CG_R_ALLOWED, F_HMI_PLC);
+
+	cg_frame_tcp(&s, "198.18.20.11", "198.18.10.5", 502, 40000,
+		     CG_TCP_SYN | CG_TCP_ACK);
+	len = build(&s, buf);
+	expect(c, "SYN-ACK is a reply", "crane0", buf, len, PASS, CG_R_REPLY,
+	       F_HMI_PLC);
+
+	cg_frame_tcp(&s, "198.18.20.11", "198.18.10.5", 502, 40000, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "reverse SYN never a reply", "crane0", buf, len, DROP,
+	       CG_R_NO_RULE, NONE);
+
+	cg_frame_tcp(&s, "198.18.20.11", "198.18.10.5", 502, 40001, CG_TCP_ACK);
+	len = build(&s, buf);
+	expect(c, "reply to no connection", "crane0", buf, len, DROP,
+	       CG_R_NO_RULE, NONE);
+
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 503, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "first match wins over a later flow", "biz0", buf, len, PASS,
+	       CG_R_ALLOWED, F_SHADOWED);
+
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 504, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "no-rule: port", "biz0", buf, len, DROP, CG_R_NO_RULE, NONE);
+
+	cg_frame_tcp(&s, "198.18.10.6", "198.18.20.11", 40000, 502, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "no-rule: other business host", "biz0", buf, len, DROP,
+	       CG_R_NO_RULE, NONE);
+
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.10.9", 40000, 22, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "intra-zone", "biz0", buf, len, PASS, CG_R_INTRA_ZONE, NONE);
+
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.77.1", 40000, 502, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "no-rule: destination outside every zone", "biz0", buf, len,
+	       DROP, CG_R_NO_RULE, NONE);
+
+	cg_frame_icmp(&s, "198.18.10.5", "198.18.20.11", 8, 0, 77);
+	len = build(&s, buf);
+	expect(c, "icmp echo allowed", "biz0", buf, len, PASS, CG_R_ALLOWED,
+	       F_PING);
+	cg_frame_icmp(&s, "198.18.20.11", "198.18.10.5", 0, 0, 77);
+	len = build(&s, buf);
+	expect(c, "icmp echo reply", "crane0", buf, len, PASS, CG_R_REPLY,
+	       F_PING);
+	cg_frame_icmp(&s, "198.18.20.11", "198.18.10.5", 0, 0, 78);
+	len = build(&s, buf);
+	expect(c, "icmp echo reply, other id", "crane0", buf, len, DROP,
+	       CG_R_NO_RULE, NONE);
+
+	cg_frame_udp(&s, "198.18.10.7", "198.18.22.5", 1234, 2000);
+	len = build(&s, buf);
+	expect(c, "udp range low edge", "biz0", buf, len, PASS, CG_R_ALLOWED,
+	       F_RANGES);
+	cg_frame_udp(&s, "198.18.10.7", "198.18.22.5", 1234, 2010);
+	len = build(&s, buf);
+	expect(c, "udp range high edge", "biz0", buf, len, PASS, CG_R_ALLOWED,
+	       F_RANGES);
+	cg_frame_udp(&s, "198.18.10.7", "198.18.22.5", 1234, 2011);
+	len = build(&s, buf);
+	expect(c, "udp range past the edge", "biz0", buf, len, DROP,
+	       CG_R_NO_RULE, NONE);
+	cg_frame_udp(&s, "198.18.10.7", "198.18.22.5", 1234, 1999);
+	len = build(&s, buf);
+	expect(c, "udp range before the edge", "biz0", buf, len, DROP,
+	       CG_R_NO_RULE, NONE);
+
+	cg_frame_init(&s);
+	cg_frame_addrs(&s, "198.18.30.9", "198.18.20.11");
+	s.proto = 47;
+	len = build(&s, buf);
+	expect(c, "proto any: GRE", "mgmt0", buf, len, PASS, CG_R_ALLOWED,
+	       F_MGMT);
+
+	cg_frame_tcp(&s, "2001:2:0:10::5", "2001:2:0:20::11", 40000, 502,
+		     CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "ipv6 allowed", "biz0", buf, len, PASS, CG_R_ALLOWED, F_V6);
+}
+
+static void test_sources_and_zones(struct ctx *c)
+{
+	struct cg_frame_spec s;
+	uint8_t buf[CG_FRAME_MAX];
+	size_t len;
+
+	cg_frame_tcp(&s, "198.18.99.1", "198.18.20.11", 40000, 502, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "spoofed-source", "biz0", buf, len, DROP,
+	       CG_R_SPOOFED_SOURCE, NONE);
+
+	cg_frame_tcp(&s, "198.18.20.11", "198.18.10.5", 40000, 502, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "multi-homed: control address on business", "biz0", buf, len,
+	       DROP, CG_R_MULTI_HOMED, NONE);
+
+	cg_frame_tcp(&s, "198.18.22.5", "198.18.10.5", 40000, 502, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "multi-homed: drives address untagged", "crane0", buf, len,
+	       DROP, CG_R_MULTI_HOMED, NONE);
+
+	s.n_tags = 1;
+	s.tags[0].tci = 100;
+	len = build(&s, buf);
+	expect(c, "VLAN 100 belongs to drives", "crane0", buf, len, DROP,
+	       CG_R_NO_RULE, NONE);
+
+	s.tags[0].tci = 300;
+	len = build(&s, buf);
+	expect(c, "undeclared VLAN", "crane0", buf, len, DROP,
+	       CG_R_VLAN_VIOLATION, NONE);
+
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 502, CG_TCP_SYN);
+	s.n_tags = 1;
+	s.tags[0].tci = 100;
+	len = build(&s, buf);
+	expect(c, "VLAN on an untagged-only interface", "biz0", buf, len, DROP,
+	       CG_R_VLAN_VIOLATION, NONE);
+
+	s.tags[0].tci = (5 << 13) | 0; /* priority tag, VID 0 */
+	len = build(&s, buf);
+	expect(c, "priority tag counts as untagged", "biz0", buf, len, PASS,
+	       CG_R_ALLOWED, F_HMI_PLC);
+
+	s.n_tags = 2;
+	s.tags[0].tci = 0;
+	s.tags[1].tci = 100;
+	len = build(&s, buf);
+	expect(c, "double tag", "biz0", buf, len, DROP, CG_R_VLAN_VIOLATION,
+	       NONE);
+
+	s.n_tags = 1;
+	s.tags[0].tpid = 0x88a8;
+	s.tags[0].tci = 100;
+	len = build(&s, buf);
+	expect(c, "802.1ad tag is a tag", "biz0", buf, len, DROP,
+	       CG_R_VLAN_VIOLATION, NONE);
+
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 502, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "unknown-zone: interface not in the policy", "other0", buf,
+	       len, DROP, CG_R_UNKNOWN_ZONE, NONE);
+	s.n_tags = 1;
+	s.tags[0].tci = 100;
+	len = build(&s, buf);
+	expect(c, "unknown-zone: tagged on an unknown interface", "other0",
+	       buf, len, DROP, CG_R_UNKNOWN_ZONE, NONE);
+
+	cg_frame_arp(&s, "198.18.10.5", "198.18.10.1");
+	len = build(&s, buf);
+	expect(c, "arp", "biz0", buf, len, PASS, CG_R_ARP, NONE);
+
+	cg_frame_init(&s);
+	s.kind = CG_FRAME_RAW;
+	s.ethertype = 0x88cc; /* LLDP */
+	len = build(&s, buf);
+	expect(c, "ethertype", "biz0", buf, len, DROP, CG_R_ETHERTYPE, NONE);
+}
+
+static void test_malformed_and_fragments(struct ctx *c)
+{
+	struct cg_frame_spec s;
+	struct cg_frame_layout lay;
+	uint8_t buf[CG_FRAME_MAX];
+	size_t len, i;
+
+	expect(c, "runt frame", "biz0", (const uint8_t *)"\0\0\0\0\0\0\0\0\0\0\0\0\x81\0",
+	       14, DROP, CG_R_MALFORMED, NONE);
+
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 502, CG_TCP_SYN);
+	len = cg_frame_build_layout(&s, buf, sizeof(buf), &lay);
+	buf[lay.l3_off] = 0x44; /* IHL 4 */
+	expect(c, "IPv4 IHL < 5", "biz0", buf, len, DROP, CG_R_MALFORMED, NONE);
+
+	len = cg_frame_build_layout(&s, buf, sizeof(buf), &lay);
+	buf[lay.l3_off + 2] = 0x0f; /* total length past the frame */
+	expect(c, "IPv4 total length past the frame", "biz0", buf, len, DROP,
+	       CG_R_MALFORMED, NONE);
+
+	len = cg_frame_build_layout(&s, buf, sizeof(buf), &lay);
+	expect(c, "TCP header cut short", "biz0", buf, lay.l4_off + 10, DROP,
+	       CG_R_MALFORMED, NONE);
+
+	len = cg_frame_build_layout(&s, buf, sizeof(buf), &lay);
+	buf[lay.l4_off + 12] = 0x40; /* data offset 4 */
+	expect(c, "TCP data offset < 5", "biz0", buf, len, DROP,
+	       CG_R_MALFORMED, NONE);
+
+	s.ip4_opts_len = 8;
+	len = build(&s, buf);
+	expect(c, "IPv4 options are skipped", "biz0", buf, len, PASS,
+	       CG_R_ALLOWED, F_HMI_PLC);
+
+	cg_frame_udp(&s, "198.18.10.7", "198.18.22.5", 1234, 2000);
+	len = cg_frame_build_layout(&s, buf, sizeof(buf), &lay);
+	buf[lay.l4_off + 4] = 0x10; /* UDP length 4096 */
+	expect(c, "UDP length past the payload", "biz0", buf, len, DROP,
+	       CG_R_MALFORMED, NONE);
+
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 502, CG_TCP_SYN);
+	s.ip4_frag_off = 10;
+	len = build(&s, buf);
+	expect(c, "IPv4 non-first fragment", "biz0", buf, len, DROP,
+	       CG_R_FRAGMENT, NONE);
+	s.ip4_frag_off = 0;
+	s.ip4_mf = true;
+	len = build(&s, buf);
+	expect(c, "IPv4 first fragment judged like any frame", "biz0", buf, len,
+	       PASS, CG_R_ALLOWED, F_HMI_PLC);
+	s.ip4_frag_off = 10;
+	cg_frame_addrs(&s, "198.18.99.1", "198.18.20.11");
+	len = build(&s, buf);
+	expect(c, "source is checked before fragments", "biz0", buf, len, DROP,
+	       CG_R_SPOOFED_SOURCE, NONE);
+
+	/* IPv6 extension headers. */
+	cg_frame_tcp(&s, "2001:2:0:10::5", "2001:2:0:20::11", 40000, 502,
+		     CG_TCP_SYN);
+	s.n_ext = 2;
+	s.ext[0].type = 0;
+	s.ext[1].type = 60;
+	len = build(&s, buf);
+	expect(c, "IPv6 hop-by-hop + destination options", "biz0", buf, len,
+	       PASS, CG_R_ALLOWED, F_V6);
+	s.n_ext = 1;
+	memset(&s.ext[0], 0, sizeof(s.ext[0]));
+	s.ext[0].type = 43;
+	s.ext[0].segs_left = 1;
+	len = build(&s, buf);
+	expect(c, "IPv6 routing header with segments left", "biz0", buf, len,
+	       DROP, CG_R_MALFORMED, NONE);
+	s.ext[0].segs_left = 0;
+	len = build(&s, buf);
+	expect(c, "IPv6 routing header, no segments left", "biz0", buf, len,
+	       PASS, CG_R_ALLOWED, F_V6);
+	s.n_ext = 8;
+	for (i = 0; i < 8; i++) {
+		memset(&s.ext[i], 0, sizeof(s.ext[i]));
+		s.ext[i].type = 60;
+	}
+	len = build(&s, buf);
+	expect(c, "IPv6 8 extension headers", "biz0", buf, len, PASS,
+	       CG_R_ALLOWED, F_V6);
+	s.n_ext = 9;
+	memset(&s.ext[8], 0, sizeof(s.ext[8]));
+	s.ext[8].type = 60;
+	len = build(&s, buf);
+	expect(c, "IPv6 9 extension headers", "biz0", buf, len, DROP,
+	       CG_R_MALFORMED, NONE);
+	s.n_ext = 1;
+	memset(&s.ext[0], 0, sizeof(s.ext[0]));
+	s.ext[0].type = 44;
+	s.ext[0].frag_off = 100;
+	len = build(&s, buf);
+	expect(c, "IPv6 non-first fragment", "biz0", buf, len, DROP,
+	       CG_R_FRAGMENT, NONE);
+
+	/* Neighbour discovery: on-link only. */
+	cg_frame_icmp(&s, "fe80::1", "ff02::1:ff00:11", 135, 0, 0);
+	s.ttl = 255;
+	len = build(&s, buf);
+	expect(c, "nd: neighbour solicitation, hop limit 255", "biz0", buf, len,
+	       PASS, CG_R_ND, NONE);
+	s.ttl = 64;
+	len = build(&s, buf);
+	expect(c, "nd: hop limit 64 is not on-link", "biz0", buf, len, DROP,
+	       CG_R_SPOOFED_SOURCE, NONE);
+}
+
+static void test_counters(struct ctx *c)
+{
+	struct cg_counter cnt;
+	unsigned r;
+	char what[96];
+
+	for (r = 0; r < CG_R_MAX; r++) {
+		if (r == CG_R_MONITOR || r == CG_R_ICS_DENIED)
+			continue;
+		if (!ASSERT_OK(cg_gate_reason_count(c->g, r, &cnt),
+			       "read reason counter"))
+			return;
+		snprintf(what, sizeof(what), "counter %s counts every frame",
+			 cg_reason_names[r]);
+		ASSERT_EQ(cnt.packets, c->n_sent[r], what);
+	}
+	ASSERT_OK(cg_gate_flow_count(c->g, F_RANGES, &cnt), "read flow counter");
+	ASSERT_EQ(cnt.packets, 2, "flow counter: two frames of 'ranges'");
+}
+
+static struct cg_gate *load(const char *text, struct cg_policy **pp,
+			    struct cg_compiled **cp)
+{
+	struct cg_diags d = { .file = "test.yaml" };
+	struct cg_gate_opts o = { .record = true };
+	struct cg_gate *g = NULL;
+	int err;
+
+	err = cg_policy_parse("test.yaml", text, strlen(text), pp, &d);
+	if (!err)
+		err = cg_compile(*pp, cp, &d);
+	cg_diags_print(&d, stdout);
+	cg_diags_free(&d);
+	if (!ASSERT_OK(err, "policy parses and compiles"))
+		return NULL;
+	if (!ASSERT_OK(cg_gate_load(*cp, &o, &g), "instance loads (verifier)"))
+		return NULL;
+	return g;
+}
+
+static void test_monitor(void)
+{
+	struct ctx c = {};
+	struct cg_policy *p = NULL;
+	struct cg_compiled *cp = NULL;
+	struct cg_frame_spec s;
+	struct cg_event ev;
+	uint8_t buf[CG_FRAME_MAX];
+	size_t len, n = strlen(policy_text) + 32;
+	char *text = malloc(n);
+	int action;
+
+	snprintf(text, n, "mode: monitor\n%s", policy_text);
+	c.g = load(text, &p, &cp);
+	if (!c.g)
+		goto out;
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 504, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(&c, "monitor: no-rule passes", "biz0", buf, len, PASS,
+	       CG_R_MONITOR, NONE);
+	cg_gate_test_run(c.g, if_nametoindex("biz0"), buf, len, &ev, &action);
+	ASSERT_EQ(ev.would, CG_R_NO_RULE, "monitor: event keeps the would-be reason");
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 502, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(&c, "monitor: allowed stays allowed", "biz0", buf, len, PASS,
+	       CG_R_ALLOWED, F_HMI_PLC);
+out:
+	cg_gate_free(c.g);
+	cg_compiled_free(cp);
+	cg_policy_free(p);
+	free(text);
+}
+
+int main(void)
+{
+	struct ctx c = {};
+	struct cg_policy *p = NULL;
+	struct cg_compiled *cp = NULL;
+
+	if (!ASSERT_OK(cg_sandbox_enter(ifnames, 4), "private namespace"))
+		return cg_test_done();
+	c.g = load(policy_text, &p, &cp);
+	if (c.g) {
+		test_flows(&c);
+		test_sources_and_zones(&c);
+		test_malformed_and_fragments(&c);
+		test_counters(&c);
+	}
+	cg_gate_free(c.g);
+	cg_compiled_free(cp);
+	cg_policy_free(p);
+	test_monitor();
+	return cg_test_done();
+}
