@@ -93,6 +93,11 @@ struct cg_zone_val {
 };
 
 /*
+ * hosts4 / hosts6: HASH from a full address (/32, /128 classes) to its
+ * class, looked up before the tries: host classes are the ones a large
+ * policy has many of, and a hash lookup costs the same at any size, where
+ * a trie's cost grows with its depth. The tries hold the shorter prefixes.
+ *
  * classes4 / classes6: LPM tries from address to the most specific
  * *address class*. Every prefix the policy mentions (zone networks, hosts,
  * CIDRs in flows) is a class; the compiler merges classes that no flow can
@@ -107,6 +112,14 @@ struct cg_lpm4_key {
 
 struct cg_lpm6_key {
 	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+struct cg_host4_key {
+	__u8 addr[4];
+};
+
+struct cg_host6_key {
 	__u8 addr[16];
 };
 
@@ -159,31 +172,47 @@ struct cg_flow_info {
 };
 
 /*
- * conns: LRU_HASH, the connection table (shared, survives reloads). Keyed
- * by the tuple of the frame that opened the connection, in its forward
- * direction (initiator -> responder). A frame whose *reversed* tuple is in
- * the table, and that is not a TCP SYN without ACK, is a `reply`. Ports
- * are the TCP/UDP ports; ICMP and ICMPv6 echo use the echo identifier as
- * both ports (request and reply carry the same one); other protocols use
- * 0. Entries are created and refreshed only by frames that a flow allows
- * in the forward direction, refreshed by replies, and treated as absent
- * once idle longer than the protocol's timeout (rodata cfg_timeout_*).
+ * conns: LRU_HASH, the connection table (shared, survives reloads). A
+ * connection is keyed by its two ends in a canonical order (end `a` is the
+ * lower of (address, port)), so both directions find the same entry with
+ * one lookup. Ports are the TCP/UDP ports; ICMP and ICMPv6 echo use the
+ * echo identifier as both ports; other frames use 0.
+ *
+ * The entry remembers which end opened it (its allowed frame created it)
+ * and, per end, the decision its frames last received: the ingress
+ * (ifindex, VLAN), the policy, and the verdict (allowed by flow F, or
+ * reply). That decision is a pure function of the frame's ingress, its
+ * tuple and the policy, so a frame of that end arriving on the same
+ * ingress under the same policy gets it again without the zone, class and
+ * flow lookups: the fast path for established traffic. A new policy (new
+ * policy_id) or another ingress falls back to the full judgement.
  */
 struct cg_conn_key {
-	__u8 src[16];
-	__u8 dst[16];
-	__u16 sport;
-	__u16 dport;
+	__u8 a[16];
+	__u8 b[16];
+	__u16 aport;
+	__u16 bport;
 	__u8 proto;
 	__u8 family;	/* 4 or 6 */
 	__u8 pad[2];
 };
 
+struct cg_conn_end {
+	__u64 policy_id;	/* 0: nothing cached for this end */
+	__u32 ifindex;
+	__u32 flow;		/* CG_FLOW_NONE if opened under another policy */
+	__u16 vlan;
+	__u16 zone_from;
+	__u16 zone_to;
+	__u8 reason;		/* CG_R_ALLOWED or CG_R_REPLY */
+	__u8 pad;
+};
+
 struct cg_conn_val {
-	__u64 last_ns;		/* bpf_ktime_get_ns() of the last frame */
-	__u64 policy_id;	/* policy that allowed it (see cg_event) */
-	__u32 flow;		/* flow id within that policy */
-	__u32 pad;
+	__u64 last;		/* bpf_jiffies64() of the last frame */
+	__u8 opener;		/* 0: end a opened it, 1: end b */
+	__u8 pad[7];
+	struct cg_conn_end end[2];
 };
 
 /*
@@ -196,7 +225,7 @@ struct cg_conn_val {
 struct cg_counter {
 	__u64 packets;
 	__u64 bytes;
-	__u64 last_ns;	/* bpf_ktime_get_ns() of the last hit, 0 = never */
+	__u64 last;	/* bpf_jiffies64() of the last hit, 0 = never */
 };
 
 /* event_stats [enum cg_reason]: what happened to events of each reason. */
@@ -211,8 +240,8 @@ struct cg_event_counter {
  * reason cannot swamp the ring buffer. Refill rate and burst are rodata.
  */
 struct cg_event_bucket {
-	__u64 tokens;
-	__u64 last_ns;
+	__u64 tokens;	/* in 1/HZ events */
+	__u64 last;	/* jiffies */
 };
 
 /*

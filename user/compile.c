@@ -450,12 +450,26 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 	c->classes4 = calloc(cc.first6 + 1, sizeof(*c->classes4));
 	c->classes6 = calloc(cc.n_classes - cc.first6 + 1,
 			     sizeof(*c->classes6));
-	if (!c->classes4 || !c->classes6)
+	c->hosts4 = calloc(cc.first6 + 1, sizeof(*c->hosts4));
+	c->hosts6 = calloc(cc.n_classes - cc.first6 + 1, sizeof(*c->hosts6));
+	if (!c->classes4 || !c->classes6 || !c->hosts4 || !c->hosts6)
 		goto fail;
 	for (i = 0; i < cc.n_classes; i++) {
 		const struct class *cl = &cc.classes[i];
 
-		if (cl->prefix.family == 4) {
+		if (cl->prefix.family == 4 && cl->prefix.len == 32) {
+			struct cg_host4_entry *e = &c->hosts4[c->n_hosts4++];
+
+			memcpy(e->key.addr, cl->prefix.addr, 4);
+			e->val.class_id = i;
+			e->val.zone = cl->zone;
+		} else if (cl->prefix.family == 6 && cl->prefix.len == 128) {
+			struct cg_host6_entry *e = &c->hosts6[c->n_hosts6++];
+
+			memcpy(e->key.addr, cl->prefix.addr, 16);
+			e->val.class_id = i;
+			e->val.zone = cl->zone;
+		} else if (cl->prefix.family == 4) {
 			struct cg_class4_entry *e = &c->classes4[c->n_classes4++];
 
 			e->key.prefixlen = cl->prefix.len;
@@ -573,6 +587,8 @@ void cg_compiled_free(struct cg_compiled *c)
 	if (!c)
 		return;
 	free(c->zones);
+	free(c->hosts4);
+	free(c->hosts6);
 	free(c->classes4);
 	free(c->classes6);
 	free(c->port_classes);
@@ -591,8 +607,9 @@ void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
 {
 	size_t zones_b = c->n_zones * (sizeof(struct cg_zone_key) +
 				       sizeof(struct cg_zone_val) + 48);
-	size_t lpm_b = c->n_classes4 * (sizeof(struct cg_lpm4_key) + 4 + 40) +
-		       c->n_classes6 * (sizeof(struct cg_lpm6_key) + 4 + 40);
+	size_t lpm_b = c->n_classes4 * (sizeof(struct cg_lpm4_key) + 8 + 40) +
+		       c->n_classes6 * (sizeof(struct cg_lpm6_key) + 8 + 40) +
+		       c->n_hosts4 * (4 + 8 + 48) + c->n_hosts6 * (16 + 8 + 48);
 	size_t ports_b = CG_PORT_CLASSES_ENTRIES * 4;
 	size_t flows_b = c->n_flow_keys * (sizeof(struct cg_flow_key) +
 					   sizeof(struct cg_flow_val) + 48);
@@ -602,8 +619,9 @@ void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
 	fprintf(out, "compiled:\n");
 	fprintf(out, "  zones         %zu entries (%zu interfaces)\n",
 		c->n_zones, c->n_ifnames);
-	fprintf(out, "  classes       %u (%zu IPv4, %zu IPv6)\n", c->n_classes,
-		c->n_classes4, c->n_classes6);
+	fprintf(out, "  classes       %u (IPv4: %zu hosts, %zu prefixes; IPv6: %zu hosts, %zu prefixes)\n",
+		c->n_classes, c->n_hosts4, c->n_classes4, c->n_hosts6,
+		c->n_classes6);
 	fprintf(out, "  port classes  %u\n", c->n_port_classes);
 	fprintf(out, "  flow keys     %zu for %zu flows (limit %u)\n",
 		c->n_flow_keys, c->policy->n_flows, CG_MAX_FLOW_KEYS);

@@ -33,6 +33,16 @@ struct cg_class6_entry {
 	struct cg_class_val val;
 };
 
+struct cg_host4_entry {
+	struct cg_host4_key key;
+	struct cg_class_val val;
+};
+
+struct cg_host6_entry {
+	struct cg_host6_key key;
+	struct cg_class_val val;
+};
+
 struct cg_flow_entry {
 	struct cg_flow_key key;
 	struct cg_flow_val val;
@@ -42,7 +52,11 @@ struct cg_compiled {
 	const struct cg_policy *policy;	/* borrowed; must outlive this */
 	struct cg_zone_entry *zones;
 	size_t n_zones;
-	struct cg_class4_entry *classes4;
+	struct cg_host4_entry *hosts4;	/* /32 classes */
+	size_t n_hosts4;
+	struct cg_host6_entry *hosts6;	/* /128 classes */
+	size_t n_hosts6;
+	struct cg_class4_entry *classes4;	/* shorter prefixes */
 	size_t n_classes4;
 	struct cg_class6_entry *classes6;
 	size_t n_classes6;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -121,6 +122,13 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 		if ((err = update(skel->maps.zones, &zk, &zv, "zones")))
 			return err;
 	}
+	if ((err = fill(skel->maps.hosts4, &c->hosts4[0].key,
+			sizeof(c->hosts4[0]), &c->hosts4[0].val,
+			sizeof(c->hosts4[0]), c->n_hosts4, "hosts4")) ||
+	    (err = fill(skel->maps.hosts6, &c->hosts6[0].key,
+			sizeof(c->hosts6[0]), &c->hosts6[0].val,
+			sizeof(c->hosts6[0]), c->n_hosts6, "hosts6")))
+		return err;
 	if ((err = fill(skel->maps.classes4, &c->classes4[0].key,
 			sizeof(c->classes4[0]), &c->classes4[0].val,
 			sizeof(c->classes4[0]), c->n_classes4, "classes4")) ||
@@ -131,12 +139,15 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 
 	/* Arrays and the flow hash: batched, one syscall per map. */
 	{
-		uint32_t *keys = malloc(CG_PORT_CLASSES_ENTRIES * sizeof(*keys));
+		size_t nk = p->n_flows > CG_PORT_CLASSES_ENTRIES ?
+				    p->n_flows :
+				    CG_PORT_CLASSES_ENTRIES;
+		uint32_t *keys = malloc(nk * sizeof(*keys));
 		uint32_t count = CG_PORT_CLASSES_ENTRIES;
 
 		if (!keys)
 			return -ENOMEM;
-		for (k = 0; k < CG_PORT_CLASSES_ENTRIES; k++)
+		for (k = 0; k < nk; k++)
 			keys[k] = k;
 		err = bpf_map_update_batch(bpf_map__fd(skel->maps.port_classes),
 					   keys, c->port_classes, &count, NULL);
@@ -204,6 +215,49 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 	return 0;
 }
 
+/*
+ * The kernel's HZ, which the program's clock (jiffies) ticks at: from
+ * two samples of /proc/timer_list ("now at N nsecs", "jiffies: J") 20 ms
+ * apart, rounded to the usual values. Falls back to 100, which errs
+ * towards shorter connection timeouts.
+ */
+static unsigned kernel_hz(void)
+{
+	static unsigned hz;
+	unsigned long long ns[2] = {}, j[2] = {};
+	static const unsigned common[] = { 100, 250, 300, 1000 };
+	double est, best = 1e9;
+	int i;
+
+	if (hz)
+		return hz;
+	for (i = 0; i < 2; i++) {
+		FILE *f = fopen("/proc/timer_list", "r");
+		char line[256];
+
+		while (f && fgets(line, sizeof(line), f)) {
+			if (!ns[i] && sscanf(line, "now at %llu nsecs", &ns[i]) == 1)
+				continue;
+			if (ns[i] && sscanf(line, "jiffies: %llu", &j[i]) == 1)
+				break;
+		}
+		if (f)
+			fclose(f);
+		if (!i)
+			usleep(20000);
+	}
+	hz = 100;
+	if (!ns[0] || !j[0] || ns[1] <= ns[0])
+		return hz;
+	est = (double)(j[1] - j[0]) * 1e9 / (double)(ns[1] - ns[0]);
+	for (i = 0; i < 4; i++)
+		if (fabs(est - common[i]) < best) {
+			best = fabs(est - common[i]);
+			hz = common[i];
+		}
+	return hz;
+}
+
 int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 		 struct cg_gate **out)
 {
@@ -237,8 +291,14 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	skel->rodata->cfg_policy_id = c->policy_id;
 	skel->rodata->cfg_record = o->record;
 	skel->rodata->cfg_lookups = c->lookups;
+	skel->rodata->cfg_hz = kernel_hz();
+	skel->rodata->cfg_timeout_tcp = 3600ull * skel->rodata->cfg_hz;
+	skel->rodata->cfg_timeout_udp = 120ull * skel->rodata->cfg_hz;
+	skel->rodata->cfg_timeout_other = 60ull * skel->rodata->cfg_hz;
 	bpf_map__set_max_entries(skel->maps.zones,
 				 at_least_one(c->n_zones + c->n_ifnames));
+	bpf_map__set_max_entries(skel->maps.hosts4, at_least_one(c->n_hosts4));
+	bpf_map__set_max_entries(skel->maps.hosts6, at_least_one(c->n_hosts6));
 	bpf_map__set_max_entries(skel->maps.classes4,
 				 at_least_one(c->n_classes4));
 	bpf_map__set_max_entries(skel->maps.classes6,
@@ -357,8 +417,8 @@ static int percpu_counter(struct bpf_map *map, unsigned idx,
 	for (i = 0; i < ncpu; i++) {
 		out->packets += v[i].packets;
 		out->bytes += v[i].bytes;
-		if (v[i].last_ns > out->last_ns)
-			out->last_ns = v[i].last_ns;
+		if (v[i].last > out->last)
+			out->last = v[i].last;
 	}
 	free(v);
 	return 0;
