@@ -401,6 +401,30 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 	for (i = 0; i < 8; i++)
 		c->policy_id = (c->policy_id << 8) | p->sha256[i];
 
+	/* What this version parses but does not enforce: refuse, or say so. */
+	err = 0;
+	for (i = 0; i < p->n_flows; i++) {
+		const struct cg_ics *ics[2] = { &p->flows[i].modbus,
+						&p->flows[i].s7comm };
+
+		for (j = 0; j < 2; j++)
+			if (ics[j]->mode == CG_ICS_READ_ONLY ||
+			    ics[j]->mode == CG_ICS_LIST) {
+				cg_diag_add(d, CG_ERROR, ics[j]->pos,
+					    "%s function restrictions are not enforced by this version; "
+					    "use '%s: any' or remove the key",
+					    j ? "s7comm" : "modbus",
+					    j ? "s7comm" : "modbus");
+				err = -EINVAL;
+			}
+	}
+	for (i = 0; i < p->n_hosts; i++)
+		if (p->hosts[i].has_mac)
+			cg_diag_add(d, CG_WARNING, p->hosts[i].pos,
+				    "host '%s': the mac binding is not enforced by this version",
+				    p->hosts[i].name);
+	if (err)
+		goto fail;
 	if ((err = check_limit(d, "zones", p->n_zones, CG_MAX_ZONES)) ||
 	    (err = check_limit(d, "flows", p->n_flows, CG_MAX_FLOWS)))
 		goto fail;

@@ -27,6 +27,7 @@
 #define CG_POLICY_MAX_BYTES (16 << 20)	/* file size */
 #define CG_POLICY_MAX_DEPTH 32		/* nested mappings and lists */
 #define CG_POLICY_MAX_NODES (1 << 21)	/* YAML scalars, lists, mappings */
+#define CG_POLICY_MAX_CLAIMS (1 << 20)	/* (interface, VLAN) pairs of all zones */
 
 struct cg_pos {
 	int line;	/* 1-based, 0 = unknown */

@@ -38,20 +38,29 @@ static inline bool cg_test_report(bool ok, const char *name, const char *fmt,
 	return ok;
 }
 
+/* Each macro evaluates its arguments exactly once. */
 #define ASSERT_TRUE(c, name)                                                   \
 	cg_test_report(!!(c), (name), "expected true%.0lld%.0lld", 0, 0)
 #define ASSERT_FALSE(c, name)                                                  \
 	cg_test_report(!(c), (name), "expected false%.0lld%.0lld", 0, 0)
 #define ASSERT_OK(e, name)                                                     \
-	cg_test_report((e) == 0, (name), "error %lld%.0lld", (long long)(e), 0)
+	({                                                                     \
+		long long _e = (long long)(e);                                 \
+		cg_test_report(_e == 0, (name), "error %lld%.0lld", _e, 0);    \
+	})
 #define ASSERT_EQ(a, b, name)                                                  \
-	cg_test_report((long long)(a) == (long long)(b), (name),               \
-		       "got %lld, expected %lld", (long long)(a),             \
-		       (long long)(b))
+	({                                                                     \
+		long long _a = (long long)(a), _b = (long long)(b);            \
+		cg_test_report(_a == _b, (name), "got %lld, expected %lld",    \
+			       _a, _b);                                        \
+	})
 #define ASSERT_NEQ(a, b, name)                                                 \
-	cg_test_report((long long)(a) != (long long)(b), (name),               \
-		       "got %lld, expected anything but %lld",                \
-		       (long long)(a), (long long)(b))
+	({                                                                     \
+		long long _a = (long long)(a), _b = (long long)(b);            \
+		cg_test_report(_a != _b, (name),                               \
+			       "got %lld, expected anything but %lld", _a,     \
+			       _b);                                            \
+	})
 #define ASSERT_STREQ(a, b, name)                                               \
 	({                                                                     \
 		const char *_a = (a), *_b = (b);                               \
