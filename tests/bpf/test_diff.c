@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The differential test: random policies and random frames through the
+ * real XDP program (BPF_PROG_TEST_RUN) and through the reference
+ * evaluator (user/reference.c), which must agree on every frame: verdict,
+ * reason, the reason it would have had (monitor mode), the deciding flow,
+ * and the ingress and destination zones where both know them.
+ *
+ * Environment:
+ *   CG_DIFF_POLICIES  policies to try (default 100)
+ *   CG_DIFF_FRAMES    frames per policy (default 10000)
+ *   CG_DIFF_SEED      seed (default: from the clock; always printed)
+ *   CG_DIFF_ONLY      run only the policy with this index
+ *   CG_DIFF_VERBOSE   print the YAML of every policy with a mismatch
+ *   CG_DIFF_JOBS      worker processes (default: one per CPU, at most 8)
+ *
+ * Policy i draws from its own generator seeded with (seed, i), so
+ * CG_DIFF_SEED=S CG_DIFF_ONLY=i reproduces one policy's run exactly.
+ * One gate instance and one reference evaluator per policy: connection
+ * state carries from frame to frame within a policy, as in replay.
+ *
+ * Loading a policy (the verifier) costs far more than its frames, so
+ * policies are spread over worker processes. Each worker writes what it
+ * has to say about a policy into that policy's slot of a shared mapping;
+ * the parent prints the slots in policy order, so the output does not
+ * depend on the number of workers.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/types.h>
+
+#include "cranegate.h"
+#include "compile.h"
+#include "gate.h"
+#include "reference.h"
+#include "frames.h"
+#include "gen.h"
+#include "harness.h"
+
+CG_TEST_GLOBALS;
+
+#define MAX_REPORTED 10 /* mismatches printed in full */
+#define MAX_JOBS 8
+#define TEXT_MAX 16384 /* what one policy's run may print */
+
+static unsigned long long env_ull(const char *name, unsigned long long def)
+{
+	const char *s = getenv(name);
+
+	return s && *s ? strtoull(s, NULL, 0) : def;
+}
+
+static uint64_t policy_seed(uint64_t seed, unsigned long i)
+{
+	return seed ^ (0x9e3779b97f4a7c15ull * (i + 1));
+}
+
+static const char *reason_name(unsigned int r)
+{
+	return r < CG_R_MAX ? cg_reason_names[r] : "?";
+}
+
+static void print_yaml(FILE *out, const char *yaml)
+{
+	const char *s = yaml, *nl;
+
+	while (*s) {
+		nl = strchr(s, '\n');
+		if (!nl)
+			nl = s + strlen(s);
+		fprintf(out, "#   %.*s\n", (int)(nl - s), s);
+		s = *nl ? nl + 1 : nl;
+	}
+}
+
+/* What one policy's run found; one slot per policy, shared memory. */
+struct policy_result {
+	bool done;
+	bool setup_failed; /* parse, compile, load or test run failed */
+	unsigned long mismatches;
+	unsigned long frames_run;
+	unsigned long frames_skipped; /* too short for BPF_PROG_TEST_RUN */
+	unsigned long reason_hits[CG_R_MAX];
+	char text[TEXT_MAX]; /* comment lines to print before its TAP line */
+};
+
+struct diff_run {
+	uint64_t seed;
+	unsigned long n_policies;
+	unsigned long n_frames;
+	bool verbose;
+	unsigned long *reported;       /* shared: mismatches printed so far */
+	struct policy_result *results; /* shared: n_policies slots */
+};
+
+/* Does the program's event agree with the reference? */
+static bool agrees(const struct cg_event *ev, int action,
+		   const struct cg_ref_result *res)
+{
+	int want_action = res->verdict == CG_V_PASS ? XDP_PASS : XDP_DROP;
+
+	if (ev->verdict != res->verdict || ev->reason != res->reason ||
+	    ev->would != res->would || ev->flow != res->flow ||
+	    action != want_action)
+		return false;
+	/* Zones only where both sides got that far. */
+	if (ev->zone_from != CG_ZONE_NONE && res->zone_from != CG_ZONE_NONE &&
+	    ev->zone_from != res->zone_from)
+		return false;
+	if (ev->zone_to != CG_ZONE_NONE && res->zone_to != CG_ZONE_NONE &&
+	    ev->zone_to != res->zone_to)
+		return false;
+	return true;
+}
+
+static int zone_num(uint16_t z)
+{
+	return z == CG_ZONE_NONE ? -1 : z;
+}
+
+static void report(FILE *out, const struct diff_run *run, unsigned long pi,
+		   unsigned long fi, const struct cg_gen_frame *fr,
+		   const struct cg_event *ev, int action,
+		   const struct cg_ref_result *res)
+{
+	fprintf(out, "# mismatch: seed %llu policy %lu frame %lu on %s (%s)\n",
+		(unsigned long long)run->seed, pi, fi, fr->ifname, fr->what);
+	fprintf(out,
+		"#   bpf:       verdict %u reason %s would %s flow %d "
+		"zone_from %d zone_to %d action %d\n",
+		ev->verdict, reason_name(ev->reason), reason_name(ev->would),
+		(int)ev->flow, zone_num(ev->zone_from), zone_num(ev->zone_to),
+		action);
+	fprintf(out,
+		"#   reference: verdict %u reason %s would %s flow %d "
+		"zone_from %d zone_to %d\n",
+		res->verdict, reason_name(res->reason), reason_name(res->would),
+		(int)res->flow, zone_num(res->zone_from),
+		zone_num(res->zone_to));
+	cg_frame_hexdump(out, "#   ", fr->buf, fr->len);
+}
+
+/* One policy: generate, parse, compile, load, and run every frame. */
+static void run_policy(const struct diff_run *run, unsigned long pi,
+		       struct policy_result *pr, FILE *out)
+{
+	struct cg_gate_opts gopts = {.pin_root = NULL, .record = true};
+	struct cg_diags diags = {.file = "generated"};
+	struct cg_policy *policy = NULL;
+	struct cg_compiled *comp = NULL;
+	struct cg_gate *gate = NULL;
+	struct cg_refeval *ref = NULL;
+	struct cg_gen_frames *gen = NULL;
+	struct cg_gen_frame *fr = NULL;
+	unsigned long fi, first_bad = 0;
+	bool reported = false;
+	struct cg_rng rng;
+	char *yaml;
+	int err;
+
+	cg_rng_seed(&rng, policy_seed(run->seed, pi));
+	yaml = cg_gen_policy(&rng);
+
+	err = cg_policy_parse("generated", yaml, strlen(yaml), &policy, &diags);
+	if (!err)
+		err = cg_compile(policy, &comp, &diags);
+	if (err) {
+		cg_diags_print(&diags, out);
+		goto fail;
+	}
+	err = cg_gate_load(comp, &gopts, &gate);
+	if (err) {
+		fprintf(out, "# cg_gate_load: %s\n", strerror(-err));
+		goto fail;
+	}
+	ref = cg_ref_new(policy);
+	gen = cg_gen_frames_new(policy);
+	fr = malloc(sizeof(*fr));
+	if (!ref || !gen || !fr) {
+		fprintf(out, "# out of memory\n");
+		goto fail;
+	}
+
+	for (fi = 0; fi < run->n_frames; fi++) {
+		struct cg_ref_result res;
+		struct cg_event ev;
+		int action = -1;
+
+		cg_gen_frame(gen, &rng, fr);
+		/* BPF_PROG_TEST_RUN refuses frames shorter than Ethernet. */
+		if (fr->len < 14) {
+			pr->frames_skipped++;
+			continue;
+		}
+		memset(&ev, 0, sizeof(ev));
+		err = cg_gate_test_run(gate, (int)if_nametoindex(fr->ifname),
+				       fr->buf, fr->len, &ev, &action);
+		if (err) {
+			fprintf(out, "# test run failed at frame %lu: %s\n", fi,
+				strerror(-err));
+			goto fail;
+		}
+		cg_ref_eval(ref, fr->ifname, fr->buf, fr->len, &res);
+		pr->frames_run++;
+		if (res.would < CG_R_MAX)
+			pr->reason_hits[res.would]++;
+		if (agrees(&ev, action, &res))
+			continue;
+		if (!pr->mismatches++)
+			first_bad = fi;
+		if (__atomic_fetch_add(run->reported, 1, __ATOMIC_RELAXED) <
+		    MAX_REPORTED) {
+			report(out, run, pi, fi, fr, &ev, action, &res);
+			reported = true;
+		}
+	}
+	if (pr->mismatches) {
+		fprintf(out,
+			"# policy %lu: %lu of %lu frames differ, first at "
+			"frame %lu\n",
+			pi, pr->mismatches, run->n_frames, first_bad);
+		if (run->verbose || reported)
+			print_yaml(out, yaml);
+	}
+	goto out;
+fail:
+	pr->setup_failed = true;
+	print_yaml(out, yaml);
+out:
+	free(fr);
+	cg_gen_frames_free(gen);
+	cg_ref_free(ref);
+	cg_gate_free(gate);
+	cg_compiled_free(comp);
+	cg_policy_free(policy);
+	cg_diags_free(&diags);
+	free(yaml);
+}
+
+/* Worker `w` of `n_jobs`: policies w, w + n_jobs, ... */
+static void worker(const struct diff_run *run, unsigned long only,
+		   unsigned int w, unsigned int n_jobs)
+{
+	unsigned long i;
+
+	for (i = w; i < run->n_policies; i += n_jobs) {
+		struct policy_result *pr = &run->results[i];
+		FILE *out;
+
+		if (only != ~0ul && only != i)
+			continue;
+		out = fmemopen(pr->text, TEXT_MAX, "w");
+		if (!out)
+			continue;
+		run_policy(run, i, pr, out);
+		fclose(out);
+		pr->text[TEXT_MAX - 1] = '\0';
+		pr->done = true;
+	}
+}
+
+int main(void)
+{
+	char ifnames[CG_GEN_N_IFNAMES][CG_IFNAME_MAX];
+	unsigned long only, i, mismatches = 0, frames = 0, skipped = 0;
+	unsigned long hits[CG_R_MAX] = {0}, n_run = 0;
+	struct diff_run run = {0};
+	unsigned int n_jobs, w;
+	struct timespec t0, t1;
+	size_t shared_size;
+	void *shared;
+	long cpus;
+	int err, r;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	run.n_policies = env_ull("CG_DIFF_POLICIES", 100);
+	run.n_frames = env_ull("CG_DIFF_FRAMES", 10000);
+	run.seed = env_ull("CG_DIFF_SEED", (unsigned long long)time(NULL));
+	only = env_ull("CG_DIFF_ONLY", ~0ul);
+	run.verbose = env_ull("CG_DIFF_VERBOSE", 0) != 0;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	n_jobs = (unsigned int)env_ull("CG_DIFF_JOBS", cpus > 0 ? cpus : 1);
+	if (n_jobs < 1)
+		n_jobs = 1;
+	if (n_jobs > MAX_JOBS)
+		n_jobs = MAX_JOBS;
+	printf("# seed %llu (CG_DIFF_SEED=%llu reproduces this run), %u "
+	       "workers\n",
+	       (unsigned long long)run.seed, (unsigned long long)run.seed,
+	       n_jobs);
+
+	/* Every interface any generated policy names, and one none does. */
+	for (i = 0; i < CG_GEN_N_IFNAMES; i++)
+		snprintf(ifnames[i], CG_IFNAME_MAX, "%s", cg_gen_ifnames[i]);
+	err = cg_sandbox_enter(ifnames, CG_GEN_N_IFNAMES);
+	if (err) {
+		printf("ok 1 # SKIP cannot enter a network sandbox (%s); run "
+		       "as root\n",
+		       strerror(-err));
+		return 0;
+	}
+
+	shared_size = sizeof(unsigned long) +
+		      run.n_policies * sizeof(struct policy_result);
+	shared = mmap(NULL, shared_size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED) {
+		ASSERT_TRUE(false, "map the shared results");
+		return cg_test_done();
+	}
+	run.reported = shared;
+	run.results = (struct policy_result *)((char *)shared +
+					       sizeof(unsigned long));
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (w = 0; w < n_jobs; w++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			worker(&run, only, w, n_jobs);
+			_exit(0);
+		}
+		if (pid < 0)
+			worker(&run, only, w, n_jobs); /* do it ourselves */
+	}
+	while (wait(NULL) > 0)
+		;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+
+	for (i = 0; i < run.n_policies; i++) {
+		const struct policy_result *pr = &run.results[i];
+		char name[96];
+
+		if (only != ~0ul && only != i)
+			continue;
+		n_run++;
+		snprintf(name, sizeof(name), "policy %lu (seed %llu)", i,
+			 (unsigned long long)run.seed);
+		fputs(pr->text, stdout);
+		if (!pr->done) {
+			printf("# policy %lu: its worker died (see stderr)\n",
+			       i);
+			ASSERT_TRUE(false, name);
+			continue;
+		}
+		if (pr->setup_failed)
+			ASSERT_TRUE(false, name);
+		else
+			ASSERT_EQ(pr->mismatches, 0, name);
+		mismatches += pr->mismatches;
+		frames += pr->frames_run;
+		skipped += pr->frames_skipped;
+		for (r = 0; r < CG_R_MAX; r++)
+			hits[r] += pr->reason_hits[r];
+	}
+
+	printf("# reasons seen (before monitor):");
+	for (r = 0; r < CG_R_MAX; r++)
+		if (hits[r])
+			printf(" %s %lu", cg_reason_names[r], hits[r]);
+	printf("\n");
+	printf("# %lu frames run, %lu too short to run, %.1f s\n", frames,
+	       skipped,
+	       (double)(t1.tv_sec - t0.tv_sec) +
+		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	printf("# %lu policies x %lu frames: %lu mismatches\n", n_run,
+	       run.n_frames, mismatches);
+	munmap(shared, shared_size);
+	return cg_test_done();
+}

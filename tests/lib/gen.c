@@ -1,0 +1,1307 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Random policies and frames for the differential test; see gen.h. */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen.h"
+
+const char *const cg_gen_ifnames[CG_GEN_N_IFNAMES] = {
+	"gw0", "gw1", "gw2", "gw3", CG_GEN_IF_UNKNOWN,
+};
+
+/* ---- PRNG ---------------------------------------------------------- */
+
+void cg_rng_seed(struct cg_rng *r, uint64_t seed)
+{
+	/* splitmix64 once, so that small and zero seeds spread out. */
+	uint64_t z = seed + 0x9e3779b97f4a7c15ull;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	r->s = z ? z : 1;
+}
+
+uint64_t cg_rng_next(struct cg_rng *r)
+{
+	/* xorshift64* */
+	r->s ^= r->s >> 12;
+	r->s ^= r->s << 25;
+	r->s ^= r->s >> 27;
+	return r->s * 0x2545f4914f6cdd1dull;
+}
+
+uint32_t cg_rng_below(struct cg_rng *r, uint32_t n)
+{
+	return n ? (uint32_t)((cg_rng_next(r) >> 32) % n) : 0;
+}
+
+bool cg_rng_pct(struct cg_rng *r, unsigned int percent)
+{
+	return cg_rng_below(r, 100) < percent;
+}
+
+static uint32_t rng_range(struct cg_rng *r, uint32_t lo, uint32_t hi)
+{
+	return lo + cg_rng_below(r, hi - lo + 1);
+}
+
+#define PICK(r, arr) ((arr)[cg_rng_below((r), sizeof(arr) / sizeof((arr)[0]))])
+
+/* ---- addresses ----------------------------------------------------- */
+
+static size_t alen(int family)
+{
+	return family == 4 ? 4 : 16;
+}
+
+/* Zero the bits of addr beyond len. */
+static void mask_addr(uint8_t *addr, int family, unsigned int len)
+{
+	unsigned int i, bits = (unsigned int)alen(family) * 8;
+
+	for (i = len; i < bits; i++)
+		addr[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+}
+
+static void random_host_bits(struct cg_rng *r, uint8_t *addr, int family,
+			     unsigned int len)
+{
+	unsigned int i, bits = (unsigned int)alen(family) * 8;
+
+	for (i = len; i < bits; i++)
+		if (cg_rng_pct(r, 50))
+			addr[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+		else
+			addr[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+}
+
+/* Add +1 or -1 to an address, wrapping. */
+static void addr_step(uint8_t *addr, int family, int dir)
+{
+	int i;
+
+	for (i = (int)alen(family) - 1; i >= 0; i--) {
+		if (dir > 0) {
+			if (++addr[i] != 0)
+				return;
+		} else {
+			if (addr[i]-- != 0)
+				return;
+		}
+	}
+}
+
+static void format_addr(int family, const uint8_t *addr, char *buf, size_t size)
+{
+	inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, buf, (socklen_t)size);
+}
+
+static void format_prefix(const struct cg_prefix *p, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	format_addr(p->family, p->addr, a, sizeof(a));
+	snprintf(buf, size, "%s/%u", a, p->len);
+}
+
+static bool prefix_holds(const struct cg_prefix *p, int family,
+			 const uint8_t *addr)
+{
+	uint8_t a[16];
+
+	if (p->family != family)
+		return false;
+	memcpy(a, addr, 16);
+	mask_addr(a, family, p->len);
+	return memcmp(a, p->addr, alen(family)) == 0;
+}
+
+/*
+ * An address drawn from a prefix: mostly inside, sometimes its first or
+ * last address, sometimes just outside either end.
+ */
+static void addr_from_prefix(struct cg_rng *r, const struct cg_prefix *p,
+			     uint8_t *out)
+{
+	uint32_t mode = cg_rng_below(r, 100);
+
+	memset(out, 0, 16);
+	memcpy(out, p->addr, alen(p->family));
+	if (mode < 70) {
+		random_host_bits(r, out, p->family, p->len);
+	} else if (mode < 78) {
+		/* first address */
+	} else if (mode < 86) {
+		random_host_bits(r, out, p->family, p->len);
+		{
+			unsigned int i,
+				bits = (unsigned int)alen(p->family) * 8;
+
+			for (i = p->len; i < bits; i++)
+				out[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+		}
+	} else if (mode < 93) {
+		addr_step(out, p->family, -1); /* just below */
+	} else {
+		unsigned int i, bits = (unsigned int)alen(p->family) * 8;
+
+		for (i = p->len; i < bits; i++)
+			out[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+		addr_step(out, p->family, +1); /* just above */
+	}
+}
+
+/* ---- a growing string ---------------------------------------------- */
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->cap = b->cap ? b->cap * 2 : 4096;
+		b->s = realloc(b->s, b->cap);
+		if (!b->s)
+			abort();
+	}
+}
+
+/* ---- policies ------------------------------------------------------ */
+
+/*
+ * Address plan. IPv4: 198.18.0.0/15 in 32 blocks of /20; IPv6:
+ * 2001:2::/48 in /64 blocks 2001:2:0:B::. Every zone network sits in a
+ * block of its own, so networks never overlap; blocks no zone uses hold
+ * the addresses outside every zone.
+ */
+#define V4_BLOCKS 32
+#define V6_BLOCKS 64
+
+static void v4_block(unsigned int b, struct cg_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = 4;
+	p->len = 20;
+	p->addr[0] = 198;
+	p->addr[1] = (uint8_t)(18 + (b >> 4));
+	p->addr[2] = (uint8_t)((b & 15) << 4);
+}
+
+static void v6_block(unsigned int b, struct cg_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = 6;
+	p->len = 64;
+	p->addr[0] = 0x20;
+	p->addr[1] = 0x01;
+	p->addr[3] = 0x02;
+	p->addr[7] = (uint8_t)b;
+}
+
+/* A random sub-prefix of `outer`, min_extra..max_extra bits longer. */
+static void sub_prefix(struct cg_rng *r, const struct cg_prefix *outer,
+		       unsigned int len, struct cg_prefix *out)
+{
+	*out = *outer;
+	out->len = (uint8_t)len;
+	random_host_bits(r, out->addr, out->family, outer->len);
+	mask_addr(out->addr, out->family, len);
+}
+
+struct gen_zone {
+	char name[16];
+	int ifaces[2];
+	int n_ifaces;
+	uint16_t vlans[3];
+	int n_vlans;
+	struct cg_prefix nets[3];
+	int n_nets;
+};
+
+struct gen_host {
+	char name[16];
+	struct cg_prefix addr;
+};
+
+struct gen_plan {
+	struct gen_zone zones[6];
+	int n_zones;
+	struct gen_host hosts[8];
+	int n_hosts;
+	bool v4_used[V4_BLOCKS];
+	bool v6_used[V6_BLOCKS];
+};
+
+static int free_block(struct cg_rng *r, bool *used, int n)
+{
+	int i, b = (int)cg_rng_below(r, (uint32_t)n);
+
+	for (i = 0; i < n; i++, b = (b + 1) % n)
+		if (!used[b])
+			return b;
+	return -1;
+}
+
+static void gen_zones(struct cg_rng *r, struct gen_plan *pl)
+{
+	static const uint16_t vlan_pool[] = {10, 20, 30, 100, 200, 4094};
+	int n_if = (int)rng_range(r, 1, 4);
+	bool untagged_taken[4] = {false};
+	bool vlan_taken[4][6] = {{false}};
+	int z, i, k;
+
+	pl->n_zones = (int)rng_range(r, 2, 6);
+	for (z = 0; z < pl->n_zones; z++) {
+		struct gen_zone *zn = &pl->zones[z];
+
+		snprintf(zn->name, sizeof(zn->name), "z%d", z);
+		zn->ifaces[0] = (int)cg_rng_below(r, (uint32_t)n_if);
+		zn->n_ifaces = 1;
+		if (n_if > 1 && cg_rng_pct(r, 15)) {
+			zn->ifaces[1] = (zn->ifaces[0] + 1) % n_if;
+			zn->n_ifaces = 2;
+		}
+		/* Untagged if free on every interface, else VLANs. */
+		bool untagged = cg_rng_pct(r, 45);
+
+		for (i = 0; i < zn->n_ifaces; i++)
+			if (untagged_taken[zn->ifaces[i]])
+				untagged = false;
+		if (untagged) {
+			for (i = 0; i < zn->n_ifaces; i++)
+				untagged_taken[zn->ifaces[i]] = true;
+		} else {
+			int want = (int)rng_range(r, 1, 3);
+
+			for (k = 0; k < 6 && zn->n_vlans < want; k++) {
+				int v = (int)cg_rng_below(r, 6), free = 1;
+
+				for (i = 0; i < zn->n_ifaces; i++)
+					if (vlan_taken[zn->ifaces[i]][v])
+						free = 0;
+				if (!free)
+					continue;
+				for (i = 0; i < zn->n_ifaces; i++)
+					vlan_taken[zn->ifaces[i]][v] = true;
+				zn->vlans[zn->n_vlans++] = vlan_pool[v];
+			}
+			if (zn->n_vlans == 0) {
+				/*
+				 * Every VLAN of the pool taken: untagged on an
+				 * interface whose untagged zone is free, else
+				 * a VLAN id no other zone uses.
+				 */
+				for (i = 0; i < 4; i++)
+					if (!untagged_taken[i])
+						break;
+				if (i < 4) {
+					untagged_taken[i] = true;
+				} else {
+					i = 0;
+					zn->vlans[zn->n_vlans++] =
+						(uint16_t)(4000 + z);
+				}
+				zn->ifaces[0] = i;
+				zn->n_ifaces = 1;
+			}
+		}
+
+		/* Networks: 1-2 IPv4, and IPv6 in most zones. */
+		int n4 = (int)rng_range(r, 1, 2),
+		    n6 = cg_rng_pct(r, 65) ? 1 : 0;
+
+		for (i = 0; i < n4; i++) {
+			struct cg_prefix blk;
+			int b = free_block(r, pl->v4_used, V4_BLOCKS);
+
+			if (b < 0)
+				break;
+			pl->v4_used[b] = true;
+			v4_block((unsigned int)b, &blk);
+			sub_prefix(r, &blk, rng_range(r, 20, 28),
+				   &zn->nets[zn->n_nets++]);
+		}
+		for (i = 0; i < n6; i++) {
+			static const uint8_t lens[] = {64, 72,	80,
+						       96, 112, 120};
+			struct cg_prefix blk;
+			int b = free_block(r, pl->v6_used, V6_BLOCKS);
+
+			if (b < 0)
+				break;
+			pl->v6_used[b] = true;
+			v6_block((unsigned int)b, &blk);
+			sub_prefix(r, &blk, PICK(r, lens),
+				   &zn->nets[zn->n_nets++]);
+		}
+	}
+}
+
+/* A prefix outside every zone: inside an unused block. */
+static void outside_prefix(struct cg_rng *r, struct gen_plan *pl, int family,
+			   struct cg_prefix *out)
+{
+	struct cg_prefix blk;
+	int b;
+
+	if (family == 4) {
+		b = free_block(r, pl->v4_used, V4_BLOCKS);
+		v4_block(b < 0 ? 31 : (unsigned int)b, &blk);
+		sub_prefix(r, &blk, rng_range(r, 20, 32), out);
+	} else {
+		b = free_block(r, pl->v6_used, V6_BLOCKS);
+		v6_block(b < 0 ? 255 : (unsigned int)b, &blk);
+		sub_prefix(r, &blk, rng_range(r, 64, 128), out);
+	}
+}
+
+static const struct cg_prefix *random_zone_net(struct cg_rng *r,
+					       const struct gen_plan *pl)
+{
+	const struct gen_zone *zn =
+		&pl->zones[cg_rng_below(r, (uint32_t)pl->n_zones)];
+
+	return &zn->nets[cg_rng_below(r, (uint32_t)zn->n_nets)];
+}
+
+/* An address (/32, /128) or small prefix inside a zone net or outside. */
+static void gen_hosts(struct cg_rng *r, struct gen_plan *pl)
+{
+	int h;
+
+	pl->n_hosts = (int)cg_rng_below(r, 7);
+	for (h = 0; h < pl->n_hosts; h++) {
+		struct gen_host *gh = &pl->hosts[h];
+
+		snprintf(gh->name, sizeof(gh->name), "h%d", h);
+		if (cg_rng_pct(r, 75)) {
+			const struct cg_prefix *n = random_zone_net(r, pl);
+			unsigned int max = n->family == 4 ? 32 : 128;
+			unsigned int len = cg_rng_pct(r, 80)
+						   ? max
+						   : rng_range(r, n->len, max);
+
+			sub_prefix(r, n, len, &gh->addr);
+		} else {
+			outside_prefix(r, pl, cg_rng_pct(r, 70) ? 4 : 6,
+				       &gh->addr);
+			if (cg_rng_pct(r, 70))
+				sub_prefix(r, &gh->addr,
+					   gh->addr.family == 4 ? 32 : 128,
+					   &gh->addr);
+		}
+	}
+}
+
+/* One CIDR for a flow's from/to. */
+static void gen_cidr(struct cg_rng *r, struct gen_plan *pl,
+		     struct cg_prefix *out)
+{
+	uint32_t kind = cg_rng_below(r, 100);
+	const struct cg_prefix *n = random_zone_net(r, pl);
+	unsigned int max = n->family == 4 ? 32 : 128;
+
+	if (kind < 30) {
+		/* inside a zone network */
+		sub_prefix(r, n, rng_range(r, n->len, max), out);
+	} else if (kind < 55) {
+		/* wider than a zone network: its block or more */
+		static const uint8_t w4[] = {15, 16, 18, 19, 20};
+		static const uint8_t w6[] = {48, 56, 60, 62, 64};
+		uint8_t len = n->family == 4 ? PICK(r, w4) : PICK(r, w6);
+
+		*out = *n;
+		if (len > n->len)
+			len = n->len;
+		out->len = len;
+		mask_addr(out->addr, out->family, len);
+	} else if (kind < 80) {
+		outside_prefix(r, pl, n->family, out);
+	} else {
+		sub_prefix(r, n, max, out);
+	}
+}
+
+static void emit_prefix_item(struct sbuf *b, const struct cg_prefix *p)
+{
+	char buf[64];
+
+	if (p->len == (p->family == 4 ? 32 : 128))
+		format_addr(p->family, p->addr, buf, sizeof(buf));
+	else
+		format_prefix(p, buf, sizeof(buf));
+	/* "2001:2::" ends in ':', which YAML would read as a key. */
+	if (buf[strlen(buf) - 1] == ':')
+		sb_printf(b, "\"%s\"", buf);
+	else
+		sb_printf(b, "%s", buf);
+}
+
+static unsigned int fam_bit(int family)
+{
+	return family == 4 ? 1u : 2u;
+}
+
+/*
+ * A flow's `from` or `to`: 1-3 items (zones, hosts, CIDRs) written into
+ * `b`; returns the address families they hold (bit 0 IPv4, bit 1 IPv6).
+ */
+static unsigned int gen_endpoints(struct cg_rng *r, struct gen_plan *pl,
+				  struct sbuf *b, const char *key)
+{
+	int n = cg_rng_pct(r, 70) ? 1 : (int)rng_range(r, 2, 3), i, k;
+	bool list = n > 1 || cg_rng_pct(r, 20);
+	unsigned int fams = 0;
+
+	sb_printf(b, "    %s: %s", key, list ? "[" : "");
+	for (i = 0; i < n; i++) {
+		uint32_t kind = cg_rng_below(r, 100);
+
+		if (i)
+			sb_printf(b, ", ");
+		if (kind < 50) {
+			const struct gen_zone *zn = &pl->zones[cg_rng_below(
+				r, (uint32_t)pl->n_zones)];
+
+			for (k = 0; k < zn->n_nets; k++)
+				fams |= fam_bit(zn->nets[k].family);
+			sb_printf(b, "%s", zn->name);
+		} else if (kind < 70 && pl->n_hosts) {
+			const struct gen_host *gh = &pl->hosts[cg_rng_below(
+				r, (uint32_t)pl->n_hosts)];
+
+			fams |= fam_bit(gh->addr.family);
+			sb_printf(b, "%s", gh->name);
+		} else {
+			struct cg_prefix c;
+
+			gen_cidr(r, pl, &c);
+			fams |= fam_bit(c.family);
+			emit_prefix_item(b, &c);
+		}
+	}
+	sb_printf(b, "%s\n", list ? "]" : "");
+	return fams;
+}
+
+static void emit_ports(struct cg_rng *r, struct sbuf *b)
+{
+	static const uint16_t pool[] = {1,   22,   53,	 80,   102,   123,  443,
+					502, 1024, 8000, 8080, 20000, 65535};
+	int n = (int)rng_range(r, 1, 3), i;
+
+	sb_printf(b, "    ports: [");
+	for (i = 0; i < n; i++) {
+		uint32_t lo = cg_rng_pct(r, 60) ? PICK(r, pool)
+						: rng_range(r, 1, 65535);
+
+		if (i)
+			sb_printf(b, ", ");
+		if (cg_rng_pct(r, 60)) {
+			sb_printf(b, "%u", lo);
+		} else {
+			uint32_t hi =
+				lo +
+				cg_rng_below(r, cg_rng_pct(r, 70) ? 16 : 5000);
+
+			if (hi > 65535)
+				hi = 65535;
+			sb_printf(b, "\"%u-%u\"", lo, hi);
+		}
+	}
+	sb_printf(b, "]\n");
+}
+
+char *cg_gen_policy(struct cg_rng *r)
+{
+	static const char *const protos[] = {"tcp",  "tcp",    "udp", "udp",
+					     "icmp", "icmpv6", "any", "any"};
+	struct gen_plan pl;
+	struct sbuf b = {0};
+	int i, k, n_flows;
+
+	memset(&pl, 0, sizeof(pl));
+	gen_zones(r, &pl);
+	gen_hosts(r, &pl);
+
+	sb_printf(&b, "version: 1\nname: generated\n");
+	if (cg_rng_pct(r, 15))
+		sb_printf(&b, "mode: monitor\n");
+	sb_printf(&b, "zones:\n");
+	for (i = 0; i < pl.n_zones; i++) {
+		const struct gen_zone *zn = &pl.zones[i];
+
+		sb_printf(&b, "  %s:\n    interfaces: [", zn->name);
+		for (k = 0; k < zn->n_ifaces; k++)
+			sb_printf(&b, "%s%s", k ? ", " : "",
+				  cg_gen_ifnames[zn->ifaces[k]]);
+		sb_printf(&b, "]\n");
+		if (zn->n_vlans) {
+			sb_printf(&b, "    vlans: [");
+			for (k = 0; k < zn->n_vlans; k++)
+				sb_printf(&b, "%s%u", k ? ", " : "",
+					  zn->vlans[k]);
+			sb_printf(&b, "]\n");
+		}
+		sb_printf(&b, "    networks: [");
+		for (k = 0; k < zn->n_nets; k++) {
+			char buf[64];
+
+			format_prefix(&zn->nets[k], buf, sizeof(buf));
+			sb_printf(&b, "%s%s", k ? ", " : "", buf);
+		}
+		sb_printf(&b, "]\n");
+	}
+	if (pl.n_hosts) {
+		sb_printf(&b, "hosts:\n");
+		for (i = 0; i < pl.n_hosts; i++) {
+			sb_printf(&b, "  %s: ", pl.hosts[i].name);
+			emit_prefix_item(&b, &pl.hosts[i].addr);
+			sb_printf(&b, "\n");
+		}
+	}
+
+	n_flows = (int)rng_range(r, 1, 40);
+	sb_printf(&b, "flows:\n");
+	for (i = 0; i < n_flows; i++) {
+		struct sbuf ends = {0};
+		unsigned int both = 0;
+		const char *proto;
+		bool portable;
+
+		/* from and to must share a family; icmp needs IPv4 in
+		 * both, icmpv6 IPv6 (the parser refuses the rest). */
+		while (!both) {
+			ends.len = 0;
+			both = gen_endpoints(r, &pl, &ends, "from");
+			both &= gen_endpoints(r, &pl, &ends, "to");
+		}
+		do
+			proto = PICK(r, protos);
+		while ((!strcmp(proto, "icmp") && !(both & 1)) ||
+		       (!strcmp(proto, "icmpv6") && !(both & 2)));
+		portable = !strcmp(proto, "tcp") || !strcmp(proto, "udp") ||
+			   !strcmp(proto, "any");
+
+		sb_printf(&b, "  - name: f%d\n%s", i, ends.s);
+		free(ends.s);
+		sb_printf(&b, "    proto: %s\n", proto);
+		if (portable && cg_rng_pct(r, strcmp(proto, "any") ? 60 : 25))
+			emit_ports(r, &b);
+		if (cg_rng_pct(r, 10))
+			sb_printf(&b, "    log: true\n");
+	}
+	return b.s;
+}
+
+/* ---- frames -------------------------------------------------------- */
+
+#define HIST 16
+
+struct hist_entry {
+	struct cg_frame_spec spec;
+	const char *ifname;
+	uint8_t payload[64];
+};
+
+struct cg_gen_frames {
+	const struct cg_policy *p;
+	struct cg_prefix *pfx; /* every prefix the policy mentions */
+	size_t n_pfx;
+	uint16_t *ports; /* every port range edge, and its neighbours */
+	size_t n_ports;
+	struct hist_entry hist[HIST];
+	size_t n_hist, next_hist;
+};
+
+static void add_pfx(struct cg_gen_frames *g, const struct cg_prefix *p)
+{
+	g->pfx = realloc(g->pfx, (g->n_pfx + 1) * sizeof(*g->pfx));
+	if (!g->pfx)
+		abort();
+	g->pfx[g->n_pfx++] = *p;
+}
+
+static void add_port(struct cg_gen_frames *g, long port)
+{
+	if (port < 0 || port > 65535)
+		return;
+	g->ports = realloc(g->ports, (g->n_ports + 1) * sizeof(*g->ports));
+	if (!g->ports)
+		abort();
+	g->ports[g->n_ports++] = (uint16_t)port;
+}
+
+struct cg_gen_frames *cg_gen_frames_new(const struct cg_policy *p)
+{
+	struct cg_gen_frames *g = calloc(1, sizeof(*g));
+	size_t z, n, f, i;
+
+	if (!g)
+		return NULL;
+	g->p = p;
+	for (z = 0; z < p->n_zones; z++)
+		for (n = 0; n < p->zones[z].n_nets; n++)
+			add_pfx(g, &p->zones[z].nets[n].prefix);
+	for (n = 0; n < p->n_hosts; n++)
+		add_pfx(g, &p->hosts[n].addr);
+	for (f = 0; f < p->n_flows; f++) {
+		const struct cg_flow *fl = &p->flows[f];
+
+		for (i = 0; i < fl->n_from; i++)
+			if (fl->from[i].kind == CG_REF_CIDR)
+				add_pfx(g, &fl->from[i].cidr);
+		for (i = 0; i < fl->n_to; i++)
+			if (fl->to[i].kind == CG_REF_CIDR)
+				add_pfx(g, &fl->to[i].cidr);
+		for (i = 0; i < fl->n_ports; i++) {
+			add_port(g, fl->ports[i].lo - 1L);
+			add_port(g, fl->ports[i].lo);
+			add_port(g, fl->ports[i].hi);
+			add_port(g, fl->ports[i].hi + 1L);
+		}
+	}
+	add_port(g, 502);
+	add_port(g, 102);
+	add_port(g, 0);
+	return g;
+}
+
+void cg_gen_frames_free(struct cg_gen_frames *g)
+{
+	if (!g)
+		return;
+	free(g->pfx);
+	free(g->ports);
+	free(g);
+}
+
+/* The zone holding an address (most specific network), -1 if none. */
+static int zone_of(const struct cg_policy *p, int family, const uint8_t *addr)
+{
+	int zone = -1, best = -1;
+	size_t z, n;
+
+	for (z = 0; z < p->n_zones; z++)
+		for (n = 0; n < p->zones[z].n_nets; n++) {
+			const struct cg_prefix *pf =
+				&p->zones[z].nets[n].prefix;
+
+			if (prefix_holds(pf, family, addr) && pf->len > best) {
+				best = pf->len;
+				zone = (int)z;
+			}
+		}
+	return zone;
+}
+
+static int ifname_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < CG_GEN_N_IFNAMES; i++)
+		if (!strcmp(cg_gen_ifnames[i], name))
+			return i;
+	return CG_GEN_N_IFNAMES - 1;
+}
+
+/* Where a frame from zone z arrives: one of its interfaces and VLANs. */
+static void zone_ingress(struct cg_rng *r, const struct cg_zone *zn,
+			 const char **ifname, uint16_t *vid)
+{
+	*ifname = cg_gen_ifnames[ifname_index(
+		zn->ifaces[cg_rng_below(r, (uint32_t)zn->n_ifaces)].name)];
+	*vid = zn->n_vlans
+		       ? zn->vlans[cg_rng_below(r, (uint32_t)zn->n_vlans)].id
+		       : 0;
+}
+
+/* Any ingress at all: an interface of the pool and a VLAN, maybe wrong. */
+static void random_ingress(struct cg_rng *r, const struct cg_policy *p,
+			   const char **ifname, uint16_t *vid)
+{
+	static const uint16_t odd[] = {1, 10, 20, 99, 100, 4094, 4095};
+	uint32_t k = cg_rng_below(r, 100);
+
+	*ifname = cg_gen_ifnames[cg_rng_below(r, CG_GEN_N_IFNAMES)];
+	if (k < 40) {
+		*vid = 0;
+	} else if (k < 80 && p->n_zones) {
+		const struct cg_zone *zn =
+			&p->zones[cg_rng_below(r, (uint32_t)p->n_zones)];
+
+		*vid = zn->n_vlans
+			       ? zn->vlans[cg_rng_below(r,
+							(uint32_t)zn->n_vlans)]
+					 .id
+			       : PICK(r, odd);
+	} else {
+		*vid = PICK(r, odd);
+	}
+}
+
+/* The prefixes one from/to item stands for, of `family` (0 = any). */
+static size_t ref_prefixes(const struct cg_policy *p, const struct cg_ref *rf,
+			   int family, const struct cg_prefix **out, size_t max)
+{
+	size_t n = 0, k;
+
+	switch (rf->kind) {
+	case CG_REF_ZONE:
+		for (k = 0; k < p->zones[rf->index].n_nets && n < max; k++) {
+			const struct cg_prefix *pf =
+				&p->zones[rf->index].nets[k].prefix;
+
+			if (!family || pf->family == family)
+				out[n++] = pf;
+		}
+		break;
+	case CG_REF_HOST:
+		if (!family || p->hosts[rf->index].addr.family == family)
+			out[n++] = &p->hosts[rf->index].addr;
+		break;
+	case CG_REF_CIDR:
+		if (!family || rf->cidr.family == family)
+			out[n++] = &rf->cidr;
+		break;
+	}
+	return n;
+}
+
+/* An address from one of a flow's items; false if none has `family`. */
+static bool addr_from_refs(struct cg_rng *r, const struct cg_policy *p,
+			   const struct cg_ref *refs, size_t n_refs,
+			   int *family, uint8_t *out)
+{
+	const struct cg_prefix *cand[32];
+	size_t n = 0, i;
+
+	for (i = 0; i < n_refs && n < 32; i++)
+		n += ref_prefixes(p, &refs[i], *family, cand + n, 32 - n);
+	if (!n)
+		return false;
+	const struct cg_prefix *pf = cand[cg_rng_below(r, (uint32_t)n)];
+
+	*family = pf->family;
+	addr_from_prefix(r, pf, out);
+	return true;
+}
+
+static void addr_anywhere(struct cg_rng *r, struct cg_gen_frames *g,
+			  int *family, uint8_t *out)
+{
+	uint32_t k = cg_rng_below(r, 100);
+	size_t tries;
+
+	if (k < 85 && g->n_pfx) {
+		for (tries = 0; tries < 16; tries++) {
+			const struct cg_prefix *pf =
+				&g->pfx[cg_rng_below(r, (uint32_t)g->n_pfx)];
+
+			if (*family && pf->family != *family)
+				continue;
+			*family = pf->family;
+			addr_from_prefix(r, pf, out);
+			return;
+		}
+	}
+	if (!*family)
+		*family = cg_rng_pct(r, 60) ? 4 : 6;
+	struct cg_prefix wide;
+
+	memset(&wide, 0, sizeof(wide));
+	wide.family = (uint8_t)*family;
+	if (*family == 4) {
+		cg_frame_parse_addr("198.18.0.0", wide.addr);
+		wide.len = k < 95 ? 15 : 0;
+	} else {
+		cg_frame_parse_addr("2001:2::", wide.addr);
+		wide.len = k < 95 ? 48 : 0;
+	}
+	memset(out, 0, 16);
+	memcpy(out, wide.addr, 16);
+	random_host_bits(r, out, *family, wide.len);
+}
+
+static uint16_t pick_dport(struct cg_rng *r, struct cg_gen_frames *g,
+			   const struct cg_flow *fl)
+{
+	static const uint16_t common[] = {22, 53, 80, 102, 443, 502, 8080};
+
+	if (fl && fl->n_ports && cg_rng_pct(r, 70)) {
+		const struct cg_port_range *pr =
+			&fl->ports[cg_rng_below(r, (uint32_t)fl->n_ports)];
+
+		return (uint16_t)rng_range(r, pr->lo, pr->hi);
+	}
+	if (g->n_ports && cg_rng_pct(r, 60))
+		return g->ports[cg_rng_below(r, (uint32_t)g->n_ports)];
+	if (cg_rng_pct(r, 50))
+		return PICK(r, common);
+	return (uint16_t)cg_rng_below(r, 65536);
+}
+
+static uint16_t pick_sport(struct cg_rng *r)
+{
+	static const uint16_t pool[] = {1024, 40000, 40001, 502, 80, 5353};
+
+	if (cg_rng_pct(r, 50))
+		return PICK(r, pool);
+	return (uint16_t)rng_range(r, 1, 65535);
+}
+
+static uint8_t pick_tcp_flags(struct cg_rng *r)
+{
+	uint32_t k = cg_rng_below(r, 100);
+
+	if (k < 40)
+		return CG_TCP_SYN;
+	if (k < 55)
+		return CG_TCP_SYN | CG_TCP_ACK;
+	if (k < 75)
+		return CG_TCP_ACK;
+	if (k < 85)
+		return CG_TCP_PSH | CG_TCP_ACK;
+	if (k < 90)
+		return CG_TCP_RST;
+	if (k < 95)
+		return CG_TCP_FIN | CG_TCP_ACK;
+	return (uint8_t)cg_rng_below(r, 256);
+}
+
+static void pick_icmp(struct cg_rng *r, struct cg_frame_spec *s)
+{
+	static const uint8_t other4[] = {3, 5, 11, 13, 14};
+	static const uint8_t other6[] = {1, 2, 3, 4, 130, 143};
+	static const uint16_t ids[] = {1, 7, 0x1234};
+	uint32_t k = cg_rng_below(r, 100);
+	bool v6 = s->proto == 58;
+
+	s->icmp_id = cg_rng_pct(r, 50) ? PICK(r, ids)
+				       : (uint16_t)cg_rng_below(r, 65536);
+	s->icmp_seq = (uint16_t)cg_rng_below(r, 100);
+	if (k < 40) {
+		s->icmp_type = v6 ? 128 : 8;
+	} else if (k < 60) {
+		s->icmp_type = v6 ? 129 : 0;
+	} else if (v6 && k < 85) {
+		s->icmp_type = (uint8_t)rng_range(r, 133, 137);
+		s->ttl = cg_rng_pct(r, 75) ? 255
+					   : (cg_rng_pct(r, 50) ? 254 : 64);
+	} else {
+		s->icmp_type = v6 ? PICK(r, other6) : PICK(r, other4);
+	}
+	if (cg_rng_pct(r, 3))
+		s->icmp_type = (uint8_t)cg_rng_below(r, 256);
+}
+
+/* 1-3 extension headers, sometimes 7-10; see the README's step 4. */
+static void add_ext_chain(struct cg_rng *r, struct cg_frame_spec *s)
+{
+	static const uint8_t types[] = {0, 60, 43, 51, 44, 60, 0};
+	static const uint8_t routing_types[] = {0, 2, 4};
+	bool long_chain = cg_rng_pct(r, 15);
+	size_t n = long_chain ? rng_range(r, 7, 10) : rng_range(r, 1, 3), i;
+
+	for (i = 0; i < n && s->n_ext < CG_FRAME_MAX_EXT; i++) {
+		struct cg_frame_ext *e = &s->ext[s->n_ext++];
+
+		memset(e, 0, sizeof(*e));
+		e->type = PICK(r, types);
+		if (cg_rng_pct(r, 30))
+			e->len = (uint8_t)cg_rng_below(r, 3);
+		if (e->type == 51)
+			e->len = (uint8_t)rng_range(r, 1, 4);
+		if (e->type == 43) {
+			e->routing_type = PICK(r, routing_types);
+			if (cg_rng_pct(r, 35))
+				e->segs_left = (uint8_t)rng_range(r, 1, 5);
+		}
+		if (e->type == 44) {
+			if (cg_rng_pct(r, 45))
+				e->frag_off = (uint16_t)rng_range(r, 1, 8191);
+			e->frag_more = cg_rng_pct(r, 60);
+			e->frag_id = (uint32_t)cg_rng_next(r);
+		}
+	}
+}
+
+/* A fresh frame, not related to earlier ones. */
+static void fresh_frame(struct cg_gen_frames *g, struct cg_rng *r,
+			struct cg_frame_spec *s, const char **ifname,
+			uint8_t *payload, char *what, size_t what_size)
+{
+	static const uint16_t other_types[] = {0x88cc, 0x8847, 0x0842, 0x9100,
+					       0x8035, 0x0600, 0x0100, 0x88e3};
+	static const uint8_t other_protos[] = {47, 50, 132, 59,	 0, 43,
+					       44, 60, 51,  255, 4, 41};
+	const struct cg_policy *p = g->p;
+	const struct cg_flow *fl = NULL;
+	uint32_t kind = cg_rng_below(r, 100);
+	int family = 0, zone;
+	uint16_t vid = 0;
+	size_t i;
+
+	cg_frame_init(s);
+	s->src_mac[5] = (uint8_t)cg_rng_below(r, 8); /* a small pool */
+	s->src_mac[4] = 1;
+
+	/* Addresses: along a flow (both ends), or anywhere interesting. */
+	if (p->n_flows && cg_rng_pct(r, 50)) {
+		fl = &p->flows[cg_rng_below(r, (uint32_t)p->n_flows)];
+		if (!addr_from_refs(r, p, fl->from, fl->n_from, &family,
+				    s->src))
+			addr_anywhere(r, g, &family, s->src);
+		if (!addr_from_refs(r, p, fl->to, fl->n_to, &family, s->dst))
+			addr_anywhere(r, g, &family, s->dst);
+	} else {
+		addr_anywhere(r, g, &family, s->src);
+		addr_anywhere(r, g, &family, s->dst);
+	}
+	s->family = family;
+
+	/* Ingress: mostly the source's own zone. */
+	zone = zone_of(p, family, s->src);
+	if (zone >= 0 && cg_rng_pct(r, 80))
+		zone_ingress(r, &p->zones[zone], ifname, &vid);
+	else if (p->n_zones && cg_rng_pct(r, 60))
+		zone_ingress(r,
+			     &p->zones[cg_rng_below(r, (uint32_t)p->n_zones)],
+			     ifname, &vid);
+	else
+		random_ingress(r, p, ifname, &vid);
+
+	if (vid) {
+		s->n_tags = 1;
+		s->tags[0].tpid = cg_rng_pct(r, 85) ? 0x8100 : 0x88a8;
+		s->tags[0].tci = (uint16_t)(vid | cg_rng_below(r, 16) << 12);
+	} else if (cg_rng_pct(r, 8)) {
+		s->n_tags = 1; /* priority tag */
+		s->tags[0].tci = (uint16_t)(cg_rng_below(r, 8) << 13);
+	}
+	if (cg_rng_pct(r, 3)) {
+		s->tags[s->n_tags].tpid = cg_rng_pct(r, 50) ? 0x8100 : 0x88a8;
+		s->tags[s->n_tags].tci = (uint16_t)cg_rng_below(r, 4096);
+		s->n_tags++;
+	}
+
+	if (kind < 5) {
+		s->kind = CG_FRAME_ARP;
+		if (family != 4)
+			cg_frame_parse_addr("198.18.0.1", s->src);
+		s->family = 4;
+		s->arp_op = (uint16_t)rng_range(r, 1, 2);
+		snprintf(what, what_size, "arp");
+		return;
+	}
+	if (kind < 8) {
+		s->kind = CG_FRAME_RAW;
+		s->ethertype = PICK(r, other_types);
+		s->payload_len = cg_rng_below(r, 48);
+		for (i = 0; i < s->payload_len; i++)
+			payload[i] = (uint8_t)cg_rng_next(r);
+		s->payload = payload;
+		snprintf(what, what_size, "ethertype %#06x", s->ethertype);
+		return;
+	}
+
+	/* Protocol. */
+	if (fl && fl->proto != CG_P_ANY && cg_rng_pct(r, 85)) {
+		static const uint8_t num[] = {[CG_P_TCP] = 6,
+					      [CG_P_UDP] = 17,
+					      [CG_P_ICMP] = 1,
+					      [CG_P_ICMPV6] = 58};
+		s->proto = num[fl->proto];
+	} else {
+		uint32_t k = cg_rng_below(r, 100);
+
+		if (k < 40)
+			s->proto = 6;
+		else if (k < 65)
+			s->proto = 17;
+		else if (k < 85)
+			s->proto = family == 4 ? 1 : 58;
+		else if (k < 90)
+			s->proto = family == 4 ? 58 : 1;
+		else
+			s->proto = PICK(r, other_protos);
+	}
+	s->sport = pick_sport(r);
+	s->dport = pick_dport(r, g, fl);
+	s->tcp_flags = pick_tcp_flags(r);
+	s->tcp_seq = (uint32_t)cg_rng_next(r);
+	if (cg_rng_pct(r, 10))
+		s->tcp_opts_len = (uint8_t)(4 * rng_range(r, 1, 10));
+	if (s->proto == 1 || s->proto == 58)
+		pick_icmp(r, s);
+	if (cg_rng_pct(r, 5))
+		s->ttl = (uint8_t)cg_rng_below(r, 256);
+
+	/* IP options, extension headers, fragments. */
+	if (family == 4 && cg_rng_pct(r, 6))
+		s->ip4_opts_len = (uint8_t)(4 * rng_range(r, 1, 10));
+	if (family == 6 && cg_rng_pct(r, 20))
+		add_ext_chain(r, s);
+	if (cg_rng_pct(r, 10)) {
+		bool first = cg_rng_pct(r, 40);
+
+		if (family == 4) {
+			s->ip4_mf = first || cg_rng_pct(r, 50);
+			s->ip4_frag_off =
+				(uint16_t)(first ? 0 : rng_range(r, 1, 8191));
+			s->ip_id = (uint16_t)cg_rng_next(r);
+		} else if (s->n_ext < CG_FRAME_MAX_EXT) {
+			struct cg_frame_ext *e = &s->ext[s->n_ext++];
+
+			memset(e, 0, sizeof(*e));
+			e->type = 44;
+			e->frag_off =
+				(uint16_t)(first ? 0 : rng_range(r, 1, 8191));
+			e->frag_more = first || cg_rng_pct(r, 50);
+			e->frag_id = (uint32_t)cg_rng_next(r);
+		}
+		if (!first && cg_rng_pct(r, 50))
+			s->no_l4 = true;
+	}
+
+	s->payload_len =
+		cg_rng_pct(r, 60) ? cg_rng_below(r, 17) : cg_rng_below(r, 64);
+	for (i = 0; i < s->payload_len; i++)
+		payload[i] = (uint8_t)cg_rng_next(r);
+	s->payload = payload;
+	if (cg_rng_pct(r, 30))
+		s->pad_to = 60;
+
+	snprintf(what, what_size, "fresh%s proto %u", fl ? " along a flow" : "",
+		 s->proto);
+}
+
+/* A frame that follows an earlier one: its reply, a reverse SYN, or more. */
+static void sequel_frame(struct cg_gen_frames *g, struct cg_rng *r,
+			 struct cg_frame_spec *s, const char **ifname,
+			 uint8_t *payload, char *what, size_t what_size)
+{
+	const struct hist_entry *h =
+		&g->hist[cg_rng_below(r, (uint32_t)g->n_hist)];
+	uint32_t k = cg_rng_below(r, 100);
+	uint16_t vid = 0;
+	int zone;
+
+	*s = h->spec;
+	memcpy(payload, h->payload, sizeof(h->payload));
+	s->payload = payload;
+	s->ip4_mf = false;
+	s->ip4_frag_off = 0;
+	s->no_l4 = false;
+	if (cg_rng_pct(r, 80))
+		s->n_ext = 0;
+
+	if (k < 25) {
+		/* The same direction again: established traffic. */
+		*ifname = h->ifname;
+		if (s->proto == 6)
+			s->tcp_flags = cg_rng_pct(r, 70)
+					       ? CG_TCP_ACK
+					       : CG_TCP_PSH | CG_TCP_ACK;
+		snprintf(what, what_size, "repeat proto %u", s->proto);
+		return;
+	}
+
+	/* The other direction: swap addresses, ports and MACs. */
+	uint8_t tmp[16];
+
+	memcpy(tmp, s->src, 16);
+	memcpy(s->src, s->dst, 16);
+	memcpy(s->dst, tmp, 16);
+	memcpy(tmp, s->src_mac, 6);
+	memcpy(s->src_mac, s->dst_mac, 6);
+	memcpy(s->dst_mac, tmp, 6);
+	uint16_t port = s->sport;
+
+	s->sport = s->dport;
+	s->dport = port;
+
+	if (k < 80) {
+		if (s->proto == 6)
+			s->tcp_flags = h->spec.tcp_flags == CG_TCP_SYN
+					       ? CG_TCP_SYN | CG_TCP_ACK
+					       : CG_TCP_ACK;
+		if (s->icmp_type == 8 || s->icmp_type == 128)
+			s->icmp_type = s->icmp_type == 8 ? 0 : 129;
+		snprintf(what, what_size, "reply proto %u", s->proto);
+	} else {
+		if (s->proto == 6)
+			s->tcp_flags = CG_TCP_SYN;
+		if (s->icmp_type == 0 || s->icmp_type == 129)
+			s->icmp_type = s->icmp_type == 0 ? 8 : 128;
+		snprintf(what, what_size, "reverse open proto %u", s->proto);
+	}
+
+	zone = zone_of(g->p, s->family, s->src);
+	s->n_tags = 0;
+	if (zone >= 0 && cg_rng_pct(r, 90))
+		zone_ingress(r, &g->p->zones[zone], ifname, &vid);
+	else
+		random_ingress(r, g->p, ifname, &vid);
+	if (vid) {
+		s->n_tags = 1;
+		s->tags[0].tpid = 0x8100;
+		s->tags[0].tci = vid;
+	}
+}
+
+static void remember(struct cg_gen_frames *g, const struct cg_frame_spec *s,
+		     const char *ifname)
+{
+	struct hist_entry *h = &g->hist[g->next_hist];
+
+	memmove(h->payload, s->payload,
+		s->payload_len < sizeof(h->payload) ? s->payload_len
+						    : sizeof(h->payload));
+	h->spec = *s;
+	if (h->spec.payload_len > sizeof(h->payload))
+		h->spec.payload_len = sizeof(h->payload);
+	h->spec.payload = h->payload;
+	h->ifname = ifname;
+	g->next_hist = (g->next_hist + 1) % HIST;
+	if (g->n_hist < HIST)
+		g->n_hist++;
+}
+
+void cg_gen_frame(struct cg_gen_frames *g, struct cg_rng *r,
+		  struct cg_gen_frame *out)
+{
+	struct cg_frame_spec s;
+	struct cg_frame_layout lay;
+	uint8_t payload[64];
+
+	if (g->n_hist && cg_rng_pct(r, 25))
+		sequel_frame(g, r, &s, &out->ifname, payload, out->what,
+			     sizeof(out->what));
+	else
+		fresh_frame(g, r, &s, &out->ifname, payload, out->what,
+			    sizeof(out->what));
+
+	out->len = cg_frame_build_layout(&s, out->buf, sizeof(out->buf), &lay);
+	if (!out->len) {
+		/* Cannot happen with the specs above; keep going anyway. */
+		memset(out->buf, 0, 60);
+		out->len = 60;
+		snprintf(out->what, sizeof(out->what), "zero frame");
+		return;
+	}
+	if (s.kind == CG_FRAME_IP && s.n_tags < 2)
+		remember(g, &s, out->ifname);
+	if (cg_rng_pct(r, 8))
+		cg_gen_mutate(r, out->buf, &out->len, &lay, out->what,
+			      sizeof(out->what));
+}
+
+/* ---- mutations ----------------------------------------------------- */
+
+static void append_what(char *what, size_t size, const char *fmt, ...)
+{
+	size_t n = strlen(what);
+	va_list ap;
+
+	if (n >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what + n, size - n, fmt, ap);
+	va_end(ap);
+}
+
+static void lie16(struct cg_rng *r, uint8_t *p)
+{
+	uint16_t v = (uint16_t)(p[0] << 8 | p[1]);
+
+	if (cg_rng_pct(r, 70))
+		v = (uint16_t)(v + (int)rng_range(r, 0, 16) - 8);
+	else
+		v = (uint16_t)cg_rng_below(r, 65536);
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+void cg_gen_mutate(struct cg_rng *r, uint8_t *buf, size_t *len,
+		   const struct cg_frame_layout *lay, char *what,
+		   size_t what_size)
+{
+	uint32_t k = cg_rng_below(r, 100);
+	size_t l3 = lay ? lay->l3_off : 14, l4 = lay ? lay->l4_off : 34;
+	int version = *len > l3 ? buf[l3] >> 4 : 0;
+
+	if (*len == 0)
+		return;
+	if (k < 30) {
+		/* Truncate, mostly inside the headers. */
+		size_t cut = cg_rng_pct(r, 70) && l4 + 24 < *len
+				     ? cg_rng_below(r, (uint32_t)(l4 + 24))
+				     : cg_rng_below(r, (uint32_t)*len);
+
+		*len = cut;
+		append_what(what, what_size, ", truncated to %zu", cut);
+	} else if (k < 55) {
+		int n = (int)rng_range(r, 1, 3), i;
+		size_t span = *len < 96 ? *len : 96;
+
+		for (i = 0; i < n; i++) {
+			size_t at = cg_rng_below(r, (uint32_t)span);
+
+			buf[at] ^= (uint8_t)(1 << cg_rng_below(r, 8));
+			append_what(what, what_size, ", bit flip at %zu", at);
+		}
+	} else if (k < 75 && version == 4 && *len >= l3 + 20) {
+		if (cg_rng_pct(r, 70)) {
+			lie16(r, buf + l3 + 2);
+			append_what(what, what_size,
+				    ", IPv4 total length lies");
+		} else {
+			buf[l3] = (uint8_t)(0x40 | cg_rng_below(r, 16));
+			append_what(what, what_size, ", IPv4 IHL lies");
+		}
+	} else if (k < 75 && version == 6 && *len >= l3 + 40) {
+		lie16(r, buf + l3 + 4);
+		append_what(what, what_size, ", IPv6 payload length lies");
+	} else if (k < 90 && lay && lay->ext_off[0] &&
+		   lay->ext_off[0] + 2 <= *len && cg_rng_pct(r, 50)) {
+		size_t at = lay->ext_off[0] + 1;
+
+		buf[at] = (uint8_t)cg_rng_below(r, 256);
+		append_what(what, what_size, ", extension length lies");
+	} else if (k < 90 && *len >= l4 + 14) {
+		if (cg_rng_pct(r, 50)) {
+			lie16(r, buf + l4 + 4); /* UDP length / TCP seq */
+			append_what(what, what_size, ", L4 length lies");
+		} else {
+			buf[l4 + 12] = (uint8_t)(cg_rng_below(r, 16) << 4);
+			append_what(what, what_size, ", TCP data offset lies");
+		}
+	} else {
+		/* Trailing bytes past the IP packet: padding. */
+		size_t extra = rng_range(r, 1, 32);
+
+		if (*len + extra <= CG_FRAME_MAX) {
+			memset(buf + *len, 0xa5, extra);
+			*len += extra;
+		}
+		append_what(what, what_size, ", %zu bytes appended", extra);
+	}
+}

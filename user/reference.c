@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The reference evaluator (see reference.h): README's "How a frame is
+ * judged", step by step, in the same order and with the step numbers in
+ * the comments. Clarity beats speed here: every lookup is a linear scan
+ * over the parsed policy, every header field is read with an explicit
+ * bounds check, and nothing is shared with the compiler or the program.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+
+#include "cranegate.h"
+#include "reference.h"
+
+#define ETH_HLEN 14
+#define VLAN_HLEN 4
+#define ETH_P_IP 0x0800
+#define ETH_P_ARP 0x0806
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88a8
+#define ETH_P_IPV6 0x86dd
+
+#define IPPROTO_HOPOPTS 0
+#define IPPROTO_ICMP 1
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define IPPROTO_ROUTING 43
+#define IPPROTO_FRAGMENT 44
+#define IPPROTO_AH 51
+#define IPPROTO_ICMPV6 58
+#define IPPROTO_DSTOPTS 60
+
+#define MAX_EXT_HEADERS 8
+
+#define TCP_SYN 0x02
+#define TCP_ACK 0x10
+
+/*
+ * One open connection: a protocol and two (address, port) ends, in no
+ * particular order for lookups; the end whose allowed frame created it
+ * is remembered as its opener.
+ */
+struct ref_conn {
+	uint8_t family;
+	uint8_t proto;
+	uint16_t opener_port;
+	uint16_t other_port;
+	uint8_t opener[16];
+	uint8_t other[16];
+	uint32_t flow; /* the flow that opened it */
+};
+
+struct cg_refeval {
+	const struct cg_policy *policy;
+	struct ref_conn *conns;
+	size_t n_conns;
+	size_t cap_conns;
+};
+
+/* What the IP and transport headers say, once parsed and checked. */
+struct ref_packet {
+	int family;	 /* 4 or 6 */
+	uint8_t src[16]; /* IPv4 in the first 4 bytes, rest zero */
+	uint8_t dst[16];
+	uint8_t proto;	   /* IPv4 protocol / last IPv6 next header */
+	uint8_t hop_limit; /* IPv6 only */
+	bool fragmented;   /* IPv4 MF or offset; IPv6 fragment header */
+	bool non_first;	   /* fragment offset != 0 */
+	const uint8_t *l4; /* transport header; l4_len bytes up to IP end */
+	size_t l4_len;
+	bool has_ports; /* TCP or UDP: dport is a flow port */
+	uint16_t sport; /* connection ports (TCP/UDP ports, echo id) */
+	uint16_t dport;
+	uint8_t tcp_flags;
+};
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static size_t addr_len(int family)
+{
+	return family == 4 ? 4 : 16;
+}
+
+/* Does prefix `p` hold address `addr` of `family`? */
+static bool prefix_holds(const struct cg_prefix *p, int family,
+			 const uint8_t *addr)
+{
+	unsigned int bits = p->len, i;
+
+	if (p->family != family)
+		return false;
+	for (i = 0; i < bits / 8; i++)
+		if (p->addr[i] != addr[i])
+			return false;
+	if (bits % 8) {
+		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
+
+		if ((p->addr[i] & mask) != (addr[i] & mask))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The zone that holds an address: the zone of the most specific zone
+ * network that holds it, CG_ZONE_NONE if none does. This is what the
+ * README's "most specific address class" amounts to for zones: the class
+ * that decides is either a zone network or lies inside the most specific
+ * zone network holding the address, and carries that network's zone.
+ */
+static uint16_t zone_of_addr(const struct cg_policy *p, int family,
+			     const uint8_t *addr)
+{
+	uint16_t zone = CG_ZONE_NONE;
+	int best_len = -1;
+	size_t z, n;
+
+	for (z = 0; z < p->n_zones; z++) {
+		const struct cg_zone *zn = &p->zones[z];
+
+		for (n = 0; n < zn->n_nets; n++) {
+			const struct cg_prefix *pf = &zn->nets[n].prefix;
+
+			if (prefix_holds(pf, family, addr) &&
+			    (int)pf->len > best_len) {
+				best_len = pf->len;
+				zone = (uint16_t)z;
+			}
+		}
+	}
+	return zone;
+}
+
+static bool zone_has_iface(const struct cg_zone *zn, const char *ifname)
+{
+	size_t i;
+
+	for (i = 0; i < zn->n_ifaces; i++)
+		if (strcmp(zn->ifaces[i].name, ifname) == 0)
+			return true;
+	return false;
+}
+
+static bool zone_has_vlan(const struct cg_zone *zn, uint16_t vid)
+{
+	size_t i;
+
+	for (i = 0; i < zn->n_vlans; i++)
+		if (zn->vlans[i].id == vid)
+			return true;
+	return false;
+}
+
+/* Step 2: (interface, VLAN id) -> zone; VLAN id 0 is untagged. */
+static uint16_t ingress_zone(const struct cg_policy *p, const char *ifname,
+			     uint16_t vid)
+{
+	size_t z;
+
+	for (z = 0; z < p->n_zones; z++) {
+		const struct cg_zone *zn = &p->zones[z];
+
+		if (!zone_has_iface(zn, ifname))
+			continue;
+		if (vid == 0 ? zn->n_vlans == 0 : zone_has_vlan(zn, vid))
+			return (uint16_t)z;
+	}
+	return CG_ZONE_NONE;
+}
+
+static bool policy_names_iface(const struct cg_policy *p, const char *ifname)
+{
+	size_t z;
+
+	for (z = 0; z < p->n_zones; z++)
+		if (zone_has_iface(&p->zones[z], ifname))
+			return true;
+	return false;
+}
+
+/* Does one of a flow's from/to items hold the address? */
+static bool refs_hold(const struct cg_policy *p, const struct cg_ref *refs,
+		      size_t n, int family, const uint8_t *addr)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		const struct cg_ref *rf = &refs[i];
+
+		switch (rf->kind) {
+		case CG_REF_ZONE: {
+			const struct cg_zone *zn = &p->zones[rf->index];
+
+			for (k = 0; k < zn->n_nets; k++)
+				if (prefix_holds(&zn->nets[k].prefix, family,
+						 addr))
+					return true;
+			break;
+		}
+		case CG_REF_HOST:
+			if (prefix_holds(&p->hosts[rf->index].addr, family,
+					 addr))
+				return true;
+			break;
+		case CG_REF_CIDR:
+			if (prefix_holds(&rf->cidr, family, addr))
+				return true;
+			break;
+		}
+	}
+	return false;
+}
+
+static bool proto_matches(enum cg_proto fp, uint8_t proto)
+{
+	switch (fp) {
+	case CG_P_ANY:
+		return true;
+	case CG_P_TCP:
+		return proto == IPPROTO_TCP;
+	case CG_P_UDP:
+		return proto == IPPROTO_UDP;
+	case CG_P_ICMP:
+		return proto == IPPROTO_ICMP;
+	case CG_P_ICMPV6:
+		return proto == IPPROTO_ICMPV6;
+	}
+	return false;
+}
+
+/*
+ * A flow without `ports` takes every port and every protocol its `proto`
+ * names; a flow with `ports` takes only TCP and UDP frames whose
+ * destination port is in one of its ranges.
+ */
+static bool ports_match(const struct cg_flow *fl, const struct ref_packet *pk)
+{
+	size_t i;
+
+	if (fl->n_ports == 0)
+		return true;
+	if (!pk->has_ports)
+		return false;
+	for (i = 0; i < fl->n_ports; i++)
+		if (pk->dport >= fl->ports[i].lo &&
+		    pk->dport <= fl->ports[i].hi)
+			return true;
+	return false;
+}
+
+static bool end_is(const uint8_t *addr, uint16_t port, const uint8_t *a,
+		   uint16_t p, size_t alen)
+{
+	return port == p && memcmp(addr, a, alen) == 0;
+}
+
+/* The connection of a frame: its two ends, in either order. */
+static struct ref_conn *conn_find(struct cg_refeval *r,
+				  const struct ref_packet *pk)
+{
+	size_t i, alen = addr_len(pk->family);
+
+	for (i = 0; i < r->n_conns; i++) {
+		struct ref_conn *c = &r->conns[i];
+
+		if (c->family != pk->family || c->proto != pk->proto)
+			continue;
+		if (end_is(c->opener, c->opener_port, pk->src, pk->sport,
+			   alen) &&
+		    end_is(c->other, c->other_port, pk->dst, pk->dport, alen))
+			return c;
+		if (end_is(c->opener, c->opener_port, pk->dst, pk->dport,
+			   alen) &&
+		    end_is(c->other, c->other_port, pk->src, pk->sport, alen))
+			return c;
+	}
+	return NULL;
+}
+
+/*
+ * Open the frame's connection with its source as the opener, unless it is
+ * open already: then it keeps its opener and opening flow.
+ */
+static void conn_open(struct cg_refeval *r, const struct ref_packet *pk,
+		      uint32_t flow)
+{
+	struct ref_conn *c;
+
+	if (conn_find(r, pk))
+		return;
+	if (r->n_conns == r->cap_conns) {
+		size_t cap = r->cap_conns ? r->cap_conns * 2 : 64;
+		struct ref_conn *n = realloc(r->conns, cap * sizeof(*n));
+
+		if (!n)
+			return; /* out of memory: forget the connection */
+		r->conns = n;
+		r->cap_conns = cap;
+	}
+	c = &r->conns[r->n_conns++];
+	memset(c, 0, sizeof(*c));
+	c->family = (uint8_t)pk->family;
+	c->proto = pk->proto;
+	c->opener_port = pk->sport;
+	c->other_port = pk->dport;
+	memcpy(c->opener, pk->src, addr_len(pk->family));
+	memcpy(c->other, pk->dst, addr_len(pk->family));
+	c->flow = flow;
+}
+
+/*
+ * Step 4, IPv4: the header and the total length within the frame, total
+ * length >= header length. Options are skipped; bytes after the total
+ * length are padding. Returns false when malformed.
+ */
+static bool parse_ipv4(const uint8_t *ip, size_t room, struct ref_packet *pk)
+{
+	size_t ihl, tot;
+	uint16_t frag, offset;
+
+	if (room < 20)
+		return false;
+	if (ip[0] >> 4 != 4)
+		return false;
+	ihl = (size_t)(ip[0] & 0x0f) * 4;
+	if (ihl < 20 || ihl > room)
+		return false;
+	tot = get16(ip + 2);
+	if (tot > room || tot < ihl)
+		return false;
+
+	frag = get16(ip + 6);
+	offset = frag & 0x1fff;
+	pk->family = 4;
+	pk->fragmented = (frag & 0x2000) || offset != 0;
+	pk->non_first = offset != 0;
+	pk->proto = ip[9];
+	memcpy(pk->src, ip + 12, 4);
+	memcpy(pk->dst, ip + 16, 4);
+	pk->l4 = ip + ihl;
+	pk->l4_len = tot - ihl;
+	return true;
+}
+
+static bool is_ext_header(uint8_t nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING ||
+	       nh == IPPROTO_FRAGMENT || nh == IPPROTO_DSTOPTS ||
+	       nh == IPPROTO_AH;
+}
+
+/*
+ * Step 4, IPv6: the fixed header and the payload within the frame, then
+ * at most 8 extension headers, each within the payload. Lengths: AH
+ * (hdr[1] + 2) * 4, fragment always 8 (its second byte is reserved),
+ * the others (hdr[1] + 1) * 8. A routing header with segments left
+ * (byte 3) != 0 is malformed. After a fragment header with offset != 0
+ * the rest is fragment data, not headers: the walk stops there.
+ */
+static bool parse_ipv6(const uint8_t *ip, size_t room, struct ref_packet *pk)
+{
+	const uint8_t *cur;
+	size_t left, hlen;
+	uint8_t nh;
+	int n_ext = 0;
+
+	if (room < 40)
+		return false;
+	if (ip[0] >> 4 != 6)
+		return false;
+	left = get16(ip + 4);
+	if (40 + left > room)
+		return false;
+
+	pk->family = 6;
+	pk->hop_limit = ip[7];
+	memcpy(pk->src, ip + 8, 16);
+	memcpy(pk->dst, ip + 24, 16);
+	nh = ip[6];
+	cur = ip + 40;
+
+	while (is_ext_header(nh) && !pk->non_first) {
+		if (n_ext == MAX_EXT_HEADERS)
+			return false;
+		n_ext++;
+		if (left < 8) /* every extension header has at least 8 */
+			return false;
+		if (nh == IPPROTO_FRAGMENT) {
+			hlen = 8;
+			pk->fragmented = true;
+			if (get16(cur + 2) >> 3 != 0)
+				pk->non_first = true;
+		} else if (nh == IPPROTO_AH) {
+			hlen = ((size_t)cur[1] + 2) * 4;
+		} else {
+			hlen = ((size_t)cur[1] + 1) * 8;
+		}
+		if (hlen > left)
+			return false;
+		if (nh == IPPROTO_ROUTING && cur[3] != 0)
+			return false;
+		nh = cur[0];
+		cur += hlen;
+		left -= hlen;
+	}
+	pk->proto = nh;
+	pk->l4 = cur;
+	pk->l4_len = left;
+	return true;
+}
+
+/*
+ * Step 8: the transport header must be there in full (in a first
+ * fragment too). Fills the ports. Returns false when malformed.
+ */
+static bool parse_transport(struct ref_packet *pk)
+{
+	const uint8_t *h = pk->l4;
+	size_t doff, ulen;
+
+	switch (pk->proto) {
+	case IPPROTO_TCP:
+		if (pk->l4_len < 20)
+			return false;
+		doff = (size_t)(h[12] >> 4) * 4;
+		if (doff < 20 || doff > pk->l4_len)
+			return false;
+		pk->has_ports = true;
+		pk->sport = get16(h);
+		pk->dport = get16(h + 2);
+		pk->tcp_flags = h[13];
+		return true;
+	case IPPROTO_UDP:
+		if (pk->l4_len < 8)
+			return false;
+		if (!pk->fragmented) {
+			ulen = get16(h + 4);
+			if (ulen < 8 || ulen > pk->l4_len)
+				return false;
+		}
+		pk->has_ports = true;
+		pk->sport = get16(h);
+		pk->dport = get16(h + 2);
+		return true;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		/* ICMP counts in IPv4 only, ICMPv6 in IPv6 only. */
+		if ((pk->proto == IPPROTO_ICMP) != (pk->family == 4))
+			return true;
+		if (pk->l4_len < 8)
+			return false;
+		if ((pk->family == 4 && (h[0] == 8 || h[0] == 0)) ||
+		    (pk->family == 6 && (h[0] == 128 || h[0] == 129))) {
+			pk->sport = get16(h + 4);
+			pk->dport = pk->sport;
+		}
+		return true;
+	default:
+		return true;
+	}
+}
+
+/* Steps 1-11; returns the reason before monitor mode. */
+static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
+			    const uint8_t *f, size_t len,
+			    struct cg_ref_result *out)
+{
+	const struct cg_policy *p = r->policy;
+	struct ref_packet pk;
+	uint16_t ethertype, vid = 0, zone, src_zone, dst_zone;
+	size_t l3 = ETH_HLEN, i;
+
+	memset(&pk, 0, sizeof(pk));
+
+	/* 1. Ethernet and at most one tag. */
+	if (len < ETH_HLEN)
+		return CG_R_MALFORMED;
+	ethertype = get16(f + 12);
+	if (ethertype == ETH_P_8021Q || ethertype == ETH_P_8021AD) {
+		if (len < ETH_HLEN + VLAN_HLEN)
+			return CG_R_MALFORMED;
+		vid = get16(f + 14) & 0x0fff;
+		ethertype = get16(f + 16);
+		l3 += VLAN_HLEN;
+		if (ethertype == ETH_P_8021Q || ethertype == ETH_P_8021AD)
+			return CG_R_VLAN_VIOLATION;
+	}
+
+	/* 2. Ingress zone. */
+	zone = ingress_zone(p, ifname, vid);
+	if (zone == CG_ZONE_NONE)
+		return vid != 0 && policy_names_iface(p, ifname)
+			       ? CG_R_VLAN_VIOLATION
+			       : CG_R_UNKNOWN_ZONE;
+	out->zone_from = zone;
+
+	/* 3. ARP passes within its zone; other non-IP ethertypes drop. */
+	if (ethertype == ETH_P_ARP)
+		return CG_R_ARP;
+	if (ethertype != ETH_P_IP && ethertype != ETH_P_IPV6)
+		return CG_R_ETHERTYPE;
+
+	/* 4. IP header. */
+	if (ethertype == ETH_P_IP) {
+		if (!parse_ipv4(f + l3, len - l3, &pk))
+			return CG_R_MALFORMED;
+	} else {
+		if (!parse_ipv6(f + l3, len - l3, &pk))
+			return CG_R_MALFORMED;
+	}
+
+	/* 5. Neighbour discovery, proven on-link by hop limit 255. */
+	if (pk.family == 6 && !pk.fragmented && pk.proto == IPPROTO_ICMPV6 &&
+	    pk.l4_len >= 8 && pk.l4[0] >= 133 && pk.l4[0] <= 137 &&
+	    pk.hop_limit == 255)
+		return CG_R_ND;
+
+	/* 6. Source. */
+	src_zone = zone_of_addr(p, pk.family, pk.src);
+	if (src_zone == CG_ZONE_NONE)
+		return CG_R_SPOOFED_SOURCE;
+	if (src_zone != zone)
+		return CG_R_MULTI_HOMED;
+
+	/* 7. Fragments. */
+	if (pk.non_first)
+		return CG_R_FRAGMENT;
+
+	/* 8. Transport header. */
+	if (!parse_transport(&pk))
+		return CG_R_MALFORMED;
+
+	/* 9. Destination. */
+	dst_zone = zone_of_addr(p, pk.family, pk.dst);
+	out->zone_to = dst_zone;
+	if (dst_zone == src_zone)
+		return CG_R_INTRA_ZONE;
+
+	/* 10. Flows, first match in file order. */
+	for (i = 0; i < p->n_flows; i++) {
+		const struct cg_flow *fl = &p->flows[i];
+
+		if (refs_hold(p, fl->from, fl->n_from, pk.family, pk.src) &&
+		    refs_hold(p, fl->to, fl->n_to, pk.family, pk.dst) &&
+		    proto_matches(fl->proto, pk.proto) &&
+		    ports_match(fl, &pk)) {
+			out->flow = (uint32_t)i;
+			conn_open(r, &pk, (uint32_t)i);
+			return CG_R_ALLOWED;
+		}
+	}
+
+	/*
+	 * 11. Replies: the frame's connection is open and the other end
+	 * opened it; a TCP SYN without ACK never counts as a reply.
+	 */
+	if (!(pk.proto == IPPROTO_TCP && (pk.tcp_flags & TCP_SYN) &&
+	      !(pk.tcp_flags & TCP_ACK))) {
+		struct ref_conn *c = conn_find(r, &pk);
+
+		if (c && !end_is(c->opener, c->opener_port, pk.src, pk.sport,
+				 addr_len(pk.family))) {
+			out->flow = c->flow;
+			return CG_R_REPLY;
+		}
+	}
+	return CG_R_NO_RULE;
+}
+
+void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
+		 size_t len, struct cg_ref_result *out)
+{
+	enum cg_reason reason;
+
+	memset(out, 0, sizeof(*out));
+	out->flow = CG_FLOW_NONE;
+	out->zone_from = CG_ZONE_NONE;
+	out->zone_to = CG_ZONE_NONE;
+
+	reason = judge(r, ifname, frame, len, out);
+
+	/* 12. Monitor mode passes every drop, remembering why. */
+	out->would = (uint8_t)reason;
+	if (reason < CG_R_FIRST_DROP) {
+		out->verdict = CG_V_PASS;
+		out->reason = (uint8_t)reason;
+	} else if (r->policy->mode == CG_POLICY_MONITOR) {
+		out->verdict = CG_V_PASS;
+		out->reason = CG_R_MONITOR;
+	} else {
+		out->verdict = CG_V_DROP;
+		out->reason = (uint8_t)reason;
+	}
+}
+
+struct cg_refeval *cg_ref_new(const struct cg_policy *p)
+{
+	struct cg_refeval *r = calloc(1, sizeof(*r));
+
+	if (r)
+		r->policy = p;
+	return r;
+}
+
+size_t cg_ref_n_conns(const struct cg_refeval *r)
+{
+	return r->n_conns;
+}
+
+void cg_ref_free(struct cg_refeval *r)
+{
+	if (!r)
+		return;
+	free(r->conns);
+	free(r);
+}

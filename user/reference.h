@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The reference evaluator: README's "How a frame is judged", written as
+ * plainly as possible over the parsed policy (struct cg_policy) with
+ * linear scans over zones, networks and flows. It knows nothing of the
+ * compiled map layout; the differential test (tests/bpf/test_diff.c) runs
+ * it beside the XDP program and demands the same verdict for every frame.
+ *
+ * It is stateful: it keeps the connection table that `reply` needs, as a
+ * plain array. Time is ignored (the gate's idle timeouts are far longer
+ * than any test), so a connection, once opened, stays open.
+ *
+ * Zone ids are indexes into policy->zones and flow ids indexes into
+ * policy->flows, as in the compiled policy.
+ *
+ * The evaluator's type is struct cg_refeval because struct cg_ref already
+ * names a flow's from/to item in policy.h.
+ */
+#ifndef CRANEGATE_REFERENCE_H
+#define CRANEGATE_REFERENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+struct cg_refeval;
+
+/*
+ * verdict: enum cg_verdict. reason: enum cg_reason (CG_R_MONITOR for a
+ * would-be drop in monitor mode); would: the reason before monitor mode,
+ * else equal to reason. flow: the flow that allowed the frame, or that
+ * opened the connection a reply belongs to; CG_FLOW_NONE otherwise.
+ * zone_from: the ingress zone; zone_to: the destination zone (step 9);
+ * either CG_ZONE_NONE when there is none or the judgement ended earlier.
+ */
+struct cg_ref_result {
+	uint8_t verdict;
+	uint8_t reason;
+	uint8_t would;
+	uint32_t flow;
+	uint16_t zone_from;
+	uint16_t zone_to;
+};
+
+/*
+ * A new evaluator for policy `p` (borrowed: it must outlive the
+ * evaluator), with an empty connection table. NULL when out of memory.
+ */
+struct cg_refeval *cg_ref_new(const struct cg_policy *p);
+
+/*
+ * Judge one frame (starting at the Ethernet header) as if it arrived on
+ * interface `ifname`. Opens a connection when a flow allows the frame.
+ * Always fills *out.
+ */
+void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
+		 size_t len, struct cg_ref_result *out);
+
+/* Connections currently open (for tests). */
+size_t cg_ref_n_conns(const struct cg_refeval *r);
+
+void cg_ref_free(struct cg_refeval *r); /* safe on NULL */
+
+#endif
