@@ -212,6 +212,7 @@ struct frame {
 	__u8 ip_bad;		/* IP header or extension headers malformed */
 	__u8 l4_bad;		/* transport header malformed */
 	__u8 nd;		/* on-link neighbour discovery */
+	__u8 echo_request;	/* ICMP/ICMPv6 echo request */
 	__u8 src_mac[6];
 	__u8 src[16];
 	__u8 dst[16];
@@ -370,10 +371,16 @@ static __always_inline __u32 conn_key(const struct frame *f,
 	return src_first ? 0 : 1;
 }
 
-static __always_inline bool syn_only(const struct frame *f)
+/*
+ * Frames that open a connection rather than answer one: a TCP SYN without
+ * ACK and an echo request never count as replies, so that the responder
+ * cannot open a connection back along the flow.
+ */
+static __always_inline bool opens(const struct frame *f)
 {
-	return f->proto == IPPROTO_TCP_ &&
-	       (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+	return (f->proto == IPPROTO_TCP_ &&
+		(f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) ||
+	       f->echo_request;
 }
 
 static __always_inline void remember(struct cg_conn_end *e,
@@ -423,7 +430,7 @@ static __always_inline __u32 conn_fast(struct frame *f, struct conn *c,
 	if (e->policy_id != cfg_policy_id || e->ifindex != f->ifindex ||
 	    e->vlan != f->vlan)
 		return CG_R_MAX;
-	if (e->reason == CG_R_REPLY && syn_only(f))
+	if (e->reason == CG_R_REPLY && opens(f))
 		return CG_R_MAX;
 	c->val->last = now;
 	f->flow = e->flow;
@@ -453,14 +460,14 @@ static __always_inline void conn_open(struct frame *f, struct conn *c,
 
 /*
  * A frame no flow allows: a reply if its connection is live and the other
- * end opened it (and it is not a TCP SYN without ACK).
+ * end opened it (and it does not itself open: see opens()).
  */
 static __always_inline bool conn_reply(struct frame *f, struct conn *c,
 				       __u64 now)
 {
 	struct cg_conn_end *opener;
 
-	if (syn_only(f) || !c->val || c->val->opener == c->end)
+	if (opens(f) || !c->val || c->val->opener == c->end)
 		return false;
 	opener = &c->val->end[c->val->opener & 1];
 	f->flow = opener->policy_id == cfg_policy_id ? opener->flow :
@@ -720,6 +727,7 @@ static __always_inline void parse_l4(struct xdp_md *ctx, struct frame *f,
 		    (f->family == 6 && (t == 128 || t == 129))) {
 			f->sport = ((__u16)ih[4] << 8) | ih[5];
 			f->dport = f->sport;
+			f->echo_request = t == 8 || t == 128;
 		}
 		/* On-link neighbour discovery (RFC 4861: hop limit 255). */
 		if (f->family == 6 && t >= 133 && t <= 137 && hop_limit == 255 &&

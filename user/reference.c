@@ -74,6 +74,7 @@ struct ref_packet {
 	uint16_t sport; /* connection ports (TCP/UDP ports, echo id) */
 	uint16_t dport;
 	uint8_t tcp_flags;
+	bool echo_request; /* ICMP echo request (8) / ICMPv6 (128) */
 };
 
 static uint16_t get16(const uint8_t *p)
@@ -458,6 +459,7 @@ static bool parse_transport(struct ref_packet *pk)
 		    (pk->family == 6 && (h[0] == 128 || h[0] == 129))) {
 			pk->sport = get16(h + 4);
 			pk->dport = pk->sport;
+			pk->echo_request = h[0] == 8 || h[0] == 128;
 		}
 		return true;
 	default:
@@ -557,10 +559,12 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 
 	/*
 	 * 11. Replies: the frame's connection is open and the other end
-	 * opened it; a TCP SYN without ACK never counts as a reply.
+	 * opened it; a TCP SYN without ACK, or an echo request, never counts
+	 * as a reply.
 	 */
 	if (!(pk.proto == IPPROTO_TCP && (pk.tcp_flags & TCP_SYN) &&
-	      !(pk.tcp_flags & TCP_ACK))) {
+	      !(pk.tcp_flags & TCP_ACK)) &&
+	    !pk.echo_request) {
 		struct ref_conn *c = conn_find(r, &pk);
 
 		if (c && !end_is(c->opener, c->opener_port, pk.src, pk.sport,

@@ -138,6 +138,14 @@ static void test_flows(struct ctx *c)
 	len = build(&s, buf);
 	expect(c, "icmp echo reply", "crane0", buf, len, PASS, CG_R_REPLY,
 	       F_PING);
+	cg_frame_icmp(&s, "198.18.20.11", "198.18.10.5", 8, 0, 77);
+	len = build(&s, buf);
+	expect(c, "echo request back along a ping is no reply", "crane0", buf,
+	       len, DROP, CG_R_NO_RULE, NONE);
+	cg_frame_icmp(&s, "198.18.20.11", "198.18.10.5", 0, 0, 77);
+	len = build(&s, buf);
+	expect(c, "echo replies still pass after it", "crane0", buf, len, PASS,
+	       CG_R_REPLY, F_PING);
 	cg_frame_icmp(&s, "198.18.20.11", "198.18.10.5", 0, 0, 78);
 	len = build(&s, buf);
 	expect(c, "icmp echo reply, other id", "crane0", buf, len, DROP,
