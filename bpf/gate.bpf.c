@@ -303,9 +303,11 @@ static __always_inline void count(void *map, __u32 idx, __u32 len, __u64 now)
 	}
 }
 
-static __always_inline void emit_event(const struct frame *f, __u32 verdict,
+static __always_inline void emit_event(struct xdp_md *ctx,
+				       const struct frame *f, __u32 verdict,
 				       __u32 reason, __u32 would, __u64 now)
 {
+	__u32 cap;
 	struct cg_event_counter *ec;
 	struct cg_event *e;
 	__u32 key = would;
@@ -323,6 +325,10 @@ static __always_inline void emit_event(const struct frame *f, __u32 verdict,
 		return;
 	}
 	fill_event(e, f, verdict, reason, would, bpf_ktime_get_ns());
+	cap = f->len < CG_EVENT_DATA ? f->len : CG_EVENT_DATA;
+	e->cap_len = 0;
+	if (cap && !bpf_xdp_load_bytes(ctx, 0, e->data, cap))
+		e->cap_len = cap;
 	bpf_ringbuf_submit(e, 0);
 	ec->emitted++;
 }
@@ -856,13 +862,13 @@ out:
 		count(&flow_stats, f.flow, f.len, now);
 
 	if (verdict == CG_V_DROP || reason == CG_R_MONITOR) {
-		emit_event(&f, verdict, reason, would, now);
+		emit_event(ctx, &f, verdict, reason, would, now);
 	} else if (f.new_conn) {
 		__u32 id = f.flow;
 		struct cg_flow_info *fi = bpf_map_lookup_elem(&flow_info, &id);
 
 		if (fi && (fi->flags & CG_FLOW_LOG))
-			emit_event(&f, verdict, reason, would, now);
+			emit_event(ctx, &f, verdict, reason, would, now);
 	}
 
 	if (cfg_record) {

@@ -244,6 +244,9 @@ struct cg_event_bucket {
 	__u64 last;	/* jiffies */
 };
 
+/* Bytes of the frame carried in an event, for `cranegate capture`. */
+#define CG_EVENT_DATA 128
+
 /*
  * The event record in the ring buffer. One per dropped frame, per frame
  * passed by a flow with `log: true` when it opens a connection, and per
@@ -272,6 +275,8 @@ struct cg_event {
 	__u8 flags;		/* CG_EV_* */
 	__u8 src[16];
 	__u8 dst[16];
+	__u32 cap_len;		/* bytes of the frame in data[] */
+	__u8 data[CG_EVENT_DATA];	/* the frame's first bytes (capture) */
 };
 
 #define CG_FUNC_NONE 0xffffu
