@@ -33,7 +33,9 @@
 #define IPPROTO_ICMPV6_ 58
 #define IPPROTO_DSTOPTS_ 60
 
+#define TCP_FIN 0x01
 #define TCP_SYN 0x02
+#define TCP_RST 0x04
 #define TCP_ACK 0x10
 
 /* The IPv6 extension-header walk stops after this many headers. */
@@ -55,6 +57,10 @@ const volatile __u64 cfg_ev_burst = 200;
 const volatile __u64 cfg_timeout_tcp = 3600 * 250;
 const volatile __u64 cfg_timeout_udp = 120 * 250;
 const volatile __u64 cfg_timeout_other = 60 * 250;
+const volatile __u64 cfg_timeout_tcp_closing = 10 * 250;
+const volatile __u64 cfg_mac_hold = 300 * 250;
+const volatile __u64 cfg_frag_timeout = 10 * 250;
+const volatile __u32 cfg_frag_pass = 0;	/* fragments: pass */
 
 /*
  * Policy maps: private to this instance, sized by the loader to the policy
@@ -188,6 +194,28 @@ struct {
 	__uint(max_entries, 65536);
 } conns SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_mac_key);
+	__type(value, struct cg_mac_val);
+	__uint(max_entries, 16384);
+} macs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_frag_key);
+	__type(value, struct cg_frag_val);
+	__uint(max_entries, 4096);
+} frags SEC(".maps");
+
+/* Per-CPU: no atomics needed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, CG_S_MAX);
+} state_stats SEC(".maps");
+
 /* What parsing and classification learned about the frame. */
 struct frame {
 	__u32 ifindex;
@@ -201,6 +229,9 @@ struct frame {
 	__u16 sport;
 	__u16 dport;
 	__u16 ethertype;	/* inner ethertype */
+	__u16 zone_seen;	/* multi-homed by MAC: where it was seen */
+	__u32 ip_id;		/* IPv4 id / IPv6 fragment id */
+	__u32 l3_off;
 	__u8 family;
 	__u8 proto;
 	__u8 has_ports;
@@ -218,6 +249,13 @@ struct frame {
 	__u8 dst[16];
 };
 
+/* Two MAC addresses differ (clang has no inline memcmp for BPF). */
+static __always_inline bool mac_differs(const __u8 *a, const __u8 *b)
+{
+	return (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
+	       (a[4] ^ b[4]) | (a[5] ^ b[5]);
+}
+
 static __always_inline bool reason_drops(__u32 reason)
 {
 	return reason >= CG_R_FIRST_DROP;
@@ -225,14 +263,18 @@ static __always_inline bool reason_drops(__u32 reason)
 
 /*
  * Bounds helper: a pointer to `n` bytes at offset `off` of the frame, or
- * NULL when they do not lie within it. `off` must be a bounded scalar.
+ * NULL when they do not lie within it. Offsets past CG_MAX_OFF (larger
+ * than any frame XDP sees without fragments) are refused, which also
+ * keeps off + n within what the verifier accepts for packet ranges.
  */
+#define CG_MAX_OFF 0x3fff
+
 static __always_inline void *frame_ptr(struct xdp_md *ctx, __u32 off, __u32 n)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
-	if (off > 0xffff)
+	if (off > CG_MAX_OFF)
 		return NULL;
 	if (data + off + n > data_end)
 		return NULL;
@@ -281,6 +323,7 @@ static __always_inline void fill_event(struct cg_event *e, const struct frame *f
 	e->sport = f->sport;
 	e->dport = f->dport;
 	e->function = CG_FUNC_NONE;
+	e->zone_seen = f->zone_seen;
 	e->verdict = verdict;
 	e->reason = reason;
 	e->would = would;
@@ -331,6 +374,14 @@ static __always_inline void emit_event(struct xdp_md *ctx,
 		e->cap_len = cap;
 	bpf_ringbuf_submit(e, 0);
 	ec->emitted++;
+}
+
+static __always_inline void state_count(__u32 stat)
+{
+	__u64 *v = bpf_map_lookup_elem(&state_stats, &stat);
+
+	if (v)
+		(*v)++;
 }
 
 static __always_inline __u64 conn_timeout(__u8 proto)
@@ -399,6 +450,7 @@ static __always_inline void remember(struct cg_conn_end *e,
 	e->zone_from = f->zone_from;
 	e->zone_to = f->zone_to;
 	e->reason = reason;
+	__builtin_memcpy(e->src_mac, f->src_mac, 6);
 }
 
 /*
@@ -416,8 +468,48 @@ static __always_inline void conn_find(const struct frame *f, struct conn *c,
 {
 	c->end = conn_key(f, &c->key) & 1;
 	c->val = bpf_map_lookup_elem(&conns, &c->key);
-	if (c->val && now - c->val->last > conn_timeout(f->proto))
+	if (c->val &&
+	    now - c->val->last > (c->val->closing ? cfg_timeout_tcp_closing :
+						     conn_timeout(f->proto)))
 		c->val = NULL;
+}
+
+/* A FIN or RST starts the short closing timeout of a connection. */
+static __always_inline void conn_seen(const struct frame *f,
+				      struct cg_conn_val *v, __u64 now)
+{
+	v->last = now;
+	if (f->proto == IPPROTO_TCP_ && (f->tcp_flags & (TCP_FIN | TCP_RST)))
+		v->closing = 1;
+}
+
+/*
+ * The MAC table: was this unicast source MAC seen in another zone within
+ * the hold time? If not, (re)learn it in the frame's zone. Returns true
+ * when the frame is multi-homed, with f->zone_seen set.
+ */
+static __always_inline bool mac_conflict(struct frame *f, __u64 now)
+{
+	struct cg_mac_key k = {};
+	struct cg_mac_val *v, nv = {};
+
+	if (f->src_mac[0] & 1)
+		return false;	/* group address: not a station */
+	__builtin_memcpy(k.mac, f->src_mac, 6);
+	v = bpf_map_lookup_elem(&macs, &k);
+	if (v && v->zone != f->zone_from && now - v->last <= cfg_mac_hold) {
+		f->zone_seen = v->zone;
+		return true;
+	}
+	if (v && v->zone == f->zone_from) {
+		v->last = now;
+		return false;
+	}
+	nv.last = now;
+	nv.zone = f->zone_from;
+	bpf_map_update_elem(&macs, &k, &nv, BPF_ANY);
+	state_count(CG_S_MAC_LEARNED);
+	return false;
 }
 
 /*
@@ -434,11 +526,19 @@ static __always_inline __u32 conn_fast(struct frame *f, struct conn *c,
 		return CG_R_MAX;
 	e = &c->val->end[c->end];
 	if (e->policy_id != cfg_policy_id || e->ifindex != f->ifindex ||
-	    e->vlan != f->vlan)
+	    e->vlan != f->vlan ||
+	    mac_differs(e->src_mac, f->src_mac))
 		return CG_R_MAX;
 	if (e->reason == CG_R_REPLY && opens(f))
 		return CG_R_MAX;
-	c->val->last = now;
+	/* The MAC check, at most once a second per end. */
+	if (now - e->mac_checked > cfg_hz) {
+		f->zone_from = e->zone_from;
+		if (mac_conflict(f, now))
+			return CG_R_MAX;
+		e->mac_checked = now;
+	}
+	conn_seen(f, c->val, now);
 	f->flow = e->flow;
 	f->zone_from = e->zone_from;
 	f->zone_to = e->zone_to;
@@ -452,15 +552,21 @@ static __always_inline void conn_open(struct frame *f, struct conn *c,
 	struct cg_conn_val nv = {};
 
 	if (c->val) {
-		c->val->last = now;
+		conn_seen(f, c->val, now);
 		remember(&c->val->end[c->end], f, CG_R_ALLOWED);
+		c->val->end[c->end].mac_checked = now;
 		return;
 	}
 	/* New, or expired: this end opens it afresh. */
-	nv.last = now;
 	nv.opener = c->end;
 	remember(&nv.end[c->end], f, CG_R_ALLOWED);
-	bpf_map_update_elem(&conns, &c->key, &nv, BPF_ANY);
+	nv.end[c->end].mac_checked = now;
+	conn_seen(f, &nv, now);
+	if (bpf_map_update_elem(&conns, &c->key, &nv, BPF_ANY)) {
+		state_count(CG_S_CONN_FAILED);
+		return;
+	}
+	state_count(CG_S_CONN_OPENED);
 	f->new_conn = 1;
 }
 
@@ -478,8 +584,9 @@ static __always_inline bool conn_reply(struct frame *f, struct conn *c,
 	opener = &c->val->end[c->val->opener & 1];
 	f->flow = opener->policy_id == cfg_policy_id ? opener->flow :
 						       CG_FLOW_NONE;
-	c->val->last = now;
+	conn_seen(f, c->val, now);
 	remember(&c->val->end[c->end], f, CG_R_REPLY);
+	c->val->end[c->end].mac_checked = now;
 	return true;
 }
 
@@ -608,6 +715,7 @@ static __always_inline void parse_ip(struct xdp_md *ctx, struct frame *f,
 		__builtin_memcpy(f->src, &ip->saddr, 4);
 		__builtin_memcpy(f->dst, &ip->daddr, 4);
 		f->proto = ip->protocol;
+		f->ip_id = bpf_ntohs(ip->id);
 		frag = bpf_ntohs(ip->frag_off);
 		f->nonfirst = (frag & 0x1fff) != 0;
 		f->fragmented = f->nonfirst || (frag & 0x2000);
@@ -649,6 +757,8 @@ static __always_inline void parse_ip(struct xdp_md *ctx, struct frame *f,
 				__u16 fo = ((__u16)h[2] << 8) | h[3];
 
 				f->fragmented = 1;
+				f->ip_id = ((__u32)h[4] << 24) | ((__u32)h[5] << 16) |
+					   ((__u32)h[6] << 8) | h[7];
 				hlen = 8;
 				if (fo >> 3) {
 					/* The rest is fragment data. */
@@ -746,8 +856,66 @@ static __always_inline void parse_l4(struct xdp_md *ctx, struct frame *f,
  * The full judgement, in the order of README's "How a frame is judged"
  * (steps 2-11; step 1 is parse_l2). Returns the reason.
  */
-static __always_inline __u32 judge(struct frame *f, struct conn *c,
-				   __u64 now)
+/*
+ * ARP: an Ethernet/IPv4 ARP packet whose sender address is a host bound
+ * to a MAC must carry that MAC as its sender hardware address.
+ */
+static __always_inline bool arp_spoofed(struct xdp_md *ctx,
+					const struct frame *f)
+{
+	const struct cg_class_val *cls;
+	__u8 *a = frame_ptr(ctx, f->l3_off, 28);
+
+	if (!a || a[0] != 0 || a[1] != 1 || a[2] != 0x08 || a[3] != 0 ||
+	    a[4] != 6 || a[5] != 4)
+		return false;
+	cls = bpf_map_lookup_elem(&hosts4, &a[14]);
+	return cls && cls->has_mac && mac_differs(cls->mac, &a[8]);
+}
+
+/* A non-first fragment: the decision of its datagram's first fragment. */
+static __always_inline __u32 frag_follow(struct frame *f, __u64 now)
+{
+	struct cg_frag_key k = {};
+	struct cg_frag_val *v;
+
+	if (cfg_frag_pass)
+		return CG_R_ALLOWED;
+	__builtin_memcpy(k.src, f->src, 16);
+	__builtin_memcpy(k.dst, f->dst, 16);
+	k.id = f->ip_id;
+	k.proto = f->proto;
+	k.family = f->family;
+	v = bpf_map_lookup_elem(&frags, &k);
+	if (!v || now - v->last > cfg_frag_timeout)
+		return CG_R_FRAGMENT;
+	f->flow = v->flow;
+	f->zone_to = v->zone_to;
+	return v->reason;
+}
+
+/* A first fragment passed: its datagram's other fragments may follow. */
+static __always_inline void frag_remember(const struct frame *f, __u32 reason,
+					  __u64 now)
+{
+	struct cg_frag_key k = {};
+	struct cg_frag_val v = {};
+
+	__builtin_memcpy(k.src, f->src, 16);
+	__builtin_memcpy(k.dst, f->dst, 16);
+	k.id = f->ip_id;
+	k.proto = f->proto;
+	k.family = f->family;
+	v.last = now;
+	v.flow = f->flow;
+	v.zone_to = f->zone_to;
+	v.reason = reason;
+	bpf_map_update_elem(&frags, &k, &v, BPF_ANY);
+	state_count(CG_S_FRAG_TRACKED);
+}
+
+static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
+				   struct conn *c, __u64 now)
 {
 	const struct cg_class_val *cls;
 	struct cg_zone_key zk = {};
@@ -769,7 +937,7 @@ static __always_inline __u32 judge(struct frame *f, struct conn *c,
 
 	/* 3. Ethertype. */
 	if (f->ethertype == ETH_P_ARP)
-		return CG_R_ARP;
+		return arp_spoofed(ctx, f) ? CG_R_SPOOFED_SOURCE : CG_R_ARP;
 	if (f->ethertype != ETH_P_IP && f->ethertype != ETH_P_IPV6)
 		return CG_R_ETHERTYPE;
 
@@ -779,17 +947,24 @@ static __always_inline __u32 judge(struct frame *f, struct conn *c,
 	if (f->nd)
 		return CG_R_ND;
 
-	/* 6. Source: must lie in the ingress zone's networks. */
+	/*
+	 * 6. Source: must lie in the ingress zone's networks, carry the MAC
+	 * its host is bound to, and come from a MAC not seen in another zone.
+	 */
 	cls = class_lookup(f, f->src);
 	if (!cls || cls->zone == CG_ZONE_NONE)
 		return CG_R_SPOOFED_SOURCE;
 	if (cls->zone != f->zone_from)
 		return CG_R_MULTI_HOMED;
+	if (cls->has_mac && mac_differs(cls->mac, f->src_mac))
+		return CG_R_SPOOFED_SOURCE;
 	f->src_class = cls->class_id;
+	if (mac_conflict(f, now))
+		return CG_R_MULTI_HOMED;
 
-	/* 7-8. Non-first fragments carry no transport header to judge. */
+	/* 7-8. Non-first fragments follow their first; or drop. */
 	if (f->nonfirst)
-		return CG_R_FRAGMENT;
+		return frag_follow(f, now);
 	if (f->l4_bad)
 		return CG_R_MALFORMED;
 
@@ -833,6 +1008,7 @@ int cranegate_xdp(struct xdp_md *ctx)
 
 	/* 1. Parse everything first; judge in the specified order later. */
 	off = parse_l2(ctx, &f);
+	f.l3_off = off;
 	if (f.l2_reason != CG_R_MAX) {
 		reason = f.l2_reason;
 		goto out;
@@ -848,7 +1024,7 @@ int cranegate_xdp(struct xdp_md *ctx)
 		}
 	}
 	if (reason == CG_R_MAX)
-		reason = judge(&f, &c, now);
+		reason = judge(ctx, &f, &c, now);
 
 out:
 	/* 12. Verdict; monitor mode turns every drop into a logged pass. */
@@ -856,6 +1032,10 @@ out:
 	if (reason_drops(reason) && cfg_mode == CG_MODE_MONITOR)
 		reason = CG_R_MONITOR;
 	verdict = reason_drops(reason) ? CG_V_DROP : CG_V_PASS;
+
+	if (f.fragmented && !f.nonfirst && verdict == CG_V_PASS &&
+	    reason != CG_R_MONITOR)
+		frag_remember(&f, reason, now);
 
 	count(&reason_stats, reason, f.len, now);
 	if (f.flow != CG_FLOW_NONE)

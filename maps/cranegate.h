@@ -126,7 +126,10 @@ struct cg_host6_key {
 struct cg_class_val {
 	__u32 class_id;
 	__u16 zone;
-	__u16 pad;
+	__u8 has_mac;	/* a host bound to `mac` (hosts4/hosts6 only) */
+	__u8 pad;
+	__u8 mac[6];
+	__u8 pad2[2];
 };
 
 /*
@@ -199,6 +202,7 @@ struct cg_conn_key {
 
 struct cg_conn_end {
 	__u64 policy_id;	/* 0: nothing cached for this end */
+	__u64 mac_checked;	/* jiffies of the last MAC-table check */
 	__u32 ifindex;
 	__u32 flow;		/* CG_FLOW_NONE if opened under another policy */
 	__u16 vlan;
@@ -206,13 +210,68 @@ struct cg_conn_end {
 	__u16 zone_to;
 	__u8 reason;		/* CG_R_ALLOWED or CG_R_REPLY */
 	__u8 pad;
+	__u8 src_mac[6];	/* the decision holds for this source MAC */
+	__u8 pad2[2];
 };
 
 struct cg_conn_val {
 	__u64 last;		/* bpf_jiffies64() of the last frame */
 	__u8 opener;		/* 0: end a opened it, 1: end b */
-	__u8 pad[7];
+	__u8 closing;		/* FIN or RST seen: short timeout */
+	__u8 pad[6];
 	struct cg_conn_end end[2];
+};
+
+/*
+ * macs: LRU_HASH, source MAC -> the zone it was last seen in (shared
+ * state). A frame whose source MAC was seen in another zone within the
+ * hold time (rodata cfg_mac_hold) is `multi-homed`. Only unicast source
+ * MACs of frames whose source address passed the zone checks are learned.
+ */
+struct cg_mac_key {
+	__u8 mac[6];
+	__u8 pad[2];
+};
+
+struct cg_mac_val {
+	__u64 last;	/* jiffies */
+	__u16 zone;
+	__u8 pad[6];
+};
+
+/*
+ * frags: LRU_HASH, datagrams whose first fragment passed (shared state).
+ * Non-first fragments of the same (addresses, protocol, IP id) pass with
+ * the first fragment's decision until cfg_frag_timeout.
+ */
+struct cg_frag_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 id;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+struct cg_frag_val {
+	__u64 last;	/* jiffies */
+	__u32 flow;
+	__u16 zone_to;
+	__u8 reason;
+	__u8 pad;
+};
+
+/*
+ * state_stats [enum cg_state_stat]: what happened in the state tables
+ * (per-CPU counters, summed by userspace).
+ */
+enum cg_state_stat {
+	CG_S_CONN_OPENED = 0,	/* connections created */
+	CG_S_CONN_FAILED,	/* creation failed (table full of pinned entries) */
+	CG_S_CONN_EXPIRED,	/* found idle past their timeout and replaced */
+	CG_S_MAC_LEARNED,	/* MAC entries created */
+	CG_S_FRAG_TRACKED,	/* first fragments remembered */
+	CG_S_MAX,
 };
 
 /*
@@ -266,6 +325,7 @@ struct cg_event {
 	__u16 sport;
 	__u16 dport;
 	__u16 function;		/* ICS function code, CG_FUNC_NONE if none */
+	__u16 zone_seen;	/* multi-homed by MAC: where the MAC was seen */
 	__u8 verdict;		/* enum cg_verdict */
 	__u8 reason;		/* enum cg_reason */
 	__u8 would;		/* in monitor mode: the reason it would have had */

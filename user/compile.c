@@ -369,6 +369,25 @@ static int flow_port_classes(const struct compiler *cc,
 	return 0;
 }
 
+/* The MAC a host address is bound to (`hosts: NAME: {address, mac}`). */
+static void bind_mac(const struct cg_policy *p, const struct cg_prefix *pf,
+		     struct cg_class_val *v)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_hosts; i++) {
+		const struct cg_prefix *h = &p->hosts[i].addr;
+
+		if (p->hosts[i].has_mac && h->family == pf->family &&
+		    h->len == pf->len &&
+		    !memcmp(h->addr, pf->addr, pf->family == 4 ? 4 : 16)) {
+			v->has_mac = 1;
+			memcpy(v->mac, p->hosts[i].mac, 6);
+			return;
+		}
+	}
+}
+
 static int check_limit(struct cg_diags *d, const char *what, size_t need,
 		       size_t limit)
 {
@@ -418,11 +437,6 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 				err = -EINVAL;
 			}
 	}
-	for (i = 0; i < p->n_hosts; i++)
-		if (p->hosts[i].has_mac)
-			cg_diag_add(d, CG_WARNING, p->hosts[i].pos,
-				    "host '%s': the mac binding is not enforced by this version",
-				    p->hosts[i].name);
 	if (err)
 		goto fail;
 	if ((err = check_limit(d, "zones", p->n_zones, CG_MAX_ZONES)) ||
@@ -487,12 +501,14 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 			memcpy(e->key.addr, cl->prefix.addr, 4);
 			e->val.class_id = i;
 			e->val.zone = cl->zone;
+			bind_mac(p, &cl->prefix, &e->val);
 		} else if (cl->prefix.family == 6 && cl->prefix.len == 128) {
 			struct cg_host6_entry *e = &c->hosts6[c->n_hosts6++];
 
 			memcpy(e->key.addr, cl->prefix.addr, 16);
 			e->val.class_id = i;
 			e->val.zone = cl->zone;
+			bind_mac(p, &cl->prefix, &e->val);
 		} else if (cl->prefix.family == 4) {
 			struct cg_class4_entry *e = &c->classes4[c->n_classes4++];
 

@@ -45,18 +45,35 @@ static uint32_t at_least_one(size_t n)
 	return n ? (uint32_t)n : 1;
 }
 
-/* The state maps that instances share through pins. */
-static struct bpf_map **state_maps(struct gate_bpf *skel, size_t *n)
-{
-	static struct bpf_map *maps[5];
+/* The state maps that instances share through pins, by name. */
+const char *const cg_state_maps[] = {
+	"reason_stats", "event_stats", "event_buckets", "events",
+	"conns",	"macs",	       "frags",		"state_stats",
+};
+const size_t cg_n_state_maps = sizeof(cg_state_maps) / sizeof(cg_state_maps[0]);
 
-	maps[0] = skel->maps.reason_stats;
-	maps[1] = skel->maps.event_stats;
-	maps[2] = skel->maps.event_buckets;
-	maps[3] = skel->maps.events;
-	maps[4] = skel->maps.conns;
-	*n = 5;
-	return maps;
+/*
+ * Size a state map from the policy's limits, unless it already lives in a
+ * pin: a live table keeps its size (and its entries) until `detach`.
+ */
+static void size_state_map(struct bpf_map *map, const char *pin,
+			   uint32_t want, const char *limit)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	int fd = pin ? bpf_obj_get(pin) : -1;
+
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		if (info.max_entries != want)
+			fprintf(stderr,
+				"cranegate: note: limits.%s = %u takes effect after `cranegate detach`; "
+				"the live table keeps its %u entries and its state\n",
+				limit, want, info.max_entries);
+		want = info.max_entries;
+	}
+	if (fd >= 0)
+		close(fd);
+	bpf_map__set_max_entries(map, want);
 }
 
 static int update(struct bpf_map *map, const void *key, const void *val,
@@ -264,8 +281,7 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	const struct cg_policy *p = c->policy;
 	struct cg_gate *g;
 	struct gate_bpf *skel;
-	struct bpf_map **sm;
-	size_t i, n;
+	size_t i;
 	int err, prog_fd;
 
 	*out = NULL;
@@ -292,9 +308,19 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	skel->rodata->cfg_record = o->record;
 	skel->rodata->cfg_lookups = c->lookups;
 	skel->rodata->cfg_hz = kernel_hz();
-	skel->rodata->cfg_timeout_tcp = 3600ull * skel->rodata->cfg_hz;
-	skel->rodata->cfg_timeout_udp = 120ull * skel->rodata->cfg_hz;
-	skel->rodata->cfg_timeout_other = 60ull * skel->rodata->cfg_hz;
+	{
+		uint64_t hz = skel->rodata->cfg_hz;
+		const struct cg_limits *l = &p->limits;
+
+		skel->rodata->cfg_timeout_tcp = l->tcp_timeout * hz;
+		skel->rodata->cfg_timeout_tcp_closing =
+			l->tcp_closing_timeout * hz;
+		skel->rodata->cfg_timeout_udp = l->udp_timeout * hz;
+		skel->rodata->cfg_timeout_other = l->other_timeout * hz;
+		skel->rodata->cfg_mac_hold = l->mac_hold * hz;
+		skel->rodata->cfg_frag_timeout = l->fragment_timeout * hz;
+		skel->rodata->cfg_frag_pass = p->fragments == CG_FRAG_PASS;
+	}
 	bpf_map__set_max_entries(skel->maps.zones,
 				 at_least_one(c->n_zones + c->n_ifnames));
 	bpf_map__set_max_entries(skel->maps.hosts4, at_least_one(c->n_hosts4));
@@ -311,16 +337,28 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 				 at_least_one(p->n_flows));
 	bpf_map__set_max_entries(skel->maps.names,
 				 at_least_one(p->n_zones + p->n_flows));
-	if (o->pin_root) {
-		sm = state_maps(skel, &n);
-		for (i = 0; i < n; i++) {
-			char path[PATH_MAX];
+	{
+		char conns[PATH_MAX], macs[PATH_MAX], frags[PATH_MAX];
 
-			snprintf(path, sizeof(path), "%s/%s", o->pin_root,
-				 bpf_map__name(sm[i]));
-			if ((err = bpf_map__set_pin_path(sm[i], path)))
-				goto cleanup;
-		}
+		snprintf(conns, sizeof(conns), "%s/conns", o->pin_root ?: "");
+		snprintf(macs, sizeof(macs), "%s/macs", o->pin_root ?: "");
+		snprintf(frags, sizeof(frags), "%s/frags", o->pin_root ?: "");
+		size_state_map(skel->maps.conns, o->pin_root ? conns : NULL,
+			       p->limits.connections, "connections");
+		size_state_map(skel->maps.macs, o->pin_root ? macs : NULL,
+			       p->limits.macs, "macs");
+		size_state_map(skel->maps.frags, o->pin_root ? frags : NULL,
+			       p->limits.fragments, "fragments");
+	}
+	for (i = 0; o->pin_root && i < cg_n_state_maps; i++) {
+		struct bpf_map *m =
+			bpf_object__find_map_by_name(skel->obj, cg_state_maps[i]);
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s", o->pin_root,
+			 cg_state_maps[i]);
+		if (!m || (err = bpf_map__set_pin_path(m, path)))
+			goto cleanup;
 	}
 
 	err = gate_bpf__load(skel);

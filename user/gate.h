@@ -14,6 +14,10 @@
 
 struct cg_gate;
 
+/* Names of the state maps pinned under a pin root. */
+extern const char *const cg_state_maps[];
+extern const size_t cg_n_state_maps;
+
 struct cg_gate_opts {
 	/* Share the state maps pinned under this directory (creating and
 	 * pinning them if absent). NULL: private state maps. */

@@ -1934,9 +1934,69 @@ out:
 /* ------------------------------------------------------------------ */
 /* The top level                                                       */
 
-enum { T_VERSION, T_NAME, T_MODE, T_ZONES, T_HOSTS, T_FLOWS, T_N };
+enum {
+	T_VERSION,
+	T_NAME,
+	T_MODE,
+	T_FRAGMENTS,
+	T_LIMITS,
+	T_ZONES,
+	T_HOSTS,
+	T_FLOWS,
+	T_N
+};
 static const char *const top_keys[T_N] = {"version", "name",  "mode",
-					  "zones",   "hosts", "flows"};
+					  "fragments", "limits", "zones",
+					  "hosts",   "flows"};
+
+enum {
+	L_CONNECTIONS,
+	L_TCP,
+	L_TCP_CLOSING,
+	L_UDP,
+	L_OTHER,
+	L_MACS,
+	L_MAC_HOLD,
+	L_FRAGMENTS,
+	L_FRAGMENT_TIMEOUT,
+	L_N
+};
+static const char *const limit_keys[L_N] = {
+	"connections", "tcp_timeout", "tcp_closing_timeout",
+	"udp_timeout", "other_timeout", "macs",
+	"mac_hold",    "fragments",   "fragment_timeout"};
+
+/* `limits:`: each key an integer within a sane range. */
+static void parse_limits(struct pctx *c, yaml_node_t *n)
+{
+	static const unsigned long lo[L_N] = { 1024, 1, 1, 1, 1, 1024, 0, 64, 1 };
+	static const unsigned long hi[L_N] = { 1u << 24, 7 * 86400, 3600,
+					       7 * 86400, 7 * 86400, 1u << 22,
+					       86400, 1u << 20, 600 };
+	uint32_t *field[L_N] = {
+		&c->p->limits.connections,   &c->p->limits.tcp_timeout,
+		&c->p->limits.tcp_closing_timeout, &c->p->limits.udp_timeout,
+		&c->p->limits.other_timeout, &c->p->limits.macs,
+		&c->p->limits.mac_hold,	     &c->p->limits.fragments,
+		&c->p->limits.fragment_timeout,
+	};
+	yaml_node_t *v[L_N];
+	struct cg_pos kp[L_N];
+	unsigned long val;
+	size_t i;
+
+	if (is_null(n))
+		return;
+	if (n->type != YAML_MAPPING_NODE) {
+		expected(c, n, "a mapping of limits");
+		return;
+	}
+	map_fields(c, n, limit_keys, L_N, "in limits", v, kp);
+	for (i = 0; i < L_N; i++)
+		if (v[i] && get_int(c, v[i], limit_keys[i], lo[i], hi[i], false,
+				    &val))
+			*field[i] = val;
+}
 
 static void parse_name(struct pctx *c, yaml_node_t *n)
 {
@@ -2047,6 +2107,22 @@ static void parse_top(struct pctx *c, yaml_node_t *root)
 			       "monitor",
 			       s);
 	}
+
+	if (v[T_FRAGMENTS] &&
+	    (s = scalar(c, v[T_FRAGMENTS], "track or pass"))) {
+		if (!strcmp(s, "track"))
+			p->fragments = CG_FRAG_TRACK;
+		else if (!strcmp(s, "pass"))
+			p->fragments = CG_FRAG_PASS;
+		else
+			err_at(c, npos(v[T_FRAGMENTS]),
+			       "unknown fragments mode '%.40s'; expected track "
+			       "(non-first fragments follow their first) or "
+			       "pass (all pass)",
+			       s);
+	}
+	if (v[T_LIMITS])
+		parse_limits(c, v[T_LIMITS]);
 
 	if (!v[T_ZONES]) {
 		err_at(c, npos(root),
@@ -2300,6 +2376,7 @@ int cg_policy_parse(const char *path, const char *buf, size_t len,
 		ret = -ENOMEM;
 		goto done;
 	}
+	c.p->limits = CG_LIMITS_DEFAULT;
 	if (!EVP_Digest(buf, len, c.p->sha256, NULL, EVP_sha256(), NULL)) {
 		err_at(&c, (struct cg_pos){0, 0},
 		       "cannot compute the policy's sha256 (OpenSSL failed)");

@@ -142,10 +142,45 @@ enum cg_policy_mode {
 	CG_POLICY_MONITOR = 1,
 };
 
+/* What the gate does with non-first fragments (`fragments:`). */
+enum cg_frag_mode {
+	CG_FRAG_TRACK = 0,	/* pass those of a datagram whose first passed */
+	CG_FRAG_PASS,		/* pass them all, judged by nothing */
+};
+
+/*
+ * `limits:` — sizes and timeouts of the gate's state, in entries and
+ * seconds. Defaults in CG_LIMITS_DEFAULT.
+ */
+struct cg_limits {
+	uint32_t connections;		/* connection table entries */
+	uint32_t tcp_timeout;		/* idle TCP connection */
+	uint32_t tcp_closing_timeout;	/* after FIN or RST */
+	uint32_t udp_timeout;
+	uint32_t other_timeout;		/* ICMP and other protocols */
+	uint32_t macs;			/* MAC table entries */
+	uint32_t mac_hold;		/* a MAC stays in its zone this long */
+	uint32_t fragments;		/* tracked datagrams */
+	uint32_t fragment_timeout;
+};
+
+#define CG_LIMITS_DEFAULT                                                      \
+	((struct cg_limits){ .connections = 65536,                             \
+			     .tcp_timeout = 3600,                              \
+			     .tcp_closing_timeout = 10,                        \
+			     .udp_timeout = 120,                               \
+			     .other_timeout = 60,                              \
+			     .macs = 16384,                                    \
+			     .mac_hold = 300,                                  \
+			     .fragments = 4096,                                \
+			     .fragment_timeout = 10 })
+
 struct cg_policy {
 	char *file;		/* the path as given, for messages */
 	char name[CG_NAME_MAX];
 	enum cg_policy_mode mode;
+	enum cg_frag_mode fragments;
+	struct cg_limits limits;
 	struct cg_zone *zones;
 	size_t n_zones;
 	struct cg_host *hosts;

@@ -52,11 +52,33 @@ struct ref_conn {
 	uint32_t flow; /* the flow that opened it */
 };
 
+/* A source MAC and the zone it was first seen in (no time: no expiry). */
+struct ref_mac {
+	uint8_t mac[6];
+	uint16_t zone;
+};
+
+/* A datagram whose first fragment passed, and what it got. */
+struct ref_frag {
+	uint8_t family;
+	uint8_t proto;
+	uint32_t id;
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint8_t reason;
+	uint32_t flow;
+	uint16_t zone_to;
+};
+
 struct cg_refeval {
 	const struct cg_policy *policy;
 	struct ref_conn *conns;
 	size_t n_conns;
 	size_t cap_conns;
+	struct ref_mac *macs;
+	size_t n_macs;
+	struct ref_frag *frags;
+	size_t n_frags;
 };
 
 /* What the IP and transport headers say, once parsed and checked. */
@@ -75,6 +97,7 @@ struct ref_packet {
 	uint16_t dport;
 	uint8_t tcp_flags;
 	bool echo_request; /* ICMP echo request (8) / ICMPv6 (128) */
+	uint32_t ip_id;	   /* IPv4 identification / IPv6 fragment id */
 };
 
 static uint16_t get16(const uint8_t *p)
@@ -340,6 +363,7 @@ static bool parse_ipv4(const uint8_t *ip, size_t room, struct ref_packet *pk)
 	pk->family = 4;
 	pk->fragmented = (frag & 0x2000) || offset != 0;
 	pk->non_first = offset != 0;
+	pk->ip_id = get16(ip + 4);
 	pk->proto = ip[9];
 	memcpy(pk->src, ip + 12, 4);
 	memcpy(pk->dst, ip + 16, 4);
@@ -394,6 +418,7 @@ static bool parse_ipv6(const uint8_t *ip, size_t room, struct ref_packet *pk)
 		if (nh == IPPROTO_FRAGMENT) {
 			hlen = 8;
 			pk->fragmented = true;
+			pk->ip_id = (uint32_t)get16(cur + 4) << 16 | get16(cur + 6);
 			if (get16(cur + 2) >> 3 != 0)
 				pk->non_first = true;
 		} else if (nh == IPPROTO_AH) {
@@ -467,17 +492,100 @@ static bool parse_transport(struct ref_packet *pk)
 	}
 }
 
+/* The MAC a host with exactly this address is bound to, or NULL. */
+static const uint8_t *bound_mac(const struct cg_policy *p, int family,
+				const uint8_t *addr)
+{
+	size_t i, n = addr_len(family);
+
+	for (i = 0; i < p->n_hosts; i++) {
+		const struct cg_host *h = &p->hosts[i];
+
+		if (h->has_mac && h->addr.family == family &&
+		    h->addr.len == n * 8 && !memcmp(h->addr.addr, addr, n))
+			return h->mac;
+	}
+	return NULL;
+}
+
+/*
+ * Step 6's MAC rule: a unicast source MAC first seen in another zone makes
+ * the frame multi-homed; otherwise the MAC is (or stays) in this zone.
+ */
+static bool mac_seen_elsewhere(struct cg_refeval *r, const uint8_t *mac,
+			       uint16_t zone)
+{
+	struct ref_mac *m;
+	size_t i;
+
+	if (mac[0] & 1)
+		return false;
+	for (i = 0; i < r->n_macs; i++)
+		if (!memcmp(r->macs[i].mac, mac, 6))
+			return r->macs[i].zone != zone;
+	m = realloc(r->macs, (r->n_macs + 1) * sizeof(*m));
+	if (!m)
+		return false;
+	r->macs = m;
+	memcpy(m[r->n_macs].mac, mac, 6);
+	m[r->n_macs].zone = zone;
+	r->n_macs++;
+	return false;
+}
+
+static struct ref_frag *frag_find(struct cg_refeval *r,
+				  const struct ref_packet *pk)
+{
+	size_t i, n = addr_len(pk->family);
+
+	for (i = 0; i < r->n_frags; i++) {
+		struct ref_frag *g = &r->frags[i];
+
+		if (g->family == pk->family && g->proto == pk->proto &&
+		    g->id == pk->ip_id && !memcmp(g->src, pk->src, n) &&
+		    !memcmp(g->dst, pk->dst, n))
+			return g;
+	}
+	return NULL;
+}
+
+/* A first fragment passed: remember the decision for the rest. */
+static void frag_remember(struct cg_refeval *r, const struct ref_packet *pk,
+			  const struct cg_ref_result *res)
+{
+	struct ref_frag *g = frag_find(r, pk);
+
+	if (!g) {
+		g = realloc(r->frags, (r->n_frags + 1) * sizeof(*g));
+		if (!g)
+			return;
+		r->frags = g;
+		g = &r->frags[r->n_frags++];
+		memset(g, 0, sizeof(*g));
+		g->family = (uint8_t)pk->family;
+		g->proto = pk->proto;
+		g->id = pk->ip_id;
+		memcpy(g->src, pk->src, 16);
+		memcpy(g->dst, pk->dst, 16);
+	}
+	g->reason = res->reason;
+	g->flow = res->flow;
+	g->zone_to = res->zone_to;
+}
+
 /* Steps 1-11; returns the reason before monitor mode. */
 static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 			    const uint8_t *f, size_t len,
-			    struct cg_ref_result *out)
+			    struct cg_ref_result *out, struct ref_packet *pkp)
 {
 	const struct cg_policy *p = r->policy;
 	struct ref_packet pk;
 	uint16_t ethertype, vid = 0, zone, src_zone, dst_zone;
 	size_t l3 = ETH_HLEN, i;
+	const uint8_t *bound;
 
 	memset(&pk, 0, sizeof(pk));
+	memset(pkp, 0, sizeof(*pkp));
 
 	/* 1. Ethernet and at most one tag. */
 	if (len < ETH_HLEN)
@@ -501,9 +609,20 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 			       : CG_R_UNKNOWN_ZONE;
 	out->zone_from = zone;
 
-	/* 3. ARP passes within its zone; other non-IP ethertypes drop. */
-	if (ethertype == ETH_P_ARP)
+	/*
+	 * 3. ARP passes within its zone, unless an Ethernet/IPv4 ARP packet
+	 * names a bound host as its sender with another sender MAC; other
+	 * non-IP ethertypes drop.
+	 */
+	if (ethertype == ETH_P_ARP) {
+		const uint8_t *a = f + l3;
+
+		if (len >= l3 + 28 && get16(a) == 1 && get16(a + 2) == 0x0800 &&
+		    a[4] == 6 && a[5] == 4 &&
+		    (bound = bound_mac(p, 4, a + 14)) && memcmp(bound, a + 8, 6))
+			return CG_R_SPOOFED_SOURCE;
 		return CG_R_ARP;
+	}
 	if (ethertype != ETH_P_IP && ethertype != ETH_P_IPV6)
 		return CG_R_ETHERTYPE;
 
@@ -522,20 +641,37 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 	    pk.hop_limit == 255)
 		return CG_R_ND;
 
-	/* 6. Source. */
+	/* 6. Source: zone, MAC binding, MAC seen elsewhere. */
 	src_zone = zone_of_addr(p, pk.family, pk.src);
 	if (src_zone == CG_ZONE_NONE)
 		return CG_R_SPOOFED_SOURCE;
 	if (src_zone != zone)
 		return CG_R_MULTI_HOMED;
+	bound = bound_mac(p, pk.family, pk.src);
+	if (bound && memcmp(bound, f + 6, 6))
+		return CG_R_SPOOFED_SOURCE;
+	if (mac_seen_elsewhere(r, f + 6, zone))
+		return CG_R_MULTI_HOMED;
+	*pkp = pk;
 
-	/* 7. Fragments. */
-	if (pk.non_first)
-		return CG_R_FRAGMENT;
+	/* 7. Fragments: the rest of a datagram whose first fragment passed. */
+	if (pk.non_first) {
+		const struct ref_frag *g;
+
+		if (p->fragments == CG_FRAG_PASS)
+			return CG_R_ALLOWED;
+		g = frag_find(r, &pk);
+		if (!g)
+			return CG_R_FRAGMENT;
+		out->flow = g->flow;
+		out->zone_to = g->zone_to;
+		return (enum cg_reason)g->reason;
+	}
 
 	/* 8. Transport header. */
 	if (!parse_transport(&pk))
 		return CG_R_MALFORMED;
+	*pkp = pk;
 
 	/* 9. Destination. */
 	dst_zone = zone_of_addr(p, pk.family, pk.dst);
@@ -580,13 +716,14 @@ void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
 		 size_t len, struct cg_ref_result *out)
 {
 	enum cg_reason reason;
+	struct ref_packet pk;
 
 	memset(out, 0, sizeof(*out));
 	out->flow = CG_FLOW_NONE;
 	out->zone_from = CG_ZONE_NONE;
 	out->zone_to = CG_ZONE_NONE;
 
-	reason = judge(r, ifname, frame, len, out);
+	reason = judge(r, ifname, frame, len, out, &pk);
 
 	/* 12. Monitor mode passes every drop, remembering why. */
 	out->would = (uint8_t)reason;
@@ -600,6 +737,9 @@ void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
 		out->verdict = CG_V_DROP;
 		out->reason = (uint8_t)reason;
 	}
+	if (pk.family && pk.fragmented && !pk.non_first &&
+	    out->verdict == CG_V_PASS && out->reason != CG_R_MONITOR)
+		frag_remember(r, &pk, out);
 }
 
 struct cg_refeval *cg_ref_new(const struct cg_policy *p)
@@ -621,5 +761,7 @@ void cg_ref_free(struct cg_refeval *r)
 	if (!r)
 		return;
 	free(r->conns);
+	free(r->macs);
+	free(r->frags);
 	free(r);
 }

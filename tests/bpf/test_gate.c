@@ -27,6 +27,7 @@ static const char *policy_text =
 	"hosts:\n"
 	"  hmi: 198.18.10.5\n"
 	"  plc: 198.18.20.11\n"
+	"  plc-bound: {address: 198.18.20.12, mac: \"02:00:00:00:20:12\"}\n"
 	"flows:\n"
 	"  - {name: hmi-plc, from: hmi, to: control, proto: tcp, ports: [502]}\n"
 	"  - {name: hmi-ping, from: hmi, to: plc, proto: icmp}\n"
@@ -42,17 +43,53 @@ static char ifnames[4][CG_IFNAME_MAX] = { "biz0", "crane0", "mgmt0", "other0" };
 struct ctx {
 	struct cg_gate *g;
 	int n_sent[CG_R_MAX];
+	bool keep_mac;	/* the test chose the source MAC itself */
 };
 
+/*
+ * Unless a test is about MACs, every host gets a MAC of its own, derived
+ * from its address (02:00 + the address's last four bytes), so that the
+ * MAC table sees one station per host, as on a real segment.
+ */
+static void host_mac(uint8_t *f, size_t len)
+{
+	size_t l3 = 14;
+	uint16_t type;
+	const uint8_t *src = NULL;
+
+	if (len < 14)
+		return;
+	type = f[12] << 8 | f[13];
+	if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
+		type = f[16] << 8 | f[17];
+		l3 = 18;
+	}
+	if (type == 0x0800 && len >= l3 + 16)
+		src = f + l3 + 12;
+	else if (type == 0x86dd && len >= l3 + 24)
+		src = f + l3 + 20;
+	else if (type == 0x0806 && len >= l3 + 18)
+		src = f + l3 + 14;
+	if (!src)
+		return;
+	f[6] = 0x02;
+	f[7] = 0x00;
+	memcpy(f + 8, src, 4);
+}
+
 static bool expect(struct ctx *c, const char *name, const char *ifname,
-		   const uint8_t *buf, size_t len, unsigned verdict,
+		   const uint8_t *frame, size_t len, unsigned verdict,
 		   unsigned reason, unsigned flow)
 {
+	static uint8_t buf[CG_FRAME_MAX];
 	struct cg_event ev;
 	char what[160];
 	int action, err;
 	bool ok = true;
 
+	memcpy(buf, frame, len);
+	if (!c->keep_mac)
+		host_mac(buf, len);
 	err = cg_gate_test_run(c->g, if_nametoindex(ifname), buf, len, &ev,
 			       &action);
 	snprintf(what, sizeof(what), "%s: test run", name);
@@ -370,6 +407,122 @@ static void test_malformed_and_fragments(struct ctx *c)
 	       CG_R_SPOOFED_SOURCE, NONE);
 }
 
+static void set_mac(struct cg_frame_spec *s, uint8_t last)
+{
+	static const uint8_t base[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+	memcpy(s->src_mac, base, 6);
+	s->src_mac[5] = last;
+}
+
+static void test_state(struct ctx *c)
+{
+	struct cg_frame_spec s;
+	struct cg_event ev;
+	uint8_t buf[CG_FRAME_MAX];
+	size_t len;
+	int action;
+
+	c->keep_mac = true;
+
+	/* MAC table: one station, two zones. */
+	cg_frame_tcp(&s, "198.18.10.50", "198.18.10.51", 40000, 22, CG_TCP_SYN);
+	set_mac(&s, 0x50);
+	len = build(&s, buf);
+	expect(c, "mac: first seen in business", "biz0", buf, len, PASS,
+	       CG_R_INTRA_ZONE, NONE);
+	cg_frame_tcp(&s, "198.18.20.50", "198.18.20.51", 40000, 22, CG_TCP_SYN);
+	set_mac(&s, 0x50);
+	len = build(&s, buf);
+	expect(c, "mac: same station in control is multi-homed", "crane0", buf,
+	       len, DROP, CG_R_MULTI_HOMED, NONE);
+	cg_gate_test_run(c->g, if_nametoindex("crane0"), buf, len, &ev, &action);
+	c->n_sent[ev.reason]++;
+	ASSERT_EQ(ev.zone_seen, 0, "mac: the event names the zone it was seen in");
+	ASSERT_EQ(ev.zone_from, 1, "mac: and the zone it arrived in");
+	cg_frame_tcp(&s, "198.18.10.50", "198.18.10.51", 40000, 22, CG_TCP_SYN);
+	set_mac(&s, 0x50);
+	len = build(&s, buf);
+	expect(c, "mac: still fine at home", "biz0", buf, len, PASS,
+	       CG_R_INTRA_ZONE, NONE);
+	cg_frame_tcp(&s, "198.18.20.50", "198.18.20.51", 40000, 22, CG_TCP_SYN);
+	s.dst_mac[0] = 0x01; /* irrelevant: only the source MAC counts */
+	s.src_mac[0] = 0x03; /* a group address is no station */
+	len = build(&s, buf);
+	expect(c, "mac: group source addresses are not learned", "crane0", buf,
+	       len, PASS, CG_R_INTRA_ZONE, NONE);
+
+	/* Address/MAC binding. */
+	cg_frame_tcp(&s, "198.18.20.12", "198.18.20.13", 40000, 22, CG_TCP_SYN);
+	set_mac(&s, 0x99);
+	len = build(&s, buf);
+	expect(c, "binding: bound address, other MAC", "crane0", buf, len, DROP,
+	       CG_R_SPOOFED_SOURCE, NONE);
+	s.src_mac[4] = 0x20;
+	s.src_mac[5] = 0x12;
+	len = build(&s, buf);
+	expect(c, "binding: bound address, its MAC", "crane0", buf, len, PASS,
+	       CG_R_INTRA_ZONE, NONE);
+	cg_frame_arp(&s, "198.18.20.12", "198.18.20.1");
+	set_mac(&s, 0x98);
+	len = build(&s, buf);
+	expect(c, "binding: ARP claiming a bound address", "crane0", buf, len,
+	       DROP, CG_R_SPOOFED_SOURCE, NONE);
+	s.src_mac[4] = 0x20;
+	s.src_mac[5] = 0x12;
+	len = build(&s, buf);
+	expect(c, "binding: ARP from the bound MAC", "crane0", buf, len, PASS,
+	       CG_R_ARP, NONE);
+
+	/* Fragment trains. */
+	cg_frame_udp(&s, "198.18.10.7", "198.18.22.5", 1234, 2001);
+	set_mac(&s, 0x07);
+	s.ip_id = 4242;
+	s.ip4_mf = true;
+	len = build(&s, buf);
+	expect(c, "frag: first fragment allowed", "biz0", buf, len, PASS,
+	       CG_R_ALLOWED, F_RANGES);
+	s.ip4_frag_off = 3;
+	s.no_l4 = true;
+	len = build(&s, buf);
+	expect(c, "frag: the rest of its datagram follows", "biz0", buf, len,
+	       PASS, CG_R_ALLOWED, F_RANGES);
+	s.ip_id = 4243;
+	len = build(&s, buf);
+	expect(c, "frag: another datagram's does not", "biz0", buf, len, DROP,
+	       CG_R_FRAGMENT, NONE);
+	cg_frame_tcp(&s, "2001:2:0:10::5", "2001:2:0:20::11", 40001, 502,
+		     CG_TCP_SYN);
+	set_mac(&s, 0x05);
+	s.n_ext = 1;
+	memset(&s.ext[0], 0, sizeof(s.ext[0]));
+	s.ext[0].type = 44;
+	s.ext[0].frag_more = true;
+	s.ext[0].frag_id = 0xabcdef01;
+	len = build(&s, buf);
+	expect(c, "frag: IPv6 first fragment allowed", "biz0", buf, len, PASS,
+	       CG_R_ALLOWED, F_V6);
+	s.ext[0].frag_off = 10;
+	s.no_l4 = true;
+	len = build(&s, buf);
+	expect(c, "frag: IPv6 rest follows", "biz0", buf, len, PASS,
+	       CG_R_ALLOWED, F_V6);
+	cg_frame_udp(&s, "198.18.10.7", "198.18.22.5", 1234, 2011);
+	set_mac(&s, 0x07);
+	s.ip_id = 4244;
+	s.ip4_mf = true;
+	len = build(&s, buf);
+	expect(c, "frag: first fragment dropped", "biz0", buf, len, DROP,
+	       CG_R_NO_RULE, NONE);
+	s.ip4_frag_off = 3;
+	s.no_l4 = true;
+	len = build(&s, buf);
+	expect(c, "frag: and so is the rest", "biz0", buf, len, DROP,
+	       CG_R_FRAGMENT, NONE);
+
+	c->keep_mac = false;
+}
+
 static void test_counters(struct ctx *c)
 {
 	struct cg_counter cnt;
@@ -387,7 +540,7 @@ static void test_counters(struct ctx *c)
 		ASSERT_EQ(cnt.packets, c->n_sent[r], what);
 	}
 	ASSERT_OK(cg_gate_flow_count(c->g, F_RANGES, &cnt), "read flow counter");
-	ASSERT_EQ(cnt.packets, 2, "flow counter: two frames of 'ranges'");
+	ASSERT_EQ(cnt.packets, 4, "flow counter: four frames of 'ranges'");
 }
 
 static struct cg_gate *load(const char *text, struct cg_policy **pp,
@@ -456,6 +609,7 @@ int main(void)
 		test_flows(&c);
 		test_sources_and_zones(&c);
 		test_malformed_and_fragments(&c);
+		test_state(&c);
 		test_counters(&c);
 	}
 	cg_gate_free(c.g);

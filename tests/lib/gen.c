@@ -544,6 +544,8 @@ char *cg_gen_policy(struct cg_rng *r)
 	sb_printf(&b, "version: 1\nname: generated\n");
 	if (cg_rng_pct(r, 15))
 		sb_printf(&b, "mode: monitor\n");
+	if (cg_rng_pct(r, 10))
+		sb_printf(&b, "fragments: pass\n");
 	sb_printf(&b, "zones:\n");
 	for (i = 0; i < pl.n_zones; i++) {
 		const struct gen_zone *zn = &pl.zones[i];
@@ -572,8 +574,22 @@ char *cg_gen_policy(struct cg_rng *r)
 	if (pl.n_hosts) {
 		sb_printf(&b, "hosts:\n");
 		for (i = 0; i < pl.n_hosts; i++) {
+			const struct cg_prefix *a = &pl.hosts[i].addr;
+			unsigned int n = a->family == 4 ? 4 : 16;
+
 			sb_printf(&b, "  %s: ", pl.hosts[i].name);
-			emit_prefix_item(&b, &pl.hosts[i].addr);
+			/* Half the single hosts are bound to their station
+			 * MAC (02:01 + the address's last four bytes). */
+			if (a->len == n * 8 && cg_rng_pct(r, 50)) {
+				sb_printf(&b, "{address: ");
+				emit_prefix_item(&b, a);
+				sb_printf(&b,
+					  ", mac: \"02:01:%02x:%02x:%02x:%02x\"}",
+					  a->addr[n - 4], a->addr[n - 3],
+					  a->addr[n - 2], a->addr[n - 1]);
+			} else {
+				emit_prefix_item(&b, a);
+			}
 			sb_printf(&b, "\n");
 		}
 	}
@@ -1113,6 +1129,31 @@ static void sequel_frame(struct cg_gen_frames *g, struct cg_rng *r,
 	if (cg_rng_pct(r, 80))
 		s->n_ext = 0;
 
+	if (k < 10 && s->kind == CG_FRAME_IP) {
+		/* The next fragment of the same datagram (a train). */
+		*ifname = h->ifname;
+		if (s->family == 4) {
+			s->ip4_frag_off = (uint16_t)rng_range(r, 1, 200);
+			s->ip4_mf = cg_rng_pct(r, 50);
+			s->ip_id = h->spec.ip_id;
+		} else {
+			uint32_t id = (uint32_t)cg_rng_next(r);
+			size_t i;
+
+			for (i = 0; i < h->spec.n_ext; i++)
+				if (h->spec.ext[i].type == 44)
+					id = h->spec.ext[i].frag_id;
+			memset(&s->ext[0], 0, sizeof(s->ext[0]));
+			s->n_ext = 1;
+			s->ext[0].type = 44;
+			s->ext[0].frag_off = (uint16_t)rng_range(r, 1, 200);
+			s->ext[0].frag_more = cg_rng_pct(r, 50);
+			s->ext[0].frag_id = id;
+		}
+		s->no_l4 = true;
+		snprintf(what, what_size, "next fragment proto %u", s->proto);
+		return;
+	}
 	if (k < 25) {
 		/* The same direction again: established traffic. */
 		*ifname = h->ifname;
@@ -1198,6 +1239,20 @@ void cg_gen_frame(struct cg_gen_frames *g, struct cg_rng *r,
 	else
 		fresh_frame(g, r, &s, &out->ifname, payload, out->what,
 			    sizeof(out->what));
+
+	/*
+	 * Stations: most frames carry their host's own MAC (derived from the
+	 * source address, so replies and repeats agree); some carry one of
+	 * a small pool shared across zones, which the MAC table must catch.
+	 */
+	if ((s.kind == CG_FRAME_IP || s.kind == CG_FRAME_ARP) &&
+	    !cg_rng_pct(r, 6)) {
+		size_t n = s.family == 4 ? 4 : 16;
+
+		s.src_mac[0] = 0x02;
+		s.src_mac[1] = 0x01;
+		memcpy(s.src_mac + 2, s.src + n - 4, 4);
+	}
 
 	out->len = cg_frame_build_layout(&s, out->buf, sizeof(out->buf), &lay);
 	if (!out->len) {
