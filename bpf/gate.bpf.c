@@ -244,9 +244,13 @@ struct frame {
 	__u8 l4_bad;		/* transport header malformed */
 	__u8 nd;		/* on-link neighbour discovery */
 	__u8 echo_request;	/* ICMP/ICMPv6 echo request */
+	__u8 icmp_error;	/* ICMP/ICMPv6 error quoting a packet */
+	__u32 inner_off;	/* the quoted packet, up to inner_end */
+	__u32 inner_end;
 	__u8 src_mac[6];
-	__u8 src[16];
-	__u8 dst[16];
+	/* Aligned: conn_key_of() reads them 8 bytes at a time. */
+	__u8 src[16] __attribute__((aligned(8)));
+	__u8 dst[16] __attribute__((aligned(8)));
 };
 
 /* Two MAC addresses differ (clang has no inline memcmp for BPF). */
@@ -271,8 +275,10 @@ static __always_inline bool reason_drops(__u32 reason)
 
 static __always_inline void *frame_ptr(struct xdp_md *ctx, __u32 off, __u32 n)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
+	/* Volatile: keep clang from folding the two context reads into one
+	 * read at a computed offset, which the verifier refuses. */
+	void *data = (void *)(long)*(volatile __u32 *)&ctx->data;
+	void *data_end = (void *)(long)*(volatile __u32 *)&ctx->data_end;
 
 	if (off > CG_MAX_OFF)
 		return NULL;
@@ -397,13 +403,14 @@ static __always_inline __u64 conn_timeout(__u8 proto)
  * The connection key of a frame, ends in canonical order; returns the
  * frame's own end (0 = a, 1 = b).
  */
-static __always_inline __u32 conn_key(const struct frame *f,
-				      struct cg_conn_key *k)
+static __always_inline __u32 conn_key_of(const __u8 *src, const __u8 *dst,
+					 __u16 sport, __u16 dport, __u8 proto,
+					 __u8 family, struct cg_conn_key *k)
 {
-	__u64 s0 = bpf_be64_to_cpu(*(__u64 *)&f->src[0]);
-	__u64 d0 = bpf_be64_to_cpu(*(__u64 *)&f->dst[0]);
-	__u64 s1 = bpf_be64_to_cpu(*(__u64 *)&f->src[8]);
-	__u64 d1 = bpf_be64_to_cpu(*(__u64 *)&f->dst[8]);
+	__u64 s0 = bpf_be64_to_cpu(*(__u64 *)&src[0]);
+	__u64 d0 = bpf_be64_to_cpu(*(__u64 *)&dst[0]);
+	__u64 s1 = bpf_be64_to_cpu(*(__u64 *)&src[8]);
+	__u64 d1 = bpf_be64_to_cpu(*(__u64 *)&dst[8]);
 	bool src_first;
 
 	if (s0 != d0)
@@ -411,21 +418,28 @@ static __always_inline __u32 conn_key(const struct frame *f,
 	else if (s1 != d1)
 		src_first = s1 < d1;
 	else
-		src_first = f->sport <= f->dport;
+		src_first = sport <= dport;
 	if (src_first) {
-		__builtin_memcpy(k->a, f->src, 16);
-		__builtin_memcpy(k->b, f->dst, 16);
-		k->aport = f->sport;
-		k->bport = f->dport;
+		__builtin_memcpy(k->a, src, 16);
+		__builtin_memcpy(k->b, dst, 16);
+		k->aport = sport;
+		k->bport = dport;
 	} else {
-		__builtin_memcpy(k->a, f->dst, 16);
-		__builtin_memcpy(k->b, f->src, 16);
-		k->aport = f->dport;
-		k->bport = f->sport;
+		__builtin_memcpy(k->a, dst, 16);
+		__builtin_memcpy(k->b, src, 16);
+		k->aport = dport;
+		k->bport = sport;
 	}
-	k->proto = f->proto;
-	k->family = f->family;
+	k->proto = proto;
+	k->family = family;
 	return src_first ? 0 : 1;
+}
+
+static __always_inline __u32 conn_key(const struct frame *f,
+				      struct cg_conn_key *k)
+{
+	return conn_key_of(f->src, f->dst, f->sport, f->dport, f->proto,
+			   f->family, k);
 }
 
 /*
@@ -587,6 +601,77 @@ static __always_inline bool conn_reply(struct frame *f, struct conn *c,
 	conn_seen(f, c->val, now);
 	remember(&c->val->end[c->end], f, CG_R_REPLY);
 	c->val->end[c->end].mac_checked = now;
+	return true;
+}
+
+/*
+ * An ICMP/ICMPv6 error (unreachable, too big, time exceeded, parameter
+ * problem) on its way back to the sender of the packet it quotes: a reply
+ * if that packet belongs to a live connection. The quoted packet must have
+ * been sent by the error's destination, and carry its IP header and the
+ * first 8 bytes of its transport header.
+ */
+static __always_inline bool icmp_error_reply(struct xdp_md *ctx,
+					     struct frame *f, __u64 now)
+{
+	struct cg_conn_key k = {};
+	struct cg_conn_val *v;
+	struct cg_conn_end *opener;
+	__u8 src[16] __attribute__((aligned(8))) = {};
+	__u8 dst[16] __attribute__((aligned(8))) = {};
+	__u8 proto;
+	__u16 sport = 0, dport = 0;
+	__u32 off = f->inner_off, l4;
+	__u8 *h;
+
+	if (f->family == 4) {
+		__u8 *ip = frame_ptr(ctx, off, 20);
+		__u32 hl;
+
+		if (!ip || (ip[0] >> 4) != 4 || (ip[0] & 15) < 5)
+			return false;
+		hl = (ip[0] & 15) * 4;
+		proto = ip[9];
+		__builtin_memcpy(src, ip + 12, 4);
+		__builtin_memcpy(dst, ip + 16, 4);
+		l4 = off + hl;
+	} else {
+		__u8 *ip = frame_ptr(ctx, off, 40);
+
+		if (!ip || (ip[0] >> 4) != 6)
+			return false;
+		proto = ip[6];
+		__builtin_memcpy(src, ip + 8, 16);
+		__builtin_memcpy(dst, ip + 24, 16);
+		l4 = off + 40;
+	}
+	if (l4 + 8 > f->inner_end)
+		return false;
+	h = frame_ptr(ctx, l4, 8);
+	if (!h)
+		return false;
+	/* Sent by the error's destination. */
+	if (((__u64 *)src)[0] != ((__u64 *)f->dst)[0] ||
+	    ((__u64 *)src)[1] != ((__u64 *)f->dst)[1])
+		return false;
+	if (proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_) {
+		sport = ((__u16)h[0] << 8) | h[1];
+		dport = ((__u16)h[2] << 8) | h[3];
+	} else if ((f->family == 4 && proto == IPPROTO_ICMP_ &&
+		    (h[0] == 0 || h[0] == 8)) ||
+		   (f->family == 6 && proto == IPPROTO_ICMPV6_ &&
+		    (h[0] == 128 || h[0] == 129))) {
+		sport = ((__u16)h[4] << 8) | h[5];
+		dport = sport;
+	}
+	conn_key_of(src, dst, sport, dport, proto, f->family, &k);
+	v = bpf_map_lookup_elem(&conns, &k);
+	if (!v || now - v->last > (v->closing ? cfg_timeout_tcp_closing :
+						 conn_timeout(proto)))
+		return false;
+	opener = &v->end[v->opener & 1];
+	f->flow = opener->policy_id == cfg_policy_id ? opener->flow :
+						       CG_FLOW_NONE;
 	return true;
 }
 
@@ -845,6 +930,12 @@ static __always_inline void parse_l4(struct xdp_md *ctx, struct frame *f,
 			f->dport = f->sport;
 			f->echo_request = t == 8 || t == 128;
 		}
+		if ((f->family == 4 && (t == 3 || t == 11 || t == 12)) ||
+		    (f->family == 6 && t >= 1 && t <= 4)) {
+			f->icmp_error = 1;
+			f->inner_off = l4_off + 8;
+			f->inner_end = l3_end;
+		}
 		/* On-link neighbour discovery (RFC 4861: hop limit 255). */
 		if (f->family == 6 && t >= 133 && t <= 137 && hop_limit == 255 &&
 		    !f->fragmented)
@@ -984,7 +1075,10 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 		return CG_R_ALLOWED;
 	}
 
-	/* 11. Replies within a live connection. */
+	/* 11. Replies within a live connection, and errors about one. */
+	if (f->icmp_error)
+		return icmp_error_reply(ctx, f, now) ? CG_R_REPLY :
+						       CG_R_NO_RULE;
 	if (conn_reply(f, c, now))
 		return CG_R_REPLY;
 	return CG_R_NO_RULE;
@@ -1020,7 +1114,9 @@ int cranegate_xdp(struct xdp_md *ctx)
 		/* Established traffic: the decision it had before. */
 		if (!f.ip_bad && !f.nonfirst && !f.l4_bad && !f.nd) {
 			conn_find(&f, &c, now);
-			reason = conn_fast(&f, &c, now);
+			/* ICMP errors are judged by what they quote. */
+			if (!f.icmp_error)
+				reason = conn_fast(&f, &c, now);
 		}
 	}
 	if (reason == CG_R_MAX)

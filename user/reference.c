@@ -98,6 +98,7 @@ struct ref_packet {
 	uint8_t tcp_flags;
 	bool echo_request; /* ICMP echo request (8) / ICMPv6 (128) */
 	uint32_t ip_id;	   /* IPv4 identification / IPv6 fragment id */
+	bool icmp_error;   /* unreachable, too big, time exceeded, param */
 };
 
 static uint16_t get16(const uint8_t *p)
@@ -486,6 +487,9 @@ static bool parse_transport(struct ref_packet *pk)
 			pk->dport = pk->sport;
 			pk->echo_request = h[0] == 8 || h[0] == 128;
 		}
+		pk->icmp_error = (pk->family == 4 &&
+				  (h[0] == 3 || h[0] == 11 || h[0] == 12)) ||
+				 (pk->family == 6 && h[0] >= 1 && h[0] <= 4);
 		return true;
 	default:
 		return true;
@@ -571,6 +575,52 @@ static void frag_remember(struct cg_refeval *r, const struct ref_packet *pk,
 	g->reason = res->reason;
 	g->flow = res->flow;
 	g->zone_to = res->zone_to;
+}
+
+/*
+ * An ICMP error quoting a packet of a live connection, sent by the
+ * error's destination: the quoted IP header and 8 bytes of its transport
+ * header must be there. Returns that connection or NULL.
+ */
+static struct ref_conn *quoted_conn(struct cg_refeval *r,
+				    const struct ref_packet *pk)
+{
+	const uint8_t *q = pk->l4 + 8;
+	size_t room = pk->l4_len - 8, hl, n = addr_len(pk->family);
+	struct ref_packet in;
+	const uint8_t *t;
+
+	memset(&in, 0, sizeof(in));
+	in.family = pk->family;
+	if (pk->family == 4) {
+		if (room < 20 || q[0] >> 4 != 4 || (q[0] & 15) < 5)
+			return NULL;
+		hl = (size_t)(q[0] & 15) * 4;
+		in.proto = q[9];
+		memcpy(in.src, q + 12, 4);
+		memcpy(in.dst, q + 16, 4);
+	} else {
+		if (room < 40 || q[0] >> 4 != 6)
+			return NULL;
+		hl = 40;
+		in.proto = q[6];
+		memcpy(in.src, q + 8, 16);
+		memcpy(in.dst, q + 24, 16);
+	}
+	if (hl + 8 > room || memcmp(in.src, pk->dst, n))
+		return NULL;
+	t = q + hl;
+	if (in.proto == IPPROTO_TCP || in.proto == IPPROTO_UDP) {
+		in.sport = get16(t);
+		in.dport = get16(t + 2);
+	} else if ((pk->family == 4 && in.proto == IPPROTO_ICMP &&
+		    (t[0] == 0 || t[0] == 8)) ||
+		   (pk->family == 6 && in.proto == IPPROTO_ICMPV6 &&
+		    (t[0] == 128 || t[0] == 129))) {
+		in.sport = get16(t + 4);
+		in.dport = in.sport;
+	}
+	return conn_find(r, &in);
 }
 
 /* Steps 1-11; returns the reason before monitor mode. */
@@ -696,8 +746,17 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 	/*
 	 * 11. Replies: the frame's connection is open and the other end
 	 * opened it; a TCP SYN without ACK, or an echo request, never counts
-	 * as a reply.
+	 * as a reply. An ICMP error is a reply when the packet it quotes
+	 * belongs to a live connection.
 	 */
+	if (pk.icmp_error) {
+		struct ref_conn *c = quoted_conn(r, &pk);
+
+		if (!c)
+			return CG_R_NO_RULE;
+		out->flow = c->flow;
+		return CG_R_REPLY;
+	}
 	if (!(pk.proto == IPPROTO_TCP && (pk.tcp_flags & TCP_SYN) &&
 	      !(pk.tcp_flags & TCP_ACK)) &&
 	    !pk.echo_request) {

@@ -46,37 +46,6 @@ struct ctx {
 	bool keep_mac;	/* the test chose the source MAC itself */
 };
 
-/*
- * Unless a test is about MACs, every host gets a MAC of its own, derived
- * from its address (02:00 + the address's last four bytes), so that the
- * MAC table sees one station per host, as on a real segment.
- */
-static void host_mac(uint8_t *f, size_t len)
-{
-	size_t l3 = 14;
-	uint16_t type;
-	const uint8_t *src = NULL;
-
-	if (len < 14)
-		return;
-	type = f[12] << 8 | f[13];
-	if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
-		type = f[16] << 8 | f[17];
-		l3 = 18;
-	}
-	if (type == 0x0800 && len >= l3 + 16)
-		src = f + l3 + 12;
-	else if (type == 0x86dd && len >= l3 + 24)
-		src = f + l3 + 20;
-	else if (type == 0x0806 && len >= l3 + 18)
-		src = f + l3 + 14;
-	if (!src)
-		return;
-	f[6] = 0x02;
-	f[7] = 0x00;
-	memcpy(f + 8, src, 4);
-}
-
 static bool expect(struct ctx *c, const char *name, const char *ifname,
 		   const uint8_t *frame, size_t len, unsigned verdict,
 		   unsigned reason, unsigned flow)
@@ -89,7 +58,7 @@ static bool expect(struct ctx *c, const char *name, const char *ifname,
 
 	memcpy(buf, frame, len);
 	if (!c->keep_mac)
-		host_mac(buf, len);
+		cg_frame_station_mac(buf, len);
 	err = cg_gate_test_run(c->g, if_nametoindex(ifname), buf, len, &ev,
 			       &action);
 	snprintf(what, sizeof(what), "%s: test run", name);
@@ -521,6 +490,37 @@ static void test_state(struct ctx *c)
 	       CG_R_FRAGMENT, NONE);
 
 	c->keep_mac = false;
+
+	/* ICMP errors about a live connection travel back as replies. */
+	{
+		struct cg_frame_spec q;
+		struct cg_frame_layout lay;
+		uint8_t quote[CG_FRAME_MAX];
+		size_t qn;
+
+		cg_frame_tcp(&q, "198.18.10.5", "198.18.20.11", 40000, 502,
+			     CG_TCP_ACK);
+		qn = cg_frame_build_layout(&q, quote, sizeof(quote), &lay);
+		cg_frame_icmp(&s, "198.18.20.1", "198.18.10.5", 3, 4, 0);
+		s.payload = quote + lay.l3_off;
+		s.payload_len = lay.l4_off - lay.l3_off + 8;
+		len = build(&s, buf);
+		expect(c, "icmp error quoting a live connection", "crane0", buf,
+		       len, PASS, CG_R_REPLY, F_HMI_PLC);
+		s.payload_len = lay.l4_off - lay.l3_off + 4;
+		len = build(&s, buf);
+		expect(c, "icmp error quoting too little", "crane0", buf, len,
+		       DROP, CG_R_NO_RULE, NONE);
+		cg_frame_tcp(&q, "198.18.10.5", "198.18.20.11", 40999, 502,
+			     CG_TCP_ACK);
+		qn = cg_frame_build_layout(&q, quote, sizeof(quote), &lay);
+		s.payload = quote + lay.l3_off;
+		s.payload_len = lay.l4_off - lay.l3_off + 8;
+		len = build(&s, buf);
+		expect(c, "icmp error quoting no connection", "crane0", buf, len,
+		       DROP, CG_R_NO_RULE, NONE);
+		(void)qn;
+	}
 }
 
 static void test_counters(struct ctx *c)

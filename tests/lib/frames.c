@@ -413,3 +413,29 @@ void cg_frame_hexdump(FILE *out, const char *prefix, const uint8_t *buf,
 			fprintf(out, "\n");
 	}
 }
+
+void cg_frame_station_mac(uint8_t *f, size_t len)
+{
+	size_t l3 = 14;
+	uint16_t type;
+	const uint8_t *src = NULL;
+
+	if (len < 14)
+		return;
+	type = (uint16_t)(f[12] << 8 | f[13]);
+	if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
+		type = (uint16_t)(f[16] << 8 | f[17]);
+		l3 = 18;
+	}
+	if (type == 0x0800 && len >= l3 + 16)
+		src = f + l3 + 12;
+	else if (type == 0x86dd && len >= l3 + 24)
+		src = f + l3 + 20;
+	else if (type == 0x0806 && len >= l3 + 18)
+		src = f + l3 + 14;
+	if (!src)
+		return;
+	f[6] = 0x02;
+	f[7] = 0x00;
+	memcpy(f + 8, src, 4);
+}

@@ -157,6 +157,14 @@ size_t cg_frame_build(const struct cg_frame_spec *s, uint8_t *buf, size_t cap);
 size_t cg_frame_build_layout(const struct cg_frame_spec *s, uint8_t *buf,
 			     size_t cap, struct cg_frame_layout *lay);
 
+/*
+ * Give a built frame its station's MAC: 02:00 + the last four bytes of
+ * its source address (the ARP sender address for ARP), so that every host
+ * is one station, as on a real segment, and the MAC table sees no moves
+ * that the test did not make. Frames without an address are left alone.
+ */
+void cg_frame_station_mac(uint8_t *frame, size_t len);
+
 /* Hex dump, 16 bytes a line, each line starting with `prefix`. */
 void cg_frame_hexdump(FILE *out, const char *prefix, const uint8_t *buf,
 		      size_t len);

@@ -1129,7 +1129,58 @@ static void sequel_frame(struct cg_gen_frames *g, struct cg_rng *r,
 	if (cg_rng_pct(r, 80))
 		s->n_ext = 0;
 
-	if (k < 10 && s->kind == CG_FRAME_IP) {
+	if (k >= 8 && k < 14 && s->kind == CG_FRAME_IP &&
+	    h->spec.n_tags < 2 && !h->spec.ip4_frag_off) {
+		/*
+		 * An ICMP error about that packet, back to its sender: from
+		 * its destination (or a router by it), quoting its IP header
+		 * and 8 bytes of what follows.
+		 */
+		static uint8_t quote[CG_FRAME_MAX];
+		struct cg_frame_spec q = h->spec;
+		struct cg_frame_layout lay;
+		size_t n;
+		int zone;
+
+		q.payload = h->payload;
+		n = cg_frame_build_layout(&q, quote, sizeof(quote), &lay);
+		if (n > lay.l3_off && n - lay.l3_off >= 28) {
+			size_t qlen = lay.l4_off - lay.l3_off + 8;
+
+			if (qlen > n - lay.l3_off)
+				qlen = n - lay.l3_off;
+			if (cg_rng_pct(r, 20) && qlen > 20)
+				qlen -= cg_rng_below(r, 8) + 1;
+			cg_frame_init(s);
+			s->family = h->spec.family;
+			memcpy(s->src, h->spec.dst, 16);
+			memcpy(s->dst, h->spec.src, 16);
+			if (cg_rng_pct(r, 20))
+				s->src[s->family == 4 ? 3 : 15] ^= 1;
+			s->proto = s->family == 4 ? 1 : 58;
+			s->icmp_type = s->family == 4 ? (cg_rng_pct(r, 70) ? 3 : 11)
+						      : (uint8_t)rng_range(r, 1, 4);
+			memcpy(payload, quote + lay.l3_off,
+			       qlen < 64 ? qlen : 64);
+			s->payload = payload;
+			s->payload_len = qlen < 64 ? qlen : 64;
+			zone = zone_of(g->p, s->family, s->src);
+			vid = 0;
+			if (zone >= 0)
+				zone_ingress(r, &g->p->zones[zone], ifname, &vid);
+			else
+				random_ingress(r, g->p, ifname, &vid);
+			if (vid) {
+				s->n_tags = 1;
+				s->tags[0].tpid = 0x8100;
+				s->tags[0].tci = vid;
+			}
+			snprintf(what, what_size, "icmp error about proto %u",
+				 q.proto);
+			return;
+		}
+	}
+	if (k < 8 && s->kind == CG_FRAME_IP) {
 		/* The next fragment of the same datagram (a train). */
 		*ifname = h->ifname;
 		if (s->family == 4) {
