@@ -124,6 +124,13 @@ struct {
 	__uint(max_entries, 1);
 } flow_info SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_ics_rule);
+	__uint(max_entries, 1);
+} ics_rules SEC(".maps");
+
 /* Per-CPU: XDP runs in softirq on one CPU, so plain adds need no atomics. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -247,6 +254,10 @@ struct frame {
 	__u8 icmp_error;	/* ICMP/ICMPv6 error quoting a packet */
 	__u32 inner_off;	/* the quoted packet, up to inner_end */
 	__u32 inner_end;
+	__u32 payload_off;	/* TCP payload, up to payload_end */
+	__u32 payload_end;
+	__u16 function;		/* ICS function of the frame, or CG_FUNC_NONE */
+	__u8 ics_proto;
 	__u8 src_mac[6];
 	/* Aligned: conn_key_of() reads them 8 bytes at a time. */
 	__u8 src[16] __attribute__((aligned(8)));
@@ -282,6 +293,12 @@ static __always_inline void *frame_ptr(struct xdp_md *ctx, __u32 off, __u32 n)
 
 	if (off > CG_MAX_OFF)
 		return NULL;
+	/*
+	 * An opaque mask on the register that is added to the packet
+	 * pointer: clang may bounds-check a copy, and the verifier needs the
+	 * bound on this one.
+	 */
+	asm volatile("%[o] &= 0x3fff" : [o] "+r"(off));
 	if (data + off + n > data_end)
 		return NULL;
 	return data + off;
@@ -328,7 +345,8 @@ static __always_inline void fill_event(struct cg_event *e, const struct frame *f
 	e->zone_to = f->zone_to;
 	e->sport = f->sport;
 	e->dport = f->dport;
-	e->function = CG_FUNC_NONE;
+	e->function = f->function;
+	e->ics_proto = f->ics_proto;
 	e->zone_seen = f->zone_seen;
 	e->verdict = verdict;
 	e->reason = reason;
@@ -675,6 +693,142 @@ static __always_inline bool icmp_error_reply(struct xdp_md *ctx,
 	return true;
 }
 
+static __always_inline bool bit_set(const __u8 *map, __u8 code)
+{
+	return map[code >> 3] & (1u << (code & 7));
+}
+
+#define CG_MAX_MODBUS_ADUS 8
+#define CG_MAX_TPKTS 4
+
+/*
+ * A Modbus/TCP request (README step 12): whole ADUs, at most 8, each with
+ * protocol id 0 and a length within the payload, ending exactly at the
+ * payload's end; under a function check, allowed codes only. Returns true
+ * when the request is refused.
+ */
+static __always_inline bool modbus_refused(struct xdp_md *ctx, struct frame *f,
+					   const struct cg_ics_rule *r)
+{
+	__u32 pos = f->payload_off, end = f->payload_end, len;
+	int i;
+
+	f->ics_proto = CG_ICS_PROTO_MODBUS;
+	for (i = 0; i < CG_MAX_MODBUS_ADUS; i++) {
+		__u8 *h = frame_ptr(ctx, pos, 8);
+		__u8 fc;
+
+		if (!h || pos + 8 > end)
+			return true;
+		fc = h[7];
+		f->function = fc;
+		len = ((__u32)h[4] << 8) | h[5];
+		if (h[2] || h[3] || len < 2 || pos + 6 + len > end)
+			return true;
+		if (r->modbus == CG_ICS_FUNCTIONS) {
+			if (!bit_set(r->modbus_fc, fc))
+				return true;
+			if (fc == 43 && r->modbus_mei14) {
+				__u8 *mei = frame_ptr(ctx, pos + 8, 1);
+
+				if (len < 3 || !mei || *mei != 14)
+					return true;
+			}
+		}
+		pos += 6 + len;
+		if (pos == end)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * An S7comm request (README step 12): whole TPKTs, at most 4; COTP
+ * connection management passes; a data TPDU carries an S7 PDU that must
+ * fit, and under a function check be an allowed job or userdata request.
+ * Returns true when the request is refused.
+ */
+static __always_inline bool s7comm_refused(struct xdp_md *ctx, struct frame *f,
+					   const struct cg_ics_rule *r)
+{
+	__u32 pos = f->payload_off, end = f->payload_end, tl, li, s, slen;
+	int i;
+
+	f->ics_proto = CG_ICS_PROTO_S7COMM;
+	for (i = 0; i < CG_MAX_TPKTS; i++) {
+		__u8 *t = frame_ptr(ctx, pos, 6), *h, type;
+
+		if (!t || pos + 6 > end || t[0] != 3 || t[1] != 0)
+			return true;
+		tl = ((__u32)t[2] << 8) | t[3];
+		li = t[4];
+		if (tl < 7 || pos + tl > end || li < 1 || 5 + li > tl)
+			return true;
+		type = t[5] & 0xf0;
+		if (type == 0xf0) {
+			s = pos + 5 + li;
+			slen = tl - 5 - li;
+			h = frame_ptr(ctx, s, 10);
+			if (slen < 10 || !h)
+				return true;
+			if (h[0] == 0x72) {
+				if (r->s7comm != CG_ICS_FRAMING)
+					return true;
+			} else if (h[0] != 0x32) {
+				return true;
+			} else {
+				__u32 plen = ((__u32)h[6] << 8) | h[7];
+				__u32 dlen = ((__u32)h[8] << 8) | h[9];
+
+				if (10 + plen + dlen > slen)
+					return true;
+				if (r->s7comm == CG_ICS_FUNCTIONS) {
+					__u8 *p = frame_ptr(ctx, s + 10, 8);
+
+					if (h[1] == 1 && plen >= 1 && p) {
+						f->function = p[0];
+						if (!bit_set(r->s7_job, p[0]))
+							return true;
+					} else if (h[1] == 7 && plen >= 8 && p) {
+						f->function = 0x700 + (p[5] & 15);
+						if ((p[5] >> 4) != 4 ||
+						    !(r->s7_groups & (1u << (p[5] & 15))))
+							return true;
+					} else {
+						return true;
+					}
+				}
+			}
+		} else if (type != 0xe0 && type != 0xd0 && type != 0x80 &&
+			   type != 0xc0) {
+			return true;
+		}
+		pos += tl;
+		if (pos == end)
+			return false;
+	}
+	return true;
+}
+
+/* Step 12: is this request, on a flow with modbus:/s7comm:, refused? */
+static __always_inline bool ics_refused(struct xdp_md *ctx, struct frame *f,
+					const struct cg_flow_info *fi)
+{
+	const struct cg_ics_rule *r;
+	__u32 idx = fi->ics;
+
+	if (f->proto != IPPROTO_TCP_ || f->payload_off >= f->payload_end)
+		return false;
+	r = bpf_map_lookup_elem(&ics_rules, &idx);
+	if (!r)
+		return true;
+	if (r->s7comm && (!r->modbus || f->dport == 102))
+		return s7comm_refused(ctx, f, r);
+	if (r->modbus)
+		return modbus_refused(ctx, f, r);
+	return false;
+}
+
 /*
  * The first matching flow: the lowest id of up to three lookups (see
  * maps/cranegate.h), or CG_FLOW_NONE.
@@ -898,6 +1052,8 @@ static __always_inline void parse_l4(struct xdp_md *ctx, struct frame *f,
 		f->dport = bpf_ntohs(th->dest);
 		f->tcp_flags = ((__u8 *)th)[13];
 		f->has_ports = 1;
+		f->payload_off = l4_off + th->doff * 4;
+		f->payload_end = l3_end;
 	} else if (f->proto == IPPROTO_UDP_) {
 		struct udphdr *uh = frame_ptr(ctx, l4_off, sizeof(*uh));
 		__u32 ulen;
@@ -983,6 +1139,23 @@ static __always_inline __u32 frag_follow(struct frame *f, __u64 now)
 	f->flow = v->flow;
 	f->zone_to = v->zone_to;
 	return v->reason;
+}
+
+/*
+ * Is the frame's flow one whose requests are inspected? Then its other
+ * fragments never follow: a payload split across fragments cannot be
+ * inspected whole.
+ */
+static __always_inline bool frag_inspected(const struct frame *f,
+					   const struct cg_flow_info *fi)
+{
+	__u32 id = f->flow;
+
+	if (f->flow == CG_FLOW_NONE)
+		return false;
+	if (!fi)
+		fi = bpf_map_lookup_elem(&flow_info, &id);
+	return fi && (fi->flags & CG_FLOW_ICS);
 }
 
 /* A first fragment passed: its datagram's other fragments may follow. */
@@ -1089,6 +1262,7 @@ int cranegate_xdp(struct xdp_md *ctx)
 {
 	struct frame f = {};
 	struct conn c = {};
+	struct cg_flow_info *fi = NULL;
 	__u32 reason = CG_R_MAX, verdict, would, l4_off = 0, l3_end = 0, off;
 	__u64 now = bpf_jiffies64();
 	__u8 hop_limit = 0;
@@ -1099,6 +1273,7 @@ int cranegate_xdp(struct xdp_md *ctx)
 	f.zone_from = CG_ZONE_NONE;
 	f.zone_to = CG_ZONE_NONE;
 	f.l2_reason = CG_R_MAX;
+	f.function = CG_FUNC_NONE;
 
 	/* 1. Parse everything first; judge in the specified order later. */
 	off = parse_l2(ctx, &f);
@@ -1122,6 +1297,15 @@ int cranegate_xdp(struct xdp_md *ctx)
 	if (reason == CG_R_MAX)
 		reason = judge(ctx, &f, &c, now);
 
+	/* 12. Requests on flows that restrict ICS functions. */
+	if (reason == CG_R_ALLOWED && f.flow != CG_FLOW_NONE) {
+		__u32 id = f.flow;
+
+		fi = bpf_map_lookup_elem(&flow_info, &id);
+		if (fi && (fi->flags & CG_FLOW_ICS) && ics_refused(ctx, &f, fi))
+			reason = CG_R_ICS_DENIED;
+	}
+
 out:
 	/* 12. Verdict; monitor mode turns every drop into a logged pass. */
 	would = reason;
@@ -1130,7 +1314,7 @@ out:
 	verdict = reason_drops(reason) ? CG_V_DROP : CG_V_PASS;
 
 	if (f.fragmented && !f.nonfirst && verdict == CG_V_PASS &&
-	    reason != CG_R_MONITOR)
+	    reason != CG_R_MONITOR && !frag_inspected(&f, fi))
 		frag_remember(&f, reason, now);
 
 	count(&reason_stats, reason, f.len, now);
@@ -1140,9 +1324,6 @@ out:
 	if (verdict == CG_V_DROP || reason == CG_R_MONITOR) {
 		emit_event(ctx, &f, verdict, reason, would, now);
 	} else if (f.new_conn) {
-		__u32 id = f.flow;
-		struct cg_flow_info *fi = bpf_map_lookup_elem(&flow_info, &id);
-
 		if (fi && (fi->flags & CG_FLOW_LOG))
 			emit_event(ctx, &f, verdict, reason, would, now);
 	}

@@ -169,9 +169,40 @@ struct cg_flow_val {
 
 /* flow_info: ARRAY [flow id] -> what the program needs to know of a flow. */
 #define CG_FLOW_LOG (1u << 0)	/* log: true - log every new connection */
+#define CG_FLOW_ICS (1u << 1)	/* requests are inspected: see ics_rules */
 
 struct cg_flow_info {
 	__u32 flags;
+	__u32 ics;	/* index into ics_rules when CG_FLOW_ICS */
+};
+
+/*
+ * ics_rules: ARRAY, one entry per flow with `modbus:` or `s7comm:`. What
+ * a request on such a flow may do (README, step 12). Bitmaps hold bit
+ * (code & 7) of byte (code >> 3).
+ */
+enum cg_ics_check {
+	CG_ICS_OFF = 0,		/* the key is absent */
+	CG_ICS_FRAMING,		/* any: framing only */
+	CG_ICS_FUNCTIONS,	/* framing and the allowed functions */
+};
+
+struct cg_ics_rule {
+	__u8 modbus;		/* enum cg_ics_check */
+	__u8 s7comm;		/* enum cg_ics_check */
+	__u8 modbus_mei14;	/* FC 43 only with MEI type 14 */
+	__u8 pad;
+	__u16 s7_groups;	/* userdata request groups allowed, bit per group */
+	__u16 pad2;
+	__u8 modbus_fc[32];	/* allowed Modbus function codes */
+	__u8 s7_job[32];	/* allowed S7 job functions */
+};
+
+/* The ICS protocol of an event. */
+enum cg_ics_proto {
+	CG_ICS_PROTO_NONE = 0,
+	CG_ICS_PROTO_MODBUS,
+	CG_ICS_PROTO_S7COMM,
 };
 
 /*
@@ -326,6 +357,8 @@ struct cg_event {
 	__u16 dport;
 	__u16 function;		/* ICS function code, CG_FUNC_NONE if none */
 	__u16 zone_seen;	/* multi-homed by MAC: where the MAC was seen */
+	__u8 ics_proto;		/* enum cg_ics_proto, with `function` */
+	__u8 pad3;
 	__u8 verdict;		/* enum cg_verdict */
 	__u8 reason;		/* enum cg_reason */
 	__u8 would;		/* in monitor mode: the reason it would have had */

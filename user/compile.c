@@ -388,6 +388,59 @@ static void bind_mac(const struct cg_policy *p, const struct cg_prefix *pf,
 	}
 }
 
+static void set_bit(uint8_t *map, unsigned code)
+{
+	map[(code >> 3) & 31] |= 1u << (code & 7);
+}
+
+/*
+ * What a request on a flow with modbus:/s7comm: may do (README, step 12;
+ * the read-only classes are the contract's).
+ */
+static void ics_rule(const struct cg_flow *f, struct cg_ics_rule *r)
+{
+	static const uint8_t modbus_read[] = { 1, 2, 3, 4, 7, 11, 12, 17, 20, 24, 43 };
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	switch (f->modbus.mode) {
+	case CG_ICS_NONE:
+		break;
+	case CG_ICS_ANY:
+		r->modbus = CG_ICS_FRAMING;
+		break;
+	case CG_ICS_READ_ONLY:
+		r->modbus = CG_ICS_FUNCTIONS;
+		r->modbus_mei14 = 1;
+		for (i = 0; i < sizeof(modbus_read); i++)
+			set_bit(r->modbus_fc, modbus_read[i]);
+		break;
+	case CG_ICS_LIST:
+		r->modbus = CG_ICS_FUNCTIONS;
+		for (i = 0; i < f->modbus.n_codes; i++)
+			set_bit(r->modbus_fc, f->modbus.codes[i]);
+		break;
+	}
+	switch (f->s7comm.mode) {
+	case CG_ICS_NONE:
+		break;
+	case CG_ICS_ANY:
+		r->s7comm = CG_ICS_FRAMING;
+		break;
+	case CG_ICS_READ_ONLY:
+		r->s7comm = CG_ICS_FUNCTIONS;
+		set_bit(r->s7_job, 0x04);	/* read variable */
+		set_bit(r->s7_job, 0xf0);	/* setup communication */
+		r->s7_groups = (1u << 3) | (1u << 4);	/* block info, CPU/SZL */
+		break;
+	case CG_ICS_LIST:
+		r->s7comm = CG_ICS_FUNCTIONS;
+		for (i = 0; i < f->s7comm.n_codes; i++)
+			set_bit(r->s7_job, f->s7comm.codes[i]);
+		break;
+	}
+}
+
 static int check_limit(struct cg_diags *d, const char *what, size_t need,
 		       size_t limit)
 {
@@ -420,25 +473,6 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 	for (i = 0; i < 8; i++)
 		c->policy_id = (c->policy_id << 8) | p->sha256[i];
 
-	/* What this version parses but does not enforce: refuse, or say so. */
-	err = 0;
-	for (i = 0; i < p->n_flows; i++) {
-		const struct cg_ics *ics[2] = { &p->flows[i].modbus,
-						&p->flows[i].s7comm };
-
-		for (j = 0; j < 2; j++)
-			if (ics[j]->mode == CG_ICS_READ_ONLY ||
-			    ics[j]->mode == CG_ICS_LIST) {
-				cg_diag_add(d, CG_ERROR, ics[j]->pos,
-					    "%s function restrictions are not enforced by this version; "
-					    "use '%s: any' or remove the key",
-					    j ? "s7comm" : "modbus",
-					    j ? "s7comm" : "modbus");
-				err = -EINVAL;
-			}
-	}
-	if (err)
-		goto fail;
 	if ((err = check_limit(d, "zones", p->n_zones, CG_MAX_ZONES)) ||
 	    (err = check_limit(d, "flows", p->n_flows, CG_MAX_FLOWS)))
 		goto fail;
@@ -540,14 +574,24 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 
 	/* Flow keys. Count first, so that a huge policy fails fast. */
 	c->flow_info = calloc(p->n_flows + 1, sizeof(*c->flow_info));
-	if (!c->flow_info)
+	c->ics_rules = calloc(p->n_flows + 1, sizeof(*c->ics_rules));
+	if (!c->flow_info || !c->ics_rules)
 		goto fail;
+	for (i = 0; i < p->n_flows; i++) {
+		const struct cg_flow *f = &p->flows[i];
+
+		if (f->modbus.mode == CG_ICS_NONE && f->s7comm.mode == CG_ICS_NONE)
+			continue;
+		c->flow_info[i].flags |= CG_FLOW_ICS;
+		c->flow_info[i].ics = c->n_ics_rules;
+		ics_rule(f, &c->ics_rules[c->n_ics_rules++]);
+	}
 	total = 0;
 	for (i = 0; i < p->n_flows; i++) {
 		const struct cg_flow *f = &p->flows[i];
 		size_t np = flow_protos(f, protos), npc = 1;
 
-		c->flow_info[i].flags = f->log ? CG_FLOW_LOG : 0;
+		c->flow_info[i].flags |= f->log ? CG_FLOW_LOG : 0;
 		if ((err = expand_refs(&cc, f->from, f->n_from, &src)) ||
 		    (err = expand_refs(&cc, f->to, f->n_to, &dst)))
 			goto fail;
@@ -634,6 +678,7 @@ void cg_compiled_free(struct cg_compiled *c)
 	free(c->port_classes);
 	free(c->flows);
 	free(c->flow_info);
+	free(c->ics_rules);
 	free(c->ifnames);
 	free(c);
 }

@@ -66,6 +66,8 @@ struct cg_compiled {
 	struct cg_flow_entry *flows;
 	size_t n_flow_keys;
 	struct cg_flow_info *flow_info;	/* policy->n_flows entries */
+	struct cg_ics_rule *ics_rules;	/* flows with modbus:/s7comm: */
+	size_t n_ics_rules;
 	char (*ifnames)[CG_IFNAME_MAX];	/* every interface the policy names */
 	size_t n_ifnames;
 	uint32_t lookups;		/* CG_LOOKUP_* kinds the flows need */

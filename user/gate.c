@@ -174,6 +174,12 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 				bpf_map__fd(skel->maps.flow_info), keys,
 				c->flow_info, &count, NULL);
 		}
+		if (!err && c->n_ics_rules) {
+			count = c->n_ics_rules;
+			err = bpf_map_update_batch(
+				bpf_map__fd(skel->maps.ics_rules), keys,
+				c->ics_rules, &count, NULL);
+		}
 		free(keys);
 		if (err) {
 			fprintf(stderr, "cranegate: filling the port map failed: %s\n",
@@ -333,6 +339,8 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 				 at_least_one(c->n_flow_keys));
 	bpf_map__set_max_entries(skel->maps.flow_info,
 				 at_least_one(p->n_flows));
+	bpf_map__set_max_entries(skel->maps.ics_rules,
+				 at_least_one(c->n_ics_rules));
 	bpf_map__set_max_entries(skel->maps.flow_stats,
 				 at_least_one(p->n_flows));
 	bpf_map__set_max_entries(skel->maps.names,

@@ -34,9 +34,26 @@ static const char *policy_text =
 	"  - {name: ranges, from: business, to: drives, proto: udp, ports: [\"2000-2010\"]}\n"
 	"  - {name: v6-modbus, from: \"2001:2:0:10::/64\", to: \"2001:2:0:20::/64\", proto: tcp, ports: [502]}\n"
 	"  - {name: mgmt-any, from: mgmt, to: control, proto: any}\n"
-	"  - {name: shadowed, from: hmi, to: plc, proto: tcp, ports: [502, 503]}\n";
+	"  - {name: shadowed, from: hmi, to: plc, proto: tcp, ports: [502, 503]}\n"
+	"  - {name: modbus-ro, from: 198.18.10.20, to: 198.18.20.30, proto: tcp, ports: [502], modbus: read-only}\n"
+	"  - {name: modbus-any, from: 198.18.10.22, to: 198.18.20.30, proto: tcp, ports: [502], modbus: any}\n"
+	"  - {name: modbus-list, from: 198.18.10.21, to: 198.18.20.30, proto: tcp, ports: [502], modbus: [3, 6]}\n"
+	"  - {name: s7-ro, from: 198.18.10.20, to: 198.18.20.31, proto: tcp, ports: [102], s7comm: read-only}\n"
+	"  - {name: s7-any, from: 198.18.10.22, to: 198.18.20.31, proto: tcp, ports: [102], s7comm: any}\n";
 
-enum { F_HMI_PLC, F_PING, F_RANGES, F_V6, F_MGMT, F_SHADOWED };
+enum {
+	F_HMI_PLC,
+	F_PING,
+	F_RANGES,
+	F_V6,
+	F_MGMT,
+	F_SHADOWED,
+	F_MB_RO,
+	F_MB_ANY,
+	F_MB_LIST,
+	F_S7_RO,
+	F_S7_ANY
+};
 
 static char ifnames[4][CG_IFNAME_MAX] = { "biz0", "crane0", "mgmt0", "other0" };
 
@@ -523,6 +540,145 @@ static void test_state(struct ctx *c)
 	}
 }
 
+/* One request over TCP (ACK|PSH) from src:sport to dst:dport. */
+static size_t request(uint8_t *buf, const char *src, const char *dst,
+		      uint16_t sport, uint16_t dport, const uint8_t *pl,
+		      size_t n)
+{
+	struct cg_frame_spec s;
+
+	cg_frame_tcp(&s, src, dst, sport, dport, CG_TCP_ACK | CG_TCP_PSH);
+	s.payload = pl;
+	s.payload_len = n;
+	return build(&s, buf);
+}
+
+#define REQ(name, ifn, src, dst, sport, dport, verdict, reason, flow, ...)     \
+	do {                                                                   \
+		static const uint8_t pl[] = { __VA_ARGS__ };                   \
+		size_t n = request(buf, src, dst, sport, dport, pl,           \
+				   sizeof(pl));                                \
+		expect(c, name, ifn, buf, n, verdict, reason, flow);           \
+	} while (0)
+
+static void test_ics(struct ctx *c)
+{
+	struct cg_frame_spec s;
+	struct cg_event ev;
+	uint8_t buf[CG_FRAME_MAX];
+	size_t len;
+	int action;
+	const char *ops = "198.18.10.20", *plc = "198.18.20.30";
+
+	/* Modbus, read-only, over an established connection. */
+	cg_frame_tcp(&s, ops, plc, 41000, 502, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(c, "modbus: SYN opens", "biz0", buf, len, PASS, CG_R_ALLOWED,
+	       F_MB_RO);
+	REQ("modbus: read holding registers", "biz0", ops, plc, 41000, 502,
+	    PASS, CG_R_ALLOWED, F_MB_RO, 0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 10);
+	REQ("modbus: write single register refused", "biz0", ops, plc, 41000,
+	    502, DROP, CG_R_ICS_DENIED, F_MB_RO, 0, 2, 0, 0, 0, 6, 1, 6, 0, 1,
+	    0, 42);
+	cg_gate_test_run(c->g, if_nametoindex("biz0"), buf,
+			 request(buf, ops, plc, 41000, 502,
+				 (const uint8_t[]){ 0, 3, 0, 0, 0, 7, 1, 16, 0,
+						    1, 0, 1, 2 },
+				 13),
+			 &ev, &action);
+	c->n_sent[ev.reason]++;
+	ASSERT_EQ(ev.reason, CG_R_ICS_DENIED, "modbus: write multiple refused");
+	ASSERT_EQ(ev.function, 16, "modbus: event names the function code");
+	ASSERT_EQ(ev.ics_proto, CG_ICS_PROTO_MODBUS, "modbus: and the protocol");
+	REQ("modbus: two reads in one segment", "biz0", ops, plc, 41000, 502,
+	    PASS, CG_R_ALLOWED, F_MB_RO, 0, 4, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1, 0,
+	    5, 0, 0, 0, 6, 1, 4, 0, 0, 0, 1);
+	REQ("modbus: a read then a write in one segment", "biz0", ops, plc,
+	    41000, 502, DROP, CG_R_ICS_DENIED, F_MB_RO, 0, 4, 0, 0, 0, 6, 1, 3,
+	    0, 0, 0, 1, 0, 5, 0, 0, 0, 6, 1, 5, 0, 0, 0xff, 0);
+	REQ("modbus: device identification (43/14)", "biz0", ops, plc, 41000,
+	    502, PASS, CG_R_ALLOWED, F_MB_RO, 0, 6, 0, 0, 0, 5, 1, 43, 14, 1,
+	    0);
+	REQ("modbus: 43 with another MEI type", "biz0", ops, plc, 41000, 502,
+	    DROP, CG_R_ICS_DENIED, F_MB_RO, 0, 6, 0, 0, 0, 5, 1, 43, 13, 1, 0);
+	REQ("modbus: diagnostics (8)", "biz0", ops, plc, 41000, 502, DROP,
+	    CG_R_ICS_DENIED, F_MB_RO, 0, 7, 0, 0, 0, 6, 1, 8, 0, 0, 0, 0);
+	REQ("modbus: protocol id not 0", "biz0", ops, plc, 41000, 502, DROP,
+	    CG_R_ICS_DENIED, F_MB_RO, 0, 8, 0, 1, 0, 6, 1, 3, 0, 0, 0, 10);
+	REQ("modbus: length past the segment", "biz0", ops, plc, 41000, 502,
+	    DROP, CG_R_ICS_DENIED, F_MB_RO, 0, 9, 0, 0, 0, 9, 1, 3, 0, 0, 0,
+	    10);
+	REQ("modbus: trailing bytes after the ADU", "biz0", ops, plc, 41000,
+	    502, DROP, CG_R_ICS_DENIED, F_MB_RO, 0, 9, 0, 0, 0, 6, 1, 3, 0, 0,
+	    0, 10, 0);
+	REQ("modbus: header cut short", "biz0", ops, plc, 41000, 502, DROP,
+	    CG_R_ICS_DENIED, F_MB_RO, 0, 9, 0, 0, 0);
+	cg_frame_tcp(&s, plc, ops, 502, 41000, CG_TCP_ACK | CG_TCP_PSH);
+	s.payload = (const uint8_t[]){ 0, 2, 0, 0, 0, 3, 1, 0x86, 2 };
+	s.payload_len = 9;
+	len = build(&s, buf);
+	expect(c, "modbus: responses are replies, not inspected", "crane0", buf,
+	       len, PASS, CG_R_REPLY, F_MB_RO);
+
+	/* any: framing only; a list: exactly its codes. */
+	REQ("modbus any: a write passes", "biz0", "198.18.10.22", plc, 41001,
+	    502, PASS, CG_R_ALLOWED, F_MB_ANY, 0, 2, 0, 0, 0, 6, 1, 6, 0, 1, 0,
+	    42);
+	REQ("modbus any: framing still checked", "biz0", "198.18.10.22", plc,
+	    41001, 502, DROP, CG_R_ICS_DENIED, F_MB_ANY, 0, 2, 0, 0, 0, 60, 1,
+	    6, 0, 1, 0, 42);
+	REQ("modbus list: 6 listed", "biz0", "198.18.10.21", plc, 41002, 502,
+	    PASS, CG_R_ALLOWED, F_MB_LIST, 0, 2, 0, 0, 0, 6, 1, 6, 0, 1, 0, 42);
+	REQ("modbus list: 4 not listed", "biz0", "198.18.10.21", plc, 41002,
+	    502, DROP, CG_R_ICS_DENIED, F_MB_LIST, 0, 2, 0, 0, 0, 6, 1, 4, 0, 1,
+	    0, 1);
+
+	/* S7comm, read-only. */
+	plc = "198.18.20.31";
+	REQ("s7: COTP connection request passes", "biz0", ops, plc, 42000, 102,
+	    PASS, CG_R_ALLOWED, F_S7_RO, 3, 0, 0, 22, 17, 0xe0, 0, 0, 0, 1, 0,
+	    0xc1, 2, 1, 0, 0xc2, 2, 1, 2, 0xc0, 1, 9);
+	REQ("s7: setup communication", "biz0", ops, plc, 42000, 102, PASS,
+	    CG_R_ALLOWED, F_S7_RO, 3, 0, 0, 25, 2, 0xf0, 0x80, 0x32, 1, 0, 0,
+	    0, 1, 0, 8, 0, 0, 0xf0, 0, 0, 1, 0, 1, 1, 0xe0);
+	REQ("s7: read variable", "biz0", ops, plc, 42000, 102, PASS,
+	    CG_R_ALLOWED, F_S7_RO, 3, 0, 0, 31, 2, 0xf0, 0x80, 0x32, 1, 0, 0,
+	    0, 2, 0, 14, 0, 0, 4, 1, 0x12, 10, 0x10, 2, 0, 1, 0, 1, 0x84, 0, 0,
+	    0);
+	REQ("s7: write variable refused", "biz0", ops, plc, 42000, 102, DROP,
+	    CG_R_ICS_DENIED, F_S7_RO, 3, 0, 0, 36, 2, 0xf0, 0x80, 0x32, 1, 0, 0,
+	    0, 3, 0, 14, 0, 5, 5, 1, 0x12, 10, 0x10, 2, 0, 1, 0, 1, 0x84, 0, 0,
+	    0, 0, 4, 0, 8, 0x2a);
+	REQ("s7: PLC stop refused", "biz0", ops, plc, 42000, 102, DROP,
+	    CG_R_ICS_DENIED, F_S7_RO, 3, 0, 0, 33, 2, 0xf0, 0x80, 0x32, 1, 0, 0,
+	    0, 4, 0, 16, 0, 0, 0x29, 0, 0, 0, 0, 0, 9, 'P', '_', 'P', 'R', 'O',
+	    'G', 'R', 'A', 'M');
+	REQ("s7: userdata SZL read (group 4)", "biz0", ops, plc, 42000, 102,
+	    PASS, CG_R_ALLOWED, F_S7_RO, 3, 0, 0, 33, 2, 0xf0, 0x80, 0x32, 7, 0,
+	    0, 0, 5, 0, 8, 0, 8, 0, 1, 0x12, 4, 0x11, 0x44, 1, 0, 0xff, 9, 0, 4,
+	    0, 0x11, 0, 0);
+	REQ("s7: userdata of group 1 refused", "biz0", ops, plc, 42000, 102,
+	    DROP, CG_R_ICS_DENIED, F_S7_RO, 3, 0, 0, 33, 2, 0xf0, 0x80, 0x32, 7,
+	    0, 0, 0, 5, 0, 8, 0, 8, 0, 1, 0x12, 4, 0x11, 0x41, 1, 0, 0xff, 9, 0,
+	    4, 0, 0x11, 0, 0);
+	REQ("s7: S7comm-plus refused under read-only", "biz0", ops, plc, 42000,
+	    102, DROP, CG_R_ICS_DENIED, F_S7_RO, 3, 0, 0, 17, 2, 0xf0, 0x80,
+	    0x72, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+	REQ("s7: parameter length past the TPKT", "biz0", ops, plc, 42000, 102,
+	    DROP, CG_R_ICS_DENIED, F_S7_RO, 3, 0, 0, 25, 2, 0xf0, 0x80, 0x32, 1,
+	    0, 0, 0, 1, 0, 80, 0, 0, 0xf0, 0, 0, 1, 0, 1, 1, 0xe0);
+	REQ("s7: TPKT version not 3", "biz0", ops, plc, 42000, 102, DROP,
+	    CG_R_ICS_DENIED, F_S7_RO, 2, 0, 0, 25, 2, 0xf0, 0x80, 0x32, 1, 0, 0,
+	    0, 1, 0, 8, 0, 0, 0xf0, 0, 0, 1, 0, 1, 1, 0xe0);
+	REQ("s7 any: S7comm-plus passes", "biz0", "198.18.10.22", plc, 42001,
+	    102, PASS, CG_R_ALLOWED, F_S7_ANY, 3, 0, 0, 17, 2, 0xf0, 0x80, 0x72,
+	    1, 0, 0, 0, 0, 0, 0, 0, 0);
+	REQ("s7 any: PLC stop passes", "biz0", "198.18.10.22", plc, 42001, 102,
+	    PASS, CG_R_ALLOWED, F_S7_ANY, 3, 0, 0, 33, 2, 0xf0, 0x80, 0x32, 1,
+	    0, 0, 0, 4, 0, 16, 0, 0, 0x29, 0, 0, 0, 0, 0, 9, 'P', '_', 'P', 'R',
+	    'O', 'G', 'R', 'A', 'M');
+}
+
 static void test_counters(struct ctx *c)
 {
 	struct cg_counter cnt;
@@ -530,7 +686,7 @@ static void test_counters(struct ctx *c)
 	char what[96];
 
 	for (r = 0; r < CG_R_MAX; r++) {
-		if (r == CG_R_MONITOR || r == CG_R_ICS_DENIED)
+		if (r == CG_R_MONITOR)
 			continue;
 		if (!ASSERT_OK(cg_gate_reason_count(c->g, r, &cnt),
 			       "read reason counter"))
@@ -610,6 +766,7 @@ int main(void)
 		test_sources_and_zones(&c);
 		test_malformed_and_fragments(&c);
 		test_state(&c);
+		test_ics(&c);
 		test_counters(&c);
 	}
 	cg_gate_free(c.g);
