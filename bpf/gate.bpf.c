@@ -45,14 +45,15 @@
 const volatile __u32 cfg_mode = CG_MODE_ENFORCE;
 const volatile __u64 cfg_policy_id = 0;
 const volatile __u32 cfg_record = 0;
-const volatile __u32 cfg_lookups = CG_LOOKUP_PORTS | CG_LOOKUP_PROTO | CG_LOOKUP_ANY;
+const volatile __u32 cfg_lookups =
+	CG_LOOKUP_PORTS | CG_LOOKUP_PROTO | CG_LOOKUP_ANY;
 /*
  * Time in the hot path is jiffies (bpf_jiffies64() is inlined by the JIT;
  * bpf_ktime_get_ns() costs ~40 ns a call here). The loader sets the
  * kernel's HZ, and the timeouts in jiffies.
  */
 const volatile __u64 cfg_hz = 250;
-const volatile __u64 cfg_ev_rate = 1000;	/* events/s per reason per CPU */
+const volatile __u64 cfg_ev_rate = 1000; /* events/s per reason per CPU */
 const volatile __u64 cfg_ev_burst = 200;
 const volatile __u64 cfg_timeout_tcp = 3600 * 250;
 const volatile __u64 cfg_timeout_udp = 120 * 250;
@@ -60,7 +61,7 @@ const volatile __u64 cfg_timeout_other = 60 * 250;
 const volatile __u64 cfg_timeout_tcp_closing = 10 * 250;
 const volatile __u64 cfg_mac_hold = 300 * 250;
 const volatile __u64 cfg_frag_timeout = 10 * 250;
-const volatile __u32 cfg_frag_pass = 0;	/* fragments: pass */
+const volatile __u32 cfg_frag_pass = 0; /* fragments: pass */
 
 /*
  * Policy maps: private to this instance, sized by the loader to the policy
@@ -235,28 +236,28 @@ struct frame {
 	__u16 zone_to;
 	__u16 sport;
 	__u16 dport;
-	__u16 ethertype;	/* inner ethertype */
-	__u16 zone_seen;	/* multi-homed by MAC: where it was seen */
-	__u32 ip_id;		/* IPv4 id / IPv6 fragment id */
+	__u16 ethertype; /* inner ethertype */
+	__u16 zone_seen; /* multi-homed by MAC: where it was seen */
+	__u32 ip_id;	 /* IPv4 id / IPv6 fragment id */
 	__u32 l3_off;
 	__u8 family;
 	__u8 proto;
 	__u8 has_ports;
 	__u8 tcp_flags;
-	__u8 fragmented;	/* a fragment, first or not */
-	__u8 nonfirst;		/* a fragment other than the first */
-	__u8 new_conn;		/* this frame opened a connection */
-	__u8 l2_reason;		/* CG_R_MAX, or why L2 parsing stopped */
-	__u8 ip_bad;		/* IP header or extension headers malformed */
-	__u8 l4_bad;		/* transport header malformed */
-	__u8 nd;		/* on-link neighbour discovery */
-	__u8 echo_request;	/* ICMP/ICMPv6 echo request */
-	__u8 icmp_error;	/* ICMP/ICMPv6 error quoting a packet */
-	__u32 inner_off;	/* the quoted packet, up to inner_end */
+	__u8 fragmented;   /* a fragment, first or not */
+	__u8 nonfirst;	   /* a fragment other than the first */
+	__u8 new_conn;	   /* this frame opened a connection */
+	__u8 l2_reason;	   /* CG_R_MAX, or why L2 parsing stopped */
+	__u8 ip_bad;	   /* IP header or extension headers malformed */
+	__u8 l4_bad;	   /* transport header malformed */
+	__u8 nd;	   /* on-link neighbour discovery */
+	__u8 echo_request; /* ICMP/ICMPv6 echo request */
+	__u8 icmp_error;   /* ICMP/ICMPv6 error quoting a packet */
+	__u32 inner_off;   /* the quoted packet, up to inner_end */
 	__u32 inner_end;
-	__u32 payload_off;	/* TCP payload, up to payload_end */
+	__u32 payload_off; /* TCP payload, up to payload_end */
 	__u32 payload_end;
-	__u16 function;		/* ICS function of the frame, or CG_FUNC_NONE */
+	__u16 function; /* ICS function of the frame, or CG_FUNC_NONE */
 	__u8 ics_proto;
 	__u8 src_mac[6];
 	/* Aligned: conn_key_of() reads them 8 bytes at a time. */
@@ -311,7 +312,8 @@ static __always_inline void *frame_ptr(struct xdp_md *ctx, __u32 off, __u32 n)
  */
 static __always_inline bool event_allowed(__u32 reason, __u64 now)
 {
-	struct cg_event_bucket *b = bpf_map_lookup_elem(&event_buckets, &reason);
+	struct cg_event_bucket *b =
+		bpf_map_lookup_elem(&event_buckets, &reason);
 	__u64 cap = cfg_ev_burst * cfg_hz;
 	__u64 cost = cfg_hz;
 
@@ -331,9 +333,9 @@ static __always_inline bool event_allowed(__u32 reason, __u64 now)
 	return true;
 }
 
-static __always_inline void fill_event(struct cg_event *e, const struct frame *f,
-				       __u32 verdict, __u32 reason,
-				       __u32 would, __u64 now)
+static __always_inline void fill_event(struct cg_event *e,
+				       const struct frame *f, __u32 verdict,
+				       __u32 reason, __u32 would, __u64 now)
 {
 	e->ts_ns = now;
 	e->policy_id = cfg_policy_id;
@@ -491,7 +493,7 @@ static __always_inline void remember(struct cg_conn_end *e,
  */
 struct conn {
 	struct cg_conn_key key;
-	struct cg_conn_val *val;	/* NULL: none, or expired */
+	struct cg_conn_val *val; /* NULL: none, or expired */
 	__u32 end;
 };
 
@@ -501,8 +503,8 @@ static __always_inline void conn_find(const struct frame *f, struct conn *c,
 	c->end = conn_key(f, &c->key) & 1;
 	c->val = bpf_map_lookup_elem(&conns, &c->key);
 	if (c->val &&
-	    now - c->val->last > (c->val->closing ? cfg_timeout_tcp_closing :
-						     conn_timeout(f->proto)))
+	    now - c->val->last > (c->val->closing ? cfg_timeout_tcp_closing
+						  : conn_timeout(f->proto)))
 		c->val = NULL;
 }
 
@@ -526,7 +528,7 @@ static __always_inline bool mac_conflict(struct frame *f, __u64 now)
 	struct cg_mac_val *v, nv = {};
 
 	if (f->src_mac[0] & 1)
-		return false;	/* group address: not a station */
+		return false; /* group address: not a station */
 	__builtin_memcpy(k.mac, f->src_mac, 6);
 	v = bpf_map_lookup_elem(&macs, &k);
 	if (v && v->zone != f->zone_from && now - v->last <= cfg_mac_hold) {
@@ -558,8 +560,7 @@ static __always_inline __u32 conn_fast(struct frame *f, struct conn *c,
 		return CG_R_MAX;
 	e = &c->val->end[c->end];
 	if (e->policy_id != cfg_policy_id || e->ifindex != f->ifindex ||
-	    e->vlan != f->vlan ||
-	    mac_differs(e->src_mac, f->src_mac))
+	    e->vlan != f->vlan || mac_differs(e->src_mac, f->src_mac))
 		return CG_R_MAX;
 	if (e->reason == CG_R_REPLY && opens(f))
 		return CG_R_MAX;
@@ -614,8 +615,8 @@ static __always_inline bool conn_reply(struct frame *f, struct conn *c,
 	if (opens(f) || !c->val || c->val->opener == c->end)
 		return false;
 	opener = &c->val->end[c->val->opener & 1];
-	f->flow = opener->policy_id == cfg_policy_id ? opener->flow :
-						       CG_FLOW_NONE;
+	f->flow = opener->policy_id == cfg_policy_id ? opener->flow
+						     : CG_FLOW_NONE;
 	conn_seen(f, c->val, now);
 	remember(&c->val->end[c->end], f, CG_R_REPLY);
 	c->val->end[c->end].mac_checked = now;
@@ -684,12 +685,12 @@ static __always_inline bool icmp_error_reply(struct xdp_md *ctx,
 	}
 	conn_key_of(src, dst, sport, dport, proto, f->family, &k);
 	v = bpf_map_lookup_elem(&conns, &k);
-	if (!v || now - v->last > (v->closing ? cfg_timeout_tcp_closing :
-						 conn_timeout(proto)))
+	if (!v || now - v->last > (v->closing ? cfg_timeout_tcp_closing
+					      : conn_timeout(proto)))
 		return false;
 	opener = &v->end[v->opener & 1];
-	f->flow = opener->policy_id == cfg_policy_id ? opener->flow :
-						       CG_FLOW_NONE;
+	f->flow = opener->policy_id == cfg_policy_id ? opener->flow
+						     : CG_FLOW_NONE;
 	return true;
 }
 
@@ -789,10 +790,13 @@ static __always_inline bool s7comm_refused(struct xdp_md *ctx, struct frame *f,
 						f->function = p[0];
 						if (!bit_set(r->s7_job, p[0]))
 							return true;
-					} else if (h[1] == 7 && plen >= 8 && p) {
-						f->function = 0x700 + (p[5] & 15);
+					} else if (h[1] == 7 && plen >= 8 &&
+						   p) {
+						f->function =
+							0x700 + (p[5] & 15);
 						if ((p[5] >> 4) != 4 ||
-						    !(r->s7_groups & (1u << (p[5] & 15))))
+						    !(r->s7_groups &
+						      (1u << (p[5] & 15))))
 							return true;
 					} else {
 						return true;
@@ -868,13 +872,13 @@ static __always_inline __u32 flow_lookup(const struct frame *f)
 }
 
 /* The most specific class of an address: host hash first, then the trie. */
-static __always_inline const struct cg_class_val *class_lookup(const struct frame *f,
-							       const __u8 *addr)
+static __always_inline const struct cg_class_val *
+class_lookup(const struct frame *f, const __u8 *addr)
 {
 	const struct cg_class_val *v;
 
 	if (f->family == 4) {
-		struct cg_lpm4_key k = { .prefixlen = 32 };
+		struct cg_lpm4_key k = {.prefixlen = 32};
 
 		v = bpf_map_lookup_elem(&hosts4, addr);
 		if (v)
@@ -882,7 +886,7 @@ static __always_inline const struct cg_class_val *class_lookup(const struct fram
 		__builtin_memcpy(k.addr, addr, 4);
 		return bpf_map_lookup_elem(&classes4, &k);
 	} else {
-		struct cg_lpm6_key k = { .prefixlen = 128 };
+		struct cg_lpm6_key k = {.prefixlen = 128};
 
 		v = bpf_map_lookup_elem(&hosts6, addr);
 		if (v)
@@ -996,7 +1000,8 @@ static __always_inline void parse_ip(struct xdp_md *ctx, struct frame *f,
 				__u16 fo = ((__u16)h[2] << 8) | h[3];
 
 				f->fragmented = 1;
-				f->ip_id = ((__u32)h[4] << 24) | ((__u32)h[5] << 16) |
+				f->ip_id = ((__u32)h[4] << 24) |
+					   ((__u32)h[5] << 16) |
 					   ((__u32)h[6] << 8) | h[7];
 				hlen = 8;
 				if (fo >> 3) {
@@ -1093,8 +1098,8 @@ static __always_inline void parse_l4(struct xdp_md *ctx, struct frame *f,
 			f->inner_end = l3_end;
 		}
 		/* On-link neighbour discovery (RFC 4861: hop limit 255). */
-		if (f->family == 6 && t >= 133 && t <= 137 && hop_limit == 255 &&
-		    !f->fragmented)
+		if (f->family == 6 && t >= 133 && t <= 137 &&
+		    hop_limit == 255 && !f->fragmented)
 			f->nd = 1;
 	}
 }
@@ -1250,8 +1255,8 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 
 	/* 11. Replies within a live connection, and errors about one. */
 	if (f->icmp_error)
-		return icmp_error_reply(ctx, f, now) ? CG_R_REPLY :
-						       CG_R_NO_RULE;
+		return icmp_error_reply(ctx, f, now) ? CG_R_REPLY
+						     : CG_R_NO_RULE;
 	if (conn_reply(f, c, now))
 		return CG_R_REPLY;
 	return CG_R_NO_RULE;

@@ -30,21 +30,21 @@
  * frame, the rest drop it (unless the policy is in monitor mode).
  */
 enum cg_reason {
-	CG_R_ALLOWED = 0,	/* a flow allows it */
-	CG_R_REPLY,		/* reply within an allowed connection */
-	CG_R_INTRA_ZONE,	/* source and destination in one zone */
-	CG_R_MONITOR,		/* would drop; passed because mode: monitor */
-	CG_R_ARP,		/* ARP within the ingress zone */
-	CG_R_ND,		/* IPv6 neighbour discovery within the zone */
-	CG_R_NO_RULE,		/* crosses zones and no flow allows it */
-	CG_R_UNKNOWN_ZONE,	/* (interface, VLAN) maps to no zone */
-	CG_R_SPOOFED_SOURCE,	/* source address in no zone's networks */
-	CG_R_MULTI_HOMED,	/* source belongs to another zone */
-	CG_R_VLAN_VIOLATION,	/* undeclared VLAN on the interface, or QinQ */
-	CG_R_ICS_DENIED,	/* Modbus/S7comm function not allowed */
-	CG_R_FRAGMENT,		/* non-first IP fragment */
-	CG_R_MALFORMED,		/* truncated or inconsistent headers */
-	CG_R_ETHERTYPE,		/* non-IP, non-ARP ethertype */
+	CG_R_ALLOWED = 0,    /* a flow allows it */
+	CG_R_REPLY,	     /* reply within an allowed connection */
+	CG_R_INTRA_ZONE,     /* source and destination in one zone */
+	CG_R_MONITOR,	     /* would drop; passed because mode: monitor */
+	CG_R_ARP,	     /* ARP within the ingress zone */
+	CG_R_ND,	     /* IPv6 neighbour discovery within the zone */
+	CG_R_NO_RULE,	     /* crosses zones and no flow allows it */
+	CG_R_UNKNOWN_ZONE,   /* (interface, VLAN) maps to no zone */
+	CG_R_SPOOFED_SOURCE, /* source address in no zone's networks */
+	CG_R_MULTI_HOMED,    /* source belongs to another zone */
+	CG_R_VLAN_VIOLATION, /* undeclared VLAN on the interface, or QinQ */
+	CG_R_ICS_DENIED,     /* Modbus/S7comm function not allowed */
+	CG_R_FRAGMENT,	     /* non-first IP fragment */
+	CG_R_MALFORMED,	     /* truncated or inconsistent headers */
+	CG_R_ETHERTYPE,	     /* non-IP, non-ARP ethertype */
 	CG_R_MAX,
 };
 
@@ -88,7 +88,7 @@ struct cg_zone_key {
 };
 
 struct cg_zone_val {
-	__u16 zone;	/* CG_ZONE_NONE in the CG_VLAN_IFACE marker */
+	__u16 zone; /* CG_ZONE_NONE in the CG_VLAN_IFACE marker */
 	__u16 pad;
 };
 
@@ -126,7 +126,7 @@ struct cg_host6_key {
 struct cg_class_val {
 	__u32 class_id;
 	__u16 zone;
-	__u8 has_mac;	/* a host bound to `mac` (hosts4/hosts6 only) */
+	__u8 has_mac; /* a host bound to `mac` (hosts4/hosts6 only) */
 	__u8 pad;
 	__u8 mac[6];
 	__u8 pad2[2];
@@ -168,12 +168,12 @@ struct cg_flow_val {
 };
 
 /* flow_info: ARRAY [flow id] -> what the program needs to know of a flow. */
-#define CG_FLOW_LOG (1u << 0)	/* log: true - log every new connection */
-#define CG_FLOW_ICS (1u << 1)	/* requests are inspected: see ics_rules */
+#define CG_FLOW_LOG (1u << 0) /* log: true - log every new connection */
+#define CG_FLOW_ICS (1u << 1) /* requests are inspected: see ics_rules */
 
 struct cg_flow_info {
 	__u32 flags;
-	__u32 ics;	/* index into ics_rules when CG_FLOW_ICS */
+	__u32 ics; /* index into ics_rules when CG_FLOW_ICS */
 };
 
 /*
@@ -182,20 +182,20 @@ struct cg_flow_info {
  * (code & 7) of byte (code >> 3).
  */
 enum cg_ics_check {
-	CG_ICS_OFF = 0,		/* the key is absent */
-	CG_ICS_FRAMING,		/* any: framing only */
-	CG_ICS_FUNCTIONS,	/* framing and the allowed functions */
+	CG_ICS_OFF = 0,	  /* the key is absent */
+	CG_ICS_FRAMING,	  /* any: framing only */
+	CG_ICS_FUNCTIONS, /* framing and the allowed functions */
 };
 
 struct cg_ics_rule {
-	__u8 modbus;		/* enum cg_ics_check */
-	__u8 s7comm;		/* enum cg_ics_check */
-	__u8 modbus_mei14;	/* FC 43 only with MEI type 14 */
+	__u8 modbus;	   /* enum cg_ics_check */
+	__u8 s7comm;	   /* enum cg_ics_check */
+	__u8 modbus_mei14; /* FC 43 only with MEI type 14 */
 	__u8 pad;
-	__u16 s7_groups;	/* userdata request groups allowed, bit per group */
+	__u16 s7_groups; /* userdata request groups allowed, bit per group */
 	__u16 pad2;
-	__u8 modbus_fc[32];	/* allowed Modbus function codes */
-	__u8 s7_job[32];	/* allowed S7 job functions */
+	__u8 modbus_fc[32]; /* allowed Modbus function codes */
+	__u8 s7_job[32];    /* allowed S7 job functions */
 };
 
 /* The ICS protocol of an event. */
@@ -227,28 +227,28 @@ struct cg_conn_key {
 	__u16 aport;
 	__u16 bport;
 	__u8 proto;
-	__u8 family;	/* 4 or 6 */
+	__u8 family; /* 4 or 6 */
 	__u8 pad[2];
 };
 
 struct cg_conn_end {
-	__u64 policy_id;	/* 0: nothing cached for this end */
-	__u64 mac_checked;	/* jiffies of the last MAC-table check */
+	__u64 policy_id;   /* 0: nothing cached for this end */
+	__u64 mac_checked; /* jiffies of the last MAC-table check */
 	__u32 ifindex;
-	__u32 flow;		/* CG_FLOW_NONE if opened under another policy */
+	__u32 flow; /* CG_FLOW_NONE if opened under another policy */
 	__u16 vlan;
 	__u16 zone_from;
 	__u16 zone_to;
-	__u8 reason;		/* CG_R_ALLOWED or CG_R_REPLY */
+	__u8 reason; /* CG_R_ALLOWED or CG_R_REPLY */
 	__u8 pad;
-	__u8 src_mac[6];	/* the decision holds for this source MAC */
+	__u8 src_mac[6]; /* the decision holds for this source MAC */
 	__u8 pad2[2];
 };
 
 struct cg_conn_val {
-	__u64 last;		/* bpf_jiffies64() of the last frame */
-	__u8 opener;		/* 0: end a opened it, 1: end b */
-	__u8 closing;		/* FIN or RST seen: short timeout */
+	__u64 last;   /* bpf_jiffies64() of the last frame */
+	__u8 opener;  /* 0: end a opened it, 1: end b */
+	__u8 closing; /* FIN or RST seen: short timeout */
 	__u8 pad[6];
 	struct cg_conn_end end[2];
 };
@@ -265,7 +265,7 @@ struct cg_mac_key {
 };
 
 struct cg_mac_val {
-	__u64 last;	/* jiffies */
+	__u64 last; /* jiffies */
 	__u16 zone;
 	__u8 pad[6];
 };
@@ -285,7 +285,7 @@ struct cg_frag_key {
 };
 
 struct cg_frag_val {
-	__u64 last;	/* jiffies */
+	__u64 last; /* jiffies */
 	__u32 flow;
 	__u16 zone_to;
 	__u8 reason;
@@ -297,11 +297,11 @@ struct cg_frag_val {
  * (per-CPU counters, summed by userspace).
  */
 enum cg_state_stat {
-	CG_S_CONN_OPENED = 0,	/* connections created */
-	CG_S_CONN_FAILED,	/* creation failed (table full of pinned entries) */
-	CG_S_CONN_EXPIRED,	/* found idle past their timeout and replaced */
-	CG_S_MAC_LEARNED,	/* MAC entries created */
-	CG_S_FRAG_TRACKED,	/* first fragments remembered */
+	CG_S_CONN_OPENED = 0, /* connections created */
+	CG_S_CONN_FAILED,  /* creation failed (table full of pinned entries) */
+	CG_S_CONN_EXPIRED, /* found idle past their timeout and replaced */
+	CG_S_MAC_LEARNED,  /* MAC entries created */
+	CG_S_FRAG_TRACKED, /* first fragments remembered */
 	CG_S_MAX,
 };
 
@@ -315,14 +315,14 @@ enum cg_state_stat {
 struct cg_counter {
 	__u64 packets;
 	__u64 bytes;
-	__u64 last;	/* bpf_jiffies64() of the last hit, 0 = never */
+	__u64 last; /* bpf_jiffies64() of the last hit, 0 = never */
 };
 
 /* event_stats [enum cg_reason]: what happened to events of each reason. */
 struct cg_event_counter {
 	__u64 emitted;
-	__u64 lost;		/* ring buffer full: bpf_ringbuf_reserve failed */
-	__u64 suppressed;	/* over the per-CPU rate limit */
+	__u64 lost;	  /* ring buffer full: bpf_ringbuf_reserve failed */
+	__u64 suppressed; /* over the per-CPU rate limit */
 };
 
 /*
@@ -330,8 +330,8 @@ struct cg_event_counter {
  * reason cannot swamp the ring buffer. Refill rate and burst are rodata.
  */
 struct cg_event_bucket {
-	__u64 tokens;	/* in 1/HZ events */
-	__u64 last;	/* jiffies */
+	__u64 tokens; /* in 1/HZ events */
+	__u64 last;   /* jiffies */
 };
 
 /* Bytes of the frame carried in an event, for `cranegate capture`. */
@@ -346,34 +346,34 @@ struct cg_event_bucket {
  */
 struct cg_event {
 	__u64 ts_ns;
-	__u64 policy_id;	/* first 8 bytes of the policy's sha256 */
+	__u64 policy_id; /* first 8 bytes of the policy's sha256 */
 	__u32 ifindex;
-	__u32 flow;		/* CG_FLOW_NONE when no flow decided */
+	__u32 flow; /* CG_FLOW_NONE when no flow decided */
 	__u32 pkt_len;
-	__u16 vlan;		/* 0 = untagged */
-	__u16 zone_from;	/* CG_ZONE_NONE when unknown */
+	__u16 vlan;	 /* 0 = untagged */
+	__u16 zone_from; /* CG_ZONE_NONE when unknown */
 	__u16 zone_to;
 	__u16 sport;
 	__u16 dport;
-	__u16 function;		/* ICS function code, CG_FUNC_NONE if none */
-	__u16 zone_seen;	/* multi-homed by MAC: where the MAC was seen */
-	__u8 ics_proto;		/* enum cg_ics_proto, with `function` */
+	__u16 function;	 /* ICS function code, CG_FUNC_NONE if none */
+	__u16 zone_seen; /* multi-homed by MAC: where the MAC was seen */
+	__u8 ics_proto;	 /* enum cg_ics_proto, with `function` */
 	__u8 pad3;
-	__u8 verdict;		/* enum cg_verdict */
-	__u8 reason;		/* enum cg_reason */
-	__u8 would;		/* in monitor mode: the reason it would have had */
-	__u8 family;		/* 0 (not IP), 4 or 6 */
-	__u8 proto;		/* L4 protocol, 0 when not known */
+	__u8 verdict; /* enum cg_verdict */
+	__u8 reason;  /* enum cg_reason */
+	__u8 would;   /* in monitor mode: the reason it would have had */
+	__u8 family;  /* 0 (not IP), 4 or 6 */
+	__u8 proto;   /* L4 protocol, 0 when not known */
 	__u8 src_mac[6];
-	__u8 flags;		/* CG_EV_* */
+	__u8 flags; /* CG_EV_* */
 	__u8 src[16];
 	__u8 dst[16];
-	__u32 cap_len;		/* bytes of the frame in data[] */
-	__u8 data[CG_EVENT_DATA];	/* the frame's first bytes (capture) */
+	__u32 cap_len;		  /* bytes of the frame in data[] */
+	__u8 data[CG_EVENT_DATA]; /* the frame's first bytes (capture) */
 };
 
 #define CG_FUNC_NONE 0xffffu
-#define CG_EV_PORTS (1u << 0)	/* sport/dport were parsed */
+#define CG_EV_PORTS (1u << 0) /* sport/dport were parsed */
 
 /*
  * meta [1] and names [zones + flows]: what an operator needs to read the
@@ -387,10 +387,10 @@ struct cg_event {
 struct cg_policy_meta {
 	char name[CG_META_NAME_MAX];
 	__u8 sha256[32];
-	__u64 applied_at;	/* Unix time, seconds */
+	__u64 applied_at; /* Unix time, seconds */
 	__u32 n_zones;
 	__u32 n_flows;
-	__u32 mode;		/* enum cg_mode */
+	__u32 mode; /* enum cg_mode */
 	__u32 pad;
 };
 

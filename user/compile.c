@@ -24,7 +24,8 @@
 #include "compile.h"
 
 /* A class: one distinct prefix of one family. */
-struct class {
+struct class
+{
 	struct cg_prefix prefix;
 	uint16_t zone;
 };
@@ -155,10 +156,10 @@ static void keytab_add(struct keytab *t, const struct cg_flow_key *k,
 struct compiler {
 	const struct cg_policy *p;
 	struct cg_diags *d;
-	struct class *classes;	/* sorted, v4 first */
+	struct class *classes; /* sorted, v4 first */
 	size_t n_classes;
 	size_t first6;		/* index of the first IPv6 class */
-	uint32_t bounds[65537];	/* port-class boundaries, sorted */
+	uint32_t bounds[65537]; /* port-class boundaries, sorted */
 	size_t n_bounds;
 };
 
@@ -220,8 +221,9 @@ static int collect_classes(struct compiler *cc)
 	for (i = 0; i < cc->n_classes; i++)
 		for (j = 0; j < p->n_zones; j++)
 			for (k = 0; k < p->zones[j].n_nets; k++)
-				if (cg_prefix_contains(&p->zones[j].nets[k].prefix,
-						       &cc->classes[i].prefix))
+				if (cg_prefix_contains(
+					    &p->zones[j].nets[k].prefix,
+					    &cc->classes[i].prefix))
 					cc->classes[i].zone = j;
 	return 0;
 }
@@ -230,7 +232,7 @@ static int collect_classes(struct compiler *cc)
 static size_t class_index(const struct compiler *cc, const struct cg_prefix *pf)
 {
 	size_t lo = 0, hi = cc->n_classes;
-	struct class key = { .prefix = *pf };
+	struct class key = {.prefix = *pf};
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -277,7 +279,8 @@ static int expand_refs(const struct compiler *cc, const struct cg_ref *refs,
 			for (j = 0; j < p->zones[refs[i].index].n_nets && !err;
 			     j++)
 				err = classes_inside(
-					cc, &p->zones[refs[i].index].nets[j].prefix,
+					cc,
+					&p->zones[refs[i].index].nets[j].prefix,
 					out);
 			break;
 		case CG_REF_HOST:
@@ -399,7 +402,8 @@ static void set_bit(uint8_t *map, unsigned code)
  */
 static void ics_rule(const struct cg_flow *f, struct cg_ics_rule *r)
 {
-	static const uint8_t modbus_read[] = { 1, 2, 3, 4, 7, 11, 12, 17, 20, 24, 43 };
+	static const uint8_t modbus_read[] = {1,  2,  3,  4,  7, 11,
+					      12, 17, 20, 24, 43};
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
@@ -429,9 +433,9 @@ static void ics_rule(const struct cg_flow *f, struct cg_ics_rule *r)
 		break;
 	case CG_ICS_READ_ONLY:
 		r->s7comm = CG_ICS_FUNCTIONS;
-		set_bit(r->s7_job, 0x04);	/* read variable */
-		set_bit(r->s7_job, 0xf0);	/* setup communication */
-		r->s7_groups = (1u << 3) | (1u << 4);	/* block info, CPU/SZL */
+		set_bit(r->s7_job, 0x04);	      /* read variable */
+		set_bit(r->s7_job, 0xf0);	      /* setup communication */
+		r->s7_groups = (1u << 3) | (1u << 4); /* block info, CPU/SZL */
 		break;
 	case CG_ICS_LIST:
 		r->s7comm = CG_ICS_FUNCTIONS;
@@ -444,7 +448,7 @@ static void ics_rule(const struct cg_flow *f, struct cg_ics_rule *r)
 static int check_limit(struct cg_diags *d, const char *what, size_t need,
 		       size_t limit)
 {
-	struct cg_pos pos = { 1, 1 };
+	struct cg_pos pos = {1, 1};
 
 	if (need <= limit)
 		return 0;
@@ -457,7 +461,7 @@ static int check_limit(struct cg_diags *d, const char *what, size_t need,
 int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 	       struct cg_diags *d)
 {
-	struct compiler cc = { .p = p, .d = d };
+	struct compiler cc = {.p = p, .d = d};
 	struct u32vec src = {}, dst = {}, pcs = {};
 	struct cg_compiled *c;
 	struct keytab kt = {};
@@ -493,7 +497,8 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 			size_t nv = z->n_vlans ? z->n_vlans : 1;
 
 			for (a = 0; a < nv; a++) {
-				struct cg_zone_entry *e = &c->zones[c->n_zones++];
+				struct cg_zone_entry *e =
+					&c->zones[c->n_zones++];
 
 				memcpy(e->ifname, z->ifaces[j].name,
 				       CG_IFNAME_MAX);
@@ -520,8 +525,8 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 	err = -ENOMEM;
 	c->n_classes = cc.n_classes;
 	c->classes4 = calloc(cc.first6 + 1, sizeof(*c->classes4));
-	c->classes6 = calloc(cc.n_classes - cc.first6 + 1,
-			     sizeof(*c->classes6));
+	c->classes6 =
+		calloc(cc.n_classes - cc.first6 + 1, sizeof(*c->classes6));
 	c->hosts4 = calloc(cc.first6 + 1, sizeof(*c->hosts4));
 	c->hosts6 = calloc(cc.n_classes - cc.first6 + 1, sizeof(*c->hosts6));
 	if (!c->classes4 || !c->classes6 || !c->hosts4 || !c->hosts6)
@@ -544,14 +549,16 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 			e->val.zone = cl->zone;
 			bind_mac(p, &cl->prefix, &e->val);
 		} else if (cl->prefix.family == 4) {
-			struct cg_class4_entry *e = &c->classes4[c->n_classes4++];
+			struct cg_class4_entry *e =
+				&c->classes4[c->n_classes4++];
 
 			e->key.prefixlen = cl->prefix.len;
 			memcpy(e->key.addr, cl->prefix.addr, 4);
 			e->val.class_id = i;
 			e->val.zone = cl->zone;
 		} else {
-			struct cg_class6_entry *e = &c->classes6[c->n_classes6++];
+			struct cg_class6_entry *e =
+				&c->classes6[c->n_classes6++];
 
 			e->key.prefixlen = cl->prefix.len;
 			memcpy(e->key.addr, cl->prefix.addr, 16);
@@ -580,7 +587,8 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 	for (i = 0; i < p->n_flows; i++) {
 		const struct cg_flow *f = &p->flows[i];
 
-		if (f->modbus.mode == CG_ICS_NONE && f->s7comm.mode == CG_ICS_NONE)
+		if (f->modbus.mode == CG_ICS_NONE &&
+		    f->s7comm.mode == CG_ICS_NONE)
 			continue;
 		c->flow_info[i].flags |= CG_FLOW_ICS;
 		c->flow_info[i].ics = c->n_ics_rules;
@@ -601,8 +609,8 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 			npc = pcs.n;
 			c->lookups |= CG_LOOKUP_PORTS;
 		} else {
-			c->lookups |= f->proto == CG_P_ANY ? CG_LOOKUP_ANY :
-							      CG_LOOKUP_PROTO;
+			c->lookups |= f->proto == CG_P_ANY ? CG_LOOKUP_ANY
+							   : CG_LOOKUP_PROTO;
 		}
 		total += src.n * dst.n * np * npc;
 		if (total > CG_MAX_FLOW_KEYS)
@@ -630,7 +638,8 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 		}
 		for (a = 0; a < src.n; a++) {
 			for (b = 0; b < dst.n; b++) {
-				/* An IPv4 source never meets an IPv6 destination. */
+				/* An IPv4 source never meets an IPv6
+				 * destination. */
 				if (cc.classes[src.v[a]].prefix.family !=
 				    cc.classes[dst.v[b]].prefix.family)
 					continue;
@@ -704,7 +713,9 @@ void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
 	fprintf(out, "compiled:\n");
 	fprintf(out, "  zones         %zu entries (%zu interfaces)\n",
 		c->n_zones, c->n_ifnames);
-	fprintf(out, "  classes       %u (IPv4: %zu hosts, %zu prefixes; IPv6: %zu hosts, %zu prefixes)\n",
+	fprintf(out,
+		"  classes       %u (IPv4: %zu hosts, %zu prefixes; IPv6: %zu "
+		"hosts, %zu prefixes)\n",
 		c->n_classes, c->n_hosts4, c->n_classes4, c->n_hosts6,
 		c->n_classes6);
 	fprintf(out, "  port classes  %u\n", c->n_port_classes);

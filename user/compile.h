@@ -11,15 +11,15 @@
 #include "cranegate.h"
 
 /* Hard limits, checked by the compiler with a clear error. */
-#define CG_MAX_ZONES 4096		/* zone ids are 16-bit, 0xffff = none */
-#define CG_MAX_CLASSES4 (1u << 20)	/* LPM entries per family */
+#define CG_MAX_ZONES 4096	   /* zone ids are 16-bit, 0xffff = none */
+#define CG_MAX_CLASSES4 (1u << 20) /* LPM entries per family */
 #define CG_MAX_CLASSES6 (1u << 20)
-#define CG_MAX_FLOW_KEYS (1u << 22)	/* entries in the flows hash */
+#define CG_MAX_FLOW_KEYS (1u << 22) /* entries in the flows hash */
 #define CG_MAX_FLOWS (1u << 20)
 
 struct cg_zone_entry {
 	char ifname[CG_IFNAME_MAX];
-	uint16_t vlan;	/* 0 = untagged, CG_VLAN_IFACE = interface marker */
+	uint16_t vlan; /* 0 = untagged, CG_VLAN_IFACE = interface marker */
 	uint16_t zone;
 };
 
@@ -49,29 +49,29 @@ struct cg_flow_entry {
 };
 
 struct cg_compiled {
-	const struct cg_policy *policy;	/* borrowed; must outlive this */
+	const struct cg_policy *policy; /* borrowed; must outlive this */
 	struct cg_zone_entry *zones;
 	size_t n_zones;
-	struct cg_host4_entry *hosts4;	/* /32 classes */
+	struct cg_host4_entry *hosts4; /* /32 classes */
 	size_t n_hosts4;
-	struct cg_host6_entry *hosts6;	/* /128 classes */
+	struct cg_host6_entry *hosts6; /* /128 classes */
 	size_t n_hosts6;
-	struct cg_class4_entry *classes4;	/* shorter prefixes */
+	struct cg_class4_entry *classes4; /* shorter prefixes */
 	size_t n_classes4;
 	struct cg_class6_entry *classes6;
 	size_t n_classes6;
-	uint32_t n_classes;		/* distinct class ids */
-	uint32_t *port_classes;		/* CG_PORT_CLASSES_ENTRIES entries */
+	uint32_t n_classes;	/* distinct class ids */
+	uint32_t *port_classes; /* CG_PORT_CLASSES_ENTRIES entries */
 	uint32_t n_port_classes;
 	struct cg_flow_entry *flows;
 	size_t n_flow_keys;
-	struct cg_flow_info *flow_info;	/* policy->n_flows entries */
+	struct cg_flow_info *flow_info; /* policy->n_flows entries */
 	struct cg_ics_rule *ics_rules;	/* flows with modbus:/s7comm: */
 	size_t n_ics_rules;
-	char (*ifnames)[CG_IFNAME_MAX];	/* every interface the policy names */
+	char (*ifnames)[CG_IFNAME_MAX]; /* every interface the policy names */
 	size_t n_ifnames;
-	uint32_t lookups;		/* CG_LOOKUP_* kinds the flows need */
-	uint64_t policy_id;		/* first 8 bytes of sha256, big-endian */
+	uint32_t lookups;   /* CG_LOOKUP_* kinds the flows need */
+	uint64_t policy_id; /* first 8 bytes of sha256, big-endian */
 };
 
 /*

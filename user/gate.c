@@ -56,8 +56,8 @@ const size_t cg_n_state_maps = sizeof(cg_state_maps) / sizeof(cg_state_maps[0]);
  * Size a state map from the policy's limits, unless it already lives in a
  * pin: a live table keeps its size (and its entries) until `detach`.
  */
-static void size_state_map(struct bpf_map *map, const char *pin,
-			   uint32_t want, const char *limit)
+static void size_state_map(struct bpf_map *map, const char *pin, uint32_t want,
+			   const char *limit)
 {
 	struct bpf_map_info info = {};
 	uint32_t len = sizeof(info);
@@ -66,8 +66,10 @@ static void size_state_map(struct bpf_map *map, const char *pin,
 	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len)) {
 		if (info.max_entries != want)
 			fprintf(stderr,
-				"cranegate: note: limits.%s = %u takes effect after `cranegate detach`; "
-				"the live table keeps its %u entries and its state\n",
+				"cranegate: note: limits.%s = %u takes effect "
+				"after `cranegate detach`; "
+				"the live table keeps its %u entries and its "
+				"state\n",
 				limit, want, info.max_entries);
 		want = info.max_entries;
 	}
@@ -116,22 +118,24 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 	int err;
 
 	for (i = 0; i < c->n_zones; i++) {
-		struct cg_zone_key zk = { .vlan = c->zones[i].vlan };
-		struct cg_zone_val zv = { .zone = c->zones[i].zone };
+		struct cg_zone_key zk = {.vlan = c->zones[i].vlan};
+		struct cg_zone_val zv = {.zone = c->zones[i].zone};
 
 		zk.ifindex = if_nametoindex(c->zones[i].ifname);
 		if (!zk.ifindex) {
 			fprintf(stderr,
-				"cranegate: interface '%s' (zone '%s') does not exist here\n",
-				c->zones[i].ifname, p->zones[c->zones[i].zone].name);
+				"cranegate: interface '%s' (zone '%s') does "
+				"not exist here\n",
+				c->zones[i].ifname,
+				p->zones[c->zones[i].zone].name);
 			return -ENODEV;
 		}
 		if ((err = update(skel->maps.zones, &zk, &zv, "zones")))
 			return err;
 	}
 	for (i = 0; i < c->n_ifnames; i++) {
-		struct cg_zone_key zk = { .vlan = CG_VLAN_IFACE };
-		struct cg_zone_val zv = { .zone = CG_ZONE_NONE };
+		struct cg_zone_key zk = {.vlan = CG_VLAN_IFACE};
+		struct cg_zone_val zv = {.zone = CG_ZONE_NONE};
 
 		zk.ifindex = if_nametoindex(c->ifnames[i]);
 		if (!zk.ifindex)
@@ -156,9 +160,9 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 
 	/* Arrays and the flow hash: batched, one syscall per map. */
 	{
-		size_t nk = p->n_flows > CG_PORT_CLASSES_ENTRIES ?
-				    p->n_flows :
-				    CG_PORT_CLASSES_ENTRIES;
+		size_t nk = p->n_flows > CG_PORT_CLASSES_ENTRIES
+				    ? p->n_flows
+				    : CG_PORT_CLASSES_ENTRIES;
 		uint32_t *keys = malloc(nk * sizeof(*keys));
 		uint32_t count = CG_PORT_CLASSES_ENTRIES;
 
@@ -182,14 +186,17 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 		}
 		free(keys);
 		if (err) {
-			fprintf(stderr, "cranegate: filling the port map failed: %s\n",
+			fprintf(stderr,
+				"cranegate: filling the port map failed: %s\n",
 				strerror(errno));
 			return -errno;
 		}
 	}
 	if (c->n_flow_keys) {
-		struct cg_flow_key *keys = malloc(c->n_flow_keys * sizeof(*keys));
-		struct cg_flow_val *vals = malloc(c->n_flow_keys * sizeof(*vals));
+		struct cg_flow_key *keys =
+			malloc(c->n_flow_keys * sizeof(*keys));
+		struct cg_flow_val *vals =
+			malloc(c->n_flow_keys * sizeof(*vals));
 		uint32_t count = c->n_flow_keys;
 
 		if (!keys || !vals) {
@@ -208,7 +215,8 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 		free(keys);
 		free(vals);
 		if (err) {
-			fprintf(stderr, "cranegate: filling the flow map failed: %s\n",
+			fprintf(stderr,
+				"cranegate: filling the flow map failed: %s\n",
 				strerror(-err));
 			return err;
 		}
@@ -220,8 +228,8 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 	meta.applied_at = time(NULL);
 	meta.n_zones = p->n_zones;
 	meta.n_flows = p->n_flows;
-	meta.mode = p->mode == CG_POLICY_MONITOR ? CG_MODE_MONITOR :
-						   CG_MODE_ENFORCE;
+	meta.mode = p->mode == CG_POLICY_MONITOR ? CG_MODE_MONITOR
+						 : CG_MODE_ENFORCE;
 	k = 0;
 	if ((err = update(skel->maps.meta, &k, &meta, "meta")))
 		return err;
@@ -230,8 +238,8 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 
 		k = i;
 		snprintf(nm.name, sizeof(nm.name), "%s",
-			 i < p->n_zones ? p->zones[i].name :
-					  p->flows[i - p->n_zones].name);
+			 i < p->n_zones ? p->zones[i].name
+					: p->flows[i - p->n_zones].name);
 		if ((err = update(skel->maps.names, &k, &nm, "names")))
 			return err;
 	}
@@ -248,7 +256,7 @@ static unsigned kernel_hz(void)
 {
 	static unsigned hz;
 	unsigned long long ns[2] = {}, j[2] = {};
-	static const unsigned common[] = { 100, 250, 300, 1000 };
+	static const unsigned common[] = {100, 250, 300, 1000};
 	double est, best = 1e9;
 	int i;
 
@@ -259,7 +267,8 @@ static unsigned kernel_hz(void)
 		char line[256];
 
 		while (f && fgets(line, sizeof(line), f)) {
-			if (!ns[i] && sscanf(line, "now at %llu nsecs", &ns[i]) == 1)
+			if (!ns[i] &&
+			    sscanf(line, "now at %llu nsecs", &ns[i]) == 1)
 				continue;
 			if (ns[i] && sscanf(line, "jiffies: %llu", &j[i]) == 1)
 				break;
@@ -300,16 +309,16 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	skel = gate_bpf__open();
 	if (!skel) {
 		err = -errno;
-		fprintf(stderr, "cranegate: opening the BPF object failed: %s\n",
+		fprintf(stderr,
+			"cranegate: opening the BPF object failed: %s\n",
 			strerror(-err));
 		goto cleanup;
 	}
 	g->skel = skel;
 
 	/* Configure: read-only data, then map sizes, then pins. */
-	skel->rodata->cfg_mode = p->mode == CG_POLICY_MONITOR ?
-					 CG_MODE_MONITOR :
-					 CG_MODE_ENFORCE;
+	skel->rodata->cfg_mode = p->mode == CG_POLICY_MONITOR ? CG_MODE_MONITOR
+							      : CG_MODE_ENFORCE;
 	skel->rodata->cfg_policy_id = c->policy_id;
 	skel->rodata->cfg_record = o->record;
 	skel->rodata->cfg_lookups = c->lookups;
@@ -359,8 +368,8 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 			       p->limits.fragments, "fragments");
 	}
 	for (i = 0; o->pin_root && i < cg_n_state_maps; i++) {
-		struct bpf_map *m =
-			bpf_object__find_map_by_name(skel->obj, cg_state_maps[i]);
+		struct bpf_map *m = bpf_object__find_map_by_name(
+			skel->obj, cg_state_maps[i]);
 		char path[PATH_MAX];
 
 		snprintf(path, sizeof(path), "%s/%s", o->pin_root,
@@ -374,11 +383,13 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 		fprintf(stderr,
 			"cranegate: loading the XDP program failed: %s%s\n",
 			strerror(-err),
-			o->verbose ? "" :
-				     " (run again with --verbose for the kernel's log)");
+			o->verbose ? ""
+				   : " (run again with --verbose for the "
+				     "kernel's log)");
 		if (err == -EINVAL && o->pin_root)
 			fprintf(stderr,
-				"cranegate: the maps pinned under %s may be from another version; "
+				"cranegate: the maps pinned under %s may be "
+				"from another version; "
 				"`cranegate detach` removes them\n",
 				o->pin_root);
 		goto cleanup;
@@ -482,6 +493,109 @@ int cg_gate_flow_count(const struct cg_gate *g, unsigned flow,
 	return percpu_counter(g->skel->maps.flow_stats, flow, out);
 }
 
+/* A map of a loaded program, by name; an fd the caller closes, or -1. */
+static int prog_map_fd(int prog_fd, const char *name)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info), ids[64], i;
+	int found = -1;
+
+	info.nr_map_ids = 64;
+	info.map_ids = (uint64_t)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -1;
+	for (i = 0; i < info.nr_map_ids && i < 64 && found < 0; i++) {
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &mlen) &&
+		    !strcmp(mi.name, name))
+			found = fd;
+		else
+			close(fd);
+	}
+	return found;
+}
+
+int cg_gate_carry_flow_stats(struct cg_gate *g, int old_fd)
+{
+	int meta_fd = -1, names_fd = -1, stats_fd = -1, ncpu, err = 0;
+	struct cg_policy_meta meta;
+	struct cg_counter *vals = NULL;
+	uint32_t zero = 0, i, j, nflows;
+	struct cg_name name;
+	char(*new_names)[CG_META_NAME_MAX] = NULL;
+
+	if (old_fd < 0)
+		return 0;
+	ncpu = libbpf_num_possible_cpus();
+	meta_fd = prog_map_fd(old_fd, "meta");
+	names_fd = prog_map_fd(old_fd, "names");
+	stats_fd = prog_map_fd(old_fd, "flow_stats");
+	if (ncpu <= 0 || meta_fd < 0 || names_fd < 0 || stats_fd < 0 ||
+	    bpf_map_lookup_elem(meta_fd, &zero, &meta)) {
+		err = -ENOENT;
+		goto out;
+	}
+	/* The new instance's flow names, read back from its own map. */
+	{
+		struct cg_policy_meta m;
+
+		if (bpf_map__lookup_elem(g->skel->maps.meta, &zero,
+					 sizeof(zero), &m, sizeof(m), 0)) {
+			err = -errno;
+			goto out;
+		}
+		nflows = m.n_flows;
+		new_names = calloc(nflows + 1, sizeof(*new_names));
+		if (!new_names) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (j = 0; j < nflows; j++) {
+			uint32_t k = m.n_zones + j;
+
+			if (!bpf_map__lookup_elem(g->skel->maps.names, &k,
+						  sizeof(k), &name,
+						  sizeof(name), 0))
+				memcpy(new_names[j], name.name,
+				       CG_META_NAME_MAX);
+		}
+	}
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < meta.n_flows; i++) {
+		uint32_t k = meta.n_zones + i;
+
+		if (bpf_map_lookup_elem(names_fd, &k, &name) ||
+		    bpf_map_lookup_elem(stats_fd, &i, vals))
+			continue;
+		for (j = 0; j < nflows; j++)
+			if (!strncmp(new_names[j], name.name, CG_META_NAME_MAX))
+				break;
+		if (j < nflows)
+			bpf_map__update_elem(g->skel->maps.flow_stats, &j,
+					     sizeof(j), vals,
+					     ncpu * sizeof(*vals), BPF_ANY);
+	}
+out:
+	free(vals);
+	free(new_names);
+	if (meta_fd >= 0)
+		close(meta_fd);
+	if (names_fd >= 0)
+		close(names_fd);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	return err;
+}
+
 int cg_sandbox_enter(char (*ifnames)[CG_IFNAME_MAX], size_t n)
 {
 	size_t i;
@@ -489,7 +603,9 @@ int cg_sandbox_enter(char (*ifnames)[CG_IFNAME_MAX], size_t n)
 	pid_t pid;
 
 	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "cranegate: cannot create a private network namespace: %s\n",
+		fprintf(stderr,
+			"cranegate: cannot create a private network namespace: "
+			"%s\n",
 			strerror(errno));
 		return -errno;
 	}
@@ -515,7 +631,9 @@ int cg_sandbox_enter(char (*ifnames)[CG_IFNAME_MAX], size_t n)
 		}
 		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 		    WEXITSTATUS(status)) {
-			fprintf(stderr, "cranegate: cannot create interface '%s' in the private namespace\n",
+			fprintf(stderr,
+				"cranegate: cannot create interface '%s' in "
+				"the private namespace\n",
 				ifnames[i]);
 			return -EIO;
 		}

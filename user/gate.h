@@ -50,6 +50,14 @@ int cg_gate_test_run(struct cg_gate *g, int ifindex, const void *frame,
 		     size_t len, struct cg_event *ev, int *action);
 
 /*
+ * Carry the per-flow counters of the instance whose program is `old_fd`
+ * over to `g`, flow by flow name, so that counters survive a reload of a
+ * policy that keeps the flow. Call before the swap; frames the old
+ * instance counts after the copy are not carried. 0 or a negative errno.
+ */
+int cg_gate_carry_flow_stats(struct cg_gate *g, int old_fd);
+
+/*
  * Counters of an instance, summed over CPUs: per reason (state map) and
  * per flow (policy map). 0 or a negative errno.
  */
