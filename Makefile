@@ -14,7 +14,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -std=gnu11 -D_GNU_SOURCE
 CPPFLAGS += -Imaps -Iuser -I$(BUILD) -Itests/lib
-LDLIBS += -lxdp -lbpf -lelf -lz -lyaml -lpcap -lcrypto -lm
+LDLIBS += -lxdp -lbpf -lelf -lz -lyaml -lpcap -lcrypto -lmicrohttpd -lm
 
 ifeq ($(V),1)
 Q =
@@ -42,7 +42,10 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_LIB_SRCS := $(filter-out tests/lib/harness.h,$(wildcard tests/lib/*.c))
 TEST_LIB_OBJS := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TEST_LIB_SRCS))
 
-all: $(BUILD)/cranegate $(BPF_OBJS) $(TEST_BINS)
+# Helper programs of the end-to-end tests, on Debian's libmodbus.
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+
+all: $(BUILD)/cranegate $(BPF_OBJS) $(TEST_BINS) $(TOOL_BINS)
 
 # vmlinux.h: from the running kernel's BTF when there is one, else the
 # committed copy for this architecture.
@@ -88,6 +91,11 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIB) $(wildcard tests/lib/*.h)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(TEST_LIB_OBJS) $(LIB) -o $@ $(LDLIBS)
 
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ -lmodbus
+
 # Debian packages the build, the tests and the demo need; installed when
 # missing (a fresh Debian 12 machine, as root).
 deps:
@@ -101,26 +109,122 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/e2e/demo.sh
 
+# The benchmarks (tests/bench): cgbench and its BPF programs, then run.sh.
+BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard tests/bench/*.c))
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/cgbench
 	$(Q)tests/bench/run.sh
 
-$(BUILD)/bench/cgbench: tests/bench/cgbench.c $(TEST_LIB_OBJS) $(LIB)
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c $(BUILD)/vmlinux.h
+	$(Q)mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-I$(BUILD) -c $< -o $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/bench/cgbench: $(BENCH_SRCS) tests/bench/bench.h \
+		$(BUILD)/bench/bench.skel.h $(BUILD)/empty.skel.h \
+		$(TEST_LIB_OBJS) $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(TEST_LIB_OBJS) $(LIB) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) -I$(BUILD)/bench $(CFLAGS) $(BENCH_SRCS) \
+		$(TEST_LIB_OBJS) $(LIB) -o $@ $(LDLIBS)
 
 lint:
 	$(Q)clang-format --dry-run --Werror bpf/*.c user/*.c user/*.h maps/*.h
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--suppress=missingIncludeSystem -Imaps -Iuser user/
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/cranegate \
-		$(DESTDIR)$(PREFIX)/share/cranegate/policies
+# The BPF object is embedded in the binary (the libbpf skeleton), so the
+# binary is all the gate needs. The policy under $(SYSCONFDIR)/cranegate is
+# installed only where none exists: an operator's policy is never replaced.
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+install: $(BUILD)/cranegate
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/cranegate/policies \
+		$(DESTDIR)$(UNITDIR)
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/cranegate
 	install -m 0755 $(BUILD)/cranegate $(DESTDIR)$(PREFIX)/sbin/cranegate
-	install -m 0644 $(BUILD)/gate.bpf.o $(DESTDIR)$(PREFIX)/lib/cranegate/
+	install -m 0644 user/dist/cranegate.8 $(DESTDIR)$(PREFIX)/share/man/man8/cranegate.8
+	install -m 0644 user/dist/cranegate.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cranegate
+	sed -e 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' \
+		-e 's|/etc/cranegate/|$(SYSCONFDIR)/cranegate/|g' \
+		user/dist/cranegate.service >$(DESTDIR)$(UNITDIR)/cranegate.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/cranegate.service
 	install -m 0644 policies/*.yaml $(DESTDIR)$(PREFIX)/share/cranegate/policies/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/cranegate/policy.yaml ] || \
+		install -m 0640 policies/example.yaml $(DESTDIR)$(SYSCONFDIR)/cranegate/policy.yaml
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- Fuzzing (tests/fuzz) and the soak test.
+# Each fuzz target (tests/fuzz/fuzz_T.c) is built twice: with libFuzzer
+# (clang) into build/fuzz/fuzz_T for `make fuzz`, and with regress_main.c
+# into build/tests/fuzz/regress_T, which `make test` runs over the committed
+# corpus and every input that once failed (tests/fuzz/regress/T/). Both
+# builds carry AddressSanitizer and UndefinedBehaviorSanitizer, with their
+# own copies of the user objects the targets reach.
+.PHONY: fuzz fuzz-bins soak
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_USER := policy compile reference output replay gate
+# nonnull-attribute is recoverable so that tests/fuzz/ubsan.supp can hold a
+# reported bug back; tests/fuzz/options.c makes every report stop the run.
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fsanitize-recover=nonnull-attribute -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g -Wall -Wextra -Wno-unused-parameter \
+	       -Wno-missing-field-initializers -std=gnu11 -D_GNU_SOURCE \
+	       -DCG_FUZZ_SUPP='"$(CURDIR)/tests/fuzz/ubsan.supp"'
+FUZZ_REGRESS_BINS := $(patsubst %,$(BUILD)/tests/fuzz/regress_%,$(FUZZ_TARGETS))
+FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+all: $(FUZZ_REGRESS_BINS)
+# Keep the sanitized objects: they are intermediates of the pattern rules.
+.SECONDARY: $(patsubst %,$(BUILD)/tests/fuzz/obj/%.o,$(FUZZ_USER)) \
+	    $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_USER))
+
+$(BUILD)/tests/fuzz/obj/%.o: user/%.c $(wildcard user/*.h) maps/cranegate.h $(SKELS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c $< -o $@
+
+$(BUILD)/tests/fuzz/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/regress_main.c \
+		tests/fuzz/options.c \
+		$(patsubst %,$(BUILD)/tests/fuzz/obj/%.o,$(FUZZ_USER))
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -DFUZZ_TARGET='"$*"' \
+		$(filter %.c %.o,$^) -o $@ $(LDLIBS)
+
+$(BUILD)/fuzz/obj/%.o: user/%.c $(wildcard user/*.h) maps/cranegate.h $(SKELS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) \
+		-fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/options.c \
+		$(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_USER))
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer \
+		$(filter %.c %.o,$^) -o $@ $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+# FUZZ_SECONDS (default 60) per target; FUZZ_JOBS parallel runs of each.
+fuzz: deps
+	$(Q)tests/fuzz/deps.sh
+	$(Q)$(MAKE) --no-print-directory all fuzz-bins
+	$(Q)tests/fuzz/run.sh
+
+# SOAK_SECONDS (default 180) of mixed traffic and a reload every second.
+soak: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/e2e/test_soak.sh

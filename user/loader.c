@@ -33,14 +33,11 @@
 #include <xdp/libxdp.h>
 
 #include "gate.h"
+#include "history.h"
 #include "loader.h"
 #include "output.h"
 
 #define BPFFS "/sys/fs/bpf"
-
-static const char *const state_map_names[] = {
-	"reason_stats", "event_stats", "event_buckets", "events", "conns",
-};
 
 static int libxdp_quiet(enum libxdp_print_level level, const char *fmt,
 			va_list ap)
@@ -196,38 +193,20 @@ static void switch_back(const struct switched *s, size_t n, int new_fd,
 	}
 }
 
-/* Save the applied policy under the state directory, by its sha256. */
-static void save_policy(const struct cg_env *env, const char *path,
-			const struct cg_policy *p)
-{
-	char dir[PATH_MAX], dst[PATH_MAX + 80], hex[65];
-	FILE *in, *out;
-	char buf[8192];
-	size_t n;
-	int i;
-
-	for (i = 0; i < 32; i++)
-		sprintf(hex + 2 * i, "%02x", p->sha256[i]);
-	snprintf(dir, sizeof(dir), "%s/policies", env->state_dir);
-	if ((mkdir(env->state_dir, 0700) && errno != EEXIST) ||
-	    (mkdir(dir, 0700) && errno != EEXIST)) {
-		fprintf(stderr, "cranegate: warning: cannot keep a copy in %s: %s\n",
-			dir, strerror(errno));
-		return;
-	}
-	snprintf(dst, sizeof(dst), "%s/%s.yaml", dir, hex);
-	in = fopen(path, "r");
-	out = fopen(dst, "w");
-	while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-		fwrite(buf, 1, n, out);
-	if (in)
-		fclose(in);
-	if (out)
-		fclose(out);
-}
-
 int cg_apply(const struct cg_env *env, const char *policy_path)
 {
+	return cg_apply_change(env, policy_path, NULL);
+}
+
+/*
+ * History and audit (history.c) hook in at two points: before anything
+ * switches (keep a copy of the policy, arm a commit-confirmed revert;
+ * a failure there changes nothing) and on every way out (the audit line).
+ */
+int cg_apply_change(const struct cg_env *env, const char *policy_path,
+		    struct cg_change *ch)
+{
+	struct cg_change plain = { .action = "apply" };
 	char prog_pin[PATH_MAX], tmp_pin[PATH_MAX + 8];
 	struct cg_diags d = { .file = policy_path };
 	struct cg_policy *p = NULL;
@@ -241,6 +220,8 @@ int cg_apply(const struct cg_env *env, const char *policy_path)
 	uint32_t old_id, new_id;
 	int err, lock_fd = -1, old_fd = -1, new_fd;
 
+	if (!ch)
+		ch = &plain;
 	err = cg_policy_load(policy_path, &p, &d);
 	if (!err)
 		err = cg_compile(p, &c, &d);
@@ -255,10 +236,14 @@ int cg_apply(const struct cg_env *env, const char *policy_path)
 	pin_path(env, "prog", prog_pin, sizeof(prog_pin));
 	old_fd = bpf_obj_get(prog_pin);
 	old_id = prog_id_of(old_fd);
+	if ((err = cg_change_begin(env, ch, p, policy_path)))
+		goto out;
 
 	if ((err = cg_gate_load(c, &go, &g)))
 		goto out;
 	new_fd = cg_gate_prog_fd(g);
+	/* Flows the new policy keeps keep their counters. */
+	cg_gate_carry_flow_stats(g, old_fd);
 	new_id = prog_id_of(new_fd);
 
 	/* Switch every interface the policy names. */
@@ -336,8 +321,6 @@ int cg_apply(const struct cg_env *env, const char *policy_path)
 			strerror(-err));
 		err = 0;
 	}
-	save_policy(env, policy_path, p);
-
 	printf("applied policy '%s' (%s, %zu flows) as program %u on", p->name,
 	       p->mode == CG_POLICY_MONITOR ? "monitor" : "enforce",
 	       p->n_flows, new_id);
@@ -347,6 +330,7 @@ int cg_apply(const struct cg_env *env, const char *policy_path)
 	printf("\n");
 	err = 0;
 out:
+	cg_change_end(env, ch, p, policy_path, err);
 	if (ifs)
 		if_freenameindex(ifs);
 	free(sw);
@@ -400,17 +384,19 @@ int cg_detach(const struct cg_env *env)
 		close(fd);
 	if (err) {
 		cg_unlock(lock_fd);
+		cg_change_detached(env, err);
 		return err;
 	}
 	unlink(path);
-	for (i = 0; i < sizeof(state_map_names) / sizeof(*state_map_names); i++) {
-		pin_path(env, state_map_names[i], path, sizeof(path));
+	for (i = 0; i < cg_n_state_maps; i++) {
+		pin_path(env, cg_state_maps[i], path, sizeof(path));
 		unlink(path);
 	}
 	rmdir(env->pin_root);
 	if (!n)
 		printf("no interface had this gate attached\n");
 	cg_unlock(lock_fd);
+	cg_change_detached(env, 0);
 	return 0;
 }
 
@@ -667,20 +653,20 @@ int cg_status(const struct cg_env *env, FILE *out)
 	pin_path(env, "event_stats", path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
-		uint64_t tot[3] = {};
+		uint64_t tot[3] = {}, by[CG_R_MAX][3] = {};
 
 		for (r = 0; r < CG_R_MAX; r++) {
 			if (percpu_sum(fd, r, vals,
 				       sizeof(struct cg_event_counter), ncpu,
-				       sums, 3))
+				       by[r], 3))
 				continue;
-			tot[0] += sums[0];
-			tot[1] += sums[1];
-			tot[2] += sums[2];
+			tot[0] += by[r][0];
+			tot[1] += by[r][1];
+			tot[2] += by[r][2];
 		}
 		close(fd);
 		if (json)
-			fprintf(out, ", \"events\": {\"emitted\": %llu, \"lost\": %llu, \"suppressed\": %llu}",
+			fprintf(out, ", \"events\": {\"emitted\": %llu, \"lost\": %llu, \"suppressed\": %llu, \"by_reason\": {",
 				(unsigned long long)tot[0],
 				(unsigned long long)tot[1],
 				(unsigned long long)tot[2]);
@@ -689,11 +675,146 @@ int cg_status(const struct cg_env *env, FILE *out)
 				(unsigned long long)tot[0],
 				(unsigned long long)tot[1],
 				(unsigned long long)tot[2]);
+		/* Per reason (the reason a frame had, or would have had in
+		 * monitor mode), where anything happened. */
+		for (r = 0, first = 1; r < CG_R_MAX; r++) {
+			if (!by[r][0] && !by[r][1] && !by[r][2])
+				continue;
+			if (json)
+				fprintf(out, "%s\"%s\": {\"emitted\": %llu, \"lost\": %llu, \"suppressed\": %llu}",
+					first ? "" : ", ", cg_reason_name(r),
+					(unsigned long long)by[r][0],
+					(unsigned long long)by[r][1],
+					(unsigned long long)by[r][2]);
+			else
+				fprintf(out, "  %-15s %12llu emitted %8llu lost %8llu suppressed\n",
+					cg_reason_name(r),
+					(unsigned long long)by[r][0],
+					(unsigned long long)by[r][1],
+					(unsigned long long)by[r][2]);
+			first = 0;
+		}
+		fputs(json ? "}}" : "", out);
 	}
+	cg_history_status(env, out, json);
 	fputs(json ? "}\n" : "", out);
 	cg_active_close(a);
 	free(vals);
 	return 0;
+}
+
+/*
+ * The event stream. The namer resolves zone and flow ids through the
+ * active instance, reopened when an event names another policy (a reload
+ * happened), so that names always belong to the policy that judged the
+ * frame, as long as it is still the active one.
+ */
+struct cg_event_stream {
+	const struct cg_env *env;
+	struct cg_active *active;
+	struct ring_buffer *rb;
+	int map_fd;
+	cg_event_fn fn;
+	void *ctx;
+	long long off;
+	char ifname[IF_NAMESIZE];
+};
+
+static const char *ev_zone(void *ctx, unsigned id)
+{
+	return cg_active_zone(((struct cg_event_stream *)ctx)->active, id);
+}
+
+static const char *ev_flow(void *ctx, unsigned id)
+{
+	return cg_active_flow(((struct cg_event_stream *)ctx)->active, id);
+}
+
+static const char *ev_iface(void *ctx, unsigned ifindex)
+{
+	struct cg_event_stream *s = ctx;
+
+	return if_indextoname(ifindex, s->ifname);
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct cg_event_stream *s = ctx;
+	struct cg_namer n = {ev_zone, ev_flow, ev_iface, s};
+	struct cg_event e = {};
+
+	memcpy(&e, data, size < sizeof(e) ? size : sizeof(e));
+	if (e.cap_len > CG_EVENT_DATA)
+		e.cap_len = 0;
+	if (!s->active || e.policy_id != cg_active_policy_id(s->active)) {
+		cg_active_close(s->active);
+		s->active = NULL;
+		cg_active_open(s->env, &s->active);
+	}
+	s->fn(s->ctx, &e, &n, s->off);
+	return 0;
+}
+
+int cg_event_stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
+			 struct cg_event_stream **out)
+{
+	struct cg_event_stream *s;
+	char path[PATH_MAX];
+	int err;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->env = env;
+	s->fn = fn;
+	s->ctx = ctx;
+	pin_path(env, "events", path, sizeof(path));
+	s->map_fd = bpf_obj_get(path);
+	if (s->map_fd < 0) {
+		err = -errno;
+		fprintf(stderr,
+			"cranegate: no gate at %s (apply a policy first)\n",
+			env->pin_root);
+		free(s);
+		return err;
+	}
+	cg_active_open(env, &s->active);
+	s->off = cg_realtime_offset();
+	s->rb = ring_buffer__new(s->map_fd, on_sample, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		fprintf(stderr,
+			"cranegate: cannot read the event ring buffer: %s\n",
+			strerror(-err));
+		cg_event_stream_close(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+int cg_event_stream_fd(const struct cg_event_stream *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
+int cg_event_stream_poll(struct cg_event_stream *s, int timeout_ms)
+{
+	/* The wall clock may have been stepped since the last batch. */
+	s->off = cg_realtime_offset();
+	return ring_buffer__poll(s->rb, timeout_ms);
+}
+
+void cg_event_stream_close(struct cg_event_stream *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	cg_active_close(s->active);
+	if (s->map_fd >= 0)
+		close(s->map_fd);
+	free(s);
 }
 
 /* events: the ring buffer, as JSON lines or text, until signalled. */
@@ -704,83 +825,43 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-struct ev_ctx {
-	const struct cg_env *env;
-	struct cg_active *active;
-	long long off;
+struct ev_print {
+	bool json;
 	long long max, seen;
-	char ifname[IF_NAMESIZE];
 };
 
-static const char *ev_zone(void *ctx, unsigned id)
+static void print_event(void *ctx, const struct cg_event *e,
+			const struct cg_namer *n, long long off)
 {
-	return cg_active_zone(((struct ev_ctx *)ctx)->active, id);
-}
+	struct ev_print *p = ctx;
 
-static const char *ev_flow(void *ctx, unsigned id)
-{
-	return cg_active_flow(((struct ev_ctx *)ctx)->active, id);
-}
-
-static const char *ev_iface(void *ctx, unsigned ifindex)
-{
-	struct ev_ctx *c = ctx;
-
-	return if_indextoname(ifindex, c->ifname);
-}
-
-static int on_event(void *ctx, void *data, size_t size)
-{
-	struct ev_ctx *c = ctx;
-	struct cg_event e = {};
-	struct cg_namer n = { ev_zone, ev_flow, ev_iface, c };
-
-	memcpy(&e, data, size < sizeof(e) ? size : sizeof(e));
-	/* A reload happened: names come from the new instance. */
-	if (e.policy_id != cg_active_policy_id(c->active)) {
-		cg_active_close(c->active);
-		c->active = NULL;
-		cg_active_open(c->env, &c->active);
-	}
-	if (c->env->json) {
+	if (p->max && p->seen >= p->max)
+		return;
+	if (p->json) {
 		fputc('{', stdout);
-		cg_event_json_fields(stdout, &e, &n, c->off);
+		cg_event_json_fields(stdout, e, n, off);
 		fputs("}\n", stdout);
 	} else {
-		cg_event_text(stdout, &e, &n, c->off);
+		cg_event_text(stdout, e, n, off);
 	}
 	fflush(stdout);
-	if (c->max && ++c->seen >= c->max)
+	if (p->max && ++p->seen >= p->max)
 		stop = 1;
-	return 0;
 }
 
 int cg_events_run(const struct cg_env *env, long long max, int timeout_s)
 {
-	struct ev_ctx c = { .env = env, .max = max };
-	struct ring_buffer *rb;
-	char path[PATH_MAX];
+	struct ev_print p = {.json = env->json, .max = max};
+	struct cg_event_stream *s;
 	time_t end = timeout_s > 0 ? time(NULL) + timeout_s : 0;
-	int fd, err = 0;
+	int err;
 
-	pin_path(env, "events", path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		fprintf(stderr, "cranegate: no gate at %s (apply a policy first)\n",
-			env->pin_root);
-		return -ENOENT;
-	}
-	cg_active_open(env, &c.active);
-	c.off = cg_realtime_offset();
-	rb = ring_buffer__new(fd, on_event, &c, NULL);
-	if (!rb) {
-		err = -errno;
-		goto out;
-	}
+	if ((err = cg_event_stream_open(env, print_event, &p, &s)))
+		return err;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	while (!stop && (!end || time(NULL) < end)) {
-		err = ring_buffer__poll(rb, 200);
+		err = cg_event_stream_poll(s, 200);
 		if (err == -EINTR)
 			break;
 		if (err < 0)
@@ -788,8 +869,110 @@ int cg_events_run(const struct cg_env *env, long long max, int timeout_s)
 	}
 	err = 0;
 out:
-	ring_buffer__free(rb);
-	cg_active_close(c.active);
-	close(fd);
+	cg_event_stream_close(s);
 	return err;
+}
+
+/* The snapshot: the same reads as status, into a struct. */
+int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	struct cg_active *a = NULL;
+	struct if_nameindex *ifs, *it;
+	char path[PATH_MAX];
+	uint64_t sums[3];
+	uint32_t r, f;
+	void *vals;
+
+	memset(s, 0, sizeof(*s));
+	if (ncpu < 1)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(struct cg_counter));
+	if (!vals)
+		return -ENOMEM;
+
+	pin_path(env, "reason_stats", path, sizeof(path));
+	fd = bpf_obj_get(path);
+	for (r = 0; fd >= 0 && r < CG_R_MAX; r++) {
+		if (percpu_sum(fd, r, vals, sizeof(struct cg_counter), ncpu,
+			       sums, 3))
+			continue;
+		s->reasons[r].packets = sums[0];
+		s->reasons[r].bytes = sums[1];
+	}
+	if (fd >= 0) {
+		s->have_gate = true;
+		close(fd);
+	}
+	pin_path(env, "event_stats", path, sizeof(path));
+	fd = bpf_obj_get(path);
+	for (r = 0; fd >= 0 && r < CG_R_MAX; r++) {
+		if (percpu_sum(fd, r, vals, sizeof(struct cg_event_counter),
+			       ncpu, sums, 3))
+			continue;
+		s->events[r].emitted = sums[0];
+		s->events[r].lost = sums[1];
+		s->events[r].suppressed = sums[2];
+	}
+	if (fd >= 0)
+		close(fd);
+
+	if (cg_active_open(env, &a) || !a)
+		goto out;
+	s->have_policy = true;
+	snprintf(s->policy_name, sizeof(s->policy_name), "%s", a->meta.name);
+	memcpy(s->sha256, a->meta.sha256, sizeof(s->sha256));
+	s->applied_at = a->meta.applied_at;
+	s->monitor = a->meta.mode == CG_MODE_MONITOR;
+	s->prog_id = a->prog_id;
+
+	s->flows = calloc(a->meta.n_flows + 1, sizeof(*s->flows));
+	for (f = 0; s->flows && f < a->meta.n_flows; f++) {
+		struct cg_snap_flow *sf = &s->flows[s->n_flows++];
+		const char *name = cg_active_flow(a, f);
+
+		snprintf(sf->name, sizeof(sf->name), "%s", name ? name : "");
+		if (a->flow_stats_fd < 0 ||
+		    percpu_sum(a->flow_stats_fd, f, vals,
+			       sizeof(struct cg_counter), ncpu, sums, 3))
+			continue;
+		sf->c.packets = sums[0];
+		sf->c.bytes = sums[1];
+	}
+
+	/* Attached interfaces: the kernel is the record. */
+	ifs = if_nameindex();
+	for (it = ifs; it && it->if_index; it++) {
+		struct cg_snap_iface *si, *grown;
+		uint32_t cur;
+		uint8_t mode;
+
+		xdp_query(it->if_index, &cur, &mode);
+		if (cur != a->prog_id)
+			continue;
+		grown = realloc(s->attached,
+				(s->n_attached + 1) * sizeof(*s->attached));
+		if (!grown)
+			break;
+		s->attached = grown;
+		si = &s->attached[s->n_attached++];
+		snprintf(si->name, sizeof(si->name), "%s", it->if_name);
+		si->ifindex = it->if_index;
+		si->mode = mode_name(mode);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+out:
+	cg_active_close(a);
+	free(vals);
+	return 0;
+}
+
+void cg_snapshot_free(struct cg_snapshot *s)
+{
+	free(s->attached);
+	free(s->flows);
+	s->attached = NULL;
+	s->flows = NULL;
+	s->n_attached = s->n_flows = 0;
 }

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cranegate.h"
+
 struct cg_env {
 	const char *pin_root;	/* default /sys/fs/bpf/cranegate */
 	const char *state_dir;	/* default /var/lib/cranegate */
@@ -44,5 +46,70 @@ void cg_active_close(struct cg_active *a);
 const char *cg_active_zone(const struct cg_active *a, unsigned id);
 const char *cg_active_flow(const struct cg_active *a, unsigned id);
 unsigned long long cg_active_policy_id(const struct cg_active *a);
+
+/*
+ * Events: the pinned ring buffer, read by `events`, `run` and `capture`.
+ * A ring buffer has one consumer position: when several readers run at
+ * once, each event goes to exactly one of them. The callback gets each
+ * event with a namer bound to the policy that emitted it (the stream
+ * follows reloads) and the offset that turns its CLOCK_MONOTONIC stamp
+ * into wall time.
+ */
+struct cg_namer;
+struct cg_event_stream;
+typedef void (*cg_event_fn)(void *ctx, const struct cg_event *e,
+			    const struct cg_namer *n,
+			    long long realtime_off_ns);
+
+int cg_event_stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
+			 struct cg_event_stream **out);
+/* A descriptor that becomes readable when events are waiting (epoll). */
+int cg_event_stream_fd(const struct cg_event_stream *s);
+/* Deliver waiting events, waiting up to timeout_ms; events or -errno. */
+int cg_event_stream_poll(struct cg_event_stream *s, int timeout_ms);
+void cg_event_stream_close(struct cg_event_stream *s);
+
+/*
+ * A snapshot of everything the gate counts, read from the pins: the
+ * active policy, the attached interfaces, and the counters summed over
+ * CPUs. `metrics`, the periodic summary of `run` and `status` read it.
+ */
+struct cg_snap_count {
+	unsigned long long packets, bytes;
+};
+
+struct cg_snap_events {
+	unsigned long long emitted, lost, suppressed;
+};
+
+struct cg_snap_iface {
+	char name[16];
+	unsigned ifindex;
+	const char *mode; /* native, generic, offload */
+};
+
+struct cg_snap_flow {
+	char name[CG_META_NAME_MAX];
+	struct cg_snap_count c;
+};
+
+struct cg_snapshot {
+	bool have_gate;	  /* the state maps are pinned */
+	bool have_policy; /* an active program with its metadata */
+	char policy_name[CG_META_NAME_MAX];
+	unsigned char sha256[32];
+	unsigned long long applied_at; /* Unix time, seconds */
+	bool monitor;
+	unsigned prog_id;
+	struct cg_snap_iface *attached;
+	size_t n_attached;
+	struct cg_snap_count reasons[CG_R_MAX];
+	struct cg_snap_events events[CG_R_MAX]; /* by reason (would) */
+	struct cg_snap_flow *flows;
+	size_t n_flows;
+};
+
+int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s);
+void cg_snapshot_free(struct cg_snapshot *s);
 
 #endif

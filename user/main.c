@@ -11,8 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "compile.h"
+#include "daemon.h"
+#include "diff.h"
+#include "history.h"
+#include "lint.h"
 #include "loader.h"
+#include "metrics.h"
 #include "replay.h"
 
 struct args {
@@ -22,8 +28,35 @@ struct args {
 	bool by_source;
 	long long count;
 	int timeout;
+	/* run, metrics, capture */
+	const char *log;	/* --log FILE */
+	const char *metrics;	/* --metrics ADDR:PORT */
+	const char *summary;	/* --summary SECONDS */
+	bool detach_on_exit;
+	const char *reason, *flow, *zone;	/* capture filters */
+	const char *write;	/* -w FILE */
+	bool all;		/* capture --all */
+	/* check, diff, apply --confirm */
+	bool strict;		/* check --strict */
+	const char *confirm;	/* apply --confirm SECONDS */
+	const char *pcap;	/* diff --pcap CAPTURE */
 	char **pos;		/* positional arguments */
 	int n_pos;
+};
+
+/* Long-only options: values beyond any char, so no short option clashes. */
+enum {
+	OPT_LOG = 0x200,
+	OPT_METRICS,
+	OPT_SUMMARY,
+	OPT_DETACH_ON_EXIT,
+	OPT_REASON,
+	OPT_FLOW,
+	OPT_ZONE,
+	OPT_ALL,
+	OPT_STRICT,
+	OPT_CONFIRM,
+	OPT_PCAP,
 };
 
 struct command {
@@ -32,6 +65,7 @@ struct command {
 	const char *help;
 	int n_pos;	/* positional arguments required */
 	int (*run)(struct args *a);
+	int n_opt_pos;	/* optional positional arguments after those */
 };
 
 static int do_check(struct args *a)
@@ -44,7 +78,10 @@ static int do_check(struct args *a)
 	err = cg_policy_load(a->pos[0], &p, &d);
 	if (!err)
 		err = cg_compile(p, &c, &d);
+	if (!err)
+		err = cg_lint_check(p, &d, a->strict);
 	cg_diags_print(&d, stderr);
+	cg_audit_check(&a->env, a->pos[0], p, &d, err);
 	if (!err) {
 		printf("%s: policy '%s' is valid: %zu zones, %zu hosts, %zu flows, mode %s\n",
 		       a->pos[0], p->name, p->n_zones, p->n_hosts, p->n_flows,
@@ -59,6 +96,8 @@ static int do_check(struct args *a)
 
 static int do_apply(struct args *a)
 {
+	if (a->confirm)
+		return cg_apply_confirmed(&a->env, a->pos[0], a->confirm);
 	return cg_apply(&a->env, a->pos[0]);
 }
 
@@ -95,16 +134,106 @@ static int do_replay(struct args *a)
 	return cg_replay(&o);
 }
 
+static int do_run(struct args *a)
+{
+	struct cg_run_opts o = {
+		.policy = a->pos[0],
+		.log_path = a->log,
+		.metrics = a->metrics,
+		.summary_s = 60,
+		.detach_on_exit = a->detach_on_exit,
+	};
+	char *end;
+
+	if (a->summary) {
+		o.summary_s = (int)strtol(a->summary, &end, 10);
+		if (*end || end == a->summary || o.summary_s < 0) {
+			fprintf(stderr, "cranegate run: --summary wants seconds (0: no summary)\n");
+			return -EINVAL;
+		}
+	}
+	return cg_run(&a->env, &o);
+}
+
+static int do_metrics(struct args *a)
+{
+	return cg_metrics_print(&a->env, stdout);
+}
+
+static int do_top(struct args *a)
+{
+	return cg_top_run(&a->env, a->count);
+}
+
+static int do_capture(struct args *a)
+{
+	struct cg_capture_opts o = {
+		.path = a->write,
+		.reason = a->reason,
+		.flow = a->flow,
+		.zone = a->zone,
+		.all = a->all,
+		.count = a->count,
+		.timeout_s = a->timeout,
+	};
+
+	return cg_capture_run(&a->env, &o);
+}
+
+/* diff's exit status is diff(1)'s: 0 same, 1 different, 2 trouble. */
+static int do_diff(struct args *a)
+{
+	struct cg_diff_opts o = {
+		.old_path = a->pos[0],
+		.new_path = a->pos[1],
+		.env = &a->env,
+		.capture = a->pcap,
+		.iface = a->iface,
+		.by_source = a->by_source,
+		.json = a->env.json,
+		.verbose = a->env.verbose,
+	};
+	int err;
+
+	if (a->pcap && !a->iface == !a->by_source) {
+		fprintf(stderr, "cranegate diff: --pcap needs one of --iface IFNAME or --by-source\n");
+		return 2;
+	}
+	err = cg_diff_run(&o);
+	return err < 0 ? 2 : err;
+}
+
+static int do_history(struct args *a)
+{
+	return cg_history_print(&a->env, stdout);
+}
+
+static int do_rollback(struct args *a)
+{
+	return cg_rollback(&a->env, a->n_pos ? a->pos[0] : NULL);
+}
+
+static int do_confirm(struct args *a)
+{
+	return cg_confirm(&a->env);
+}
+
 static const struct command commands[] = {
-	{ "check", "check POLICY",
+	{ "check", "check [--strict] POLICY",
 	  "Parse, validate and compile POLICY; print every error as\n"
 	  "FILE:LINE:COL: error: MESSAGE, or the compiled sizes. Exit 0 if valid,\n"
-	  "1 if not. Touches nothing in the kernel.",
+	  "1 if not. Touches nothing in the kernel. Also warns (FILE:LINE:COL:\n"
+	  "warning:) about flows that never decide a frame (duplicate, shadowed,\n"
+	  "or taken by earlier flows or the zone rules) and hosts and zones no\n"
+	  "flow uses; --strict makes every warning an error.",
 	  1, do_check },
-	{ "apply", "apply POLICY",
+	{ "apply", "apply [--confirm SECONDS] POLICY",
 	  "Compile POLICY, load it as a new instance and switch every interface\n"
 	  "the policy names to it atomically (no frame sees a mix of two\n"
-	  "policies). If anything fails, nothing changes.",
+	  "policies). If anything fails, nothing changes. Every applied policy\n"
+	  "is kept in the state directory (see history). With --confirm, the\n"
+	  "previous policy comes back by itself after SECONDS unless\n"
+	  "`cranegate confirm` runs first, even if this shell dies.",
 	  1, do_apply },
 	{ "status", "status [--json]",
 	  "Attached interfaces, the active policy (name, sha256, applied at),\n"
@@ -124,6 +253,54 @@ static const struct command commands[] = {
 	{ "detach", "detach",
 	  "Detach the gate from every interface and remove its pins.", 0,
 	  do_detach },
+	{ "run",
+	  "run POLICY [--log FILE] [--metrics ADDR:PORT] [--summary SECONDS] [--detach-on-exit]",
+	  "Apply POLICY, then stream events as JSON lines to FILE (or stdout)\n"
+	  "and to syslog, serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+	  "and write a summary line every SECONDS (default 60, 0: none).\n"
+	  "SIGHUP reopens FILE and re-applies POLICY (a broken file changes\n"
+	  "nothing). SIGTERM or SIGINT stop it and leave the gate enforcing,\n"
+	  "unless --detach-on-exit. Takes the events: see `events`.",
+	  1, do_run },
+	{ "metrics", "metrics",
+	  "Print the gate's counters once in the Prometheus text format (for\n"
+	  "node_exporter's textfile collector); the same text as /metrics.",
+	  0, do_metrics },
+	{ "top", "top [--count N]",
+	  "A live view of the busiest verdict reasons and flows (packets and\n"
+	  "bits per second, totals) and of event rates, refreshed every second;\n"
+	  "--count N stops after N refreshes.",
+	  0, do_top },
+	{ "capture",
+	  "capture [--reason R] [--flow F] [--zone Z] [--all] [--count N] [--timeout SECONDS] -w FILE",
+	  "Write dropped frames (and monitor-mode would-drops; with --all also\n"
+	  "logged passes) to FILE as pcap, the first 128 bytes of each, until\n"
+	  "signalled, N frames or SECONDS. -w - writes to stdout. Reads the\n"
+	  "same ring buffer as `events` and `run`: each event goes to one reader.",
+	  0, do_capture },
+	{ "diff",
+	  "diff [--json] OLD NEW [--pcap CAPTURE (--iface IFNAME | --by-source)]",
+	  "What NEW changes against OLD: the traffic it newly allows and newly\n"
+	  "denies (zones, hosts and CIDRs x protocol x ports, with the deciding\n"
+	  "flow or rule on each side), and changes of zones, hosts, flows and\n"
+	  "mode. With --pcap: replay CAPTURE through both policies (the real\n"
+	  "program, private maps) and list the conversations whose verdict\n"
+	  "changes. OLD or NEW may be @active (the active policy) or @REV (a\n"
+	  "revision of the history). Exit 0 same, 1 different, 2 trouble.",
+	  2, do_diff },
+	{ "history", "history [--json]",
+	  "The policies applied with this state directory, newest first: revision,\n"
+	  "time, action, policy name, sha256, user and result; also failed\n"
+	  "applies, confirmations, reverts and detaches.",
+	  0, do_history },
+	{ "rollback", "rollback [REV]",
+	  "Apply revision REV of the history again (default: the revision that\n"
+	  "was active before the current one), atomically, as apply does.",
+	  0, do_rollback, 1 },
+	{ "confirm", "confirm",
+	  "Keep the policy of a pending `apply --confirm`. Exit 1 if nothing was\n"
+	  "pending (it may have been reverted already: see history).",
+	  0, do_confirm },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -145,8 +322,10 @@ static void usage(FILE *out)
 		"  --state-dir DIR   policy copies and history (default /var/lib/cranegate)\n"
 		"  --verbose         show libbpf's messages (the verifier log on failure)\n"
 		"  -h, --help        this text; `cranegate COMMAND --help` for one command\n\n"
-		"A typical change: cranegate check new.yaml && cranegate replay --policy\n"
-		"new.yaml --by-source recorded.pcap && cranegate apply new.yaml\n");
+		"A typical change: cranegate check --strict new.yaml && cranegate diff\n"
+		"live.yaml new.yaml && cranegate diff live.yaml new.yaml --by-source\n"
+		"--pcap recorded.pcap; cranegate apply --confirm 120 new.yaml, test,\n"
+		"cranegate confirm (or cranegate rollback)\n");
 }
 
 int main(int argc, char **argv)
@@ -161,6 +340,18 @@ int main(int argc, char **argv)
 		{ "by-source", no_argument, NULL, 'b' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "summary", required_argument, NULL, OPT_SUMMARY },
+		{ "detach-on-exit", no_argument, NULL, OPT_DETACH_ON_EXIT },
+		{ "reason", required_argument, NULL, OPT_REASON },
+		{ "flow", required_argument, NULL, OPT_FLOW },
+		{ "zone", required_argument, NULL, OPT_ZONE },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "write", required_argument, NULL, 'w' },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "confirm", required_argument, NULL, OPT_CONFIRM },
+		{ "pcap", required_argument, NULL, OPT_PCAP },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -204,7 +395,7 @@ int main(int argc, char **argv)
 	for (k--; k + 1 < argc; k++)
 		argv[k] = argv[k + 1];
 	argc--;
-	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hvw:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'P':
 			a.env.pin_root = optarg;
@@ -233,6 +424,42 @@ int main(int argc, char **argv)
 		case 't':
 			a.timeout = atoi(optarg);
 			break;
+		case OPT_LOG:
+			a.log = optarg;
+			break;
+		case OPT_METRICS:
+			a.metrics = optarg;
+			break;
+		case OPT_SUMMARY:
+			a.summary = optarg;
+			break;
+		case OPT_DETACH_ON_EXIT:
+			a.detach_on_exit = true;
+			break;
+		case OPT_REASON:
+			a.reason = optarg;
+			break;
+		case OPT_FLOW:
+			a.flow = optarg;
+			break;
+		case OPT_ZONE:
+			a.zone = optarg;
+			break;
+		case OPT_ALL:
+			a.all = true;
+			break;
+		case 'w':
+			a.write = optarg;
+			break;
+		case OPT_STRICT:
+			a.strict = true;
+			break;
+		case OPT_CONFIRM:
+			a.confirm = optarg;
+			break;
+		case OPT_PCAP:
+			a.pcap = optarg;
+			break;
 		case 'h':
 			help = true;
 			break;
@@ -247,12 +474,15 @@ int main(int argc, char **argv)
 	}
 	a.pos = argv + optind;
 	a.n_pos = argc - optind;
-	if (a.n_pos != cmd->n_pos) {
+	if (a.n_pos < cmd->n_pos || a.n_pos > cmd->n_pos + cmd->n_opt_pos) {
 		fprintf(stderr, "usage: cranegate %s\n", cmd->usage);
 		return 2;
 	}
 	err = cmd->run(&a);
 	if (err == -EINVAL && !strcmp(cmd->name, "check"))
 		return 1;
+	/* A positive value is the exit status itself (diff). */
+	if (err > 0)
+		return err;
 	return err ? 1 : 0;
 }

@@ -145,7 +145,8 @@ void cg_event_json_fields(FILE *out, const struct cg_event *e,
 	if (e->function == CG_FUNC_NONE)
 		fputs(", \"function\": null", out);
 	else
-		fprintf(out, ", \"function\": %u", e->function);
+		fprintf(out, ", \"function\": %u, \"ics\": \"%s\"", e->function,
+			e->ics_proto == CG_ICS_PROTO_S7COMM ? "s7comm" : "modbus");
 	fprintf(out, ", \"len\": %u", e->pkt_len);
 }
 
@@ -177,4 +178,52 @@ void cg_event_text(FILE *out, const struct cg_event *e,
 	if (flow)
 		fprintf(out, " flow %s", flow);
 	fputc('\n', out);
+}
+
+void cg_event_brief(FILE *out, const struct cg_event *e,
+		    const struct cg_namer *n)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	const char *iface = name_of(n->iface, n->ctx, e->ifindex);
+	const char *flow = e->flow == CG_FLOW_NONE
+				   ? NULL
+				   : name_of(n->flow, n->ctx, e->flow);
+	const char *zf = e->zone_from == CG_ZONE_NONE
+				 ? NULL
+				 : name_of(n->zone, n->ctx, e->zone_from);
+	const char *zt = e->zone_to == CG_ZONE_NONE
+				 ? NULL
+				 : name_of(n->zone, n->ctx, e->zone_to);
+	bool ip = e->family == 4 || e->family == 6;
+
+	cg_addr_format(e->family, e->src, src, sizeof(src));
+	cg_addr_format(e->family, e->dst, dst, sizeof(dst));
+	fprintf(out, "%s %s", cg_verdict_name(e->verdict),
+		cg_reason_name(e->reason));
+	if (e->reason == CG_R_MONITOR)
+		fprintf(out, " (would: %s)", cg_reason_name(e->would));
+	if (iface)
+		fprintf(out, " on %s", iface);
+	else
+		fprintf(out, " on if%u", e->ifindex);
+	if (e->vlan)
+		fprintf(out, " vlan %u", e->vlan);
+	if (ip && (e->flags & CG_EV_PORTS))
+		fprintf(out, ": %s %s:%u -> %s:%u", cg_l4_name(e->proto), src,
+			e->sport, dst, e->dport);
+	else if (ip)
+		fprintf(out, ": %s %s -> %s", cg_l4_name(e->proto), src, dst);
+	else
+		fprintf(out, ": src mac %02x:%02x:%02x:%02x:%02x:%02x",
+			e->src_mac[0], e->src_mac[1], e->src_mac[2],
+			e->src_mac[3], e->src_mac[4], e->src_mac[5]);
+	if (zf || zt)
+		fprintf(out, " (%s -> %s)", zf ? zf : "?", zt ? zt : "?");
+	if (flow)
+		fprintf(out, " flow %s", flow);
+	if (e->function != CG_FUNC_NONE)
+		fprintf(out, " %s function %u",
+			e->ics_proto == CG_ICS_PROTO_S7COMM ? "s7comm"
+							    : "modbus",
+			e->function);
 }

@@ -37,6 +37,14 @@ void cg_event_json_fields(FILE *out, const struct cg_event *e,
 void cg_event_text(FILE *out, const struct cg_event *e,
 		   const struct cg_namer *n, long long realtime_off_ns);
 
+/*
+ * One concise line for syslog, without time or newline: "drop no-rule on
+ * crane0 vlan 100: tcp 198.18.20.11:40000 -> 198.18.10.5:8502
+ * (crane-control -> business)".
+ */
+void cg_event_brief(FILE *out, const struct cg_event *e,
+		    const struct cg_namer *n);
+
 /* CLOCK_REALTIME - CLOCK_MONOTONIC, in ns. */
 long long cg_realtime_offset(void);
 

@@ -17,6 +17,8 @@ PACKAGES=(
 	netsniff-ng tcpreplay tshark tcpdump curl man-db groff-base
 	iproute2 iputils-ping socat nftables ethtool
 	util-linux procps xxd jq python3 gnuplot-nox
+	# benchmarks (make bench)
+	time
 	# operations tests: systemd-analyze verify of the unit
 	systemd
 )
