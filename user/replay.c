@@ -18,9 +18,6 @@
 #include "output.h"
 #include "replay.h"
 
-/* The kernel's test runs take at most a page minus head- and tailroom. */
-#define CG_TEST_RUN_MAX 3500
-
 struct replay_names {
 	const struct cg_policy *p;
 	char ifname[IF_NAMESIZE];
@@ -47,22 +44,16 @@ static const char *rn_iface(void *ctx, unsigned ifindex)
 	return if_indextoname(ifindex, n->ifname);
 }
 
-/*
- * --by-source: the interface of the zone that holds the frame's source
- * address (the sender address for ARP). Frames whose source is in no
- * zone, or that carry no address, go to the policy's first interface.
- */
-static const char *iface_by_source(const struct cg_compiled *c,
-				   const uint8_t *f, size_t len)
+const char *cg_replay_source_iface(const struct cg_policy *p, const uint8_t *f,
+				   size_t len)
 {
-	const struct cg_policy *p = c->policy;
 	size_t off = 12, z, k;
 	uint16_t type;
 	uint8_t addr[16];
 	int family = 0;
 
 	if (len < 14)
-		return c->ifnames[0];
+		return NULL;
 	type = f[off] << 8 | f[off + 1];
 	if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
 		off += 4;
@@ -85,7 +76,32 @@ static const char *iface_by_source(const struct cg_compiled *c,
 					       family, addr) &&
 			    p->zones[z].n_ifaces)
 				return p->zones[z].ifaces[0].name;
-	return c->ifnames[0];
+	return NULL;
+}
+
+/*
+ * --by-source for replay: frames whose source is in no zone, or that
+ * carry no address, go to the policy's first interface.
+ */
+static const char *iface_by_source(const struct cg_compiled *c,
+				   const uint8_t *f, size_t len)
+{
+	const char *ifname = cg_replay_source_iface(c->policy, f, len);
+
+	return ifname ? ifname : c->ifnames[0];
+}
+
+int cg_replay_frame(struct cg_gate *g, const char *ifname, const uint8_t *f,
+		    size_t len, struct cg_event *ev, int *action)
+{
+	unsigned ifindex;
+
+	if (len < 14 || len > CG_TEST_RUN_MAX)
+		return -EMSGSIZE;
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex)
+		return -ENODEV;
+	return cg_gate_test_run(g, ifindex, f, len, ev, action);
 }
 
 int cg_replay(const struct cg_replay_opts *o)
@@ -152,7 +168,8 @@ int cg_replay(const struct cg_replay_opts *o)
 		int action;
 
 		frames++;
-		if (h->caplen < 14 || h->caplen > CG_TEST_RUN_MAX) {
+		err = cg_replay_frame(g, ifname, data, h->caplen, &ev, &action);
+		if (err == -EMSGSIZE) {
 			/* Outside what a test run takes: say so, judge nothing. */
 			errors++;
 			if (o->json)
@@ -163,8 +180,6 @@ int cg_replay(const struct cg_replay_opts *o)
 				       (unsigned long long)frames, h->caplen);
 			continue;
 		}
-		err = cg_gate_test_run(g, if_nametoindex(ifname), data,
-				       h->caplen, &ev, &action);
 		if (err) {
 			fprintf(stderr, "cranegate: test run of frame %llu failed: %s\n",
 				(unsigned long long)frames, strerror(-err));

@@ -3,6 +3,10 @@
 #define CRANEGATE_REPLAY_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gate.h"
 
 struct cg_replay_opts {
 	const char *policy_path;
@@ -15,5 +19,26 @@ struct cg_replay_opts {
 
 /* Replay a capture through a private instance; 0 or a negative errno. */
 int cg_replay(const struct cg_replay_opts *o);
+
+/* The kernel's test runs take at most a page minus head- and tailroom. */
+#define CG_TEST_RUN_MAX 3500
+
+/*
+ * --by-source: the first interface of the zone that holds the frame's
+ * source address (the sender address for ARP), or NULL when no zone holds
+ * it or the frame carries no address.
+ */
+const char *cg_replay_source_iface(const struct cg_policy *p, const uint8_t *f,
+				   size_t len);
+
+/*
+ * Judge one frame with a private instance loaded with `record` (see
+ * gate.h), as if it arrived on `ifname`. Returns 0 with *ev and *action
+ * filled, -EMSGSIZE when the frame is shorter than an Ethernet header or
+ * longer than CG_TEST_RUN_MAX (nothing is judged), -ENODEV when there is
+ * no such interface, or another negative errno from the test run.
+ */
+int cg_replay_frame(struct cg_gate *g, const char *ifname, const uint8_t *f,
+		    size_t len, struct cg_event *ev, int *action);
 
 #endif

@@ -1,0 +1,3087 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The semantic model of policies (see diff.h) and `cranegate diff`.
+ *
+ * Regions are kept sorted by (family, address, prefix length), so that a
+ * prefix is followed by everything inside it (the compiler's order), and
+ * each region knows its parent (the smallest region around it). A region
+ * is empty when its children tile its prefix; no address lies in it, and
+ * no cell of it is ever looked at.
+ *
+ * A diff walks every (source, destination) pair of non-empty regions of
+ * one family. For most pairs no flow of either policy covers both ends,
+ * and the zone rules alone decide: that costs two comparisons. Pairs that
+ * a flow covers get a grid of cells, one per (protocol bucket, port
+ * class), painted flow by flow in file order, where the first paint wins.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pcap/pcap.h>
+
+#include "compile.h"
+#include "cranegate.h"
+#include "diff.h"
+#include "gate.h"
+#include "history.h"
+#include "output.h"
+#include "replay.h"
+
+#define NONE32 UINT32_MAX
+#define NO_ZONE 0xffffu
+
+/* Grid values besides flow indexes: the zone rules, and no rule at all. */
+#define D_NORULE 0xffffff01u
+#define D_INTRA 0xffffff02u
+#define D_SPOOF 0xffffff03u
+
+/* Bounds on the work of one analysis (pairs of regions, cells painted). */
+#define MAX_PAIRS (64ull << 20)
+#define MAX_CELL_WORK (2000ull << 20)
+
+struct u32vec {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static int push(struct u32vec *a, uint32_t x)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 8;
+		uint32_t *v = realloc(a->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = x;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void sort_unique(struct u32vec *a)
+{
+	size_t i, j = 0;
+
+	if (!a->n)
+		return;
+	qsort(a->v, a->n, sizeof(*a->v), cmp_u32);
+	for (i = 1; i < a->n; i++)
+		if (a->v[i] != a->v[j])
+			a->v[++j] = a->v[i];
+	a->n = j + 1;
+}
+
+static bool has(const struct u32vec *a, uint32_t x)
+{
+	size_t lo = 0, hi = a->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (a->v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < a->n && a->v[lo] == x;
+}
+
+/* ------------------------------------------------------------------ */
+/* Prefixes                                                            */
+
+static int nbytes(int family)
+{
+	return family == 4 ? 4 : 16;
+}
+
+static int cmp_prefix(const struct cg_prefix *x, const struct cg_prefix *y)
+{
+	int c;
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	c = memcmp(x->addr, y->addr, nbytes(x->family));
+	if (c)
+		return c;
+	return x->len - y->len;
+}
+
+static void last_addr(const struct cg_prefix *p, uint8_t *last)
+{
+	int i;
+
+	memcpy(last, p->addr, 16);
+	for (i = p->len; i < nbytes(p->family) * 8; i++)
+		last[i / 8] |= 0x80 >> (i % 8);
+}
+
+/* a + 1 over n bytes; false when a was the last address. */
+static bool addr_next(uint8_t *a, int n)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		if (++a[i])
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* The model                                                           */
+
+struct region {
+	struct cg_prefix prefix;
+	uint32_t parent; /* NONE32: none */
+	bool empty;	 /* its children tile it */
+	bool has_children;
+	uint16_t zone[2]; /* per policy; NO_ZONE */
+};
+
+/* A flow, as the model sees it. */
+struct sflow {
+	struct u32vec from, to; /* regions, sorted */
+	unsigned buckets;	/* 1 << enum cg_bucket */
+	struct u32vec pcs; /* TCP/UDP port classes as lo,hi pairs; none: all */
+};
+
+struct spol {
+	const struct cg_policy *p;
+	struct sflow *flows;
+	uint32_t *by_src_off; /* flows whose `from` holds region r: */
+	uint32_t *by_src;     /* by_src[by_src_off[r] .. by_src_off[r + 1]) */
+	struct u32vec *zone_regions; /* non-empty regions of each zone */
+	uint32_t *peer; /* the flow of the same name in the other policy */
+};
+
+struct cg_space {
+	struct spol pol[2];
+	size_t n_pol;
+	struct region *regions;
+	size_t n_regions;
+	uint32_t *bounds; /* first port of each port class */
+	size_t n_pc;
+	uint32_t *port_class; /* port -> port class, 65536 entries */
+	size_t grid;	      /* cells per region pair: 2 * n_pc + 3 */
+};
+
+static size_t cell_of(const struct cg_space *s, enum cg_bucket b, uint32_t pc)
+{
+	switch (b) {
+	case CG_B_TCP:
+		return pc;
+	case CG_B_UDP:
+		return s->n_pc + pc;
+	case CG_B_ICMP:
+		return 2 * s->n_pc;
+	case CG_B_ICMPV6:
+		return 2 * s->n_pc + 1;
+	default:
+		return 2 * s->n_pc + 2;
+	}
+}
+
+static uint32_t pc_last_port(const struct cg_space *s, uint32_t pc)
+{
+	return pc + 1 < s->n_pc ? s->bounds[pc + 1] - 1 : 65535;
+}
+
+static bool flow_has_ports(const struct cg_flow *f)
+{
+	return f->n_ports && (f->proto == CG_P_TCP || f->proto == CG_P_UDP ||
+			      f->proto == CG_P_ANY);
+}
+
+static unsigned flow_buckets(const struct cg_flow *f)
+{
+	switch (f->proto) {
+	case CG_P_TCP:
+		return 1u << CG_B_TCP;
+	case CG_P_UDP:
+		return 1u << CG_B_UDP;
+	case CG_P_ICMP:
+		return 1u << CG_B_ICMP;
+	case CG_P_ICMPV6:
+		return 1u << CG_B_ICMPV6;
+	case CG_P_ANY:
+		break;
+	}
+	if (f->n_ports)
+		return 1u << CG_B_TCP | 1u << CG_B_UDP;
+	return (1u << CG_B_N) - 1;
+}
+
+static int add_prefix(struct cg_space *s, size_t *cap,
+		      const struct cg_prefix *p)
+{
+	if (!p->family)
+		return 0;
+	if (s->n_regions == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct region *v = realloc(s->regions, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->regions = v;
+		*cap = ncap;
+	}
+	memset(&s->regions[s->n_regions], 0, sizeof(*s->regions));
+	s->regions[s->n_regions].prefix = *p;
+	s->regions[s->n_regions].zone[0] = NO_ZONE;
+	s->regions[s->n_regions].zone[1] = NO_ZONE;
+	s->n_regions++;
+	return 0;
+}
+
+static int cmp_region(const void *a, const void *b)
+{
+	return cmp_prefix(&((const struct region *)a)->prefix,
+			  &((const struct region *)b)->prefix);
+}
+
+static int collect_regions(struct cg_space *s)
+{
+	size_t cap = 0, k, i, j;
+	int err;
+
+	for (k = 0; k < s->n_pol; k++) {
+		const struct cg_policy *p = s->pol[k].p;
+
+		for (i = 0; i < p->n_zones; i++)
+			for (j = 0; j < p->zones[i].n_nets; j++)
+				if ((err = add_prefix(
+					     s, &cap,
+					     &p->zones[i].nets[j].prefix)))
+					return err;
+		for (i = 0; i < p->n_hosts; i++)
+			if ((err = add_prefix(s, &cap, &p->hosts[i].addr)))
+				return err;
+		for (i = 0; i < p->n_flows; i++) {
+			const struct cg_flow *f = &p->flows[i];
+
+			for (j = 0; j < f->n_from; j++)
+				if (f->from[j].kind == CG_REF_CIDR &&
+				    (err = add_prefix(s, &cap,
+						      &f->from[j].cidr)))
+					return err;
+			for (j = 0; j < f->n_to; j++)
+				if (f->to[j].kind == CG_REF_CIDR &&
+				    (err = add_prefix(s, &cap, &f->to[j].cidr)))
+					return err;
+		}
+	}
+	if (s->n_regions)
+		qsort(s->regions, s->n_regions, sizeof(*s->regions),
+		      cmp_region);
+	for (i = 0, j = 0; i < s->n_regions; i++)
+		if (!j || cmp_region(&s->regions[i], &s->regions[j - 1]))
+			s->regions[j++] = s->regions[i];
+	s->n_regions = j;
+	return s->n_regions <= MAX_PAIRS ? 0 : -E2BIG;
+}
+
+/*
+ * Parents (a stack walk over the sorted regions), then emptiness: the
+ * direct children of a region are disjoint and in address order, so they
+ * tile it when the first starts at its first address, each next one
+ * starts right after the previous one, and the last ends at its end.
+ */
+static int link_regions(struct cg_space *s)
+{
+	uint32_t *stack, *prev_ok;
+	uint8_t(*prev_last)[16];
+	size_t n = s->n_regions, depth = 0, i;
+	int err = -ENOMEM;
+
+	stack = calloc(n + 1, sizeof(*stack));
+	prev_ok = calloc(n + 1, sizeof(*prev_ok));
+	prev_last = calloc(n + 1, sizeof(*prev_last));
+	if (!stack || !prev_ok || !prev_last)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct region *r = &s->regions[i];
+
+		while (depth &&
+		       !cg_prefix_contains(&s->regions[stack[depth - 1]].prefix,
+					   &r->prefix))
+			depth--;
+		r->parent = depth ? stack[depth - 1] : NONE32;
+		stack[depth++] = i;
+		if (r->parent != NONE32) {
+			struct region *p = &s->regions[r->parent];
+			int nb = nbytes(p->prefix.family);
+
+			if (!p->has_children) {
+				p->has_children = true;
+				prev_ok[r->parent] = !memcmp(
+					r->prefix.addr, p->prefix.addr, nb);
+			} else if (prev_ok[r->parent]) {
+				uint8_t next[16];
+
+				memcpy(next, prev_last[r->parent], 16);
+				prev_ok[r->parent] =
+					addr_next(next, nb) &&
+					!memcmp(next, r->prefix.addr, nb);
+			}
+			last_addr(&r->prefix, prev_last[r->parent]);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct region *r = &s->regions[i];
+		uint8_t last[16];
+
+		if (!r->has_children || !prev_ok[i])
+			continue;
+		last_addr(&r->prefix, last);
+		r->empty =
+			!memcmp(last, prev_last[i], nbytes(r->prefix.family));
+	}
+	err = 0;
+out:
+	free(stack);
+	free(prev_ok);
+	free(prev_last);
+	return err;
+}
+
+/* Index of the region equal to `p` (it exists), or NONE32. */
+static uint32_t region_index(const struct cg_space *s,
+			     const struct cg_prefix *p)
+{
+	size_t lo = 0, hi = s->n_regions;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (cmp_prefix(&s->regions[mid].prefix, p) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->n_regions && !cmp_prefix(&s->regions[lo].prefix, p))
+		return lo;
+	return NONE32;
+}
+
+/* Every region inside `p` (a contiguous run from `p` itself). */
+static int regions_inside(const struct cg_space *s, const struct cg_prefix *p,
+			  struct u32vec *out)
+{
+	uint32_t i = region_index(s, p);
+	uint8_t last[16];
+	int nb = nbytes(p->family), err;
+
+	if (i == NONE32)
+		return 0;
+	last_addr(p, last);
+	for (; i < s->n_regions; i++) {
+		const struct cg_prefix *q = &s->regions[i].prefix;
+
+		if (q->family != p->family || memcmp(q->addr, last, nb) > 0)
+			break;
+		if ((err = push(out, i)))
+			return err;
+	}
+	return 0;
+}
+
+static int expand_refs(const struct cg_space *s, const struct cg_policy *p,
+		       const struct cg_ref *refs, size_t n, struct u32vec *out)
+{
+	size_t i, j;
+	int err = 0;
+
+	for (i = 0; i < n && !err; i++) {
+		switch (refs[i].kind) {
+		case CG_REF_ZONE:
+			for (j = 0; j < p->zones[refs[i].index].n_nets && !err;
+			     j++)
+				err = regions_inside(
+					s,
+					&p->zones[refs[i].index].nets[j].prefix,
+					out);
+			break;
+		case CG_REF_HOST:
+			err = regions_inside(s, &p->hosts[refs[i].index].addr,
+					     out);
+			break;
+		case CG_REF_CIDR:
+			err = regions_inside(s, &refs[i].cidr, out);
+			break;
+		}
+	}
+	sort_unique(out);
+	return err;
+}
+
+static int collect_ports(struct cg_space *s)
+{
+	uint8_t *is_bound = calloc(65537, 1);
+	size_t k, i, j, c;
+
+	if (!is_bound)
+		return -ENOMEM;
+	is_bound[0] = 1;
+	for (k = 0; k < s->n_pol; k++) {
+		const struct cg_policy *p = s->pol[k].p;
+
+		for (i = 0; i < p->n_flows; i++) {
+			const struct cg_flow *f = &p->flows[i];
+
+			if (!flow_has_ports(f))
+				continue;
+			for (j = 0; j < f->n_ports; j++) {
+				is_bound[f->ports[j].lo] = 1;
+				is_bound[(uint32_t)f->ports[j].hi + 1] = 1;
+			}
+		}
+	}
+	s->bounds = calloc(65536, sizeof(*s->bounds));
+	s->port_class = calloc(65536, sizeof(*s->port_class));
+	if (!s->bounds || !s->port_class) {
+		free(is_bound);
+		return -ENOMEM;
+	}
+	for (i = 0, c = 0; i < 65536; i++) {
+		if (is_bound[i])
+			s->bounds[c++] = i;
+		s->port_class[i] = c - 1;
+	}
+	s->n_pc = c;
+	s->grid = 2 * c + 3;
+	free(is_bound);
+	return 0;
+}
+
+static int prepare_policy(struct cg_space *s, size_t k)
+{
+	struct spol *sp = &s->pol[k];
+	const struct cg_policy *p = sp->p;
+	size_t i, j, r, total = 0;
+	int err;
+
+	sp->flows = calloc(p->n_flows + 1, sizeof(*sp->flows));
+	sp->by_src_off = calloc(s->n_regions + 2, sizeof(*sp->by_src_off));
+	sp->zone_regions = calloc(p->n_zones + 1, sizeof(*sp->zone_regions));
+	if (!sp->flows || !sp->by_src_off || !sp->zone_regions)
+		return -ENOMEM;
+
+	/* Zones of regions, and the non-empty regions of each zone. */
+	for (i = 0; i < p->n_zones; i++) {
+		struct u32vec in = {};
+
+		for (j = 0; j < p->zones[i].n_nets; j++)
+			if ((err = regions_inside(
+				     s, &p->zones[i].nets[j].prefix, &in))) {
+				free(in.v);
+				return err;
+			}
+		sort_unique(&in);
+		for (j = 0; j < in.n; j++) {
+			s->regions[in.v[j]].zone[k] = i;
+			if (!s->regions[in.v[j]].empty &&
+			    (err = push(&sp->zone_regions[i], in.v[j]))) {
+				free(in.v);
+				return err;
+			}
+		}
+		free(in.v);
+	}
+
+	for (i = 0; i < p->n_flows; i++) {
+		const struct cg_flow *f = &p->flows[i];
+		struct sflow *sf = &sp->flows[i];
+
+		if ((err = expand_refs(s, p, f->from, f->n_from, &sf->from)) ||
+		    (err = expand_refs(s, p, f->to, f->n_to, &sf->to)))
+			return err;
+		sf->buckets = flow_buckets(f);
+		if (flow_has_ports(f)) {
+			struct u32vec lo = {};
+
+			/* Port-class spans, sorted and merged. */
+			for (j = 0; j < f->n_ports; j++)
+				if ((err = push(
+					     &lo,
+					     s->port_class[f->ports[j].lo])) ||
+				    (err = push(
+					     &lo,
+					     s->port_class[f->ports[j].hi]))) {
+					free(lo.v);
+					return err;
+				}
+			for (j = 0; j < lo.n; j += 2) {
+				size_t m;
+
+				for (m = j + 2; m < lo.n; m += 2)
+					if (lo.v[m] < lo.v[j]) {
+						uint32_t a = lo.v[j],
+							 b = lo.v[j + 1];
+
+						lo.v[j] = lo.v[m];
+						lo.v[j + 1] = lo.v[m + 1];
+						lo.v[m] = a;
+						lo.v[m + 1] = b;
+					}
+			}
+			for (j = 0; j < lo.n; j += 2) {
+				if (sf->pcs.n &&
+				    lo.v[j] <= sf->pcs.v[sf->pcs.n - 1] + 1) {
+					if (lo.v[j + 1] >
+					    sf->pcs.v[sf->pcs.n - 1])
+						sf->pcs.v[sf->pcs.n - 1] =
+							lo.v[j + 1];
+					continue;
+				}
+				if ((err = push(&sf->pcs, lo.v[j])) ||
+				    (err = push(&sf->pcs, lo.v[j + 1]))) {
+					free(lo.v);
+					return err;
+				}
+			}
+			free(lo.v);
+		}
+		total += sf->from.n;
+	}
+
+	/* Flows by source region, in file order (CSR). */
+	sp->by_src = calloc(total + 1, sizeof(*sp->by_src));
+	if (!sp->by_src)
+		return -ENOMEM;
+	for (i = 0; i < p->n_flows; i++)
+		for (j = 0; j < sp->flows[i].from.n; j++)
+			sp->by_src_off[sp->flows[i].from.v[j] + 1]++;
+	for (r = 0; r < s->n_regions; r++)
+		sp->by_src_off[r + 1] += sp->by_src_off[r];
+	{
+		uint32_t *fill = calloc(s->n_regions + 1, sizeof(*fill));
+
+		if (!fill)
+			return -ENOMEM;
+		for (i = 0; i < p->n_flows; i++)
+			for (j = 0; j < sp->flows[i].from.n; j++) {
+				r = sp->flows[i].from.v[j];
+				sp->by_src[sp->by_src_off[r] + fill[r]++] = i;
+			}
+		free(fill);
+	}
+	return 0;
+}
+
+static int pair_peers(struct cg_space *s)
+{
+	size_t k, i, j;
+
+	for (k = 0; k < 2; k++) {
+		const struct cg_policy *p = s->pol[k].p, *q = s->pol[!k].p;
+
+		s->pol[k].peer = calloc(p->n_flows + 1, sizeof(uint32_t));
+		if (!s->pol[k].peer)
+			return -ENOMEM;
+		for (i = 0; i < p->n_flows; i++) {
+			s->pol[k].peer[i] = NONE32;
+			for (j = 0; j < q->n_flows; j++)
+				if (!strcmp(p->flows[i].name,
+					    q->flows[j].name)) {
+					s->pol[k].peer[i] = j;
+					break;
+				}
+		}
+	}
+	return 0;
+}
+
+void cg_space_free(struct cg_space *s)
+{
+	size_t k, i;
+
+	if (!s)
+		return;
+	for (k = 0; k < s->n_pol; k++) {
+		struct spol *sp = &s->pol[k];
+
+		for (i = 0; sp->flows && i < sp->p->n_flows; i++) {
+			free(sp->flows[i].from.v);
+			free(sp->flows[i].to.v);
+			free(sp->flows[i].pcs.v);
+		}
+		for (i = 0; sp->zone_regions && i < sp->p->n_zones; i++)
+			free(sp->zone_regions[i].v);
+		free(sp->flows);
+		free(sp->by_src_off);
+		free(sp->by_src);
+		free(sp->zone_regions);
+		free(sp->peer);
+	}
+	free(s->regions);
+	free(s->bounds);
+	free(s->port_class);
+	free(s);
+}
+
+int cg_space_new(const struct cg_policy *const *pols, size_t n,
+		 struct cg_space **out)
+{
+	struct cg_space *s;
+	size_t k;
+	int err;
+
+	*out = NULL;
+	if (n < 1 || n > 2)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->n_pol = n;
+	for (k = 0; k < n; k++)
+		s->pol[k].p = pols[k];
+	if ((err = collect_regions(s)) || (err = link_regions(s)) ||
+	    (err = collect_ports(s)))
+		goto fail;
+	for (k = 0; k < n; k++)
+		if ((err = prepare_policy(s, k)))
+			goto fail;
+	if (n == 2 && (err = pair_peers(s)))
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	cg_space_free(s);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Deciding cells                                                      */
+
+static bool is_pass(uint32_t code)
+{
+	return code == D_INTRA || code < D_NORULE;
+}
+
+static void code_decision(uint32_t code, struct cg_decision *d)
+{
+	d->flow = CG_FLOW_NONE;
+	switch (code) {
+	case D_SPOOF:
+		d->verdict = CG_V_DROP;
+		d->reason = CG_R_SPOOFED_SOURCE;
+		break;
+	case D_INTRA:
+		d->verdict = CG_V_PASS;
+		d->reason = CG_R_INTRA_ZONE;
+		break;
+	case D_NORULE:
+		d->verdict = CG_V_DROP;
+		d->reason = CG_R_NO_RULE;
+		break;
+	default:
+		d->verdict = CG_V_PASS;
+		d->reason = CG_R_ALLOWED;
+		d->flow = code;
+	}
+}
+
+/* What the zone rules decide for a pair, before any flow: a D_ code. */
+static uint32_t zone_rule(const struct cg_space *s, size_t k, uint32_t src,
+			  uint32_t dst)
+{
+	uint16_t zs = s->regions[src].zone[k];
+
+	if (zs == NO_ZONE)
+		return D_SPOOF;
+	if (zs == s->regions[dst].zone[k])
+		return D_INTRA;
+	return D_NORULE;
+}
+
+/* The flows of policy k covering (src, dst), in file order, into `out`. */
+static int pair_flows(const struct cg_space *s, size_t k, uint32_t src,
+		      uint32_t dst, struct u32vec *out)
+{
+	const struct spol *sp = &s->pol[k];
+	uint32_t i;
+	int err;
+
+	out->n = 0;
+	for (i = sp->by_src_off[src]; i < sp->by_src_off[src + 1]; i++)
+		if (has(&sp->flows[sp->by_src[i]].to, dst) &&
+		    (err = push(out, sp->by_src[i])))
+			return err;
+	return 0;
+}
+
+/*
+ * Paint flow f of policy k onto the grid: each cell it covers that no
+ * earlier flow took becomes its. Cells taken already are reported to
+ * `taken` (when not NULL). Returns how many cells f took.
+ */
+static size_t paint(const struct cg_space *s, size_t k, uint32_t f,
+		    uint32_t *grid, void (*taken)(void *, uint32_t, uint32_t),
+		    void *ctx, unsigned long long *work)
+{
+	const struct sflow *sf = &s->pol[k].flows[f];
+	size_t got = 0, j;
+	uint32_t pc, lo, hi;
+	int b;
+
+	for (b = 0; b < CG_B_N; b++) {
+		if (!(sf->buckets & (1u << b)))
+			continue;
+		if (b != CG_B_TCP && b != CG_B_UDP) {
+			size_t c = cell_of(s, b, 0);
+
+			if (grid[c] == D_NORULE) {
+				grid[c] = f;
+				got++;
+			} else if (taken) {
+				taken(ctx, f, grid[c]);
+			}
+			continue;
+		}
+		for (j = 0; j < (sf->pcs.n ? sf->pcs.n : 2); j += 2) {
+			lo = sf->pcs.n ? sf->pcs.v[j] : 0;
+			hi = sf->pcs.n ? sf->pcs.v[j + 1] : s->n_pc - 1;
+			*work += hi - lo + 1;
+			for (pc = lo; pc <= hi; pc++) {
+				size_t c = cell_of(s, b, pc);
+
+				if (grid[c] == D_NORULE) {
+					grid[c] = f;
+					got++;
+				} else if (taken) {
+					taken(ctx, f, grid[c]);
+				}
+			}
+		}
+	}
+	return got;
+}
+
+/*
+ * Decide every cell of (src, dst) under policy k. Returns the code when
+ * the zone rules decide the whole pair (the grid is untouched), or NONE32
+ * with the grid filled.
+ */
+static uint32_t eval_pair(const struct cg_space *s, size_t k, uint32_t src,
+			  uint32_t dst, const struct u32vec *flows,
+			  uint32_t *grid, unsigned long long *work)
+{
+	uint32_t z = zone_rule(s, k, src, dst);
+	size_t i;
+
+	if (z != D_NORULE || !flows->n)
+		return z;
+	for (i = 0; i < s->grid; i++)
+		grid[i] = D_NORULE;
+	*work += s->grid;
+	for (i = 0; i < flows->n; i++)
+		paint(s, k, flows->v[i], grid, NULL, NULL, work);
+	return NONE32;
+}
+
+/* The most specific non-empty region holding an address, or NONE32. */
+static uint32_t region_of(const struct cg_space *s, int family,
+			  const uint8_t *addr)
+{
+	size_t lo = 0, hi = s->n_regions;
+	int nb = nbytes(family);
+	uint32_t r;
+
+	/* The last region whose (family, address) is <= the address. */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct cg_prefix *q = &s->regions[mid].prefix;
+		int c = q->family != family ? q->family - family
+					    : memcmp(q->addr, addr, nb);
+
+		if (c <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NONE32;
+	for (r = lo - 1; r != NONE32; r = s->regions[r].parent)
+		if (cg_prefix_has_addr(&s->regions[r].prefix, family, addr))
+			return r;
+	return NONE32;
+}
+
+uint32_t cg_space_region(const struct cg_space *s, int family,
+			 const uint8_t *addr)
+{
+	return region_of(s, family, addr);
+}
+
+void cg_space_decide(const struct cg_space *s, size_t k, int family,
+		     const uint8_t *src, const uint8_t *dst, uint8_t proto,
+		     uint16_t port, struct cg_decision *out)
+{
+	uint32_t rs = region_of(s, family, src), rd = region_of(s, family, dst);
+	struct u32vec flows = {};
+	enum cg_bucket b;
+	uint32_t code = D_SPOOF, pc = s->port_class[port];
+	size_t i;
+
+	b = proto == 6	  ? CG_B_TCP
+	    : proto == 17 ? CG_B_UDP
+	    : proto == 1  ? CG_B_ICMP
+	    : proto == 58 ? CG_B_ICMPV6
+			  : CG_B_OTHER;
+	if (rs != NONE32 && rd == NONE32)
+		code = s->regions[rs].zone[k] == NO_ZONE ? D_SPOOF : D_NORULE;
+	else if (rs != NONE32)
+		code = zone_rule(s, k, rs, rd);
+	if (code == D_NORULE && rd != NONE32 &&
+	    !pair_flows(s, k, rs, rd, &flows)) {
+		for (i = 0; i < flows.n; i++) {
+			const struct sflow *sf = &s->pol[k].flows[flows.v[i]];
+			size_t j;
+			bool hit = false;
+
+			if (!(sf->buckets & (1u << b)))
+				continue;
+			if ((b != CG_B_TCP && b != CG_B_UDP) || !sf->pcs.n)
+				hit = true;
+			for (j = 0; j < sf->pcs.n && !hit; j += 2)
+				hit = sf->pcs.v[j] <= pc &&
+				      pc <= sf->pcs.v[j + 1];
+			if (hit) {
+				code = flows.v[i];
+				break;
+			}
+		}
+	}
+	free(flows.v);
+	code_decision(code, out);
+}
+
+/* ------------------------------------------------------------------ */
+/* Flow usage, for the lint                                            */
+
+static void add_taker(void *ctx, uint32_t f, uint32_t by)
+{
+	struct cg_flow_usage *u = &((struct cg_flow_usage *)ctx)[f];
+	size_t i;
+
+	if (by == D_INTRA) {
+		u->zone_rules |= CG_TAKEN_INTRA;
+		return;
+	}
+	if (by == D_SPOOF) {
+		u->zone_rules |= CG_TAKEN_SPOOF;
+		return;
+	}
+	for (i = 0; i < u->n_takers && i < CG_USAGE_TAKERS; i++)
+		if (u->takers[i] == by)
+			return;
+	/* Past the array, distinct takers can no longer be told apart;
+	 * n_takers then only says "more than CG_USAGE_TAKERS". */
+	if (u->n_takers < CG_USAGE_TAKERS)
+		u->takers[u->n_takers] = by;
+	if (u->n_takers <= CG_USAGE_TAKERS)
+		u->n_takers++;
+}
+
+int cg_space_flow_usage(const struct cg_space *s, struct cg_flow_usage *usage)
+{
+	const struct spol *sp = &s->pol[0];
+	struct u32vec cand = {}, flows = {};
+	uint32_t *stamp = NULL, *grid = NULL, src, i;
+	unsigned long long work = 0;
+	size_t j, c;
+	int err = -ENOMEM;
+
+	memset(usage, 0, sp->p->n_flows * sizeof(*usage));
+	stamp = calloc(s->n_regions + 1, sizeof(*stamp));
+	grid = calloc(s->grid, sizeof(*grid));
+	if (!stamp || !grid)
+		goto out;
+	for (src = 0; src < s->n_regions; src++) {
+		if (s->regions[src].empty)
+			continue;
+		/* The destinations some flow from here covers. */
+		cand.n = 0;
+		for (i = sp->by_src_off[src]; i < sp->by_src_off[src + 1];
+		     i++) {
+			const struct u32vec *to = &sp->flows[sp->by_src[i]].to;
+
+			for (j = 0; j < to->n; j++) {
+				uint32_t d = to->v[j];
+
+				if (stamp[d] == src + 1 ||
+				    s->regions[d].empty ||
+				    s->regions[d].prefix.family !=
+					    s->regions[src].prefix.family)
+					continue;
+				stamp[d] = src + 1;
+				if ((err = push(&cand, d)))
+					goto out;
+			}
+		}
+		for (j = 0; j < cand.n; j++) {
+			uint32_t dst = cand.v[j], z = zone_rule(s, 0, src, dst);
+
+			if ((err = pair_flows(s, 0, src, dst, &flows)))
+				goto out;
+			if (z != D_NORULE) {
+				for (c = 0; c < flows.n; c++)
+					add_taker(usage, flows.v[c], z);
+				continue;
+			}
+			for (c = 0; c < s->grid; c++)
+				grid[c] = D_NORULE;
+			work += s->grid;
+			for (c = 0; c < flows.n; c++)
+				if (paint(s, 0, flows.v[c], grid, add_taker,
+					  usage, &work))
+					usage[flows.v[c]].decides = true;
+			if (work > MAX_CELL_WORK) {
+				err = -E2BIG;
+				goto out;
+			}
+		}
+	}
+	err = 0;
+out:
+	free(cand.v);
+	free(flows.v);
+	free(stamp);
+	free(grid);
+	return err;
+}
+
+/* a ⊆ b over the non-empty regions of the given family. */
+static bool regions_subset(const struct cg_space *s, const struct u32vec *a,
+			   const struct u32vec *b, int family)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		const struct region *r = &s->regions[a->v[i]];
+
+		if (r->empty || r->prefix.family != family)
+			continue;
+		if (!has(b, a->v[i]))
+			return false;
+	}
+	return true;
+}
+
+static bool has_family(const struct cg_space *s, const struct u32vec *a,
+		       int family)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (!s->regions[a->v[i]].empty &&
+		    s->regions[a->v[i]].prefix.family == family)
+			return true;
+	return false;
+}
+
+/* The port classes of flow j (TCP/UDP) lie inside those of flow i. */
+static bool ports_subset(const struct cg_space *s, const struct sflow *j,
+			 const struct sflow *i)
+{
+	size_t a, b;
+
+	if (!i->pcs.n)
+		return true;
+	if (!j->pcs.n)
+		return false;
+	for (a = 0; a < j->pcs.n; a += 2) {
+		for (b = 0; b < i->pcs.n; b += 2)
+			if (i->pcs.v[b] <= j->pcs.v[a] &&
+			    j->pcs.v[a + 1] <= i->pcs.v[b + 1])
+				break;
+		if (b >= i->pcs.n)
+			return false;
+	}
+	return true;
+}
+
+bool cg_space_flow_covers(const struct cg_space *s, size_t i, size_t j)
+{
+	const struct sflow *fi = &s->pol[0].flows[i], *fj = &s->pol[0].flows[j];
+	int fam;
+
+	if ((fj->buckets & fi->buckets) != fj->buckets)
+		return false;
+	if ((fj->buckets & (1u << CG_B_TCP | 1u << CG_B_UDP)) &&
+	    !ports_subset(s, fj, fi))
+		return false;
+	/* Per family: the sources and destinations of j that meet. */
+	for (fam = 4; fam <= 6; fam += 2) {
+		if (!has_family(s, &fj->from, fam) ||
+		    !has_family(s, &fj->to, fam))
+			continue;
+		if (!regions_subset(s, &fj->from, &fi->from, fam) ||
+		    !regions_subset(s, &fj->to, &fi->to, fam))
+			return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* The diff: cells to lines                                            */
+
+/* A group of changed pairs that share kind, decisions, protocol, ports. */
+struct group {
+	char *key;
+	enum cg_diff_kind kind;
+	uint32_t old, new_;
+	char proto[24];
+	char *ports;
+	unsigned buckets;
+	struct cg_port_span *spans;
+	size_t n_spans;
+	struct u32vec pairs; /* src, dst, src, dst, ... in src order */
+};
+
+struct differ {
+	struct cg_space *s;
+	const struct cg_policy *old, *new_;
+	struct group *groups;
+	size_t n_groups, cap_groups;
+	uint32_t *slots; /* hash of keys -> group index + 1 */
+	size_t n_slots;
+};
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h = 1469598103934665603ull;
+
+	while (n--)
+		h = (h ^ *b++) * 1099511628211ull;
+	return h;
+}
+
+static int grow_slots(struct differ *df)
+{
+	size_t n = df->n_slots ? df->n_slots * 2 : 64, i;
+	uint32_t *slots = calloc(n, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < df->n_groups; i++) {
+		const char *k = df->groups[i].key;
+		size_t h = hash_bytes(k, strlen(k)) & (n - 1);
+
+		while (slots[h])
+			h = (h + 1) & (n - 1);
+		slots[h] = i + 1;
+	}
+	free(df->slots);
+	df->slots = slots;
+	df->n_slots = n;
+	return 0;
+}
+
+static struct group *find_group(struct differ *df, const char *key)
+{
+	size_t h;
+	int err;
+
+	if (df->n_groups * 2 >= df->n_slots && (err = grow_slots(df)))
+		return NULL;
+	h = hash_bytes(key, strlen(key)) & (df->n_slots - 1);
+	while (df->slots[h]) {
+		struct group *g = &df->groups[df->slots[h] - 1];
+
+		if (!strcmp(g->key, key))
+			return g;
+		h = (h + 1) & (df->n_slots - 1);
+	}
+	if (df->n_groups == df->cap_groups) {
+		size_t cap = df->cap_groups ? df->cap_groups * 2 : 16;
+		struct group *v = realloc(df->groups, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		df->groups = v;
+		df->cap_groups = cap;
+	}
+	memset(&df->groups[df->n_groups], 0, sizeof(*df->groups));
+	df->groups[df->n_groups].key = strdup(key);
+	if (!df->groups[df->n_groups].key)
+		return NULL;
+	df->slots[h] = ++df->n_groups;
+	return &df->groups[df->n_groups - 1];
+}
+
+static bool same_decision(const struct cg_space *s, uint32_t o, uint32_t n)
+{
+	if (o >= D_NORULE || n >= D_NORULE)
+		return o == n;
+	return s->pol[0].peer[o] == n;
+}
+
+static int change_kind(uint32_t o, uint32_t n)
+{
+	if (!is_pass(o) && is_pass(n))
+		return CG_DIFF_ALLOWED;
+	if (is_pass(o) && !is_pass(n))
+		return CG_DIFF_DENIED;
+	if (is_pass(o) && is_pass(n))
+		return CG_DIFF_MOVED;
+	return -1;
+}
+
+/* Port-class spans of a sorted list of classes, as port spans. */
+static int spans_of(const struct cg_space *s, const struct u32vec *pcs,
+		    struct cg_port_span **out, size_t *n_out, char **text)
+{
+	struct cg_port_span *sp;
+	size_t i, n = 0, len = 0;
+	char *t;
+
+	*out = NULL;
+	*n_out = 0;
+	*text = strdup("");
+	if (!*text)
+		return -ENOMEM;
+	if (!pcs->n || pcs->n == s->n_pc)
+		return 0; /* no ports (not TCP/UDP), or every port */
+	sp = calloc(pcs->n + 1, sizeof(*sp));
+	t = malloc(pcs->n * 12 + 1);
+	if (!sp || !t) {
+		free(sp);
+		free(t);
+		return -ENOMEM;
+	}
+	for (i = 0; i < pcs->n; i++) {
+		uint32_t lo = s->bounds[pcs->v[i]],
+			 hi = pc_last_port(s, pcs->v[i]);
+
+		if (n && (uint32_t)sp[n - 1].hi + 1 == lo)
+			sp[n - 1].hi = hi;
+		else
+			sp[n++] = (struct cg_port_span){lo, hi};
+	}
+	for (i = 0; i < n; i++) {
+		if (sp[i].lo == sp[i].hi)
+			len += sprintf(t + len, "%s%u", i ? "," : "", sp[i].lo);
+		else
+			len += sprintf(t + len, "%s%u-%u", i ? "," : "",
+				       sp[i].lo, sp[i].hi);
+	}
+	free(*text);
+	*text = t;
+	*out = sp;
+	*n_out = n;
+	return 0;
+}
+
+/* Add (src, dst) to the group of (kind, o, n, proto, port classes). */
+static int add_change(struct differ *df, int kind, uint32_t o, uint32_t n,
+		      const char *proto, unsigned buckets,
+		      const struct u32vec *pcs, uint32_t src, uint32_t dst)
+{
+	struct cg_port_span *spans = NULL;
+	size_t n_spans = 0;
+	char *ports = NULL, *key = NULL;
+	struct group *g;
+	int err;
+
+	if ((err = spans_of(df->s, pcs, &spans, &n_spans, &ports)))
+		return err;
+	if (asprintf(&key, "%d:%u:%u:%s:%s", kind, o, n, proto, ports) < 0) {
+		err = -ENOMEM;
+		goto out;
+	}
+	g = find_group(df, key);
+	if (!g) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (!g->ports) {
+		g->kind = kind;
+		g->old = o;
+		g->new_ = n;
+		snprintf(g->proto, sizeof(g->proto), "%s", proto);
+		g->buckets = buckets;
+		g->ports = ports;
+		g->spans = spans;
+		g->n_spans = n_spans;
+		ports = NULL;
+		spans = NULL;
+	}
+	if ((err = push(&g->pairs, src)) || (err = push(&g->pairs, dst)))
+		goto out;
+	err = 0;
+out:
+	free(key);
+	free(ports);
+	free(spans);
+	return err;
+}
+
+/*
+ * The changes of one pair: for each (old, new) combination among its
+ * changed cells, the protocols and ports it covers.
+ */
+static int pair_changes(struct differ *df, uint32_t src, uint32_t dst,
+			uint32_t uo, const uint32_t *go, uint32_t un,
+			const uint32_t *gn)
+{
+	const struct cg_space *s = df->s;
+	struct u32vec combos = {}, tcp = {}, udp = {}, none = {};
+	uint32_t o, n;
+	size_t c, i, all;
+	int err = 0, kind;
+
+	/* Distinct (old, new) combinations; a pair rarely has many. */
+	for (i = 0; i < s->grid && !err; i++) {
+		o = go ? go[i] : uo;
+		n = gn ? gn[i] : un;
+		if (same_decision(s, o, n) || change_kind(o, n) < 0)
+			continue;
+		for (c = 0; c < combos.n; c += 2)
+			if (combos.v[c] == o && combos.v[c + 1] == n)
+				break;
+		if (c == combos.n && !(err = push(&combos, o)))
+			err = push(&combos, n);
+	}
+	for (c = 0; c < combos.n && !err; c += 2) {
+		bool icmp = false, icmp6 = false, other = false;
+
+		o = combos.v[c];
+		n = combos.v[c + 1];
+		kind = change_kind(o, n);
+		tcp.n = udp.n = 0;
+		all = 0;
+		for (i = 0; i < s->grid && !err; i++) {
+			if ((go ? go[i] : uo) != o || (gn ? gn[i] : un) != n)
+				continue;
+			all++;
+			if (i < s->n_pc)
+				err = push(&tcp, i);
+			else if (i < 2 * s->n_pc)
+				err = push(&udp, i - s->n_pc);
+			else if (i == 2 * s->n_pc)
+				icmp = true;
+			else if (i == 2 * s->n_pc + 1)
+				icmp6 = true;
+			else
+				other = true;
+		}
+		if (err)
+			break;
+		if (all == s->grid) {
+			err = add_change(df, kind, o, n, "any",
+					 (1u << CG_B_N) - 1, &none, src, dst);
+			continue;
+		}
+		if (tcp.n && tcp.n == udp.n &&
+		    !memcmp(tcp.v, udp.v, tcp.n * sizeof(*tcp.v))) {
+			err = add_change(df, kind, o, n, "tcp+udp",
+					 1u << CG_B_TCP | 1u << CG_B_UDP, &tcp,
+					 src, dst);
+		} else {
+			if (tcp.n && !err)
+				err = add_change(df, kind, o, n, "tcp",
+						 1u << CG_B_TCP, &tcp, src,
+						 dst);
+			if (udp.n && !err)
+				err = add_change(df, kind, o, n, "udp",
+						 1u << CG_B_UDP, &udp, src,
+						 dst);
+		}
+		if (icmp && !err)
+			err = add_change(df, kind, o, n, "icmp",
+					 1u << CG_B_ICMP, &none, src, dst);
+		if (icmp6 && !err)
+			err = add_change(df, kind, o, n, "icmpv6",
+					 1u << CG_B_ICMPV6, &none, src, dst);
+		if (other && !err)
+			err = add_change(df, kind, o, n, "other",
+					 1u << CG_B_OTHER, &none, src, dst);
+	}
+	free(combos.v);
+	free(tcp.v);
+	free(udp.v);
+	return err;
+}
+
+/* Every pair of regions of one family, compared cell by cell. */
+static int walk_pairs(struct differ *df)
+{
+	const struct cg_space *s = df->s;
+	struct u32vec regs = {}, flows[2] = {};
+	uint32_t *stamp[2] = {}, *grid[2] = {}, src, dst, u[2];
+	unsigned long long pairs = 0, work = 0;
+	size_t a, b, k, i, j;
+	int err = -ENOMEM, fam;
+
+	for (k = 0; k < 2; k++) {
+		stamp[k] = calloc(s->n_regions + 1, sizeof(uint32_t));
+		grid[k] = calloc(s->grid, sizeof(uint32_t));
+		if (!stamp[k] || !grid[k])
+			goto out;
+	}
+	for (fam = 4; fam <= 6; fam += 2) {
+		regs.n = 0;
+		for (i = 0; i < s->n_regions; i++)
+			if (!s->regions[i].empty &&
+			    s->regions[i].prefix.family == fam &&
+			    (err = push(&regs, i)))
+				goto out;
+		pairs += (unsigned long long)regs.n * regs.n;
+		if (pairs > MAX_PAIRS) {
+			err = -E2BIG;
+			goto out;
+		}
+		for (a = 0; a < regs.n; a++) {
+			src = regs.v[a];
+			/* Destinations some flow from here covers, per policy.
+			 */
+			for (k = 0; k < 2; k++) {
+				const struct spol *sp = &s->pol[k];
+
+				for (i = sp->by_src_off[src];
+				     i < sp->by_src_off[src + 1]; i++) {
+					const struct u32vec *to =
+						&sp->flows[sp->by_src[i]].to;
+
+					for (j = 0; j < to->n; j++)
+						stamp[k][to->v[j]] = src + 1;
+				}
+			}
+			for (b = 0; b < regs.n; b++) {
+				dst = regs.v[b];
+				for (k = 0; k < 2; k++) {
+					flows[k].n = 0;
+					if (stamp[k][dst] == src + 1 &&
+					    (err = pair_flows(s, k, src, dst,
+							      &flows[k])))
+						goto out;
+					u[k] = eval_pair(s, k, src, dst,
+							 &flows[k], grid[k],
+							 &work);
+				}
+				if (u[0] != NONE32 && u[1] != NONE32 &&
+				    same_decision(s, u[0], u[1]))
+					continue;
+				if ((err = pair_changes(
+					     df, src, dst, u[0],
+					     u[0] == NONE32 ? grid[0] : NULL,
+					     u[1],
+					     u[1] == NONE32 ? grid[1] : NULL)))
+					goto out;
+				work += s->grid;
+				if (work > MAX_CELL_WORK) {
+					err = -E2BIG;
+					goto out;
+				}
+			}
+		}
+	}
+	err = 0;
+out:
+	free(regs.v);
+	for (k = 0; k < 2; k++) {
+		free(flows[k].v);
+		free(stamp[k]);
+		free(grid[k]);
+	}
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Naming regions                                                      */
+
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static int names_add(struct names *nm, const char *s)
+{
+	if (nm->n == nm->cap) {
+		size_t cap = nm->cap ? nm->cap * 2 : 8;
+		char **v = realloc(nm->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		nm->v = v;
+		nm->cap = cap;
+	}
+	nm->v[nm->n] = strdup(s);
+	return nm->v[nm->n++] ? 0 : -ENOMEM;
+}
+
+static char *names_join(const struct names *nm)
+{
+	size_t len = 1, i;
+	char *t;
+
+	for (i = 0; i < nm->n; i++)
+		len += strlen(nm->v[i]) + 2;
+	t = malloc(len);
+	if (!t)
+		return NULL;
+	t[0] = 0;
+	for (i = 0; i < nm->n; i++) {
+		if (i)
+			strcat(t, ", ");
+		strcat(t, nm->v[i]);
+	}
+	return t;
+}
+
+static void names_free(struct names *nm)
+{
+	size_t i;
+
+	for (i = 0; i < nm->n; i++)
+		free(nm->v[i]);
+	free(nm->v);
+	nm->v = NULL;
+	nm->n = nm->cap = 0;
+}
+
+static const struct cg_host *find_host(const struct cg_policy *p,
+				       const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_hosts; i++)
+		if (!strcmp(p->hosts[i].name, name))
+			return &p->hosts[i];
+	return NULL;
+}
+
+/* A host name for the region (NEW's first), else its prefix. */
+static void region_name(const struct cg_space *s, uint32_t r, char *buf,
+			size_t len)
+{
+	const struct region *rg = &s->regions[r];
+	size_t k, i;
+
+	for (k = s->n_pol; k-- > 0;) {
+		const struct cg_policy *p = s->pol[k].p;
+
+		for (i = 0; i < p->n_hosts; i++) {
+			const struct cg_host *other;
+
+			if (cmp_prefix(&p->hosts[i].addr, &rg->prefix))
+				continue;
+			snprintf(buf, len, "%s", p->hosts[i].name);
+			/* The name moved to another address: say which. */
+			other = s->n_pol == 2 ? find_host(s->pol[!k].p,
+							  p->hosts[i].name)
+					      : NULL;
+			if (other && cmp_prefix(&other->addr, &rg->prefix)) {
+				char a[64];
+
+				cg_prefix_format(&rg->prefix, a, sizeof(a));
+				snprintf(buf + strlen(buf), len - strlen(buf),
+					 " (%s, as in %s)", a,
+					 k ? "NEW" : "OLD");
+			}
+			return;
+		}
+	}
+	cg_prefix_format(&rg->prefix, buf, len);
+	/* The addresses of the prefix that no smaller class took. */
+	if (rg->has_children)
+		snprintf(buf + strlen(buf), len - strlen(buf), " (rest)");
+}
+
+static const struct cg_zone *find_zone(const struct cg_policy *p,
+				       const char *name, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->n_zones; i++)
+		if (!strcmp(p->zones[i].name, name)) {
+			if (idx)
+				*idx = i;
+			return &p->zones[i];
+		}
+	return NULL;
+}
+
+/*
+ * Name a set of regions (of one family, or of both: a line's sources
+ * never meet its destinations across families). A zone is named where the
+ * set holds every address it has in the set's families, or all but a few
+ * whole prefixes, named as exceptions; NEW's zones first, then zones only
+ * OLD has. The regions left are named one by one.
+ */
+#define MAX_EXCEPT 4
+
+static int name_regions(const struct cg_space *s, const uint32_t *set, size_t n,
+			uint32_t *mark, uint32_t stamp, struct names *out)
+{
+	char buf[CG_NAME_MAX + 64], text[(CG_NAME_MAX + 64) * (MAX_EXCEPT + 1)];
+	uint32_t except[MAX_EXCEPT];
+	unsigned fams = 0;
+	bool bulk;
+	size_t k, z, i, in, n_out;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		mark[set[i]] = stamp;
+		fams |= 1u << s->regions[set[i]].prefix.family;
+	}
+	for (k = s->n_pol; k-- > 0;) {
+		const struct spol *sp = &s->pol[k];
+
+		for (z = 0; z < sp->p->n_zones; z++) {
+			const struct u32vec *zr = &sp->zone_regions[z];
+
+			if (k + 1 < s->n_pol &&
+			    find_zone(s->pol[k + 1].p, sp->p->zones[z].name,
+				      NULL))
+				continue; /* named by NEW's zone */
+			in = n_out = 0;
+			bulk = false;
+			for (i = 0; i < zr->n; i++) {
+				const struct region *r = &s->regions[zr->v[i]];
+
+				if (!(fams & (1u << r->prefix.family)))
+					continue;
+				if (mark[zr->v[i]] == stamp) {
+					in++;
+					bulk |= r->has_children;
+					continue;
+				}
+				/* Exceptions must be whole prefixes. */
+				if (n_out == MAX_EXCEPT || r->has_children)
+					break;
+				except[n_out++] = zr->v[i];
+			}
+			/* Most of the zone: a network's rest, or most regions.
+			 */
+			if (i < zr->n || !in || (n_out && !bulk && n_out >= in))
+				continue;
+			for (i = 0; i < zr->n; i++)
+				if (mark[zr->v[i]] == stamp)
+					mark[zr->v[i]] = 0;
+			snprintf(text, sizeof(text), "%s",
+				 sp->p->zones[z].name);
+			for (i = 0; i < n_out; i++) {
+				region_name(s, except[i], buf, sizeof(buf));
+				snprintf(text + strlen(text),
+					 sizeof(text) - strlen(text), "%s%s",
+					 i ? ", " : " (except ", buf);
+			}
+			if (n_out)
+				snprintf(text + strlen(text),
+					 sizeof(text) - strlen(text), ")");
+			if ((err = names_add(out, text)))
+				return err;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (mark[set[i]] != stamp)
+			continue;
+		region_name(s, set[i], buf, sizeof(buf));
+		if ((err = names_add(out, buf)))
+			return err;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Groups to lines                                                     */
+
+static int add_line(struct cg_diff *d, const struct group *g,
+		    const uint32_t *srcs, size_t n_src, const uint32_t *dsts,
+		    size_t n_dst, uint32_t *mark, uint32_t *stamp)
+{
+	struct cg_diff_line *l, *v;
+	struct names fn = {}, tn = {};
+	int err = -ENOMEM;
+
+	v = realloc(d->lines, (d->n_lines + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	d->lines = v;
+	l = &d->lines[d->n_lines];
+	memset(l, 0, sizeof(*l));
+	l->kind = g->kind;
+	code_decision(g->old, &l->old);
+	code_decision(g->new_, &l->new_);
+	snprintf(l->proto, sizeof(l->proto), "%s", g->proto);
+	l->buckets = g->buckets;
+	l->ports = strdup(g->ports);
+	l->spans = calloc(g->n_spans + 1, sizeof(*l->spans));
+	l->src_regions = malloc((n_src + 1) * sizeof(uint32_t));
+	l->dst_regions = malloc((n_dst + 1) * sizeof(uint32_t));
+	if (!l->ports || !l->spans || !l->src_regions || !l->dst_regions)
+		goto out;
+	memcpy(l->spans, g->spans, g->n_spans * sizeof(*l->spans));
+	l->n_spans = g->n_spans;
+	memcpy(l->src_regions, srcs, n_src * sizeof(uint32_t));
+	memcpy(l->dst_regions, dsts, n_dst * sizeof(uint32_t));
+	l->n_src = n_src;
+	l->n_dst = n_dst;
+	if ((err = name_regions(d->space, srcs, n_src, mark, ++*stamp, &fn)) ||
+	    (err = name_regions(d->space, dsts, n_dst, mark, ++*stamp, &tn)))
+		goto out;
+	err = -ENOMEM;
+	l->from = names_join(&fn);
+	l->to = names_join(&tn);
+	if (!l->from || !l->to)
+		goto out;
+	l->from_names = fn.v;
+	l->n_from_names = fn.n;
+	l->to_names = tn.v;
+	l->n_to_names = tn.n;
+	fn = (struct names){};
+	tn = (struct names){};
+	err = 0;
+out:
+	names_free(&fn);
+	names_free(&tn);
+	d->n_lines++; /* even half-built: cg_diff_free frees it */
+	return err;
+}
+
+/* The zones (NEW's, else OLD's) of a set of regions, sorted. */
+static int zones_of(const struct cg_space *s, const struct u32vec *set,
+		    struct u32vec *out)
+{
+	size_t i, k;
+	int err;
+
+	out->n = 0;
+	for (i = 0; i < set->n; i++) {
+		const struct region *r = &s->regions[set->v[i]];
+		uint32_t z = NO_ZONE;
+
+		for (k = s->n_pol; k-- > 0 && z == NO_ZONE;)
+			if (r->zone[k] != NO_ZONE)
+				z = k << 16 | r->zone[k];
+		if ((err = push(out, z)))
+			return err;
+	}
+	sort_unique(out);
+	return 0;
+}
+
+static bool same_vec(const struct u32vec *a, const struct u32vec *b)
+{
+	return a->n == b->n && !memcmp(a->v, b->v, a->n * sizeof(*a->v));
+}
+
+/*
+ * The pairs of a group, factored into lines: sources whose sets of
+ * destinations are equal share a line. Then an IPv4 line and an IPv6
+ * line between the same zones become one: sources of one family never
+ * meet destinations of the other, so the union of the two products is
+ * the product of the unions.
+ */
+static int group_lines(struct cg_diff *d, struct group *g, uint32_t *mark,
+		       uint32_t *stamp)
+{
+	struct row {
+		struct u32vec src, dst, zsrc, zdst;
+		int family;
+		bool done;
+	} *rows = NULL;
+	struct run {
+		uint32_t src;
+		size_t off, n; /* destinations: g->pairs.v[off + 2i + 1] */
+		bool done;
+	} * runs;
+	size_t n_runs = 0, n_rows = 0, i, j, m;
+	int err = -ENOMEM;
+
+	runs = calloc(g->pairs.n / 2 + 1, sizeof(*runs));
+	rows = calloc(g->pairs.n / 2 + 1, sizeof(*rows));
+	if (!runs || !rows)
+		goto out;
+	for (i = 0; i < g->pairs.n; i += 2) {
+		if (!n_runs || runs[n_runs - 1].src != g->pairs.v[i]) {
+			runs[n_runs].src = g->pairs.v[i];
+			runs[n_runs].off = i;
+			n_runs++;
+		}
+		runs[n_runs - 1].n++;
+	}
+	for (i = 0; i < n_runs; i++) {
+		struct row *r = &rows[n_rows];
+
+		if (runs[i].done)
+			continue;
+		n_rows++;
+		r->family = d->space->regions[runs[i].src].prefix.family;
+		for (m = 0; m < runs[i].n; m++)
+			if ((err = push(&r->dst,
+					g->pairs.v[runs[i].off + 2 * m + 1])))
+				goto out;
+		for (j = i; j < n_runs; j++) {
+			if (runs[j].done || runs[j].n != runs[i].n)
+				continue;
+			for (m = 0; m < runs[j].n; m++)
+				if (g->pairs.v[runs[j].off + 2 * m + 1] !=
+				    r->dst.v[m])
+					break;
+			if (m < runs[j].n)
+				continue;
+			runs[j].done = true;
+			if ((err = push(&r->src, runs[j].src)))
+				goto out;
+		}
+		if ((err = zones_of(d->space, &r->src, &r->zsrc)) ||
+		    (err = zones_of(d->space, &r->dst, &r->zdst)))
+			goto out;
+	}
+	for (i = 0; i < n_rows; i++) {
+		struct row *r = &rows[i];
+
+		if (r->done)
+			continue;
+		for (j = i + 1; j < n_rows; j++) {
+			struct row *q = &rows[j];
+
+			if (q->done || q->family == r->family ||
+			    !same_vec(&q->zsrc, &r->zsrc) ||
+			    !same_vec(&q->zdst, &r->zdst))
+				continue;
+			for (m = 0; m < q->src.n; m++)
+				if ((err = push(&r->src, q->src.v[m])))
+					goto out;
+			for (m = 0; m < q->dst.n; m++)
+				if ((err = push(&r->dst, q->dst.v[m])))
+					goto out;
+			q->done = true;
+			break;
+		}
+		if ((err = add_line(d, g, r->src.v, r->src.n, r->dst.v,
+				    r->dst.n, mark, stamp)))
+			goto out;
+	}
+	err = 0;
+out:
+	for (i = 0; rows && i < n_rows; i++) {
+		free(rows[i].src.v);
+		free(rows[i].dst.v);
+		free(rows[i].zsrc.v);
+		free(rows[i].zdst.v);
+	}
+	free(rows);
+	free(runs);
+	return err;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	const struct cg_diff_line *x = a, *y = b;
+	int c;
+
+	if (x->kind != y->kind)
+		return x->kind - y->kind;
+	if ((c = strcmp(x->from, y->from)))
+		return c;
+	if ((c = strcmp(x->to, y->to)))
+		return c;
+	if ((c = strcmp(x->proto, y->proto)))
+		return c;
+	if ((c = strcmp(x->ports, y->ports)))
+		return c;
+	if (x->old.flow != y->old.flow)
+		return x->old.flow < y->old.flow ? -1 : 1;
+	if (x->old.reason != y->old.reason)
+		return x->old.reason - y->old.reason;
+	if (x->new_.flow != y->new_.flow)
+		return x->new_.flow < y->new_.flow ? -1 : 1;
+	return x->new_.reason - y->new_.reason;
+}
+
+static void line_free(struct cg_diff_line *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_from_names; i++)
+		free(l->from_names[i]);
+	for (i = 0; i < l->n_to_names; i++)
+		free(l->to_names[i]);
+	free(l->from_names);
+	free(l->to_names);
+	free(l->from);
+	free(l->to);
+	free(l->ports);
+	free(l->spans);
+	free(l->src_regions);
+	free(l->dst_regions);
+}
+
+/* Lines of both families that read alike become one (dual-stack zones). */
+static int merge_lines(struct cg_diff *d)
+{
+	size_t i, j = 0;
+
+	if (d->n_lines)
+		qsort(d->lines, d->n_lines, sizeof(*d->lines), cmp_line);
+	for (i = 0; i < d->n_lines; i++) {
+		struct cg_diff_line *l = &d->lines[i];
+
+		if (j && !cmp_line(&d->lines[j - 1], l)) {
+			struct cg_diff_line *k = &d->lines[j - 1];
+			uint32_t *s =
+				realloc(k->src_regions,
+					(k->n_src + l->n_src) * sizeof(*s));
+			uint32_t *t =
+				s ? realloc(k->dst_regions,
+					    (k->n_dst + l->n_dst) * sizeof(*t))
+				  : NULL;
+
+			if (s)
+				k->src_regions = s;
+			if (!s || !t)
+				return -ENOMEM;
+			k->dst_regions = t;
+			memcpy(s + k->n_src, l->src_regions,
+			       l->n_src * sizeof(*s));
+			memcpy(t + k->n_dst, l->dst_regions,
+			       l->n_dst * sizeof(*t));
+			k->n_src += l->n_src;
+			k->n_dst += l->n_dst;
+			line_free(l);
+			continue;
+		}
+		d->lines[j++] = *l;
+	}
+	d->n_lines = j;
+	memset(d->n_kind, 0, sizeof(d->n_kind));
+	for (i = 0; i < d->n_lines; i++)
+		d->n_kind[d->lines[i].kind]++;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Changes that are not traffic                                        */
+
+static int add_item(struct cg_diff *d, const char *kind, const char *subject,
+		    const char *what, const char *old, const char *new_,
+		    bool counts)
+{
+	struct cg_diff_item *v, *it;
+
+	v = realloc(d->items, (d->n_items + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	d->items = v;
+	it = &d->items[d->n_items++];
+	it->kind = kind;
+	it->what = what;
+	it->subject = strdup(subject);
+	it->old = old ? strdup(old) : NULL;
+	it->new_ = new_ ? strdup(new_) : NULL;
+	it->counts = counts;
+	if (counts)
+		d->n_counted_items++;
+	if (!it->subject || (old && !it->old) || (new_ && !it->new_))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Text builders for lists: "[a, b]". */
+struct sbuf {
+	char *s;
+	size_t n, cap;
+};
+
+static void sb_add(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void sb_add(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int need;
+
+	va_start(ap, fmt);
+	need = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (need < 0)
+		return;
+	if (b->n + need + 1 > b->cap) {
+		size_t cap = (b->n + need + 1) * 2;
+		char *s = realloc(b->s, cap);
+
+		if (!s)
+			return;
+		b->s = s;
+		b->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
+	va_end(ap);
+	b->n += need;
+}
+
+static const char *sb_str(struct sbuf *b)
+{
+	return b->s ? b->s : "";
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A sorted "[x, y]" of strings (sorted, since order carries no meaning). */
+static void sb_set(struct sbuf *b, char **v, size_t n)
+{
+	size_t i;
+
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	sb_add(b, "[");
+	for (i = 0; i < n; i++)
+		sb_add(b, "%s%s", i ? ", " : "", v[i]);
+	sb_add(b, "]");
+}
+
+static int cmp_vlan(const void *a, const void *b)
+{
+	return (int)((const struct cg_vlan *)a)->id -
+	       (int)((const struct cg_vlan *)b)->id;
+}
+
+static void zone_text(const struct cg_zone *z, struct sbuf *ifs,
+		      struct sbuf *vlans, struct sbuf *nets)
+{
+	char **v = calloc(z->n_ifaces + z->n_nets + 1, sizeof(*v));
+	struct cg_vlan *ids = calloc(z->n_vlans + 1, sizeof(*ids));
+	char buf[64];
+	size_t i;
+
+	if (!v || !ids) {
+		free(v);
+		free(ids);
+		return;
+	}
+	for (i = 0; i < z->n_ifaces; i++)
+		v[i] = strdup(z->ifaces[i].name);
+	sb_set(ifs, v, z->n_ifaces);
+	for (i = 0; i < z->n_ifaces; i++)
+		free(v[i]);
+	memcpy(ids, z->vlans, z->n_vlans * sizeof(*ids));
+	if (z->n_vlans)
+		qsort(ids, z->n_vlans, sizeof(*ids), cmp_vlan);
+	sb_add(vlans, "[");
+	for (i = 0; i < z->n_vlans; i++)
+		sb_add(vlans, "%s%u", i ? ", " : "", ids[i].id);
+	sb_add(vlans, "]");
+	for (i = 0; i < z->n_nets; i++) {
+		cg_prefix_format(&z->nets[i].prefix, buf, sizeof(buf));
+		v[i] = strdup(buf);
+	}
+	sb_set(nets, v, z->n_nets);
+	for (i = 0; i < z->n_nets; i++)
+		free(v[i]);
+	free(v);
+	free(ids);
+}
+
+static int diff_zones(struct cg_diff *d)
+{
+	const struct cg_policy *o = d->old, *n = d->new_;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < o->n_zones && !err; i++) {
+		const struct cg_zone *zo = &o->zones[i], *zn;
+		struct sbuf a[3] = {}, b[3] = {};
+		static const char *const what[3] = {"interfaces", "vlans",
+						    "networks"};
+		int w;
+
+		zone_text(zo, &a[0], &a[1], &a[2]);
+		zn = find_zone(n, zo->name, NULL);
+		if (!zn) {
+			struct sbuf t = {};
+
+			sb_add(&t, "interfaces %s, %s%s%snetworks %s",
+			       sb_str(&a[0]), zo->n_vlans ? "vlans " : "",
+			       zo->n_vlans ? sb_str(&a[1]) : "",
+			       zo->n_vlans ? ", " : "", sb_str(&a[2]));
+			err = add_item(d, "zone", zo->name, "removed",
+				       sb_str(&t), NULL, true);
+			free(t.s);
+		} else {
+			zone_text(zn, &b[0], &b[1], &b[2]);
+			for (w = 0; w < 3 && !err; w++)
+				if (strcmp(sb_str(&a[w]), sb_str(&b[w])))
+					err = add_item(d, "zone", zo->name,
+						       what[w], sb_str(&a[w]),
+						       sb_str(&b[w]), true);
+		}
+		for (w = 0; w < 3; w++) {
+			free(a[w].s);
+			free(b[w].s);
+		}
+	}
+	for (i = 0; i < n->n_zones && !err; i++) {
+		const struct cg_zone *zn = &n->zones[i];
+		struct sbuf b[3] = {}, t = {};
+		int w;
+
+		if (find_zone(o, zn->name, NULL))
+			continue;
+		zone_text(zn, &b[0], &b[1], &b[2]);
+		sb_add(&t, "interfaces %s, %s%s%snetworks %s", sb_str(&b[0]),
+		       zn->n_vlans ? "vlans " : "",
+		       zn->n_vlans ? sb_str(&b[1]) : "",
+		       zn->n_vlans ? ", " : "", sb_str(&b[2]));
+		err = add_item(d, "zone", zn->name, "added", NULL, sb_str(&t),
+			       true);
+		free(t.s);
+		for (w = 0; w < 3; w++)
+			free(b[w].s);
+	}
+	return err;
+}
+
+static void host_text(const struct cg_host *h, struct sbuf *addr,
+		      struct sbuf *mac)
+{
+	char buf[64];
+
+	cg_prefix_format(&h->addr, buf, sizeof(buf));
+	sb_add(addr, "%s", buf);
+	if (h->has_mac)
+		sb_add(mac, "%02x:%02x:%02x:%02x:%02x:%02x", h->mac[0],
+		       h->mac[1], h->mac[2], h->mac[3], h->mac[4], h->mac[5]);
+	else
+		sb_add(mac, "none");
+}
+
+static int diff_hosts(struct cg_diff *d)
+{
+	const struct cg_policy *o = d->old, *n = d->new_;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < o->n_hosts && !err; i++) {
+		const struct cg_host *ho = &o->hosts[i], *hn;
+		struct sbuf a[2] = {}, b[2] = {};
+
+		host_text(ho, &a[0], &a[1]);
+		hn = find_host(n, ho->name);
+		if (!hn) {
+			err = add_item(d, "host", ho->name, "removed",
+				       sb_str(&a[0]), NULL, false);
+		} else {
+			host_text(hn, &b[0], &b[1]);
+			if (strcmp(sb_str(&a[0]), sb_str(&b[0])))
+				err = add_item(d, "host", ho->name, "address",
+					       sb_str(&a[0]), sb_str(&b[0]),
+					       false);
+			if (!err && strcmp(sb_str(&a[1]), sb_str(&b[1])))
+				err = add_item(d, "host", ho->name, "mac",
+					       sb_str(&a[1]), sb_str(&b[1]),
+					       true);
+		}
+		free(a[0].s);
+		free(a[1].s);
+		free(b[0].s);
+		free(b[1].s);
+	}
+	for (i = 0; i < n->n_hosts && !err; i++) {
+		struct sbuf a[2] = {};
+
+		if (find_host(o, n->hosts[i].name))
+			continue;
+		host_text(&n->hosts[i], &a[0], &a[1]);
+		err = add_item(d, "host", n->hosts[i].name, "added", NULL,
+			       sb_str(&a[0]), false);
+		free(a[0].s);
+		free(a[1].s);
+	}
+	return err;
+}
+
+static void refs_text(const struct cg_policy *p, const struct cg_ref *r,
+		      size_t n, struct sbuf *b)
+{
+	char **v = calloc(n + 1, sizeof(*v));
+	char buf[64];
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++) {
+		if (r[i].kind == CG_REF_ZONE)
+			v[i] = strdup(p->zones[r[i].index].name);
+		else if (r[i].kind == CG_REF_HOST)
+			v[i] = strdup(p->hosts[r[i].index].name);
+		else {
+			cg_prefix_format(&r[i].cidr, buf, sizeof(buf));
+			v[i] = strdup(buf);
+		}
+		if (!v[i])
+			v[i] = strdup("?");
+	}
+	sb_set(b, v, n);
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void ports_text(const struct cg_flow *f, struct sbuf *b)
+{
+	size_t i;
+
+	if (!f->n_ports) {
+		sb_add(b, "all");
+		return;
+	}
+	for (i = 0; i < f->n_ports; i++) {
+		if (f->ports[i].lo == f->ports[i].hi)
+			sb_add(b, "%s%u", i ? "," : "", f->ports[i].lo);
+		else
+			sb_add(b, "%s%u-%u", i ? "," : "", f->ports[i].lo,
+			       f->ports[i].hi);
+	}
+}
+
+static void ics_text(const struct cg_ics *ics, struct sbuf *b)
+{
+	size_t i;
+
+	switch (ics->mode) {
+	case CG_ICS_NONE:
+		sb_add(b, "none");
+		break;
+	case CG_ICS_ANY:
+		sb_add(b, "any");
+		break;
+	case CG_ICS_READ_ONLY:
+		sb_add(b, "read-only");
+		break;
+	case CG_ICS_LIST:
+		sb_add(b, "[");
+		for (i = 0; i < ics->n_codes; i++)
+			sb_add(b, "%s%u", i ? ", " : "", ics->codes[i]);
+		sb_add(b, "]");
+		break;
+	}
+}
+
+enum { FT_FROM, FT_TO, FT_PROTO, FT_PORTS, FT_LOG, FT_MODBUS, FT_S7, FT_N };
+
+static void flow_texts(const struct cg_policy *p, const struct cg_flow *f,
+		       struct sbuf *t)
+{
+	refs_text(p, f->from, f->n_from, &t[FT_FROM]);
+	refs_text(p, f->to, f->n_to, &t[FT_TO]);
+	sb_add(&t[FT_PROTO], "%s", cg_proto_name(f->proto));
+	ports_text(f, &t[FT_PORTS]);
+	sb_add(&t[FT_LOG], "%s", f->log ? "true" : "false");
+	ics_text(&f->modbus, &t[FT_MODBUS]);
+	ics_text(&f->s7comm, &t[FT_S7]);
+}
+
+static int diff_flows(struct cg_diff *d)
+{
+	static const char *const what[FT_N] = {
+		"from", "to", "proto", "ports", "log", "modbus", "s7comm"};
+	const struct cg_policy *o = d->old, *n = d->new_;
+	char where[PATH_MAX + 32];
+	size_t i, j;
+	int err = 0, w;
+
+	for (i = 0; i < o->n_flows && !err; i++) {
+		const struct cg_flow *fo = &o->flows[i];
+		uint32_t peer = d->space->pol[0].peer[i];
+		struct sbuf a[FT_N] = {}, b[FT_N] = {};
+
+		if (peer == NONE32) {
+			snprintf(where, sizeof(where), "was at %s:%d:%d",
+				 o->file ? o->file : "OLD", fo->pos.line,
+				 fo->pos.col);
+			err = add_item(d, "flow", fo->name, "removed", where,
+				       NULL, false);
+			continue;
+		}
+		flow_texts(o, fo, a);
+		flow_texts(n, &n->flows[peer], b);
+		for (w = 0; w < FT_N && !err; w++)
+			if (strcmp(sb_str(&a[w]), sb_str(&b[w])))
+				err = add_item(d, "flow", fo->name, what[w],
+					       sb_str(&a[w]), sb_str(&b[w]),
+					       w >= FT_LOG);
+		for (w = 0; w < FT_N; w++) {
+			free(a[w].s);
+			free(b[w].s);
+		}
+	}
+	for (j = 0; j < n->n_flows && !err; j++) {
+		const struct cg_flow *fn = &n->flows[j];
+
+		if (d->space->pol[1].peer[j] != NONE32)
+			continue;
+		snprintf(where, sizeof(where), "at %s:%d:%d",
+			 n->file ? n->file : "NEW", fn->pos.line, fn->pos.col);
+		err = add_item(d, "flow", fn->name, "added", NULL, where,
+			       false);
+	}
+	/* Same flows in another order: the traffic part says what it does. */
+	if (!err) {
+		size_t last = 0;
+		bool moved = false;
+
+		for (i = 0; i < o->n_flows; i++) {
+			uint32_t peer = d->space->pol[0].peer[i];
+
+			if (peer == NONE32)
+				continue;
+			if (peer < last)
+				moved = true;
+			last = peer;
+		}
+		if (moved)
+			err = add_item(d, "policy", "", "flow order changed",
+				       NULL, NULL, false);
+	}
+	return err;
+}
+
+static int diff_limits(struct cg_diff *d, const struct cg_limits *o,
+		       const struct cg_limits *n)
+{
+	static const struct {
+		const char *what;
+		size_t off;
+	} f[] = {
+#define LIMIT(x) {"limits." #x, offsetof(struct cg_limits, x)}
+		LIMIT(connections),
+		LIMIT(tcp_timeout),
+		LIMIT(tcp_closing_timeout),
+		LIMIT(udp_timeout),
+		LIMIT(other_timeout),
+		LIMIT(macs),
+		LIMIT(mac_hold),
+		LIMIT(fragments),
+		LIMIT(fragment_timeout),
+#undef LIMIT
+	};
+	char a[16], b[16];
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < sizeof(f) / sizeof(*f) && !err; i++) {
+		uint32_t x = *(const uint32_t *)((const char *)o + f[i].off);
+		uint32_t y = *(const uint32_t *)((const char *)n + f[i].off);
+
+		if (x == y)
+			continue;
+		snprintf(a, sizeof(a), "%u", x);
+		snprintf(b, sizeof(b), "%u", y);
+		err = add_item(d, "policy", "", f[i].what, a, b, true);
+	}
+	return err;
+}
+
+static int diff_policy(struct cg_diff *d)
+{
+	const struct cg_policy *o = d->old, *n = d->new_;
+	int err = 0;
+
+	if (o->mode != n->mode)
+		err = add_item(
+			d, "policy", "", "mode",
+			o->mode == CG_POLICY_MONITOR ? "monitor" : "enforce",
+			n->mode == CG_POLICY_MONITOR ? "monitor" : "enforce",
+			true);
+	if (!err && o->fragments != n->fragments)
+		err = add_item(d, "policy", "", "fragments",
+			       o->fragments == CG_FRAG_PASS ? "pass" : "track",
+			       n->fragments == CG_FRAG_PASS ? "pass" : "track",
+			       true);
+	if (!err)
+		err = diff_limits(d, &o->limits, &n->limits);
+	if (!err && strcmp(o->name, n->name))
+		err = add_item(d, "policy", "", "name", o->name, n->name,
+			       false);
+	return err;
+}
+
+int cg_diff_policies(const struct cg_policy *old, const struct cg_policy *new_,
+		     struct cg_diff **out)
+{
+	const struct cg_policy *pols[2] = {old, new_};
+	struct differ df = {.old = old, .new_ = new_};
+	struct cg_diff *d;
+	uint32_t *mark = NULL, stamp = 0;
+	size_t i;
+	int err;
+
+	*out = NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->old = old;
+	d->new_ = new_;
+	if ((err = cg_space_new(pols, 2, &d->space)))
+		goto fail;
+	df.s = d->space;
+	if ((err = diff_policy(d)) || (err = diff_zones(d)) ||
+	    (err = diff_hosts(d)) || (err = diff_flows(d)))
+		goto fail;
+	if ((err = walk_pairs(&df)))
+		goto fail;
+	mark = calloc(d->space->n_regions + 1, sizeof(*mark));
+	if (!mark) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < df.n_groups; i++)
+		if ((err = group_lines(d, &df.groups[i], mark, &stamp)))
+			goto fail;
+	if ((err = merge_lines(d)))
+		goto fail;
+	*out = d;
+	d = NULL;
+fail:
+	for (i = 0; i < df.n_groups; i++) {
+		free(df.groups[i].key);
+		free(df.groups[i].ports);
+		free(df.groups[i].spans);
+		free(df.groups[i].pairs.v);
+	}
+	free(df.groups);
+	free(df.slots);
+	free(mark);
+	cg_diff_free(d);
+	return err;
+}
+
+void cg_diff_free(struct cg_diff *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->n_lines; i++)
+		line_free(&d->lines[i]);
+	for (i = 0; i < d->n_items; i++) {
+		free(d->items[i].subject);
+		free(d->items[i].old);
+		free(d->items[i].new_);
+	}
+	free(d->lines);
+	free(d->items);
+	cg_space_free(d->space);
+	free(d);
+}
+
+bool cg_diff_differs(const struct cg_diff *d)
+{
+	return d->n_lines || d->n_counted_items;
+}
+
+/* ------------------------------------------------------------------ */
+/* Printing                                                            */
+
+const char *cg_decision_text(const struct cg_decision *dec,
+			     const struct cg_policy *p, char *buf, size_t len)
+{
+	if (dec->reason == CG_R_ALLOWED && p && dec->flow < p->n_flows)
+		snprintf(buf, len, "flow %s", p->flows[dec->flow].name);
+	else
+		snprintf(buf, len, "%s", cg_reason_names[dec->reason]);
+	return buf;
+}
+
+static const char *const kind_title[CG_DIFF_N_KINDS] = {
+	"newly allowed", "newly denied", "allowed by another flow or rule"};
+
+static const char *const kind_key[CG_DIFF_N_KINDS] = {
+	"newly-allowed", "newly-denied", "allowed-otherwise"};
+
+static void sha_short(const uint8_t *sha, char *buf, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		sprintf(buf + 2 * i, "%02x", sha[i]);
+}
+
+void cg_diff_summary(const struct cg_diff *d, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "%zu newly allowed, %zu newly denied, %zu allowed by another "
+		 "flow or rule, %zu other changes",
+		 d->n_kind[CG_DIFF_ALLOWED], d->n_kind[CG_DIFF_DENIED],
+		 d->n_kind[CG_DIFF_MOVED], d->n_counted_items);
+}
+
+void cg_diff_print_text(const struct cg_diff *d, FILE *out)
+{
+	char a[64], b[CG_NAME_MAX + 16], c[CG_NAME_MAX + 16], sum[160];
+	size_t i, k;
+
+	sha_short(d->old->sha256, a, 6);
+	fprintf(out, "--- %s  policy '%s'  sha256 %s\n",
+		d->old->file ? d->old->file : "OLD", d->old->name, a);
+	sha_short(d->new_->sha256, a, 6);
+	fprintf(out, "+++ %s  policy '%s'  sha256 %s\n",
+		d->new_->file ? d->new_->file : "NEW", d->new_->name, a);
+	for (i = 0; i < d->n_items; i++) {
+		const struct cg_diff_item *it = &d->items[i];
+
+		fprintf(out, "%s%s%s: ", it->kind, it->subject[0] ? " " : "",
+			it->subject);
+		if (it->old && it->new_)
+			fprintf(out, "%s %s -> %s\n", it->what, it->old,
+				it->new_);
+		else if (it->new_)
+			fprintf(out, "%s, %s\n", it->what, it->new_);
+		else if (it->old)
+			fprintf(out, "%s (%s)\n", it->what, it->old);
+		else
+			fprintf(out, "%s\n", it->what);
+	}
+	for (k = 0; k < CG_DIFF_N_KINDS; k++) {
+		if (!d->n_kind[k])
+			continue;
+		fprintf(out, "%s:\n", kind_title[k]);
+		for (i = 0; i < d->n_lines; i++) {
+			const struct cg_diff_line *l = &d->lines[i];
+
+			if (l->kind != k)
+				continue;
+			fprintf(out, "  %s -> %s  %s%s%s  (old: %s; new: %s)\n",
+				l->from, l->to, l->proto,
+				l->ports[0] ? " " : "", l->ports,
+				cg_decision_text(&l->old, d->old, b, sizeof(b)),
+				cg_decision_text(&l->new_, d->new_, c,
+						 sizeof(c)));
+		}
+	}
+	if (!cg_diff_differs(d))
+		fprintf(out, "same: both policies allow and deny the same "
+			     "traffic\n");
+	cg_diff_summary(d, sum, sizeof(sum));
+	fprintf(out, "summary: %s\n", sum);
+}
+
+static void json_decision(FILE *out, const struct cg_decision *dec,
+			  const struct cg_policy *p)
+{
+	fprintf(out, "{\"verdict\": \"%s\", \"reason\": \"%s\", \"flow\": ",
+		dec->verdict == CG_V_DROP ? "drop" : "pass",
+		cg_reason_names[dec->reason]);
+	cg_json_str(out, dec->reason == CG_R_ALLOWED && dec->flow < p->n_flows
+				 ? p->flows[dec->flow].name
+				 : NULL);
+	fputc('}', out);
+}
+
+static void json_names(FILE *out, char *const *v, size_t n)
+{
+	size_t i;
+
+	fputc('[', out);
+	for (i = 0; i < n; i++) {
+		fputs(i ? ", " : "", out);
+		cg_json_str(out, v[i]);
+	}
+	fputc(']', out);
+}
+
+static void json_policy(FILE *out, const struct cg_policy *p)
+{
+	char sha[65];
+
+	sha_short(p->sha256, sha, 32);
+	fputs("{\"file\": ", out);
+	cg_json_str(out, p->file);
+	fputs(", \"name\": ", out);
+	cg_json_str(out, p->name);
+	fprintf(out, ", \"sha256\": \"%s\"}", sha);
+}
+
+void cg_diff_summary_json(const struct cg_diff *d, FILE *out)
+{
+	char sum[160];
+
+	cg_diff_summary(d, sum, sizeof(sum));
+	fprintf(out,
+		"\"differs\": %s, \"newly_allowed\": %zu, \"newly_denied\": "
+		"%zu, \"allowed_otherwise\": %zu, \"other_changes\": %zu, "
+		"\"text\": ",
+		cg_diff_differs(d) ? "true" : "false",
+		d->n_kind[CG_DIFF_ALLOWED], d->n_kind[CG_DIFF_DENIED],
+		d->n_kind[CG_DIFF_MOVED], d->n_counted_items);
+	cg_json_str(out, sum);
+}
+
+void cg_diff_print_json(const struct cg_diff *d, FILE *out)
+{
+	size_t i;
+
+	fputs("{\"old\": ", out);
+	json_policy(out, d->old);
+	fputs(", \"new\": ", out);
+	json_policy(out, d->new_);
+	fputs(", \"changes\": [", out);
+	for (i = 0; i < d->n_items; i++) {
+		const struct cg_diff_item *it = &d->items[i];
+
+		fprintf(out,
+			"%s{\"kind\": \"%s\", \"subject\": ", i ? ", " : "",
+			it->kind);
+		cg_json_str(out, it->subject[0] ? it->subject : NULL);
+		fprintf(out, ", \"what\": \"%s\", \"old\": ", it->what);
+		cg_json_str(out, it->old);
+		fputs(", \"new\": ", out);
+		cg_json_str(out, it->new_);
+		fputc('}', out);
+	}
+	fputs("], \"traffic\": [", out);
+	for (i = 0; i < d->n_lines; i++) {
+		const struct cg_diff_line *l = &d->lines[i];
+
+		fprintf(out, "%s{\"change\": \"%s\", \"from\": ", i ? ", " : "",
+			kind_key[l->kind]);
+		json_names(out, l->from_names, l->n_from_names);
+		fputs(", \"to\": ", out);
+		json_names(out, l->to_names, l->n_to_names);
+		fprintf(out, ", \"proto\": \"%s\", \"ports\": ", l->proto);
+		cg_json_str(out, l->ports[0] ? l->ports : NULL);
+		fputs(", \"old\": ", out);
+		json_decision(out, &l->old, d->old);
+		fputs(", \"new\": ", out);
+		json_decision(out, &l->new_, d->new_);
+		fputc('}', out);
+	}
+	fputs("], \"summary\": {", out);
+	cg_diff_summary_json(d, out);
+	fputs("}}\n", out);
+}
+
+/* ------------------------------------------------------------------ */
+/* Impact on recorded traffic (--pcap)                                 */
+
+/*
+ * A conversation: protocol and the two ends, in canonical order (the
+ * lower (address, port) first) so that both directions meet; shown in the
+ * direction of its first frame. Frames without an IP header share one
+ * conversation per family 0.
+ */
+struct conv_key {
+	uint8_t family, proto, pad[2];
+	uint16_t aport, bport;
+	uint8_t a[16], b[16];
+};
+
+/* One way a frame's judgement changed, and how often. */
+struct transition {
+	uint8_t verdict[2], reason[2], would[2];
+	uint32_t flow[2];
+	uint64_t frames;
+};
+
+struct conv {
+	struct conv_key key;
+	uint8_t src[16], dst[16]; /* as in the first frame */
+	uint16_t sport, dport;
+	bool has_ports;
+	uint64_t first, frames, changed;
+	struct transition *tr;
+	size_t n_tr;
+};
+
+struct impact {
+	struct conv *convs;
+	size_t n, cap;
+	uint32_t *slots; /* hash: conv index + 1 */
+	size_t n_slots;
+};
+
+static void conv_key_of(const struct cg_event *e, struct conv_key *k,
+			bool *swapped)
+{
+	int nb = e->family == 6 ? 16 : 4, c;
+	uint16_t sp = e->flags & CG_EV_PORTS ? e->sport : 0;
+	uint16_t dp = e->flags & CG_EV_PORTS ? e->dport : 0;
+
+	memset(k, 0, sizeof(*k));
+	*swapped = false;
+	if (e->family != 4 && e->family != 6)
+		return;
+	k->family = e->family;
+	k->proto = e->proto;
+	c = memcmp(e->src, e->dst, nb);
+	*swapped = c > 0 || (c == 0 && sp > dp);
+	memcpy(k->a, *swapped ? e->dst : e->src, nb);
+	memcpy(k->b, *swapped ? e->src : e->dst, nb);
+	k->aport = *swapped ? dp : sp;
+	k->bport = *swapped ? sp : dp;
+}
+
+static struct conv *impact_find(struct impact *im, const struct cg_event *e,
+				uint64_t frame)
+{
+	struct conv_key k;
+	bool swapped;
+	size_t h, i;
+
+	conv_key_of(e, &k, &swapped);
+	if (im->n * 2 >= im->n_slots) {
+		size_t n = im->n_slots ? im->n_slots * 2 : 256;
+		uint32_t *slots = calloc(n, sizeof(*slots));
+
+		if (!slots)
+			return NULL;
+		for (i = 0; i < im->n; i++) {
+			h = hash_bytes(&im->convs[i].key, sizeof(k)) & (n - 1);
+			while (slots[h])
+				h = (h + 1) & (n - 1);
+			slots[h] = i + 1;
+		}
+		free(im->slots);
+		im->slots = slots;
+		im->n_slots = n;
+	}
+	h = hash_bytes(&k, sizeof(k)) & (im->n_slots - 1);
+	while (im->slots[h]) {
+		struct conv *c = &im->convs[im->slots[h] - 1];
+
+		if (!memcmp(&c->key, &k, sizeof(k)))
+			return c;
+		h = (h + 1) & (im->n_slots - 1);
+	}
+	if (im->n == im->cap) {
+		size_t cap = im->cap ? im->cap * 2 : 64;
+		struct conv *v = realloc(im->convs, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		im->convs = v;
+		im->cap = cap;
+	}
+	memset(&im->convs[im->n], 0, sizeof(*im->convs));
+	im->convs[im->n].key = k;
+	memcpy(im->convs[im->n].src, e->src, 16);
+	memcpy(im->convs[im->n].dst, e->dst, 16);
+	im->convs[im->n].sport = e->sport;
+	im->convs[im->n].dport = e->dport;
+	im->convs[im->n].has_ports = e->flags & CG_EV_PORTS;
+	im->convs[im->n].first = frame;
+	im->slots[h] = ++im->n;
+	return &im->convs[im->n - 1];
+}
+
+static int impact_add(struct impact *im, const struct cg_event *eo,
+		      const struct cg_event *en, uint64_t frame)
+{
+	struct conv *c = impact_find(im, eo, frame);
+	struct transition t = {}, *v;
+	size_t i;
+
+	if (!c)
+		return -ENOMEM;
+	c->frames++;
+	if (eo->verdict == en->verdict)
+		return 0;
+	c->changed++;
+	t.verdict[0] = eo->verdict;
+	t.verdict[1] = en->verdict;
+	t.reason[0] = eo->reason;
+	t.reason[1] = en->reason;
+	t.would[0] = eo->would;
+	t.would[1] = en->would;
+	t.flow[0] = eo->flow;
+	t.flow[1] = en->flow;
+	for (i = 0; i < c->n_tr; i++) {
+		struct transition *x = &c->tr[i];
+
+		if (!memcmp(x->verdict, t.verdict, 2) &&
+		    !memcmp(x->reason, t.reason, 2) &&
+		    !memcmp(x->would, t.would, 2) && x->flow[0] == t.flow[0] &&
+		    x->flow[1] == t.flow[1]) {
+			x->frames++;
+			return 0;
+		}
+	}
+	v = realloc(c->tr, (c->n_tr + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	c->tr = v;
+	t.frames = 1;
+	c->tr[c->n_tr++] = t;
+	return 0;
+}
+
+/* "pass allowed (flow x)", "drop no-rule", "pass monitor (would: no-rule)" */
+static void judgement_text(const struct transition *t, int side,
+			   const struct cg_policy *p, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s %s",
+			 t->verdict[side] == CG_V_DROP ? "drop" : "pass",
+			 t->reason[side] < CG_R_MAX
+				 ? cg_reason_names[t->reason[side]]
+				 : "?");
+
+	if (t->reason[side] == CG_R_MONITOR && t->would[side] < CG_R_MAX)
+		n += snprintf(buf + n, len - n, " (would: %s)",
+			      cg_reason_names[t->would[side]]);
+	if (t->flow[side] < p->n_flows)
+		snprintf(buf + n, len - n, " (flow %s)",
+			 p->flows[t->flow[side]].name);
+}
+
+static void conv_endpoints(const struct conv *c, char *buf, size_t len)
+{
+	char s[64], d[64];
+
+	if (!c->key.family) {
+		snprintf(buf, len, "non-IP frames");
+		return;
+	}
+	cg_addr_format(c->key.family, c->src, s, sizeof(s));
+	cg_addr_format(c->key.family, c->dst, d, sizeof(d));
+	if (c->has_ports && c->key.family == 6)
+		snprintf(buf, len, "%s [%s]:%u -> [%s]:%u",
+			 cg_l4_name(c->key.proto), s, c->sport, d, c->dport);
+	else if (c->has_ports)
+		snprintf(buf, len, "%s %s:%u -> %s:%u",
+			 cg_l4_name(c->key.proto), s, c->sport, d, c->dport);
+	else
+		snprintf(buf, len, "%s %s -> %s", cg_l4_name(c->key.proto), s,
+			 d);
+}
+
+static void json_judgement(FILE *out, const struct transition *t, int side,
+			   const struct cg_policy *p)
+{
+	fprintf(out, "{\"verdict\": \"%s\", \"reason\": \"%s\"",
+		t->verdict[side] == CG_V_DROP ? "drop" : "pass",
+		t->reason[side] < CG_R_MAX ? cg_reason_names[t->reason[side]]
+					   : "?");
+	if (t->reason[side] == CG_R_MONITOR && t->would[side] < CG_R_MAX)
+		fprintf(out, ", \"would\": \"%s\"",
+			cg_reason_names[t->would[side]]);
+	fputs(", \"rule\": ", out);
+	cg_json_str(out, t->flow[side] < p->n_flows
+				 ? p->flows[t->flow[side]].name
+				 : NULL);
+	fputc('}', out);
+}
+
+static void impact_print(const struct impact *im, const struct cg_diff_opts *o,
+			 const struct cg_policy *po, const struct cg_policy *pn,
+			 uint64_t frames, uint64_t errors, FILE *out)
+{
+	uint64_t changed_frames = 0;
+	size_t i, j, n_changed = 0;
+	char ends[160], a[CG_NAME_MAX + 64], b[CG_NAME_MAX + 64];
+
+	for (i = 0; i < im->n; i++)
+		if (im->convs[i].changed) {
+			n_changed++;
+			changed_frames += im->convs[i].changed;
+		}
+	if (o->json) {
+		fputs("{\"capture\": ", out);
+		cg_json_str(out, o->capture);
+		fputs(", \"old\": ", out);
+		json_policy(out, po);
+		fputs(", \"new\": ", out);
+		json_policy(out, pn);
+		fprintf(out,
+			", \"frames\": %llu, \"not_judged\": %llu, "
+			"\"conversations\": %zu, \"changed\": %zu, "
+			"\"changed_frames\": %llu, \"changes\": [",
+			(unsigned long long)frames, (unsigned long long)errors,
+			im->n, n_changed, (unsigned long long)changed_frames);
+		for (i = 0, n_changed = 0; i < im->n; i++) {
+			const struct conv *c = &im->convs[i];
+
+			if (!c->changed)
+				continue;
+			fprintf(out, "%s{\"proto\": ", n_changed++ ? ", " : "");
+			if (c->key.family)
+				fprintf(out, "\"%s\"",
+					cg_l4_name(c->key.proto));
+			else
+				fputs("null", out);
+			cg_addr_format(c->key.family, c->src, a, sizeof(a));
+			cg_addr_format(c->key.family, c->dst, b, sizeof(b));
+			fputs(", \"src\": ", out);
+			cg_json_str(out, c->key.family ? a : NULL);
+			fputs(", \"dst\": ", out);
+			cg_json_str(out, c->key.family ? b : NULL);
+			if (c->has_ports)
+				fprintf(out, ", \"sport\": %u, \"dport\": %u",
+					c->sport, c->dport);
+			else
+				fputs(", \"sport\": null, \"dport\": null",
+				      out);
+			fprintf(out,
+				", \"frames\": %llu, \"changed_frames\": %llu, "
+				"\"first_frame\": %llu, \"transitions\": [",
+				(unsigned long long)c->frames,
+				(unsigned long long)c->changed,
+				(unsigned long long)c->first);
+			for (j = 0; j < c->n_tr; j++) {
+				fprintf(out, "%s{\"frames\": %llu, \"old\": ",
+					j ? ", " : "",
+					(unsigned long long)c->tr[j].frames);
+				json_judgement(out, &c->tr[j], 0, po);
+				fputs(", \"new\": ", out);
+				json_judgement(out, &c->tr[j], 1, pn);
+				fputc('}', out);
+			}
+			fputs("]}", out);
+		}
+		fputs("]}\n", out);
+		return;
+	}
+	fprintf(out, "--- %s  policy '%s'\n+++ %s  policy '%s'\n",
+		po->file ? po->file : "OLD", po->name,
+		pn->file ? pn->file : "NEW", pn->name);
+	for (i = 0; i < im->n; i++) {
+		const struct conv *c = &im->convs[i];
+
+		if (!c->changed)
+			continue;
+		conv_endpoints(c, ends, sizeof(ends));
+		fprintf(out,
+			"%s  %llu frames, %llu change verdict (first: frame "
+			"%llu)\n",
+			ends, (unsigned long long)c->frames,
+			(unsigned long long)c->changed,
+			(unsigned long long)c->first);
+		for (j = 0; j < c->n_tr; j++) {
+			judgement_text(&c->tr[j], 0, po, a, sizeof(a));
+			judgement_text(&c->tr[j], 1, pn, b, sizeof(b));
+			fprintf(out, "    %6llu  old: %s; new: %s\n",
+				(unsigned long long)c->tr[j].frames, a, b);
+		}
+	}
+	fprintf(out, "%s: %llu frames", o->capture, (unsigned long long)frames);
+	if (errors)
+		fprintf(out, " (%llu not judged)", (unsigned long long)errors);
+	fprintf(out, ", %zu conversations, %zu change verdict (%llu frames)\n",
+		im->n, n_changed, (unsigned long long)changed_frames);
+}
+
+/*
+ * The interface a frame arrives on: --iface, or with --by-source the
+ * interface of the zone holding its source under OLD (the running policy
+ * describes how the gate is cabled), else under NEW (a zone NEW adds),
+ * else OLD's first interface.
+ */
+static const char *impact_iface(const struct cg_diff_opts *o,
+				const struct cg_compiled *co,
+				const struct cg_compiled *cn, const uint8_t *f,
+				size_t len)
+{
+	const char *ifname;
+
+	if (o->iface)
+		return o->iface;
+	ifname = cg_replay_source_iface(co->policy, f, len);
+	if (!ifname)
+		ifname = cg_replay_source_iface(cn->policy, f, len);
+	return ifname ? ifname : co->ifnames[0];
+}
+
+static int diff_capture(const struct cg_diff_opts *o, struct cg_policy *po,
+			struct cg_policy *pn)
+{
+	struct cg_diags d = {.file = o->old_path};
+	struct cg_compiled *c[2] = {};
+	struct cg_gate *g[2] = {};
+	struct cg_gate_opts go = {.record = true, .verbose = o->verbose};
+	char errbuf[PCAP_ERRBUF_SIZE], (*ifnames)[CG_IFNAME_MAX] = NULL;
+	struct impact im = {};
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	uint64_t frames = 0, errors = 0;
+	pcap_t *pc = NULL;
+	size_t n_if = 0, i, k;
+	int err, rc;
+
+	err = cg_compile(po, &c[0], &d);
+	cg_diags_print(&d, stderr);
+	cg_diags_free(&d);
+	d.file = o->new_path;
+	if (!err)
+		err = cg_compile(pn, &c[1], &d);
+	cg_diags_print(&d, stderr);
+	cg_diags_free(&d);
+	if (err)
+		goto out;
+
+	/* The sandbox needs the interfaces of both policies. */
+	ifnames =
+		calloc(c[0]->n_ifnames + c[1]->n_ifnames + 1, sizeof(*ifnames));
+	if (!ifnames) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < c[k]->n_ifnames; i++) {
+			size_t j;
+
+			for (j = 0; j < n_if; j++)
+				if (!strcmp(ifnames[j], c[k]->ifnames[i]))
+					break;
+			if (j == n_if)
+				memcpy(ifnames[n_if++], c[k]->ifnames[i],
+				       CG_IFNAME_MAX);
+		}
+	if (o->iface) {
+		for (i = 0; i < n_if; i++)
+			if (!strcmp(ifnames[i], o->iface))
+				break;
+		if (i == n_if) {
+			fprintf(stderr,
+				"cranegate: neither policy names an interface "
+				"'%s'\n",
+				o->iface);
+			err = -EINVAL;
+			goto out;
+		}
+	}
+	pc = pcap_open_offline(o->capture, errbuf);
+	if (!pc) {
+		fprintf(stderr, "cranegate: %s: %s\n", o->capture, errbuf);
+		err = -EINVAL;
+		goto out;
+	}
+	if (pcap_datalink(pc) != DLT_EN10MB) {
+		fprintf(stderr,
+			"cranegate: %s: link type %s is not Ethernet; only "
+			"Ethernet captures can be replayed\n",
+			o->capture,
+			pcap_datalink_val_to_name(pcap_datalink(pc)));
+		err = -EINVAL;
+		goto out;
+	}
+	/* Two private instances with private state in one private netns. */
+	if ((err = cg_sandbox_enter(ifnames, n_if)) ||
+	    (err = cg_gate_load(c[0], &go, &g[0])) ||
+	    (err = cg_gate_load(c[1], &go, &g[1])))
+		goto out;
+
+	while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
+		const char *ifname =
+			impact_iface(o, c[0], c[1], data, h->caplen);
+		struct cg_event ev[2];
+		int action;
+
+		frames++;
+		for (k = 0; k < 2; k++) {
+			err = cg_replay_frame(g[k], ifname, data, h->caplen,
+					      &ev[k], &action);
+			if (err)
+				break;
+		}
+		if (err == -EMSGSIZE) {
+			errors++;
+			continue;
+		}
+		if (err) {
+			fprintf(stderr,
+				"cranegate: test run of frame %llu failed: "
+				"%s\n",
+				(unsigned long long)frames, strerror(-err));
+			goto out;
+		}
+		if ((err = impact_add(&im, &ev[0], &ev[1], frames)))
+			goto out;
+	}
+	if (rc == PCAP_ERROR)
+		fprintf(stderr, "cranegate: %s: %s (after %llu frames)\n",
+			o->capture, pcap_geterr(pc),
+			(unsigned long long)frames);
+	impact_print(&im, o, po, pn, frames, errors, stdout);
+	err = 0;
+	for (i = 0; i < im.n; i++)
+		if (im.convs[i].changed)
+			err = 1;
+out:
+	for (i = 0; i < im.n; i++)
+		free(im.convs[i].tr);
+	free(im.convs);
+	free(im.slots);
+	free(ifnames);
+	if (pc)
+		pcap_close(pc);
+	for (k = 0; k < 2; k++) {
+		cg_gate_free(g[k]);
+		cg_compiled_free(c[k]);
+	}
+	return err;
+}
+
+/* A policy to diff: a file, or @active / @REV from the state directory. */
+static int load_ref(const struct cg_diff_opts *o, const char *ref,
+		    struct cg_policy **out)
+{
+	char path[PATH_MAX];
+	struct cg_diags d = {.file = ref};
+	int err;
+
+	if (ref[0] == '@' && o->env) {
+		if ((err = cg_history_policy_path(o->env, ref + 1, path,
+						  sizeof(path))))
+			return err;
+		d.file = path;
+		ref = path;
+	}
+	err = cg_policy_load(ref, out, &d);
+	cg_diags_print(&d, stderr);
+	cg_diags_free(&d);
+	return err;
+}
+
+int cg_diff_run(const struct cg_diff_opts *o)
+{
+	struct cg_policy *po = NULL, *pn = NULL;
+	struct cg_diff *df = NULL;
+	int err;
+
+	err = load_ref(o, o->old_path, &po);
+	if (!err)
+		err = load_ref(o, o->new_path, &pn);
+	if (err)
+		goto out;
+	if (o->capture) {
+		err = diff_capture(o, po, pn);
+		goto out;
+	}
+	err = cg_diff_policies(po, pn, &df);
+	if (err == -E2BIG)
+		fprintf(stderr,
+			"cranegate: the policies are too large for a semantic "
+			"diff (too many address classes or port classes); "
+			"compare them on a capture with --pcap\n");
+	if (err)
+		goto out;
+	if (o->json)
+		cg_diff_print_json(df, stdout);
+	else
+		cg_diff_print_text(df, stdout);
+	err = cg_diff_differs(df) ? 1 : 0;
+out:
+	cg_diff_free(df);
+	cg_policy_free(po);
+	cg_policy_free(pn);
+	return err;
+}

@@ -1,0 +1,1459 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Change control: the state directory, audit log, history, rollback and
+ * commit-confirmed apply. See history.h for the layout and the rules.
+ *
+ * The audit log is the record; `history` reads it back. Lines are written
+ * with one write(2) on an O_APPEND descriptor, so that concurrent writers
+ * (a check beside an apply) never interleave within a line. Revision
+ * numbers are assigned under STATE/lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "diff.h"
+#include "history.h"
+#include "output.h"
+
+#define MAX_CONFIRM_S (24 * 3600)
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+	out[2 * n] = 0;
+}
+
+static bool unhex(const char *s, uint8_t *out, size_t n)
+{
+	size_t i;
+
+	if (strlen(s) != 2 * n)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return false;
+		out[i] = v;
+	}
+	return true;
+}
+
+static void iso_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+}
+
+/* Who is doing this: the sudo user, else the login, else the uid's name. */
+struct who {
+	char user[64], login[64], sudo_user[64];
+	unsigned uid;
+};
+
+static void who_am_i(struct who *w)
+{
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	memset(w, 0, sizeof(*w));
+	w->uid = getuid();
+	if (getlogin_r(w->login, sizeof(w->login)))
+		w->login[0] = 0;
+	if (sudo)
+		snprintf(w->sudo_user, sizeof(w->sudo_user), "%s", sudo);
+	if (w->sudo_user[0])
+		snprintf(w->user, sizeof(w->user), "%s", w->sudo_user);
+	else if (w->login[0])
+		snprintf(w->user, sizeof(w->user), "%s", w->login);
+	else if ((pw = getpwuid(w->uid)))
+		snprintf(w->user, sizeof(w->user), "%s", pw->pw_name);
+	else
+		snprintf(w->user, sizeof(w->user), "uid %u", w->uid);
+}
+
+static void state_path(const struct cg_env *env, const char *name, char *buf,
+		       size_t len)
+{
+	snprintf(buf, len, "%s/%s", env->state_dir, name);
+}
+
+static void policy_copy_path(const struct cg_env *env, const uint8_t *sha,
+			     char *buf, size_t len)
+{
+	char h[65];
+
+	hex(sha, 32, h);
+	snprintf(buf, len, "%s/policies/%s.yaml", env->state_dir, h);
+}
+
+/* Create the state directory (and policies/), 0700. */
+static int state_mkdir(const struct cg_env *env)
+{
+	char dir[PATH_MAX];
+
+	if (mkdir(env->state_dir, 0700) && errno != EEXIST)
+		goto fail;
+	state_path(env, "policies", dir, sizeof(dir));
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "cranegate: cannot create the state directory %s: %s\n",
+		env->state_dir, strerror(errno));
+	return -errno;
+}
+
+static int state_lock(const struct cg_env *env)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	state_path(env, "lock", path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static void state_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The whole of a small file, NUL-terminated. NULL if unreadable. */
+static char *slurp(const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || st.st_size > CG_POLICY_MAX_BYTES * 4) {
+		close(fd);
+		return NULL;
+	}
+	buf = malloc(st.st_size + 1);
+	while (buf && got < (size_t)st.st_size &&
+	       (n = read(fd, buf + got, st.st_size - got)) > 0)
+		got += n;
+	close(fd);
+	if (buf)
+		buf[got] = 0;
+	if (len)
+		*len = got;
+	return buf;
+}
+
+static void sha256_of(const char *buf, size_t len, uint8_t *out)
+{
+	unsigned int n = 32;
+
+	EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL);
+}
+
+/* Write a file atomically (temporary file, then rename), mode 0600. */
+static int write_file(const char *path, const char *buf, size_t len)
+{
+	char tmp[PATH_MAX + 8];
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (off < len && (n = write(fd, buf + off, len - off)) > 0)
+		off += n;
+	if (off < len || fsync(fd)) {
+		close(fd);
+		unlink(tmp);
+		return -EIO;
+	}
+	close(fd);
+	if (rename(tmp, path)) {
+		unlink(tmp);
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Keep the policy's bytes under policies/SHA.yaml: the bytes that were
+ * parsed, so the file is read again and must hash to the policy's sha256.
+ */
+static int keep_policy(const struct cg_env *env, const struct cg_policy *p,
+		       const char *path)
+{
+	char dst[PATH_MAX], *buf, *old;
+	uint8_t sha[32];
+	size_t len, olen;
+	int err;
+
+	policy_copy_path(env, p->sha256, dst, sizeof(dst));
+	old = slurp(dst, &olen);
+	if (old) {
+		sha256_of(old, olen, sha);
+		free(old);
+		if (!memcmp(sha, p->sha256, 32))
+			return 0;
+	}
+	buf = slurp(path, &len);
+	if (!buf)
+		return -errno ? -errno : -EIO;
+	sha256_of(buf, len, sha);
+	if (memcmp(sha, p->sha256, 32)) {
+		free(buf);
+		fprintf(stderr,
+			"cranegate: warning: %s changed while it was applied; "
+			"no copy kept in %s\n",
+			path, env->state_dir);
+		return -ESTALE;
+	}
+	err = write_file(dst, buf, len);
+	free(buf);
+	if (err)
+		fprintf(stderr,
+			"cranegate: warning: cannot keep a copy in %s: %s\n",
+			dst, strerror(-err));
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading JSON lines back (our own, flat keys first)                  */
+
+/*
+ * The string value of the first "key" in a line; false when it is absent
+ * or not a string (null). Only the first occurrence counts: the top-level
+ * keys come before the nested objects, which reuse some names.
+ */
+static bool json_get_str(const char *line, const char *key, char *out,
+			 size_t len)
+{
+	char pat[64];
+	const char *s;
+	size_t n = 0;
+
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	s = strstr(line, pat);
+	if (len)
+		out[0] = 0;
+	if (!s || s[strlen(pat)] != '"')
+		return false;
+	for (s += strlen(pat) + 1; *s && *s != '"'; s++) {
+		char c = *s;
+
+		if (c == '\\' && s[1]) {
+			c = *++s;
+			if (c == 'u') {
+				c = '?';
+				s += s[1] && s[2] && s[3] && s[4] ? 4 : 0;
+			}
+		}
+		if (n + 1 < len)
+			out[n++] = c;
+	}
+	if (len)
+		out[n] = 0;
+	return true;
+}
+
+/* The number value of the first "key": N (0 for null or absent). */
+static long long json_get_num(const char *line, const char *key)
+{
+	char pat[64];
+	const char *s;
+
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	s = strstr(line, pat);
+	if (!s)
+		return 0;
+	s += strlen(pat);
+	return (*s >= '0' && *s <= '9') || *s == '-' ? strtoll(s, NULL, 10) : 0;
+}
+
+/* One line of the audit log, as history needs it. */
+struct hrow {
+	char time[32], action[16], policy[CG_NAME_MAX], sha[65], user[64];
+	char result[32], error[160], confirm_by[32];
+	unsigned rev, from_rev, reverts_rev;
+};
+
+static void hrow_parse(const char *line, struct hrow *r)
+{
+	memset(r, 0, sizeof(*r));
+	json_get_str(line, "time", r->time, sizeof(r->time));
+	json_get_str(line, "action", r->action, sizeof(r->action));
+	json_get_str(line, "policy", r->policy, sizeof(r->policy));
+	json_get_str(line, "sha256", r->sha, sizeof(r->sha));
+	json_get_str(line, "user", r->user, sizeof(r->user));
+	json_get_str(line, "result", r->result, sizeof(r->result));
+	json_get_str(line, "error", r->error, sizeof(r->error));
+	json_get_str(line, "confirm_by", r->confirm_by, sizeof(r->confirm_by));
+	r->rev = json_get_num(line, "rev");
+	r->from_rev = json_get_num(line, "from_rev");
+	r->reverts_rev = json_get_num(line, "reverts_rev");
+}
+
+/* Every audit line but checks, oldest first. */
+static int read_history(const struct cg_env *env, struct hrow **out,
+			size_t *n_out)
+{
+	char path[PATH_MAX], *line = NULL;
+	struct hrow *rows = NULL, *v;
+	size_t n = 0, cap = 0, lcap = 0;
+	FILE *f;
+
+	*out = NULL;
+	*n_out = 0;
+	state_path(env, "audit.jsonl", path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	/* Line by line: the log only grows. */
+	while (getline(&line, &lcap, f) > 0) {
+		struct hrow r;
+
+		hrow_parse(line, &r);
+		if (!r.action[0] || !strcmp(r.action, "check"))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = realloc(rows, cap * sizeof(*v));
+			if (!v) {
+				free(rows);
+				free(line);
+				fclose(f);
+				return -ENOMEM;
+			}
+			rows = v;
+		}
+		rows[n++] = r;
+	}
+	free(line);
+	fclose(f);
+	*out = rows;
+	*n_out = n;
+	return 0;
+}
+
+static bool is_revision(const struct hrow *r)
+{
+	return r->rev && !strcmp(r->result, "ok") &&
+	       (!strcmp(r->action, "apply") || !strcmp(r->action, "rollback") ||
+		!strcmp(r->action, "revert"));
+}
+
+static unsigned last_rev(const struct hrow *rows, size_t n)
+{
+	unsigned m = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (is_revision(&rows[i]) && rows[i].rev > m)
+			m = rows[i].rev;
+	return m;
+}
+
+/* The newest revision holding `sha` (hex), or 0. */
+static unsigned rev_of_sha(const struct hrow *rows, size_t n, const char *sha)
+{
+	size_t i;
+
+	for (i = n; i-- > 0;)
+		if (is_revision(&rows[i]) && !strcmp(rows[i].sha, sha))
+			return rows[i].rev;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The active policy, and the pending confirmation                     */
+
+struct active {
+	bool have;
+	uint8_t sha[32];
+	char name[CG_NAME_MAX];
+};
+
+static void read_active(const struct cg_env *env, struct active *a)
+{
+	struct cg_snapshot s;
+
+	memset(a, 0, sizeof(*a));
+	if (cg_snapshot_read(env, &s))
+		return;
+	if (s.have_policy) {
+		a->have = true;
+		memcpy(a->sha, s.sha256, 32);
+		snprintf(a->name, sizeof(a->name), "%s", s.policy_name);
+	}
+	cg_snapshot_free(&s);
+}
+
+struct pending {
+	char token[33], policy[CG_NAME_MAX], sha[65], user[64];
+	char deadline[32], revert_policy[CG_NAME_MAX], revert_sha[65];
+	unsigned rev, revert_rev;
+	long long deadline_ms;
+	int watchdog_pid;
+};
+
+static int read_pending(const struct cg_env *env, struct pending *pd)
+{
+	char path[PATH_MAX], *buf;
+
+	memset(pd, 0, sizeof(*pd));
+	state_path(env, "pending.json", path, sizeof(path));
+	buf = slurp(path, NULL);
+	if (!buf)
+		return -ENOENT;
+	json_get_str(buf, "token", pd->token, sizeof(pd->token));
+	json_get_str(buf, "policy", pd->policy, sizeof(pd->policy));
+	json_get_str(buf, "sha256", pd->sha, sizeof(pd->sha));
+	json_get_str(buf, "user", pd->user, sizeof(pd->user));
+	json_get_str(buf, "deadline", pd->deadline, sizeof(pd->deadline));
+	json_get_str(buf, "revert_policy", pd->revert_policy,
+		     sizeof(pd->revert_policy));
+	json_get_str(buf, "revert_sha256", pd->revert_sha,
+		     sizeof(pd->revert_sha));
+	pd->rev = json_get_num(buf, "rev");
+	pd->revert_rev = json_get_num(buf, "revert_rev");
+	pd->deadline_ms = json_get_num(buf, "deadline_ms");
+	pd->watchdog_pid = json_get_num(buf, "watchdog_pid");
+	free(buf);
+	return pd->token[0] ? 0 : -ENOENT;
+}
+
+static int write_pending(const struct cg_env *env, const struct pending *pd)
+{
+	char path[PATH_MAX], *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "{\"token\": \"%s\", \"rev\": ", pd->token);
+	if (pd->rev)
+		fprintf(f, "%u", pd->rev);
+	else
+		fputs("null", f);
+	fputs(", \"policy\": ", f);
+	cg_json_str(f, pd->policy);
+	fprintf(f, ", \"sha256\": \"%s\", \"user\": ", pd->sha);
+	cg_json_str(f, pd->user);
+	fprintf(f,
+		", \"deadline\": \"%s\", \"deadline_ms\": %lld, "
+		"\"revert_policy\": ",
+		pd->deadline, pd->deadline_ms);
+	cg_json_str(f, pd->revert_sha[0] ? pd->revert_policy : NULL);
+	fputs(", \"revert_sha256\": ", f);
+	cg_json_str(f, pd->revert_sha[0] ? pd->revert_sha : NULL);
+	fputs(", \"revert_rev\": ", f);
+	if (pd->revert_rev)
+		fprintf(f, "%u", pd->revert_rev);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"watchdog_pid\": %d}\n", pd->watchdog_pid);
+	fclose(f);
+	state_path(env, "pending.json", path, sizeof(path));
+	err = buf ? write_file(path, buf, len) : -ENOMEM;
+	free(buf);
+	return err;
+}
+
+static void remove_pending(const struct cg_env *env)
+{
+	char path[PATH_MAX];
+
+	state_path(env, "pending.json", path, sizeof(path));
+	unlink(path);
+}
+
+/* ------------------------------------------------------------------ */
+/* Audit lines                                                         */
+
+struct audit {
+	const char *action;
+	unsigned rev;
+	const char *policy; /* name */
+	const uint8_t *sha;
+	const char *file;
+	unsigned from_rev, reverts_rev;
+	const char *confirm_by;
+	const char *result;
+	const char *error;
+	/* check */
+	bool counts;
+	size_t errors, warnings;
+	/* the policy active before, and what changes against it */
+	bool has_prev;
+	const char *prev_name;
+	const uint8_t *prev_sha;
+	unsigned prev_rev;
+	const struct cg_diff *diff;
+	const char *diff_note; /* why there is no diff */
+};
+
+static void json_opt_num(FILE *f, const char *key, unsigned v)
+{
+	if (v)
+		fprintf(f, ", \"%s\": %u", key, v);
+	else
+		fprintf(f, ", \"%s\": null", key);
+}
+
+static void audit_write(const struct cg_env *env, const struct audit *a)
+{
+	char path[PATH_MAX], t[32], h[65], *buf = NULL;
+	char *abs = a->file ? realpath(a->file, NULL) : NULL;
+	struct who w;
+	size_t len = 0, off = 0;
+	ssize_t n;
+	FILE *f = open_memstream(&buf, &len);
+	int fd;
+
+	if (!f) {
+		free(abs);
+		return;
+	}
+	who_am_i(&w);
+	iso_time(time(NULL), t, sizeof(t));
+	fprintf(f, "{\"time\": \"%s\", \"user\": ", t);
+	cg_json_str(f, w.user);
+	fputs(", \"login\": ", f);
+	cg_json_str(f, w.login[0] ? w.login : NULL);
+	fputs(", \"sudo_user\": ", f);
+	cg_json_str(f, w.sudo_user[0] ? w.sudo_user : NULL);
+	fprintf(f, ", \"uid\": %u, \"action\": \"%s\"", w.uid, a->action);
+	json_opt_num(f, "rev", a->rev);
+	fputs(", \"policy\": ", f);
+	cg_json_str(f, a->policy);
+	if (a->sha) {
+		hex(a->sha, 32, h);
+		fprintf(f, ", \"sha256\": \"%s\"", h);
+	} else {
+		fputs(", \"sha256\": null", f);
+	}
+	fputs(", \"file\": ", f);
+	cg_json_str(f, abs ? abs : a->file);
+	json_opt_num(f, "from_rev", a->from_rev);
+	json_opt_num(f, "reverts_rev", a->reverts_rev);
+	fputs(", \"confirm_by\": ", f);
+	cg_json_str(f, a->confirm_by);
+	fputs(", \"result\": ", f);
+	cg_json_str(f, a->result);
+	fputs(", \"error\": ", f);
+	cg_json_str(f, a->error);
+	if (a->counts)
+		fprintf(f, ", \"errors\": %zu, \"warnings\": %zu", a->errors,
+			a->warnings);
+	fputs(", \"previous\": ", f);
+	if (a->has_prev) {
+		fputs("{\"policy\": ", f);
+		cg_json_str(f, a->prev_name);
+		hex(a->prev_sha, 32, h);
+		fprintf(f, ", \"sha256\": \"%s\"", h);
+		json_opt_num(f, "rev", a->prev_rev);
+		fputc('}', f);
+	} else {
+		fputs("null", f);
+	}
+	fputs(", \"diff\": ", f);
+	if (a->diff) {
+		fputc('{', f);
+		cg_diff_summary_json(a->diff, f);
+		fputc('}', f);
+	} else if (a->diff_note) {
+		fputs("{\"note\": ", f);
+		cg_json_str(f, a->diff_note);
+		fputc('}', f);
+	} else {
+		fputs("null", f);
+	}
+	fputs("}\n", f);
+	fclose(f);
+	free(abs);
+	if (!buf)
+		return;
+	state_path(env, "audit.jsonl", path, sizeof(path));
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr,
+			"cranegate: warning: cannot write the audit log %s: "
+			"%s\n",
+			path, strerror(errno));
+		free(buf);
+		return;
+	}
+	/* One write: appends of one line never interleave. */
+	while (off < len && (n = write(fd, buf + off, len - off)) > 0)
+		off += n;
+	if (off < len)
+		fprintf(stderr,
+			"cranegate: warning: the audit log %s is incomplete: "
+			"%s\n",
+			path, strerror(errno));
+	close(fd);
+	free(buf);
+}
+
+/*
+ * The diff of `p` against the policy active before (its kept copy).
+ * Sets a->diff (to free with cg_diff_free, with *old) or a->diff_note.
+ */
+static void audit_diff(const struct cg_env *env, struct audit *a,
+		       const struct cg_policy *p, struct cg_policy **old,
+		       struct cg_diff **diff)
+{
+	struct cg_diags d = {};
+	char path[PATH_MAX];
+	int err;
+
+	*old = NULL;
+	*diff = NULL;
+	if (!a->has_prev || !p) {
+		a->diff_note =
+			a->has_prev || !p ? NULL : "no policy was active";
+		return;
+	}
+	policy_copy_path(env, a->prev_sha, path, sizeof(path));
+	d.file = path;
+	if (access(path, R_OK)) {
+		a->diff_note = "the previous policy has no copy in the state "
+			       "directory";
+		return;
+	}
+	err = cg_policy_load(path, old, &d);
+	cg_diags_free(&d);
+	if (err || memcmp((*old)->sha256, a->prev_sha, 32)) {
+		a->diff_note = "the copy of the previous policy does not load";
+		return;
+	}
+	err = cg_diff_policies(*old, p, diff);
+	if (err)
+		a->diff_note =
+			err == -E2BIG ? "too large to diff" : "the diff failed";
+	a->diff = *diff;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hooks of apply, detach and status                                   */
+
+int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
+		    const struct cg_policy *p, const char *policy_path)
+{
+	struct active act;
+	struct pending pd = {}, old_pd;
+	struct who w;
+	char path[PATH_MAX];
+	int err, lock;
+
+	ch->begun = true;
+	read_active(env, &act);
+	ch->had_old = act.have;
+	memcpy(ch->old_sha, act.sha, 32);
+	snprintf(ch->old_name, sizeof(ch->old_name), "%s", act.name);
+
+	if (ch->expect_active &&
+	    (!act.have || memcmp(act.sha, ch->expect_sha, 32))) {
+		fprintf(stderr, "cranegate: the policy awaiting confirmation "
+				"is no longer active; nothing to revert\n");
+		ch->why = "the policy awaiting confirmation is no longer "
+			  "active";
+		return -ESTALE;
+	}
+	if ((err = state_mkdir(env)))
+		return err;
+	keep_policy(env, p, policy_path);
+	if (!ch->confirm_s)
+		return 0;
+
+	/* apply --confirm: arm the way back before anything switches. */
+	lock = state_lock(env);
+	if (lock < 0)
+		return lock;
+	if (!read_pending(env, &old_pd)) {
+		/* Unconfirmed over unconfirmed: back to the last confirmed. */
+		snprintf(pd.revert_sha, sizeof(pd.revert_sha), "%s",
+			 old_pd.revert_sha);
+		snprintf(pd.revert_policy, sizeof(pd.revert_policy), "%s",
+			 old_pd.revert_policy);
+		pd.revert_rev = old_pd.revert_rev;
+	} else if (act.have) {
+		struct hrow *rows;
+		size_t n;
+
+		hex(act.sha, 32, pd.revert_sha);
+		snprintf(pd.revert_policy, sizeof(pd.revert_policy), "%s",
+			 act.name);
+		if (!read_history(env, &rows, &n)) {
+			pd.revert_rev = rev_of_sha(rows, n, pd.revert_sha);
+			free(rows);
+		}
+	}
+	if (pd.revert_sha[0]) {
+		uint8_t sha[32];
+
+		unhex(pd.revert_sha, sha, 32);
+		policy_copy_path(env, sha, path, sizeof(path));
+		if (access(path, R_OK)) {
+			fprintf(stderr,
+				"cranegate: cannot arm the revert: the active "
+				"policy '%s' has no copy in %s/policies "
+				"(it was applied with another --state-dir); "
+				"apply it once with this one, or apply without "
+				"--confirm\n",
+				pd.revert_policy, env->state_dir);
+			state_unlock(lock);
+			ch->why = "the active policy has no copy to revert to";
+			return -ENOENT;
+		}
+	}
+	who_am_i(&w);
+	snprintf(pd.token, sizeof(pd.token), "%s", ch->token);
+	snprintf(pd.policy, sizeof(pd.policy), "%s", p->name);
+	hex(p->sha256, 32, pd.sha);
+	snprintf(pd.user, sizeof(pd.user), "%s", w.user);
+	pd.deadline_ms = now_ms() + ch->confirm_s * 1000ll;
+	iso_time(pd.deadline_ms / 1000, pd.deadline, sizeof(pd.deadline));
+	pd.watchdog_pid = ch->watchdog_pid;
+	err = write_pending(env, &pd);
+	state_unlock(lock);
+	if (err) {
+		fprintf(stderr, "cranegate: cannot write %s/pending.json: %s\n",
+			env->state_dir, strerror(-err));
+		return err;
+	}
+	ch->armed = true;
+	return 0;
+}
+
+void cg_change_end(const struct cg_env *env, struct cg_change *ch,
+		   const struct cg_policy *p, const char *policy_path, int err)
+{
+	struct audit a = {.action = ch->action ? ch->action : "apply"};
+	struct cg_policy *old = NULL;
+	struct cg_diff *diff = NULL;
+	struct pending pd;
+	struct hrow *rows = NULL;
+	size_t n = 0;
+	char errbuf[160], sha_hex[65];
+	int lock;
+
+	if (!ch->begun && state_mkdir(env))
+		return;
+	a.policy = p ? p->name : NULL;
+	a.sha = p ? p->sha256 : NULL;
+	a.file = policy_path;
+	a.from_rev = ch->from_rev;
+	a.reverts_rev = ch->reverts_rev;
+	if (ch->begun && ch->had_old) {
+		a.has_prev = true;
+		a.prev_name = ch->old_name;
+		a.prev_sha = ch->old_sha;
+	}
+	audit_diff(env, &a, p, &old, &diff);
+
+	lock = state_lock(env);
+	if (!read_history(env, &rows, &n) && a.has_prev) {
+		hex(ch->old_sha, 32, sha_hex);
+		a.prev_rev = rev_of_sha(rows, n, sha_hex);
+	}
+	if (err) {
+		a.result = "failed";
+		if (!p)
+			snprintf(errbuf, sizeof(errbuf),
+				 "the policy does not parse or validate");
+		else if (ch->why)
+			snprintf(errbuf, sizeof(errbuf), "%s", ch->why);
+		else
+			snprintf(errbuf, sizeof(errbuf), "%s", strerror(-err));
+		a.error = errbuf;
+		/* Disarm: nothing switched, or everything switched back. */
+		if (ch->armed && !read_pending(env, &pd) &&
+		    !strcmp(pd.token, ch->token))
+			remove_pending(env);
+	} else {
+		a.result = "ok";
+		ch->rev = a.rev = last_rev(rows, n) + 1;
+		if (!read_pending(env, &pd)) {
+			if (ch->armed && !strcmp(pd.token, ch->token)) {
+				pd.rev = ch->rev;
+				write_pending(env, &pd);
+				a.confirm_by = pd.deadline;
+			} else if (!ch->armed && !ch->expect_active) {
+				/* A deliberate change without a way back. */
+				fprintf(stderr,
+					"cranegate: note: this %s cancels the "
+					"pending confirmation of revision %u\n",
+					a.action, pd.rev);
+				remove_pending(env);
+			}
+		}
+	}
+	audit_write(env, &a);
+	state_unlock(lock);
+	free(rows);
+	cg_diff_free(diff);
+	cg_policy_free(old);
+}
+
+/* Set by the watchdog, so that its detach is audited as the revert. */
+static const char *detach_action = "detach";
+static unsigned detach_reverts;
+
+void cg_change_detached(const struct cg_env *env, int err)
+{
+	struct audit a = {.action = detach_action,
+			  .reverts_rev = detach_reverts};
+	struct pending pd;
+	char errbuf[128];
+	int lock;
+
+	if (access(env->state_dir, F_OK))
+		return; /* never used with this state directory */
+	lock = state_lock(env);
+	if (!err && !detach_reverts && !read_pending(env, &pd)) {
+		fprintf(stderr,
+			"cranegate: note: detach cancels the pending "
+			"confirmation of revision %u\n",
+			pd.rev);
+		remove_pending(env);
+	}
+	a.result = err ? "failed" : "ok";
+	if (err) {
+		snprintf(errbuf, sizeof(errbuf), "%s", strerror(-err));
+		a.error = errbuf;
+	}
+	audit_write(env, &a);
+	state_unlock(lock);
+}
+
+void cg_history_status(const struct cg_env *env, FILE *out, bool json)
+{
+	struct hrow *rows = NULL;
+	struct active act;
+	struct pending pd;
+	size_t n = 0;
+	unsigned rev = 0;
+	char sha[65];
+	bool pending;
+
+	read_active(env, &act);
+	if (act.have && !read_history(env, &rows, &n)) {
+		hex(act.sha, 32, sha);
+		rev = rev_of_sha(rows, n, sha);
+	}
+	free(rows);
+	pending = !read_pending(env, &pd);
+	if (json) {
+		fputs(", \"revision\": ", out);
+		if (rev)
+			fprintf(out, "%u", rev);
+		else
+			fputs("null", out);
+		fputs(", \"pending_confirm\": ", out);
+		if (!pending) {
+			fputs("null", out);
+			return;
+		}
+		fprintf(out, "{\"rev\": %u, \"policy\": ", pd.rev);
+		cg_json_str(out, pd.policy);
+		fprintf(out,
+			", \"sha256\": \"%s\", \"deadline\": \"%s\", "
+			"\"seconds_left\": %lld, \"revert_to\": ",
+			pd.sha, pd.deadline,
+			pd.deadline_ms > now_ms()
+				? (pd.deadline_ms - now_ms() + 999) / 1000
+				: 0);
+		cg_json_str(out, pd.revert_sha[0] ? pd.revert_policy : NULL);
+		fputs(", \"revert_rev\": ", out);
+		if (pd.revert_rev)
+			fprintf(out, "%u", pd.revert_rev);
+		else
+			fputs("null", out);
+		fprintf(out,
+			", \"watchdog_pid\": %d, \"watchdog_running\": %s}",
+			pd.watchdog_pid,
+			pd.watchdog_pid > 0 && !kill(pd.watchdog_pid, 0)
+				? "true"
+				: "false");
+		return;
+	}
+	if (rev)
+		fprintf(out, "revision: %u (cranegate history)\n", rev);
+	if (!pending)
+		return;
+	if (pd.deadline_ms > now_ms())
+		fprintf(out,
+			"confirm:  revision %u '%s' reverts to %s in %lld s "
+			"(at %s) unless `cranegate confirm` runs\n",
+			pd.rev, pd.policy,
+			pd.revert_sha[0] ? pd.revert_policy
+					 : "no policy (detach)",
+			(pd.deadline_ms - now_ms() + 999) / 1000, pd.deadline);
+	else
+		fprintf(out,
+			"confirm:  revision %u '%s' was due to revert at "
+			"%s%s\n",
+			pd.rev, pd.policy, pd.deadline,
+			pd.watchdog_pid > 0 && !kill(pd.watchdog_pid, 0)
+				? " (reverting)"
+				: "; its watchdog is gone: `cranegate "
+				  "rollback` or `cranegate confirm`");
+}
+
+void cg_audit_check(const struct cg_env *env, const char *path,
+		    const struct cg_policy *p, const struct cg_diags *d,
+		    int err)
+{
+	struct audit a = {.action = "check", .file = path, .counts = true};
+	struct cg_policy *old = NULL;
+	struct cg_diff *diff = NULL;
+	struct active act;
+	struct stat st;
+
+	/* A check must not need (or create) the state of a live gate. */
+	if (stat(env->state_dir, &st) || !S_ISDIR(st.st_mode) ||
+	    access(env->state_dir, W_OK))
+		return;
+	a.policy = p ? p->name : NULL;
+	a.sha = p ? p->sha256 : NULL;
+	a.result = err ? "invalid" : "valid";
+	a.errors = d->n_errors;
+	a.warnings = d->n_warnings;
+	if (!err && p) {
+		read_active(env, &act);
+		if (act.have) {
+			a.has_prev = true;
+			a.prev_name = act.name;
+			a.prev_sha = act.sha;
+		}
+		audit_diff(env, &a, p, &old, &diff);
+	}
+	audit_write(env, &a);
+	cg_diff_free(diff);
+	cg_policy_free(old);
+}
+
+/* ------------------------------------------------------------------ */
+/* apply --confirm, and the watchdog                                   */
+
+static void sleep_ms(long long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * The watchdog: wait for the applier's word ('1' applied, '0' failed, or
+ * nothing: it died, and the pending record tells), then for the deadline;
+ * revert unless the record is gone or belongs to another apply.
+ */
+static void watchdog(const struct cg_env *env, const char *token, int rfd)
+{
+	struct pending pd;
+	char c = 0, path[PATH_MAX];
+	int lock, err;
+
+	if (read(rfd, &c, 1) == 1 && c == '0')
+		return;
+	close(rfd);
+	for (;;) {
+		long long left;
+
+		if (read_pending(env, &pd) || strcmp(pd.token, token))
+			return; /* confirmed, superseded, or never armed */
+		left = pd.deadline_ms - now_ms();
+		if (left <= 0)
+			break;
+		sleep_ms(left < 200 ? left : 200);
+	}
+	/* Claim the record: a confirm from now on finds nothing pending. */
+	lock = state_lock(env);
+	if (lock < 0)
+		return;
+	if (read_pending(env, &pd) || strcmp(pd.token, token)) {
+		state_unlock(lock);
+		return;
+	}
+	remove_pending(env);
+	state_unlock(lock);
+
+	openlog("cranegate", LOG_PID, LOG_DAEMON);
+	if (pd.revert_sha[0]) {
+		struct cg_change ch = {.action = "revert",
+				       .reverts_rev = pd.rev,
+				       .expect_active = true};
+		uint8_t sha[32];
+
+		unhex(pd.revert_sha, sha, 32);
+		unhex(pd.sha, ch.expect_sha, 32);
+		policy_copy_path(env, sha, path, sizeof(path));
+		err = cg_apply_change(env, path, &ch);
+		if (err)
+			syslog(LOG_ERR,
+			       "revision %u '%s' was not confirmed by %s; "
+			       "reverting to '%s' failed: %s",
+			       pd.rev, pd.policy, pd.deadline, pd.revert_policy,
+			       strerror(-err));
+		else
+			syslog(LOG_WARNING,
+			       "revision %u '%s' was not confirmed by %s; "
+			       "reverted to '%s' (revision %u)",
+			       pd.rev, pd.policy, pd.deadline, pd.revert_policy,
+			       ch.rev);
+	} else {
+		struct active act;
+		uint8_t sha[32];
+
+		read_active(env, &act);
+		unhex(pd.sha, sha, 32);
+		if (!act.have || memcmp(act.sha, sha, 32))
+			return; /* something else is active now */
+		detach_action = "revert";
+		detach_reverts = pd.rev;
+		err = cg_detach(env);
+		syslog(err ? LOG_ERR : LOG_WARNING,
+		       "revision %u '%s' was not confirmed by %s; no policy "
+		       "was active before it: %s",
+		       pd.rev, pd.policy, pd.deadline,
+		       err ? "detaching failed" : "detached");
+	}
+	closelog();
+}
+
+/* Make a path absolute (the watchdog runs from /). */
+static const char *absolute(const char *path, char *buf, size_t len)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return path;
+	snprintf(buf, len, "%s/%s", cwd, path);
+	return buf;
+}
+
+int cg_apply_confirmed(const struct cg_env *env, const char *policy_path,
+		       const char *seconds)
+{
+	char pin_root[2 * PATH_MAX + 2], state_dir[2 * PATH_MAX + 2], *end;
+	struct cg_change ch = {.action = "apply"};
+	struct cg_env wenv = *env;
+	uint8_t rnd[16];
+	int to_wd[2], from_wd[2], err, status;
+	long secs;
+	pid_t pid;
+
+	secs = strtol(seconds, &end, 10);
+	if (*end || end == seconds || secs < 1 || secs > MAX_CONFIRM_S) {
+		fprintf(stderr,
+			"cranegate apply: --confirm wants seconds, 1 to %d\n",
+			MAX_CONFIRM_S);
+		return -EINVAL;
+	}
+	ch.confirm_s = secs;
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return -errno;
+	hex(rnd, sizeof(rnd), ch.token);
+	wenv.pin_root = absolute(env->pin_root, pin_root, sizeof(pin_root));
+	wenv.state_dir = absolute(env->state_dir, state_dir, sizeof(state_dir));
+
+	/* The watchdog first: from here on, a dying shell cannot stop it. */
+	if (pipe2(to_wd, O_CLOEXEC) || pipe2(from_wd, O_CLOEXEC))
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		pid_t me;
+		int fd;
+
+		close(to_wd[1]);
+		close(from_wd[0]);
+		setsid();
+		signal(SIGHUP, SIG_IGN);
+		if (fork() != 0)
+			_exit(0);
+		me = getpid();
+		if (write(from_wd[1], &me, sizeof(me)) != sizeof(me))
+			_exit(1);
+		close(from_wd[1]);
+		if (chdir("/"))
+			_exit(1);
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (fd > 2)
+				close(fd);
+		}
+		watchdog(&wenv, ch.token, to_wd[0]);
+		_exit(0);
+	}
+	close(to_wd[0]);
+	close(from_wd[1]);
+	waitpid(pid, &status, 0);
+	if (read(from_wd[0], &ch.watchdog_pid, sizeof(ch.watchdog_pid)) !=
+	    sizeof(ch.watchdog_pid))
+		ch.watchdog_pid = 0;
+	close(from_wd[0]);
+
+	err = cg_apply_change(&wenv, policy_path, &ch);
+	if (write(to_wd[1], err ? "0" : "1", 1) != 1)
+		err = err ? err : -EIO;
+	close(to_wd[1]);
+	if (!err) {
+		struct pending pd;
+
+		if (!read_pending(&wenv, &pd))
+			printf("revision %u: confirm within %ld s (cranegate "
+			       "confirm), or it reverts to %s at %s\n",
+			       ch.rev, secs,
+			       pd.revert_sha[0] ? pd.revert_policy
+						: "no policy (detach)",
+			       pd.deadline);
+	}
+	return err;
+}
+
+int cg_confirm(const struct cg_env *env)
+{
+	struct audit a = {.action = "confirm"};
+	struct pending pd;
+	uint8_t sha[32];
+	int lock;
+
+	if (access(env->state_dir, F_OK)) {
+		fprintf(stderr,
+			"cranegate: nothing to confirm: no state in %s\n",
+			env->state_dir);
+		return -ENOENT;
+	}
+	lock = state_lock(env);
+	if (lock < 0)
+		return lock;
+	if (read_pending(env, &pd)) {
+		a.result = "nothing pending";
+		audit_write(env, &a);
+		state_unlock(lock);
+		fprintf(stderr,
+			"cranegate: no apply is waiting for confirmation (see "
+			"cranegate history: it may have been reverted)\n");
+		return -ENOENT;
+	}
+	remove_pending(env);
+	a.rev = pd.rev;
+	a.policy = pd.policy;
+	a.sha = unhex(pd.sha, sha, 32) ? sha : NULL;
+	a.result = "ok";
+	audit_write(env, &a);
+	state_unlock(lock);
+	printf("confirmed revision %u, policy '%s': it stays\n", pd.rev,
+	       pd.policy);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* history and rollback                                                */
+
+int cg_history_print(const struct cg_env *env, FILE *out)
+{
+	struct hrow *rows = NULL;
+	struct active act;
+	struct pending pd;
+	size_t n = 0, i, j;
+	bool pending, first = true, active_seen = false;
+	char sha[65];
+	int err;
+
+	if ((err = read_history(env, &rows, &n))) {
+		fprintf(stderr, "cranegate: cannot read %s/audit.jsonl: %s\n",
+			env->state_dir, strerror(-err));
+		return err;
+	}
+	read_active(env, &act);
+	hex(act.sha, 32, sha);
+	pending = !read_pending(env, &pd);
+	if (env->json)
+		fputc('[', out);
+	else
+		fprintf(out, "%-5s %-20s %-8s %-24s %-12s %-12s %s\n", "REV",
+			"TIME", "ACTION", "POLICY", "SHA256", "USER", "RESULT");
+	for (i = n; i-- > 0;) {
+		const struct hrow *r = &rows[i];
+		char result[256], revs[16];
+		bool confirmed = false, reverted = false, is_active = false;
+
+		snprintf(result, sizeof(result), "%s", r->result);
+		if (is_revision(r)) {
+			for (j = i + 1; j < n; j++) {
+				if (!strcmp(rows[j].action, "confirm") &&
+				    rows[j].rev == r->rev &&
+				    !strcmp(rows[j].result, "ok"))
+					confirmed = true;
+				if (!strcmp(rows[j].action, "revert") &&
+				    rows[j].reverts_rev == r->rev &&
+				    !strcmp(rows[j].result, "ok"))
+					reverted = true;
+			}
+			is_active = act.have && !active_seen &&
+				    !strcmp(r->sha, sha);
+			active_seen |= is_active;
+			snprintf(result, sizeof(result), "%s%s%s%s",
+				 is_active ? "active" : "applied",
+				 confirmed ? ", confirmed" : "",
+				 reverted ? ", reverted" : "",
+				 pending && pd.rev == r->rev
+					 ? ", awaiting confirm"
+					 : "");
+		} else if (!strcmp(r->result, "failed")) {
+			snprintf(result, sizeof(result), "failed: %s",
+				 r->error);
+		}
+		if (env->json) {
+			fprintf(out, "%s{\"rev\": ", first ? "" : ", ");
+			if (r->rev && strcmp(r->action, "confirm"))
+				fprintf(out, "%u", r->rev);
+			else
+				fputs("null", out);
+			fprintf(out,
+				", \"time\": \"%s\", \"action\": \"%s\", "
+				"\"policy\": ",
+				r->time, r->action);
+			cg_json_str(out, r->policy[0] ? r->policy : NULL);
+			fputs(", \"sha256\": ", out);
+			cg_json_str(out, r->sha[0] ? r->sha : NULL);
+			fputs(", \"user\": ", out);
+			cg_json_str(out, r->user);
+			fputs(", \"result\": ", out);
+			cg_json_str(out, result);
+			fprintf(out,
+				", \"active\": %s, \"confirmed\": %s, "
+				"\"reverted\": %s",
+				is_active ? "true" : "false",
+				confirmed ? "true" : "false",
+				reverted ? "true" : "false");
+			json_opt_num(out, "from_rev", r->from_rev);
+			json_opt_num(out, "reverts_rev", r->reverts_rev);
+			if (!strcmp(r->action, "confirm"))
+				json_opt_num(out, "confirms_rev", r->rev);
+			fputc('}', out);
+			first = false;
+			continue;
+		}
+		if (!strcmp(r->action, "confirm") && r->rev)
+			snprintf(result + strlen(result),
+				 sizeof(result) - strlen(result),
+				 " (revision %u)", r->rev);
+		if (r->from_rev)
+			snprintf(result + strlen(result),
+				 sizeof(result) - strlen(result),
+				 " (revision %u again)", r->from_rev);
+		if (r->reverts_rev)
+			snprintf(result + strlen(result),
+				 sizeof(result) - strlen(result),
+				 " (revision %u not confirmed)",
+				 r->reverts_rev);
+		if (is_revision(r))
+			snprintf(revs, sizeof(revs), "%s%u",
+				 is_active ? "*" : "", r->rev);
+		else
+			snprintf(revs, sizeof(revs), "-");
+		fprintf(out, "%-5s %-20s %-8s %-24s %-12.12s %-12s %s\n", revs,
+			r->time, r->action, r->policy[0] ? r->policy : "-",
+			r->sha[0] ? r->sha : "-", r->user, result);
+	}
+	if (env->json)
+		fputs("]\n", out);
+	free(rows);
+	return 0;
+}
+
+int cg_history_policy_path(const struct cg_env *env, const char *ref,
+			   char *buf, size_t len)
+{
+	struct hrow *rows = NULL;
+	struct active act;
+	uint8_t sha[32];
+	size_t n = 0, i;
+	char *end;
+	bool found = false;
+
+	if (!strcmp(ref, "active")) {
+		read_active(env, &act);
+		if (!act.have) {
+			fprintf(stderr, "cranegate: no policy is active at %s\n",
+				env->pin_root);
+			return -ENOENT;
+		}
+		memcpy(sha, act.sha, 32);
+		found = true;
+	} else {
+		unsigned long rev = strtoul(ref, &end, 10);
+
+		if (!read_history(env, &rows, &n))
+			for (i = 0; !*end && end != ref && i < n; i++)
+				if (is_revision(&rows[i]) &&
+				    rows[i].rev == rev &&
+				    unhex(rows[i].sha, sha, 32))
+					found = true;
+		free(rows);
+		if (!found) {
+			fprintf(stderr, "cranegate: no revision '%s' in %s (see cranegate history)\n",
+				ref, env->state_dir);
+			return -ENOENT;
+		}
+	}
+	policy_copy_path(env, sha, buf, len);
+	if (access(buf, R_OK)) {
+		fprintf(stderr, "cranegate: %s: no kept copy of that policy in %s/policies\n",
+			ref, env->state_dir);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int cg_rollback(const struct cg_env *env, const char *rev_text)
+{
+	struct cg_change ch = {.action = "rollback"};
+	struct cg_diags d = {};
+	struct cg_policy *p = NULL;
+	struct hrow *rows = NULL;
+	const struct hrow *target = NULL;
+	struct active act;
+	char path[PATH_MAX], sha[65], *end;
+	uint8_t want[32];
+	size_t n = 0, i, cur = SIZE_MAX;
+	int err;
+
+	if ((err = read_history(env, &rows, &n)))
+		return err;
+	if (rev_text) {
+		unsigned long rev = strtoul(rev_text, &end, 10);
+
+		for (i = 0; !*end && end != rev_text && i < n; i++)
+			if (is_revision(&rows[i]) && rows[i].rev == rev)
+				target = &rows[i];
+		if (!target) {
+			fprintf(stderr,
+				"cranegate: no revision '%s' in %s (see "
+				"cranegate history)\n",
+				rev_text, env->state_dir);
+			err = -ENOENT;
+			goto out;
+		}
+	} else {
+		/* The revision active before the current one. */
+		read_active(env, &act);
+		hex(act.sha, 32, sha);
+		for (i = n; act.have && i-- > 0;)
+			if (is_revision(&rows[i]) &&
+			    !strcmp(rows[i].sha, sha)) {
+				cur = i;
+				break;
+			}
+		if (!act.have) {
+			/* Detached: the last policy applied. */
+			for (i = n; i-- > 0 && !target;)
+				if (is_revision(&rows[i]))
+					target = &rows[i];
+		} else {
+			for (i = cur == SIZE_MAX ? n : cur; i-- > 0 && !target;)
+				if (is_revision(&rows[i]) &&
+				    strcmp(rows[i].sha, sha))
+					target = &rows[i];
+		}
+		if (!target) {
+			fprintf(stderr,
+				"cranegate: no earlier policy to roll back to "
+				"in %s (see cranegate history)\n",
+				env->state_dir);
+			err = -ENOENT;
+			goto out;
+		}
+	}
+	if (!unhex(target->sha, want, 32)) {
+		err = -EINVAL;
+		goto out;
+	}
+	policy_copy_path(env, want, path, sizeof(path));
+	d.file = path;
+	err = cg_policy_load(path, &p, &d);
+	cg_diags_free(&d);
+	if (err || memcmp(p->sha256, want, 32)) {
+		fprintf(stderr,
+			"cranegate: the copy of revision %u (%s) is missing or "
+			"altered; not rolling back\n",
+			target->rev, path);
+		err = err ? err : -EBADMSG;
+		goto out;
+	}
+	ch.from_rev = target->rev;
+	printf("rolling back to revision %u, policy '%s' (applied %s)\n",
+	       target->rev, target->policy, target->time);
+	/* From here on, cg_apply_change audits what happens. */
+	err = cg_apply_change(env, path, &ch);
+	goto done;
+out:
+	if (err && !access(env->state_dir, W_OK)) {
+		struct audit a = {.action = "rollback", .result = "failed"};
+		char why[64];
+
+		a.from_rev = target ? target->rev : 0;
+		snprintf(why, sizeof(why), "%s",
+			 !target ? "no such revision"
+				 : "the kept copy is missing or altered");
+		a.error = why;
+		audit_write(env, &a);
+	}
+done:
+	cg_policy_free(p);
+	free(rows);
+	return err;
+}

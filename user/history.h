@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Change control: the state directory, the audit log, the history of
+ * applied policies, rollback, and commit-confirmed apply.
+ *
+ *   STATE/audit.jsonl          one JSON object per line for every check,
+ *                              apply, rollback, revert, confirm and
+ *                              detach: the record; `history` is a view
+ *   STATE/policies/SHA.yaml    every applied policy, by its sha256
+ *   STATE/pending.json         an `apply --confirm` awaiting `confirm`
+ *   STATE/lock                 flock'ed while the files above change
+ *
+ * Directories are created 0700 and files 0600: policies and the audit
+ * log describe the plant's network.
+ *
+ * A successful apply gets the next *revision* number. An audit line holds
+ * its top-level keys first and nested objects (`previous`, `diff`) last,
+ * in this order: time, user, login, sudo_user, uid, action, rev, policy,
+ * sha256, file, from_rev, reverts_rev, confirm_by, result, error, then
+ * the action's own keys.
+ *
+ * Commit-confirmed: `apply --confirm S` forks a watchdog first (double
+ * fork, setsid, stdio on /dev/null, so that it outlives the shell), then
+ * applies; the apply writes STATE/pending.json, naming the policy to go
+ * back to, before it switches anything. The watchdog sleeps until the
+ * deadline and then, unless `confirm` removed the pending record (or a
+ * later apply superseded it), claims the record and applies the previous
+ * policy again (or detaches, if there was none). An apply without
+ * --confirm, a rollback or a detach cancels a pending confirmation; an
+ * `apply --confirm` over a pending one keeps its way back (the last
+ * confirmed policy).
+ */
+#ifndef CRANEGATE_HISTORY_H
+#define CRANEGATE_HISTORY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "loader.h"
+#include "policy.h"
+
+/* What an apply is, and what cg_change_begin learns for cg_change_end. */
+struct cg_change {
+	const char *action; /* "apply" (NULL), "rollback", "revert" */
+	int confirm_s;	    /* apply --confirm: seconds, else 0 */
+	char token[33];	    /* apply --confirm: ties pending to watchdog */
+	int watchdog_pid;
+	unsigned from_rev;    /* rollback: the revision restored */
+	unsigned reverts_rev; /* revert: the revision taken back */
+	bool expect_active;   /* revert: only if this is still active */
+	uint8_t expect_sha[32];
+
+	/* Filled in by cg_change_begin. */
+	bool begun;
+	bool had_old; /* a policy was active before */
+	uint8_t old_sha[32];
+	char old_name[CG_NAME_MAX];
+	bool armed;	 /* pending.json written for this apply */
+	const char *why; /* why begin refused, for the audit log */
+	unsigned rev;	 /* assigned by cg_change_end on success */
+};
+
+/*
+ * apply with change control: cg_apply's work (loader.c) with `ch`
+ * describing the change (NULL: a plain apply).
+ */
+int cg_apply_change(const struct cg_env *env, const char *policy_path,
+		    struct cg_change *ch);
+
+/*
+ * Hooks of cg_apply_change. begin runs under the pin root's lock, after
+ * the policy compiled and before anything is switched; a non-zero return
+ * aborts the apply with nothing changed. end runs on every exit path
+ * (p is NULL when the policy did not parse); it writes the audit line.
+ */
+int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
+		    const struct cg_policy *p, const char *policy_path);
+void cg_change_end(const struct cg_env *env, struct cg_change *ch,
+		   const struct cg_policy *p, const char *policy_path, int err);
+
+/* Hook of cg_detach: audit it, cancel a pending confirmation. */
+void cg_change_detached(const struct cg_env *env, int err);
+
+/* Hook of cg_status: the active revision and a pending confirmation. */
+void cg_history_status(const struct cg_env *env, FILE *out, bool json);
+
+/* `check`: an audit line, if the state directory exists (never made). */
+void cg_audit_check(const struct cg_env *env, const char *path,
+		    const struct cg_policy *p, const struct cg_diags *d,
+		    int err);
+
+/*
+ * The kept copy of an applied policy, for `diff @active NEW` and
+ * `diff @REV NEW`: `ref` is "active" or a revision number. 0 with the
+ * path in buf, or -ENOENT (with a message).
+ */
+int cg_history_policy_path(const struct cg_env *env, const char *ref,
+			   char *buf, size_t len);
+
+/* The commands. 0 or a negative errno. */
+int cg_apply_confirmed(const struct cg_env *env, const char *policy_path,
+		       const char *seconds);
+int cg_confirm(const struct cg_env *env);
+int cg_history_print(const struct cg_env *env, FILE *out);
+int cg_rollback(const struct cg_env *env, const char *rev);
+
+#endif /* CRANEGATE_HISTORY_H */
