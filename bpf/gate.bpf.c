@@ -140,6 +140,14 @@ struct {
 	__uint(max_entries, 1);
 } flow_stats SEC(".maps");
 
+/* Per-CPU as well; entries appear as functions are seen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__type(key, struct cg_ics_key);
+	__type(value, struct cg_counter);
+	__uint(max_entries, 4096);
+} ics_stats SEC(".maps");
+
 /* Read back by userspace only (see maps/cranegate.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -495,6 +503,7 @@ struct conn {
 	struct cg_conn_key key;
 	struct cg_conn_val *val; /* NULL: none, or expired */
 	__u32 end;
+	__u32 expired; /* an entry was there, idle past its timeout */
 };
 
 static __always_inline void conn_find(const struct frame *f, struct conn *c,
@@ -504,8 +513,10 @@ static __always_inline void conn_find(const struct frame *f, struct conn *c,
 	c->val = bpf_map_lookup_elem(&conns, &c->key);
 	if (c->val &&
 	    now - c->val->last > (c->val->closing ? cfg_timeout_tcp_closing
-						  : conn_timeout(f->proto)))
+						  : conn_timeout(f->proto))) {
 		c->val = NULL;
+		c->expired = 1;
+	}
 }
 
 /* A FIN or RST starts the short closing timeout of a connection. */
@@ -558,7 +569,7 @@ static __always_inline __u32 conn_fast(struct frame *f, struct conn *c,
 
 	if (!c->val)
 		return CG_R_MAX;
-	e = &c->val->end[c->end];
+	e = &c->val->end[c->end & 1];
 	if (e->policy_id != cfg_policy_id || e->ifindex != f->ifindex ||
 	    e->vlan != f->vlan || mac_differs(e->src_mac, f->src_mac))
 		return CG_R_MAX;
@@ -586,20 +597,22 @@ static __always_inline void conn_open(struct frame *f, struct conn *c,
 
 	if (c->val) {
 		conn_seen(f, c->val, now);
-		remember(&c->val->end[c->end], f, CG_R_ALLOWED);
-		c->val->end[c->end].mac_checked = now;
+		remember(&c->val->end[c->end & 1], f, CG_R_ALLOWED);
+		c->val->end[c->end & 1].mac_checked = now;
 		return;
 	}
 	/* New, or expired: this end opens it afresh. */
 	nv.opener = c->end;
-	remember(&nv.end[c->end], f, CG_R_ALLOWED);
-	nv.end[c->end].mac_checked = now;
+	remember(&nv.end[c->end & 1], f, CG_R_ALLOWED);
+	nv.end[c->end & 1].mac_checked = now;
 	conn_seen(f, &nv, now);
 	if (bpf_map_update_elem(&conns, &c->key, &nv, BPF_ANY)) {
 		state_count(CG_S_CONN_FAILED);
 		return;
 	}
 	state_count(CG_S_CONN_OPENED);
+	if (c->expired)
+		state_count(CG_S_CONN_EXPIRED);
 	f->new_conn = 1;
 }
 
@@ -618,8 +631,8 @@ static __always_inline bool conn_reply(struct frame *f, struct conn *c,
 	f->flow = opener->policy_id == cfg_policy_id ? opener->flow
 						     : CG_FLOW_NONE;
 	conn_seen(f, c->val, now);
-	remember(&c->val->end[c->end], f, CG_R_REPLY);
-	c->val->end[c->end].mac_checked = now;
+	remember(&c->val->end[c->end & 1], f, CG_R_REPLY);
+	c->val->end[c->end & 1].mac_checked = now;
 	return true;
 }
 
@@ -812,6 +825,30 @@ static __always_inline bool s7comm_refused(struct xdp_md *ctx, struct frame *f,
 			return false;
 	}
 	return true;
+}
+
+/* Count an inspected request per (flow, protocol, function, verdict). */
+static __always_inline void ics_count(const struct frame *f, bool denied,
+				      __u64 now)
+{
+	struct cg_ics_key k = {
+		.flow = f->flow,
+		.function = f->function,
+		.proto = f->ics_proto,
+		.verdict = denied ? CG_V_DROP : CG_V_PASS,
+	};
+	struct cg_counter *c = bpf_map_lookup_elem(&ics_stats, &k), nc = {};
+
+	if (c) {
+		c->packets++;
+		c->bytes += f->len;
+		c->last = now;
+		return;
+	}
+	nc.packets = 1;
+	nc.bytes = f->len;
+	nc.last = now;
+	bpf_map_update_elem(&ics_stats, &k, &nc, BPF_NOEXIST);
 }
 
 /* Step 12: is this request, on a flow with modbus:/s7comm:, refused? */
@@ -1277,6 +1314,7 @@ int cranegate_xdp(struct xdp_md *ctx)
 	f.flow = CG_FLOW_NONE;
 	f.zone_from = CG_ZONE_NONE;
 	f.zone_to = CG_ZONE_NONE;
+	f.zone_seen = CG_ZONE_NONE;
 	f.l2_reason = CG_R_MAX;
 	f.function = CG_FUNC_NONE;
 
@@ -1307,8 +1345,12 @@ int cranegate_xdp(struct xdp_md *ctx)
 		__u32 id = f.flow;
 
 		fi = bpf_map_lookup_elem(&flow_info, &id);
-		if (fi && (fi->flags & CG_FLOW_ICS) && ics_refused(ctx, &f, fi))
-			reason = CG_R_ICS_DENIED;
+		if (fi && (fi->flags & CG_FLOW_ICS)) {
+			if (ics_refused(ctx, &f, fi))
+				reason = CG_R_ICS_DENIED;
+			if (f.ics_proto)
+				ics_count(&f, reason == CG_R_ICS_DENIED, now);
+		}
 	}
 
 out:

@@ -198,6 +198,18 @@ struct cg_ics_rule {
 	__u8 s7_job[32];    /* allowed S7 job functions */
 };
 
+/*
+ * ics_stats: PERCPU_HASH (instance), requests inspected on flows with
+ * modbus:/s7comm:, per (flow, protocol, function, verdict), for status
+ * and metrics. Only inspected requests touch it.
+ */
+struct cg_ics_key {
+	__u32 flow;
+	__u16 function;
+	__u8 proto;	/* enum cg_ics_proto */
+	__u8 verdict;	/* enum cg_verdict */
+};
+
 /* The ICS protocol of an event. */
 enum cg_ics_proto {
 	CG_ICS_PROTO_NONE = 0,

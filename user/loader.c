@@ -404,7 +404,7 @@ int cg_detach(const struct cg_env *env)
 struct cg_active {
 	int prog_fd;
 	uint32_t prog_id;
-	int meta_fd, names_fd, flow_stats_fd;
+	int meta_fd, names_fd, flow_stats_fd, ics_stats_fd;
 	struct cg_policy_meta meta;
 	struct cg_name *names;	/* zones, then flows */
 };
@@ -420,7 +420,7 @@ int cg_active_open(const struct cg_env *env, struct cg_active **out)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	a->meta_fd = a->names_fd = a->flow_stats_fd = -1;
+	a->meta_fd = a->names_fd = a->flow_stats_fd = a->ics_stats_fd = -1;
 	pin_path(env, "prog", path, sizeof(path));
 	a->prog_fd = bpf_obj_get(path);
 	if (a->prog_fd < 0) {
@@ -448,6 +448,8 @@ int cg_active_open(const struct cg_env *env, struct cg_active **out)
 			a->names_fd = fd;
 		else if (!strcmp(mi.name, "flow_stats") && a->flow_stats_fd < 0)
 			a->flow_stats_fd = fd;
+		else if (!strcmp(mi.name, "ics_stats") && a->ics_stats_fd < 0)
+			a->ics_stats_fd = fd;
 		else
 			close(fd);
 	}
@@ -477,6 +479,8 @@ void cg_active_close(struct cg_active *a)
 		close(a->names_fd);
 	if (a->flow_stats_fd >= 0)
 		close(a->flow_stats_fd);
+	if (a->ics_stats_fd >= 0)
+		close(a->ics_stats_fd);
 	free(a->names);
 	free(a);
 }
@@ -646,6 +650,113 @@ int cg_status(const struct cg_env *env, FILE *out)
 				(unsigned long long)sums[1]);
 		}
 		first = 0;
+	}
+	fputs(json ? "]" : "", out);
+
+	/* The state tables: sizes, use and what happened in them. */
+	{
+		static const char *const stat_names[CG_S_MAX] = {
+			[CG_S_CONN_OPENED] = "connections_opened",
+			[CG_S_CONN_FAILED] = "connections_failed",
+			[CG_S_CONN_EXPIRED] = "connections_expired",
+			[CG_S_MAC_LEARNED] = "macs_learned",
+			[CG_S_FRAG_TRACKED] = "fragments_tracked",
+		};
+		static const char *const tables[] = { "conns", "macs", "frags" };
+		uint64_t *pc = calloc(ncpu, sizeof(uint64_t));
+
+		fputs(json ? ", \"state\": {" : "state:\n", out);
+		first = 1;
+		for (r = 0; r < 3; r++) {
+			struct bpf_map_info mi = {};
+			uint32_t mlen = sizeof(mi), used = 0;
+			char key[64], *kp = NULL;
+
+			pin_path(env, tables[r], path, sizeof(path));
+			fd = bpf_obj_get(path);
+			if (fd < 0 || bpf_obj_get_info_by_fd(fd, &mi, &mlen)) {
+				if (fd >= 0)
+					close(fd);
+				continue;
+			}
+			while (mi.key_size <= sizeof(key) &&
+			       !bpf_map_get_next_key(fd, kp, key)) {
+				static char prev[64];
+
+				memcpy(prev, key, mi.key_size);
+				kp = prev;
+				used++;
+			}
+			close(fd);
+			if (json)
+				fprintf(out, "%s\"%s\": {\"entries\": %u, \"max\": %u}",
+					first ? "" : ", ", tables[r], used,
+					mi.max_entries);
+			else
+				fprintf(out, "  %-8s %8u of %u entries\n", tables[r],
+					used, mi.max_entries);
+			first = 0;
+		}
+		pin_path(env, "state_stats", path, sizeof(path));
+		fd = bpf_obj_get(path);
+		for (r = 0; fd >= 0 && pc && r < CG_S_MAX; r++) {
+			uint64_t sum = 0;
+			int cpu;
+
+			if (bpf_map_lookup_elem(fd, &r, pc))
+				continue;
+			for (cpu = 0; cpu < ncpu; cpu++)
+				sum += pc[cpu];
+			if (json)
+				fprintf(out, "%s\"%s\": %llu", first ? "" : ", ",
+					stat_names[r], (unsigned long long)sum);
+			else
+				fprintf(out, "  %-20s %llu\n", stat_names[r],
+					(unsigned long long)sum);
+			first = 0;
+		}
+		if (fd >= 0)
+			close(fd);
+		free(pc);
+		fputs(json ? "}" : "", out);
+	}
+
+	/* Inspected ICS requests, per flow, protocol, function and verdict. */
+	fputs(json ? ", \"ics\": [" : "", out);
+	if (a && a->ics_stats_fd >= 0) {
+		struct cg_ics_key k, next;
+		void *kp = NULL;
+
+		first = 1;
+		while (!bpf_map_get_next_key(a->ics_stats_fd, kp, &next)) {
+			k = next;
+			kp = &k;
+			if (bpf_map_lookup_elem(a->ics_stats_fd, &k, vals))
+				continue;
+			sums[0] = sums[1] = 0;
+			for (r = 0; r < (uint32_t)ncpu; r++) {
+				sums[0] += ((struct cg_counter *)vals)[r].packets;
+				sums[1] += ((struct cg_counter *)vals)[r].bytes;
+			}
+			if (json) {
+				fputs(first ? "{\"flow\": " : ", {\"flow\": ", out);
+				cg_json_str(out, cg_active_flow(a, k.flow));
+				fprintf(out, ", \"protocol\": \"%s\", \"function\": %u, \"verdict\": \"%s\", \"packets\": %llu, \"bytes\": %llu}",
+					k.proto == CG_ICS_PROTO_S7COMM ? "s7comm" : "modbus",
+					k.function, cg_verdict_name(k.verdict),
+					(unsigned long long)sums[0],
+					(unsigned long long)sums[1]);
+			} else {
+				if (first)
+					fputs("ics requests:\n", out);
+				fprintf(out, "  %-24s %-7s function %-5u %-4s %12llu packets\n",
+					cg_active_flow(a, k.flow),
+					k.proto == CG_ICS_PROTO_S7COMM ? "s7comm" : "modbus",
+					k.function, cg_verdict_name(k.verdict),
+					(unsigned long long)sums[0]);
+			}
+			first = 0;
+		}
 	}
 	fputs(json ? "]" : "", out);
 

@@ -563,7 +563,8 @@ static void test_errors(void)
 	expect_fail(
 		"unknown top key", ZONES "flow: []\n",
 		"t.yaml:10:1: error: unknown key 'flow' at the top level; "
-		"expected one of: version, name, mode, zones, hosts, flows\n");
+		"expected one of: version, name, mode, fragments, limits, "
+		"zones, hosts, flows\n");
 	expect_fail(
 		"duplicate top key", ZONES "version: 1\n",
 		"t.yaml:10:1: error: duplicate key 'version' (first at 1:1)\n");
