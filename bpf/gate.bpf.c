@@ -871,6 +871,28 @@ static __always_inline bool ics_refused(struct xdp_md *ctx, struct frame *f,
 }
 
 /*
+ * Step 12 for a frame a flow allows: looks up the flow's info (kept in
+ * *fip for the caller) and, on a flow with modbus:/s7comm:, inspects the
+ * request and counts it. Returns false when the request is refused.
+ */
+static __always_inline bool ics_allowed(struct xdp_md *ctx, struct frame *f,
+					struct cg_flow_info **fip, __u64 now)
+{
+	struct cg_flow_info *fi;
+	__u32 id = f->flow;
+	bool refused;
+
+	fi = bpf_map_lookup_elem(&flow_info, &id);
+	*fip = fi;
+	if (!fi || !(fi->flags & CG_FLOW_ICS))
+		return true;
+	refused = ics_refused(ctx, f, fi);
+	if (f->ics_proto)
+		ics_count(f, refused, now);
+	return !refused;
+}
+
+/*
  * The first matching flow: the lowest id of up to three lookups (see
  * maps/cranegate.h), or CG_FLOW_NONE.
  */
@@ -1221,7 +1243,8 @@ static __always_inline void frag_remember(const struct frame *f, __u32 reason,
 }
 
 static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
-				   struct conn *c, __u64 now)
+				   struct conn *c, struct cg_flow_info **fi,
+				   __u64 now)
 {
 	const struct cg_class_val *cls;
 	struct cg_zone_key zk = {};
@@ -1284,8 +1307,10 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 		f->flow = flow_lookup(f);
 	}
 
-	/* 10. The allowlist. */
+	/* 10. The allowlist; 12: a refused request opens nothing. */
 	if (f->flow != CG_FLOW_NONE) {
+		if (!ics_allowed(ctx, f, fi, now))
+			return CG_R_ICS_DENIED;
 		conn_open(f, c, now);
 		return CG_R_ALLOWED;
 	}
@@ -1338,20 +1363,11 @@ int cranegate_xdp(struct xdp_md *ctx)
 		}
 	}
 	if (reason == CG_R_MAX)
-		reason = judge(ctx, &f, &c, now);
+		reason = judge(ctx, &f, &c, &fi, now);
 
-	/* 12. Requests on flows that restrict ICS functions. */
-	if (reason == CG_R_ALLOWED && f.flow != CG_FLOW_NONE) {
-		__u32 id = f.flow;
-
-		fi = bpf_map_lookup_elem(&flow_info, &id);
-		if (fi && (fi->flags & CG_FLOW_ICS)) {
-			if (ics_refused(ctx, &f, fi))
-				reason = CG_R_ICS_DENIED;
-			if (f.ics_proto)
-				ics_count(&f, reason == CG_R_ICS_DENIED, now);
-		}
-	}
+	/* 12. Established requests on flows that restrict ICS functions. */
+	if (reason == CG_R_ALLOWED && !ics_allowed(ctx, &f, &fi, now))
+		reason = CG_R_ICS_DENIED;
 
 out:
 	/* 12. Verdict; monitor mode turns every drop into a logged pass. */

@@ -173,24 +173,7 @@ struct cg_space {
 	uint32_t *bounds; /* first port of each port class */
 	size_t n_pc;
 	uint32_t *port_class; /* port -> port class, 65536 entries */
-	size_t grid;	      /* cells per region pair: 2 * n_pc + 3 */
 };
-
-static size_t cell_of(const struct cg_space *s, enum cg_bucket b, uint32_t pc)
-{
-	switch (b) {
-	case CG_B_TCP:
-		return pc;
-	case CG_B_UDP:
-		return s->n_pc + pc;
-	case CG_B_ICMP:
-		return 2 * s->n_pc;
-	case CG_B_ICMPV6:
-		return 2 * s->n_pc + 1;
-	default:
-		return 2 * s->n_pc + 2;
-	}
-}
 
 static uint32_t pc_last_port(const struct cg_space *s, uint32_t pc)
 {
@@ -459,7 +442,6 @@ static int collect_ports(struct cg_space *s)
 		s->port_class[i] = c - 1;
 	}
 	s->n_pc = c;
-	s->grid = 2 * c + 3;
 	free(is_bound);
 	return 0;
 }
@@ -722,47 +704,135 @@ static int pair_flows(const struct cg_space *s, size_t k, uint32_t src,
 }
 
 /*
- * Paint flow f of policy k onto the grid: each cell it covers that no
- * earlier flow took becomes its. Cells taken already are reported to
- * `taken` (when not NULL). Returns how many cells f took.
+ * The cells of one pair of regions, one per (protocol bucket, segment):
+ * the port classes are cut further only where a flow covering the pair
+ * starts or ends, so that a pair costs what its own flows cost, whatever
+ * the size of the policies. Segment i holds the port classes
+ * [cuts[i], cuts[i + 1]); cell[k] holds policy k's decisions.
+ */
+struct cells {
+	struct u32vec cuts;
+	size_t n_seg, n, cap;
+	uint32_t *cell[2];
+};
+
+static size_t cell_index(const struct cells *c, int b, size_t seg)
+{
+	switch (b) {
+	case CG_B_TCP:
+		return seg;
+	case CG_B_UDP:
+		return c->n_seg + seg;
+	case CG_B_ICMP:
+		return 2 * c->n_seg;
+	case CG_B_ICMPV6:
+		return 2 * c->n_seg + 1;
+	default:
+		return 2 * c->n_seg + 2;
+	}
+}
+
+/* The segment starting at port class pc (a cut). */
+static size_t seg_of(const struct cells *c, uint32_t pc)
+{
+	size_t lo = 0, hi = c->cuts.n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (c->cuts.v[mid] < pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void cells_free(struct cells *c)
+{
+	free(c->cuts.v);
+	free(c->cell[0]);
+	free(c->cell[1]);
+}
+
+/* Cut at the port ranges of the given flows of policies 0 and 1. */
+static int cells_cut(struct cells *c, const struct cg_space *s,
+		     const struct u32vec *flows0, const struct u32vec *flows1)
+{
+	const struct u32vec *fl[2] = {flows0, flows1};
+	size_t k, i, j;
+	int err;
+
+	c->cuts.n = 0;
+	if ((err = push(&c->cuts, 0)) || (err = push(&c->cuts, s->n_pc)))
+		return err;
+	for (k = 0; k < 2; k++)
+		for (i = 0; fl[k] && i < fl[k]->n; i++) {
+			const struct u32vec *pcs =
+				&s->pol[k].flows[fl[k]->v[i]].pcs;
+
+			for (j = 0; j < pcs->n; j += 2)
+				if ((err = push(&c->cuts, pcs->v[j])) ||
+				    (err = push(&c->cuts, pcs->v[j + 1] + 1)))
+					return err;
+		}
+	sort_unique(&c->cuts);
+	c->n_seg = c->cuts.n - 1;
+	c->n = 2 * c->n_seg + 3;
+	if (c->n > c->cap) {
+		for (k = 0; k < 2; k++) {
+			uint32_t *v = realloc(c->cell[k], c->n * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			c->cell[k] = v;
+		}
+		c->cap = c->n;
+	}
+	return 0;
+}
+
+/*
+ * Paint flow f of policy k onto `grid` (the cells of c): each cell it
+ * covers that no earlier flow took becomes its. Cells taken already are
+ * reported to `taken` (when not NULL). Returns how many cells f took.
  */
 static size_t paint(const struct cg_space *s, size_t k, uint32_t f,
-		    uint32_t *grid, void (*taken)(void *, uint32_t, uint32_t),
-		    void *ctx, unsigned long long *work)
+		    const struct cells *c, uint32_t *grid,
+		    void (*taken)(void *, uint32_t, uint32_t), void *ctx,
+		    unsigned long long *work)
 {
 	const struct sflow *sf = &s->pol[k].flows[f];
-	size_t got = 0, j;
-	uint32_t pc, lo, hi;
+	size_t got = 0, j, seg, lo, hi;
 	int b;
 
 	for (b = 0; b < CG_B_N; b++) {
 		if (!(sf->buckets & (1u << b)))
 			continue;
-		if (b != CG_B_TCP && b != CG_B_UDP) {
-			size_t c = cell_of(s, b, 0);
-
-			if (grid[c] == D_NORULE) {
-				grid[c] = f;
-				got++;
-			} else if (taken) {
-				taken(ctx, f, grid[c]);
-			}
-			continue;
-		}
 		for (j = 0; j < (sf->pcs.n ? sf->pcs.n : 2); j += 2) {
-			lo = sf->pcs.n ? sf->pcs.v[j] : 0;
-			hi = sf->pcs.n ? sf->pcs.v[j + 1] : s->n_pc - 1;
-			*work += hi - lo + 1;
-			for (pc = lo; pc <= hi; pc++) {
-				size_t c = cell_of(s, b, pc);
+			if (b != CG_B_TCP && b != CG_B_UDP) {
+				lo = 0;
+				hi = 1;
+			} else if (!sf->pcs.n) {
+				lo = 0;
+				hi = c->n_seg;
+			} else {
+				lo = seg_of(c, sf->pcs.v[j]);
+				hi = seg_of(c, sf->pcs.v[j + 1] + 1);
+			}
+			*work += hi - lo;
+			for (seg = lo; seg < hi; seg++) {
+				size_t i = cell_index(c, b, seg);
 
-				if (grid[c] == D_NORULE) {
-					grid[c] = f;
+				if (grid[i] == D_NORULE) {
+					grid[i] = f;
 					got++;
 				} else if (taken) {
-					taken(ctx, f, grid[c]);
+					taken(ctx, f, grid[i]);
 				}
 			}
+			if (b != CG_B_TCP && b != CG_B_UDP)
+				break;
 		}
 	}
 	return got;
@@ -770,23 +840,23 @@ static size_t paint(const struct cg_space *s, size_t k, uint32_t f,
 
 /*
  * Decide every cell of (src, dst) under policy k. Returns the code when
- * the zone rules decide the whole pair (the grid is untouched), or NONE32
- * with the grid filled.
+ * the zone rules decide the whole pair (the cells are untouched), or
+ * NONE32 with c->cell[k] filled.
  */
 static uint32_t eval_pair(const struct cg_space *s, size_t k, uint32_t src,
 			  uint32_t dst, const struct u32vec *flows,
-			  uint32_t *grid, unsigned long long *work)
+			  const struct cells *c, unsigned long long *work)
 {
 	uint32_t z = zone_rule(s, k, src, dst);
 	size_t i;
 
 	if (z != D_NORULE || !flows->n)
 		return z;
-	for (i = 0; i < s->grid; i++)
-		grid[i] = D_NORULE;
-	*work += s->grid;
+	for (i = 0; i < c->n; i++)
+		c->cell[k][i] = D_NORULE;
+	*work += c->n;
 	for (i = 0; i < flows->n; i++)
-		paint(s, k, flows->v[i], grid, NULL, NULL, work);
+		paint(s, k, flows->v[i], c, c->cell[k], NULL, NULL, work);
 	return NONE32;
 }
 
@@ -898,15 +968,15 @@ int cg_space_flow_usage(const struct cg_space *s, struct cg_flow_usage *usage)
 {
 	const struct spol *sp = &s->pol[0];
 	struct u32vec cand = {}, flows = {};
-	uint32_t *stamp = NULL, *grid = NULL, src, i;
+	struct cells cl = {};
+	uint32_t *stamp = NULL, src, i;
 	unsigned long long work = 0;
 	size_t j, c;
 	int err = -ENOMEM;
 
 	memset(usage, 0, sp->p->n_flows * sizeof(*usage));
 	stamp = calloc(s->n_regions + 1, sizeof(*stamp));
-	grid = calloc(s->grid, sizeof(*grid));
-	if (!stamp || !grid)
+	if (!stamp)
 		goto out;
 	for (src = 0; src < s->n_regions; src++) {
 		if (s->regions[src].empty)
@@ -940,12 +1010,14 @@ int cg_space_flow_usage(const struct cg_space *s, struct cg_flow_usage *usage)
 					add_taker(usage, flows.v[c], z);
 				continue;
 			}
-			for (c = 0; c < s->grid; c++)
-				grid[c] = D_NORULE;
-			work += s->grid;
+			if ((err = cells_cut(&cl, s, &flows, NULL)))
+				goto out;
+			for (c = 0; c < cl.n; c++)
+				cl.cell[0][c] = D_NORULE;
+			work += cl.n;
 			for (c = 0; c < flows.n; c++)
-				if (paint(s, 0, flows.v[c], grid, add_taker,
-					  usage, &work))
+				if (paint(s, 0, flows.v[c], &cl, cl.cell[0],
+					  add_taker, usage, &work))
 					usage[flows.v[c]].decides = true;
 			if (work > MAX_CELL_WORK) {
 				err = -E2BIG;
@@ -958,7 +1030,7 @@ out:
 	free(cand.v);
 	free(flows.v);
 	free(stamp);
-	free(grid);
+	cells_free(&cl);
 	return err;
 }
 
@@ -1140,7 +1212,10 @@ static int change_kind(uint32_t o, uint32_t n)
 	return -1;
 }
 
-/* Port-class spans of a sorted list of classes, as port spans. */
+/*
+ * Port spans of sorted, disjoint port-class ranges (lo, hi pairs), and
+ * their text. None (not TCP/UDP), or all of them: no spans, "".
+ */
 static int spans_of(const struct cg_space *s, const struct u32vec *pcs,
 		    struct cg_port_span **out, size_t *n_out, char **text)
 {
@@ -1153,18 +1228,18 @@ static int spans_of(const struct cg_space *s, const struct u32vec *pcs,
 	*text = strdup("");
 	if (!*text)
 		return -ENOMEM;
-	if (!pcs->n || pcs->n == s->n_pc)
-		return 0; /* no ports (not TCP/UDP), or every port */
-	sp = calloc(pcs->n + 1, sizeof(*sp));
-	t = malloc(pcs->n * 12 + 1);
+	if (!pcs->n || (pcs->n == 2 && !pcs->v[0] && pcs->v[1] == s->n_pc - 1))
+		return 0;
+	sp = calloc(pcs->n / 2 + 1, sizeof(*sp));
+	t = malloc(pcs->n / 2 * 12 + 1);
 	if (!sp || !t) {
 		free(sp);
 		free(t);
 		return -ENOMEM;
 	}
-	for (i = 0; i < pcs->n; i++) {
+	for (i = 0; i < pcs->n; i += 2) {
 		uint32_t lo = s->bounds[pcs->v[i]],
-			 hi = pc_last_port(s, pcs->v[i]);
+			 hi = pc_last_port(s, pcs->v[i + 1]);
 
 		if (n && (uint32_t)sp[n - 1].hi + 1 == lo)
 			sp[n - 1].hi = hi;
@@ -1229,58 +1304,74 @@ out:
 	return err;
 }
 
+/* Append the port classes of segment seg to lo,hi ranges, merging. */
+static int add_seg(struct u32vec *r, const struct cells *c, size_t seg)
+{
+	uint32_t lo = c->cuts.v[seg], hi = c->cuts.v[seg + 1] - 1;
+	int err;
+
+	if (r->n && r->v[r->n - 1] + 1 == lo) {
+		r->v[r->n - 1] = hi;
+		return 0;
+	}
+	if ((err = push(r, lo)))
+		return err;
+	return push(r, hi);
+}
+
 /*
  * The changes of one pair: for each (old, new) combination among its
- * changed cells, the protocols and ports it covers.
+ * changed cells, the protocols and ports it covers. go/gn: the cells of
+ * each policy, or NULL when uo/un decides the whole pair.
  */
 static int pair_changes(struct differ *df, uint32_t src, uint32_t dst,
-			uint32_t uo, const uint32_t *go, uint32_t un,
-			const uint32_t *gn)
+			const struct cells *c, uint32_t uo, const uint32_t *go,
+			uint32_t un, const uint32_t *gn)
 {
 	const struct cg_space *s = df->s;
 	struct u32vec combos = {}, tcp = {}, udp = {}, none = {};
 	uint32_t o, n;
-	size_t c, i, all;
+	size_t k, i, all;
 	int err = 0, kind;
 
 	/* Distinct (old, new) combinations; a pair rarely has many. */
-	for (i = 0; i < s->grid && !err; i++) {
+	for (i = 0; i < c->n && !err; i++) {
 		o = go ? go[i] : uo;
 		n = gn ? gn[i] : un;
 		if (same_decision(s, o, n) || change_kind(o, n) < 0)
 			continue;
-		for (c = 0; c < combos.n; c += 2)
-			if (combos.v[c] == o && combos.v[c + 1] == n)
+		for (k = 0; k < combos.n; k += 2)
+			if (combos.v[k] == o && combos.v[k + 1] == n)
 				break;
-		if (c == combos.n && !(err = push(&combos, o)))
+		if (k == combos.n && !(err = push(&combos, o)))
 			err = push(&combos, n);
 	}
-	for (c = 0; c < combos.n && !err; c += 2) {
+	for (k = 0; k < combos.n && !err; k += 2) {
 		bool icmp = false, icmp6 = false, other = false;
 
-		o = combos.v[c];
-		n = combos.v[c + 1];
+		o = combos.v[k];
+		n = combos.v[k + 1];
 		kind = change_kind(o, n);
 		tcp.n = udp.n = 0;
 		all = 0;
-		for (i = 0; i < s->grid && !err; i++) {
+		for (i = 0; i < c->n && !err; i++) {
 			if ((go ? go[i] : uo) != o || (gn ? gn[i] : un) != n)
 				continue;
 			all++;
-			if (i < s->n_pc)
-				err = push(&tcp, i);
-			else if (i < 2 * s->n_pc)
-				err = push(&udp, i - s->n_pc);
-			else if (i == 2 * s->n_pc)
+			if (i < c->n_seg)
+				err = add_seg(&tcp, c, i);
+			else if (i < 2 * c->n_seg)
+				err = add_seg(&udp, c, i - c->n_seg);
+			else if (i == 2 * c->n_seg)
 				icmp = true;
-			else if (i == 2 * s->n_pc + 1)
+			else if (i == 2 * c->n_seg + 1)
 				icmp6 = true;
 			else
 				other = true;
 		}
 		if (err)
 			break;
-		if (all == s->grid) {
+		if (all == c->n) {
 			err = add_change(df, kind, o, n, "any",
 					 (1u << CG_B_N) - 1, &none, src, dst);
 			continue;
@@ -1321,15 +1412,15 @@ static int walk_pairs(struct differ *df)
 {
 	const struct cg_space *s = df->s;
 	struct u32vec regs = {}, flows[2] = {};
-	uint32_t *stamp[2] = {}, *grid[2] = {}, src, dst, u[2];
+	struct cells cl = {};
+	uint32_t *stamp[2] = {}, src, dst, u[2];
 	unsigned long long pairs = 0, work = 0;
 	size_t a, b, k, i, j;
 	int err = -ENOMEM, fam;
 
 	for (k = 0; k < 2; k++) {
 		stamp[k] = calloc(s->n_regions + 1, sizeof(uint32_t));
-		grid[k] = calloc(s->grid, sizeof(uint32_t));
-		if (!stamp[k] || !grid[k])
+		if (!stamp[k])
 			goto out;
 	}
 	for (fam = 4; fam <= 6; fam += 2) {
@@ -1368,20 +1459,31 @@ static int walk_pairs(struct differ *df)
 					    (err = pair_flows(s, k, src, dst,
 							      &flows[k])))
 						goto out;
-					u[k] = eval_pair(s, k, src, dst,
-							 &flows[k], grid[k],
-							 &work);
 				}
+				/* The zone rules alone, on both sides. */
+				u[0] = zone_rule(s, 0, src, dst);
+				u[1] = zone_rule(s, 1, src, dst);
+				if ((u[0] != D_NORULE || !flows[0].n) &&
+				    (u[1] != D_NORULE || !flows[1].n) &&
+				    same_decision(s, u[0], u[1]))
+					continue;
+				if ((err = cells_cut(&cl, s, &flows[0],
+						     &flows[1])))
+					goto out;
+				for (k = 0; k < 2; k++)
+					u[k] = eval_pair(s, k, src, dst,
+							 &flows[k], &cl, &work);
 				if (u[0] != NONE32 && u[1] != NONE32 &&
 				    same_decision(s, u[0], u[1]))
 					continue;
 				if ((err = pair_changes(
-					     df, src, dst, u[0],
-					     u[0] == NONE32 ? grid[0] : NULL,
+					     df, src, dst, &cl, u[0],
+					     u[0] == NONE32 ? cl.cell[0] : NULL,
 					     u[1],
-					     u[1] == NONE32 ? grid[1] : NULL)))
+					     u[1] == NONE32 ? cl.cell[1]
+							    : NULL)))
 					goto out;
-				work += s->grid;
+				work += cl.n;
 				if (work > MAX_CELL_WORK) {
 					err = -E2BIG;
 					goto out;
@@ -1395,8 +1497,8 @@ out:
 	for (k = 0; k < 2; k++) {
 		free(flows[k].v);
 		free(stamp[k]);
-		free(grid[k]);
 	}
+	cells_free(&cl);
 	return err;
 }
 

@@ -187,10 +187,10 @@ struct cg_env;
 struct cg_diff_opts {
 	/* A file, or @active / @REV: a policy kept in env's state directory. */
 	const char *old_path, *new_path;
-	const struct cg_env *env;	/* for @active and @REV; may be NULL */
-	const char *capture; /* --pcap: impact on recorded traffic */
-	const char *iface;   /* with capture: --iface, or NULL */
-	bool by_source;	     /* with capture: --by-source */
+	const struct cg_env *env; /* for @active and @REV; may be NULL */
+	const char *capture;	  /* --pcap: impact on recorded traffic */
+	const char *iface;	  /* with capture: --iface, or NULL */
+	bool by_source;		  /* with capture: --by-source */
 	bool json;
 	bool verbose;
 };

@@ -1315,8 +1315,8 @@ int cg_history_print(const struct cg_env *env, FILE *out)
 	return 0;
 }
 
-int cg_history_policy_path(const struct cg_env *env, const char *ref,
-			   char *buf, size_t len)
+int cg_history_policy_path(const struct cg_env *env, const char *ref, char *buf,
+			   size_t len)
 {
 	struct hrow *rows = NULL;
 	struct active act;
@@ -1328,7 +1328,8 @@ int cg_history_policy_path(const struct cg_env *env, const char *ref,
 	if (!strcmp(ref, "active")) {
 		read_active(env, &act);
 		if (!act.have) {
-			fprintf(stderr, "cranegate: no policy is active at %s\n",
+			fprintf(stderr,
+				"cranegate: no policy is active at %s\n",
 				env->pin_root);
 			return -ENOENT;
 		}
@@ -1345,14 +1346,18 @@ int cg_history_policy_path(const struct cg_env *env, const char *ref,
 					found = true;
 		free(rows);
 		if (!found) {
-			fprintf(stderr, "cranegate: no revision '%s' in %s (see cranegate history)\n",
+			fprintf(stderr,
+				"cranegate: no revision '%s' in %s (see "
+				"cranegate history)\n",
 				ref, env->state_dir);
 			return -ENOENT;
 		}
 	}
 	policy_copy_path(env, sha, buf, len);
 	if (access(buf, R_OK)) {
-		fprintf(stderr, "cranegate: %s: no kept copy of that policy in %s/policies\n",
+		fprintf(stderr,
+			"cranegate: %s: no kept copy of that policy in "
+			"%s/policies\n",
 			ref, env->state_dir);
 		return -ENOENT;
 	}

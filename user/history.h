@@ -95,8 +95,8 @@ void cg_audit_check(const struct cg_env *env, const char *path,
  * `diff @REV NEW`: `ref` is "active" or a revision number. 0 with the
  * path in buf, or -ENOENT (with a message).
  */
-int cg_history_policy_path(const struct cg_env *env, const char *ref,
-			   char *buf, size_t len);
+int cg_history_policy_path(const struct cg_env *env, const char *ref, char *buf,
+			   size_t len);
 
 /* The commands. 0 or a negative errno. */
 int cg_apply_confirmed(const struct cg_env *env, const char *policy_path,

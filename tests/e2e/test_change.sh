@@ -107,6 +107,14 @@ expect "... A is active again" "$(active)" = change-a
 check "... and the HMI polls the hoist again" polls
 expect "history: revision 3 is A again, rolled back from revision 1" \
 	"$(cg history --json | jq -r '.[0] | "\(.rev) \(.action) \(.policy) \(.from_rev) \(.active)"')" = "3 rollback change-a 1 true"
+out=$(cg diff @2 @active)
+expect "diff @2 @active (B, and A now active, from the kept copies): exit 1" "$?" -eq 1
+expect "... B -> A newly allows HMI -> hoist TCP 502 again" \
+	"$(grep -c 'scada-hmi -> plc-hoist  tcp 502  (old: no-rule; new: flow hmi-polls-hoist)' <<<"$out")" -eq 1
+cg diff @active "$T/a.yaml" >/dev/null
+expect "diff @active A: exit 0 (A is active)" "$?" -eq 0
+cg diff @99 "$T/a.yaml" >/dev/null 2>&1
+expect "diff @99 (no such revision): exit 2" "$?" -eq 2
 check "rollback 2 (a numbered revision)" cg rollback 2
 expect "... B is active" "$(active)" = change-b
 check_fails "rollback 99 (no such revision) fails" cg rollback 99
@@ -114,10 +122,13 @@ expect "... and changes nothing" "$(active)" = change-b
 check_fails "apply of a broken policy fails" cg apply "$T/broken.yaml"
 expect "... and changes nothing" "$(active)" = change-b
 expect "status names the active revision" "$(cg_status_json | jq -r .revision)" -eq 4
+expect "history shows the failed apply, with no policy (it did not parse)" \
+	"$(cg history --json | jq -r '[.[] | select(.action == "apply" and (.result | startswith("failed")))][0] | "\(.rev) \(.policy)"')" = "null null"
 
 # ---- the audit log
-lines=$(wc -l <"$S/audit.jsonl")
-expect "the audit log holds a line per action so far (checks, applies, rollbacks, failures)" "$lines" -ge 10
+expect "the audit log holds a line per action, in order" \
+	"$(jq -r '"\(.action):\(.result)"' "$S/audit.jsonl" | tr '\n' ' ')" = \
+	"check:valid check:invalid apply:ok apply:ok rollback:ok rollback:ok rollback:failed apply:failed "
 bad=$(jq -c 'select((.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T")) and (.user | length > 0) and has("uid") and (.action | length > 0) and has("policy") and has("sha256") and (.result | length > 0) and has("diff") | not)' "$S/audit.jsonl" 2>&1)
 expect "every audit line is JSON with time, user, action, policy, sha256, diff and result" "${bad:-none}" = none
 a2b=$(audit apply | jq -c 'select(.policy == "change-b" and .result == "ok")' | head -n 1)
@@ -128,9 +139,11 @@ expect "apply B: ... and nothing newly allowed" "$(field "$a2b" .diff.newly_allo
 failed=$(audit apply | jq -c 'select(.result == "failed")' | tail -n 1)
 expect "the failed apply is audited, with its error" "$(field "$failed" '.error | length > 0')" = true
 chk=$(audit_last check)
-expect "check is audited (valid, with its warning count)" "$(field "$chk" '"\(.result) \(.errors)"')" = "invalid 1"
-rb=$(audit_last rollback)
+expect "check is audited (check --strict of B: invalid, one error)" "$(field "$chk" '"\(.result) \(.errors)"')" = "invalid 1"
+rb=$(audit rollback | jq -c 'select(.result == "ok")' | tail -n 1)
 expect "rollback is audited with the revision it restored" "$(field "$rb" '"\(.result) \(.from_rev) \(.rev)"')" = "ok 2 4"
+expect "... and a failed one with its error" \
+	"$(field "$(audit_last rollback)" '"\(.result) \(.error)"')" = "failed no such revision"
 perm=$(find "$S" -type f ! -perm 600 -o -type d ! -perm 700 2>/dev/null | grep -v "^$S\$")
 expect "state files are 0600 and directories 0700" "${perm:-none}" = none
 expect "every applied policy is kept by its sha256" \
@@ -188,6 +201,20 @@ else
 fi
 check "... and the HMI polls the hoist again" polls
 
+# ---- --confirm needs a way back: the active policy's kept copy
+other=$T/other-state
+sed 's/^name: change-a$/name: change-c/' "$T/a.yaml" >"$T/c.yaml"
+nsenter --net="/var/run/netns/${P}gw" "$CRANEGATE" apply "$T/c.yaml" \
+	--pin-root "$CG_PIN_ROOT" --state-dir "$other" >/dev/null 2>&1
+expect "(C applied with another state directory)" "$(active)" = change-c
+out=$(cg apply --confirm 30 "$T/b.yaml" 2>&1)
+expect "apply --confirm with no copy of the active policy to go back to fails" "$?" -ne 0
+expect "... saying why" "$(grep -c 'cannot arm the revert' <<<"$out")" -eq 1
+expect "... and changes nothing" "$(active)" = change-c
+expect "... and is audited with the reason" \
+	"$(field "$(audit_last apply)" '"\(.result): \(.error)"')" = "failed: the active policy has no copy to revert to"
+check "apply A again with this state directory" cg apply "$T/a.yaml"
+
 # ---- a plain apply cancels a pending confirmation
 check "apply --confirm 60 B" cg apply --confirm 60 "$T/b.yaml"
 wd=$(cg_status_json | jq -r '.pending_confirm.watchdog_pid // empty')
@@ -231,8 +258,9 @@ EOF
 	rc=$?
 	diag "$out"
 	expect "diff --pcap sv-modbus.pcap: exit 1 (verdicts change)" "$rc" -eq 1
-	expect "... three conversations to .8 change, each from allowed to no-rule" \
-		"$(grep -c '^tcp 10.0.0.57:[0-9]* -> 10.0.0.8:502 ' <<<"$out")" -eq 3
+	# The capture starts inside one of them: its first frame is the PLC's.
+	expect "... the three conversations of .57 with .8 change" \
+		"$(grep -c '^tcp 10.0.0.57:[0-9]* -> 10.0.0.8:502 \|^tcp 10.0.0.8:502 -> 10.0.0.57:[0-9]* ' <<<"$out")" -eq 3
 	expect "... with the rule on each side" \
 		"$(grep -c 'old: pass allowed (flow hmi-polls); new: drop no-rule' <<<"$out")" -eq 3
 	expect "... the polls of .3 do not change" "$(grep -c -- '-> 10.0.0.3:502' <<<"$out")" -eq 0
@@ -249,6 +277,17 @@ fi
 check "detach" cg detach
 dt=$(audit_last detach)
 expect "detach is audited" "$(field "$dt" .result)" = ok
+
+# ---- apply --confirm with no policy active before: the revert detaches
+check "apply --confirm 2 A on a detached gate" cg apply --confirm 2 "$T/a.yaml"
+detached() { ! xdp_attached biz0; }
+if wait_until 15 detached; then
+	ok "without confirm, the gate detaches again within 15 s"
+else
+	not_ok "without confirm, the gate detaches again within 15 s" "$(cg status 2>&1)"
+fi
+expect "... and the revert is audited as a revert" \
+	"$(field "$(audit_last revert)" '"\(.result) \(.reverts_rev)"')" = "ok $(cg history --json | jq -r '[.[] | select(.action == "apply")][0].rev')"
 left=$(pins_left)
 expect "no pins left under the pin root" "${left:-none}" = none
 
