@@ -37,6 +37,17 @@
 #define TCP_SYN 0x02
 #define TCP_ACK 0x10
 
+#define S7_PORT 102
+#define MODBUS_MAX_ADUS 8
+#define MODBUS_MBAP_LEN 7
+#define S7_MAX_TPKTS 4
+#define S7_HEADER_LEN 10
+#define S7_PROTO 0x32
+#define S7_PROTO_PLUS 0x72
+#define S7_JOB 1
+#define S7_USERDATA 7
+#define S7_USERDATA_PARAM_LEN 8
+
 /*
  * One open connection: a protocol and two (address, port) ends, in no
  * particular order for lookups; the end whose allowed frame created it
@@ -92,6 +103,8 @@ struct ref_packet {
 	bool non_first;	   /* fragment offset != 0 */
 	const uint8_t *l4; /* transport header; l4_len bytes up to IP end */
 	size_t l4_len;
+	const uint8_t *payload; /* TCP only: the segment's data */
+	size_t payload_len;
 	bool has_ports; /* TCP or UDP: dport is a flow port */
 	uint16_t sport; /* connection ports (TCP/UDP ports, echo id) */
 	uint16_t dport;
@@ -461,6 +474,8 @@ static bool parse_transport(struct ref_packet *pk)
 		pk->sport = get16(h);
 		pk->dport = get16(h + 2);
 		pk->tcp_flags = h[13];
+		pk->payload = h + doff;
+		pk->payload_len = pk->l4_len - doff;
 		return true;
 	case IPPROTO_UDP:
 		if (pk->l4_len < 8)
@@ -623,7 +638,221 @@ static struct ref_conn *quoted_conn(struct cg_refeval *r,
 	return conn_find(r, &in);
 }
 
-/* Steps 1-11; returns the reason before monitor mode. */
+/*
+ * Step 12, ICS functions. Each walker takes the TCP payload of a request
+ * (the opener's direction, allowed by a flow with `modbus:` or `s7comm:`)
+ * and says whether the flow's rule lets all of it through. *function gets
+ * what an event carries: the function of the last ADU or TPKT walked (the
+ * refused one, on a refusal), CG_FUNC_NONE when that one names none.
+ */
+static bool ics_listed(const struct cg_ics *rule, unsigned int code)
+{
+	size_t i;
+
+	for (i = 0; i < rule->n_codes; i++)
+		if (rule->codes[i] == code)
+			return true;
+	return false;
+}
+
+/*
+ * Modbus `read-only`: the reads of the contract. `pdu` is the function
+ * code and what follows it in the ADU (pdu_len >= 1 bytes); the MEI type
+ * of function 43 is the byte after the code, and must be in the ADU.
+ */
+static bool modbus_read_only(const uint8_t *pdu, size_t pdu_len)
+{
+	switch (pdu[0]) {
+	case 1:
+	case 2:
+	case 3:
+	case 4:
+	case 7:
+	case 11:
+	case 12:
+	case 17:
+	case 20:
+	case 24:
+		return true;
+	case 43:
+		return pdu_len >= 2 && pdu[1] == 14;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Modbus/TCP: the payload is whole ADUs, at most MODBUS_MAX_ADUS, ending
+ * exactly at its end. Each ADU is the MBAP header (transaction id,
+ * protocol id 0, length, unit id) and a PDU; the MBAP length counts the
+ * unit id and the PDU, so it is at least 2 (unit id and function code)
+ * and the ADU is 6 + length bytes.
+ */
+static bool modbus_allows(const struct cg_ics *rule, const uint8_t *p,
+			  size_t len, uint16_t *function)
+{
+	size_t off = 0, n = 0, room, mlen;
+	const uint8_t *adu, *pdu;
+	bool ok;
+
+	while (off < len) {
+		*function = CG_FUNC_NONE;
+		if (n++ == MODBUS_MAX_ADUS)
+			return false;
+		adu = p + off;
+		room = len - off;
+		if (room < MODBUS_MBAP_LEN + 1 || get16(adu + 2) != 0)
+			return false;
+		mlen = get16(adu + 4);
+		if (mlen < 2 || 6 + mlen > room)
+			return false;
+		pdu = adu + MODBUS_MBAP_LEN;
+		*function = pdu[0];
+		switch (rule->mode) {
+		case CG_ICS_READ_ONLY:
+			ok = modbus_read_only(pdu, mlen - 1);
+			break;
+		case CG_ICS_LIST:
+			ok = ics_listed(rule, pdu[0]);
+			break;
+		default:
+			ok = true;
+			break;
+		}
+		if (!ok)
+			return false;
+		off += 6 + mlen;
+	}
+	return true;
+}
+
+/*
+ * One S7 PDU (what a COTP data TPDU carries, `len` bytes up to the end of
+ * its TPKT). S7comm (protocol id 0x32) has a 10-byte header: protocol id,
+ * ROSCTR, redundancy id (2), PDU reference (2), parameter length (2),
+ * data length (2); the parameters follow. (Acknowledgements, ROSCTR 2
+ * and 3, carry 2 more header bytes; they are responses, and a request
+ * that claims to be one is refused under anything but `any`.) A job's
+ * function is its first parameter byte; a userdata PDU's parameters
+ * start with an 8-byte header whose byte 5 holds the type (4: request)
+ * in its high nibble and the function group in its low nibble.
+ * S7comm-plus (0x72) has another layout: only its protocol id is read.
+ */
+static bool s7_pdu_allows(const struct cg_ics *rule, const uint8_t *s,
+			  size_t len, uint16_t *function)
+{
+	size_t plen, dlen;
+	const uint8_t *par;
+
+	if (len < S7_HEADER_LEN)
+		return false;
+	if (s[0] == S7_PROTO_PLUS)
+		return rule->mode == CG_ICS_ANY;
+	if (s[0] != S7_PROTO)
+		return false;
+	plen = get16(s + 6);
+	dlen = get16(s + 8);
+	if (S7_HEADER_LEN + plen + dlen > len)
+		return false;
+	par = s + S7_HEADER_LEN;
+
+	if (s[1] == S7_JOB && plen >= 1) {
+		*function = par[0];
+		if (rule->mode == CG_ICS_READ_ONLY)
+			return par[0] == 0x04 || par[0] == 0xf0;
+		if (rule->mode == CG_ICS_LIST)
+			return ics_listed(rule, par[0]);
+		return true;
+	}
+	if (s[1] == S7_USERDATA && plen >= S7_USERDATA_PARAM_LEN) {
+		uint8_t type = par[5] >> 4, group = par[5] & 0x0f;
+
+		*function = (uint16_t)(0x700 + group);
+		if (rule->mode == CG_ICS_READ_ONLY)
+			return type == 4 && (group == 3 || group == 4);
+		return rule->mode == CG_ICS_ANY;
+	}
+	/* A job or userdata PDU too short to name its function, or another
+	 * ROSCTR: only framing is asked of it, and only under `any`. */
+	return rule->mode == CG_ICS_ANY;
+}
+
+/*
+ * S7comm: the payload is whole TPKTs (RFC 1006: version 3, a reserved
+ * byte 0, a length that counts the 4-byte TPKT header), at most
+ * S7_MAX_TPKTS, each holding a COTP TPDU (ISO 8073): a length indicator
+ * (the header's length after that byte) and the TPDU code in the high
+ * nibble of the next byte. Connection request (0xE), confirm (0xD),
+ * disconnect request (0x8) and confirm (0xC) pass; a data TPDU (0xF)
+ * carries an S7 PDU after the COTP header; any other TPDU is refused.
+ */
+static bool s7comm_allows(const struct cg_ics *rule, const uint8_t *p,
+			  size_t len, uint16_t *function)
+{
+	size_t off = 0, n = 0, room, tlen, li;
+	const uint8_t *t;
+
+	while (off < len) {
+		*function = CG_FUNC_NONE;
+		if (n++ == S7_MAX_TPKTS)
+			return false;
+		t = p + off;
+		room = len - off;
+		if (room < 4 || t[0] != 3 || t[1] != 0)
+			return false;
+		tlen = get16(t + 2);
+		if (tlen < 7 || tlen > room)
+			return false;
+		li = t[4];
+		if (li < 1 || 5 + li > tlen)
+			return false;
+		switch (t[5] >> 4) {
+		case 0xe:
+		case 0xd:
+		case 0x8:
+		case 0xc:
+			break;
+		case 0xf:
+			if (!s7_pdu_allows(rule, t + 5 + li, tlen - 5 - li,
+					   function))
+				return false;
+			break;
+		default:
+			return false;
+		}
+		off += tlen;
+	}
+	return true;
+}
+
+static bool flow_has_ics(const struct cg_flow *fl)
+{
+	return fl->modbus.mode != CG_ICS_NONE || fl->s7comm.mode != CG_ICS_NONE;
+}
+
+/*
+ * Does the flow's ICS rule let this frame's payload through? Only TCP
+ * payload is inspected. A flow with both keys reads S7comm on destination
+ * port 102 and Modbus elsewhere; a flow with one key reads its protocol
+ * on every port.
+ */
+static bool ics_allows(const struct cg_flow *fl, const struct ref_packet *pk,
+		       uint16_t *function)
+{
+	*function = CG_FUNC_NONE;
+	if (pk->proto != IPPROTO_TCP || pk->payload_len == 0)
+		return true;
+	if (fl->s7comm.mode != CG_ICS_NONE &&
+	    (fl->modbus.mode == CG_ICS_NONE || pk->dport == S7_PORT))
+		return s7comm_allows(&fl->s7comm, pk->payload, pk->payload_len,
+				     function);
+	if (fl->modbus.mode != CG_ICS_NONE)
+		return modbus_allows(&fl->modbus, pk->payload, pk->payload_len,
+				     function);
+	return true;
+}
+
+/* Steps 1-12; returns the reason before monitor mode. */
 static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 			    const uint8_t *f, size_t len,
 			    struct cg_ref_result *out, struct ref_packet *pkp)
@@ -738,6 +967,9 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 		    proto_matches(fl->proto, pk.proto) &&
 		    ports_match(fl, &pk)) {
 			out->flow = (uint32_t)i;
+			/* 12. ICS functions, before anything opens. */
+			if (!ics_allows(fl, &pk, &out->function))
+				return CG_R_ICS_DENIED;
 			conn_open(r, &pk, (uint32_t)i);
 			return CG_R_ALLOWED;
 		}
@@ -781,10 +1013,11 @@ void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
 	out->flow = CG_FLOW_NONE;
 	out->zone_from = CG_ZONE_NONE;
 	out->zone_to = CG_ZONE_NONE;
+	out->function = CG_FUNC_NONE;
 
 	reason = judge(r, ifname, frame, len, out, &pk);
 
-	/* 12. Monitor mode passes every drop, remembering why. */
+	/* 13. Monitor mode passes every drop, remembering why. */
 	out->would = (uint8_t)reason;
 	if (reason < CG_R_FIRST_DROP) {
 		out->verdict = CG_V_PASS;
@@ -796,8 +1029,15 @@ void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
 		out->verdict = CG_V_DROP;
 		out->reason = (uint8_t)reason;
 	}
+	/*
+	 * 7. A first fragment that passed leaves its decision to the rest of
+	 * its datagram, unless that decision names a flow with `modbus:` or
+	 * `s7comm:` (step 12): what follows it was never inspected.
+	 */
 	if (pk.family && pk.fragmented && !pk.non_first &&
-	    out->verdict == CG_V_PASS && out->reason != CG_R_MONITOR)
+	    out->verdict == CG_V_PASS && out->reason != CG_R_MONITOR &&
+	    !(out->flow != CG_FLOW_NONE &&
+	      flow_has_ics(&r->policy->flows[out->flow])))
 		frag_remember(r, &pk, out);
 }
 

@@ -29,10 +29,15 @@ struct cg_refeval;
 /*
  * verdict: enum cg_verdict. reason: enum cg_reason (CG_R_MONITOR for a
  * would-be drop in monitor mode); would: the reason before monitor mode,
- * else equal to reason. flow: the flow that allowed the frame, or that
- * opened the connection a reply belongs to; CG_FLOW_NONE otherwise.
- * zone_from: the ingress zone; zone_to: the destination zone (step 9);
- * either CG_ZONE_NONE when there is none or the judgement ended earlier.
+ * else equal to reason. flow: the flow that allowed the frame, whose ICS
+ * inspection refused it (ics-denied), or that opened the connection a
+ * reply belongs to; CG_FLOW_NONE otherwise. zone_from: the ingress zone;
+ * zone_to: the destination zone (step 9); either CG_ZONE_NONE when there
+ * is none or the judgement ended earlier. function: what step 12 read, as
+ * events carry it (the Modbus function code, the S7 job function, 0x700 +
+ * the S7 userdata group): the refused request's, or the last request's
+ * of an allowed payload; CG_FUNC_NONE when the frame was not inspected,
+ * its framing failed, or it carried no such request.
  */
 struct cg_ref_result {
 	uint8_t verdict;
@@ -41,6 +46,7 @@ struct cg_ref_result {
 	uint32_t flow;
 	uint16_t zone_from;
 	uint16_t zone_to;
+	uint16_t function;
 };
 
 /*
@@ -51,8 +57,8 @@ struct cg_refeval *cg_ref_new(const struct cg_policy *p);
 
 /*
  * Judge one frame (starting at the Ethernet header) as if it arrived on
- * interface `ifname`. Opens a connection when a flow allows the frame.
- * Always fills *out.
+ * interface `ifname`. Opens a connection when a flow allows the frame
+ * (not when its ICS inspection refuses it). Always fills *out.
  */
 void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
 		 size_t len, struct cg_ref_result *out);

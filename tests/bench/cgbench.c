@@ -1,77 +1,77 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cgbench: the cost of one frame through the gate, in ns, measured with
- * BPF_PROG_TEST_RUN beside an empty XDP_PASS program in the same run.
+ * cgbench: the benchmark's C side. Subcommands:
  *
- * For each policy size (flows), a policy is generated, compiled and loaded
- * into a private instance; each frame class is run `repeat` times per
- * sample in the kernel, and the median of `samples` samples is reported,
- * with the spread (min..max). Runs of the empty program are interleaved
- * with the gate's, so that both see the same machine.
+ *   cost    ns per frame through BPF_PROG_TEST_RUN for each frame class
+ *           at several policy sizes, beside an empty XDP_PASS program and
+ *           xdp-filter's installed programs with as many entries;
+ *   ops     ns per operation the gate does per frame (one map lookup of
+ *           each kind, the clock, a ring-buffer reservation);
+ *   phases  seconds to parse, compile and load policies of several sizes;
+ *   gen     the benchmark's rule set as a cranegate policy or nftables;
+ *   attach  attach a bare XDP_DROP or xdp-filter to an interface (for the
+ *           end-to-end runs; the attachment outlives the process).
  *
- * Output: a markdown table on stdout; `--csv FILE` also writes the raw
- * figures.
+ * cost, ops and phases run in a private network namespace with veths
+ * named bench0 (business zone) and bench1 (crane zone): test runs need
+ * real ingress ifindexes. They write CSV (--csv FILE) for
+ * tests/bench/report.py and print progress on stderr.
+ *
+ * How a figure is made: a *sample* is one BPF_PROG_TEST_RUN of `repeat`
+ * runs of one frame, whose duration the kernel reports as ns per run
+ * (its timer brackets the loop alone, not the syscall). Each figure is
+ * the median of `samples` samples, with min..max as the spread. The
+ * programs compared are measured in turn within each sample, in an order
+ * that rotates, so that they see the same machine.
+ *
+ * A first packet cannot be repeated: its second run is established
+ * traffic. First packets (and first replies) are therefore measured with
+ * repeat = 1 on distinct frames (a fresh source port each), K frames per
+ * sample, the sample being their median; every program is measured on
+ * the same frames the same way, so the kernel timer's own cost (one clock
+ * read, more than the loop's per-run share) is in all of them alike.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_link.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bench.h"
+#include "bench.skel.h"
 #include "compile.h"
 #include "empty.skel.h"
 #include "frames.h"
 #include "gate.h"
 
-#define SAMPLES 7
-#define HOSTS 30000
+#define MAX_SAMPLES 31
+#define MAX_PROGS 4
+#define MAX_FIRST 512 /* distinct frames per sample */
+/* Past every measured frame (MAX_SAMPLES * MAX_FIRST): the reason check's. */
+#define CHECK_K 19999
 
-static char ifnames[2][CG_IFNAME_MAX] = { "bench0", "bench1" };
+static char ifnames[2][CG_IFNAME_MAX] = {"bench0", "bench1"};
+static int ifindex[2];
 
-/* Flow i: business host (i % HOSTS) -> crane host ((i / 3) % HOSTS). */
-static void flow_addrs(unsigned i, char *src, char *dst, unsigned *port)
-{
-	unsigned s = i % HOSTS, d = (i / 3) % HOSTS;
-
-	sprintf(src, "198.18.%u.%u", s / 256, s % 256);
-	sprintf(dst, "198.19.%u.%u", d / 256, d % 256);
-	*port = 1024 + (i % 40000);
-}
-
-/*
- * A policy of n flows between single hosts of two zones. (A flow between
- * whole zones would multiply: it expands to every class inside them; see
- * README, "Policy size".)
- */
-static char *gen_policy(unsigned n)
-{
-	size_t cap = 512 + (size_t)n * 120, len;
-	char *buf = malloc(cap), src[32], dst[32];
-	unsigned i, port;
-
-	if (!buf)
-		return NULL;
-	len = snprintf(buf, cap,
-		       "version: 1\nname: bench-%u\nzones:\n"
-		       "  business: {interfaces: [bench0], networks: [198.18.0.0/16]}\n"
-		       "  crane: {interfaces: [bench1], networks: [198.19.0.0/17]}\n"
-		       "flows:\n",
-		       n);
-	for (i = 0; i < n; i++) {
-		flow_addrs(i, src, dst, &port);
-		len += snprintf(buf + len, cap - len,
-				"  - {name: f%u, from: %s, to: %s, proto: tcp, ports: [%u]}\n",
-				i, src, dst, port);
-	}
-	return buf;
-}
-
-struct sample {
-	double median, min, max;
+struct opts {
+	unsigned repeat;
+	unsigned samples;
+	unsigned first; /* distinct frames per sample, first-packet classes */
+	unsigned sizes[8];
+	unsigned n_sizes;
+	bool max; /* also the largest policy that fits */
+	const char *csv;
+	const char *proto;
+	const char *ifaces[2];
+	const char *name;
+	bool verbose;
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -81,130 +81,985 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* ns per frame over `repeat` runs in the kernel, one sample. */
-static double run_once(int prog_fd, int ifindex, const void *frame, size_t len,
-		       unsigned repeat)
+static double median(double *v, unsigned n)
 {
-	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct stat3 {
+	double median, min, max;
+};
+
+static struct stat3 stat3(const double *v, unsigned n)
+{
+	double s[MAX_SAMPLES];
+	struct stat3 r;
+
+	memcpy(s, v, n * sizeof(*v));
+	r.median = median(s, n);
+	r.min = s[0];
+	r.max = s[n - 1];
+	return r;
+}
+
+/* One sample: ns per run over `repeat` runs in the kernel, or -1. */
+static double run_once(int prog_fd, int ifi, const void *frame, size_t len,
+		       unsigned repeat, int *retval)
+{
+	struct xdp_md ctx = {.data_end = len, .ingress_ifindex = ifi};
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len,
 		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
 		    .repeat = repeat);
 
 	if (bpf_prog_test_run_opts(prog_fd, &o))
 		return -1;
+	if (retval)
+		*retval = o.retval;
 	return o.duration;
 }
 
-static struct sample measure(int prog_fd, int ifindex, const void *frame,
-			     size_t len, unsigned repeat)
-{
-	double v[SAMPLES];
-	struct sample s;
-	int i;
+/* ------------------------------------------------------------ frames */
 
-	for (i = 0; i < SAMPLES; i++)
-		v[i] = run_once(prog_fd, ifindex, frame, len, repeat);
-	qsort(v, SAMPLES, sizeof(v[0]), cmp_double);
-	s.median = v[SAMPLES / 2];
-	s.min = v[0];
-	s.max = v[SAMPLES - 1];
-	return s;
-}
-
-struct frame_class {
-	const char *name;
-	uint8_t buf[256];
-	size_t len;
-	int ifindex;
+/*
+ * The frame classes. `first` classes are measured on distinct frames with
+ * repeat = 1 (see the top of the file); the others are one frame repeated.
+ * Modbus/TCP read and write frames join this table with the ICS issue.
+ */
+enum cls_mode {
+	CLS_REPEAT,
+	CLS_FIRST,
+	CLS_FIRST_REPLY,
 };
 
-int main(int argc, char **argv)
-{
-	static const unsigned sizes[] = { 10, 1000, 100000 };
-	unsigned repeat = argc > 1 ? atoi(argv[1]) : 200000;
-	struct empty_bpf *empty = NULL;
-	struct frame_class fc[3];
-	struct cg_frame_spec spec;
-	double base_row[3] = { 0 };
-	int i, k, err = 1;
-	char src[32], dst[32];
-	unsigned port;
+struct cls {
+	const char *name;
+	enum cls_mode mode;
+	int iface;	 /* 0 business (bench0), 1 crane (bench1) */
+	unsigned reason; /* what the gate must say, checked once */
+	const char *what;
+};
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (cg_sandbox_enter(ifnames, 2))
-		return 1;
+enum {
+	C_FIRST,
+	C_REPLY,
+	C_ESTABLISHED,
+	C_ESTABLISHED_REPLY,
+	C_NO_RULE,
+	C_SPOOFED,
+	C_MULTI_HOMED,
+	C_MALFORMED,
+	C_N
+};
+
+static const struct cls classes[C_N] = {
+	[C_FIRST] = {"first-packet", CLS_FIRST, 0, CG_R_ALLOWED,
+		     "TCP SYN of a new connection a flow allows (full "
+		     "judgement, connection created)"},
+	[C_REPLY] = {"reply", CLS_FIRST_REPLY, 1, CG_R_REPLY,
+		     "the first SYN-ACK back (full judgement: no flow, then "
+		     "the connection table)"},
+	[C_ESTABLISHED] =
+		{"established", CLS_REPEAT, 0, CG_R_ALLOWED,
+		 "TCP ACK of an open connection, forward (fast path)"},
+	[C_ESTABLISHED_REPLY] =
+		{"established-reply", CLS_REPEAT, 1, CG_R_REPLY,
+		 "TCP ACK of an open connection, backward (fast path)"},
+	[C_NO_RULE] =
+		{"no-rule", CLS_REPEAT, 0, CG_R_NO_RULE,
+		 "TCP SYN between the flow's hosts to a port no flow names"},
+	[C_SPOOFED] = {"spoofed-source", CLS_REPEAT, 0, CG_R_SPOOFED_SOURCE,
+		       "source 198.19.128.1, in no zone"},
+	[C_MULTI_HOMED] =
+		{"multi-homed", CLS_REPEAT, 0, CG_R_MULTI_HOMED,
+		 "a crane-zone source arriving on the business interface"},
+	[C_MALFORMED] = {"malformed", CLS_REPEAT, 0, CG_R_MALFORMED,
+			 "IPv4 total length beyond the frame"},
+};
+
+struct frame {
+	uint8_t buf[256];
+	size_t len;
+};
+
+static void tcp_frame(struct frame *fr, const uint8_t src[4],
+		      const uint8_t dst[4], uint16_t sport, uint16_t dport,
+		      uint8_t flags)
+{
+	char s[16], d[16];
+	struct cg_frame_spec spec;
+
+	bench_addr_str(src, s, sizeof(s));
+	bench_addr_str(dst, d, sizeof(d));
+	cg_frame_tcp(&spec, s, d, sport, dport, flags);
+	/* Each host its own MAC (02:00 + its address), as on a real
+	 * network: the gate learns which zone a MAC lives in. */
+	spec.src_mac[0] = 0x02;
+	spec.src_mac[1] = 0x00;
+	memcpy(&spec.src_mac[2], src, 4);
+	fr->len = cg_frame_build(&spec, fr->buf, sizeof(fr->buf));
+}
+
+/*
+ * The frame of class c; k numbers the distinct frames of first-packet
+ * classes. *fwd receives, for a reply, the forward frame that opens its
+ * connection. All use flow `mid` of the policy.
+ */
+static void build(int c, unsigned n_flows, unsigned k, struct frame *fr,
+		  struct frame *fwd)
+{
+	static const uint8_t spoofed[4] = {198, 19, 128, 1};
+	static const uint8_t crane_host[4] = {198, 19, 0, 5};
+	struct bench_flow f;
+
+	bench_flow(n_flows / 2, &f);
+	switch (c) {
+	case C_FIRST:
+		tcp_frame(fr, f.src, f.dst, 10000 + k, f.port, CG_TCP_SYN);
+		break;
+	case C_REPLY:
+		tcp_frame(fwd, f.src, f.dst, 30000 + k, f.port, CG_TCP_SYN);
+		tcp_frame(fr, f.dst, f.src, f.port, 30000 + k,
+			  CG_TCP_SYN | CG_TCP_ACK);
+		break;
+	case C_ESTABLISHED:
+		tcp_frame(fr, f.src, f.dst, 50000, f.port, CG_TCP_ACK);
+		break;
+	case C_ESTABLISHED_REPLY:
+		tcp_frame(fwd, f.src, f.dst, 50001, f.port, CG_TCP_ACK);
+		tcp_frame(fr, f.dst, f.src, f.port, 50001, CG_TCP_ACK);
+		break;
+	case C_NO_RULE:
+		tcp_frame(fr, f.src, f.dst, 50002, 9, CG_TCP_SYN);
+		break;
+	case C_SPOOFED:
+		tcp_frame(fr, spoofed, f.dst, 50003, f.port, CG_TCP_SYN);
+		break;
+	case C_MULTI_HOMED:
+		tcp_frame(fr, crane_host, f.dst, 50004, f.port, CG_TCP_SYN);
+		break;
+	case C_MALFORMED:
+		tcp_frame(fr, f.src, f.dst, 50005, f.port, CG_TCP_ACK);
+		/* IPv4 total length: 100 bytes more than the frame holds. */
+		fr->buf[16] = (fr->len - 14 + 100) >> 8;
+		fr->buf[17] = (fr->len - 14 + 100) & 0xff;
+		break;
+	}
+}
+
+/* ------------------------------------------------------------ cost */
+
+struct prog {
+	const char *name;
+	int fd;
+	bool gate;
+};
+
+static FILE *csv_open(const char *path, const char *header)
+{
+	FILE *f;
+
+	if (!path)
+		return NULL;
+	f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "cgbench: cannot write %s: %m\n", path);
+		return NULL;
+	}
+	fprintf(f, "%s\n", header);
+	return f;
+}
+
+static uint64_t reason_count(struct cg_gate *g, unsigned reason)
+{
+	struct cg_counter c;
+
+	return cg_gate_reason_count(g, reason, &c) ? 0 : c.packets;
+}
+
+/*
+ * One class at one size: fills v[prog][sample]. The gate's state is
+ * prepared first (connections opened for established classes) and the
+ * reason it gives is checked on the way.
+ */
+static int measure_class(const struct opts *o, int c, unsigned n_flows,
+			 struct cg_gate *g, const struct prog *progs,
+			 unsigned n_progs, double v[][MAX_SAMPLES], bool *ok)
+{
+	const struct cls *cl = &classes[c];
+	int gate_fd = cg_gate_prog_fd(g), ifi = ifindex[cl->iface];
+	struct frame fr, fwd, warm[2];
+	unsigned s, p, j, k = 0;
+	uint64_t before;
+
+	*ok = true;
+	if (cl->mode == CLS_REPEAT) {
+		build(c, n_flows, 0, &fr, &fwd);
+		if (c == C_ESTABLISHED_REPLY)
+			run_once(gate_fd, ifindex[0], fwd.buf, fwd.len, 1,
+				 NULL);
+		before = reason_count(g, cl->reason);
+		run_once(gate_fd, ifi, fr.buf, fr.len, 1, NULL);
+		*ok = reason_count(g, cl->reason) == before + 1;
+		for (p = 0; p < n_progs; p++)
+			run_once(progs[p].fd, ifi, fr.buf, fr.len, 1000, NULL);
+		for (s = 0; s < o->samples; s++) {
+			for (j = 0; j < n_progs; j++) {
+				p = (j + s) % n_progs;
+				v[p][s] = run_once(progs[p].fd, ifi, fr.buf,
+						   fr.len, o->repeat, NULL);
+				if (v[p][s] < 0)
+					return -errno;
+			}
+		}
+		return 0;
+	}
+
+	/*
+	 * Warm-up frames, run through each program just before its timed
+	 * run: a no-rule frame (the judgement's lookups) and an established
+	 * one (the connection table), so that a first packet is timed as it
+	 * arrives amid traffic, not against caches the syscall left cold.
+	 */
+	build(C_NO_RULE, n_flows, 0, &warm[0], &fwd);
+	build(C_ESTABLISHED, n_flows, 0, &warm[1], &fwd);
+	/* The reason, on a frame of its own (k past every measured one). */
+	build(c, n_flows, CHECK_K, &fr, &fwd);
+	if (cl->mode == CLS_FIRST_REPLY)
+		run_once(gate_fd, ifindex[0], fwd.buf, fwd.len, 1, NULL);
+	before = reason_count(g, cl->reason);
+	run_once(gate_fd, ifi, fr.buf, fr.len, 1, NULL);
+	*ok = reason_count(g, cl->reason) == before + 1;
+	for (s = 0; s < o->samples; s++) {
+		double d[MAX_PROGS][MAX_FIRST];
+		unsigned kk = o->first < MAX_FIRST ? o->first : MAX_FIRST;
+
+		for (j = 0; j < kk; j++, k++) {
+			build(c, n_flows, k, &fr, &fwd);
+			if (cl->mode == CLS_FIRST_REPLY)
+				run_once(gate_fd, ifindex[0], fwd.buf, fwd.len,
+					 1, NULL);
+			for (p = 0; p < n_progs; p++) {
+				unsigned q = (p + j) % n_progs;
+
+				/* repeat = 1: a repeat > 1 rewrites the XDP
+				 * dispatcher, whose fresh code would then be
+				 * timed cold. */
+				run_once(progs[q].fd, ifindex[0], warm[0].buf,
+					 warm[0].len, 1, NULL);
+				run_once(progs[q].fd, ifindex[0], warm[1].buf,
+					 warm[1].len, 1, NULL);
+				d[q][j] = run_once(progs[q].fd, ifi, fr.buf,
+						   fr.len, 1, NULL);
+				if (d[q][j] < 0)
+					return -errno;
+			}
+		}
+		for (p = 0; p < n_progs; p++)
+			v[p][s] = median(d[p], kk);
+	}
+	return 0;
+}
+
+struct sized {
+	struct cg_policy *p;
+	struct cg_compiled *c;
+	struct cg_gate *g;
+	char *yaml;
+};
+
+static void sized_free(struct sized *z)
+{
+	cg_gate_free(z->g);
+	cg_compiled_free(z->c);
+	cg_policy_free(z->p);
+	free(z->yaml);
+	memset(z, 0, sizeof(*z));
+}
+
+/*
+ * Parse and compile (and, with `load`, load) the benchmark policy of n
+ * flows. Returns 0 or a negative errno; *why gets the first error line.
+ */
+static int sized_make(const struct opts *o, unsigned n, bool load,
+		      struct sized *z, char *why, size_t why_len)
+{
+	struct bench_rules r = {.n = n,
+				.proto = o->proto,
+				.ifaces = {"bench0", "bench1"},
+				.name = "bench"};
+	struct cg_diags d = {.file = "bench.yaml"};
+	struct cg_gate_opts go = {.verbose = o->verbose};
+	size_t len = 0;
+	int err;
+
+	memset(z, 0, sizeof(*z));
+	why[0] = 0;
+	z->yaml = bench_policy_yaml(&r, &len);
+	if (!z->yaml)
+		return -ENOMEM;
+	err = cg_policy_parse("bench.yaml", z->yaml, len, &z->p, &d);
+	if (!err)
+		err = cg_compile(z->p, &z->c, &d);
+	if (!err && load)
+		err = cg_gate_load(z->c, &go, &z->g);
+	if (err && d.n)
+		snprintf(why, why_len, "%s", d.items[0].msg);
+	else if (err)
+		snprintf(why, why_len, "%s", strerror(-err));
+	cg_diags_free(&d);
+	if (err)
+		sized_free(z);
+	return err;
+}
+
+/*
+ * The largest benchmark policy that parses and compiles: bisection
+ * between a size known to fit and one known not to, to within 2%.
+ */
+static unsigned find_max(const struct opts *o, unsigned lo, char *why,
+			 size_t why_len)
+{
+	unsigned hi = 4u << 20;
+	char w[256];
+	struct sized z;
+
+	while (hi - lo > lo / 50) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (sized_make(o, mid, false, &z, w, sizeof(w))) {
+			hi = mid;
+			snprintf(why, why_len, "%u flows: %s", mid, w);
+		} else {
+			lo = mid;
+			sized_free(&z);
+		}
+		fprintf(stderr, "#   probe %u flows: %s\n", mid,
+			hi == mid ? "does not fit" : "fits");
+	}
+	return lo;
+}
+
+static int cmd_cost(const struct opts *o)
+{
+	struct empty_bpf *empty = NULL;
+	FILE *csv = csv_open(o->csv, "flows,class,system,median_ns,min_ns,"
+				     "max_ns,method,reason_ok");
+	unsigned sizes[9], n_sizes = o->n_sizes, i, c, p;
+	bool have_xdpf = bench_xdpf_dir() != NULL;
+	int err = -1;
+
+	memcpy(sizes, o->sizes, n_sizes * sizeof(*sizes));
 	empty = empty_bpf__open_and_load();
 	if (!empty) {
 		fprintf(stderr, "cgbench: cannot load the empty program\n");
-		return 1;
+		goto out;
+	}
+	if (!have_xdpf)
+		fprintf(stderr,
+			"cgbench: SKIP xdp-filter: xdpfilt_*.o not found "
+			"(install xdp-tools, or set XDPFILT_DIR)\n");
+	if (o->max) {
+		char why[300] = "";
+		unsigned m = find_max(o, sizes[n_sizes - 1], why, sizeof(why));
+
+		fprintf(stderr, "# largest policy that fits: %u flows (%s)\n",
+			m, why);
+		if (csv)
+			fprintf(csv, "%u,#max,limit,0,0,0,\"%s\",1\n", m, why);
+		if (m > sizes[n_sizes - 1])
+			sizes[n_sizes++] = m;
 	}
 
-	printf("| flows | frame | cranegate ns | spread | empty ns | ratio | vs 10 flows |\n");
-	printf("|---:|---|---:|---|---:|---:|---:|\n");
-	for (k = 0; k < 3; k++) {
-		unsigned n = sizes[k], mid = n / 2;
-		struct cg_diags d = { .file = "bench" };
-		struct cg_policy *p = NULL;
-		struct cg_compiled *c = NULL;
-		struct cg_gate *g = NULL;
-		struct cg_gate_opts go = {};
-		char *yaml = gen_policy(n);
-		struct timespec t0, t1;
+	/* What each frame class is, for the report. */
+	for (c = 0; csv && c < C_N; c++)
+		fprintf(csv, "0,%s,#what,0,0,0,\"%s\",1\n", classes[c].name,
+			classes[c].what);
+	for (i = 0; i < n_sizes; i++) {
+		struct bench_xdpf *xa = NULL, *xb = NULL;
+		struct prog progs[MAX_PROGS];
+		unsigned n_progs = 0;
+		char why[256];
+		struct sized z;
+		double t0 = bench_now();
 
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (!yaml || cg_policy_parse("bench.yaml", yaml, strlen(yaml), &p, &d) ||
-		    cg_compile(p, &c, &d) || cg_gate_load(c, &go, &g)) {
-			cg_diags_print(&d, stderr);
-			fprintf(stderr, "cgbench: policy of %u flows failed\n", n);
+		err = sized_make(o, sizes[i], true, &z, why, sizeof(why));
+		if (err) {
+			fprintf(stderr, "cgbench: policy of %u flows: %s\n",
+				sizes[i], why);
+			if (i + 1 == n_sizes && o->max)
+				continue;
 			goto out;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		fprintf(stderr, "# %u flows: parse+compile+load %.3f s, %zu flow keys, %u classes\n",
-			n, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
-			c->n_flow_keys, c->n_classes);
+		fprintf(stderr,
+			"# %u flows: %zu flow keys, %u classes, loaded in %.2f "
+			"s\n",
+			sizes[i], z.c->n_flow_keys, z.c->n_classes,
+			bench_now() - t0);
+		progs[n_progs++] =
+			(struct prog){"cranegate", cg_gate_prog_fd(z.g), true};
+		progs[n_progs++] = (struct prog){
+			"empty", bpf_program__fd(empty->progs.empty_pass),
+			false};
+		if (have_xdpf &&
+		    !bench_xdpf_load(BENCH_XDPF_BLOCK, sizes[i], o->proto, &xb))
+			progs[n_progs++] =
+				(struct prog){"xdp-filter-block",
+					      bench_xdpf_prog_fd(xb), false};
+		if (have_xdpf &&
+		    !bench_xdpf_load(BENCH_XDPF_ALLOW, sizes[i], o->proto, &xa))
+			progs[n_progs++] =
+				(struct prog){"xdp-filter-allow",
+					      bench_xdpf_prog_fd(xa), false};
 
-		/* allowed: flow `mid` between its two hosts (an established
-		 * connection after the first run); no-rule: the same hosts on
-		 * a port no flow names; spoofed: a source in no zone. */
-		flow_addrs(mid, src, dst, &port);
-		fc[0].name = "allowed";
-		cg_frame_tcp(&spec, src, dst, 40000, port, CG_TCP_ACK);
-		fc[0].len = cg_frame_build(&spec, fc[0].buf, sizeof(fc[0].buf));
-		fc[1].name = "no-rule";
-		cg_frame_tcp(&spec, src, dst, 40000, 9, CG_TCP_SYN);
-		fc[1].len = cg_frame_build(&spec, fc[1].buf, sizeof(fc[1].buf));
-		fc[2].name = "spoofed-source";
-		cg_frame_tcp(&spec, "198.19.200.1", dst, 40000, port, CG_TCP_SYN);
-		fc[2].len = cg_frame_build(&spec, fc[2].buf, sizeof(fc[2].buf));
+		for (c = 0; c < C_N; c++) {
+			double v[MAX_PROGS][MAX_SAMPLES];
+			bool ok;
 
-		for (i = 0; i < 3; i++) {
-			int ifi = if_nametoindex("bench0");
-			struct sample e, s;
-			struct cg_event ev;
+			err = measure_class(o, c, sizes[i], z.g, progs, n_progs,
+					    v, &ok);
+			if (err) {
+				fprintf(stderr,
+					"cgbench: %s: test run failed: %s\n",
+					classes[c].name, strerror(-err));
+				break;
+			}
+			if (!ok)
+				fprintf(stderr,
+					"cgbench: WARNING: %s at %u flows did "
+					"not get "
+					"the expected reason\n",
+					classes[c].name, sizes[i]);
+			for (p = 0; p < n_progs; p++) {
+				struct stat3 st = stat3(v[p], o->samples);
+				char method[64];
 
-			(void)ev;
-			/* Warm up both, then measure the pair. */
-			run_once(cg_gate_prog_fd(g), ifi, fc[i].buf, fc[i].len, 1000);
-			run_once(bpf_program__fd(empty->progs.empty_pass), ifi,
-				 fc[i].buf, fc[i].len, 1000);
-			s = measure(cg_gate_prog_fd(g), ifi, fc[i].buf,
-				    fc[i].len, repeat);
-			e = measure(bpf_program__fd(empty->progs.empty_pass),
-				    ifi, fc[i].buf, fc[i].len, repeat);
-			if (k == 0)
-				base_row[i] = s.median;
-			printf("| %u | %s | %.1f | %.1f..%.1f | %.1f | %.2f | %.2f |\n",
-			       n, fc[i].name, s.median, s.min, s.max, e.median,
-			       s.median / e.median, s.median / base_row[i]);
+				if (classes[c].mode == CLS_REPEAT)
+					snprintf(method, sizeof(method),
+						 "%ux%u", o->samples,
+						 o->repeat);
+				else
+					snprintf(method, sizeof(method),
+						 "%ux%u distinct (repeat 1)",
+						 o->samples, o->first);
+				fprintf(stderr,
+					"  %-18s %-17s %8.1f ns (%.1f..%.1f)\n",
+					classes[c].name, progs[p].name,
+					st.median, st.min, st.max);
+				if (csv)
+					fprintf(csv,
+						"%u,%s,%s,%.1f,%.1f,%.1f,%s,%"
+						"d\n",
+						sizes[i], classes[c].name,
+						progs[p].name, st.median,
+						st.min, st.max, method, ok);
+			}
 		}
-		cg_gate_free(g);
-		cg_compiled_free(c);
-		cg_policy_free(p);
-		cg_diags_free(&d);
-		free(yaml);
+		bench_xdpf_free(xa);
+		bench_xdpf_free(xb);
+		sized_free(&z);
+		if (err)
+			goto out;
 	}
 	err = 0;
 out:
+	if (csv)
+		fclose(csv);
+	empty_bpf__destroy(empty);
+	return err ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ ops */
+
+static int fill_ops_maps(struct bench_bpf *skel, unsigned n,
+			 const struct frame *fr)
+{
+	const uint8_t *ip = fr->buf + 14, *l4 = fr->buf + 34;
+	uint32_t saddr, daddr, one = 1;
+	uint16_t sport = (l4[0] << 8) | l4[1], dport = (l4[2] << 8) | l4[3];
+	uint64_t val = 1;
+	unsigned i;
+	int err = 0;
+
+	memcpy(&saddr, ip + 12, 4);
+	memcpy(&daddr, ip + 16, 4);
+	for (i = 0; i < n && !err; i++) {
+		/* The frame's own key is entry 0; the others are neighbours. */
+		uint32_t a = htonl(ntohl(saddr) + i);
+		struct {
+			uint32_t prefixlen;
+			uint8_t addr[4];
+		} lk = {32};
+		/* Class ids are 16-bit in the frame's key, larger in others. */
+		struct {
+			uint32_t src, dst, port;
+			uint8_t proto, pad[3];
+		} fk = {i ? 0x10000 + i : saddr & 0xffff, daddr & 0xffff, dport,
+			6};
+		struct {
+			uint8_t a[16], b[16];
+			uint16_t aport, bport;
+			uint8_t proto, family, pad[2];
+		} ck = {.aport = sport,
+			.bport = dport,
+			.proto = 6,
+			.family = 4};
+
+		memcpy(lk.addr, &a, 4);
+		memcpy(ck.a, &a, 4);
+		memcpy(ck.b, &daddr, 4);
+		err = bpf_map__update_elem(skel->maps.hash4, &a, 4, &val, 8,
+					   0) ||
+		      bpf_map__update_elem(skel->maps.lpm4, &lk, sizeof(lk),
+					   &val, 8, 0) ||
+		      bpf_map__update_elem(skel->maps.flowhash, &fk, sizeof(fk),
+					   &one, 4, 0) ||
+		      (i < bpf_map__max_entries(skel->maps.conn) &&
+		       bpf_map__update_elem(skel->maps.conn, &ck, sizeof(ck),
+					    &val, 8, 0));
+	}
+	i = dport;
+	if (!err)
+		err = bpf_map__update_elem(skel->maps.ports, &i, 4, &one, 4, 0);
+	return err ? -errno : 0;
+}
+
+static int cmd_ops(const struct opts *o)
+{
+	struct bench_bpf *skel = NULL;
+	struct empty_bpf *empty = NULL;
+	FILE *csv = csv_open(o->csv, "op,entries,median_ns,min_ns,max_ns,"
+				     "minus_parse_ns");
+	unsigned n = o->n_sizes ? o->sizes[o->n_sizes - 1] : 100000, s, j, p;
+	struct frame fr;
+	struct bench_flow f;
+	int err = 1;
+
+	bench_flow(1, &f);
+	tcp_frame(&fr, f.src, f.dst, 50000, f.port, CG_TCP_ACK);
+	skel = bench_bpf__open();
+	empty = empty_bpf__open_and_load();
+	if (!skel || !empty)
+		goto out;
+	bpf_map__set_max_entries(skel->maps.hash4, n);
+	bpf_map__set_max_entries(skel->maps.lpm4, n);
+	bpf_map__set_max_entries(skel->maps.flowhash, n);
+	bpf_map__set_max_entries(skel->maps.conn, n < 65536 ? n : 65536);
+	if (bench_bpf__load(skel) || fill_ops_maps(skel, n, &fr)) {
+		fprintf(stderr,
+			"cgbench: cannot load or fill the ops programs\n");
+		goto out;
+	}
+	{
+		const struct {
+			const char *name;
+			int fd;
+			unsigned entries;
+		} ops[] = {
+			{"empty XDP_PASS",
+			 bpf_program__fd(empty->progs.empty_pass), 0},
+			{"parse eth+ipv4+l4",
+			 bpf_program__fd(skel->progs.bench_parse), 0},
+			{"array lookup (port class)",
+			 bpf_program__fd(skel->progs.bench_port_array), 65536},
+			{"per-CPU counter add",
+			 bpf_program__fd(skel->progs.bench_counter), 16},
+			{"hash lookup, 4-byte key (host)",
+			 bpf_program__fd(skel->progs.bench_hash4), n},
+			{"hash lookup, 16-byte key (flow)",
+			 bpf_program__fd(skel->progs.bench_flowhash), n},
+			{"LRU hash lookup, 40-byte key (connection)",
+			 bpf_program__fd(skel->progs.bench_conn),
+			 n < 65536 ? n : 65536},
+			{"LRU hash update of an entry (pop + link + free)",
+			 bpf_program__fd(skel->progs.bench_conn_insert),
+			 n < 65536 ? n : 65536},
+			{"LPM trie lookup, /32 among n /32s",
+			 bpf_program__fd(skel->progs.bench_lpm4), n},
+			{"bpf_jiffies64()",
+			 bpf_program__fd(skel->progs.bench_jiffies), 0},
+			{"bpf_ktime_get_ns()",
+			 bpf_program__fd(skel->progs.bench_ktime), 0},
+			{"ring buffer reserve+discard",
+			 bpf_program__fd(skel->progs.bench_ringbuf), 0},
+		};
+		unsigned n_ops = sizeof(ops) / sizeof(ops[0]);
+		double v[16][MAX_SAMPLES];
+		double parse;
+
+		for (p = 0; p < n_ops; p++)
+			run_once(ops[p].fd, ifindex[0], fr.buf, fr.len, 1000,
+				 NULL);
+		for (s = 0; s < o->samples; s++)
+			for (j = 0; j < n_ops; j++) {
+				p = (j + s) % n_ops;
+				v[p][s] =
+					run_once(ops[p].fd, ifindex[0], fr.buf,
+						 fr.len, o->repeat, NULL);
+			}
+		parse = stat3(v[1], o->samples).median;
+		for (p = 0; p < n_ops; p++) {
+			struct stat3 st = stat3(v[p], o->samples);
+
+			fprintf(stderr, "  %-44s %7.1f ns (%.1f..%.1f)\n",
+				ops[p].name, st.median, st.min, st.max);
+			if (csv)
+				fprintf(csv, "\"%s\",%u,%.1f,%.1f,%.1f,%.1f\n",
+					ops[p].name, ops[p].entries, st.median,
+					st.min, st.max,
+					p < 2 ? 0 : st.median - parse);
+		}
+	}
+	{
+		/*
+		 * Single runs (repeat = 1) on distinct frames, as the first
+		 * packets of `cost` are timed: the timer's own cost and cold
+		 * caches are in every figure, and an insert of a new
+		 * connection can be timed at all.
+		 */
+		const struct {
+			const char *name;
+			int fd;
+		} ops[] = {
+			{"single run: empty XDP_PASS",
+			 bpf_program__fd(empty->progs.empty_pass)},
+			{"single run: parse eth+ipv4+l4",
+			 bpf_program__fd(skel->progs.bench_parse)},
+			{"single run: LRU hash lookup, 40-byte key",
+			 bpf_program__fd(skel->progs.bench_conn)},
+			{"single run: LRU hash insert, new 40-byte key",
+			 bpf_program__fd(skel->progs.bench_conn_insert)},
+		};
+		unsigned n_ops = sizeof(ops) / sizeof(ops[0]), k = 0;
+		unsigned kk = o->first < MAX_FIRST ? o->first : MAX_FIRST;
+		double v[4][MAX_SAMPLES], d[4][MAX_FIRST], parse;
+
+		for (s = 0; s < o->samples; s++) {
+			for (j = 0; j < kk; j++, k++) {
+				tcp_frame(&fr, f.src, f.dst, 1024 + k, f.port,
+					  CG_TCP_SYN);
+				for (p = 0; p < n_ops; p++) {
+					unsigned q = (p + j) % n_ops;
+
+					d[q][j] = run_once(ops[q].fd,
+							   ifindex[0], fr.buf,
+							   fr.len, 1, NULL);
+				}
+			}
+			for (p = 0; p < n_ops; p++)
+				v[p][s] = median(d[p], kk);
+		}
+		parse = stat3(v[1], o->samples).median;
+		for (p = 0; p < n_ops; p++) {
+			struct stat3 st = stat3(v[p], o->samples);
+
+			fprintf(stderr, "  %-44s %7.1f ns (%.1f..%.1f)\n",
+				ops[p].name, st.median, st.min, st.max);
+			if (csv)
+				fprintf(csv, "\"%s\",%u,%.1f,%.1f,%.1f,%.1f\n",
+					ops[p].name, p < 2 ? 0 : 65536,
+					st.median, st.min, st.max,
+					p < 2 ? 0 : st.median - parse);
+		}
+	}
+	err = 0;
+out:
+	if (csv)
+		fclose(csv);
+	bench_bpf__destroy(skel);
 	empty_bpf__destroy(empty);
 	return err;
+}
+
+/* ------------------------------------------------------------ phases */
+
+static int cmd_phases(const struct opts *o)
+{
+	FILE *csv = csv_open(o->csv, "flows,phase,median_s,min_s,max_s");
+	unsigned i, s, ph;
+	int err = 0;
+
+	for (i = 0; i < o->n_sizes && !err; i++) {
+		struct bench_rules r = {.n = o->sizes[i],
+					.proto = o->proto,
+					.ifaces = {"bench0", "bench1"},
+					.name = "bench"};
+		double t[4][MAX_SAMPLES];
+		static const char *const names[4] = {"parse", "compile", "load",
+						     "total"};
+
+		for (s = 0; s < o->samples && !err; s++) {
+			struct cg_diags d = {.file = "bench.yaml"};
+			struct cg_gate_opts go = {.verbose = o->verbose};
+			struct cg_policy *p = NULL;
+			struct cg_compiled *c = NULL;
+			struct cg_gate *g = NULL;
+			size_t len;
+			char *yaml = bench_policy_yaml(&r, &len);
+			double t0, t1, t2, t3;
+
+			t0 = bench_now();
+			err = !yaml ||
+			      cg_policy_parse("bench.yaml", yaml, len, &p, &d);
+			t1 = bench_now();
+			if (!err)
+				err = cg_compile(p, &c, &d);
+			t2 = bench_now();
+			if (!err)
+				err = cg_gate_load(c, &go, &g);
+			t3 = bench_now();
+			if (err) {
+				cg_diags_print(&d, stderr);
+				fprintf(stderr,
+					"cgbench: policy of %u flows failed\n",
+					r.n);
+			}
+			t[0][s] = t1 - t0;
+			t[1][s] = t2 - t1;
+			t[2][s] = t3 - t2;
+			t[3][s] = t3 - t0;
+			cg_gate_free(g);
+			cg_compiled_free(c);
+			cg_policy_free(p);
+			cg_diags_free(&d);
+			free(yaml);
+		}
+		for (ph = 0; ph < 4 && !err; ph++) {
+			struct stat3 st = stat3(t[ph], o->samples);
+
+			fprintf(stderr,
+				"  %6u flows %-8s %.3f s (%.3f..%.3f)\n", r.n,
+				names[ph], st.median, st.min, st.max);
+			if (csv)
+				fprintf(csv, "%u,%s,%.4f,%.4f,%.4f\n", r.n,
+					names[ph], st.median, st.min, st.max);
+		}
+	}
+	if (csv)
+		fclose(csv);
+	return err ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ gen, attach */
+
+static int cmd_gen(const struct opts *o, const char *fmt, unsigned n)
+{
+	struct bench_rules r = {.n = n,
+				.proto = o->proto,
+				.ifaces = {o->ifaces[0], o->ifaces[1]},
+				.name = o->name};
+	enum bench_format f;
+
+	if (!strcmp(fmt, "yaml"))
+		f = BENCH_YAML;
+	else if (!strcmp(fmt, "nft-linear"))
+		f = BENCH_NFT_LINEAR;
+	else if (!strcmp(fmt, "nft-set"))
+		f = BENCH_NFT_SET;
+	else {
+		fprintf(stderr, "cgbench: gen: unknown format '%s'\n", fmt);
+		return 2;
+	}
+	return bench_rules_write(&r, f, stdout) ? 1 : 0;
+}
+
+static int cmd_attach(const struct opts *o, const char *what, const char *iface,
+		      unsigned n)
+{
+	struct bench_bpf *skel = NULL;
+	struct bench_xdpf *x = NULL;
+	int ifi = if_nametoindex(iface), fd = -1, err;
+
+	if (!ifi) {
+		fprintf(stderr, "cgbench: attach: no interface '%s' here\n",
+			iface);
+		return 1;
+	}
+	if (!strcmp(what, "drop")) {
+		skel = bench_bpf__open_and_load();
+		if (skel)
+			fd = bpf_program__fd(skel->progs.bench_drop);
+	} else if (!strcmp(what, "xdp-filter")) {
+		if (!bench_xdpf_load(BENCH_XDPF_ALLOW, n, o->proto, &x))
+			fd = bench_xdpf_prog_fd(x);
+	} else {
+		fprintf(stderr, "cgbench: attach: unknown program '%s'\n",
+			what);
+		return 2;
+	}
+	if (fd < 0) {
+		fprintf(stderr, "cgbench: attach: cannot load %s\n", what);
+		err = 1;
+		goto out;
+	}
+	err = bpf_xdp_attach(ifi, fd, XDP_FLAGS_DRV_MODE, NULL);
+	if (err)
+		fprintf(stderr, "cgbench: attach %s to %s (native mode): %s\n",
+			what, iface, strerror(-err));
+out:
+	bench_xdpf_free(x);
+	bench_bpf__destroy(skel);
+	return err ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ main */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cgbench cost   [--repeat N] [--samples S] [--first "
+		   "K] [--sizes A,B,..] [--max] [--csv FILE]\n"
+		   "       cgbench ops    [--repeat N] [--samples S] [--sizes "
+		   "N] [--csv FILE]\n"
+		   "       cgbench phases [--samples S] [--sizes A,B,..] "
+		   "[--csv FILE]\n"
+		   "       cgbench gen yaml|nft-linear|nft-set N [--proto "
+		   "tcp|udp] [--ifaces A,B] [--name NAME]\n"
+		   "       cgbench attach drop|xdp-filter IFACE [N] [--proto "
+		   "tcp|udp]\n");
+}
+
+static int parse_sizes(const char *s, struct opts *o)
+{
+	char *end;
+
+	o->n_sizes = 0;
+	while (*s && o->n_sizes < 8) {
+		o->sizes[o->n_sizes++] = strtoul(s, &end, 10);
+		if (end == s)
+			return -1;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"repeat", required_argument, NULL, 'r'},
+		{"samples", required_argument, NULL, 's'},
+		{"first", required_argument, NULL, 'k'},
+		{"sizes", required_argument, NULL, 'n'},
+		{"max", no_argument, NULL, 'm'},
+		{"csv", required_argument, NULL, 'c'},
+		{"proto", required_argument, NULL, 'p'},
+		{"ifaces", required_argument, NULL, 'i'},
+		{"name", required_argument, NULL, 'N'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct opts o = {.repeat = 200000,
+			 .samples = 7,
+			 .first = 300,
+			 .sizes = {10, 1000, 100000},
+			 .n_sizes = 3,
+			 .proto = "tcp",
+			 .ifaces = {"bench0", "bench1"},
+			 .name = "cgbench"};
+	static char ifs[64];
+	const char *cmd;
+	int ch;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			o.repeat = strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			o.samples = strtoul(optarg, NULL, 10);
+			break;
+		case 'k':
+			o.first = strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			if (parse_sizes(optarg, &o)) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'm':
+			o.max = true;
+			break;
+		case 'c':
+			o.csv = optarg;
+			break;
+		case 'p':
+			o.proto = optarg;
+			break;
+		case 'i': {
+			char *comma;
+
+			snprintf(ifs, sizeof(ifs), "%s", optarg);
+			comma = strchr(ifs, ',');
+			if (!comma) {
+				usage(stderr);
+				return 2;
+			}
+			*comma = 0;
+			o.ifaces[0] = ifs;
+			o.ifaces[1] = comma + 1;
+			break;
+		}
+		case 'N':
+			o.name = optarg;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (o.samples < 1 || o.samples > MAX_SAMPLES || o.repeat < 1 ||
+	    o.first < 1) {
+		fprintf(stderr,
+			"cgbench: samples must be 1..%d, repeat and first >= "
+			"1\n",
+			MAX_SAMPLES);
+		return 2;
+	}
+	bench_libbpf_quiet(o.verbose);
+	cmd = argv[optind++];
+	if (!strcmp(cmd, "gen")) {
+		if (argc - optind != 2) {
+			usage(stderr);
+			return 2;
+		}
+		return cmd_gen(&o, argv[optind],
+			       strtoul(argv[optind + 1], NULL, 10));
+	}
+	if (!strcmp(cmd, "attach")) {
+		if (argc - optind < 2) {
+			usage(stderr);
+			return 2;
+		}
+		return cmd_attach(&o, argv[optind], argv[optind + 1],
+				  argc - optind > 2
+					  ? strtoul(argv[optind + 2], NULL, 10)
+					  : 0);
+	}
+	if (strcmp(cmd, "cost") && strcmp(cmd, "ops") &&
+	    strcmp(cmd, "phases")) {
+		usage(stderr);
+		return 2;
+	}
+	if (cg_sandbox_enter(ifnames, 2))
+		return 1;
+	ifindex[0] = if_nametoindex(ifnames[0]);
+	ifindex[1] = if_nametoindex(ifnames[1]);
+	if (!strcmp(cmd, "cost"))
+		return cmd_cost(&o);
+	if (!strcmp(cmd, "ops"))
+		return cmd_ops(&o);
+	return cmd_phases(&o);
 }

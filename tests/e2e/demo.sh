@@ -129,6 +129,20 @@ fi
 say "flow scada-polls-plcs: $(cg_flow scada-polls-plcs "$before") -> $(cg_flow scada-polls-plcs) packets"
 say "the PLC's answers pass as 'reply': $(cg_reason reply "$before") -> $(cg_reason reply) packets"
 
+if grep -qE '^[[:space:]]*modbus:[[:space:]]*read-only' "$POLICY"; then
+	step "in the same kind of connection, the HMI tries to write a PLC register (Modbus function 6)"
+	say "scada-polls-plcs is 'modbus: read-only': reads pass, writes are dropped even mid-connection"
+	before=$(cg_status_json)
+	out=$(modbus_exchange biz $PLC "$(modbus_hex 2 6 00010001)")
+	say "read request (FC 3): $(head -1 <<<"$out")"
+	say "write request (FC 6, register 1 := 1): $(tail -1 <<<"$out")"
+	if [ "$(tail -1 <<<"$out")" = dropped ] && counted ics-denied "$before"; then
+		as_expected "the write never reached the PLC: dropped as ics-denied"
+	else
+		surprise "the write was not dropped as ics-denied"
+	fi
+fi
+
 step "the HMI pings the PLC: allowed by hmi-pings-plcs, the echo replies pass as reply"
 show in_ns biz ping -n -c 3 -i 0.3 -W 1 $PLC && as_expected "3 of 3 answered" ||
 	surprise "the pings were not answered"

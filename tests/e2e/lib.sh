@@ -481,6 +481,29 @@ modbus_hex() {
 	printf '%04x0000%04x%s' "$1" $((${#pdu} / 2)) "$pdu"
 }
 
+# modbus_exchange NS ADDR HEX: in one connection to ADDR:502, send a Modbus
+# read (FC 3) and wait for its echo, then send the request HEX. Prints two
+# lines: "read echoed" (or "read garbled"), then "echoed", "closed" or
+# "dropped" (no answer within 2 s) for HEX. Needs an echo server on 502.
+modbus_exchange() {
+	in_ns "$1" timeout 20 "$PYTHON" - "$2" "$3" <<'EOF'
+import socket, sys
+s = socket.create_connection((sys.argv[1], 502), timeout=3)
+read = bytes.fromhex("000100000006010300000001")
+s.sendall(read)
+got = b""
+while len(got) < len(read):
+    got += s.recv(64)
+print("read echoed" if got == read else "read garbled")
+s.sendall(bytes.fromhex(sys.argv[2]))
+s.settimeout(2)
+try:
+    print("echoed" if s.recv(64) else "closed")
+except socket.timeout:
+    print("dropped")
+EOF
+}
+
 # ---------------------------------------------------------------- helper programs
 
 _write_helpers() {

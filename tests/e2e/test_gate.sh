@@ -151,7 +151,24 @@ after=$(cg_status_json)
 expect "crane-drives -> business (no flow) is no-rule" \
 	$(($(cg_reason no-rule "$after") - $(cg_reason no-rule "$before"))) -ge 3
 
-before=$after
+# The hoist PLC's implicit I/O to a drive on VLAN 100, and the drive's answer.
+if grep -q 'name: hoist-plc-to-drives' "$POLICY"; then
+	before=$after
+	send_frame plc --dst-mac "$crane_gw" --src $PLC --dst 198.18.22.5 \
+		--sport 40222 --dport 2222 --count 3
+	send_frame plc --dst-mac "$crane_gw" --src-mac 02:00:00:00:64:05 --vlan 100 \
+		--src 198.18.22.5 --dst $PLC --sport 2222 --dport 40222 --count 3
+	after=$(cg_status_json)
+	expect "PLC -> drive (untagged -> VLAN 100), UDP 2222: allowed by hoist-plc-to-drives" \
+		$(($(cg_flow hoist-plc-to-drives "$after") - $(cg_flow hoist-plc-to-drives "$before"))) -ge 3
+	expect "... and the drive's tagged answers pass as reply" \
+		$(($(cg_reason reply "$after") - $(cg_reason reply "$before"))) -ge 3
+else
+	skip "PLC -> drive UDP 2222 (hoist-plc-to-drives)" "not in example.yaml"
+	skip "the drive's answers pass as reply" "not in example.yaml"
+fi
+
+before=$(cg_status_json)
 send_frame plc --dst-mac "$crane_gw" --src-mac 02:00:00:01:2c:05 --vlan 300 \
 	--src 198.18.20.11 --dst $HMI --count 5
 after=$(cg_status_json)
@@ -169,27 +186,9 @@ expect "a second (inner) tag is vlan-violation" \
 # is not Modbus/TCP (protocol id 7) is ics-denied wherever the flow checks
 # Modbus at all; a write (FC 6) is ics-denied under read-only.
 modbus_mode=$(sed -n 's/^[[:space:]]*modbus:[[:space:]]*\([a-z-]*\).*/\1/p' "$POLICY" | head -1)
-modbus_try() { # HEX: send a read, then HEX, in one connection; say what came back
-	in_ns biz timeout 20 "$PYTHON" - "$PLC" "$1" <<'EOF'
-import socket, sys
-s = socket.create_connection((sys.argv[1], 502), timeout=3)
-read = bytes.fromhex("000100000006010300000001")
-s.sendall(read)
-got = b""
-while len(got) < len(read):
-    got += s.recv(64)
-print("read echoed" if got == read else "read garbled")
-s.sendall(bytes.fromhex(sys.argv[2]))
-s.settimeout(2)
-try:
-    print("echoed" if s.recv(64) else "closed")
-except socket.timeout:
-    print("dropped")
-EOF
-}
 if [ -n "$modbus_mode" ]; then
 	before=$(cg_status_json)
-	out=$(modbus_try 000200070006010300000001)
+	out=$(modbus_exchange biz $PLC 000200070006010300000001)
 	after=$(cg_status_json)
 	expect "Modbus read (FC 3) passes on scada-polls-plcs" "$(head -1 <<<"$out")" = "read echoed"
 	expect "a request with a bad MBAP protocol id in the same connection is dropped" \
@@ -201,7 +200,7 @@ else
 fi
 if [ "$modbus_mode" = read-only ]; then
 	before=$(cg_status_json)
-	out=$(modbus_try "$(modbus_hex 2 6 00010001)")
+	out=$(modbus_exchange biz $PLC "$(modbus_hex 2 6 00010001)")
 	after=$(cg_status_json)
 	expect "Modbus write (FC 6) under read-only is dropped" "$(tail -1 <<<"$out")" = dropped
 	expect "... as ics-denied" \

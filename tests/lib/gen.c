@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gen.h"
+#include "ics.h"
 
 const char *const cg_gen_ifnames[CG_GEN_N_IFNAMES] = {
 	"gw0", "gw1", "gw2", "gw3", CG_GEN_IF_UNKNOWN,
@@ -529,6 +530,67 @@ static void emit_ports(struct cg_rng *r, struct sbuf *b)
 	sb_printf(b, "]\n");
 }
 
+/*
+ * `modbus:` and `s7comm:` on a TCP flow, with ports that hold the
+ * protocols' ports (or none): any, read-only, or a list of codes drawn
+ * from those the contract names and a few others.
+ */
+static void emit_ics_rule(struct cg_rng *r, struct sbuf *b, const char *key,
+			  const uint8_t *pool, size_t n_pool)
+{
+	bool seen[256] = {false};
+	uint32_t k = cg_rng_below(r, 100), n, i;
+
+	if (k < 30) {
+		sb_printf(b, "    %s: any\n", key);
+		return;
+	}
+	if (k < 75) {
+		sb_printf(b, "    %s: read-only\n", key);
+		return;
+	}
+	n = rng_range(r, 1, 5);
+	sb_printf(b, "    %s: [", key);
+	for (i = 0; i < n; i++) {
+		uint8_t code = cg_rng_pct(r, 90)
+				       ? pool[cg_rng_below(r, (uint32_t)n_pool)]
+				       : (uint8_t)cg_rng_below(r, 256);
+
+		if (seen[code])
+			continue;
+		seen[code] = true;
+		sb_printf(b, "%s%u", i ? ", " : "", code);
+	}
+	sb_printf(b, "]\n");
+}
+
+static void emit_ics(struct cg_rng *r, struct sbuf *b)
+{
+	static const uint8_t modbus_pool[] = {1,  2,  3,  4,  5,  6,   7,
+					      8,  15, 16, 17, 22, 23,  43,
+					      90, 20, 21, 24, 0,  129, 255};
+	static const uint8_t s7_pool[] = {0x04, 0xf0, 0x05, 0x1a, 0x1b, 0x1c,
+					  0x1d, 0x1e, 0x1f, 0x28, 0x29, 0x00};
+	uint32_t k = cg_rng_below(r, 100);
+	bool modbus = k < 80, s7 = k >= 45;
+
+	if (cg_rng_pct(r, 55)) {
+		sb_printf(b, "    ports: [");
+		if (modbus && s7)
+			sb_printf(b, "102, 502");
+		else
+			sb_printf(b, "%u", modbus ? 502 : 102);
+		if (cg_rng_pct(r, 25))
+			sb_printf(b, ", \"%u-%u\"", 1000,
+				  1000 + cg_rng_below(r, 16));
+		sb_printf(b, "]\n");
+	}
+	if (modbus)
+		emit_ics_rule(r, b, "modbus", modbus_pool, sizeof(modbus_pool));
+	if (s7)
+		emit_ics_rule(r, b, "s7comm", s7_pool, sizeof(s7_pool));
+}
+
 char *cg_gen_policy(struct cg_rng *r)
 {
 	static const char *const protos[] = {"tcp",  "tcp",    "udp", "udp",
@@ -619,7 +681,10 @@ char *cg_gen_policy(struct cg_rng *r)
 		sb_printf(&b, "  - name: f%d\n%s", i, ends.s);
 		free(ends.s);
 		sb_printf(&b, "    proto: %s\n", proto);
-		if (portable && cg_rng_pct(r, strcmp(proto, "any") ? 60 : 25))
+		if (!strcmp(proto, "tcp") && cg_rng_pct(r, 45))
+			emit_ics(r, &b);
+		else if (portable &&
+			 cg_rng_pct(r, strcmp(proto, "any") ? 60 : 25))
 			emit_ports(r, &b);
 		if (cg_rng_pct(r, 10))
 			sb_printf(&b, "    log: true\n");
@@ -630,11 +695,21 @@ char *cg_gen_policy(struct cg_rng *r)
 /* ---- frames -------------------------------------------------------- */
 
 #define HIST 16
+#define GEN_PAYLOAD_MAX 512 /* room for several ADUs or TPKTs */
+
+/* What a TCP payload carries, for the ICS sequels of a frame. */
+enum gen_ics {
+	GEN_ICS_NONE = 0,
+	GEN_ICS_MODBUS,
+	GEN_ICS_S7,
+};
 
 struct hist_entry {
 	struct cg_frame_spec spec;
 	const char *ifname;
-	uint8_t payload[64];
+	enum gen_ics ics;  /* the protocol of its conversation */
+	bool ics_response; /* it went from the server to the client */
+	uint8_t payload[GEN_PAYLOAD_MAX];
 };
 
 struct cg_gen_frames {
@@ -645,6 +720,16 @@ struct cg_gen_frames {
 	size_t n_ports;
 	struct hist_entry hist[HIST];
 	size_t n_hist, next_hist;
+	/*
+	 * The latest ICS conversation, continued often, so that requests
+	 * inside established connections (the program's fast path) are
+	 * common; `ics` and `ics_response` describe the frame being made.
+	 */
+	struct hist_entry conv;
+	bool has_conv;
+	enum gen_ics ics;
+	bool ics_response;
+	bool ics_clean; /* the frame starts or continues a clean conversation */
 };
 
 static void add_pfx(struct cg_gen_frames *g, const struct cg_prefix *p)
@@ -801,10 +886,13 @@ static size_t ref_prefixes(const struct cg_policy *p, const struct cg_ref *rf,
 	return n;
 }
 
-/* An address from one of a flow's items; false if none has `family`. */
+/*
+ * An address from one of a flow's items; false if none has `family`.
+ * `inside`: well inside the item, never at or past its edges.
+ */
 static bool addr_from_refs(struct cg_rng *r, const struct cg_policy *p,
 			   const struct cg_ref *refs, size_t n_refs,
-			   int *family, uint8_t *out)
+			   bool inside, int *family, uint8_t *out)
 {
 	const struct cg_prefix *cand[32];
 	size_t n = 0, i;
@@ -816,7 +904,13 @@ static bool addr_from_refs(struct cg_rng *r, const struct cg_policy *p,
 	const struct cg_prefix *pf = cand[cg_rng_below(r, (uint32_t)n)];
 
 	*family = pf->family;
-	addr_from_prefix(r, pf, out);
+	if (inside) {
+		memset(out, 0, 16);
+		memcpy(out, pf->addr, alen(pf->family));
+		random_host_bits(r, out, pf->family, pf->len);
+	} else {
+		addr_from_prefix(r, pf, out);
+	}
 	return true;
 }
 
@@ -959,6 +1053,426 @@ static void add_ext_chain(struct cg_rng *r, struct cg_frame_spec *s)
 	}
 }
 
+/* ---- ICS payloads -------------------------------------------------- */
+
+static void lie16(struct cg_rng *r, uint8_t *p);
+
+/* A Modbus function code, weighted toward what the rules tell apart. */
+static uint8_t pick_modbus_fc(struct cg_rng *r, uint8_t *mei)
+{
+	static const uint8_t reads[] = {1, 2, 3, 4};
+	static const uint8_t other_reads[] = {7, 11, 12, 17, 20, 24};
+	static const uint8_t writes[] = {5, 6, 15, 16, 22, 23};
+	static const uint8_t other[] = {8, 21, 90, 125, 126, 0,
+					9, 13, 14, 40,	65,  100};
+	static const uint8_t meis[] = {13, 0, 15, 255};
+	uint32_t k = cg_rng_below(r, 100);
+
+	*mei = 14;
+	if (k < 35)
+		return PICK(r, reads);
+	if (k < 45)
+		return PICK(r, other_reads);
+	if (k < 53)
+		return 43;
+	if (k < 58) {
+		*mei = PICK(r, meis);
+		return 43;
+	}
+	if (k < 78)
+		return PICK(r, writes);
+	if (k < 88)
+		return PICK(r, other);
+	if (k < 94)
+		return (uint8_t)(0x80 |
+				 cg_rng_below(r, 128)); /* exception-like */
+	return (uint8_t)cg_rng_below(r, 256);
+}
+
+/*
+ * Modbus ADUs, one mostly, sometimes a few, sometimes around the limit of
+ * 8; their offsets go into units[].
+ */
+static size_t gen_modbus(struct cg_rng *r, bool request, uint8_t *buf,
+			 size_t cap, size_t *units, size_t *n_units)
+{
+	size_t off = 0, n, i, w;
+	uint8_t fc, mei;
+
+	n = cg_rng_pct(r, 72)	? 1
+	    : cg_rng_pct(r, 65) ? rng_range(r, 2, 4)
+				: rng_range(r, 7, 9);
+	for (i = 0; i < n; i++) {
+		uint16_t tid = (uint16_t)cg_rng_below(r, 65536);
+		uint8_t unit = cg_rng_pct(r, 70) ? 1 : (uint8_t)cg_rng_next(r);
+
+		fc = pick_modbus_fc(r, &mei);
+		if (request)
+			w = cg_modbus_request(buf + off, cap - off, tid, unit,
+					      fc, mei);
+		else
+			w = cg_modbus_response(buf + off, cap - off, tid, unit,
+					       fc, cg_rng_pct(r, 20));
+		if (!w)
+			break;
+		units[(*n_units)++] = off;
+		off += w;
+	}
+	return off;
+}
+
+/* One TPKT of an S7 conversation, from the client or from the PLC. */
+static size_t gen_s7_unit(struct cg_rng *r, bool request, uint8_t *buf,
+			  size_t cap)
+{
+	static const uint8_t reads[] = {0x04, 0xf0};
+	static const uint8_t changes[] = {0x05, 0x1a, 0x1b, 0x1c, 0x1d,
+					  0x1e, 0x1f, 0x28, 0x29};
+	static const uint8_t cotp_other[] = {0x10, 0x20, 0x50,
+					     0x60, 0x70, 0x00};
+	static const uint8_t protos[] = {0x00, 0x31, 0x33, 0xff, 0x72, 0x32};
+	uint16_t ref = (uint16_t)cg_rng_below(r, 65536);
+	uint32_t k = cg_rng_below(r, 100);
+	uint8_t func, group, type;
+
+	if (!request) {
+		if (k < 50)
+			return cg_s7_ack_data(buf, cap, ref, PICK(r, reads));
+		if (k < 70)
+			return cg_cotp_tpdu(buf, cap, CG_COTP_CC);
+		if (k < 85)
+			return cg_s7_userdata(buf, cap, ref, CG_S7_UD_RESPONSE,
+					      4, 1);
+		if (k < 95)
+			return cg_s7_pdu(buf, cap, CG_S7_PROTO, CG_S7_ACK, ref,
+					 NULL, 0, NULL, 0);
+		return cg_cotp_tpdu(buf, cap, CG_COTP_DC);
+	}
+	if (k < 10)
+		return cg_cotp_tpdu(buf, cap, CG_COTP_CR);
+	if (k < 13)
+		return cg_cotp_tpdu(buf, cap, CG_COTP_CC);
+	if (k < 16)
+		return cg_cotp_tpdu(buf, cap, CG_COTP_DR);
+	if (k < 19)
+		return cg_cotp_tpdu(buf, cap, CG_COTP_DC);
+	if (k < 22)
+		return cg_cotp_tpdu(buf, cap, PICK(r, cotp_other));
+	if (k < 30) {
+		/*
+		 * Parameters as short as the rules allow: a job's function
+		 * byte, a userdata PDU's byte 5, and a few bytes either side.
+		 */
+		uint8_t param[12] = {0}, data[4] = {0};
+		bool ud = cg_rng_pct(r, 40);
+		size_t plen = ud ? rng_range(r, 4, 9) : rng_range(r, 0, 9);
+
+		if (ud) {
+			param[1] = 0x01;
+			param[2] = 0x12;
+			param[3] = 4;
+			param[4] = 0x11;
+			param[5] = (uint8_t)(CG_S7_UD_REQUEST << 4 |
+					     rng_range(r, 2, 5));
+		} else {
+			param[0] = cg_rng_pct(r, 60) ? PICK(r, reads)
+						     : PICK(r, changes);
+		}
+		return cg_s7_pdu(buf, cap, CG_S7_PROTO,
+				 ud ? CG_S7_USERDATA : CG_S7_JOB, ref, param,
+				 plen, data, cg_rng_below(r, 5));
+	}
+	if (k < 75) {
+		uint32_t f = cg_rng_below(r, 100);
+
+		func = f < 40	? PICK(r, reads)
+		       : f < 85 ? PICK(r, changes)
+				: (uint8_t)cg_rng_below(r, 256);
+		return cg_s7_job(buf, cap, ref, func);
+	}
+	if (k < 88) {
+		type = cg_rng_pct(r, 80)   ? CG_S7_UD_REQUEST
+		       : cg_rng_pct(r, 50) ? CG_S7_UD_PUSH
+					   : CG_S7_UD_RESPONSE;
+		group = cg_rng_pct(r, 90) ? (uint8_t)rng_range(r, 1, 7)
+					  : (uint8_t)cg_rng_below(r, 16);
+		return cg_s7_userdata(buf, cap, ref, type, group,
+				      cg_rng_pct(r, 80) ? 1 : 2);
+	}
+	if (k < 92)
+		return cg_s7_ack_data(buf, cap, ref, PICK(r, reads));
+	if (k < 97)
+		return cg_s7plus(buf, cap, 0x31);
+	{
+		/* A job under another protocol id. */
+		uint8_t param[2] = {PICK(r, reads), 0};
+
+		return cg_s7_pdu(buf, cap, PICK(r, protos), CG_S7_JOB, ref,
+				 param, 2, NULL, 0);
+	}
+}
+
+/* TPKTs: mostly one, sometimes a few, sometimes past the limit of 4. */
+static size_t gen_s7(struct cg_rng *r, bool request, uint8_t *buf, size_t cap,
+		     size_t *units, size_t *n_units)
+{
+	size_t off = 0, n, i, w;
+
+	n = cg_rng_pct(r, 78)	? 1
+	    : cg_rng_pct(r, 64) ? rng_range(r, 2, 3)
+				: rng_range(r, 4, 5);
+	for (i = 0; i < n; i++) {
+		w = gen_s7_unit(r, request, buf + off, cap - off);
+		if (!w)
+			break;
+		units[(*n_units)++] = off;
+		off += w;
+	}
+	return off;
+}
+
+/*
+ * Make one ICS unit's framing lie: the MBAP length or protocol id; the
+ * TPKT version or length, the COTP length indicator, the S7 protocol id,
+ * parameter or data length; or cut the payload short, or add bytes.
+ */
+static void ics_mutate(struct cg_rng *r, enum gen_ics kind, uint8_t *buf,
+		       size_t *len, const size_t *units, size_t n_units,
+		       char *what, size_t what_size)
+{
+	size_t u = n_units ? units[cg_rng_below(r, (uint32_t)n_units)] : 0;
+	size_t n = strlen(what), li;
+	uint32_t k = cg_rng_below(r, 100);
+	const char *did;
+
+	if (k < 20 || u + 10 > *len) {
+		*len = cg_rng_below(r, (uint32_t)*len);
+		did = "cut short";
+	} else if (k < 28) {
+		size_t extra = rng_range(r, 1, 8), i;
+
+		for (i = 0; i < extra && *len < GEN_PAYLOAD_MAX; i++)
+			buf[(*len)++] = (uint8_t)cg_rng_next(r);
+		did = "bytes added";
+	} else if (kind == GEN_ICS_MODBUS) {
+		if (k < 70) {
+			lie16(r, buf + u + 4);
+			did = "MBAP length lies";
+		} else if (k < 85) {
+			buf[u + 2 + cg_rng_below(r, 2)] =
+				(uint8_t)rng_range(r, 1, 255);
+			did = "MBAP protocol id";
+		} else {
+			buf[u + 4] = 0;
+			buf[u + 5] = (uint8_t)cg_rng_below(r, 2);
+			did = "MBAP length 0 or 1";
+		}
+	} else {
+		li = buf[u + 4];
+		if (k < 45) {
+			lie16(r, buf + u + 2);
+			did = "TPKT length lies";
+		} else if (k < 52) {
+			buf[u] = (uint8_t)cg_rng_below(r, 8);
+			did = "TPKT version";
+		} else if (k < 68) {
+			buf[u + 4] = cg_rng_pct(r, 30) ? 0
+				     : cg_rng_pct(r, 50)
+					     ? (uint8_t)(li + 1)
+					     : (uint8_t)cg_rng_next(r);
+			did = "COTP length indicator";
+		} else if (u + 5 + li + 10 <= *len && k < 80) {
+			lie16(r, buf + u + 5 + li + 6);
+			did = "S7 parameter length lies";
+		} else if (u + 5 + li + 10 <= *len && k < 92) {
+			lie16(r, buf + u + 5 + li + 8);
+			did = "S7 data length lies";
+		} else if (u + 5 + li < *len) {
+			buf[u + 5 + li] = (uint8_t)cg_rng_next(r);
+			did = "S7 protocol id";
+		} else {
+			*len = cg_rng_below(r, (uint32_t)*len);
+			did = "cut short";
+		}
+	}
+	if (n < what_size)
+		snprintf(what + n, what_size - n, ", %s", did);
+}
+
+/*
+ * An ICS payload of `kind`: requests or responses, valid mostly, with a
+ * share of lying framings. Returns its length.
+ */
+static size_t ics_payload(struct cg_rng *r, enum gen_ics kind, bool request,
+			  uint8_t *buf, char *what, size_t what_size)
+{
+	size_t units[16], n_units = 0, len;
+
+	if (kind == GEN_ICS_MODBUS)
+		len = gen_modbus(r, request, buf, GEN_PAYLOAD_MAX, units,
+				 &n_units);
+	else
+		len = gen_s7(r, request, buf, GEN_PAYLOAD_MAX, units, &n_units);
+	snprintf(what, what_size, "%s %s, %zu unit%s",
+		 kind == GEN_ICS_MODBUS ? "modbus" : "s7comm",
+		 request ? "request" : "response", n_units,
+		 n_units == 1 ? "" : "s");
+	if (len && cg_rng_pct(r, 22))
+		ics_mutate(r, kind, buf, &len, units, n_units, what, what_size);
+	return len;
+}
+
+static bool flow_has_ics(const struct cg_flow *fl)
+{
+	return fl->modbus.mode != CG_ICS_NONE || fl->s7comm.mode != CG_ICS_NONE;
+}
+
+/*
+ * A TCP frame along an ICS flow: its destination port and what the flow
+ * inspects there (mostly the right protocol), a SYN or a request.
+ */
+static void ics_fresh(struct cg_gen_frames *g, struct cg_rng *r,
+		      const struct cg_flow *fl, struct cg_frame_spec *s,
+		      uint8_t *payload, char *what, size_t what_size)
+{
+	bool modbus = fl->modbus.mode != CG_ICS_NONE,
+	     s7 = fl->s7comm.mode != CG_ICS_NONE;
+	enum gen_ics kind;
+	char how[64];
+
+	if (modbus && s7)
+		kind = cg_rng_pct(r, 50) ? GEN_ICS_MODBUS : GEN_ICS_S7;
+	else
+		kind = modbus ? GEN_ICS_MODBUS : GEN_ICS_S7;
+	s->proto = 6;
+	if (cg_rng_pct(r, 85))
+		s->dport = kind == GEN_ICS_MODBUS ? CG_MODBUS_PORT : CG_S7_PORT;
+	else
+		s->dport = pick_dport(r, g, fl);
+	/* What the flow inspects on that port. */
+	if (modbus && s7)
+		kind = s->dport == CG_S7_PORT ? GEN_ICS_S7 : GEN_ICS_MODBUS;
+	if (cg_rng_pct(r, 6))
+		kind = kind == GEN_ICS_S7 ? GEN_ICS_MODBUS : GEN_ICS_S7;
+	g->ics = kind;
+	g->ics_response = false;
+	/* Worth continuing only if it crosses from a zone to another. */
+	if (zone_of(g->p, s->family, s->src) < 0 ||
+	    zone_of(g->p, s->family, s->src) ==
+		    zone_of(g->p, s->family, s->dst))
+		g->ics_clean = false;
+
+	s->tcp_seq = (uint32_t)cg_rng_next(r);
+	s->tcp_ack = (uint32_t)cg_rng_next(r);
+	if (cg_rng_pct(r, 10))
+		s->tcp_opts_len = (uint8_t)(4 * rng_range(r, 1, 10));
+	if (cg_rng_pct(r, 30))
+		s->pad_to = 60 + cg_rng_below(r, 20); /* Ethernet padding */
+	if (cg_rng_pct(r, 25)) {
+		s->tcp_flags = CG_TCP_SYN;
+		s->payload_len = 0;
+		snprintf(what, what_size, "ics SYN to %u", s->dport);
+		return;
+	}
+	s->tcp_flags = cg_rng_pct(r, 80) ? CG_TCP_PSH | CG_TCP_ACK : CG_TCP_ACK;
+	if (cg_rng_pct(r, 3))
+		s->tcp_flags = (uint8_t)cg_rng_below(r, 256);
+	s->payload = payload;
+	s->payload_len = ics_payload(r, kind, true, payload, how, sizeof(how));
+	if (cg_rng_pct(r, 3)) {
+		/* A first fragment: the payload continues elsewhere. */
+		if (s->family == 4)
+			s->ip4_mf = true;
+		else if (s->n_ext < CG_FRAME_MAX_EXT) {
+			struct cg_frame_ext *e = &s->ext[s->n_ext++];
+
+			memset(e, 0, sizeof(*e));
+			e->type = 44;
+			e->frag_more = true;
+			e->frag_id = (uint32_t)cg_rng_next(r);
+		}
+	}
+	snprintf(what, what_size, "ics fresh to %u: %s", s->dport, how);
+}
+
+/* Swap the two ends of a frame: addresses, ports and MACs. */
+static void swap_ends(struct cg_frame_spec *s)
+{
+	uint8_t tmp[16];
+	uint16_t port = s->sport;
+
+	memcpy(tmp, s->src, 16);
+	memcpy(s->src, s->dst, 16);
+	memcpy(s->dst, tmp, 16);
+	memcpy(tmp, s->src_mac, 6);
+	memcpy(s->src_mac, s->dst_mac, 6);
+	memcpy(s->dst_mac, tmp, 6);
+	s->sport = s->dport;
+	s->dport = port;
+}
+
+/*
+ * The next frame of an ICS conversation: another request from the client
+ * on the established connection (the fast path), or the server's answer.
+ */
+static void ics_sequel(struct cg_gen_frames *g, struct cg_rng *r,
+		       const struct hist_entry *h, struct cg_frame_spec *s,
+		       const char **ifname, uint8_t *payload, char *what,
+		       size_t what_size)
+{
+	bool same = cg_rng_pct(r, 65), request;
+	uint16_t vid = 0;
+	char how[64];
+	int zone;
+
+	*s = h->spec;
+	s->payload = payload;
+	s->ip4_mf = false;
+	s->ip4_frag_off = 0;
+	s->n_ext = 0;
+	s->no_l4 = false;
+	s->tcp_seq += (uint32_t)h->spec.payload_len + 1;
+	request = same != h->ics_response;
+	g->ics = h->ics;
+	g->ics_response = !request;
+
+	if (same) {
+		*ifname = h->ifname;
+	} else {
+		swap_ends(s);
+		zone = zone_of(g->p, s->family, s->src);
+		s->n_tags = 0;
+		if (zone >= 0 && cg_rng_pct(r, 95))
+			zone_ingress(r, &g->p->zones[zone], ifname, &vid);
+		else
+			random_ingress(r, g->p, ifname, &vid);
+		if (vid) {
+			s->n_tags = 1;
+			s->tags[0].tpid = 0x8100;
+			s->tags[0].tci = vid;
+		}
+	}
+	if (!same && h->spec.tcp_flags == CG_TCP_SYN) {
+		s->tcp_flags = CG_TCP_SYN | CG_TCP_ACK;
+		s->payload_len = 0;
+		snprintf(what, what_size, "ics SYN-ACK");
+		return;
+	}
+	s->tcp_flags = cg_rng_pct(r, 85) ? CG_TCP_PSH | CG_TCP_ACK
+		       : cg_rng_pct(r, 60)
+			       ? CG_TCP_ACK
+			       : CG_TCP_FIN | CG_TCP_PSH | CG_TCP_ACK;
+	if (cg_rng_pct(r, 5)) {
+		s->payload_len = 0; /* a bare ACK */
+		snprintf(what, what_size, "ics bare ACK");
+		return;
+	}
+	s->payload_len =
+		ics_payload(r, h->ics, request, payload, how, sizeof(how));
+	snprintf(what, what_size, "ics %s: %s", same ? "again" : "other way",
+		 how);
+}
+
 /* A fresh frame, not related to earlier ones. */
 static void fresh_frame(struct cg_gen_frames *g, struct cg_rng *r,
 			struct cg_frame_spec *s, const char **ifname,
@@ -979,13 +1493,20 @@ static void fresh_frame(struct cg_gen_frames *g, struct cg_rng *r,
 	s->src_mac[5] = (uint8_t)cg_rng_below(r, 8); /* a small pool */
 	s->src_mac[4] = 1;
 
-	/* Addresses: along a flow (both ends), or anywhere interesting. */
+	/*
+	 * Addresses: along a flow (both ends), or anywhere interesting. Most
+	 * frames along an ICS flow are a clean start of a conversation that
+	 * later frames continue (see ics_sequel): inside the flow's ends, on
+	 * the source's own ingress, from its own station.
+	 */
 	if (p->n_flows && cg_rng_pct(r, 50)) {
 		fl = &p->flows[cg_rng_below(r, (uint32_t)p->n_flows)];
-		if (!addr_from_refs(r, p, fl->from, fl->n_from, &family,
-				    s->src))
+		g->ics_clean = flow_has_ics(fl) && cg_rng_pct(r, 60);
+		if (!addr_from_refs(r, p, fl->from, fl->n_from, g->ics_clean,
+				    &family, s->src))
 			addr_anywhere(r, g, &family, s->src);
-		if (!addr_from_refs(r, p, fl->to, fl->n_to, &family, s->dst))
+		if (!addr_from_refs(r, p, fl->to, fl->n_to, g->ics_clean,
+				    &family, s->dst))
 			addr_anywhere(r, g, &family, s->dst);
 	} else {
 		addr_anywhere(r, g, &family, s->src);
@@ -995,7 +1516,7 @@ static void fresh_frame(struct cg_gen_frames *g, struct cg_rng *r,
 
 	/* Ingress: mostly the source's own zone. */
 	zone = zone_of(p, family, s->src);
-	if (zone >= 0 && cg_rng_pct(r, 80))
+	if (zone >= 0 && (g->ics_clean || cg_rng_pct(r, 80)))
 		zone_ingress(r, &p->zones[zone], ifname, &vid);
 	else if (p->n_zones && cg_rng_pct(r, 60))
 		zone_ingress(r,
@@ -1012,7 +1533,7 @@ static void fresh_frame(struct cg_gen_frames *g, struct cg_rng *r,
 		s->n_tags = 1; /* priority tag */
 		s->tags[0].tci = (uint16_t)(cg_rng_below(r, 8) << 13);
 	}
-	if (cg_rng_pct(r, 3)) {
+	if (!g->ics_clean && cg_rng_pct(r, 3)) {
 		s->tags[s->n_tags].tpid = cg_rng_pct(r, 50) ? 0x8100 : 0x88a8;
 		s->tags[s->n_tags].tci = (uint16_t)cg_rng_below(r, 4096);
 		s->n_tags++;
@@ -1060,6 +1581,10 @@ static void fresh_frame(struct cg_gen_frames *g, struct cg_rng *r,
 			s->proto = PICK(r, other_protos);
 	}
 	s->sport = pick_sport(r);
+	if (fl && flow_has_ics(fl) && (g->ics_clean || cg_rng_pct(r, 75))) {
+		ics_fresh(g, r, fl, s, payload, what, what_size);
+		return;
+	}
 	s->dport = pick_dport(r, g, fl);
 	s->tcp_flags = pick_tcp_flags(r);
 	s->tcp_seq = (uint32_t)cg_rng_next(r);
@@ -1111,11 +1636,10 @@ static void fresh_frame(struct cg_gen_frames *g, struct cg_rng *r,
 
 /* A frame that follows an earlier one: its reply, a reverse SYN, or more. */
 static void sequel_frame(struct cg_gen_frames *g, struct cg_rng *r,
-			 struct cg_frame_spec *s, const char **ifname,
-			 uint8_t *payload, char *what, size_t what_size)
+			 const struct hist_entry *h, struct cg_frame_spec *s,
+			 const char **ifname, uint8_t *payload, char *what,
+			 size_t what_size)
 {
-	const struct hist_entry *h =
-		&g->hist[cg_rng_below(r, (uint32_t)g->n_hist)];
 	uint32_t k = cg_rng_below(r, 100);
 	uint16_t vid = 0;
 	int zone;
@@ -1217,18 +1741,7 @@ static void sequel_frame(struct cg_gen_frames *g, struct cg_rng *r,
 	}
 
 	/* The other direction: swap addresses, ports and MACs. */
-	uint8_t tmp[16];
-
-	memcpy(tmp, s->src, 16);
-	memcpy(s->src, s->dst, 16);
-	memcpy(s->dst, tmp, 16);
-	memcpy(tmp, s->src_mac, 6);
-	memcpy(s->src_mac, s->dst_mac, 6);
-	memcpy(s->dst_mac, tmp, 6);
-	uint16_t port = s->sport;
-
-	s->sport = s->dport;
-	s->dport = port;
+	swap_ends(s);
 
 	if (k < 80) {
 		if (s->proto == 6)
@@ -1259,11 +1772,9 @@ static void sequel_frame(struct cg_gen_frames *g, struct cg_rng *r,
 	}
 }
 
-static void remember(struct cg_gen_frames *g, const struct cg_frame_spec *s,
-		     const char *ifname)
+static void remember_in(struct hist_entry *h, const struct cg_gen_frames *g,
+			const struct cg_frame_spec *s, const char *ifname)
 {
-	struct hist_entry *h = &g->hist[g->next_hist];
-
 	memmove(h->payload, s->payload,
 		s->payload_len < sizeof(h->payload) ? s->payload_len
 						    : sizeof(h->payload));
@@ -1272,6 +1783,18 @@ static void remember(struct cg_gen_frames *g, const struct cg_frame_spec *s,
 		h->spec.payload_len = sizeof(h->payload);
 	h->spec.payload = h->payload;
 	h->ifname = ifname;
+	h->ics = g->ics;
+	h->ics_response = g->ics_response;
+}
+
+static void remember(struct cg_gen_frames *g, const struct cg_frame_spec *s,
+		     const char *ifname)
+{
+	remember_in(&g->hist[g->next_hist], g, s, ifname);
+	if (g->ics != GEN_ICS_NONE && g->ics_clean) {
+		remember_in(&g->conv, g, s, ifname);
+		g->has_conv = true;
+	}
 	g->next_hist = (g->next_hist + 1) % HIST;
 	if (g->n_hist < HIST)
 		g->n_hist++;
@@ -1280,14 +1803,27 @@ static void remember(struct cg_gen_frames *g, const struct cg_frame_spec *s,
 void cg_gen_frame(struct cg_gen_frames *g, struct cg_rng *r,
 		  struct cg_gen_frame *out)
 {
+	uint8_t payload[GEN_PAYLOAD_MAX];
 	struct cg_frame_spec s;
 	struct cg_frame_layout lay;
-	uint8_t payload[64];
+	const struct hist_entry *h;
 
-	if (g->n_hist && cg_rng_pct(r, 25))
-		sequel_frame(g, r, &s, &out->ifname, payload, out->what,
-			     sizeof(out->what));
-	else
+	g->ics = GEN_ICS_NONE;
+	g->ics_response = false;
+	g->ics_clean = false;
+	if (g->has_conv && cg_rng_pct(r, 20)) {
+		ics_sequel(g, r, &g->conv, &s, &out->ifname, payload, out->what,
+			   sizeof(out->what));
+		g->ics_clean = true;
+	} else if (g->n_hist && cg_rng_pct(r, 25)) {
+		h = &g->hist[cg_rng_below(r, (uint32_t)g->n_hist)];
+		if (h->ics != GEN_ICS_NONE && cg_rng_pct(r, 70))
+			ics_sequel(g, r, h, &s, &out->ifname, payload,
+				   out->what, sizeof(out->what));
+		else
+			sequel_frame(g, r, h, &s, &out->ifname, payload,
+				     out->what, sizeof(out->what));
+	} else
 		fresh_frame(g, r, &s, &out->ifname, payload, out->what,
 			    sizeof(out->what));
 
@@ -1297,7 +1833,7 @@ void cg_gen_frame(struct cg_gen_frames *g, struct cg_rng *r,
 	 * a small pool shared across zones, which the MAC table must catch.
 	 */
 	if ((s.kind == CG_FRAME_IP || s.kind == CG_FRAME_ARP) &&
-	    !cg_rng_pct(r, 6)) {
+	    (g->ics_clean || !cg_rng_pct(r, 6))) {
 		size_t n = s.family == 4 ? 4 : 16;
 
 		s.src_mac[0] = 0x02;
