@@ -732,13 +732,14 @@ static __always_inline bool modbus_refused(struct xdp_md *ctx, struct frame *f,
 		__u8 *h = frame_ptr(ctx, pos, 8);
 		__u8 fc;
 
+		f->function = CG_FUNC_NONE;
 		if (!h || pos + 8 > end)
 			return true;
-		fc = h[7];
-		f->function = fc;
 		len = ((__u32)h[4] << 8) | h[5];
 		if (h[2] || h[3] || len < 2 || pos + 6 + len > end)
 			return true;
+		fc = h[7];
+		f->function = fc;
 		if (r->modbus == CG_ICS_FUNCTIONS) {
 			if (!bit_set(r->modbus_fc, fc))
 				return true;
@@ -753,7 +754,31 @@ static __always_inline bool modbus_refused(struct xdp_md *ctx, struct frame *f,
 		if (pos == end)
 			return false;
 	}
+	/* More ADUs than the walk takes: refused, naming no function. */
+	f->function = CG_FUNC_NONE;
 	return true;
+}
+
+/*
+ * The function an S7 PDU (protocol id 0x32) names, or CG_FUNC_NONE: the
+ * job function (ROSCTR 1, at least one parameter byte), or 0x700 + the
+ * group of a userdata PDU (ROSCTR 7, the 8-byte parameter header). The
+ * lengths were checked against the TPKT by the caller.
+ */
+static __always_inline __u16 s7_function(struct xdp_md *ctx, __u32 s,
+					 const __u8 *h, __u32 plen)
+{
+	__u8 *p;
+
+	if (h[1] == 1 && plen >= 1) {
+		p = frame_ptr(ctx, s + 10, 1);
+		return p ? p[0] : CG_FUNC_NONE;
+	}
+	if (h[1] == 7 && plen >= 8) {
+		p = frame_ptr(ctx, s + 10, 8);
+		return p ? 0x700 + (p[5] & 15) : CG_FUNC_NONE;
+	}
+	return CG_FUNC_NONE;
 }
 
 /*
@@ -772,6 +797,7 @@ static __always_inline bool s7comm_refused(struct xdp_md *ctx, struct frame *f,
 	for (i = 0; i < CG_MAX_TPKTS; i++) {
 		__u8 *t = frame_ptr(ctx, pos, 6), *h, type;
 
+		f->function = CG_FUNC_NONE;
 		if (!t || pos + 6 > end || t[0] != 3 || t[1] != 0)
 			return true;
 		tl = ((__u32)t[2] << 8) | t[3];
@@ -793,26 +819,24 @@ static __always_inline bool s7comm_refused(struct xdp_md *ctx, struct frame *f,
 			} else {
 				__u32 plen = ((__u32)h[6] << 8) | h[7];
 				__u32 dlen = ((__u32)h[8] << 8) | h[9];
+				__u16 fn;
 
 				if (10 + plen + dlen > slen)
 					return true;
+				fn = s7_function(ctx, s, h, plen);
+				f->function = fn;
 				if (r->s7comm == CG_ICS_FUNCTIONS) {
-					__u8 *p = frame_ptr(ctx, s + 10, 8);
-
-					if (h[1] == 1 && plen >= 1 && p) {
-						f->function = p[0];
-						if (!bit_set(r->s7_job, p[0]))
-							return true;
-					} else if (h[1] == 7 && plen >= 8 &&
-						   p) {
-						f->function =
-							0x700 + (p[5] & 15);
-						if ((p[5] >> 4) != 4 ||
-						    !(r->s7_groups &
-						      (1u << (p[5] & 15))))
-							return true;
-					} else {
+					if (fn == CG_FUNC_NONE)
 						return true;
+					if (h[1] == 1 && !bit_set(r->s7_job, fn))
+						return true;
+					if (h[1] == 7) {
+						__u8 *p = frame_ptr(ctx, s + 15, 1);
+
+						if (!p || (p[0] >> 4) != 4 ||
+						    !(r->s7_groups &
+						      (1u << (p[0] & 15))))
+							return true;
 					}
 				}
 			}
@@ -824,6 +848,8 @@ static __always_inline bool s7comm_refused(struct xdp_md *ctx, struct frame *f,
 		if (pos == end)
 			return false;
 	}
+	/* More TPKTs than the walk takes: refused, naming no function. */
+	f->function = CG_FUNC_NONE;
 	return true;
 }
 
@@ -1381,7 +1407,9 @@ out:
 		frag_remember(&f, reason, now);
 
 	count(&reason_stats, reason, f.len, now);
-	if (f.flow != CG_FLOW_NONE)
+	/* Per flow: what it passed (allowed, replies); a refusal is counted
+	 * per reason and per ICS function, and its event names the flow. */
+	if (f.flow != CG_FLOW_NONE && verdict == CG_V_PASS)
 		count(&flow_stats, f.flow, f.len, now);
 
 	if (verdict == CG_V_DROP || reason == CG_R_MONITOR) {

@@ -186,7 +186,8 @@ int cg_replay(const struct cg_replay_opts *o)
 			goto out;
 		}
 		per_reason[ev.reason < CG_R_MAX ? ev.reason : 0]++;
-		if (ev.flow < p->n_flows)
+		/* Per flow: what it passed, as the gate's own counters. */
+		if (ev.flow < p->n_flows && ev.verdict == CG_V_PASS)
 			per_flow[ev.flow]++;
 		if (o->json) {
 			printf("{\"frame\": %llu, ", (unsigned long long)frames);

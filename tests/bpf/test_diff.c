@@ -110,6 +110,8 @@ static bool agrees(const struct cg_event *ev, int action,
 	    ev->would != res->would || ev->flow != res->flow ||
 	    action != want_action)
 		return false;
+	if (ev->function != res->function)
+		return false;
 	/* Zones only where both sides got that far. */
 	if (ev->zone_from != CG_ZONE_NONE && res->zone_from != CG_ZONE_NONE &&
 	    ev->zone_from != res->zone_from)
@@ -134,16 +136,16 @@ static void report(FILE *out, const struct diff_run *run, unsigned long pi,
 		(unsigned long long)run->seed, pi, fi, fr->ifname, fr->what);
 	fprintf(out,
 		"#   bpf:       verdict %u reason %s would %s flow %d "
-		"zone_from %d zone_to %d action %d\n",
+		"zone_from %d zone_to %d action %d function %#x\n",
 		ev->verdict, reason_name(ev->reason), reason_name(ev->would),
 		(int)ev->flow, zone_num(ev->zone_from), zone_num(ev->zone_to),
-		action);
+		action, ev->function);
 	fprintf(out,
 		"#   reference: verdict %u reason %s would %s flow %d "
-		"zone_from %d zone_to %d\n",
+		"zone_from %d zone_to %d function %#x\n",
 		res->verdict, reason_name(res->reason), reason_name(res->would),
 		(int)res->flow, zone_num(res->zone_from),
-		zone_num(res->zone_to));
+		zone_num(res->zone_to), res->function);
 	cg_frame_hexdump(out, "#   ", fr->buf, fr->len);
 }
 
