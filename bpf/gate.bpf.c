@@ -1186,6 +1186,15 @@ static __always_inline void parse_l4(struct xdp_md *ctx, struct frame *f,
 		if (f->family == 6 && t >= 133 && t <= 137 &&
 		    hop_limit == 255 && !f->fragmented)
 			f->nd = 1;
+		/*
+		 * Multicast listener discovery (RFC 2710, 3810): hop limit 1,
+		 * from a link-local or the unspecified address.
+		 */
+		if (f->family == 6 && !f->fragmented && hop_limit == 1 &&
+		    (t == 130 || t == 131 || t == 132 || t == 143) &&
+		    ((f->src[0] == 0xfe && (f->src[1] & 0xc0) == 0x80) ||
+		     (!((__u64 *)f->src)[0] && !((__u64 *)f->src)[1])))
+			f->nd = 1;
 	}
 }
 

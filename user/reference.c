@@ -914,11 +914,25 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 			return CG_R_MALFORMED;
 	}
 
-	/* 5. Neighbour discovery, proven on-link by hop limit 255. */
+	/*
+	 * 5. Neighbour discovery, proven on-link by hop limit 255; and
+	 * multicast listener messages, hop limit 1 from a link-local or
+	 * unspecified source.
+	 */
 	if (pk.family == 6 && !pk.fragmented && pk.proto == IPPROTO_ICMPV6 &&
-	    pk.l4_len >= 8 && pk.l4[0] >= 133 && pk.l4[0] <= 137 &&
-	    pk.hop_limit == 255)
-		return CG_R_ND;
+	    pk.l4_len >= 8) {
+		uint8_t t = pk.l4[0];
+		bool link_src = (pk.src[0] == 0xfe && (pk.src[1] & 0xc0) == 0x80);
+		static const uint8_t unspec[16];
+
+		if (!memcmp(pk.src, unspec, 16))
+			link_src = true;
+		if (t >= 133 && t <= 137 && pk.hop_limit == 255)
+			return CG_R_ND;
+		if ((t == 130 || t == 131 || t == 132 || t == 143) &&
+		    pk.hop_limit == 1 && link_src)
+			return CG_R_ND;
+	}
 
 	/* 6. Source: zone, MAC binding, MAC seen elsewhere. */
 	src_zone = zone_of_addr(p, pk.family, pk.src);

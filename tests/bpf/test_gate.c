@@ -391,6 +391,21 @@ static void test_malformed_and_fragments(struct ctx *c)
 	len = build(&s, buf);
 	expect(c, "nd: hop limit 64 is not on-link", "biz0", buf, len, DROP,
 	       CG_R_SPOOFED_SOURCE, NONE);
+	cg_frame_icmp(&s, "fe80::1", "ff02::16", 143, 0, 0);
+	s.ttl = 1;
+	len = build(&s, buf);
+	expect(c, "nd: MLDv2 report from link-local, hop limit 1", "biz0", buf,
+	       len, PASS, CG_R_ND, NONE);
+	cg_frame_icmp(&s, "::", "ff02::16", 143, 0, 0);
+	s.ttl = 1;
+	len = build(&s, buf);
+	expect(c, "nd: MLDv2 report from ::", "biz0", buf, len, PASS, CG_R_ND,
+	       NONE);
+	cg_frame_icmp(&s, "2001:2:0:10::5", "ff02::16", 143, 0, 0);
+	s.ttl = 1;
+	len = build(&s, buf);
+	expect(c, "nd: MLD from a global address is judged like any frame",
+	       "biz0", buf, len, DROP, CG_R_NO_RULE, NONE);
 }
 
 static void set_mac(struct cg_frame_spec *s, uint8_t last)

@@ -1017,6 +1017,17 @@ static void pick_icmp(struct cg_rng *r, struct cg_frame_spec *s)
 					   : (cg_rng_pct(r, 50) ? 254 : 64);
 	} else {
 		s->icmp_type = v6 ? PICK(r, other6) : PICK(r, other4);
+		/* Multicast listener reports, as every IPv6 host sends. */
+		if (v6 && (s->icmp_type == 130 || s->icmp_type == 143) &&
+		    cg_rng_pct(r, 60)) {
+			s->ttl = cg_rng_pct(r, 80) ? 1 : 2;
+			memset(s->src, 0, 16);
+			if (cg_rng_pct(r, 75)) {
+				s->src[0] = 0xfe;
+				s->src[1] = cg_rng_pct(r, 90) ? 0x80 : 0xc0;
+				s->src[15] = (uint8_t)cg_rng_below(r, 256);
+			}
+		}
 	}
 	if (cg_rng_pct(r, 3))
 		s->icmp_type = (uint8_t)cg_rng_below(r, 256);
