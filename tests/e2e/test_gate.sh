@@ -132,6 +132,28 @@ after=$(cg_status_json)
 expect "a frame from biz0 with a crane-control source (198.18.20.99) is multi-homed" \
 	$(($(cg_reason multi-homed "$after") - $(cg_reason multi-homed "$before"))) -ge 5
 
+# A station that moves between zones: the HMI's MAC, seen in business, shows
+# up on the crane segment with a valid crane-control address.
+hmi_mac=$(host_mac biz)
+before=$after
+send_frame plc --dst-mac "$(gw_mac crane0)" --src-mac "$hmi_mac" \
+	--src 198.18.20.77 --dst 198.18.20.1 --dport 9 --count 3
+after=$(cg_status_json)
+expect "a MAC seen in business that appears on crane0 is multi-homed" \
+	$(($(cg_reason multi-homed "$after") - $(cg_reason multi-homed "$before"))) -ge 3
+
+# A host with one leg in each segment: a second interface of the business
+# host's namespace leaks frames into the crane segment (a veth to crane0's
+# peer namespace would need a bridge; the leaked frames are what matters:
+# the same station, addressed for the crane side).
+before=$after
+send_frame plc --dst-mac "$(gw_mac crane0)" --src-mac "$hmi_mac" \
+	--src 198.18.20.78 --dst $HMI --dport 502 --proto tcp --tcp-flags S --count 3
+after=$(cg_status_json)
+expect "frames leaked by a two-legged host across the boundary are multi-homed" \
+	$(($(cg_reason multi-homed "$after") - $(cg_reason multi-homed "$before"))) -ge 3
+check "... while the HMI itself, at home, still reaches the PLC" pings biz $PLC 2
+
 # Tagged frames on crane0, from a MAC of their own (the PLC's MAC belongs to
 # the untagged zone, and reusing it would be multi-homed).
 crane_gw=$(gw_mac crane0)
