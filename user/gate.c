@@ -520,14 +520,25 @@ static int prog_map_fd(int prog_fd, const char *name)
 	return found;
 }
 
+struct named_flow {
+	char name[CG_META_NAME_MAX];
+	uint32_t id;
+};
+
+static int cmp_named_flow(const void *a, const void *b)
+{
+	return strncmp(((const struct named_flow *)a)->name,
+		       ((const struct named_flow *)b)->name, CG_META_NAME_MAX);
+}
+
 int cg_gate_carry_flow_stats(struct cg_gate *g, int old_fd)
 {
 	int meta_fd = -1, names_fd = -1, stats_fd = -1, ncpu, err = 0;
-	struct cg_policy_meta meta;
+	struct cg_policy_meta meta, m;
 	struct cg_counter *vals = NULL;
+	struct named_flow *nf = NULL, key, *hit;
 	uint32_t zero = 0, i, j, nflows;
 	struct cg_name name;
-	char(*new_names)[CG_META_NAME_MAX] = NULL;
 
 	if (old_fd < 0)
 		return 0;
@@ -536,57 +547,49 @@ int cg_gate_carry_flow_stats(struct cg_gate *g, int old_fd)
 	names_fd = prog_map_fd(old_fd, "names");
 	stats_fd = prog_map_fd(old_fd, "flow_stats");
 	if (ncpu <= 0 || meta_fd < 0 || names_fd < 0 || stats_fd < 0 ||
-	    bpf_map_lookup_elem(meta_fd, &zero, &meta)) {
+	    bpf_map_lookup_elem(meta_fd, &zero, &meta) ||
+	    bpf_map__lookup_elem(g->skel->maps.meta, &zero, sizeof(zero), &m,
+				 sizeof(m), 0)) {
 		err = -ENOENT;
 		goto out;
 	}
-	/* The new instance's flow names, read back from its own map. */
-	{
-		struct cg_policy_meta m;
-
-		if (bpf_map__lookup_elem(g->skel->maps.meta, &zero,
-					 sizeof(zero), &m, sizeof(m), 0)) {
-			err = -errno;
-			goto out;
-		}
-		nflows = m.n_flows;
-		new_names = calloc(nflows + 1, sizeof(*new_names));
-		if (!new_names) {
-			err = -ENOMEM;
-			goto out;
-		}
-		for (j = 0; j < nflows; j++) {
-			uint32_t k = m.n_zones + j;
-
-			if (!bpf_map__lookup_elem(g->skel->maps.names, &k,
-						  sizeof(k), &name,
-						  sizeof(name), 0))
-				memcpy(new_names[j], name.name,
-				       CG_META_NAME_MAX);
-		}
-	}
+	/* The new instance's flow names, sorted, for a lookup by name. */
+	nflows = m.n_flows;
+	nf = calloc(nflows + 1, sizeof(*nf));
 	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals) {
+	if (!nf || !vals) {
 		err = -ENOMEM;
 		goto out;
 	}
+	for (j = 0; j < nflows; j++) {
+		uint32_t k = m.n_zones + j;
+
+		nf[j].id = j;
+		if (!bpf_map__lookup_elem(g->skel->maps.names, &k, sizeof(k),
+					  &name, sizeof(name), 0))
+			memcpy(nf[j].name, name.name, CG_META_NAME_MAX);
+	}
+	qsort(nf, nflows, sizeof(*nf), cmp_named_flow);
 	for (i = 0; i < meta.n_flows; i++) {
 		uint32_t k = meta.n_zones + i;
 
-		if (bpf_map_lookup_elem(names_fd, &k, &name) ||
-		    bpf_map_lookup_elem(stats_fd, &i, vals))
+		if (bpf_map_lookup_elem(names_fd, &k, &name))
 			continue;
-		for (j = 0; j < nflows; j++)
-			if (!strncmp(new_names[j], name.name, CG_META_NAME_MAX))
-				break;
-		if (j < nflows)
-			bpf_map__update_elem(g->skel->maps.flow_stats, &j,
-					     sizeof(j), vals,
-					     ncpu * sizeof(*vals), BPF_ANY);
+		memcpy(key.name, name.name, CG_META_NAME_MAX);
+		hit = bsearch(&key, nf, nflows, sizeof(*nf), cmp_named_flow);
+		if (!hit || bpf_map_lookup_elem(stats_fd, &i, vals))
+			continue;
+		for (j = 0; j < (uint32_t)ncpu && !vals[j].packets; j++)
+			;
+		if (j == (uint32_t)ncpu)
+			continue; /* an idle flow: nothing to carry */
+		bpf_map__update_elem(g->skel->maps.flow_stats, &hit->id,
+				     sizeof(hit->id), vals, ncpu * sizeof(*vals),
+				     BPF_ANY);
 	}
 out:
 	free(vals);
-	free(new_names);
+	free(nf);
 	if (meta_fd >= 0)
 		close(meta_fd);
 	if (names_fd >= 0)

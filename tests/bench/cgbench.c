@@ -29,7 +29,10 @@
  * repeat = 1 on distinct frames (a fresh source port each), K frames per
  * sample, the sample being their median; every program is measured on
  * the same frames the same way, so the kernel timer's own cost (one clock
- * read, more than the loop's per-run share) is in all of them alike.
+ * read, more than the loop's per-run share) is in all of them alike. Each
+ * timed run follows warm-up frames through the same program, as single
+ * runs too: a run with repeat > 1 rewrites the kernel's XDP dispatcher,
+ * and its fresh code would then be timed cold.
  */
 #include <errno.h>
 #include <getopt.h>
