@@ -22,6 +22,9 @@
 #define BENCH_HOSTS 30000
 #define BENCH_BIZ_NET "198.18.0.0/16"
 #define BENCH_CRANE_NET "198.19.0.0/17"
+/* The Modbus client and PLC of the one modbus: read-only flow. */
+#define BENCH_MODBUS_SRC "198.18.250.1"
+#define BENCH_MODBUS_DST "198.19.120.1"
 
 struct bench_flow {
 	uint8_t src[4];

@@ -152,6 +152,8 @@ enum {
 	C_SPOOFED,
 	C_MULTI_HOMED,
 	C_MALFORMED,
+	C_MODBUS_READ,
+	C_MODBUS_WRITE,
 	C_N
 };
 
@@ -178,12 +180,37 @@ static const struct cls classes[C_N] = {
 		 "a crane-zone source arriving on the business interface"},
 	[C_MALFORMED] = {"malformed", CLS_REPEAT, 0, CG_R_MALFORMED,
 			 "IPv4 total length beyond the frame"},
+	[C_MODBUS_READ] = {"modbus-read", CLS_REPEAT, 0, CG_R_ALLOWED,
+			   "Modbus read holding registers (FC 3) in an open "
+			   "connection of a modbus: read-only flow (fast path "
+			   "and inspection)"},
+	[C_MODBUS_WRITE] = {"modbus-write", CLS_REPEAT, 0, CG_R_ICS_DENIED,
+			    "Modbus write single register (FC 6) on the same "
+			    "flow, refused as ics-denied"},
 };
 
 struct frame {
 	uint8_t buf[256];
 	size_t len;
 };
+
+/* A Modbus request (ACK|PSH) on the bench's modbus: read-only flow. */
+static void modbus_frame(struct frame *fr, uint8_t fc)
+{
+	const uint8_t adu[] = { 0, 1, 0, 0, 0, 6, 1, fc, 0, 0, 0, 10 };
+	struct cg_frame_spec spec;
+	uint8_t a[16];
+
+	cg_frame_tcp(&spec, BENCH_MODBUS_SRC, BENCH_MODBUS_DST, 50010, 502,
+		     CG_TCP_ACK | CG_TCP_PSH);
+	cg_frame_parse_addr(BENCH_MODBUS_SRC, a);
+	spec.src_mac[0] = 0x02;
+	spec.src_mac[1] = 0x00;
+	memcpy(&spec.src_mac[2], a, 4);
+	spec.payload = adu;
+	spec.payload_len = sizeof(adu);
+	fr->len = cg_frame_build(&spec, fr->buf, sizeof(fr->buf));
+}
 
 static void tcp_frame(struct frame *fr, const uint8_t src[4],
 		      const uint8_t dst[4], uint16_t sport, uint16_t dport,
@@ -246,6 +273,12 @@ static void build(int c, unsigned n_flows, unsigned k, struct frame *fr,
 		/* IPv4 total length: 100 bytes more than the frame holds. */
 		fr->buf[16] = (fr->len - 14 + 100) >> 8;
 		fr->buf[17] = (fr->len - 14 + 100) & 0xff;
+		break;
+	case C_MODBUS_READ:
+		modbus_frame(fr, 3);
+		break;
+	case C_MODBUS_WRITE:
+		modbus_frame(fr, 6);
 		break;
 	}
 }

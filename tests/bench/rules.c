@@ -53,6 +53,10 @@ static void write_yaml(const struct bench_rules *r, FILE *out)
 			"[%u]}\n",
 			i, src, dst, r->proto, f.port);
 	}
+	/* One Modbus flow, read-only, between hosts no other flow names. */
+	fprintf(out, "  - {name: modbus, from: " BENCH_MODBUS_SRC
+		     ", to: " BENCH_MODBUS_DST
+		     ", proto: tcp, ports: [502], modbus: read-only}\n");
 }
 
 /*
