@@ -561,25 +561,45 @@ static int prepare_policy(struct cg_space *s, size_t k)
 	return 0;
 }
 
+/* Flow names of one policy, sorted, to find a flow's peer by name. */
+struct peer_name {
+	const char *name;
+	uint32_t id;
+};
+
+static int cmp_peer_name(const void *a, const void *b)
+{
+	return strcmp(((const struct peer_name *)a)->name,
+		      ((const struct peer_name *)b)->name);
+}
+
 static int pair_peers(struct cg_space *s)
 {
-	size_t k, i, j;
+	size_t k, i;
 
 	for (k = 0; k < 2; k++) {
 		const struct cg_policy *p = s->pol[k].p, *q = s->pol[!k].p;
+		struct peer_name *sorted, key, *hit;
 
 		s->pol[k].peer = calloc(p->n_flows + 1, sizeof(uint32_t));
-		if (!s->pol[k].peer)
+		sorted = calloc(q->n_flows + 1, sizeof(*sorted));
+		if (!s->pol[k].peer || !sorted) {
+			free(sorted);
 			return -ENOMEM;
-		for (i = 0; i < p->n_flows; i++) {
-			s->pol[k].peer[i] = NONE32;
-			for (j = 0; j < q->n_flows; j++)
-				if (!strcmp(p->flows[i].name,
-					    q->flows[j].name)) {
-					s->pol[k].peer[i] = j;
-					break;
-				}
 		}
+		for (i = 0; i < q->n_flows; i++) {
+			sorted[i].name = q->flows[i].name;
+			sorted[i].id = i;
+		}
+		/* Names are unique within a policy (the parser says so). */
+		qsort(sorted, q->n_flows, sizeof(*sorted), cmp_peer_name);
+		for (i = 0; i < p->n_flows; i++) {
+			key.name = p->flows[i].name;
+			hit = bsearch(&key, sorted, q->n_flows, sizeof(*sorted),
+				      cmp_peer_name);
+			s->pol[k].peer[i] = hit ? hit->id : NONE32;
+		}
+		free(sorted);
 	}
 	return 0;
 }
