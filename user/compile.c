@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "u32vec.h"
 
 /* A class: one distinct prefix of one family. */
 struct class
@@ -29,47 +30,6 @@ struct class
 	struct cg_prefix prefix;
 	uint16_t zone;
 };
-
-/* Growable array of uint32_t, for class and port-class lists. */
-struct u32vec {
-	uint32_t *v;
-	size_t n, cap;
-};
-
-static int u32vec_push(struct u32vec *a, uint32_t x)
-{
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 16;
-		uint32_t *v = realloc(a->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		a->v = v;
-		a->cap = cap;
-	}
-	a->v[a->n++] = x;
-	return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void u32vec_sort_unique(struct u32vec *a)
-{
-	size_t i, j = 0;
-
-	if (!a->n)
-		return;
-	qsort(a->v, a->n, sizeof(*a->v), cmp_u32);
-	for (i = 1; i < a->n; i++)
-		if (a->v[i] != a->v[j])
-			a->v[++j] = a->v[i];
-	a->n = j + 1;
-}
 
 static int addr_bytes(int family)
 {

@@ -26,6 +26,7 @@
 #include "compile.h"
 #include "cranegate.h"
 #include "diff.h"
+#include "u32vec.h"
 #include "gate.h"
 #include "history.h"
 #include "output.h"
@@ -42,46 +43,6 @@
 /* Bounds on the work of one analysis (pairs of regions, cells painted). */
 #define MAX_PAIRS (64ull << 20)
 #define MAX_CELL_WORK (2000ull << 20)
-
-struct u32vec {
-	uint32_t *v;
-	size_t n, cap;
-};
-
-static int push(struct u32vec *a, uint32_t x)
-{
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 8;
-		uint32_t *v = realloc(a->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		a->v = v;
-		a->cap = cap;
-	}
-	a->v[a->n++] = x;
-	return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void sort_unique(struct u32vec *a)
-{
-	size_t i, j = 0;
-
-	if (!a->n)
-		return;
-	qsort(a->v, a->n, sizeof(*a->v), cmp_u32);
-	for (i = 1; i < a->n; i++)
-		if (a->v[i] != a->v[j])
-			a->v[++j] = a->v[i];
-	a->n = j + 1;
-}
 
 static bool has(const struct u32vec *a, uint32_t x)
 {
@@ -373,7 +334,7 @@ static int regions_inside(const struct cg_space *s, const struct cg_prefix *p,
 
 		if (q->family != p->family || memcmp(q->addr, last, nb) > 0)
 			break;
-		if ((err = push(out, i)))
+		if ((err = u32vec_push(out, i)))
 			return err;
 	}
 	return 0;
@@ -404,7 +365,7 @@ static int expand_refs(const struct cg_space *s, const struct cg_policy *p,
 			break;
 		}
 	}
-	sort_unique(out);
+	u32vec_sort_unique(out);
 	return err;
 }
 
@@ -469,11 +430,11 @@ static int prepare_policy(struct cg_space *s, size_t k)
 				free(in.v);
 				return err;
 			}
-		sort_unique(&in);
+		u32vec_sort_unique(&in);
 		for (j = 0; j < in.n; j++) {
 			s->regions[in.v[j]].zone[k] = i;
 			if (!s->regions[in.v[j]].empty &&
-			    (err = push(&sp->zone_regions[i], in.v[j]))) {
+			    (err = u32vec_push(&sp->zone_regions[i], in.v[j]))) {
 				free(in.v);
 				return err;
 			}
@@ -494,10 +455,10 @@ static int prepare_policy(struct cg_space *s, size_t k)
 
 			/* Port-class spans, sorted and merged. */
 			for (j = 0; j < f->n_ports; j++)
-				if ((err = push(
+				if ((err = u32vec_push(
 					     &lo,
 					     s->port_class[f->ports[j].lo])) ||
-				    (err = push(
+				    (err = u32vec_push(
 					     &lo,
 					     s->port_class[f->ports[j].hi]))) {
 					free(lo.v);
@@ -526,8 +487,8 @@ static int prepare_policy(struct cg_space *s, size_t k)
 							lo.v[j + 1];
 					continue;
 				}
-				if ((err = push(&sf->pcs, lo.v[j])) ||
-				    (err = push(&sf->pcs, lo.v[j + 1]))) {
+				if ((err = u32vec_push(&sf->pcs, lo.v[j])) ||
+				    (err = u32vec_push(&sf->pcs, lo.v[j + 1]))) {
 					free(lo.v);
 					return err;
 				}
@@ -718,7 +679,7 @@ static int pair_flows(const struct cg_space *s, size_t k, uint32_t src,
 	out->n = 0;
 	for (i = sp->by_src_off[src]; i < sp->by_src_off[src + 1]; i++)
 		if (has(&sp->flows[sp->by_src[i]].to, dst) &&
-		    (err = push(out, sp->by_src[i])))
+		    (err = u32vec_push(out, sp->by_src[i])))
 			return err;
 	return 0;
 }
@@ -784,7 +745,7 @@ static int cells_cut(struct cells *c, const struct cg_space *s,
 	int err;
 
 	c->cuts.n = 0;
-	if ((err = push(&c->cuts, 0)) || (err = push(&c->cuts, s->n_pc)))
+	if ((err = u32vec_push(&c->cuts, 0)) || (err = u32vec_push(&c->cuts, s->n_pc)))
 		return err;
 	for (k = 0; k < 2; k++)
 		for (i = 0; fl[k] && i < fl[k]->n; i++) {
@@ -792,11 +753,11 @@ static int cells_cut(struct cells *c, const struct cg_space *s,
 				&s->pol[k].flows[fl[k]->v[i]].pcs;
 
 			for (j = 0; j < pcs->n; j += 2)
-				if ((err = push(&c->cuts, pcs->v[j])) ||
-				    (err = push(&c->cuts, pcs->v[j + 1] + 1)))
+				if ((err = u32vec_push(&c->cuts, pcs->v[j])) ||
+				    (err = u32vec_push(&c->cuts, pcs->v[j + 1] + 1)))
 					return err;
 		}
-	sort_unique(&c->cuts);
+	u32vec_sort_unique(&c->cuts);
 	c->n_seg = c->cuts.n - 1;
 	c->n = 2 * c->n_seg + 3;
 	if (c->n > c->cap) {
@@ -1016,7 +977,7 @@ int cg_space_flow_usage(const struct cg_space *s, struct cg_flow_usage *usage)
 					    s->regions[src].prefix.family)
 					continue;
 				stamp[d] = src + 1;
-				if ((err = push(&cand, d)))
+				if ((err = u32vec_push(&cand, d)))
 					goto out;
 			}
 		}
@@ -1314,7 +1275,7 @@ static int add_change(struct differ *df, int kind, uint32_t o, uint32_t n,
 		ports = NULL;
 		spans = NULL;
 	}
-	if ((err = push(&g->pairs, src)) || (err = push(&g->pairs, dst)))
+	if ((err = u32vec_push(&g->pairs, src)) || (err = u32vec_push(&g->pairs, dst)))
 		goto out;
 	err = 0;
 out:
@@ -1334,9 +1295,9 @@ static int add_seg(struct u32vec *r, const struct cells *c, size_t seg)
 		r->v[r->n - 1] = hi;
 		return 0;
 	}
-	if ((err = push(r, lo)))
+	if ((err = u32vec_push(r, lo)))
 		return err;
-	return push(r, hi);
+	return u32vec_push(r, hi);
 }
 
 /*
@@ -1363,8 +1324,8 @@ static int pair_changes(struct differ *df, uint32_t src, uint32_t dst,
 		for (k = 0; k < combos.n; k += 2)
 			if (combos.v[k] == o && combos.v[k + 1] == n)
 				break;
-		if (k == combos.n && !(err = push(&combos, o)))
-			err = push(&combos, n);
+		if (k == combos.n && !(err = u32vec_push(&combos, o)))
+			err = u32vec_push(&combos, n);
 	}
 	for (k = 0; k < combos.n && !err; k += 2) {
 		bool icmp = false, icmp6 = false, other = false;
@@ -1448,7 +1409,7 @@ static int walk_pairs(struct differ *df)
 		for (i = 0; i < s->n_regions; i++)
 			if (!s->regions[i].empty &&
 			    s->regions[i].prefix.family == fam &&
-			    (err = push(&regs, i)))
+			    (err = u32vec_push(&regs, i)))
 				goto out;
 		pairs += (unsigned long long)regs.n * regs.n;
 		if (pairs > MAX_PAIRS) {
@@ -1790,10 +1751,10 @@ static int zones_of(const struct cg_space *s, const struct u32vec *set,
 		for (k = s->n_pol; k-- > 0 && z == NO_ZONE;)
 			if (r->zone[k] != NO_ZONE)
 				z = k << 16 | r->zone[k];
-		if ((err = push(out, z)))
+		if ((err = u32vec_push(out, z)))
 			return err;
 	}
-	sort_unique(out);
+	u32vec_sort_unique(out);
 	return 0;
 }
 
@@ -1845,7 +1806,7 @@ static int group_lines(struct cg_diff *d, struct group *g, uint32_t *mark,
 		n_rows++;
 		r->family = d->space->regions[runs[i].src].prefix.family;
 		for (m = 0; m < runs[i].n; m++)
-			if ((err = push(&r->dst,
+			if ((err = u32vec_push(&r->dst,
 					g->pairs.v[runs[i].off + 2 * m + 1])))
 				goto out;
 		for (j = i; j < n_runs; j++) {
@@ -1858,7 +1819,7 @@ static int group_lines(struct cg_diff *d, struct group *g, uint32_t *mark,
 			if (m < runs[j].n)
 				continue;
 			runs[j].done = true;
-			if ((err = push(&r->src, runs[j].src)))
+			if ((err = u32vec_push(&r->src, runs[j].src)))
 				goto out;
 		}
 		if ((err = zones_of(d->space, &r->src, &r->zsrc)) ||
@@ -1878,10 +1839,10 @@ static int group_lines(struct cg_diff *d, struct group *g, uint32_t *mark,
 			    !same_vec(&q->zdst, &r->zdst))
 				continue;
 			for (m = 0; m < q->src.n; m++)
-				if ((err = push(&r->src, q->src.v[m])))
+				if ((err = u32vec_push(&r->src, q->src.v[m])))
 					goto out;
 			for (m = 0; m < q->dst.n; m++)
-				if ((err = push(&r->dst, q->dst.v[m])))
+				if ((err = u32vec_push(&r->dst, q->dst.v[m])))
 					goto out;
 			q->done = true;
 			break;
