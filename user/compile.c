@@ -168,7 +168,9 @@ static int collect_classes(struct compiler *cc)
 					return err;
 		}
 	}
-	qsort(cc->classes, cc->n_classes, sizeof(*cc->classes), cmp_class);
+	if (cc->n_classes)
+		qsort(cc->classes, cc->n_classes, sizeof(*cc->classes),
+		      cmp_class);
 	/* Remove duplicates. */
 	for (i = 0, j = 0; i < cc->n_classes; i++)
 		if (!j || cmp_class(&cc->classes[i], &cc->classes[j - 1]))

@@ -148,7 +148,43 @@ struct switched {
 	char name[IF_NAMESIZE];
 	bool replaced;	/* true: old program swapped out; false: new attach */
 	uint8_t mode;
+	int prev_fd;	/* the program swapped out, when not the pinned one */
 };
+
+/*
+ * An fd of program `id` if it is an instance of this gate that is not the
+ * pinned one: a program left on an interface by an apply that was killed
+ * between its swaps and its re-pin. An instance of this gate is one that
+ * uses this pin root's connection table. -1 otherwise.
+ */
+static int stray_instance(const struct cg_env *env, uint32_t id)
+{
+	struct bpf_prog_info info = {};
+	struct bpf_map_info mi = {};
+	uint32_t len = sizeof(info), mlen = sizeof(mi), ids[64], i;
+	char path[PATH_MAX];
+	int fd, conns;
+
+	pin_path(env, "conns", path, sizeof(path));
+	conns = bpf_obj_get(path);
+	if (conns < 0 || bpf_obj_get_info_by_fd(conns, &mi, &mlen)) {
+		if (conns >= 0)
+			close(conns);
+		return -1;
+	}
+	close(conns);
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return -1;
+	info.nr_map_ids = 64;
+	info.map_ids = (uint64_t)(unsigned long)ids;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		for (i = 0; i < info.nr_map_ids && i < 64; i++)
+			if (ids[i] == mi.id)
+				return fd;
+	close(fd);
+	return -1;
+}
 
 static int attach_new(int ifindex, const char *name, int prog_fd, uint8_t *mode)
 {
@@ -178,7 +214,9 @@ static void switch_back(const struct switched *s, size_t n, int new_fd,
 		int err;
 
 		if (s[n].replaced)
-			err = bpf_xdp_attach(s[n].ifindex, old_fd,
+			err = bpf_xdp_attach(s[n].ifindex,
+					     s[n].prev_fd >= 0 ? s[n].prev_fd :
+								 old_fd,
 					     XDP_FLAGS_REPLACE |
 						     mode_flags(s[n].mode),
 					     &o);
@@ -257,9 +295,24 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 		uint32_t cur;
 
 		s->ifindex = if_nametoindex(c->ifnames[i]);
+		s->prev_fd = -1;
 		snprintf(s->name, sizeof(s->name), "%s", c->ifnames[i]);
 		xdp_query(s->ifindex, &cur, &s->mode);
-		if (cur && cur == old_id) {
+		if (cur && cur != old_id &&
+		    (s->prev_fd = stray_instance(env, cur)) >= 0) {
+			/* Left by an apply that died half-way: finish it. */
+			LIBBPF_OPTS(bpf_xdp_attach_opts, o,
+				    .old_prog_fd = s->prev_fd);
+
+			fprintf(stderr,
+				"cranegate: %s carries program %u of this gate from an apply that did not finish; replacing it\n",
+				s->name, cur);
+			s->replaced = true;
+			err = bpf_xdp_attach(s->ifindex, new_fd,
+					     XDP_FLAGS_REPLACE |
+						     mode_flags(s->mode),
+					     &o);
+		} else if (cur && cur == old_id) {
 			LIBBPF_OPTS(bpf_xdp_attach_opts, o,
 				    .old_prog_fd = old_fd);
 
@@ -333,6 +386,9 @@ out:
 	cg_change_end(env, ch, p, policy_path, err);
 	if (ifs)
 		if_freenameindex(ifs);
+	for (i = 0; sw && i < n_sw + 1 && i < c->n_ifnames; i++)
+		if (sw[i].prev_fd > 0)
+			close(sw[i].prev_fd);
 	free(sw);
 	if (old_fd >= 0)
 		close(old_fd);
@@ -358,13 +414,16 @@ int cg_detach(const struct cg_env *env)
 	fd = bpf_obj_get(path);
 	id = prog_id_of(fd);
 	ifs = if_nameindex();
-	for (it = ifs; id && it && it->if_index; it++) {
+	for (it = ifs; it && it->if_index; it++) {
 		uint32_t cur;
 		uint8_t mode;
+		int stray = -1;
 
 		xdp_query(it->if_index, &cur, &mode);
-		if (cur == id) {
-			LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = fd);
+		/* The pinned program, or one an unfinished apply left. */
+		if (cur && (cur == id || (stray = stray_instance(env, cur)) >= 0)) {
+			LIBBPF_OPTS(bpf_xdp_attach_opts, o,
+				    .old_prog_fd = stray >= 0 ? stray : fd);
 
 			if (bpf_xdp_detach(it->if_index,
 					   XDP_FLAGS_REPLACE | mode_flags(mode),
@@ -377,6 +436,8 @@ int cg_detach(const struct cg_env *env)
 				n++;
 			}
 		}
+		if (stray >= 0)
+			close(stray);
 	}
 	if (ifs)
 		if_freenameindex(ifs);
