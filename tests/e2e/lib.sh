@@ -372,6 +372,30 @@ topo_down() {
 
 # ---------------------------------------------------------------- helpers
 
+# The zones of the sandbox topology, as a policy's `zones:` block: the
+# interfaces and networks topo_up builds (policies/example.yaml's zones).
+topo_zones() {
+	cat <<'EOF'
+zones:
+  business:
+    interfaces: [biz0]
+    networks: [198.18.10.0/24, 2001:2:0:10::/64]
+  crane-control:
+    interfaces: [crane0]
+    networks: [198.18.20.0/24, 2001:2:0:20::/64]
+  crane-drives:
+    interfaces: [crane0]
+    vlans: [100]
+    networks: [198.18.22.0/24]
+  crane-cctv:
+    interfaces: [cctv0]
+    networks: [198.18.21.0/24]
+  crane-mgmt:
+    interfaces: [mgmt0]
+    networks: [198.18.30.0/24, 2001:2:0:30::/64]
+EOF
+}
+
 gw_mac() {
 	ip -n "${P}gw" -j link show dev "$1" | jq -r '.[0].address'
 }

@@ -51,23 +51,9 @@ policy() { # NAME ALLOWED_UDP_PORT
 	cat <<EOF
 version: 1
 name: $1
-zones:
-  business:
-    interfaces: [biz0]
-    networks: [198.18.10.0/24, 2001:2:0:10::/64]
-  crane-control:
-    interfaces: [crane0]
-    networks: [198.18.20.0/24, 2001:2:0:20::/64]
-  crane-drives:
-    interfaces: [crane0]
-    vlans: [100]
-    networks: [198.18.22.0/24]
-  crane-cctv:
-    interfaces: [cctv0]
-    networks: [198.18.21.0/24]
-  crane-mgmt:
-    interfaces: [mgmt0]
-    networks: [198.18.30.0/24, 2001:2:0:30::/64]
+EOF
+	topo_zones
+	cat <<EOF
 hosts:
   scada-hmi: 198.18.10.5
   plc-hoist: 198.18.20.11
