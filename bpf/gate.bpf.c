@@ -45,6 +45,7 @@
 const volatile __u32 cfg_mode = CG_MODE_ENFORCE;
 const volatile __u64 cfg_policy_id = 0;
 const volatile __u32 cfg_record = 0;
+const volatile __u32 cfg_slot = CG_SLOT_NONE;
 const volatile __u32 cfg_lookups =
 	CG_LOOKUP_PORTS | CG_LOOKUP_PROTO | CG_LOOKUP_ANY;
 /*
@@ -231,6 +232,21 @@ struct {
 	__type(value, __u64);
 	__uint(max_entries, CG_S_MAX);
 } state_stats SEC(".maps");
+
+/* The hand-off between instances (see maps/cranegate.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, CG_SLOTS);
+} progs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_live);
+	__uint(max_entries, 1);
+} live SEC(".maps");
 
 /* What parsing and classification learned about the frame. */
 struct frame {
@@ -1368,6 +1384,19 @@ int cranegate_xdp(struct xdp_md *ctx)
 	__u32 reason = CG_R_MAX, verdict, would, l4_off = 0, l3_end = 0, off;
 	__u64 now = bpf_jiffies64();
 	__u8 hop_limit = 0;
+
+	/*
+	 * Another instance enforces: let it judge the frame. A tail call to
+	 * an empty slot returns, and this instance judges (first apply).
+	 */
+	if (cfg_slot == CG_SLOT_A || cfg_slot == CG_SLOT_B) {
+		__u32 zero = 0;
+		struct cg_live *l = bpf_map_lookup_elem(&live, &zero);
+
+		if (l && l->slot != cfg_slot &&
+		    (l->slot == CG_SLOT_A || l->slot == CG_SLOT_B))
+			bpf_tail_call(ctx, &progs, l->slot);
+	}
 
 	f.ifindex = ctx->ingress_ifindex;
 	f.len = ctx->data_end - ctx->data;

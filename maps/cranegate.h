@@ -388,6 +388,36 @@ struct cg_event {
 #define CG_EV_PORTS (1u << 0) /* sport/dport were parsed */
 
 /*
+ * The hand-off that makes a policy change one step for every interface.
+ *
+ * `progs` (a pinned program array) holds the instances of the gate by
+ * slot, and `live` (a pinned one-entry array) says which slot enforces.
+ * An instance attached to an interface first reads `live`: if another
+ * slot enforces, it tail-calls that slot's program, which judges the
+ * frame instead. `apply` loads the new instance into the slot that is not
+ * live, attaches it to every interface (where it still hands every frame
+ * to the old one), and then switches `live` with a single map write: all
+ * interfaces change policy at that instant, and a loader killed at any
+ * point leaves each frame judged by one whole policy, never a mix.
+ *
+ * Private instances (replay, diff, tests) have slot CG_SLOT_NONE and never
+ * read `live`. Slot CG_SLOT_SHADOW holds a candidate policy evaluated
+ * beside the live one (apply --shadow) and never decides a verdict.
+ */
+enum cg_slot {
+	CG_SLOT_NONE = 0,
+	CG_SLOT_A = 1,
+	CG_SLOT_B = 2,
+	CG_SLOT_SHADOW = 3,
+	CG_SLOTS,
+};
+
+struct cg_live {
+	__u32 slot;   /* enum cg_slot: the instance that enforces */
+	__u32 shadow; /* non-zero: hand every judged frame to the shadow */
+};
+
+/*
  * meta [1] and names [zones + flows]: what an operator needs to read the
  * instance back (status, events) from the kernel alone. The program never
  * reads them; the loader binds them to it (bpf_prog_bind_map) so that
@@ -419,6 +449,7 @@ struct cg_name {
  *                      (replay and tests only; dead code otherwise)
  *   cfg_ev_rate        events per second per reason per CPU (token refill)
  *   cfg_ev_burst       bucket depth
+ *   cfg_slot           enum cg_slot of this instance
  */
 
 #ifndef __bpf__

@@ -47,8 +47,8 @@ static uint32_t at_least_one(size_t n)
 
 /* The state maps that instances share through pins, by name. */
 const char *const cg_state_maps[] = {
-	"reason_stats", "event_stats", "event_buckets", "events",
-	"conns",	"macs",	       "frags",		"state_stats",
+	"reason_stats", "event_stats", "event_buckets", "events", "conns",
+	"macs",		"frags",       "state_stats",	"progs",  "live",
 };
 const size_t cg_n_state_maps = sizeof(cg_state_maps) / sizeof(cg_state_maps[0]);
 
@@ -321,6 +321,7 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 							      : CG_MODE_ENFORCE;
 	skel->rodata->cfg_policy_id = c->policy_id;
 	skel->rodata->cfg_record = o->record;
+	skel->rodata->cfg_slot = o->slot;
 	skel->rodata->cfg_lookups = c->lookups;
 	skel->rodata->cfg_hz = kernel_hz();
 	{
@@ -584,8 +585,8 @@ int cg_gate_carry_flow_stats(struct cg_gate *g, int old_fd)
 		if (j == (uint32_t)ncpu)
 			continue; /* an idle flow: nothing to carry */
 		bpf_map__update_elem(g->skel->maps.flow_stats, &hit->id,
-				     sizeof(hit->id), vals, ncpu * sizeof(*vals),
-				     BPF_ANY);
+				     sizeof(hit->id), vals,
+				     ncpu * sizeof(*vals), BPF_ANY);
 	}
 out:
 	free(vals);

@@ -26,6 +26,9 @@ struct cg_gate_opts {
 	bool record;
 	/* Print libbpf's own messages (else they are silenced). */
 	bool verbose;
+	/* enum cg_slot: the instance's slot in the pinned `progs` array;
+	 * CG_SLOT_NONE (0) for private instances. */
+	unsigned slot;
 };
 
 /*

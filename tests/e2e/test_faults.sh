@@ -10,13 +10,16 @@
 #       delay within the time one apply takes;
 #     - at every step of the switch: with strace(1), apply is killed on
 #       entering each of its XDP swaps (netlink RTM_SETLINK, one per
-#       interface), the first request after the last swap, its re-pin
-#       (unlink, pin, rename), and at the start and middle of the instance
-#       build (its bpf() calls).
+#       interface), the first request after the last swap, the first
+#       bpf() calls after it (the commit: one write of the `live` map), its
+#       re-pin (unlink, pin, rename), and at the start and middle of the
+#       instance build (its bpf() calls).
 #     After every kill the gate must enforce all of A or all of B: the
 #     active policy (status --json) has the sha256 of A or of B, every
-#     interface carries the pinned program, and UDP 5000/5001 cross as that
-#     policy says; and the next apply must succeed.
+#     interface carries one instance of this gate (a program in one of its
+#     hand-off slots, which judges or hands the frame to the one that
+#     does: maps/cranegate.h), and UDP 5000/5001 cross as that policy
+#     says; and the next apply must succeed.
 #  2. An interface removed and re-added under the gate.
 #  3. The pin root removed (rm -rf) under a running gate, and bpffs
 #     unmounted in a private mount namespace: enforcement continues.
@@ -25,8 +28,7 @@
 #     source MACs as raw frames; no crash, every frame counted, new
 #     connections still pass, the tables stay at their size.
 #
-# Environment: CG_FAULT_KILLS (random kills, default 6), CG_FAULTS_STRICT=1
-# (a known loader bug fails the test instead of being reported as TODO).
+# Environment: CG_FAULT_KILLS (random kills, default 6).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -44,7 +46,6 @@ KILLS=${CG_FAULT_KILLS:-6}
 IFACES=(biz0 crane0 cctv0 mgmt0)
 faults=0     # faults injected
 mishandled=0 # faults after which the gate was not whole A or whole B
-known=0      # of those, the known loader bug (reported)
 
 # ---------------------------------------------------------------- policies
 policy() { # NAME ALLOWED_UDP_PORT
@@ -121,13 +122,19 @@ pinned_prog_id() {
 	bpftool -j prog show pinned "$CG_PIN_ROOT/prog" 2>/dev/null | jq -r '.id // empty'
 }
 
+# The programs in the hand-off slots (maps/cranegate.h), one id a line.
+slot_prog_ids() {
+	bpftool -j map dump pinned "$CG_PIN_ROOT/progs" 2>/dev/null |
+		jq -r '.[].formatted.value'
+}
+
 # whole WHAT: the gate enforces all of A or all of B. Prints nothing and
 # succeeds, or prints what is wrong.
 whole() {
-	local st sha pid dev ids want got
+	local st sha slots dev ids want got
 	st=$(cg_status_json)
 	sha=$(jq -r '.policy.sha256 // empty' <<<"$st")
-	pid=$(pinned_prog_id)
+	slots=" $(slot_prog_ids | tr '\n' ' ')"
 	case "$sha" in
 	"$SHA_A") want="5000:yes 5001:no " ;;
 	"$SHA_B") want="5000:no 5001:yes " ;;
@@ -136,10 +143,13 @@ whole() {
 		return 1
 		;;
 	esac
+	# Each interface carries an instance of this gate (one that judges
+	# or hands every frame to the one that does); nothing else, and not
+	# nothing.
 	for dev in "${IFACES[@]}"; do
 		ids=$(xdp_prog_ids "$dev" | tr '\n' ' ')
-		if [ "$ids" != "$pid " ]; then
-			echo "$dev carries program(s) '${ids% }', the pinned program is ${pid:-none} ($([ "$sha" = "$SHA_A" ] && echo A || echo B))"
+		if [ "$(wc -w <<<"$ids")" != 1 ] || [[ $slots != *" $ids"* ]]; then
+			echo "$dev carries program(s) '${ids% }', the gate's slots hold${slots% } ($([ "$sha" = "$SHA_A" ] && echo A || echo B))"
 			return 1
 		fi
 	done
@@ -163,38 +173,18 @@ diag "one apply takes ${apply_ms} ms"
 
 # after_kill WHAT: the checks after one fault; recovers with a plain apply.
 after_kill() {
-	local what=$1 why out todo=
+	local what=$1 why out
 	faults=$((faults + 1))
 	if why=$(whole); then
 		ok "$what: the gate enforces all of $(cg_policy_field name)"
 	else
 		mishandled=$((mishandled + 1))
-		# The known bug: apply swaps the interfaces one by one and
-		# re-pins the program last; a SIGKILL in between leaves some
-		# interfaces (or all of them) on a program the pin does not
-		# name. Reported; CG_FAULTS_STRICT=1 counts it as a failure.
-		if [ -z "${CG_FAULTS_STRICT:-}" ] && [[ $why == *"carries program"* ]]; then
-			known=$((known + 1))
-			todo=" # TODO loader: SIGKILL between the interface swaps and the re-pin leaves a mix"
-		fi
-		TAP_N=$((TAP_N + 1))
-		[ -z "$todo" ] && TAP_FAILED=$((TAP_FAILED + 1))
-		echo "not ok $TAP_N - $what: the gate enforces all of A or all of B$todo"
-		diag "$why"
+		not_ok "$what: the gate enforces all of A or all of B" "$why"
 	fi
 	if out=$(cg apply "$T/b.yaml" 2>&1) && why=$(whole); then
 		ok "$what: the next apply recovers (B active)"
 	else
-		# The same bug, seen from the next apply: the swapped
-		# interfaces carry a program the pin does not name, and apply
-		# refuses to replace a program it did not attach.
-		if [ -n "$todo" ] && [[ $out == *"did not attach"* ]]; then
-			TAP_N=$((TAP_N + 1))
-			echo "not ok $TAP_N - $what: the next apply recovers$todo"
-			diag "$out"
-		else
-			not_ok "$what: the next apply recovers" "$out" "${why:-}"
-		fi
+		not_ok "$what: the next apply recovers" "$out" "${why:-}"
 		# Leave a clean gate for the next fault, whatever it takes.
 		for dev in "${IFACES[@]}"; do
 			ip -n "${P}gw" link set dev "$dev" xdp off 2>/dev/null
@@ -245,6 +235,13 @@ if command -v strace >/dev/null; then
 	last=${swaps[${#swaps[@]} - 1]:-0}
 	[ "$last" -gt 0 ] && [ "$last" -lt "$n_send" ] && points+=("sendto:$((last + 1))")
 	points+=("unlink:1" "bpf:$n_bpf" "rename:1" "bpf:1" "bpf:$((n_bpf / 2))")
+	# The commit (one write of the `live` map) is among the first bpf()
+	# calls after the last swap: kill on each of the first three.
+	line=$(grep -n 'RTM_SETLINK' "$T/trace" | tail -1 | cut -d: -f1)
+	before=$(head -n "${line:-0}" "$T/trace" | grep -c 'bpf(')
+	for k in 1 2 3; do
+		[ $((before + k)) -le "$n_bpf" ] && points+=("bpf:$((before + k))")
+	done
 	diag "kill points: ${points[*]} (the XDP swaps are sendto calls ${swaps[*]})"
 	cg apply "$T/b.yaml" >/dev/null 2>&1
 	for pt in "${points[@]}"; do
@@ -265,7 +262,7 @@ else
 	skip "apply killed at every step of the switch" "strace is missing"
 fi
 
-diag "SIGKILL faults: $faults injected, $mishandled left a mix or nothing ($known of them the known loader bug)"
+diag "SIGKILL faults: $faults injected, $mishandled left a mix or nothing"
 
 # ---- 2. an interface removed and re-added under the gate
 check "apply A before removing an interface" cg apply "$T/a.yaml"
@@ -408,7 +405,7 @@ expect "every new MAC was learned (the table evicts the oldest)" "$learned" -ge 
 expect "traffic still crosses as the policy says after the MAC flood" "$(probe)" = "5000:yes 5001:no "
 xdp_attached crane0 && ok "the gate is still attached" || not_ok "the gate is still attached"
 
-diag "faults injected: $faults; mishandled: $mishandled ($known known loader bug)"
+diag "faults injected: $faults; mishandled: $mishandled"
 check "detach" cg detach
 left=$(pins_left)
 expect "no pins left under the pin root" "${left:-none}" = none
