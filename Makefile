@@ -137,7 +137,8 @@ $(BUILD)/bench/cgbench: $(BENCH_SRCS) tests/bench/bench.h \
 lint:
 	$(Q)clang-format --dry-run --Werror bpf/*.c user/*.c user/*.h maps/*.h
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-		--suppress=missingIncludeSystem -Imaps -Iuser user/
+		--suppress=missingIncludeSystem -Imaps -Iuser \
+		'-DLIBBPF_OPTS(TYPE,NAME,...)=struct TYPE NAME' user/
 
 # The BPF object is embedded in the binary (the libbpf skeleton), so the
 # binary is all the gate needs. The policy under $(SYSCONFDIR)/cranegate is

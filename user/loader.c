@@ -474,7 +474,8 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 	}
 	/* Every interface runs the new instance: the old one can go. */
 	{
-		uint32_t old_slot = go.slot == CG_SLOT_A ? CG_SLOT_B : CG_SLOT_A;
+		uint32_t old_slot =
+			go.slot == CG_SLOT_A ? CG_SLOT_B : CG_SLOT_A;
 
 		bpf_map_delete_elem(progs_fd, &old_slot);
 	}

@@ -106,7 +106,8 @@ void cg_event_json_fields(FILE *out, const struct cg_event *e,
 		 e->src_mac[0], e->src_mac[1], e->src_mac[2], e->src_mac[3],
 		 e->src_mac[4], e->src_mac[5]);
 	if (realtime_off_ns) {
-		format_time((long long)e->ts_ns + realtime_off_ns, t, sizeof(t));
+		format_time((long long)e->ts_ns + realtime_off_ns, t,
+			    sizeof(t));
 		fprintf(out, "\"time\": \"%s\", ", t);
 	}
 	fputs("\"iface\": ", out);
@@ -119,9 +120,9 @@ void cg_event_json_fields(FILE *out, const struct cg_event *e,
 	if (e->reason == CG_R_MONITOR)
 		fprintf(out, ", \"would\": \"%s\"", cg_reason_name(e->would));
 	fputs(", \"rule\": ", out);
-	cg_json_str(out, e->flow == CG_FLOW_NONE ?
-				 NULL :
-				 name_of(n->flow, n->ctx, e->flow));
+	cg_json_str(out, e->flow == CG_FLOW_NONE
+				 ? NULL
+				 : name_of(n->flow, n->ctx, e->flow));
 	fputs(", \"src\": ", out);
 	cg_json_str(out, ip ? src : NULL);
 	fputs(", \"dst\": ", out);
@@ -135,18 +136,19 @@ void cg_event_json_fields(FILE *out, const struct cg_event *e,
 		fputs(", \"sport\": null, \"dport\": null", out);
 	fprintf(out, ", \"vlan\": %u, \"src_mac\": \"%s\"", e->vlan, mac);
 	fputs(", \"zone_from\": ", out);
-	cg_json_str(out, e->zone_from == CG_ZONE_NONE ?
-				 NULL :
-				 name_of(n->zone, n->ctx, e->zone_from));
+	cg_json_str(out, e->zone_from == CG_ZONE_NONE
+				 ? NULL
+				 : name_of(n->zone, n->ctx, e->zone_from));
 	fputs(", \"zone_to\": ", out);
-	cg_json_str(out, e->zone_to == CG_ZONE_NONE ?
-				 NULL :
-				 name_of(n->zone, n->ctx, e->zone_to));
+	cg_json_str(out, e->zone_to == CG_ZONE_NONE
+				 ? NULL
+				 : name_of(n->zone, n->ctx, e->zone_to));
 	if (e->function == CG_FUNC_NONE)
 		fputs(", \"function\": null", out);
 	else
 		fprintf(out, ", \"function\": %u, \"ics\": \"%s\"", e->function,
-			e->ics_proto == CG_ICS_PROTO_S7COMM ? "s7comm" : "modbus");
+			e->ics_proto == CG_ICS_PROTO_S7COMM ? "s7comm"
+							    : "modbus");
 	fprintf(out, ", \"len\": %u", e->pkt_len);
 }
 
@@ -155,15 +157,16 @@ void cg_event_text(FILE *out, const struct cg_event *e,
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], t[64] = "";
 	const char *iface = name_of(n->iface, n->ctx, e->ifindex);
-	const char *flow = e->flow == CG_FLOW_NONE ?
-				   NULL :
-				   name_of(n->flow, n->ctx, e->flow);
+	const char *flow = e->flow == CG_FLOW_NONE
+				   ? NULL
+				   : name_of(n->flow, n->ctx, e->flow);
 	bool ip = e->family == 4 || e->family == 6;
 
 	cg_addr_format(e->family, e->src, src, sizeof(src));
 	cg_addr_format(e->family, e->dst, dst, sizeof(dst));
 	if (realtime_off_ns)
-		format_time((long long)e->ts_ns + realtime_off_ns, t, sizeof(t));
+		format_time((long long)e->ts_ns + realtime_off_ns, t,
+			    sizeof(t));
 	fprintf(out, "%s%s%s %s %-14s", t, *t ? " " : "", iface ? iface : "?",
 		cg_verdict_name(e->verdict), cg_reason_name(e->reason));
 	if (e->reason == CG_R_MONITOR)

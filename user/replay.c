@@ -106,13 +106,13 @@ int cg_replay_frame(struct cg_gate *g, const char *ifname, const uint8_t *f,
 
 int cg_replay(const struct cg_replay_opts *o)
 {
-	struct cg_diags d = { .file = o->policy_path };
+	struct cg_diags d = {.file = o->policy_path};
 	struct cg_policy *p = NULL;
 	struct cg_compiled *c = NULL;
 	struct cg_gate *g = NULL;
-	struct cg_gate_opts go = { .record = true, .verbose = o->verbose };
+	struct cg_gate_opts go = {.record = true, .verbose = o->verbose};
 	struct replay_names rn = {};
-	struct cg_namer namer = { rn_zone, rn_flow, rn_iface, &rn };
+	struct cg_namer namer = {rn_zone, rn_flow, rn_iface, &rn};
 	char errbuf[PCAP_ERRBUF_SIZE];
 	uint64_t *per_reason = NULL, *per_flow = NULL, frames = 0, errors = 0;
 	struct pcap_pkthdr *h;
@@ -133,7 +133,9 @@ int cg_replay(const struct cg_replay_opts *o)
 			if (!strcmp(c->ifnames[i], o->iface))
 				break;
 		if (i == c->n_ifnames) {
-			fprintf(stderr, "cranegate: the policy names no interface '%s'\n",
+			fprintf(stderr,
+				"cranegate: the policy names no interface "
+				"'%s'\n",
 				o->iface);
 			err = -EINVAL;
 			goto out;
@@ -146,8 +148,11 @@ int cg_replay(const struct cg_replay_opts *o)
 		goto out;
 	}
 	if (pcap_datalink(pc) != DLT_EN10MB) {
-		fprintf(stderr, "cranegate: %s: link type %s is not Ethernet; only Ethernet captures can be replayed\n",
-			o->capture, pcap_datalink_val_to_name(pcap_datalink(pc)));
+		fprintf(stderr,
+			"cranegate: %s: link type %s is not Ethernet; only "
+			"Ethernet captures can be replayed\n",
+			o->capture,
+			pcap_datalink_val_to_name(pcap_datalink(pc)));
 		err = -EINVAL;
 		goto out;
 	}
@@ -162,26 +167,34 @@ int cg_replay(const struct cg_replay_opts *o)
 		goto out;
 	}
 	while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
-		const char *ifname = o->iface ? o->iface :
-						iface_by_source(c, data, h->caplen);
+		const char *ifname =
+			o->iface ? o->iface
+				 : iface_by_source(c, data, h->caplen);
 		struct cg_event ev;
 		int action;
 
 		frames++;
 		err = cg_replay_frame(g, ifname, data, h->caplen, &ev, &action);
 		if (err == -EMSGSIZE) {
-			/* Outside what a test run takes: say so, judge nothing. */
+			/* Outside what a test run takes: say so, judge nothing.
+			 */
 			errors++;
 			if (o->json)
-				printf("{\"frame\": %llu, \"verdict\": null, \"reason\": null, \"rule\": null, \"error\": \"frame of %u bytes cannot be test-run\"}\n",
+				printf("{\"frame\": %llu, \"verdict\": null, "
+				       "\"reason\": null, \"rule\": null, "
+				       "\"error\": \"frame of %u bytes cannot "
+				       "be test-run\"}\n",
 				       (unsigned long long)frames, h->caplen);
 			else
-				printf("%6llu  error: frame of %u bytes cannot be test-run\n",
+				printf("%6llu  error: frame of %u bytes cannot "
+				       "be test-run\n",
 				       (unsigned long long)frames, h->caplen);
 			continue;
 		}
 		if (err) {
-			fprintf(stderr, "cranegate: test run of frame %llu failed: %s\n",
+			fprintf(stderr,
+				"cranegate: test run of frame %llu failed: "
+				"%s\n",
 				(unsigned long long)frames, strerror(-err));
 			goto out;
 		}
@@ -190,7 +203,8 @@ int cg_replay(const struct cg_replay_opts *o)
 		if (ev.flow < p->n_flows && ev.verdict == CG_V_PASS)
 			per_flow[ev.flow]++;
 		if (o->json) {
-			printf("{\"frame\": %llu, ", (unsigned long long)frames);
+			printf("{\"frame\": %llu, ",
+			       (unsigned long long)frames);
 			cg_event_json_fields(stdout, &ev, &namer, 0);
 			printf("}\n");
 		} else {
@@ -200,19 +214,23 @@ int cg_replay(const struct cg_replay_opts *o)
 	}
 	if (rc == PCAP_ERROR)
 		fprintf(stderr, "cranegate: %s: %s (after %llu frames)\n",
-			o->capture, pcap_geterr(pc), (unsigned long long)frames);
+			o->capture, pcap_geterr(pc),
+			(unsigned long long)frames);
 
-	/* The summary goes to stderr under --json, to keep stdout JSON lines. */
+	/* The summary goes to stderr under --json, to keep stdout JSON lines.
+	 */
 	{
 		FILE *s = o->json ? stderr : stdout;
 
 		fprintf(s, "%llu frames", (unsigned long long)frames);
 		if (errors)
-			fprintf(s, " (%llu not judged)", (unsigned long long)errors);
+			fprintf(s, " (%llu not judged)",
+				(unsigned long long)errors);
 		fprintf(s, "\nby reason:\n");
 		for (i = 0; i < CG_R_MAX; i++)
 			if (per_reason[i])
-				fprintf(s, "  %-15s %8llu  %s\n", cg_reason_name(i),
+				fprintf(s, "  %-15s %8llu  %s\n",
+					cg_reason_name(i),
 					(unsigned long long)per_reason[i],
 					i >= CG_R_FIRST_DROP ? "drop" : "pass");
 		fprintf(s, "by flow:\n");

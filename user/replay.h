@@ -11,7 +11,7 @@
 struct cg_replay_opts {
 	const char *policy_path;
 	const char *capture;
-	const char *iface;	/* NULL with by_source */
+	const char *iface; /* NULL with by_source */
 	bool by_source;
 	bool json;
 	bool verbose;
