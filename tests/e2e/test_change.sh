@@ -178,7 +178,7 @@ expect "no confirmation is pending any more" "$(cg_status_json | jq -r .pending_
 check_fails "confirm after the revert fails (nothing pending)" cg confirm
 
 # ---- apply --confirm from a shell that is killed: it still reverts
-setsid bash -c "nsenter --net=/var/run/netns/${P}gw $CRANEGATE apply --confirm 3 $T/b.yaml \
+setsid bash -c "nsenter --net=/var/run/netns/${P}gw $CRANEGATE apply --confirm 8 $T/b.yaml \
 	--pin-root $CG_PIN_ROOT --state-dir $S >$T/killed.out 2>&1; sleep 120" </dev/null &
 shell=$!
 CG_PIDS+=("$shell")
@@ -187,13 +187,14 @@ if wait_until 10 is_active change-b; then
 else
 	not_ok "the killed shell's apply --confirm switched to B" "$(cat "$T/killed.out")"
 fi
-wd=$(cg_status_json | jq -r '.pending_confirm.watchdog_pid // empty')
+pc=$(cg_status_json | jq -c '.pending_confirm')
+wd=$(jq -r '.watchdog_pid // empty' <<<"$pc")
 exec 3>&2 2>/dev/null
 kill -9 -- "-$shell" 2>/dev/null # the shell's whole process group
 wait "$shell" 2>/dev/null
 exec 2>&3 3>&-
 expect "the shell and its process group are gone" "$(pgrep -g "$shell" | wc -l)" -eq 0
-expect "the watchdog lives on, outside that group" "$( [ -n "$wd" ] && kill -0 "$wd" 2>/dev/null && echo alive)" = alive
+expect "the watchdog lives on, outside that group" "$( [ -n "$wd" ] && kill -0 "$wd" 2>/dev/null && echo alive) (pending: $pc)" = "alive (pending: $pc)"
 if wait_until 15 is_active change-a; then
 	ok "with the applying shell killed, A is back within 15 s"
 else
@@ -217,7 +218,8 @@ check "apply A again with this state directory" cg apply "$T/a.yaml"
 
 # ---- a plain apply cancels a pending confirmation
 check "apply --confirm 60 B" cg apply --confirm 60 "$T/b.yaml"
-wd=$(cg_status_json | jq -r '.pending_confirm.watchdog_pid // empty')
+pc=$(cg_status_json | jq -c '.pending_confirm')
+wd=$(jq -r '.watchdog_pid // empty' <<<"$pc")
 out=$(cg apply "$T/b.yaml" 2>&1)
 expect "a plain apply says it cancels the pending confirmation" "$(grep -c 'cancels the pending confirmation' <<<"$out")" -eq 1
 expect "... nothing is pending" "$(cg_status_json | jq -r .pending_confirm)" = null
