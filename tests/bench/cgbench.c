@@ -425,7 +425,9 @@ static int sized_make(const struct opts *o, unsigned n, bool load,
 				.ifaces = {"bench0", "bench1"},
 				.name = "bench"};
 	struct cg_diags d = {.file = "bench.yaml"};
-	struct cg_gate_opts go = {.verbose = o->verbose};
+	/* Loaded as a live instance (slot A, private maps), so that the
+	 * figures include the hand-off check every attached gate pays. */
+	struct cg_gate_opts go = {.verbose = o->verbose, .slot = CG_SLOT_A};
 	size_t len = 0;
 	int err;
 
