@@ -19,28 +19,31 @@
 #include "lint.h"
 #include "loader.h"
 #include "metrics.h"
+#include "perm.h"
 #include "replay.h"
 
 struct args {
 	struct cg_env env;
-	const char *policy;	/* --policy */
-	const char *iface;	/* --iface */
+	const char *policy; /* --policy */
+	const char *iface;  /* --iface */
 	bool by_source;
 	long long count;
 	int timeout;
 	/* run, metrics, capture */
-	const char *log;	/* --log FILE */
-	const char *metrics;	/* --metrics ADDR:PORT */
-	const char *summary;	/* --summary SECONDS */
+	const char *log;     /* --log FILE */
+	const char *metrics; /* --metrics ADDR:PORT */
+	const char *summary; /* --summary SECONDS */
 	bool detach_on_exit;
-	const char *reason, *flow, *zone;	/* capture filters */
-	const char *write;	/* -w FILE */
-	bool all;		/* capture --all */
+	bool no_reload; /* run --no-reload */
+	bool insecure;	/* trust a policy file others can write */
+	const char *reason, *flow, *zone; /* capture filters */
+	const char *write;		  /* -w FILE */
+	bool all;			  /* capture --all */
 	/* check, diff, apply --confirm */
-	bool strict;		/* check --strict */
-	const char *confirm;	/* apply --confirm SECONDS */
-	const char *pcap;	/* diff --pcap CAPTURE */
-	char **pos;		/* positional arguments */
+	bool strict;	     /* check --strict */
+	const char *confirm; /* apply --confirm SECONDS */
+	const char *pcap;    /* diff --pcap CAPTURE */
+	char **pos;	     /* positional arguments */
 	int n_pos;
 };
 
@@ -57,24 +60,29 @@ enum {
 	OPT_STRICT,
 	OPT_CONFIRM,
 	OPT_PCAP,
+	OPT_INSECURE,
+	OPT_NO_RELOAD,
 };
 
 struct command {
 	const char *name;
 	const char *usage;
 	const char *help;
-	int n_pos;	/* positional arguments required */
+	int n_pos; /* positional arguments required */
 	int (*run)(struct args *a);
-	int n_opt_pos;	/* optional positional arguments after those */
+	int n_opt_pos; /* optional positional arguments after those */
 };
 
 static int do_check(struct args *a)
 {
-	struct cg_diags d = { .file = a->pos[0] };
+	struct cg_diags d = {.file = a->pos[0]};
 	struct cg_policy *p = NULL;
 	struct cg_compiled *c = NULL;
 	int err;
 
+	/* check changes nothing: it warns where apply would refuse. */
+	if (!a->insecure)
+		cg_policy_perm_check(a->pos[0], true, stderr);
 	err = cg_policy_load(a->pos[0], &p, &d);
 	if (!err)
 		err = cg_compile(p, &c, &d);
@@ -83,7 +91,8 @@ static int do_check(struct args *a)
 	cg_diags_print(&d, stderr);
 	cg_audit_check(&a->env, a->pos[0], p, &d, err);
 	if (!err) {
-		printf("%s: policy '%s' is valid: %zu zones, %zu hosts, %zu flows, mode %s\n",
+		printf("%s: policy '%s' is valid: %zu zones, %zu hosts, %zu "
+		       "flows, mode %s\n",
 		       a->pos[0], p->name, p->n_zones, p->n_hosts, p->n_flows,
 		       p->mode == CG_POLICY_MONITOR ? "monitor" : "enforce");
 		cg_compiled_summary(c, stdout);
@@ -96,6 +105,11 @@ static int do_check(struct args *a)
 
 static int do_apply(struct args *a)
 {
+	int err;
+
+	if (!a->insecure &&
+	    (err = cg_policy_perm_check(a->pos[0], false, stderr)))
+		return err;
 	if (a->confirm)
 		return cg_apply_confirmed(&a->env, a->pos[0], a->confirm);
 	return cg_apply(&a->env, a->pos[0]);
@@ -128,7 +142,8 @@ static int do_replay(struct args *a)
 	};
 
 	if (!a->policy || (!a->iface == !a->by_source)) {
-		fprintf(stderr, "cranegate replay: needs --policy POLICY and one of --iface IFNAME or --by-source\n");
+		fprintf(stderr, "cranegate replay: needs --policy POLICY and "
+				"one of --iface IFNAME or --by-source\n");
 		return -EINVAL;
 	}
 	return cg_replay(&o);
@@ -142,13 +157,16 @@ static int do_run(struct args *a)
 		.metrics = a->metrics,
 		.summary_s = 60,
 		.detach_on_exit = a->detach_on_exit,
+		.no_reload = a->no_reload,
+		.insecure = a->insecure,
 	};
 	char *end;
 
 	if (a->summary) {
 		o.summary_s = (int)strtol(a->summary, &end, 10);
 		if (*end || end == a->summary || o.summary_s < 0) {
-			fprintf(stderr, "cranegate run: --summary wants seconds (0: no summary)\n");
+			fprintf(stderr, "cranegate run: --summary wants "
+					"seconds (0: no summary)\n");
 			return -EINVAL;
 		}
 	}
@@ -196,7 +214,8 @@ static int do_diff(struct args *a)
 	int err;
 
 	if (a->pcap && !a->iface == !a->by_source) {
-		fprintf(stderr, "cranegate diff: --pcap needs one of --iface IFNAME or --by-source\n");
+		fprintf(stderr, "cranegate diff: --pcap needs one of --iface "
+				"IFNAME or --by-source\n");
 		return 2;
 	}
 	err = cg_diff_run(&o);
@@ -219,88 +238,113 @@ static int do_confirm(struct args *a)
 }
 
 static const struct command commands[] = {
-	{ "check", "check [--strict] POLICY",
-	  "Parse, validate and compile POLICY; print every error as\n"
-	  "FILE:LINE:COL: error: MESSAGE, or the compiled sizes. Exit 0 if valid,\n"
-	  "1 if not. Touches nothing in the kernel. Also warns (FILE:LINE:COL:\n"
-	  "warning:) about flows that never decide a frame (duplicate, shadowed,\n"
-	  "or taken by earlier flows or the zone rules) and hosts and zones no\n"
-	  "flow uses; --strict makes every warning an error.",
-	  1, do_check },
-	{ "apply", "apply [--confirm SECONDS] POLICY",
-	  "Compile POLICY, load it as a new instance and switch every interface\n"
-	  "the policy names to it atomically (no frame sees a mix of two\n"
-	  "policies). If anything fails, nothing changes. Every applied policy\n"
-	  "is kept in the state directory (see history). With --confirm, the\n"
-	  "previous policy comes back by itself after SECONDS unless\n"
-	  "`cranegate confirm` runs first, even if this shell dies.",
-	  1, do_apply },
-	{ "status", "status [--json]",
-	  "Attached interfaces, the active policy (name, sha256, applied at),\n"
-	  "per-reason and per-flow counters, and event counts.",
-	  0, do_status },
-	{ "events", "events [--json] [--count N] [--timeout SECONDS]",
-	  "Stream events (drops, monitor-mode would-drops, and new connections\n"
-	  "of flows with `log: true`) as they happen, until signalled.",
-	  0, do_events },
-	{ "replay",
-	  "replay --policy POLICY (--iface IFNAME | --by-source) [--json] CAPTURE",
-	  "Run every frame of a pcap/pcapng capture, in order, through the real\n"
-	  "XDP program with private maps, as if it arrived on IFNAME (or, with\n"
-	  "--by-source, on the interface of the zone holding its source). Never\n"
-	  "touches the running gate.",
-	  1, do_replay },
-	{ "detach", "detach",
-	  "Detach the gate from every interface and remove its pins.", 0,
-	  do_detach },
-	{ "run",
-	  "run POLICY [--log FILE] [--metrics ADDR:PORT] [--summary SECONDS] [--detach-on-exit]",
-	  "Apply POLICY, then stream events as JSON lines to FILE (or stdout)\n"
-	  "and to syslog, serve Prometheus metrics on http://ADDR:PORT/metrics\n"
-	  "and write a summary line every SECONDS (default 60, 0: none).\n"
-	  "SIGHUP reopens FILE and re-applies POLICY (a broken file changes\n"
-	  "nothing). SIGTERM or SIGINT stop it and leave the gate enforcing,\n"
-	  "unless --detach-on-exit. Takes the events: see `events`.",
-	  1, do_run },
-	{ "metrics", "metrics",
-	  "Print the gate's counters once in the Prometheus text format (for\n"
-	  "node_exporter's textfile collector); the same text as /metrics.",
-	  0, do_metrics },
-	{ "top", "top [--count N]",
-	  "A live view of the busiest verdict reasons and flows (packets and\n"
-	  "bits per second, totals) and of event rates, refreshed every second;\n"
-	  "--count N stops after N refreshes.",
-	  0, do_top },
-	{ "capture",
-	  "capture [--reason R] [--flow F] [--zone Z] [--all] [--count N] [--timeout SECONDS] -w FILE",
-	  "Write dropped frames (and monitor-mode would-drops; with --all also\n"
-	  "logged passes) to FILE as pcap, the first 128 bytes of each, until\n"
-	  "signalled, N frames or SECONDS. -w - writes to stdout. Reads the\n"
-	  "same ring buffer as `events` and `run`: each event goes to one reader.",
-	  0, do_capture },
-	{ "diff",
-	  "diff [--json] OLD NEW [--pcap CAPTURE (--iface IFNAME | --by-source)]",
-	  "What NEW changes against OLD: the traffic it newly allows and newly\n"
-	  "denies (zones, hosts and CIDRs x protocol x ports, with the deciding\n"
-	  "flow or rule on each side), and changes of zones, hosts, flows and\n"
-	  "mode. With --pcap: replay CAPTURE through both policies (the real\n"
-	  "program, private maps) and list the conversations whose verdict\n"
-	  "changes. OLD or NEW may be @active (the active policy) or @REV (a\n"
-	  "revision of the history). Exit 0 same, 1 different, 2 trouble.",
-	  2, do_diff },
-	{ "history", "history [--json]",
-	  "The policies applied with this state directory, newest first: revision,\n"
-	  "time, action, policy name, sha256, user and result; also failed\n"
-	  "applies, confirmations, reverts and detaches.",
-	  0, do_history },
-	{ "rollback", "rollback [REV]",
-	  "Apply revision REV of the history again (default: the revision that\n"
-	  "was active before the current one), atomically, as apply does.",
-	  0, do_rollback, 1 },
-	{ "confirm", "confirm",
-	  "Keep the policy of a pending `apply --confirm`. Exit 1 if nothing was\n"
-	  "pending (it may have been reverted already: see history).",
-	  0, do_confirm },
+	{"check", "check [--strict] POLICY",
+	 "Parse, validate and compile POLICY; print every error as\n"
+	 "FILE:LINE:COL: error: MESSAGE, or the compiled sizes. Exit 0 if "
+	 "valid,\n"
+	 "1 if not. Touches nothing in the kernel. Also warns (FILE:LINE:COL:\n"
+	 "warning:) about flows that never decide a frame (duplicate, "
+	 "shadowed,\n"
+	 "or taken by earlier flows or the zone rules) and hosts and zones no\n"
+	 "flow uses; --strict makes every warning an error.",
+	 1, do_check},
+	{"apply", "apply [--confirm SECONDS] [--insecure] POLICY",
+	 "Compile POLICY, load it as a new instance and switch every "
+	 "interface\n"
+	 "the policy names to it atomically (no frame sees a mix of two\n"
+	 "policies). If anything fails, nothing changes. Every applied policy\n"
+	 "is kept in the state directory (see history). With --confirm, the\n"
+	 "previous policy comes back by itself after SECONDS unless\n"
+	 "`cranegate confirm` runs first, even if this shell dies.\n"
+	 "POLICY must not be writable by anyone but root (or you): not by its\n"
+	 "group or others, nor its directories unless sticky; otherwise apply\n"
+	 "refuses it, unless --insecure.",
+	 1, do_apply},
+	{"status", "status [--json]",
+	 "Attached interfaces, the active policy (name, sha256, applied at),\n"
+	 "per-reason and per-flow counters, and event counts.",
+	 0, do_status},
+	{"events", "events [--json] [--count N] [--timeout SECONDS]",
+	 "Stream events (drops, monitor-mode would-drops, and new connections\n"
+	 "of flows with `log: true`) as they happen, until signalled.",
+	 0, do_events},
+	{"replay",
+	 "replay --policy POLICY (--iface IFNAME | --by-source) [--json] "
+	 "CAPTURE",
+	 "Run every frame of a pcap/pcapng capture, in order, through the "
+	 "real\n"
+	 "XDP program with private maps, as if it arrived on IFNAME (or, with\n"
+	 "--by-source, on the interface of the zone holding its source). "
+	 "Never\n"
+	 "touches the running gate.",
+	 1, do_replay},
+	{"detach", "detach",
+	 "Detach the gate from every interface and remove its pins.", 0,
+	 do_detach},
+	{"run",
+	 "run POLICY [--log FILE] [--metrics ADDR:PORT] [--summary SECONDS] "
+	 "[--detach-on-exit] [--no-reload] [--insecure]",
+	 "Apply POLICY, then stream events as JSON lines to FILE (or stdout)\n"
+	 "and to syslog, serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+	 "and write a summary line every SECONDS (default 60, 0: none).\n"
+	 "SIGHUP reopens FILE and re-applies POLICY (a broken file changes\n"
+	 "nothing). SIGTERM or SIGINT stop it and leave the gate enforcing,\n"
+	 "unless --detach-on-exit. Takes the events: see `events`.\n"
+	 "If an interface of the policy is removed and comes back, run "
+	 "applies\n"
+	 "the active policy again (rtnetlink), so that it is guarded again.\n"
+	 "After the first apply, run drops every capability but CAP_BPF,\n"
+	 "CAP_NET_ADMIN, CAP_PERFMON and CAP_SYS_ADMIN (reloads need them);\n"
+	 "with --no-reload (SIGHUP only reopens FILE, and interfaces are not\n"
+	 "guarded again) it keeps only CAP_BPF and CAP_SYS_ADMIN, to read the\n"
+	 "maps. POLICY is checked as by apply (--insecure) on every reload.",
+	 1, do_run},
+	{"metrics", "metrics",
+	 "Print the gate's counters once in the Prometheus text format (for\n"
+	 "node_exporter's textfile collector); the same text as /metrics.",
+	 0, do_metrics},
+	{"top", "top [--count N]",
+	 "A live view of the busiest verdict reasons and flows (packets and\n"
+	 "bits per second, totals) and of event rates, refreshed every "
+	 "second;\n"
+	 "--count N stops after N refreshes.",
+	 0, do_top},
+	{"capture",
+	 "capture [--reason R] [--flow F] [--zone Z] [--all] [--count N] "
+	 "[--timeout SECONDS] -w FILE",
+	 "Write dropped frames (and monitor-mode would-drops; with --all also\n"
+	 "logged passes) to FILE as pcap, the first 128 bytes of each, until\n"
+	 "signalled, N frames or SECONDS. -w - writes to stdout. Reads the\n"
+	 "same ring buffer as `events` and `run`: each event goes to one "
+	 "reader.",
+	 0, do_capture},
+	{"diff",
+	 "diff [--json] OLD NEW [--pcap CAPTURE (--iface IFNAME | "
+	 "--by-source)]",
+	 "What NEW changes against OLD: the traffic it newly allows and newly\n"
+	 "denies (zones, hosts and CIDRs x protocol x ports, with the "
+	 "deciding\n"
+	 "flow or rule on each side), and changes of zones, hosts, flows and\n"
+	 "mode. With --pcap: replay CAPTURE through both policies (the real\n"
+	 "program, private maps) and list the conversations whose verdict\n"
+	 "changes. OLD or NEW may be @active (the active policy) or @REV (a\n"
+	 "revision of the history). Exit 0 same, 1 different, 2 trouble.",
+	 2, do_diff},
+	{"history", "history [--json]",
+	 "The policies applied with this state directory, newest first: "
+	 "revision,\n"
+	 "time, action, policy name, sha256, user and result; also failed\n"
+	 "applies, confirmations, reverts and detaches.",
+	 0, do_history},
+	{"rollback", "rollback [REV]",
+	 "Apply revision REV of the history again (default: the revision that\n"
+	 "was active before the current one), atomically, as apply does.",
+	 0, do_rollback, 1},
+	{"confirm", "confirm",
+	 "Keep the policy of a pending `apply --confirm`. Exit 1 if nothing "
+	 "was\n"
+	 "pending (it may have been reverted already: see history).",
+	 0, do_confirm},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -309,55 +353,64 @@ static void usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out,
-		"usage: cranegate COMMAND [OPTIONS] [ARGS]\n\n"
-		"An XDP boundary gate for crane networks: zones, an allowlist of\n"
-		"flows, and line-rate drops of everything else.\n\ncommands:\n");
+	fprintf(out, "usage: cranegate COMMAND [OPTIONS] [ARGS]\n\n"
+		     "An XDP boundary gate for crane networks: zones, an "
+		     "allowlist of\n"
+		     "flows, and line-rate drops of everything "
+		     "else.\n\ncommands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  cranegate %s\n", commands[i].usage);
 	fprintf(out,
 		"\noptions for every command:\n"
 		"  --pin-root DIR    where maps and the program are pinned\n"
 		"                    (default /sys/fs/bpf/cranegate)\n"
-		"  --state-dir DIR   policy copies and history (default /var/lib/cranegate)\n"
-		"  --verbose         show libbpf's messages (the verifier log on failure)\n"
-		"  -h, --help        this text; `cranegate COMMAND --help` for one command\n\n"
-		"A typical change: cranegate check --strict new.yaml && cranegate diff\n"
-		"live.yaml new.yaml && cranegate diff live.yaml new.yaml --by-source\n"
-		"--pcap recorded.pcap; cranegate apply --confirm 120 new.yaml, test,\n"
+		"  --state-dir DIR   policy copies and history (default "
+		"/var/lib/cranegate)\n"
+		"  --verbose         show libbpf's messages (the verifier log "
+		"on failure)\n"
+		"  -h, --help        this text; `cranegate COMMAND --help` for "
+		"one command\n\n"
+		"A typical change: cranegate check --strict new.yaml && "
+		"cranegate diff\n"
+		"live.yaml new.yaml && cranegate diff live.yaml new.yaml "
+		"--by-source\n"
+		"--pcap recorded.pcap; cranegate apply --confirm 120 new.yaml, "
+		"test,\n"
 		"cranegate confirm (or cranegate rollback)\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pin-root", required_argument, NULL, 'P' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "iface", required_argument, NULL, 'i' },
-		{ "by-source", no_argument, NULL, 'b' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "log", required_argument, NULL, OPT_LOG },
-		{ "metrics", required_argument, NULL, OPT_METRICS },
-		{ "summary", required_argument, NULL, OPT_SUMMARY },
-		{ "detach-on-exit", no_argument, NULL, OPT_DETACH_ON_EXIT },
-		{ "reason", required_argument, NULL, OPT_REASON },
-		{ "flow", required_argument, NULL, OPT_FLOW },
-		{ "zone", required_argument, NULL, OPT_ZONE },
-		{ "all", no_argument, NULL, OPT_ALL },
-		{ "write", required_argument, NULL, 'w' },
-		{ "strict", no_argument, NULL, OPT_STRICT },
-		{ "confirm", required_argument, NULL, OPT_CONFIRM },
-		{ "pcap", required_argument, NULL, OPT_PCAP },
-		{ "help", no_argument, NULL, 'h' },
+		{"pin-root", required_argument, NULL, 'P'},
+		{"state-dir", required_argument, NULL, 'S'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"json", no_argument, NULL, 'j'},
+		{"policy", required_argument, NULL, 'p'},
+		{"iface", required_argument, NULL, 'i'},
+		{"by-source", no_argument, NULL, 'b'},
+		{"count", required_argument, NULL, 'c'},
+		{"timeout", required_argument, NULL, 't'},
+		{"log", required_argument, NULL, OPT_LOG},
+		{"metrics", required_argument, NULL, OPT_METRICS},
+		{"summary", required_argument, NULL, OPT_SUMMARY},
+		{"detach-on-exit", no_argument, NULL, OPT_DETACH_ON_EXIT},
+		{"reason", required_argument, NULL, OPT_REASON},
+		{"flow", required_argument, NULL, OPT_FLOW},
+		{"zone", required_argument, NULL, OPT_ZONE},
+		{"all", no_argument, NULL, OPT_ALL},
+		{"write", required_argument, NULL, 'w'},
+		{"strict", no_argument, NULL, OPT_STRICT},
+		{"confirm", required_argument, NULL, OPT_CONFIRM},
+		{"pcap", required_argument, NULL, OPT_PCAP},
+		{"insecure", no_argument, NULL, OPT_INSECURE},
+		{"no-reload", no_argument, NULL, OPT_NO_RELOAD},
+		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	struct args a = {
-		.env = { .pin_root = "/sys/fs/bpf/cranegate",
-			 .state_dir = "/var/lib/cranegate" },
+		.env = {.pin_root = "/sys/fs/bpf/cranegate",
+			.state_dir = "/var/lib/cranegate"},
 	};
 	const struct command *cmd = NULL;
 	bool help = false;
@@ -379,7 +432,8 @@ int main(int argc, char **argv)
 		bool want_help = argc < 2;
 
 		for (k = 1; k < argc; k++)
-			if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help") ||
+			if (!strcmp(argv[k], "-h") ||
+			    !strcmp(argv[k], "--help") ||
 			    !strcmp(argv[k], "help"))
 				want_help = true;
 		if (want_help) {
@@ -459,6 +513,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PCAP:
 			a.pcap = optarg;
+			break;
+		case OPT_INSECURE:
+			a.insecure = true;
+			break;
+		case OPT_NO_RELOAD:
+			a.no_reload = true;
 			break;
 		case 'h':
 			help = true;
