@@ -467,13 +467,14 @@ static void link_check(struct run *r)
 static const int reload_caps[] = {CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON,
 				  CAP_SYS_ADMIN};
 /* Streaming and metrics: bpf() on the pinned maps (CAP_BPF: Debian
- * disables unprivileged bpf()) and their maps by id (CAP_SYS_ADMIN). */
-static const int stream_caps[] = {CAP_BPF, CAP_SYS_ADMIN};
+ * disables unprivileged bpf()) and their maps by id (CAP_SYS_ADMIN);
+ * --detach-on-exit also needs to detach (CAP_NET_ADMIN). */
+static const int stream_caps[] = {CAP_BPF, CAP_SYS_ADMIN, CAP_NET_ADMIN};
 
 static int drop_privileges(struct run *r)
 {
 	const int *keep = r->o->no_reload ? stream_caps : reload_caps;
-	size_t n = r->o->no_reload ? 2 : 4, i;
+	size_t n = r->o->no_reload ? (r->o->detach_on_exit ? 3 : 2) : 4, i;
 	bool have[4] = {};
 	char *eff, *bnd;
 	int err = 0;

@@ -297,7 +297,8 @@ static const struct command commands[] = {
 	 "CAP_NET_ADMIN, CAP_PERFMON and CAP_SYS_ADMIN (reloads need them);\n"
 	 "with --no-reload (SIGHUP only reopens FILE, and interfaces are not\n"
 	 "guarded again) it keeps only CAP_BPF and CAP_SYS_ADMIN, to read the\n"
-	 "maps. POLICY is checked as by apply (--insecure) on every reload.",
+	 "maps (and CAP_NET_ADMIN with --detach-on-exit). POLICY is checked\n"
+	 "as by apply (--insecure) on every reload.",
 	 1, do_run},
 	{"metrics", "metrics",
 	 "Print the gate's counters once in the Prometheus text format (for\n"

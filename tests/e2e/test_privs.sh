@@ -18,7 +18,8 @@
 #     same set; SIGHUP still reloads, events still stream, /metrics is
 #     served. The same under the unit's bounding set (no CAP_SETPCAP),
 #     set with setpriv(1). With --no-reload: CAP_BPF and CAP_SYS_ADMIN
-#     only, and SIGHUP does not apply.
+#     only (and CAP_NET_ADMIN with --detach-on-exit, which then detaches),
+#     and SIGHUP does not apply.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -261,6 +262,16 @@ expect "run --no-reload: SIGHUP applies nothing" "$(active_sha)" = "$SHA_A"
 expect "run --no-reload: still one apply record" \
 	"$(jq -s '[.[] | select(.type == "apply")] | length' "$T/run3.log")" -eq 1
 stop_run
+
+# --no-reload --detach-on-exit keeps CAP_NET_ADMIN, to detach on SIGTERM.
+install -m 0644 "$T/a.yaml" "$T/run.yaml"
+cg_bg 60 "$T/run5.log" run "$T/run.yaml" --no-reload --detach-on-exit --summary 0 --metrics "127.0.0.1:$PORT"
+check_caps "run --no-reload --detach-on-exit" "$(mask $CAP_BPF $CAP_SYS_ADMIN $CAP_NET_ADMIN)" "$T/run5.log"
+stop_run
+expect "run --no-reload --detach-on-exit: detached on SIGTERM" \
+	"$(jq -r 'select(.type == "stop") | .gate' "$T/run5.log")" = detached
+xdp_attached crane0 && not_ok "run --no-reload --detach-on-exit: crane0 has no program left" ||
+	ok "run --no-reload --detach-on-exit: crane0 has no program left"
 
 # --insecure: run accepts the world-writable file.
 install -m 0666 "$T/b.yaml" "$T/run.yaml"
