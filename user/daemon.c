@@ -11,10 +11,9 @@
  *   summary  counts since the previous summary, per reason, and what
  *            happened to events (emitted, lost, suppressed)
  *   stop     the daemon stopped; "gate" says whether it stays enforcing
- * Each also goes to syslog(3) as one line (facility daemon).
- *
- *   link     an interface of the policy went away or came back
+ *   link     an interface of the policy went away, or is there unguarded
  *   privileges  the capabilities kept after the first apply
+ * Each also goes to syslog(3) as one line (facility daemon).
  *
  * The gate does not depend on this process: the kernel holds the XDP
  * attachment, so SIGTERM, a crash or SIGKILL leave the last applied
