@@ -14,7 +14,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -std=gnu11 -D_GNU_SOURCE
 CPPFLAGS += -Imaps -Iuser -I$(BUILD) -Itests/lib
-LDLIBS += -lxdp -lbpf -lelf -lz -lyaml -lpcap -lcrypto -lmicrohttpd -lm
+LDLIBS += -lxdp -lbpf -lelf -lz -lyaml -lpcap -lcrypto -lmicrohttpd -lcap-ng -lm
 
 ifeq ($(V),1)
 Q =
@@ -225,7 +225,10 @@ fuzz: deps
 	$(Q)$(MAKE) --no-print-directory all fuzz-bins
 	$(Q)tests/fuzz/run.sh
 
-# SOAK_SECONDS (default 180) of mixed traffic and a reload every second.
+# SOAK_SECONDS (default 180) of mixed traffic and a reload every second;
+# then the flood test for FLOOD_SECONDS (default here 120).
 soak: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)CG_TEST_TIMEOUT=$$(( $${SOAK_SECONDS:-180} + 600 )) tests/run.sh test_soak
+	$(Q)FLOOD_SECONDS=$${FLOOD_SECONDS:-120} \
+		CG_TEST_TIMEOUT=$$(( $${FLOOD_SECONDS:-120} + 600 )) tests/run.sh test_flood

@@ -11,29 +11,64 @@
  *   summary  counts since the previous summary, per reason, and what
  *            happened to events (emitted, lost, suppressed)
  *   stop     the daemon stopped; "gate" says whether it stays enforcing
+ *   link     an interface of the policy went away, or is there unguarded
+ *   privileges  the capabilities kept after the first apply
  * Each also goes to syslog(3) as one line (facility daemon).
  *
  * The gate does not depend on this process: the kernel holds the XDP
  * attachment, so SIGTERM, a crash or SIGKILL leave the last applied
  * policy enforcing (fail-closed). Only --detach-on-exit detaches, and
  * only on SIGTERM/SIGINT.
+ *
+ * An interface that is deleted takes its XDP program with it; when one
+ * of the same name appears again it has a new ifindex, which the live
+ * policy's zones (keyed by ifindex) do not know. A NETLINK_ROUTE socket
+ * subscribed to link changes wakes the loop; after a short pause (one
+ * creation is a burst of messages) every interface of the policy is
+ * looked at, and if one exists without the gate's program, the active
+ * policy (its kept copy in the state directory; else POLICY) is applied
+ * again, compiled against the current ifindexes, exactly as SIGHUP does.
+ *
+ * After the first apply, run keeps only the capabilities a reload needs
+ * (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_ADMIN; with --no-reload
+ * only what reading the maps needs) in its effective and permitted sets
+ * and its bounding set, clears the inheritable and ambient sets and sets
+ * no_new_privs. Capabilities belong to threads, so the metrics thread
+ * starts only after the drop.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cap-ng.h>
+
 #include "compile.h"
 #include "daemon.h"
+#include "history.h"
 #include "metrics.h"
 #include "output.h"
+#include "perm.h"
+
+/* An interface of the active policy, and the ifindex it had last. */
+struct watched {
+	char name[CG_IFNAME_MAX];
+	unsigned ifindex; /* 0: not there */
+};
 
 struct run {
 	const struct cg_env *env;
@@ -43,6 +78,9 @@ struct run {
 	struct cg_snapshot base; /* counters at the previous summary */
 	struct timespec base_at;
 	unsigned long long n_events;
+	struct watched *ifaces; /* of the last policy applied */
+	size_t n_ifaces;
+	unsigned long long failed_sig; /* ifindexes of a re-guard that failed */
 };
 
 static void iso_now(char *buf, size_t len)
@@ -174,30 +212,41 @@ static void log_lines(struct run *r, int prio, const char *key, char *text)
  * log with their FILE:LINE:COL; cg_apply itself changes nothing unless
  * all of it succeeds, so a refused reload leaves the running policy.
  */
-static int apply_policy(struct run *r, const char *trigger)
+static int apply_policy(struct run *r, const char *trigger, const char *path)
 {
-	const char *path = r->o->policy;
 	const char *keep = strcmp(trigger, "start") ? "the running policy stays"
 						    : "nothing changed";
 	struct cg_diags d = {.file = path};
 	struct cg_policy *p = NULL;
 	struct cg_compiled *c = NULL;
 	struct cg_snapshot s;
+	struct watched *w = NULL;
 	char *text = NULL, hex[65];
-	size_t len = 0;
+	size_t len = 0, n_w = 0, i;
 	FILE *m;
 	int err;
 
-	err = cg_policy_load(path, &p, &d);
-	if (!err)
-		err = cg_compile(p, &c, &d);
 	m = open_memstream(&text, &len);
-	if (m) {
-		cg_diags_print(&d, m);
-		fclose(m);
+	if (!r->o->insecure &&
+	    cg_policy_perm_check(path, false, m ? m : stderr)) {
+		err = -EPERM;
+	} else {
+		err = cg_policy_load(path, &p, &d);
+		if (!err)
+			err = cg_compile(p, &c, &d);
+		cg_diags_print(&d, m ? m : stderr);
 	}
+	if (m)
+		fclose(m);
 	if (text && *text)
 		fputs(text, stderr);
+	if (!err) {
+		n_w = c->n_ifnames;
+		w = calloc(n_w + 1, sizeof(*w));
+		for (i = 0; w && i < n_w; i++)
+			snprintf(w[i].name, sizeof(w[i].name), "%s",
+				 c->ifnames[i]);
+	}
 	cg_compiled_free(c);
 	cg_policy_free(p);
 
@@ -205,8 +254,8 @@ static int apply_policy(struct run *r, const char *trigger)
 	fprintf(r->log, ", \"trigger\": \"%s\", \"file\": ", trigger);
 	cg_json_str(r->log, path);
 	if (err) {
-		syslog(LOG_ERR, "%s: policy %s refused (%zu errors); %s",
-		       trigger, path, d.n_errors, keep);
+		syslog(LOG_ERR, "%s: policy %s refused; %s", trigger, path,
+		       keep);
 		fputs(", \"ok\": false", r->log);
 		if (text && *text) {
 			log_lines(r, LOG_ERR, "errors", text);
@@ -238,6 +287,16 @@ static int apply_policy(struct run *r, const char *trigger)
 		rec_end(r);
 		goto out;
 	}
+	/* Watch the interfaces of what is now enforcing. */
+	if (w) {
+		for (i = 0; i < n_w; i++)
+			w[i].ifindex = if_nametoindex(w[i].name);
+		free(r->ifaces);
+		r->ifaces = w;
+		r->n_ifaces = n_w;
+		w = NULL;
+	}
+	r->failed_sig = 0;
 	cg_snapshot_read(r->env, &s);
 	sha_hex(s.sha256, hex);
 	syslog(LOG_NOTICE,
@@ -253,8 +312,211 @@ static int apply_policy(struct run *r, const char *trigger)
 	rec_end(r);
 	cg_snapshot_free(&s);
 out:
+	free(w);
 	free(text);
 	cg_diags_free(&d);
+	return err;
+}
+
+/* ---- interfaces that come back */
+
+/* A socket that hears of every link change, or -errno. */
+static int link_watch_open(void)
+{
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+				 .nl_groups = RTMGRP_LINK};
+	int fd;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * Read what is waiting; true if a link was added, changed or removed.
+ * The messages themselves are not needed: the interfaces are looked up
+ * by name afterwards. An overrun (ENOBUFS) lost some, so counts as one.
+ */
+static bool link_watch_drain(int fd)
+{
+	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
+	bool changed = false;
+	struct nlmsghdr *nh;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == ENOBUFS) {
+			changed = true;
+			continue;
+		}
+		if (n <= 0)
+			break;
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
+		     nh = NLMSG_NEXT(nh, n))
+			if (nh->nlmsg_type == RTM_NEWLINK ||
+			    nh->nlmsg_type == RTM_DELLINK)
+				changed = true;
+	}
+	return changed;
+}
+
+static unsigned pinned_prog_id(const struct cg_env *env)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/prog", env->pin_root);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+static void link_record(struct run *r, const struct watched *w,
+			unsigned ifindex, const char *state)
+{
+	rec_begin(r, "link");
+	fputs(", \"iface\": ", r->log);
+	cg_json_str(r->log, w->name);
+	fprintf(r->log, ", \"state\": \"%s\", \"ifindex\": %u", state, ifindex);
+	if (w->ifindex && ifindex && w->ifindex != ifindex)
+		fprintf(r->log, ", \"old_ifindex\": %u", w->ifindex);
+	rec_end(r);
+}
+
+/*
+ * After link changes: note interfaces of the policy that went away, and
+ * apply the active policy again if one is there without the gate. A
+ * re-guard that failed is not retried until the ifindexes change again.
+ */
+static void link_check(struct run *r)
+{
+	unsigned prog = pinned_prog_id(r->env);
+	unsigned long long sig = 0;
+	bool need = false;
+	char path[4096];
+	const char *from = r->o->policy;
+	size_t i;
+
+	for (i = 0; i < r->n_ifaces; i++) {
+		struct watched *w = &r->ifaces[i];
+		unsigned idx = if_nametoindex(w->name);
+		uint32_t cur = 0;
+
+		if (!idx) {
+			if (w->ifindex) {
+				link_record(r, w, 0, "gone");
+				syslog(LOG_WARNING,
+				       "interface %s of the policy is gone; it "
+				       "will be guarded again when it comes "
+				       "back",
+				       w->name);
+			}
+			w->ifindex = 0;
+			continue;
+		}
+		sig = sig * 1000003 + idx;
+		bpf_xdp_query_id(idx, 0, &cur);
+		if (prog && cur == prog) {
+			w->ifindex = idx;
+			continue;
+		}
+		if (w->ifindex != idx || !r->failed_sig) {
+			link_record(r, w, idx, "unguarded");
+			syslog(LOG_WARNING,
+			       "interface %s (ifindex %u) of the policy is not "
+			       "guarded%s",
+			       w->name, idx,
+			       r->o->no_reload
+				       ? "; run has --no-reload: apply the "
+					 "policy"
+				       : "; applying the active policy again");
+		}
+		w->ifindex = idx;
+		need = true;
+	}
+	if (!need || r->o->no_reload || sig == r->failed_sig)
+		return;
+	/* The policy that is enforcing, not whatever POLICY holds now. */
+	if (!cg_history_policy_path(r->env, "active", path, sizeof(path)))
+		from = path;
+	if (apply_policy(r, "link", from))
+		r->failed_sig = sig ? sig : 1;
+}
+
+/* ---- capabilities */
+
+/* What reloads need: load programs and maps (CAP_BPF, with CAP_PERFMON
+ * for the program's helpers), attach XDP (CAP_NET_ADMIN), open the
+ * active program's maps by id and mount bpffs (CAP_SYS_ADMIN). */
+static const int reload_caps[] = {CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON,
+				  CAP_SYS_ADMIN};
+/* Streaming and metrics: bpf() on the pinned maps (CAP_BPF: Debian
+ * disables unprivileged bpf()) and their maps by id (CAP_SYS_ADMIN);
+ * --detach-on-exit also needs to detach (CAP_NET_ADMIN). */
+static const int stream_caps[] = {CAP_BPF, CAP_SYS_ADMIN, CAP_NET_ADMIN};
+
+static int drop_privileges(struct run *r)
+{
+	const int *keep = r->o->no_reload ? stream_caps : reload_caps;
+	size_t n = r->o->no_reload ? (r->o->detach_on_exit ? 3 : 2) : 4, i;
+	bool have[4] = {};
+	char *eff, *bnd;
+	int err = 0;
+
+	/* Keep what we have of the list: a capset can only shrink. */
+	capng_get_caps_process();
+	for (i = 0; i < n; i++)
+		have[i] = capng_have_capability(CAPNG_PERMITTED, keep[i]);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	capng_clear(CAPNG_SELECT_ALL);
+	for (i = 0; i < n; i++)
+		if (have[i])
+			capng_update(CAPNG_ADD,
+				     CAPNG_EFFECTIVE | CAPNG_PERMITTED |
+					     CAPNG_BOUNDING_SET,
+				     keep[i]);
+	/* The bounding set shrinks only with CAP_SETPCAP, which a systemd
+	 * unit's CapabilityBoundingSet= may have taken already; with
+	 * no_new_privs, what left the permitted set cannot come back
+	 * through execve either way. */
+	if (capng_apply(CAPNG_SELECT_BOUNDS))
+		syslog(LOG_INFO, "cannot shrink the capability bounding set "
+				 "(no CAP_SETPCAP); no_new_privs is set");
+	if (capng_apply(CAPNG_SELECT_CAPS) || capng_apply(CAPNG_SELECT_AMBIENT))
+		err = -EPERM;
+
+	capng_get_caps_process();
+	eff = capng_print_caps_text(CAPNG_PRINT_BUFFER, CAPNG_PERMITTED);
+	bnd = capng_print_caps_text(CAPNG_PRINT_BUFFER, CAPNG_BOUNDING_SET);
+	rec_begin(r, "privileges");
+	fputs(", \"capabilities\": ", r->log);
+	cg_json_str(r->log, eff ? eff : "none");
+	fputs(", \"bounding\": ", r->log);
+	cg_json_str(r->log, bnd ? bnd : "none");
+	fprintf(r->log, ", \"no_new_privs\": true, \"ok\": %s",
+		err ? "false" : "true");
+	rec_end(r);
+	syslog(err ? LOG_ERR : LOG_NOTICE, "capabilities %s: %s",
+	       err ? "could not be dropped; still" : "dropped to",
+	       eff ? eff : "none");
+	free(eff);
+	free(bnd);
 	return err;
 }
 
@@ -391,6 +653,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	struct cg_metrics_server *ms = NULL;
 	struct cg_event_stream *es = NULL;
 	int sfd = -1, tfd = -1, epfd = -1, evfd, err, stop_sig = 0;
+	int lfd = -1, dfd = -1;
 	sigset_t mask;
 
 	openlog("cranegate", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -407,12 +670,34 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	 * gate changes: the log, then the metrics address. */
 	if ((err = open_log(&r)))
 		goto out;
-	if (o->metrics && (err = cg_metrics_serve(o->metrics, metrics_body,
-						  (void *)env, &ms)))
+	if (o->metrics &&
+	    (err = cg_metrics_bind(o->metrics, metrics_body, (void *)env, &ms)))
 		goto out;
-	if ((err = apply_policy(&r, "start")))
+	if ((err = apply_policy(&r, "start", o->policy)))
 		goto out;
 	if ((err = cg_event_stream_open(env, on_event, &r, &es)))
+		goto out;
+	lfd = link_watch_open();
+	if (lfd < 0) {
+		err = lfd;
+		fprintf(stderr,
+			"cranegate: cannot watch interfaces (netlink): %s\n",
+			strerror(-err));
+		goto out;
+	}
+	/* Link changes settle for 100 ms before the interfaces are looked at.
+	 */
+	dfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (dfd < 0) {
+		err = -errno;
+		goto out;
+	}
+	if ((err = drop_privileges(&r))) {
+		fprintf(stderr, "cranegate: cannot drop capabilities: %s\n",
+			strerror(-err));
+		goto out;
+	}
+	if (ms && (err = cg_metrics_start(ms)))
 		goto out;
 
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
@@ -422,7 +707,8 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 		goto out;
 	}
 	evfd = cg_event_stream_fd(es);
-	if ((err = epoll_add(epfd, sfd)) || (err = epoll_add(epfd, evfd)))
+	if ((err = epoll_add(epfd, sfd)) || (err = epoll_add(epfd, evfd)) ||
+	    (err = epoll_add(epfd, lfd)) || (err = epoll_add(epfd, dfd)))
 		goto out;
 	if (o->summary_s > 0) {
 		struct itimerspec it = {
@@ -446,10 +732,10 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	       o->metrics ? o->metrics : "");
 
 	while (!stop_sig) {
-		struct epoll_event evs[4];
+		struct epoll_event evs[8];
 		int n, i;
 
-		n = epoll_wait(epfd, evs, 4, -1);
+		n = epoll_wait(epfd, evs, 8, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -461,6 +747,17 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 
 			if (fd == evfd) {
 				cg_event_stream_poll(es, 0);
+			} else if (fd == lfd) {
+				struct itimerspec settle = {
+					.it_value = {.tv_nsec = 100000000}};
+
+				if (link_watch_drain(lfd))
+					timerfd_settime(dfd, 0, &settle, NULL);
+			} else if (fd == dfd) {
+				uint64_t ticks;
+
+				if (read(dfd, &ticks, sizeof(ticks)) > 0)
+					link_check(&r);
 			} else if (fd == tfd) {
 				uint64_t ticks;
 
@@ -478,7 +775,12 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 				/* logrotate moved the file: write a new one. */
 				if (o->log_path)
 					open_log(&r);
-				apply_policy(&r, "sighup");
+				if (o->no_reload)
+					syslog(LOG_NOTICE,
+					       "SIGHUP: log reopened; run has "
+					       "--no-reload, the policy stays");
+				else
+					apply_policy(&r, "sighup", o->policy);
 			}
 		}
 	}
@@ -508,6 +810,11 @@ out:
 	cg_snapshot_free(&r.base);
 	if (tfd >= 0)
 		close(tfd);
+	if (dfd >= 0)
+		close(dfd);
+	if (lfd >= 0)
+		close(lfd);
+	free(r.ifaces);
 	if (sfd >= 0)
 		close(sfd);
 	if (epfd >= 0)

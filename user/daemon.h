@@ -2,7 +2,9 @@
 /*
  * `cranegate run`: the gate as a service. Applies a policy, then streams
  * events as JSON lines to a log (stdout or a file) and to syslog, serves
- * metrics, writes a periodic summary, and reloads on SIGHUP.
+ * metrics, writes a periodic summary, and reloads on SIGHUP. Applies the
+ * active policy again when an interface it names comes back (rtnetlink).
+ * Drops every capability it does not need once the gate is attached.
  */
 #ifndef CRANEGATE_DAEMON_H
 #define CRANEGATE_DAEMON_H
@@ -17,6 +19,8 @@ struct cg_run_opts {
 	const char *metrics;  /* ADDR:PORT to serve /metrics on, or NULL */
 	int summary_s;	      /* seconds between summaries; 0: none */
 	bool detach_on_exit;  /* detach on SIGTERM/SIGINT (default: stay) */
+	bool no_reload;	      /* SIGHUP only reopens the log; fewer caps */
+	bool insecure;	      /* accept a policy file others can write */
 };
 
 /*

@@ -19,6 +19,7 @@
 #include "lint.h"
 #include "loader.h"
 #include "metrics.h"
+#include "perm.h"
 #include "replay.h"
 
 struct args {
@@ -33,6 +34,8 @@ struct args {
 	const char *metrics; /* --metrics ADDR:PORT */
 	const char *summary; /* --summary SECONDS */
 	bool detach_on_exit;
+	bool no_reload; /* run --no-reload */
+	bool insecure;	/* trust a policy file others can write */
 	const char *reason, *flow, *zone; /* capture filters */
 	const char *write;		  /* -w FILE */
 	bool all;			  /* capture --all */
@@ -57,6 +60,8 @@ enum {
 	OPT_STRICT,
 	OPT_CONFIRM,
 	OPT_PCAP,
+	OPT_INSECURE,
+	OPT_NO_RELOAD,
 };
 
 struct command {
@@ -75,6 +80,9 @@ static int do_check(struct args *a)
 	struct cg_compiled *c = NULL;
 	int err;
 
+	/* check changes nothing: it warns where apply would refuse. */
+	if (!a->insecure)
+		cg_policy_perm_check(a->pos[0], true, stderr);
 	err = cg_policy_load(a->pos[0], &p, &d);
 	if (!err)
 		err = cg_compile(p, &c, &d);
@@ -97,6 +105,11 @@ static int do_check(struct args *a)
 
 static int do_apply(struct args *a)
 {
+	int err;
+
+	if (!a->insecure &&
+	    (err = cg_policy_perm_check(a->pos[0], false, stderr)))
+		return err;
 	if (a->confirm)
 		return cg_apply_confirmed(&a->env, a->pos[0], a->confirm);
 	return cg_apply(&a->env, a->pos[0]);
@@ -144,6 +157,8 @@ static int do_run(struct args *a)
 		.metrics = a->metrics,
 		.summary_s = 60,
 		.detach_on_exit = a->detach_on_exit,
+		.no_reload = a->no_reload,
+		.insecure = a->insecure,
 	};
 	char *end;
 
@@ -233,14 +248,17 @@ static const struct command commands[] = {
 	 "or taken by earlier flows or the zone rules) and hosts and zones no\n"
 	 "flow uses; --strict makes every warning an error.",
 	 1, do_check},
-	{"apply", "apply [--confirm SECONDS] POLICY",
+	{"apply", "apply [--confirm SECONDS] [--insecure] POLICY",
 	 "Compile POLICY, load it as a new instance and switch every "
 	 "interface\n"
 	 "the policy names to it atomically (no frame sees a mix of two\n"
 	 "policies). If anything fails, nothing changes. Every applied policy\n"
 	 "is kept in the state directory (see history). With --confirm, the\n"
 	 "previous policy comes back by itself after SECONDS unless\n"
-	 "`cranegate confirm` runs first, even if this shell dies.",
+	 "`cranegate confirm` runs first, even if this shell dies.\n"
+	 "POLICY must not be writable by anyone but root (or you): not by its\n"
+	 "group or others, nor its directories unless sticky; otherwise apply\n"
+	 "refuses it, unless --insecure.",
 	 1, do_apply},
 	{"status", "status [--json]",
 	 "Attached interfaces, the active policy (name, sha256, applied at),\n"
@@ -265,13 +283,22 @@ static const struct command commands[] = {
 	 do_detach},
 	{"run",
 	 "run POLICY [--log FILE] [--metrics ADDR:PORT] [--summary SECONDS] "
-	 "[--detach-on-exit]",
+	 "[--detach-on-exit] [--no-reload] [--insecure]",
 	 "Apply POLICY, then stream events as JSON lines to FILE (or stdout)\n"
 	 "and to syslog, serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	 "and write a summary line every SECONDS (default 60, 0: none).\n"
 	 "SIGHUP reopens FILE and re-applies POLICY (a broken file changes\n"
 	 "nothing). SIGTERM or SIGINT stop it and leave the gate enforcing,\n"
-	 "unless --detach-on-exit. Takes the events: see `events`.",
+	 "unless --detach-on-exit. Takes the events: see `events`.\n"
+	 "If an interface of the policy is removed and comes back, run "
+	 "applies\n"
+	 "the active policy again (rtnetlink), so that it is guarded again.\n"
+	 "After the first apply, run drops every capability but CAP_BPF,\n"
+	 "CAP_NET_ADMIN, CAP_PERFMON and CAP_SYS_ADMIN (reloads need them);\n"
+	 "with --no-reload (SIGHUP only reopens FILE, and interfaces are not\n"
+	 "guarded again) it keeps only CAP_BPF and CAP_SYS_ADMIN, to read the\n"
+	 "maps (and CAP_NET_ADMIN with --detach-on-exit). POLICY is checked\n"
+	 "as by apply (--insecure) on every reload.",
 	 1, do_run},
 	{"metrics", "metrics",
 	 "Print the gate's counters once in the Prometheus text format (for\n"
@@ -377,6 +404,8 @@ int main(int argc, char **argv)
 		{"strict", no_argument, NULL, OPT_STRICT},
 		{"confirm", required_argument, NULL, OPT_CONFIRM},
 		{"pcap", required_argument, NULL, OPT_PCAP},
+		{"insecure", no_argument, NULL, OPT_INSECURE},
+		{"no-reload", no_argument, NULL, OPT_NO_RELOAD},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -485,6 +514,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PCAP:
 			a.pcap = optarg;
+			break;
+		case OPT_INSECURE:
+			a.insecure = true;
+			break;
+		case OPT_NO_RELOAD:
+			a.no_reload = true;
 			break;
 		case 'h':
 			help = true;

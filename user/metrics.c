@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -226,6 +227,7 @@ struct cg_metrics_server {
 	void *ctx;
 	struct sockaddr_storage ss;
 	socklen_t len;
+	int fd; /* bound and listening, until the daemon takes it */
 };
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
@@ -284,11 +286,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 	return reply(conn, MHD_HTTP_OK, CG_METRICS_CONTENT_TYPE, body, len);
 }
 
-int cg_metrics_serve(const char *spec, cg_metrics_fn fn, void *ctx,
-		     struct cg_metrics_server **out)
+int cg_metrics_bind(const char *spec, cg_metrics_fn fn, void *ctx,
+		    struct cg_metrics_server **out)
 {
 	struct cg_metrics_server *m;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+	int one = 1;
 
 	*out = NULL;
 	m = calloc(1, sizeof(*m));
@@ -296,6 +298,7 @@ int cg_metrics_serve(const char *spec, cg_metrics_fn fn, void *ctx,
 		return -ENOMEM;
 	m->fn = fn;
 	m->ctx = ctx;
+	m->fd = -1;
 	if (cg_metrics_parse_addr(spec, &m->ss, &m->len)) {
 		fprintf(stderr,
 			"cranegate: --metrics wants ADDR:PORT with a numeric "
@@ -305,24 +308,57 @@ int cg_metrics_serve(const char *spec, cg_metrics_fn fn, void *ctx,
 		free(m);
 		return -EINVAL;
 	}
-	if (m->ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	m->d = MHD_start_daemon(
-		flags, ntohs(((struct sockaddr_in *)&m->ss)->sin_port), NULL,
-		NULL, handle, m, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&m->ss, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)16, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-		MHD_OPTION_END);
-	if (!m->d) {
+	m->fd = socket(m->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (m->fd < 0 ||
+	    setsockopt(m->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(m->fd, (struct sockaddr *)&m->ss, m->len) ||
+	    listen(m->fd, 16)) {
+		int err = -errno;
+
 		fprintf(stderr,
-			"cranegate: cannot serve metrics on %s (address in "
+			"cranegate: cannot serve metrics on %s: %s (address in "
 			"use, or not an address of this host?)\n",
-			spec);
+			spec, strerror(-err));
+		if (m->fd >= 0)
+			close(m->fd);
 		free(m);
-		return -EADDRNOTAVAIL;
+		return err;
 	}
 	*out = m;
 	return 0;
+}
+
+int cg_metrics_start(struct cg_metrics_server *m)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+
+	if (m->ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	m->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, handle, m, MHD_OPTION_LISTEN_SOCKET,
+		m->fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+	if (!m->d) {
+		fprintf(stderr, "cranegate: cannot start the metrics server\n");
+		return -ENOMEM;
+	}
+	/* The daemon owns the socket now and closes it when it stops. */
+	m->fd = -1;
+	return 0;
+}
+
+int cg_metrics_serve(const char *spec, cg_metrics_fn fn, void *ctx,
+		     struct cg_metrics_server **out)
+{
+	int err;
+
+	if ((err = cg_metrics_bind(spec, fn, ctx, out)))
+		return err;
+	if ((err = cg_metrics_start(*out))) {
+		cg_metrics_stop(*out);
+		*out = NULL;
+	}
+	return err;
 }
 
 unsigned cg_metrics_port(const struct cg_metrics_server *m)
@@ -339,6 +375,8 @@ void cg_metrics_stop(struct cg_metrics_server *m)
 		return;
 	if (m->d)
 		MHD_stop_daemon(m->d);
+	if (m->fd >= 0)
+		close(m->fd);
 	free(m);
 }
 

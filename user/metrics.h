@@ -41,6 +41,16 @@ struct cg_metrics_server;
  */
 int cg_metrics_serve(const char *spec, cg_metrics_fn fn, void *ctx,
 		     struct cg_metrics_server **out);
+/*
+ * The same in two steps, for `run`: bind and listen now (so that a bad
+ * address fails before the gate changes, and a port below 1024 is bound
+ * while the capability to do so is still there), start the server's
+ * thread later, after capabilities were dropped: capabilities belong to
+ * each thread, and a thread started before the drop would keep them.
+ */
+int cg_metrics_bind(const char *spec, cg_metrics_fn fn, void *ctx,
+		    struct cg_metrics_server **out);
+int cg_metrics_start(struct cg_metrics_server *m);
 /* The port actually bound (useful with port 0). */
 unsigned cg_metrics_port(const struct cg_metrics_server *m);
 void cg_metrics_stop(struct cg_metrics_server *m);

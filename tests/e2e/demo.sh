@@ -87,6 +87,13 @@ cat <<EOF
       crane-cctv      camera 198.18.21.7 (${P}cam)              <->  cctv0
       crane-mgmt      laptop 198.18.30.9 (${P}mgt)              <->  mgmt0
 EOF
+# apply refuses a policy file others can change (a checkout owned by
+# another user, or group-writable): then the demo uses a root-owned copy.
+if "$CG_BIN" check "$POLICY" 2>&1 | grep -q 'will refuse this policy'; then
+	install -m 0644 "$POLICY" "$CG_TMP/$(basename "$POLICY")"
+	say "$POLICY can be changed by others than root, which apply refuses; using a root-owned copy."
+	POLICY=$CG_TMP/$(basename "$POLICY")
+fi
 say "The gateway forwards IPv4 and IPv6 between its four interfaces."
 say "Every host routes through the gateway; without a gate, everything reaches everything."
 tcp_echo_server plc 502 600 && tcp_echo_server plc 102 600 &&

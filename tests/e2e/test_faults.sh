@@ -20,7 +20,9 @@
 #     hand-off slots, which judges or hands the frame to the one that
 #     does: maps/cranegate.h), and UDP 5000/5001 cross as that policy
 #     says; and the next apply must succeed.
-#  2. An interface removed and re-added under the gate.
+#  2. An interface removed and re-added under the gate: apply alone
+#     leaves it unguarded until the next apply; `run` (watching rtnetlink)
+#     guards it again by itself, shown with traffic that enters on it.
 #  3. The pin root removed (rm -rf) under a running gate, and bpffs
 #     unmounted in a private mount namespace: enforcement continues.
 #  4. The connection and MAC tables full: `limits: connections: 1024` and
@@ -267,18 +269,22 @@ diag "SIGKILL faults: $faults injected, $mishandled left a mix or nothing"
 # ---- 2. an interface removed and re-added under the gate
 check "apply A before removing an interface" cg apply "$T/a.yaml"
 pid=$(pinned_prog_id)
+# crane0 and its peer as topo_up made them, with new ifindexes.
+recreate_crane0() {
+	ip -n "${P}gw" link add crane0 mtu 1600 type veth peer name eth0 mtu 1600 netns "${P}plc"
+	in_ns gw ethtool -K crane0 rxvlan off txvlan off >/dev/null 2>&1
+	in_ns plc ethtool -K eth0 rxvlan off txvlan off >/dev/null 2>&1
+	_addr gw crane0 $GW_CRANE/24 && _addr gw crane0 $GW_CRANE6/64
+	_addr plc eth0 $PLC/24 && _addr plc eth0 $PLC6/64
+	ip -n "${P}gw" link set dev crane0 up
+	ip -n "${P}plc" link set dev eth0 up
+	_routes plc $GW_CRANE $GW_CRANE6
+	wait_until 5 _link_up gw crane0
+	in_ns gw sysctl -qw net.ipv4.conf.crane0.rp_filter=0
+}
 ip -n "${P}gw" link del crane0
 faults=$((faults + 1))
-ip -n "${P}gw" link add crane0 mtu 1600 type veth peer name eth0 mtu 1600 netns "${P}plc"
-in_ns gw ethtool -K crane0 rxvlan off txvlan off >/dev/null 2>&1
-in_ns plc ethtool -K eth0 rxvlan off txvlan off >/dev/null 2>&1
-_addr gw crane0 $GW_CRANE/24 && _addr gw crane0 $GW_CRANE6/64
-_addr plc eth0 $PLC/24 && _addr plc eth0 $PLC6/64
-ip -n "${P}gw" link set dev crane0 up
-ip -n "${P}plc" link set dev eth0 up
-_routes plc $GW_CRANE $GW_CRANE6
-wait_until 5 _link_up gw crane0
-in_ns gw sysctl -qw net.ipv4.conf.crane0.rp_filter=0
+recreate_crane0
 # The receiver's sockets survive the veth (its addresses came back).
 st=$(cg_status_json)
 if [ -n "$st" ]; then
@@ -299,6 +305,63 @@ expect "ingress on biz0 is still judged by A (UDP 5001 drops)" "$got" = "5000:ye
 check "apply re-attaches the re-added interface" cg apply "$T/a.yaml"
 why=$(whole) && ok "after the re-apply the gate enforces all of A" ||
 	not_ok "after the re-apply the gate enforces all of A" "$why"
+
+# ---- 2b. the same under `cranegate run`, which guards crane0 again
+# run watches rtnetlink: when crane0 comes back, it applies the active
+# policy again (compiled against the new ifindex). Frames that enter on
+# crane0 tell: the PLC's answers to the HMI's pings pass as replies only
+# if crane0 is in its zone again, and UDP from the PLC to the HMI (no
+# flow) drops as no-rule; without the gate on crane0 both would cross.
+has_record() { # LOG JQ_FILTER
+	jq -e -s "[.[] | $2] | length > 0" "$1" >/dev/null 2>&1
+}
+guarded_again() { # the pinned program is on crane0
+	local id
+	id=$(pinned_prog_id)
+	[ -n "$id" ] && [ "$(xdp_prog_ids crane0)" = "$id" ]
+}
+bg_in_ns 60 biz socat -u UDP4-RECV:7000,bind=$HMI "OPEN:$T/udp7000.out,creat,append"
+cg_bg 120 "$T/run.log" run "$T/a.yaml" --summary 0
+if wait_until 20 has_record "$T/run.log" 'select(.type == "apply" and .ok == true)'; then
+	ok "run applied A"
+else
+	not_ok "run applied A" "$(cat "$T/run.log" "$T/run.log.err")"
+fi
+old_ifindex=$(ip -n "${P}gw" -j link show dev crane0 | jq -r '.[0].ifindex')
+ip -n "${P}gw" link del crane0
+faults=$((faults + 1))
+wait_until 5 has_record "$T/run.log" 'select(.type == "link" and .state == "gone")' &&
+	ok "run logs that crane0 is gone" || not_ok "run logs that crane0 is gone" "$(tail -n 3 "$T/run.log")"
+t0=$(date +%s%N)
+recreate_crane0
+if wait_until 10 guarded_again; then
+	ok "run guards the re-created crane0 again"
+	t1=$(jq -r -s '[.[] | select(.type == "apply" and .trigger == "link")][0].time // empty' "$T/run.log")
+	t1=$(date -d "$t1" +%s%N 2>/dev/null || echo "$t0")
+	diag "crane0 re-created (ifindex $old_ifindex -> $(ip -n "${P}gw" -j link show dev crane0 | jq -r '.[0].ifindex')); guarded again $(((t1 - t0) / 1000000)) ms after \`ip link add\`"
+else
+	not_ok "run guards the re-created crane0 again" "$(tail -n 5 "$T/run.log" "$T/run.log.err")"
+fi
+expect "run logged the re-guard (link record, apply with trigger link)" \
+	"$(jq -s -c '[.[] | select(.type == "link" and .state == "unguarded") | .iface] + [.[] | select(.type == "apply" and .trigger == "link") | .ok]' "$T/run.log")" = '["crane0",true]'
+why=$(whole) && ok "after the re-guard the gate enforces all of A" ||
+	not_ok "after the re-guard the gate enforces all of A" "$why"
+expect "allowed: HMI's pings to the PLC are answered (the replies enter on crane0)" \
+	"$(pings biz $PLC 5 && echo yes)" = yes
+before=$(cg_reason no-rule)
+in_ns plc timeout 5 "$PYTHON" -c "
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(5):
+    s.sendto(b'from-plc', ('$HMI', 7000))
+    time.sleep(0.02)
+"
+sleep 0.3
+expect "denied: UDP from the PLC to the HMI drops on crane0 (no-rule +5)" \
+	"$(($(cg_reason no-rule) - before))" -eq 5
+expect "denied: none of it reached the HMI" "$(wc -c <"$T/udp7000.out" 2>/dev/null || echo 0)" -eq 0
+kill -TERM "$(pgrep -P "$CG_LAST_PID" | head -1)" 2>/dev/null
+wait "$CG_LAST_PID" 2>/dev/null
 
 # ---- 3. the pin root removed under a running gate
 check "apply B before removing the pins" cg apply "$T/b.yaml"

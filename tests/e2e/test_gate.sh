@@ -18,6 +18,11 @@ topo_up || {
 	exit 1
 }
 
+# A root-owned copy: apply refuses a file others can change, and the
+# checkout may belong to another user.
+install -m 0644 "$POLICY" "$CG_TMP/$(basename "$POLICY")"
+POLICY=$CG_TMP/$(basename "$POLICY")
+
 policy_name=$(sed -n 's/^name:[[:space:]]*//p' "$POLICY" | sed 's/[[:space:]]*#.*//; s/^["'\'']//; s/["'\'']$//')
 EVENTS=$CG_TMP/events.jsonl
 

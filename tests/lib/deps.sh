@@ -11,7 +11,7 @@ PACKAGES=(
 	# build
 	clang llvm make gcc pkg-config
 	libbpf-dev libxdp-dev bpftool xdp-tools
-	libelf-dev zlib1g-dev libyaml-dev libpcap-dev libssl-dev libmicrohttpd-dev
+	libelf-dev zlib1g-dev libyaml-dev libpcap-dev libssl-dev libmicrohttpd-dev libcap-ng-dev
 	# tests and demo
 	libcmocka-dev libmodbus-dev
 	netsniff-ng tcpreplay tshark tcpdump curl man-db groff-base

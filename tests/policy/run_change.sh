@@ -75,7 +75,7 @@ report() { # OK NAME [WHY] [TODO]
 
 for f in "${lints[@]}"; do
 	name=${f#"$dir"/}
-	"$cg" check "$f" >"$tmp/out" 2>"$tmp/err" </dev/null
+	"$cg" check --insecure "$f" >"$tmp/out" 2>"$tmp/err" </dev/null
 	rc=$?
 	ok=1 why=
 	if [ "$rc" -ne 0 ]; then
@@ -92,7 +92,7 @@ done
 for g in "${stricts[@]}"; do
 	f=${g%.strict.err}.yaml
 	name=${f#"$dir"/}
-	"$cg" check --strict "$f" >"$tmp/out" 2>"$tmp/err" </dev/null
+	"$cg" check --insecure --strict "$f" >"$tmp/out" 2>"$tmp/err" </dev/null
 	rc=$?
 	ok=1 why=
 	if [ "$rc" -ne 1 ]; then
@@ -144,7 +144,7 @@ done
 todo=
 [ -f "$dir/lint/shipped.todo" ] && todo=$(head -n1 "$dir/lint/shipped.todo")
 for f in "${shipped[@]}"; do
-	"$cg" check --strict "$f" >"$tmp/out" 2>"$tmp/err" </dev/null
+	"$cg" check --insecure --strict "$f" >"$tmp/out" 2>"$tmp/err" </dev/null
 	rc=$?
 	if [ "$rc" -eq 0 ] && [ ! -s "$tmp/err" ]; then
 		report 1 "check --strict $f: the shipped policy draws no warning"

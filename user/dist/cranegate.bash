@@ -56,12 +56,13 @@ _cranegate()
 
 	local opts=
 	case $cmd in
-	check | apply) opts="--confirm" ;;
+	check) opts="--strict --insecure" ;;
+	apply) opts="--confirm --insecure" ;;
 	status) opts="--json" ;;
 	events) opts="--json --count --timeout" ;;
 	replay) opts="--policy --iface --by-source --json" ;;
 	diff) opts="--pcap --iface --by-source" ;;
-	run) opts="--log --metrics --summary --detach-on-exit" ;;
+	run) opts="--log --metrics --summary --detach-on-exit --no-reload --insecure" ;;
 	top) opts="--count" ;;
 	capture) opts="--reason --flow --zone --all --count --timeout -w" ;;
 	esac
