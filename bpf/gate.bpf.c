@@ -828,10 +828,12 @@ static __always_inline bool s7comm_refused(struct xdp_md *ctx, struct frame *f,
 				if (r->s7comm == CG_ICS_FUNCTIONS) {
 					if (fn == CG_FUNC_NONE)
 						return true;
-					if (h[1] == 1 && !bit_set(r->s7_job, fn))
+					if (h[1] == 1 &&
+					    !bit_set(r->s7_job, fn))
 						return true;
 					if (h[1] == 7) {
-						__u8 *p = frame_ptr(ctx, s + 15, 1);
+						__u8 *p = frame_ptr(ctx, s + 15,
+								    1);
 
 						if (!p || (p[0] >> 4) != 4 ||
 						    !(r->s7_groups &

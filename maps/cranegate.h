@@ -206,8 +206,8 @@ struct cg_ics_rule {
 struct cg_ics_key {
 	__u32 flow;
 	__u16 function;
-	__u8 proto;	/* enum cg_ics_proto */
-	__u8 verdict;	/* enum cg_verdict */
+	__u8 proto;   /* enum cg_ics_proto */
+	__u8 verdict; /* enum cg_verdict */
 };
 
 /* The ICS protocol of an event. */

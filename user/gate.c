@@ -584,8 +584,8 @@ int cg_gate_carry_flow_stats(struct cg_gate *g, int old_fd)
 		if (j == (uint32_t)ncpu)
 			continue; /* an idle flow: nothing to carry */
 		bpf_map__update_elem(g->skel->maps.flow_stats, &hit->id,
-				     sizeof(hit->id), vals, ncpu * sizeof(*vals),
-				     BPF_ANY);
+				     sizeof(hit->id), vals,
+				     ncpu * sizeof(*vals), BPF_ANY);
 	}
 out:
 	free(vals);

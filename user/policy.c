@@ -1945,9 +1945,9 @@ enum {
 	T_FLOWS,
 	T_N
 };
-static const char *const top_keys[T_N] = {"version", "name",  "mode",
+static const char *const top_keys[T_N] = {"version",   "name",	 "mode",
 					  "fragments", "limits", "zones",
-					  "hosts",   "flows"};
+					  "hosts",     "flows"};
 
 enum {
 	L_CONNECTIONS,
@@ -1962,22 +1962,26 @@ enum {
 	L_N
 };
 static const char *const limit_keys[L_N] = {
-	"connections", "tcp_timeout", "tcp_closing_timeout",
+	"connections", "tcp_timeout",	"tcp_closing_timeout",
 	"udp_timeout", "other_timeout", "macs",
-	"mac_hold",    "fragments",   "fragment_timeout"};
+	"mac_hold",    "fragments",	"fragment_timeout"};
 
 /* `limits:`: each key an integer within a sane range. */
 static void parse_limits(struct pctx *c, yaml_node_t *n)
 {
-	static const unsigned long lo[L_N] = { 1024, 1, 1, 1, 1, 1024, 0, 64, 1 };
-	static const unsigned long hi[L_N] = { 1u << 24, 7 * 86400, 3600,
-					       7 * 86400, 7 * 86400, 1u << 22,
-					       86400, 1u << 20, 600 };
+	static const unsigned long lo[L_N] = {1024, 1, 1, 1, 1, 1024, 0, 64, 1};
+	static const unsigned long hi[L_N] = {1u << 24,	 7 * 86400, 3600,
+					      7 * 86400, 7 * 86400, 1u << 22,
+					      86400,	 1u << 20,  600};
 	uint32_t *field[L_N] = {
-		&c->p->limits.connections,   &c->p->limits.tcp_timeout,
-		&c->p->limits.tcp_closing_timeout, &c->p->limits.udp_timeout,
-		&c->p->limits.other_timeout, &c->p->limits.macs,
-		&c->p->limits.mac_hold,	     &c->p->limits.fragments,
+		&c->p->limits.connections,
+		&c->p->limits.tcp_timeout,
+		&c->p->limits.tcp_closing_timeout,
+		&c->p->limits.udp_timeout,
+		&c->p->limits.other_timeout,
+		&c->p->limits.macs,
+		&c->p->limits.mac_hold,
+		&c->p->limits.fragments,
 		&c->p->limits.fragment_timeout,
 	};
 	yaml_node_t *v[L_N];
@@ -1993,8 +1997,8 @@ static void parse_limits(struct pctx *c, yaml_node_t *n)
 	}
 	map_fields(c, n, limit_keys, L_N, "in limits", v, kp);
 	for (i = 0; i < L_N; i++)
-		if (v[i] && get_int(c, v[i], limit_keys[i], lo[i], hi[i], false,
-				    &val))
+		if (v[i] &&
+		    get_int(c, v[i], limit_keys[i], lo[i], hi[i], false, &val))
 			*field[i] = val;
 }
 

@@ -432,7 +432,8 @@ static bool parse_ipv6(const uint8_t *ip, size_t room, struct ref_packet *pk)
 		if (nh == IPPROTO_FRAGMENT) {
 			hlen = 8;
 			pk->fragmented = true;
-			pk->ip_id = (uint32_t)get16(cur + 4) << 16 | get16(cur + 6);
+			pk->ip_id =
+				(uint32_t)get16(cur + 4) << 16 | get16(cur + 6);
 			if (get16(cur + 2) >> 3 != 0)
 				pk->non_first = true;
 		} else if (nh == IPPROTO_AH) {
@@ -898,7 +899,8 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 
 		if (len >= l3 + 28 && get16(a) == 1 && get16(a + 2) == 0x0800 &&
 		    a[4] == 6 && a[5] == 4 &&
-		    (bound = bound_mac(p, 4, a + 14)) && memcmp(bound, a + 8, 6))
+		    (bound = bound_mac(p, 4, a + 14)) &&
+		    memcmp(bound, a + 8, 6))
 			return CG_R_SPOOFED_SOURCE;
 		return CG_R_ARP;
 	}
@@ -922,7 +924,8 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 	if (pk.family == 6 && !pk.fragmented && pk.proto == IPPROTO_ICMPV6 &&
 	    pk.l4_len >= 8) {
 		uint8_t t = pk.l4[0];
-		bool link_src = (pk.src[0] == 0xfe && (pk.src[1] & 0xc0) == 0x80);
+		bool link_src =
+			(pk.src[0] == 0xfe && (pk.src[1] & 0xc0) == 0x80);
 		static const uint8_t unspec[16];
 
 		if (!memcmp(pk.src, unspec, 16))
