@@ -23,6 +23,9 @@
  *
  * Monitor mode is ignored here (it is reported as a change of mode), and
  * so are replies, which follow from the decisions of their connections.
+ * Windows (`valid:`) are judged all open: the model is the policy at a
+ * time when every time-boxed flow allows, and a window itself changing is
+ * a flow change (its text names the window of a time-boxed flow).
  */
 #ifndef CRANEGATE_DIFF_H
 #define CRANEGATE_DIFF_H
