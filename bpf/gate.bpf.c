@@ -63,6 +63,8 @@ const volatile __u64 cfg_timeout_tcp_closing = 10 * 250;
 const volatile __u64 cfg_mac_hold = 300 * 250;
 const volatile __u64 cfg_frag_timeout = 10 * 250;
 const volatile __u32 cfg_frag_pass = 0; /* fragments: pass */
+/* The policy has time-boxed flows: the flows map holds chains. */
+const volatile __u32 cfg_timed = 0;
 
 /*
  * Policy maps: private to this instance, sized by the loader to the policy
@@ -132,6 +134,13 @@ struct {
 	__type(value, struct cg_ics_rule);
 	__uint(max_entries, 1);
 } ics_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_flow_chain);
+	__uint(max_entries, 1);
+} flow_chains SEC(".maps");
 
 /* Per-CPU: XDP runs in softirq on one CPU, so plain adds need no atomics. */
 struct {
@@ -250,6 +259,7 @@ struct {
 
 /* What parsing and classification learned about the frame. */
 struct frame {
+	__u64 tai; /* CLOCK_TAI ns, read when first needed; 0 = not yet */
 	__u32 ifindex;
 	__u32 len;
 	__u32 flow;
@@ -294,6 +304,24 @@ static __always_inline bool mac_differs(const __u8 *a, const __u8 *b)
 {
 	return (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
 	       (a[4] ^ b[4]) | (a[5] ^ b[5]);
+}
+
+/*
+ * The wall clock for windows, read at most once per frame and only by
+ * frames that meet one: a time-boxed flow, or a connection it opened.
+ */
+static __always_inline __u64 frame_tai(struct frame *f)
+{
+	if (!f->tai)
+		f->tai = bpf_ktime_get_tai_ns();
+	return f->tai;
+}
+
+/* Has a connection opened by a time-boxed flow outlived its window? */
+static __always_inline bool conn_cut(struct frame *f,
+				     const struct cg_conn_val *v)
+{
+	return v->until && frame_tai(f) >= v->until;
 }
 
 static __always_inline bool reason_drops(__u32 reason)
@@ -522,14 +550,20 @@ struct conn {
 	__u32 expired; /* an entry was there, idle past its timeout */
 };
 
-static __always_inline void conn_find(const struct frame *f, struct conn *c,
+static __always_inline void conn_find(struct frame *f, struct conn *c,
 				      __u64 now)
 {
 	c->end = conn_key(f, &c->key) & 1;
 	c->val = bpf_map_lookup_elem(&conns, &c->key);
+	/*
+	 * Idle past its timeout, or past the window of the flow that opened
+	 * it. The window is checked whatever this policy says (not behind
+	 * cfg_timed), so that a reload cannot stretch a vendor's session.
+	 */
 	if (c->val &&
-	    now - c->val->last > (c->val->closing ? cfg_timeout_tcp_closing
-						  : conn_timeout(f->proto))) {
+	    (now - c->val->last > (c->val->closing ? cfg_timeout_tcp_closing
+						   : conn_timeout(f->proto)) ||
+	     conn_cut(f, c->val))) {
 		c->val = NULL;
 		c->expired = 1;
 	}
@@ -605,9 +639,12 @@ static __always_inline __u32 conn_fast(struct frame *f, struct conn *c,
 	return e->reason;
 }
 
-/* Open or refresh the connection of a frame a flow allowed. */
+/*
+ * Open or refresh the connection of a frame a flow allowed. A connection
+ * keeps the window end of the flow that opened it.
+ */
 static __always_inline void conn_open(struct frame *f, struct conn *c,
-				      __u64 now)
+				      const struct cg_flow_info *fi, __u64 now)
 {
 	struct cg_conn_val nv = {};
 
@@ -619,6 +656,8 @@ static __always_inline void conn_open(struct frame *f, struct conn *c,
 	}
 	/* New, or expired: this end opens it afresh. */
 	nv.opener = c->end;
+	if (fi && (fi->flags & CG_FLOW_TIMED))
+		nv.until = fi->valid_until;
 	remember(&nv.end[c->end & 1], f, CG_R_ALLOWED);
 	nv.end[c->end & 1].mac_checked = now;
 	conn_seen(f, &nv, now);
@@ -714,8 +753,10 @@ static __always_inline bool icmp_error_reply(struct xdp_md *ctx,
 	}
 	conn_key_of(src, dst, sport, dport, proto, f->family, &k);
 	v = bpf_map_lookup_elem(&conns, &k);
-	if (!v || now - v->last > (v->closing ? cfg_timeout_tcp_closing
-					      : conn_timeout(proto)))
+	if (!v ||
+	    now - v->last > (v->closing ? cfg_timeout_tcp_closing
+					: conn_timeout(proto)) ||
+	    conn_cut(f, v))
 		return false;
 	opener = &v->end[v->opener & 1];
 	f->flow = opener->policy_id == cfg_policy_id ? opener->flow
@@ -936,11 +977,54 @@ static __always_inline bool ics_allowed(struct xdp_md *ctx, struct frame *f,
 	return !refused;
 }
 
+/* Is a flow's window open now? Flows without one always are. */
+static __always_inline bool flow_open(struct frame *f,
+				      const struct cg_flow_info *fi)
+{
+	__u64 t;
+
+	if (!(fi->flags & CG_FLOW_TIMED))
+		return true;
+	t = frame_tai(f);
+	return (!fi->valid_from || t >= fi->valid_from) &&
+	       (!fi->valid_until || t < fi->valid_until);
+}
+
+/*
+ * The flow a flows-map value stands for now: its flow id, or for a chain
+ * (a key whose first flow is time-boxed) the first flow of the chain whose
+ * window is open; CG_FLOW_NONE when none is.
+ */
+static __always_inline __u32 flow_pick(struct frame *f, __u32 v)
+{
+	struct cg_flow_chain *ch;
+	__u32 idx, i;
+
+	if (!cfg_timed || !(v & CG_FLOW_CHAIN))
+		return v;
+	idx = v & ~CG_FLOW_CHAIN;
+	ch = bpf_map_lookup_elem(&flow_chains, &idx);
+	if (!ch)
+		return CG_FLOW_NONE;
+	for (i = 0; i < CG_CHAIN_MAX; i++) {
+		__u32 id = ch->flow[i];
+		struct cg_flow_info *fi;
+
+		if (id == CG_FLOW_NONE)
+			break;
+		fi = bpf_map_lookup_elem(&flow_info, &id);
+		if (fi && flow_open(f, fi))
+			return id;
+	}
+	return CG_FLOW_NONE;
+}
+
 /*
  * The first matching flow: the lowest id of up to three lookups (see
- * maps/cranegate.h), or CG_FLOW_NONE.
+ * maps/cranegate.h), each resolved to the flow whose window is open, or
+ * CG_FLOW_NONE.
  */
-static __always_inline __u32 flow_lookup(const struct frame *f)
+static __always_inline __u32 flow_lookup(struct frame *f)
 {
 	struct cg_flow_key k = {};
 	struct cg_flow_val *v;
@@ -956,20 +1040,28 @@ static __always_inline __u32 flow_lookup(const struct frame *f)
 			k.port_class = *pc;
 			v = bpf_map_lookup_elem(&flows, &k);
 			if (v)
-				flow = v->flow;
+				flow = flow_pick(f, v->flow);
 		}
 	}
 	k.port_class = CG_PCLASS_ALL;
 	if (cfg_lookups & CG_LOOKUP_PROTO) {
 		v = bpf_map_lookup_elem(&flows, &k);
-		if (v && v->flow < flow)
-			flow = v->flow;
+		if (v) {
+			__u32 id = flow_pick(f, v->flow);
+
+			if (id < flow)
+				flow = id;
+		}
 	}
 	if (cfg_lookups & CG_LOOKUP_ANY) {
 		k.proto = CG_PROTO_ANY;
 		v = bpf_map_lookup_elem(&flows, &k);
-		if (v && v->flow < flow)
-			flow = v->flow;
+		if (v) {
+			__u32 id = flow_pick(f, v->flow);
+
+			if (id < flow)
+				flow = id;
+		}
 	}
 	return flow;
 }
@@ -1364,7 +1456,7 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 	if (f->flow != CG_FLOW_NONE) {
 		if (!ics_allowed(ctx, f, fi, now))
 			return CG_R_ICS_DENIED;
-		conn_open(f, c, now);
+		conn_open(f, c, *fi, now);
 		return CG_R_ALLOWED;
 	}
 

@@ -164,16 +164,44 @@ struct cg_flow_key {
 };
 
 struct cg_flow_val {
-	__u32 flow;
+	__u32 flow; /* a flow id, or CG_FLOW_CHAIN | index into flow_chains */
+};
+
+/*
+ * Time-boxed flows (`valid:`). Outside its window a flow is as if it were
+ * not in the policy, so the next flow covering the same key decides. A key
+ * whose first covering flow is time-boxed therefore stores, instead of a
+ * flow id, CG_FLOW_CHAIN | an index into flow_chains: an ARRAY of the
+ * covering flows in file order, up to and including the first one without
+ * a window, at most CG_CHAIN_MAX (the compiler refuses a policy that needs
+ * more), padded with CG_FLOW_NONE. The program takes the first whose
+ * window is open at bpf_ktime_get_tai_ns(). Keys whose first flow has no
+ * window store its id as before, and a policy without windows has no
+ * chains at all (rodata cfg_timed = 0): it pays nothing for the feature.
+ */
+#define CG_FLOW_CHAIN 0x80000000u
+#define CG_CHAIN_MAX 4
+
+struct cg_flow_chain {
+	__u32 flow[CG_CHAIN_MAX];
 };
 
 /* flow_info: ARRAY [flow id] -> what the program needs to know of a flow. */
-#define CG_FLOW_LOG (1u << 0) /* log: true - log every new connection */
-#define CG_FLOW_ICS (1u << 1) /* requests are inspected: see ics_rules */
+#define CG_FLOW_LOG (1u << 0)	/* log: true - log every new connection */
+#define CG_FLOW_ICS (1u << 1)	/* requests are inspected: see ics_rules */
+#define CG_FLOW_TIMED (1u << 2) /* valid: - allows only in its window */
 
+/*
+ * The window of a CG_FLOW_TIMED flow is [valid_from, valid_until) in
+ * CLOCK_TAI nanoseconds (bpf_ktime_get_tai_ns), 0 for an open end. The
+ * compiler converts the policy's UTC times with the TAI-UTC offset the
+ * kernel has at compile time.
+ */
 struct cg_flow_info {
 	__u32 flags;
 	__u32 ics; /* index into ics_rules when CG_FLOW_ICS */
+	__u64 valid_from;
+	__u64 valid_until;
 };
 
 /*
@@ -232,6 +260,11 @@ enum cg_ics_proto {
  * ingress under the same policy gets it again without the zone, class and
  * flow lookups: the fast path for established traffic. A new policy (new
  * policy_id) or another ingress falls back to the full judgement.
+ *
+ * `until`: a connection opened by a time-boxed flow ends when the flow's
+ * window does (CLOCK_TAI ns; 0 = never). From then on the entry counts as
+ * absent, for both directions and under any policy, so that every frame
+ * of it is judged afresh.
  */
 struct cg_conn_key {
 	__u8 a[16];
@@ -259,6 +292,7 @@ struct cg_conn_end {
 
 struct cg_conn_val {
 	__u64 last;   /* bpf_jiffies64() of the last frame */
+	__u64 until;  /* CLOCK_TAI ns: the opening flow's window ends; 0 */
 	__u8 opener;  /* 0: end a opened it, 1: end b */
 	__u8 closing; /* FIN or RST seen: short timeout */
 	__u8 pad[6];
@@ -450,6 +484,7 @@ struct cg_name {
  *   cfg_ev_rate        events per second per reason per CPU (token refill)
  *   cfg_ev_burst       bucket depth
  *   cfg_slot           enum cg_slot of this instance
+ *   cfg_timed          non-zero: the flows map holds CG_FLOW_CHAIN values
  */
 
 #ifndef __bpf__

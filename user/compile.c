@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "compile.h"
 #include "u32vec.h"
@@ -64,13 +65,22 @@ static void prefix_last(const struct cg_prefix *p, uint8_t *last)
 
 /*
  * Open-addressing hash from flow key to the first flow covering it. The
- * flows hash in the kernel gets exactly these entries.
+ * flows hash in the kernel gets exactly these entries. A key whose first
+ * flow is time-boxed gets a chain instead (maps/cranegate.h): the flows
+ * covering it in file order, up to and including the first untimed one.
  */
 struct keytab {
 	struct cg_flow_entry *slots;
 	uint8_t *used;
 	size_t cap, n;
+	struct cg_flow_chain *chains;
+	uint8_t *chain_len; /* flows in chains[i]; CG_CHAIN_MAX + 1: closed */
+	size_t n_chains, cap_chains;
+	uint32_t over_flow; /* a flow that overflowed a chain, or NONE */
+	uint32_t over_chain;
 };
+
+#define CHAIN_CLOSED (CG_CHAIN_MAX + 1)
 
 static uint64_t key_hash(const struct cg_flow_key *k)
 {
@@ -93,24 +103,109 @@ static int keytab_init(struct keytab *t, size_t expect)
 	t->used = calloc(cap, 1);
 	t->cap = cap;
 	t->n = 0;
+	t->over_flow = CG_FLOW_NONE;
 	return t->slots && t->used ? 0 : -ENOMEM;
 }
 
-/* Insert unless present: flows arrive in file order, so the first stays. */
-static void keytab_add(struct keytab *t, const struct cg_flow_key *k,
-		       uint32_t flow)
+/* A new chain holding `flow`; its index, or -ENOMEM. */
+static long chain_new(struct keytab *t, uint32_t flow)
+{
+	size_t i;
+
+	if (t->n_chains == t->cap_chains) {
+		size_t cap = t->cap_chains ? t->cap_chains * 2 : 64;
+		struct cg_flow_chain *c = realloc(t->chains, cap * sizeof(*c));
+		uint8_t *l;
+
+		if (!c)
+			return -ENOMEM;
+		t->chains = c;
+		l = realloc(t->chain_len, cap);
+		if (!l)
+			return -ENOMEM;
+		t->chain_len = l;
+		t->cap_chains = cap;
+	}
+	for (i = 0; i < CG_CHAIN_MAX; i++)
+		t->chains[t->n_chains].flow[i] = CG_FLOW_NONE;
+	t->chains[t->n_chains].flow[0] = flow;
+	t->chain_len[t->n_chains] = 1;
+	return (long)t->n_chains++;
+}
+
+/*
+ * Flows arrive in file order. A key keeps its first flow; while that and
+ * every later flow covering the key are time-boxed, they line up in the
+ * key's chain, which closes with the first flow without a window (nothing
+ * after it can ever decide). A full chain that would need one more flow
+ * is recorded in over_flow/over_chain for the caller's error.
+ */
+static int keytab_add(struct keytab *t, const struct cg_flow_key *k,
+		      uint32_t flow, bool timed)
 {
 	size_t i = key_hash(k) & (t->cap - 1);
+	uint32_t v, c;
+	long ci;
 
 	while (t->used[i]) {
-		if (!memcmp(&t->slots[i].key, k, sizeof(*k)))
-			return;
-		i = (i + 1) & (t->cap - 1);
+		if (memcmp(&t->slots[i].key, k, sizeof(*k))) {
+			i = (i + 1) & (t->cap - 1);
+			continue;
+		}
+		v = t->slots[i].val.flow;
+		if (!(v & CG_FLOW_CHAIN))
+			return 0;
+		c = v & ~CG_FLOW_CHAIN;
+		if (t->chain_len[c] == CHAIN_CLOSED)
+			return 0;
+		if (t->chain_len[c] == CG_CHAIN_MAX) {
+			if (t->over_flow == CG_FLOW_NONE) {
+				t->over_flow = flow;
+				t->over_chain = c;
+			}
+			t->chain_len[c] = CHAIN_CLOSED;
+			return 0;
+		}
+		t->chains[c].flow[t->chain_len[c]++] = flow;
+		if (!timed)
+			t->chain_len[c] = CHAIN_CLOSED;
+		return 0;
 	}
 	t->used[i] = 1;
 	t->slots[i].key = *k;
 	t->slots[i].val.flow = flow;
 	t->n++;
+	if (timed) {
+		ci = chain_new(t, flow);
+		if (ci < 0)
+			return (int)ci;
+		t->slots[i].val.flow = CG_FLOW_CHAIN | (uint32_t)ci;
+	}
+	return 0;
+}
+
+/*
+ * CLOCK_TAI - CLOCK_REALTIME in whole seconds (the kernel keeps it an
+ * integer; rounding drops the time between the two reads). 0 until
+ * something (chrony, ntpd, adjtimex) tells the kernel the offset.
+ */
+static int64_t tai_offset_s(void)
+{
+	struct timespec r, t;
+
+	if (clock_gettime(CLOCK_REALTIME, &r) || clock_gettime(CLOCK_TAI, &t))
+		return 0;
+	return (int64_t)t.tv_sec - r.tv_sec +
+	       ((int64_t)t.tv_nsec - r.tv_nsec >= 500000000 ? 1 : 0) -
+	       ((int64_t)t.tv_nsec - r.tv_nsec <= -500000000 ? 1 : 0);
+}
+
+/* Unix seconds -> CLOCK_TAI nanoseconds, never 0 (0 means "open"). */
+static uint64_t tai_ns(int64_t unix_s, int64_t offset_s)
+{
+	int64_t s = unix_s + offset_s;
+
+	return s > 0 ? (uint64_t)s * 1000000000ull : 1;
 }
 
 struct compiler {
@@ -427,6 +522,7 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 	struct u32vec src = {}, dst = {}, pcs = {};
 	struct cg_compiled *c;
 	struct keytab kt = {};
+	int64_t tai_off = tai_offset_s();
 	size_t i, j, a, b, q, total = 0;
 	uint8_t protos[2];
 	int err = -ENOMEM;
@@ -562,6 +658,16 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 		size_t np = flow_protos(f, protos), npc = 1;
 
 		c->flow_info[i].flags |= f->log ? CG_FLOW_LOG : 0;
+		if (f->valid.timed) {
+			c->flow_info[i].flags |= CG_FLOW_TIMED;
+			if (f->valid.has_from)
+				c->flow_info[i].valid_from =
+					tai_ns(f->valid.from, tai_off);
+			if (f->valid.has_until)
+				c->flow_info[i].valid_until =
+					tai_ns(f->valid.until, tai_off);
+			c->n_timed++;
+		}
 		if ((err = expand_refs(&cc, f->from, f->n_from, &src)) ||
 		    (err = expand_refs(&cc, f->to, f->n_to, &dst)))
 			goto fail;
@@ -611,24 +717,51 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 					k.proto = protos[q];
 					for (j = 0; j < pcs.n; j++) {
 						k.port_class = pcs.v[j];
-						keytab_add(&kt, &k, i);
+						if ((err = keytab_add(
+							     &kt, &k, i,
+							     f->valid.timed)))
+							goto fail;
 					}
 				}
 			}
 		}
 	}
+	if (kt.over_flow != CG_FLOW_NONE) {
+		const struct cg_flow *f = &p->flows[kt.over_flow];
+		const struct cg_flow_chain *ch = &kt.chains[kt.over_chain];
+
+		cg_diag_add(
+			d, CG_ERROR, f->pos,
+			"flow '%s' matches traffic that %d time-boxed "
+			"flows before it ('%s', '%s', ... '%s') match as "
+			"well; the gate falls through at most %d flows with "
+			"valid: for the same traffic. Give them disjoint "
+			"addresses or ports, or merge their windows",
+			f->name, CG_CHAIN_MAX, p->flows[ch->flow[0]].name,
+			p->flows[ch->flow[1]].name,
+			p->flows[ch->flow[CG_CHAIN_MAX - 1]].name,
+			CG_CHAIN_MAX);
+		err = -E2BIG;
+		goto fail;
+	}
+	err = -ENOMEM;
 	c->flows = malloc((kt.n + 1) * sizeof(*c->flows));
 	if (!c->flows)
 		goto fail;
 	for (i = 0; i < kt.cap; i++)
 		if (kt.used[i])
 			c->flows[c->n_flow_keys++] = kt.slots[i];
+	c->chains = kt.chains;
+	c->n_chains = kt.n_chains;
+	kt.chains = NULL;
 	err = 0;
 	*out = c;
 	c = NULL;
 fail:
 	free(kt.slots);
 	free(kt.used);
+	free(kt.chains);
+	free(kt.chain_len);
 	free(src.v);
 	free(dst.v);
 	free(pcs.v);
@@ -650,6 +783,7 @@ void cg_compiled_free(struct cg_compiled *c)
 	free(c->flows);
 	free(c->flow_info);
 	free(c->ics_rules);
+	free(c->chains);
 	free(c->ifnames);
 	free(c);
 }
@@ -670,7 +804,8 @@ void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
 	size_t flows_b = c->n_flow_keys * (sizeof(struct cg_flow_key) +
 					   sizeof(struct cg_flow_val) + 48);
 	size_t info_b = c->policy->n_flows * (sizeof(struct cg_flow_info) +
-					      sizeof(struct cg_counter) * 2);
+					      sizeof(struct cg_counter) * 2) +
+			c->n_chains * sizeof(struct cg_flow_chain);
 
 	fprintf(out, "compiled:\n");
 	fprintf(out, "  zones         %zu entries (%zu interfaces)\n",
@@ -683,6 +818,11 @@ void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
 	fprintf(out, "  port classes  %u\n", c->n_port_classes);
 	fprintf(out, "  flow keys     %zu for %zu flows (limit %u)\n",
 		c->n_flow_keys, c->policy->n_flows, CG_MAX_FLOW_KEYS);
+	if (c->n_timed)
+		fprintf(out,
+			"  time-boxed    %zu flows; %zu flow keys fall "
+			"through a chain (limit %d flows each)\n",
+			c->n_timed, c->n_chains, CG_CHAIN_MAX);
 	fprintf(out, "  map memory    ~%zu KiB\n",
 		(zones_b + lpm_b + ports_b + flows_b + info_b + 1023) / 1024);
 }

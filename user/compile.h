@@ -68,6 +68,9 @@ struct cg_compiled {
 	struct cg_flow_info *flow_info; /* policy->n_flows entries */
 	struct cg_ics_rule *ics_rules;	/* flows with modbus:/s7comm: */
 	size_t n_ics_rules;
+	struct cg_flow_chain *chains; /* keys whose first flow is timed */
+	size_t n_chains;
+	size_t n_timed;			/* flows with valid: */
 	char (*ifnames)[CG_IFNAME_MAX]; /* every interface the policy names */
 	size_t n_ifnames;
 	uint32_t lookups;   /* CG_LOOKUP_* kinds the flows need */
@@ -77,7 +80,9 @@ struct cg_compiled {
 /*
  * Compile a validated policy. Returns 0, or -E2BIG when the result would
  * not fit the map limits (with an error in *d naming the limit and by how
- * much it is exceeded), or -ENOMEM.
+ * much it is exceeded, or the flow that overflows a chain of time-boxed
+ * flows), or -ENOMEM. Windows are stored in CLOCK_TAI with the TAI-UTC
+ * offset the kernel has now.
  */
 int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 	       struct cg_diags *d);

@@ -2266,7 +2266,36 @@ static void ics_text(const struct cg_ics *ics, struct sbuf *b)
 	}
 }
 
-enum { FT_FROM, FT_TO, FT_PROTO, FT_PORTS, FT_LOG, FT_MODBUS, FT_S7, FT_N };
+/*
+ * A flow's window as diff and status print it: "always" without one,
+ * "FROM..UNTIL" in UTC otherwise, an open end as "-".
+ */
+void cg_window_text(const struct cg_window *w, char *buf, size_t len)
+{
+	char a[32] = "-", b[32] = "-";
+
+	if (!w->timed) {
+		snprintf(buf, len, "always");
+		return;
+	}
+	if (w->has_from)
+		cg_time_format(w->from, a, sizeof(a));
+	if (w->has_until)
+		cg_time_format(w->until, b, sizeof(b));
+	snprintf(buf, len, "%s..%s", a, b);
+}
+
+enum {
+	FT_FROM,
+	FT_TO,
+	FT_PROTO,
+	FT_PORTS,
+	FT_LOG,
+	FT_MODBUS,
+	FT_S7,
+	FT_VALID,
+	FT_N
+};
 
 static void flow_texts(const struct cg_policy *p, const struct cg_flow *f,
 		       struct sbuf *t)
@@ -2278,12 +2307,19 @@ static void flow_texts(const struct cg_policy *p, const struct cg_flow *f,
 	sb_add(&t[FT_LOG], "%s", f->log ? "true" : "false");
 	ics_text(&f->modbus, &t[FT_MODBUS]);
 	ics_text(&f->s7comm, &t[FT_S7]);
+	{
+		char w[80];
+
+		cg_window_text(&f->valid, w, sizeof(w));
+		sb_add(&t[FT_VALID], "%s", w);
+	}
 }
 
 static int diff_flows(struct cg_diff *d)
 {
-	static const char *const what[FT_N] = {
-		"from", "to", "proto", "ports", "log", "modbus", "s7comm"};
+	static const char *const what[FT_N] = {"from",	 "to",	 "proto",
+					       "ports",	 "log",	 "modbus",
+					       "s7comm", "valid"};
 	const struct cg_policy *o = d->old, *n = d->new_;
 	char where[PATH_MAX + 32];
 	size_t i, j;
@@ -2485,7 +2521,14 @@ bool cg_diff_differs(const struct cg_diff *d)
 const char *cg_decision_text(const struct cg_decision *dec,
 			     const struct cg_policy *p, char *buf, size_t len)
 {
-	if (dec->reason == CG_R_ALLOWED && p && dec->flow < p->n_flows)
+	if (dec->reason == CG_R_ALLOWED && p && dec->flow < p->n_flows &&
+	    p->flows[dec->flow].valid.timed) {
+		char w[80];
+
+		cg_window_text(&p->flows[dec->flow].valid, w, sizeof(w));
+		snprintf(buf, len, "flow %s, valid %s",
+			 p->flows[dec->flow].name, w);
+	} else if (dec->reason == CG_R_ALLOWED && p && dec->flow < p->n_flows)
 		snprintf(buf, len, "flow %s", p->flows[dec->flow].name);
 	else
 		snprintf(buf, len, "%s", cg_reason_names[dec->reason]);

@@ -23,6 +23,9 @@
  *
  * Monitor mode is ignored here (it is reported as a change of mode), and
  * so are replies, which follow from the decisions of their connections.
+ * Windows (`valid:`) are judged all open: the model is the policy at a
+ * time when every time-boxed flow allows, and a window itself changing is
+ * a flow change (its text names the window of a time-boxed flow).
  */
 #ifndef CRANEGATE_DIFF_H
 #define CRANEGATE_DIFF_H
@@ -175,7 +178,12 @@ void cg_diff_summary(const struct cg_diff *d, char *buf, size_t len);
 /* The summary as the members of a JSON object, for the audit log. */
 void cg_diff_summary_json(const struct cg_diff *d, FILE *out);
 
-/* Text of a decision: "no-rule", "intra-zone", "flow NAME", ... */
+/* A flow's window: "always", or "FROM..UNTIL" in UTC with "-" for an
+ * open end. buf of at least 48 bytes. */
+void cg_window_text(const struct cg_window *w, char *buf, size_t len);
+
+/* Text of a decision: "no-rule", "intra-zone", "flow NAME", "flow NAME,
+ * valid FROM..UNTIL" for a time-boxed flow, ... */
 const char *cg_decision_text(const struct cg_decision *dec,
 			     const struct cg_policy *p, char *buf, size_t len);
 

@@ -192,6 +192,27 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 			return -errno;
 		}
 	}
+	if (c->n_chains) {
+		uint32_t *keys = malloc(c->n_chains * sizeof(*keys));
+		uint32_t count = c->n_chains;
+
+		if (!keys)
+			return -ENOMEM;
+		for (k = 0; k < c->n_chains; k++)
+			keys[k] = k;
+		err = bpf_map_update_batch(bpf_map__fd(skel->maps.flow_chains),
+					   keys, c->chains, &count, NULL);
+		free(keys);
+		if (err) {
+			err = -errno;
+			fprintf(stderr,
+				"cranegate: filling the flow_chains map "
+				"failed: "
+				"%s\n",
+				strerror(-err));
+			return err;
+		}
+	}
 	if (c->n_flow_keys) {
 		struct cg_flow_key *keys =
 			malloc(c->n_flow_keys * sizeof(*keys));
@@ -323,6 +344,7 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	skel->rodata->cfg_record = o->record;
 	skel->rodata->cfg_slot = o->slot;
 	skel->rodata->cfg_lookups = c->lookups;
+	skel->rodata->cfg_timed = c->n_chains > 0;
 	skel->rodata->cfg_hz = kernel_hz();
 	{
 		uint64_t hz = skel->rodata->cfg_hz;
@@ -349,6 +371,8 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 				 at_least_one(c->n_flow_keys));
 	bpf_map__set_max_entries(skel->maps.flow_info,
 				 at_least_one(p->n_flows));
+	bpf_map__set_max_entries(skel->maps.flow_chains,
+				 at_least_one(c->n_chains));
 	bpf_map__set_max_entries(skel->maps.ics_rules,
 				 at_least_one(c->n_ics_rules));
 	bpf_map__set_max_entries(skel->maps.flow_stats,

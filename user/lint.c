@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "diff.h"
 #include "lint.h"
@@ -47,7 +48,7 @@ static void lint_dead_flow(const struct cg_policy *p, const struct cg_space *s,
 	for (i = 0; i < j; i++) {
 		const struct cg_flow *e = &p->flows[i];
 
-		if (!cg_space_flow_covers(s, i, j))
+		if (e->valid.timed || !cg_space_flow_covers(s, i, j))
 			continue;
 		if (cg_space_flow_covers(s, j, i))
 			cg_diag_add(d, CG_WARNING, f->pos,
@@ -65,6 +66,21 @@ static void lint_dead_flow(const struct cg_policy *p, const struct cg_space *s,
 				f->name);
 		return;
 	}
+	/*
+	 * A time-boxed flow takes nothing for good: outside its window the
+	 * next matching flow decides. The analysis judges with every window
+	 * open, so it holds back where a time-boxed flow is the taker, or
+	 * may be among takers it did not name. (An untimed flow that covers
+	 * this one, above, shadows it whatever the time.)
+	 */
+	for (i = 0; i < u->n_takers && i < CG_USAGE_TAKERS; i++)
+		if (p->flows[u->takers[i]].valid.timed)
+			return;
+	if (u->n_takers > CG_USAGE_TAKERS)
+		for (i = 0; i < j; i++)
+			if (p->flows[i].valid.timed)
+				return;
+
 	takers_text(p, u, takers, sizeof(takers));
 	if (u->n_takers && !u->zone_rules)
 		cg_diag_add(d, CG_WARNING, f->pos,
@@ -166,6 +182,7 @@ int cg_lint(const struct cg_policy *p, struct cg_diags *d)
 	const struct cg_policy *pols[1] = {p};
 	struct cg_flow_usage *usage = NULL;
 	struct cg_space *s = NULL;
+	int64_t now;
 	size_t i;
 	int err;
 
@@ -183,6 +200,22 @@ int cg_lint(const struct cg_policy *p, struct cg_diags *d)
 			cg_diag_add(d, CG_WARNING, p->hosts[i].pos,
 				    "host '%s' is not used by any flow",
 				    p->hosts[i].name);
+
+	/* A window that has ended: the flow will never allow again. */
+	now = time(NULL);
+	for (i = 0; i < p->n_flows; i++) {
+		const struct cg_window *w = &p->flows[i].valid;
+		char t[32];
+
+		if (!w->timed || !w->has_until || w->until > now)
+			continue;
+		cg_time_format(w->until, t, sizeof(t));
+		cg_diag_add(d, CG_WARNING, w->pos,
+			    "the window of flow '%s' ended at %s; the flow "
+			    "allows nothing any more (remove it, or move its "
+			    "until)",
+			    p->flows[i].name, t);
+	}
 
 	if ((err = cg_space_new(pols, 1, &s)))
 		return err;

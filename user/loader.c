@@ -580,7 +580,7 @@ int cg_detach(const struct cg_env *env)
 struct cg_active {
 	int prog_fd;
 	uint32_t prog_id;
-	int meta_fd, names_fd, flow_stats_fd, ics_stats_fd;
+	int meta_fd, names_fd, flow_stats_fd, ics_stats_fd, flow_info_fd;
 	struct cg_policy_meta meta;
 	struct cg_name *names; /* zones, then flows */
 };
@@ -596,6 +596,7 @@ int cg_active_open(const struct cg_env *env, struct cg_active **out)
 	if (!a)
 		return -ENOMEM;
 	a->meta_fd = a->names_fd = a->flow_stats_fd = a->ics_stats_fd = -1;
+	a->flow_info_fd = -1;
 	a->prog_fd = enforcing_prog(env);
 	if (a->prog_fd < 0) {
 		free(a);
@@ -624,6 +625,8 @@ int cg_active_open(const struct cg_env *env, struct cg_active **out)
 			a->flow_stats_fd = fd;
 		else if (!strcmp(mi.name, "ics_stats") && a->ics_stats_fd < 0)
 			a->ics_stats_fd = fd;
+		else if (!strcmp(mi.name, "flow_info") && a->flow_info_fd < 0)
+			a->flow_info_fd = fd;
 		else
 			close(fd);
 	}
@@ -656,6 +659,8 @@ void cg_active_close(struct cg_active *a)
 		close(a->flow_stats_fd);
 	if (a->ics_stats_fd >= 0)
 		close(a->ics_stats_fd);
+	if (a->flow_info_fd >= 0)
+		close(a->flow_info_fd);
 	free(a->names);
 	free(a);
 }
@@ -712,6 +717,49 @@ static void print_sha(FILE *out, const uint8_t *sha)
 		fprintf(out, "%02x", sha[i]);
 }
 
+/*
+ * The window of a time-boxed flow as the kernel holds it: its state
+ * ("not-yet", "open", "ended") at the kernel's CLOCK_TAI, and its bounds
+ * in UTC ("" for an open end), turned back with the current TAI-UTC
+ * offset. Returns false for a flow without a window.
+ */
+static bool flow_window(const struct cg_active *a, uint32_t f, char *state,
+			size_t slen, char *from, char *until, size_t tlen)
+{
+	struct cg_flow_info fi;
+	struct timespec r, t;
+	int64_t off, now;
+	struct tm tm;
+	time_t x;
+
+	if (!a || a->flow_info_fd < 0 ||
+	    bpf_map_lookup_elem(a->flow_info_fd, &f, &fi) ||
+	    !(fi.flags & CG_FLOW_TIMED))
+		return false;
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_TAI, &t);
+	off = (int64_t)t.tv_sec - r.tv_sec;
+	now = (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+	from[0] = until[0] = 0;
+	if (fi.valid_from) {
+		x = (time_t)(fi.valid_from / 1000000000ull) - off;
+		gmtime_r(&x, &tm);
+		strftime(from, tlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	if (fi.valid_until) {
+		x = (time_t)(fi.valid_until / 1000000000ull) - off;
+		gmtime_r(&x, &tm);
+		strftime(until, tlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	if (fi.valid_from && now < (int64_t)fi.valid_from)
+		snprintf(state, slen, "not-yet");
+	else if (fi.valid_until && now >= (int64_t)fi.valid_until)
+		snprintf(state, slen, "ended");
+	else
+		snprintf(state, slen, "open");
+	return true;
+}
+
 int cg_status(const struct cg_env *env, FILE *out)
 {
 	struct cg_active *a = NULL;
@@ -721,7 +769,8 @@ int cg_status(const struct cg_env *env, FILE *out)
 	uint64_t sums[3];
 	uint32_t r, f;
 	void *vals;
-	bool json = env->json;
+	bool json = env->json, timed;
+	char wstate[16], wfrom[32], wuntil[32];
 
 	vals = calloc(ncpu, sizeof(struct cg_counter));
 	if (!vals)
@@ -819,17 +868,42 @@ int cg_status(const struct cg_env *env, FILE *out)
 		if (percpu_sum(a->flow_stats_fd, f, vals,
 			       sizeof(struct cg_counter), ncpu, sums, 3))
 			continue;
+		timed = flow_window(a, f, wstate, sizeof(wstate), wfrom, wuntil,
+				    sizeof(wfrom));
 		if (json) {
 			fputs(first ? "{\"name\": " : ", {\"name\": ", out);
 			cg_json_str(out, cg_active_flow(a, f));
-			fprintf(out, ", \"packets\": %llu, \"bytes\": %llu}",
+			fprintf(out, ", \"packets\": %llu, \"bytes\": %llu",
 				(unsigned long long)sums[0],
 				(unsigned long long)sums[1]);
+			if (timed) {
+				fprintf(out, ", \"window\": {\"state\": \"%s\"",
+					wstate);
+				fprintf(out, ", \"from\": %s%s%s",
+					*wfrom ? "\"" : "",
+					*wfrom ? wfrom : "null",
+					*wfrom ? "\"" : "");
+				fprintf(out, ", \"until\": %s%s%s}",
+					*wuntil ? "\"" : "",
+					*wuntil ? wuntil : "null",
+					*wuntil ? "\"" : "");
+			}
+			fputs("}", out);
 		} else {
-			fprintf(out, "  %-24s %12llu packets %14llu bytes\n",
+			fprintf(out, "  %-24s %12llu packets %14llu bytes",
 				cg_active_flow(a, f),
 				(unsigned long long)sums[0],
 				(unsigned long long)sums[1]);
+			if (timed && !strcmp(wstate, "not-yet"))
+				fprintf(out, "  window not yet open (from %s)",
+					wfrom);
+			else if (timed && !strcmp(wstate, "ended"))
+				fprintf(out, "  window ended %s", wuntil);
+			else if (timed && *wuntil)
+				fprintf(out, "  window open, until %s", wuntil);
+			else if (timed)
+				fprintf(out, "  window open (since %s)", wfrom);
+			fputs("\n", out);
 		}
 		first = 0;
 	}

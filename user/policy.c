@@ -27,6 +27,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -261,6 +262,104 @@ void cg_prefix_format(const struct cg_prefix *p, char *buf, size_t len)
 		       sizeof(a)))
 		snprintf(a, sizeof(a), "?");
 	snprintf(buf, len, "%s/%u", a, p->len);
+}
+
+/* Days from 1970-01-01 to the given proleptic Gregorian date. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* `n` decimal digits at s; -1 when they are not all digits. */
+static int digits(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int cg_time_parse(const char *s, int64_t *out, const char **why)
+{
+	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30,
+					 31, 31, 30, 31, 30, 31};
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	const char *t;
+	bool leap;
+
+	*why = "expected an RFC 3339 time such as 2026-12-01T08:00:00Z";
+	if (strlen(s) < 19)
+		return -EINVAL;
+	y = digits(s, 4);
+	mo = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	h = digits(s + 11, 2);
+	mi = digits(s + 14, 2);
+	sec = digits(s + 17, 2);
+	if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 ||
+	    s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+	    s[13] != ':' || s[16] != ':')
+		return -EINVAL;
+	t = s + 19;
+	if (*t == '.') {
+		*why = "fractional seconds are not supported; windows are in "
+		       "whole seconds";
+		return -EINVAL;
+	}
+	if ((*t == 'Z' || *t == 'z') && !t[1]) {
+		/* UTC */
+	} else if ((*t == '+' || *t == '-') && strlen(t) == 6 && t[3] == ':' &&
+		   (oh = digits(t + 1, 2)) >= 0 &&
+		   (om = digits(t + 4, 2)) >= 0) {
+		sign = *t == '+' ? 1 : -1;
+	} else {
+		*why = "expected Z or an offset such as +01:00 after the "
+		       "seconds (a time without one is ambiguous)";
+		return -EINVAL;
+	}
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+	    d > (int)mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 ||
+	    sec > 59 || oh > 23 || om > 59) {
+		*why = "no such date or time (year from 1970, second 00-59)";
+		return -EINVAL;
+	}
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	       sign * (oh * 3600 + om * 60);
+	return 0;
+}
+
+void cg_time_format(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (!gmtime_r(&tt, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "@%lld", (long long)t);
+}
+
+bool cg_window_open(const struct cg_window *w, int64_t now_ns)
+{
+	if (!w->timed)
+		return true;
+	if (w->has_from && now_ns < w->from * 1000000000LL)
+		return false;
+	if (w->has_until && now_ns >= w->until * 1000000000LL)
+		return false;
+	return true;
 }
 
 const char *cg_proto_name(enum cg_proto p)
@@ -1212,9 +1311,21 @@ struct flow_pos {
 	struct cg_pos name, from, to, ports;
 };
 
-enum { F_NAME, F_FROM, F_TO, F_PROTO, F_PORTS, F_LOG, F_MODBUS, F_S7, F_N };
-static const char *const flow_keys[F_N] = {"name",  "from", "to",     "proto",
-					   "ports", "log",  "modbus", "s7comm"};
+enum {
+	F_NAME,
+	F_FROM,
+	F_TO,
+	F_PROTO,
+	F_PORTS,
+	F_LOG,
+	F_MODBUS,
+	F_S7,
+	F_VALID,
+	F_N
+};
+static const char *const flow_keys[F_N] = {"name",   "from",   "to",
+					   "proto",  "ports",  "log",
+					   "modbus", "s7comm", "valid"};
 
 static const char *const proto_names[] = {
 	[CG_P_ANY] = "any",   [CG_P_TCP] = "tcp",	[CG_P_UDP] = "udp",
@@ -1497,6 +1608,72 @@ static void parse_ics(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 	free(items);
 }
 
+/*
+ * `valid: {from: TIME, until: TIME}`, at least one of the two; until after
+ * from. Times are RFC 3339 with an offset (cg_time_parse).
+ */
+static void parse_valid(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
+			const char *label, struct cg_window *w)
+{
+	static const char *const keys[] = {"from", "until"};
+	yaml_node_t *v[2];
+	struct cg_pos kp[2];
+	bool ok = true;
+	int i;
+
+	w->pos = kpos;
+	if (n->type != YAML_MAPPING_NODE) {
+		expected(c, n, "a window (a mapping with from and/or until)");
+		return;
+	}
+	map_fields(c, n, keys, 2, "in valid", v, kp);
+	if (!v[0] && !v[1]) {
+		err_at(c, npos(n),
+		       "valid in %s has neither from nor until; expected at "
+		       "least one of them",
+		       label);
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		const char *s, *why;
+		int64_t t;
+
+		if (!v[i])
+			continue;
+		s = scalar(c, v[i], "an RFC 3339 time");
+		if (!s) {
+			ok = false;
+			continue;
+		}
+		if (cg_time_parse(s, &t, &why)) {
+			err_at(c, npos(v[i]), "bad %s time '%.40s' in %s: %s",
+			       keys[i], s, label, why);
+			ok = false;
+			continue;
+		}
+		if (i == 0) {
+			w->has_from = true;
+			w->from = t;
+		} else {
+			w->has_until = true;
+			w->until = t;
+			w->until_pos = npos(v[i]);
+		}
+	}
+	if (ok && w->has_from && w->has_until && w->until <= w->from) {
+		char a[32], b[32];
+
+		cg_time_format(w->from, a, sizeof(a));
+		cg_time_format(w->until, b, sizeof(b));
+		err_at(c, w->until_pos,
+		       "until (%s) is not after from (%s) in %s; the window "
+		       "would never open",
+		       b, a, label);
+		ok = false;
+	}
+	w->timed = ok;
+}
+
 static void parse_flow(struct pctx *c, size_t idx, yaml_node_t *n,
 		       struct flow_pos *fp)
 {
@@ -1581,6 +1758,8 @@ static void parse_flow(struct pctx *c, size_t idx, yaml_node_t *n,
 		parse_ics(c, v[F_MODBUS], kp[F_MODBUS], "modbus", &f->modbus);
 	if (v[F_S7])
 		parse_ics(c, v[F_S7], kp[F_S7], "s7comm", &f->s7comm);
+	if (v[F_VALID])
+		parse_valid(c, v[F_VALID], kp[F_VALID], label, &f->valid);
 }
 
 /* ------------------------------------------------------------------ */

@@ -122,6 +122,22 @@ struct cg_ics {
 	struct cg_pos pos;
 };
 
+/*
+ * `valid: {from: TIME, until: TIME}`: the window in which a flow allows,
+ * from inclusive, until exclusive, in Unix seconds (RFC 3339 in the file,
+ * with an offset or Z; whole seconds). Outside it the flow is as if it
+ * were not in the policy. At least one bound is set when `timed`.
+ */
+struct cg_window {
+	bool timed;
+	bool has_from;
+	bool has_until;
+	int64_t from;	   /* Unix seconds, when has_from */
+	int64_t until;	   /* Unix seconds, when has_until; > from */
+	struct cg_pos pos; /* the `valid` key */
+	struct cg_pos until_pos;
+};
+
 struct cg_flow {
 	char name[CG_NAME_MAX];
 	struct cg_pos pos;
@@ -136,6 +152,7 @@ struct cg_flow {
 	bool log;
 	struct cg_ics modbus;
 	struct cg_ics s7comm;
+	struct cg_window valid;
 };
 
 enum cg_policy_mode {
@@ -251,5 +268,15 @@ bool cg_prefix_has_addr(const struct cg_prefix *p, int family,
 /* Always "ADDR/LEN", also for /32 and /128. */
 void cg_prefix_format(const struct cg_prefix *p, char *buf, size_t len);
 const char *cg_proto_name(enum cg_proto p);
+/*
+ * An RFC 3339 date-time with an offset or Z ("2026-12-01T08:00:00Z",
+ * "2026-12-01T08:00:00+01:00"; no fractional seconds) -> Unix seconds.
+ * Returns 0, or -EINVAL with a short reason in *why.
+ */
+int cg_time_parse(const char *s, int64_t *out, const char **why);
+/* Unix seconds -> "2026-12-01T08:00:00Z" (UTC); buf of at least 21. */
+void cg_time_format(int64_t t, char *buf, size_t len);
+/* Is the flow's window open at Unix time `now_ns` (nanoseconds)? */
+bool cg_window_open(const struct cg_window *w, int64_t now_ns);
 
 #endif /* CRANEGATE_POLICY_H */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/types.h>
 
 #include "cranegate.h"
@@ -61,6 +62,7 @@ struct ref_conn {
 	uint8_t opener[16];
 	uint8_t other[16];
 	uint32_t flow; /* the flow that opened it */
+	int64_t until; /* Unix ns: the opening flow's window ends; 0: never */
 };
 
 /* A source MAC and the zone it was first seen in (no time: no expiry). */
@@ -83,6 +85,7 @@ struct ref_frag {
 
 struct cg_refeval {
 	const struct cg_policy *policy;
+	int64_t now; /* Unix ns, for windows */
 	struct ref_conn *conns;
 	size_t n_conns;
 	size_t cap_conns;
@@ -308,6 +311,9 @@ static struct ref_conn *conn_find(struct cg_refeval *r,
 
 		if (c->family != pk->family || c->proto != pk->proto)
 			continue;
+		/* Its opening flow's window has ended: it is gone. */
+		if (c->until && r->now >= c->until)
+			continue;
 		if (end_is(c->opener, c->opener_port, pk->src, pk->sport,
 			   alen) &&
 		    end_is(c->other, c->other_port, pk->dst, pk->dport, alen))
@@ -349,6 +355,8 @@ static void conn_open(struct cg_refeval *r, const struct ref_packet *pk,
 	memcpy(c->opener, pk->src, addr_len(pk->family));
 	memcpy(c->other, pk->dst, addr_len(pk->family));
 	c->flow = flow;
+	if (r->policy->flows[flow].valid.has_until)
+		c->until = r->policy->flows[flow].valid.until * 1000000000LL;
 }
 
 /*
@@ -975,11 +983,12 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 	if (dst_zone == src_zone)
 		return CG_R_INTRA_ZONE;
 
-	/* 10. Flows, first match in file order. */
+	/* 10. Flows, first match in file order, among those in their window. */
 	for (i = 0; i < p->n_flows; i++) {
 		const struct cg_flow *fl = &p->flows[i];
 
-		if (refs_hold(p, fl->from, fl->n_from, pk.family, pk.src) &&
+		if (cg_window_open(&fl->valid, r->now) &&
+		    refs_hold(p, fl->from, fl->n_from, pk.family, pk.src) &&
 		    refs_hold(p, fl->to, fl->n_to, pk.family, pk.dst) &&
 		    proto_matches(fl->proto, pk.proto) &&
 		    ports_match(fl, &pk)) {
@@ -1061,10 +1070,19 @@ void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
 struct cg_refeval *cg_ref_new(const struct cg_policy *p)
 {
 	struct cg_refeval *r = calloc(1, sizeof(*r));
+	struct timespec ts;
 
-	if (r)
-		r->policy = p;
+	if (!r)
+		return NULL;
+	r->policy = p;
+	if (!clock_gettime(CLOCK_REALTIME, &ts))
+		r->now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	return r;
+}
+
+void cg_ref_set_now(struct cg_refeval *r, int64_t unix_ns)
+{
+	r->now = unix_ns;
 }
 
 size_t cg_ref_n_conns(const struct cg_refeval *r)

@@ -7,8 +7,10 @@
  * it beside the XDP program and demands the same verdict for every frame.
  *
  * It is stateful: it keeps the connection table that `reply` needs, as a
- * plain array. Time is ignored (the gate's idle timeouts are far longer
- * than any test), so a connection, once opened, stays open.
+ * plain array. Idle timeouts are ignored (the gate's are far longer than
+ * any test), so a connection, once opened, stays open until the window of
+ * the flow that opened it ends. Windows (`valid:`) are judged at the
+ * evaluator's "now": the time it was created, or cg_ref_set_now().
  *
  * Zone ids are indexes into policy->zones and flow ids indexes into
  * policy->flows, as in the compiled policy.
@@ -62,6 +64,9 @@ struct cg_refeval *cg_ref_new(const struct cg_policy *p);
  */
 void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
 		 size_t len, struct cg_ref_result *out);
+
+/* The wall-clock time (Unix nanoseconds) at which windows are judged. */
+void cg_ref_set_now(struct cg_refeval *r, int64_t unix_ns);
 
 /* Connections currently open (for tests). */
 size_t cg_ref_n_conns(const struct cg_refeval *r);

@@ -47,6 +47,7 @@ struct bench_rules {
 	const char *proto;     /* "tcp" or "udp" */
 	const char *ifaces[2]; /* business, crane */
 	const char *name;      /* policy name (YAML) or nft table name */
+	bool timed; /* YAML: every flow time-boxed, its window open now */
 };
 
 /* Write the rule set; the nftables forms are complete `nft -f` files. */

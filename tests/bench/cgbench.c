@@ -75,6 +75,7 @@ struct opts {
 	const char *ifaces[2];
 	const char *name;
 	bool verbose;
+	bool timed; /* every benchmark flow time-boxed (valid:, open now) */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -423,7 +424,8 @@ static int sized_make(const struct opts *o, unsigned n, bool load,
 	struct bench_rules r = {.n = n,
 				.proto = o->proto,
 				.ifaces = {"bench0", "bench1"},
-				.name = "bench"};
+				.name = "bench",
+				.timed = o->timed};
 	struct cg_diags d = {.file = "bench.yaml"};
 	/* Loaded as a live instance (slot A, private maps), so that the
 	 * figures include the hand-off check every attached gate pays. */
@@ -945,7 +947,7 @@ out:
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cgbench cost   [--repeat N] [--samples S] [--first "
-		   "K] [--sizes A,B,..] [--max] [--csv FILE]\n"
+		   "K] [--sizes A,B,..] [--max] [--timed] [--csv FILE]\n"
 		   "       cgbench ops    [--repeat N] [--samples S] [--sizes "
 		   "N] [--csv FILE]\n"
 		   "       cgbench phases [--samples S] [--sizes A,B,..] "
@@ -983,6 +985,7 @@ int main(int argc, char **argv)
 		{"ifaces", required_argument, NULL, 'i'},
 		{"name", required_argument, NULL, 'N'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"timed", no_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -1045,6 +1048,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			o.verbose = true;
+			break;
+		case 't':
+			o.timed = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -50,8 +50,11 @@ static void write_yaml(const struct bench_rules *r, FILE *out)
 		bench_addr_str(f.dst, dst, sizeof(dst));
 		fprintf(out,
 			"  - {name: f%u, from: %s, to: %s, proto: %s, ports: "
-			"[%u]}\n",
-			i, src, dst, r->proto, f.port);
+			"[%u]%s}\n",
+			i, src, dst, r->proto, f.port,
+			r->timed ? ", valid: {from: 2000-01-01T00:00:00Z, "
+				   "until: 2999-01-01T00:00:00Z}"
+				 : "");
 	}
 	/* One Modbus flow, read-only, between hosts no other flow names. */
 	fprintf(out, "  - {name: modbus, from: " BENCH_MODBUS_SRC

@@ -88,6 +88,8 @@ struct policy_result {
 	unsigned long frames_run;
 	unsigned long frames_skipped; /* too short for BPF_PROG_TEST_RUN */
 	unsigned long reason_hits[CG_R_MAX];
+	unsigned long timed_allowed; /* frames a time-boxed flow allowed */
+	bool windows_closed;	     /* it has a window not open now */
 	char text[TEXT_MAX]; /* comment lines to print before its TAP line */
 };
 
@@ -184,6 +186,10 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 	}
 	ref = cg_ref_new(policy);
 	gen = cg_gen_frames_new(policy);
+	for (fi = 0; fi < policy->n_flows; fi++)
+		if (!cg_window_open(&policy->flows[fi].valid,
+				    (int64_t)time(NULL) * 1000000000LL))
+			pr->windows_closed = true;
 	fr = malloc(sizeof(*fr));
 	if (!ref || !gen || !fr) {
 		fprintf(out, "# out of memory\n");
@@ -213,6 +219,9 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 		pr->frames_run++;
 		if (res.would < CG_R_MAX)
 			pr->reason_hits[res.would]++;
+		if (res.would == CG_R_ALLOWED && res.flow < policy->n_flows &&
+		    policy->flows[res.flow].valid.timed)
+			pr->timed_allowed++;
 		if (agrees(&ev, action, &res))
 			continue;
 		if (!pr->mismatches++)
@@ -272,7 +281,7 @@ int main(void)
 {
 	char ifnames[CG_GEN_N_IFNAMES][CG_IFNAME_MAX];
 	unsigned long only, i, mismatches = 0, frames = 0, skipped = 0;
-	unsigned long hits[CG_R_MAX] = {0}, n_run = 0;
+	unsigned long hits[CG_R_MAX] = {0}, n_run = 0, timed_allowed = 0, closed = 0;
 	struct diff_run run = {0};
 	unsigned int n_jobs, w;
 	struct timespec t0, t1;
@@ -361,6 +370,18 @@ int main(void)
 		skipped += pr->frames_skipped;
 		for (r = 0; r < CG_R_MAX; r++)
 			hits[r] += pr->reason_hits[r];
+		timed_allowed += pr->timed_allowed;
+		closed += pr->windows_closed;
+	}
+
+	/* The generator's windows must reach the gate (see gen.c). */
+	printf("# time-boxed flows: %lu frames allowed by one, %lu policies "
+	       "with a window not open now\n",
+	       timed_allowed, closed);
+	if (only == ~0ul && run.n_policies >= 50) {
+		ASSERT_TRUE(timed_allowed > 0,
+			    "some frames are allowed by time-boxed flows");
+		ASSERT_TRUE(closed > 0, "some policies have closed windows");
 	}
 
 	printf("# reasons seen (before monitor):");

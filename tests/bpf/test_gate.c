@@ -9,6 +9,8 @@
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "frames.h"
 #include "gate.h"
@@ -767,6 +769,150 @@ out:
 	free(text);
 }
 
+/* A Unix time as RFC 3339 in UTC. */
+static const char *rfc3339(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+enum {
+	T_ENDED,
+	T_NOT_YET,
+	T_OPEN,
+	T_CLOSED_FIRST,
+	T_OPEN_SECOND,
+	T_FALLBACK,
+	T_UDP_ENDED,
+	T_UDP_FALLBACK,
+	T_ANY_ENDED,
+	T_TCP_PORT,
+	T_SHORT,
+};
+
+/*
+ * Time-boxed flows (`valid:`): before, in and after the window; falling
+ * through to the next covering flow (within one lookup kind, and across
+ * kinds); and an established connection cut when its window ends, for
+ * both directions, on the fast path.
+ */
+static void test_timed(void)
+{
+	struct ctx c = {};
+	struct cg_policy *p = NULL;
+	struct cg_compiled *cp = NULL;
+	struct cg_frame_spec s;
+	uint8_t buf[CG_FRAME_MAX];
+	char t[8][32], *text = NULL;
+	const char *hmi = "198.18.10.5", *plc = "198.18.20.11";
+	time_t now = time(NULL), end = now + 8;
+	size_t len;
+	int n;
+
+	rfc3339(now - 7200, t[0], sizeof(t[0]));
+	rfc3339(now + 7200, t[1], sizeof(t[1]));
+	rfc3339(now + 3600, t[2], sizeof(t[2]));
+	rfc3339(now + 10800, t[3], sizeof(t[3]));
+	rfc3339(now - 3600, t[4], sizeof(t[4]));
+	rfc3339(end, t[5], sizeof(t[5]));
+	n = asprintf(
+		&text,
+		"version: 1\n"
+		"name: timed\n"
+		"zones:\n"
+		"  business: {interfaces: [biz0], networks: [198.18.10.0/24]}\n"
+		"  control: {interfaces: [crane0], networks: [198.18.20.0/24]}\n"
+		"hosts: {hmi: 198.18.10.5, plc: 198.18.20.11}\n"
+		"flows:\n"
+		"  - {name: ended, from: hmi, to: plc, proto: tcp, ports: [8080], valid: {until: %s}}\n"
+		"  - {name: not-yet, from: hmi, to: plc, proto: tcp, ports: [8081], valid: {from: %s}}\n"
+		"  - {name: open, from: hmi, to: plc, proto: tcp, ports: [8082], valid: {from: %s, until: %s}}\n"
+		"  - {name: closed-first, from: hmi, to: plc, proto: tcp, ports: [8083], valid: {from: %s, until: %s}}\n"
+		"  - {name: open-second, from: hmi, to: plc, proto: tcp, ports: [8083, 8084], valid: {until: %s}}\n"
+		"  - {name: fallback, from: hmi, to: plc, proto: tcp, ports: [\"8083-8085\"]}\n"
+		"  - {name: udp-ended, from: hmi, to: plc, proto: udp, ports: [9000], valid: {from: %s, until: %s}}\n"
+		"  - {name: udp-fallback, from: business, to: control, proto: udp, ports: [9000]}\n"
+		"  - {name: any-ended, from: hmi, to: plc, proto: any, valid: {until: %s}}\n"
+		"  - {name: tcp-port, from: hmi, to: plc, proto: tcp, ports: [8086]}\n"
+		"  - {name: short, from: hmi, to: plc, proto: tcp, ports: [8090], valid: {until: %s}}\n",
+		t[0], t[1], t[0], t[1], t[2], t[1], t[3], t[0], t[4], t[4],
+		t[5]);
+	if (!ASSERT_TRUE(n > 0, "timed: policy text"))
+		return;
+	c.g = load(text, &p, &cp);
+	if (!c.g)
+		goto out;
+	ASSERT_TRUE(cp->n_chains > 0, "timed: the compiler made chains");
+
+#define TIMED(name, sport, dport, flags, verdict, reason, flow)                \
+	do {                                                                   \
+		cg_frame_tcp(&s, hmi, plc, sport, dport, flags);               \
+		len = build(&s, buf);                                          \
+		expect(&c, name, "biz0", buf, len, verdict, reason, flow);     \
+	} while (0)
+
+	TIMED("timed: after the window: no-rule", 40000, 8080, CG_TCP_SYN,
+	      DROP, CG_R_NO_RULE, NONE);
+	TIMED("timed: before the window: no-rule", 40000, 8081, CG_TCP_SYN,
+	      DROP, CG_R_NO_RULE, NONE);
+	TIMED("timed: in the window: allowed", 40000, 8082, CG_TCP_SYN, PASS,
+	      CG_R_ALLOWED, T_OPEN);
+	TIMED("timed: falls through to the next open flow", 40000, 8083,
+	      CG_TCP_SYN, PASS, CG_R_ALLOWED, T_OPEN_SECOND);
+	TIMED("timed: later port of the second flow", 40000, 8084, CG_TCP_SYN,
+	      PASS, CG_R_ALLOWED, T_OPEN_SECOND);
+	TIMED("timed: untimed flow on its own port", 40000, 8085, CG_TCP_SYN,
+	      PASS, CG_R_ALLOWED, T_FALLBACK);
+	TIMED("timed: a closed proto-any flow yields to a port flow", 40000,
+	      8086, CG_TCP_SYN, PASS, CG_R_ALLOWED, T_TCP_PORT);
+	cg_frame_udp(&s, hmi, plc, 40000, 9000);
+	len = build(&s, buf);
+	expect(&c, "timed: falls through to a later untimed flow", "biz0", buf,
+	       len, PASS, CG_R_ALLOWED, T_UDP_FALLBACK);
+	cg_frame_icmp(&s, hmi, plc, 8, 0, 7);
+	len = build(&s, buf);
+	expect(&c, "timed: closed proto-any flow, nothing else: no-rule",
+	       "biz0", buf, len, DROP, CG_R_NO_RULE, NONE);
+
+	/*
+	 * A connection in the window, established, then cut at its end. The
+	 * window must outlast the load (the verifier takes seconds on a busy
+	 * machine).
+	 */
+	if (!ASSERT_TRUE(time(NULL) + 2 <= end,
+			 "timed: loaded well before the short window ends"))
+		goto out;
+	TIMED("timed: short window opens a connection", 41000, 8090,
+	      CG_TCP_SYN, PASS, CG_R_ALLOWED, T_SHORT);
+	cg_frame_tcp(&s, plc, hmi, 8090, 41000, CG_TCP_SYN | CG_TCP_ACK);
+	len = build(&s, buf);
+	expect(&c, "timed: reply in the window", "crane0", buf, len, PASS,
+	       CG_R_REPLY, T_SHORT);
+	TIMED("timed: established, in the window", 41000, 8090, CG_TCP_ACK,
+	      PASS, CG_R_ALLOWED, T_SHORT);
+	/* Past the end (whole seconds; a margin for the clocks' rounding). */
+	while (time(NULL) <= end)
+		usleep(100000);
+	usleep(200000);
+	cg_frame_tcp(&s, plc, hmi, 8090, 41000, CG_TCP_ACK);
+	len = build(&s, buf);
+	expect(&c, "timed: reply after the window: cut", "crane0", buf, len,
+	       DROP, CG_R_NO_RULE, NONE);
+	TIMED("timed: established after the window: cut", 41000, 8090,
+	      CG_TCP_ACK, DROP, CG_R_NO_RULE, NONE);
+	TIMED("timed: no new connection after the window", 41001, 8090,
+	      CG_TCP_SYN, DROP, CG_R_NO_RULE, NONE);
+#undef TIMED
+out:
+	cg_gate_free(c.g);
+	cg_compiled_free(cp);
+	cg_policy_free(p);
+	free(text);
+}
+
 int main(void)
 {
 	struct ctx c = {};
@@ -788,5 +934,6 @@ int main(void)
 	cg_compiled_free(cp);
 	cg_policy_free(p);
 	test_monitor();
+	test_timed();
 	return cg_test_done();
 }

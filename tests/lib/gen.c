@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gen.h"
 #include "ics.h"
@@ -564,6 +565,67 @@ static void emit_ics_rule(struct cg_rng *r, struct sbuf *b, const char *key,
 	sb_printf(b, "]\n");
 }
 
+/* A time as RFC 3339, in UTC or (half the time) with an offset. */
+static void emit_time(struct cg_rng *r, struct sbuf *b, const char *key,
+		      time_t t)
+{
+	static const int offsets[] = {60, -300, 330, 120}; /* minutes */
+	int off = cg_rng_pct(r, 50) ? offsets[cg_rng_below(r, 4)] : 0;
+	time_t local = t + off * 60;
+	struct tm tm;
+	char buf[32];
+
+	gmtime_r(&local, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (off)
+		sb_printf(b, "%s: %s%c%02d:%02d", key, buf,
+			  off < 0 ? '-' : '+', abs(off) / 60, abs(off) % 60);
+	else
+		sb_printf(b, "%s: %sZ", key, buf);
+}
+
+/*
+ * `valid:` windows that are clearly past, clearly future or clearly
+ * current: every bound lies at least an hour from `now`, so the verdict
+ * does not depend on how long the test takes. Half-open windows too.
+ */
+static void emit_valid(struct cg_rng *r, struct sbuf *b, time_t now)
+{
+	time_t h = 3600;
+	time_t from = 0, until = 0;
+
+	switch (cg_rng_below(r, 5)) {
+	case 0: /* ended */
+		until = now - (time_t)rng_range(r, 1, 48) * h;
+		from = cg_rng_pct(r, 70) ? until - (time_t)rng_range(r, 1, 8) * h
+					 : 0;
+		break;
+	case 1: /* not yet */
+		from = now + (time_t)rng_range(r, 1, 48) * h;
+		until = cg_rng_pct(r, 70) ? from + (time_t)rng_range(r, 1, 8) * h
+					  : 0;
+		break;
+	case 2: /* open, until */
+		until = now + (time_t)rng_range(r, 1, 48) * h;
+		break;
+	case 3: /* open, from */
+		from = now - (time_t)rng_range(r, 1, 48) * h;
+		break;
+	default: /* open, both */
+		from = now - (time_t)rng_range(r, 1, 48) * h;
+		until = now + (time_t)rng_range(r, 1, 48) * h;
+		break;
+	}
+	sb_printf(b, "    valid: {");
+	if (from)
+		emit_time(r, b, "from", from);
+	if (from && until)
+		sb_printf(b, ", ");
+	if (until)
+		emit_time(r, b, "until", until);
+	sb_printf(b, "}\n");
+}
+
 static void emit_ics(struct cg_rng *r, struct sbuf *b)
 {
 	static const uint8_t modbus_pool[] = {1,  2,  3,  4,  5,  6,   7,
@@ -597,7 +659,9 @@ char *cg_gen_policy(struct cg_rng *r)
 					     "icmp", "icmpv6", "any", "any"};
 	struct gen_plan pl;
 	struct sbuf b = {0};
-	int i, k, n_flows;
+	int i, k, n_flows, n_timed = 0;
+	/* Whole hours, so that a seed gives the same policy within an hour. */
+	time_t now = time(NULL) / 3600 * 3600;
 
 	memset(&pl, 0, sizeof(pl));
 	gen_zones(r, &pl);
@@ -688,6 +752,12 @@ char *cg_gen_policy(struct cg_rng *r)
 			emit_ports(r, &b);
 		if (cg_rng_pct(r, 10))
 			sb_printf(&b, "    log: true\n");
+		/* At most 3 time-boxed flows: a chain (CG_CHAIN_MAX) then
+		 * always fits, as the compiler demands. */
+		if (n_timed < 3 && cg_rng_pct(r, 20)) {
+			emit_valid(r, &b, now);
+			n_timed++;
+		}
 	}
 	return b.s;
 }

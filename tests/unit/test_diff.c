@@ -418,6 +418,10 @@ static void test_model_vs_reference(void)
 		yaml = cg_gen_policy(&r);
 		p = parse("gen.yaml", yaml);
 		free(yaml);
+		/* The model judges with every window open (diff.h); the
+		 * reference judges at the clock, so open them for it. */
+		for (size_t k = 0; p && k < p->n_flows; k++)
+			p->flows[k].valid.timed = false;
 		if (!p ||
 		    cg_space_new((const struct cg_policy *const *)&p, 1, &s)) {
 			bad++;
