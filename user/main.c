@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "metrics.h"
 #include "replay.h"
+#include "shadow.h"
 
 struct args {
 	struct cg_env env;
@@ -40,6 +41,9 @@ struct args {
 	bool strict;	     /* check --strict */
 	const char *confirm; /* apply --confirm SECONDS */
 	const char *pcap;    /* diff --pcap CAPTURE */
+	bool shadow;	     /* apply --shadow */
+	bool promote;	     /* apply --promote */
+	bool shadow_stop;    /* apply --shadow-stop */
 	char **pos;	     /* positional arguments */
 	int n_pos;
 };
@@ -57,6 +61,9 @@ enum {
 	OPT_STRICT,
 	OPT_CONFIRM,
 	OPT_PCAP,
+	OPT_SHADOW,
+	OPT_PROMOTE,
+	OPT_SHADOW_STOP,
 };
 
 struct command {
@@ -97,6 +104,24 @@ static int do_check(struct args *a)
 
 static int do_apply(struct args *a)
 {
+	int modes = a->shadow + a->promote + a->shadow_stop;
+
+	if (modes > 1 ||
+	    (a->promote || a->shadow_stop ? a->n_pos : !a->n_pos) ||
+	    ((a->shadow || a->shadow_stop) && a->confirm)) {
+		fprintf(stderr,
+			"usage: cranegate apply [--confirm SECONDS] POLICY\n"
+			"       cranegate apply --shadow POLICY\n"
+			"       cranegate apply --promote [--confirm SECONDS]\n"
+			"       cranegate apply --shadow-stop\n");
+		return 2;
+	}
+	if (a->shadow)
+		return cg_shadow_start(&a->env, a->pos[0]);
+	if (a->shadow_stop)
+		return cg_shadow_stop(&a->env);
+	if (a->promote)
+		return cg_shadow_promote(&a->env, a->confirm);
 	if (a->confirm)
 		return cg_apply_confirmed(&a->env, a->pos[0], a->confirm);
 	return cg_apply(&a->env, a->pos[0]);
@@ -233,15 +258,22 @@ static const struct command commands[] = {
 	 "or taken by earlier flows or the zone rules) and hosts and zones no\n"
 	 "flow uses; --strict makes every warning an error.",
 	 1, do_check},
-	{"apply", "apply [--confirm SECONDS] POLICY",
+	{"apply",
+	 "apply [--confirm SECONDS] POLICY | --shadow POLICY | --promote "
+	 "[--confirm SECONDS] | --shadow-stop",
 	 "Compile POLICY, load it as a new instance and switch every "
 	 "interface\n"
 	 "the policy names to it atomically (no frame sees a mix of two\n"
 	 "policies). If anything fails, nothing changes. Every applied policy\n"
 	 "is kept in the state directory (see history). With --confirm, the\n"
 	 "previous policy comes back by itself after SECONDS unless\n"
-	 "`cranegate confirm` runs first, even if this shell dies.",
-	 1, do_apply},
+	 "`cranegate confirm` runs first, even if this shell dies.\n"
+	 "--shadow POLICY judges every live frame with POLICY too, without\n"
+	 "changing a verdict; status and events show where they disagree.\n"
+	 "--promote applies the shadowed policy (as apply does, --confirm\n"
+	 "too) and ends the shadow; --shadow-stop ends it without applying.\n"
+	 "A plain apply keeps the shadow; detach ends it.",
+	 0, do_apply, 1},
 	{"status", "status [--json]",
 	 "Attached interfaces, the active policy (name, sha256, applied at),\n"
 	 "per-reason and per-flow counters, and event counts.",
@@ -348,7 +380,9 @@ static void usage(FILE *out)
 		"cranegate diff\n"
 		"live.yaml new.yaml && cranegate diff live.yaml new.yaml "
 		"--by-source\n"
-		"--pcap recorded.pcap; cranegate apply --confirm 120 new.yaml, "
+		"--pcap recorded.pcap; cranegate apply --shadow new.yaml, "
+		"watch\n"
+		"cranegate status; cranegate apply --promote --confirm 120, "
 		"test,\n"
 		"cranegate confirm (or cranegate rollback)\n");
 }
@@ -377,6 +411,9 @@ int main(int argc, char **argv)
 		{"strict", no_argument, NULL, OPT_STRICT},
 		{"confirm", required_argument, NULL, OPT_CONFIRM},
 		{"pcap", required_argument, NULL, OPT_PCAP},
+		{"shadow", no_argument, NULL, OPT_SHADOW},
+		{"promote", no_argument, NULL, OPT_PROMOTE},
+		{"shadow-stop", no_argument, NULL, OPT_SHADOW_STOP},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -485,6 +522,15 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PCAP:
 			a.pcap = optarg;
+			break;
+		case OPT_SHADOW:
+			a.shadow = true;
+			break;
+		case OPT_PROMOTE:
+			a.promote = true;
+			break;
+		case OPT_SHADOW_STOP:
+			a.shadow_stop = true;
 			break;
 		case 'h':
 			help = true;
