@@ -1295,6 +1295,15 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 	}
 	if (fd >= 0)
 		close(fd);
+	{
+		struct cg_shadow_totals st;
+
+		if (!cg_shadow_totals_read(env, &st)) {
+			s->shadow_active = st.active;
+			s->shadow_frames = st.frames;
+			s->shadow_disagree = st.disagree;
+		}
+	}
 
 	if (cg_active_open(env, &a) || !a)
 		goto out;

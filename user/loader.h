@@ -123,6 +123,9 @@ struct cg_snapshot {
 	struct cg_snap_events events[CG_R_MAX]; /* by reason (would) */
 	struct cg_snap_flow *flows;
 	size_t n_flows;
+	/* apply --shadow: a candidate compared, and its counts. */
+	bool shadow_active;
+	unsigned long long shadow_frames, shadow_disagree;
 };
 
 int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s);

@@ -108,6 +108,8 @@ expect "status: by flow, udp-5000 -> none: 5" \
 	"$(jq -r '[.shadow.flows[] | select(.live_rule == "udp-5000" and .shadow_rule == null)][0].packets' <<<"$st")" -eq 5
 expect "status: by flow, none -> udp-6000: 3" \
 	"$(jq -r '[.shadow.flows[] | select(.live_rule == null and .shadow_rule == "udp-6000")][0].packets' <<<"$st")" -eq 3
+expect "metrics: cranegate_shadow_frames_total{result=\"disagree\"} 8" \
+	"$(cg metrics | grep -c '^cranegate_shadow_frames_total{result="disagree"} 8$')" -eq 1
 expect "status (text) names the shadow" \
 	"$(cg status | grep -c '^shadow:   shadow-cand (enforce)')" -eq 1
 wait_until 5 test "$(grep -c '"shadow": {' "$T/events.json")" -ge 8

@@ -56,7 +56,8 @@ _cranegate()
 
 	local opts=
 	case $cmd in
-	check | apply) opts="--confirm" ;;
+	check) opts="--strict" ;;
+	apply) opts="--confirm --shadow --promote --shadow-stop" ;;
 	status) opts="--json" ;;
 	events) opts="--json --count --timeout" ;;
 	replay) opts="--policy --iface --by-source --json" ;;
