@@ -370,7 +370,8 @@ static __always_inline void *frame_ptr(struct xdp_md *ctx, __u32 off, __u32 n)
 }
 
 /*
- * Token bucket per (reason, CPU): returns true when an event may be sent.
+ * A token bucket of events (one per reason and CPU, and one per CPU for
+ * shadow disagreements): returns true when an event may be sent.
  * `now` is in jiffies; tokens are kept in units of 1/HZ event, so that
  * each jiffy adds `cfg_ev_rate` units exactly.
  */
