@@ -280,11 +280,5 @@ void cg_event_brief(FILE *out, const struct cg_event *e,
 			e->ics_proto == CG_ICS_PROTO_S7COMM ? "s7comm"
 							    : "modbus",
 			e->function);
-	if (n->revision) {
-		unsigned rev = n->revision(n->ctx, e->policy_id);
-
-		if (rev)
-			fprintf(out, " (rev %u)", rev);
-	}
 	shadow_text(out, e, n);
 }

@@ -85,6 +85,7 @@ expect "the live policy is unchanged" "$(cg_policy_field name)" = shadow-live
 
 # ---- live traffic: verdicts stay the live policy's
 cg_bg 30 "$T/events.json" events --json
+events_pid=$CG_LAST_PID
 sleep 0.5
 send_udp 5000 5
 send_udp 6000 3
@@ -132,6 +133,9 @@ expect "events carry the live policy's sha256 prefix" \
 expect "shadow events carry the candidate's sha256 prefix" \
 	"$(jq -r 'select(.shadow) | .shadow.policy_sha256' "$T/events.json" | sort -u)" = \
 	"$(sha256sum "$T/cand.yaml" | cut -c1-16)"
+# One reader of the ring buffer at a time: this one is done.
+kill -INT "$events_pid" 2>/dev/null
+wait "$events_pid" 2>/dev/null
 
 # ---- a plain apply keeps the shadow, compared from zero
 check "apply the live policy again (a plain apply)" cg apply "$T/live.yaml"
@@ -155,6 +159,13 @@ expect "status names revision 3" "$(cg_status_json | jq -r .revision)" -eq 3
 # ---- stop without promoting
 check "apply --shadow the old policy" cg apply --shadow "$T/live.yaml"
 expect "... shadowed" "$(shadow .policy)" = shadow-live
+cg_bg 15 "$T/events.txt" events
+sleep 0.5
+send_udp 5000 1
+wait_until 5 grep -q SHADOW "$T/events.txt"
+diag "$(grep SHADOW "$T/events.txt")"
+expect "events (text): the disagreement, marked SHADOW, with the live revision" \
+	"$(grep -c "biz0 drop no-rule .* udp $HMI:45000 -> $PLC:5000 rev 3 SHADOW: pass allowed flow udp-5000\$" "$T/events.txt")" -eq 1
 check "apply --shadow-stop" cg apply --shadow-stop
 expect "... no shadow" "$(shadow '')" = null
 expect "... the live policy unchanged" "$(cg_policy_field name)" = shadow-cand
