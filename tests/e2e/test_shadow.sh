@@ -7,9 +7,9 @@
 # live verdicts (5000 arrives, 6000 does not), and status --json and
 # events --json count and show every disagreement, per direction and per
 # flow; apply --promote makes the candidate live (6000 arrives, 5000 does
-# not); --shadow-stop ends a shadow without changing the live policy; a
-# broken candidate changes nothing; detach ends it all. Audit lines for
-# each step. TAP output.
+# not), also with --confirm; --shadow-stop ends a shadow without changing
+# the live policy; a broken candidate changes nothing; detach ends it all.
+# Audit lines for each step; events name their revision. TAP output.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -183,6 +183,17 @@ expect "audit: promote, as a revision" \
 	"$(audit promote | jq -r '"\(.rev) \(.policy) \(.result)"')" = "3 shadow-cand ok"
 expect "audit: shadow-stop names what it stopped" \
 	"$(audit shadow-stop | jq -r '"\(.policy) \(.result)"')" = "shadow-live ok"
+
+# ---- promote with a way back
+check "apply --shadow the old policy again" cg apply --shadow "$T/live.yaml"
+check "apply --promote --confirm 60" cg apply --promote --confirm 60
+expect "... the promoted policy is live" "$(cg_policy_field name)" = shadow-live
+expect "... awaiting confirmation as revision 4" \
+	"$(cg_status_json | jq -r .pending_confirm.rev)" -eq 4
+check "confirm" cg confirm
+expect "history: revision 4 is the promote, confirmed" \
+	"$(cg history --json | jq -r '[.[] | select(.rev == 4)][0] | "\(.action) \(.policy) \(.confirmed)"')" = \
+	"promote shadow-live true"
 
 # ---- detach ends it
 check "apply --shadow again" cg apply --shadow "$T/live.yaml"
