@@ -257,6 +257,35 @@ struct {
 	__uint(max_entries, 1);
 } live SEC(".maps");
 
+/* Shadow evaluation (see maps/cranegate.h). Per-CPU: no atomics needed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_shadow_in);
+	__uint(max_entries, 1);
+} shadow_in SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_counter);
+	__uint(max_entries, CG_SHADOW_PAIRS);
+} shadow_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__type(key, struct cg_shadow_key);
+	__type(value, struct cg_counter);
+	__uint(max_entries, 1024);
+} shadow_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_event_counter);
+	__uint(max_entries, 1);
+} shadow_event_stats SEC(".maps");
+
 /* What parsing and classification learned about the frame. */
 struct frame {
 	__u64 tai; /* CLOCK_TAI ns, read when first needed; 0 = not yet */
@@ -330,6 +359,17 @@ static __always_inline bool reason_drops(__u32 reason)
 }
 
 /*
+ * A shadow instance (apply --shadow) judges and compares but writes no
+ * state: every write to the shared tables, counters and events is guarded
+ * by this. A rodata constant: the verifier prunes the guarded code from
+ * the other instances, and the writes from the shadow.
+ */
+static __always_inline bool is_shadow(void)
+{
+	return cfg_slot == CG_SLOT_SHADOW;
+}
+
+/*
  * Bounds helper: a pointer to `n` bytes at offset `off` of the frame, or
  * NULL when they do not lie within it. Offsets past CG_MAX_OFF (larger
  * than any frame XDP sees without fragments) are refused, which also
@@ -358,19 +398,16 @@ static __always_inline void *frame_ptr(struct xdp_md *ctx, __u32 off, __u32 n)
 }
 
 /*
- * Token bucket per (reason, CPU): returns true when an event may be sent.
+ * A token bucket of events (one per reason and CPU, and one per CPU for
+ * shadow disagreements): returns true when an event may be sent.
  * `now` is in jiffies; tokens are kept in units of 1/HZ event, so that
  * each jiffy adds `cfg_ev_rate` units exactly.
  */
-static __always_inline bool event_allowed(__u32 reason, __u64 now)
+static __always_inline bool bucket_take(struct cg_event_bucket *b, __u64 now)
 {
-	struct cg_event_bucket *b =
-		bpf_map_lookup_elem(&event_buckets, &reason);
 	__u64 cap = cfg_ev_burst * cfg_hz;
 	__u64 cost = cfg_hz;
 
-	if (!b)
-		return false;
 	if (b->last == 0) {
 		b->tokens = cap;
 	} else if (now > b->last) {
@@ -383,6 +420,14 @@ static __always_inline bool event_allowed(__u32 reason, __u64 now)
 		return false;
 	b->tokens -= cost;
 	return true;
+}
+
+static __always_inline bool event_allowed(__u32 reason, __u64 now)
+{
+	struct cg_event_bucket *b =
+		bpf_map_lookup_elem(&event_buckets, &reason);
+
+	return b && bucket_take(b, now);
 }
 
 static __always_inline void fill_event(struct cg_event *e,
@@ -446,6 +491,7 @@ static __always_inline void emit_event(struct xdp_md *ctx,
 		return;
 	}
 	fill_event(e, f, verdict, reason, would, bpf_ktime_get_ns());
+	e->shadow_policy_id = 0;
 	cap = f->len < CG_EVENT_DATA ? f->len : CG_EVENT_DATA;
 	e->cap_len = 0;
 	if (cap && !bpf_xdp_load_bytes(ctx, 0, e->data, cap))
@@ -573,6 +619,8 @@ static __always_inline void conn_find(struct frame *f, struct conn *c,
 static __always_inline void conn_seen(const struct frame *f,
 				      struct cg_conn_val *v, __u64 now)
 {
+	if (is_shadow())
+		return;
 	v->last = now;
 	if (f->proto == IPPROTO_TCP_ && (f->tcp_flags & (TCP_FIN | TCP_RST)))
 		v->closing = 1;
@@ -596,6 +644,8 @@ static __always_inline bool mac_conflict(struct frame *f, __u64 now)
 		f->zone_seen = v->zone;
 		return true;
 	}
+	if (is_shadow())
+		return false;
 	if (v && v->zone == f->zone_from) {
 		v->last = now;
 		return false;
@@ -630,7 +680,8 @@ static __always_inline __u32 conn_fast(struct frame *f, struct conn *c,
 		f->zone_from = e->zone_from;
 		if (mac_conflict(f, now))
 			return CG_R_MAX;
-		e->mac_checked = now;
+		if (!is_shadow())
+			e->mac_checked = now;
 	}
 	conn_seen(f, c->val, now);
 	f->flow = e->flow;
@@ -648,6 +699,8 @@ static __always_inline void conn_open(struct frame *f, struct conn *c,
 {
 	struct cg_conn_val nv = {};
 
+	if (is_shadow())
+		return;
 	if (c->val) {
 		conn_seen(f, c->val, now);
 		remember(&c->val->end[c->end & 1], f, CG_R_ALLOWED);
@@ -685,6 +738,8 @@ static __always_inline bool conn_reply(struct frame *f, struct conn *c,
 	opener = &c->val->end[c->val->opener & 1];
 	f->flow = opener->policy_id == cfg_policy_id ? opener->flow
 						     : CG_FLOW_NONE;
+	if (is_shadow())
+		return true;
 	conn_seen(f, c->val, now);
 	remember(&c->val->end[c->end & 1], f, CG_R_REPLY);
 	c->val->end[c->end & 1].mac_checked = now;
@@ -972,7 +1027,7 @@ static __always_inline bool ics_allowed(struct xdp_md *ctx, struct frame *f,
 	if (!fi || !(fi->flags & CG_FLOW_ICS))
 		return true;
 	refused = ics_refused(ctx, f, fi);
-	if (f->ics_proto)
+	if (f->ics_proto && !is_shadow())
 		ics_count(f, refused, now);
 	return !refused;
 }
@@ -1469,24 +1524,156 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 	return CG_R_NO_RULE;
 }
 
+/*
+ * The live instance's last step when a shadow is configured: leave its
+ * decision in the per-CPU scratch and hand the frame to the shadow, which
+ * returns this action. An empty slot returns here: the action stands.
+ */
+static __always_inline void shadow_hand_off(struct xdp_md *ctx,
+					    const struct frame *f, __u32 action,
+					    __u32 verdict, __u32 reason,
+					    __u32 would)
+{
+	struct cg_shadow_in *si;
+	__u32 zero = 0;
+
+	si = bpf_map_lookup_elem(&shadow_in, &zero);
+	if (!si)
+		return;
+	si->policy_id = cfg_policy_id;
+	si->action = action;
+	si->flow = f->flow;
+	si->zone_from = f->zone_from;
+	si->zone_to = f->zone_to;
+	si->verdict = verdict;
+	si->reason = reason;
+	si->would = would;
+	si->pending = 1;
+	bpf_tail_call(ctx, &progs, CG_SLOT_SHADOW);
+	si->pending = 0;
+}
+
+/*
+ * A disagreement, as an event: the live decision in the usual fields (so
+ * that names resolve through the live policy), the shadow's beside it.
+ * Rate-limited by its own per-CPU bucket, so that a candidate that drops
+ * a busy flow cannot use up the budget of the live drops.
+ */
+static __always_inline void shadow_event(struct xdp_md *ctx,
+					 const struct frame *f,
+					 struct cg_shadow_in *si, __u32 verdict,
+					 __u32 reason, __u32 would, __u64 now)
+{
+	struct cg_event_counter *ec;
+	struct cg_event *e;
+	__u32 zero = 0, cap;
+
+	ec = bpf_map_lookup_elem(&shadow_event_stats, &zero);
+	if (!ec)
+		return;
+	if (!bucket_take(&si->bucket, now)) {
+		ec->suppressed++;
+		return;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		ec->lost++;
+		return;
+	}
+	fill_event(e, f, si->verdict, si->reason, si->would,
+		   bpf_ktime_get_ns());
+	e->policy_id = si->policy_id;
+	e->flow = si->flow;
+	e->zone_from = si->zone_from;
+	e->zone_to = si->zone_to;
+	e->zone_seen = CG_ZONE_NONE;
+	e->flags |= CG_EV_SHADOW;
+	e->shadow_policy_id = cfg_policy_id;
+	e->shadow_flow = f->flow;
+	e->shadow_verdict = verdict;
+	e->shadow_reason = reason;
+	e->shadow_would = would;
+	e->pad4 = 0;
+	cap = f->len < CG_EVENT_DATA ? f->len : CG_EVENT_DATA;
+	e->cap_len = 0;
+	if (cap && !bpf_xdp_load_bytes(ctx, 0, e->data, cap))
+		e->cap_len = cap;
+	bpf_ringbuf_submit(e, 0);
+	ec->emitted++;
+}
+
+/*
+ * The shadow instance's exit: count the pair of decisions, log a
+ * disagreement, and return the live action. Run on its own (not through
+ * the hand-off: no pending decision), it compares nothing and returns its
+ * own verdict.
+ */
+static __always_inline int shadow_compare(struct xdp_md *ctx,
+					  const struct frame *f, __u32 verdict,
+					  __u32 reason, __u32 would, __u64 now)
+{
+	struct cg_shadow_in *si;
+	struct cg_shadow_key k = {};
+	struct cg_counter *c, nc = {};
+	__u32 zero = 0, live_reason;
+
+	if (cfg_record) {
+		struct cg_event *e = bpf_map_lookup_elem(&last, &zero);
+
+		if (e)
+			fill_event(e, f, verdict, reason, would, 0);
+	}
+	si = bpf_map_lookup_elem(&shadow_in, &zero);
+	if (!si || !si->pending)
+		return verdict == CG_V_DROP ? XDP_DROP : XDP_PASS;
+	si->pending = 0;
+	live_reason = si->reason;
+	if (live_reason < CG_R_MAX && reason < CG_R_MAX)
+		count(&shadow_stats, live_reason * CG_R_MAX + reason, f->len,
+		      now);
+	if (verdict != si->verdict) {
+		k.live_flow = si->flow;
+		k.shadow_flow = f->flow;
+		k.live_reason = live_reason;
+		k.shadow_reason = reason;
+		c = bpf_map_lookup_elem(&shadow_flows, &k);
+		if (c) {
+			c->packets++;
+			c->bytes += f->len;
+			c->last = now;
+		} else {
+			nc.packets = 1;
+			nc.bytes = f->len;
+			nc.last = now;
+			bpf_map_update_elem(&shadow_flows, &k, &nc,
+					    BPF_NOEXIST);
+		}
+		shadow_event(ctx, f, si, verdict, reason, would, now);
+	}
+	return si->action == XDP_DROP ? XDP_DROP : XDP_PASS;
+}
+
 SEC("xdp")
 int cranegate_xdp(struct xdp_md *ctx)
 {
 	struct frame f = {};
 	struct conn c = {};
 	struct cg_flow_info *fi = NULL;
+	struct cg_live *l = NULL;
 	__u32 reason = CG_R_MAX, verdict, would, l4_off = 0, l3_end = 0, off;
+	__u32 action;
 	__u64 now = bpf_jiffies64();
 	__u8 hop_limit = 0;
 
 	/*
 	 * Another instance enforces: let it judge the frame. A tail call to
 	 * an empty slot returns, and this instance judges (first apply).
+	 * `l` is kept for the shadow hand-off at the exit.
 	 */
 	if (cfg_slot == CG_SLOT_A || cfg_slot == CG_SLOT_B) {
 		__u32 zero = 0;
-		struct cg_live *l = bpf_map_lookup_elem(&live, &zero);
 
+		l = bpf_map_lookup_elem(&live, &zero);
 		if (l && l->slot != cfg_slot &&
 		    (l->slot == CG_SLOT_A || l->slot == CG_SLOT_B))
 			bpf_tail_call(ctx, &progs, l->slot);
@@ -1534,6 +1721,11 @@ out:
 		reason = CG_R_MONITOR;
 	verdict = reason_drops(reason) ? CG_V_DROP : CG_V_PASS;
 
+	/* A shadow compares and returns the live action; it counts nothing
+	 * of its own below. */
+	if (is_shadow())
+		return shadow_compare(ctx, &f, verdict, reason, would, now);
+
 	if (f.fragmented && !f.nonfirst && verdict == CG_V_PASS &&
 	    reason != CG_R_MONITOR && !frag_inspected(&f, fi))
 		frag_remember(&f, reason, now);
@@ -1558,7 +1750,11 @@ out:
 		if (e)
 			fill_event(e, &f, verdict, reason, would, 0);
 	}
-	return verdict == CG_V_DROP ? XDP_DROP : XDP_PASS;
+	action = verdict == CG_V_DROP ? XDP_DROP : XDP_PASS;
+	/* One already-loaded field when no shadow is configured. */
+	if ((cfg_slot == CG_SLOT_A || cfg_slot == CG_SLOT_B) && l && l->shadow)
+		shadow_hand_off(ctx, &f, action, verdict, reason, would);
+	return action;
 }
 
 char LICENSE[] SEC("license") = "GPL";

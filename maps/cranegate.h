@@ -416,10 +416,23 @@ struct cg_event {
 	__u8 dst[16];
 	__u32 cap_len;		  /* bytes of the frame in data[] */
 	__u8 data[CG_EVENT_DATA]; /* the frame's first bytes (capture) */
+	/*
+	 * CG_EV_SHADOW only: the candidate's decision. The fields above
+	 * then hold the live decision (policy_id, flow, verdict, reason,
+	 * would, zones are the live instance's), so that they read like
+	 * any other event; these say what the shadow would have done.
+	 */
+	__u64 shadow_policy_id;
+	__u32 shadow_flow;
+	__u8 shadow_verdict;
+	__u8 shadow_reason;
+	__u8 shadow_would;
+	__u8 pad4;
 };
 
 #define CG_FUNC_NONE 0xffffu
-#define CG_EV_PORTS (1u << 0) /* sport/dport were parsed */
+#define CG_EV_PORTS (1u << 0)  /* sport/dport were parsed */
+#define CG_EV_SHADOW (1u << 1) /* live and shadow disagree (see below) */
 
 /*
  * The hand-off that makes a policy change one step for every interface.
@@ -449,6 +462,59 @@ enum cg_slot {
 struct cg_live {
 	__u32 slot;   /* enum cg_slot: the instance that enforces */
 	__u32 shadow; /* non-zero: hand every judged frame to the shadow */
+};
+
+/*
+ * Shadow evaluation (apply --shadow). When live.shadow is set, the live
+ * instance ends every frame, after it has counted and logged it, by
+ * writing its decision to `shadow_in` (per-CPU scratch) and tail-calling
+ * progs[CG_SLOT_SHADOW]. The shadow instance (rodata cfg_slot ==
+ * CG_SLOT_SHADOW) judges the frame with its own policy maps, reading the
+ * shared connection, MAC and fragment tables but writing no state and no
+ * normal counter or event; it counts the pair of decisions, logs a
+ * disagreement (verdicts differ) as a CG_EV_SHADOW event, and returns the
+ * live XDP action from the scratch: a shadow never changes a verdict. An
+ * empty slot makes the tail call return, and the live action stands.
+ *
+ * shadow_in [1], per-CPU: written by the live instance just before the
+ * tail call, read by the shadow in the same softirq on the same CPU.
+ * `pending` tells the shadow that it was entered through the tail call
+ * (it is cleared there), not run on its own.
+ */
+struct cg_shadow_in {
+	__u64 policy_id; /* the live instance's */
+	__u32 action;	 /* the live XDP action, returned by the shadow */
+	__u32 flow;
+	__u16 zone_from;
+	__u16 zone_to;
+	__u8 verdict;
+	__u8 reason;
+	__u8 would;
+	__u8 pending;
+	struct cg_event_bucket bucket; /* rate limit of shadow events */
+};
+
+/*
+ * shadow_stats [live reason * CG_R_MAX + shadow reason], per-CPU
+ * counters: every frame compared, by the pair of final reasons (after
+ * monitor mode). The verdicts follow from the reasons, so agreements and
+ * disagreements, in each direction, are sums over this matrix.
+ *
+ * shadow_flows, PERCPU_HASH: the disagreements only, by (live flow,
+ * shadow flow, live reason, shadow reason); flow ids belong to the live
+ * and to the shadow policy respectively. Bounded: pairs beyond its size
+ * are not broken down (shadow_stats still counts them).
+ *
+ * shadow_event_stats [1]: what happened to disagreement events.
+ */
+#define CG_SHADOW_PAIRS (CG_R_MAX * CG_R_MAX)
+
+struct cg_shadow_key {
+	__u32 live_flow;
+	__u32 shadow_flow;
+	__u8 live_reason;
+	__u8 shadow_reason;
+	__u8 pad[2];
 };
 
 /*
@@ -483,7 +549,8 @@ struct cg_name {
  *                      (replay and tests only; dead code otherwise)
  *   cfg_ev_rate        events per second per reason per CPU (token refill)
  *   cfg_ev_burst       bucket depth
- *   cfg_slot           enum cg_slot of this instance
+ *   cfg_slot           enum cg_slot of this instance; CG_SLOT_SHADOW
+ *                      makes it a shadow (see cg_shadow_in)
  *   cfg_timed          non-zero: the flows map holds CG_FLOW_CHAIN values
  */
 

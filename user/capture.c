@@ -41,6 +41,9 @@ static bool wanted(const struct cap *c, const struct cg_event *e,
 	const struct cg_capture_opts *o = c->o;
 	const char *name;
 
+	/* The live drop was logged on its own; a disagreement repeats it. */
+	if (e->flags & CG_EV_SHADOW)
+		return false;
 	if (!o->all && e->verdict != CG_V_DROP && e->reason != CG_R_MONITOR)
 		return false;
 	if (c->reason >= 0 && e->reason != c->reason && e->would != c->reason)

@@ -522,6 +522,8 @@ static int drop_privileges(struct run *r)
 
 static int event_prio(const struct cg_event *e)
 {
+	if (e->flags & CG_EV_SHADOW)
+		return LOG_NOTICE;
 	if (e->verdict == CG_V_DROP)
 		return LOG_WARNING;
 	return e->reason == CG_R_MONITOR ? LOG_NOTICE : LOG_INFO;

@@ -47,8 +47,13 @@ static uint32_t at_least_one(size_t n)
 
 /* The state maps that instances share through pins, by name. */
 const char *const cg_state_maps[] = {
-	"reason_stats", "event_stats", "event_buckets", "events", "conns",
-	"macs",		"frags",       "state_stats",	"progs",  "live",
+	"reason_stats",	 "event_stats",
+	"event_buckets", "events",
+	"conns",	 "macs",
+	"frags",	 "state_stats",
+	"progs",	 "live",
+	"shadow_in",	 "shadow_stats",
+	"shadow_flows",	 "shadow_event_stats",
 };
 const size_t cg_n_state_maps = sizeof(cg_state_maps) / sizeof(cg_state_maps[0]);
 
@@ -473,6 +478,17 @@ int cg_gate_test_run(struct cg_gate *g, int ifindex, const void *frame,
 	if (err)
 		return -errno;
 	*action = opts.retval;
+	if (bpf_map__lookup_elem(g->skel->maps.last, &zero, sizeof(zero), ev,
+				 sizeof(*ev), 0))
+		return -errno;
+	return 0;
+}
+
+int cg_gate_last_event(struct cg_gate *g, struct cg_event *ev)
+{
+	uint32_t zero = 0;
+
+	memset(ev, 0, sizeof(*ev));
 	if (bpf_map__lookup_elem(g->skel->maps.last, &zero, sizeof(zero), ev,
 				 sizeof(*ev), 0))
 		return -errno;

@@ -53,6 +53,13 @@ int cg_gate_test_run(struct cg_gate *g, int ifindex, const void *frame,
 		     size_t len, struct cg_event *ev, int *action);
 
 /*
+ * The event the instance's last frame left in its `last` map (instances
+ * loaded with `record`), e.g. a shadow's own decision on a frame that the
+ * live instance handed it. 0 or a negative errno.
+ */
+int cg_gate_last_event(struct cg_gate *g, struct cg_event *ev);
+
+/*
  * Carry the per-flow counters of the instance whose program is `old_fd`
  * over to `g`, flow by flow name, so that counters survive a reload of a
  * policy that keeps the flow. Call before the swap; frames the old

@@ -381,7 +381,7 @@ static bool is_revision(const struct hrow *r)
 {
 	return r->rev && !strcmp(r->result, "ok") &&
 	       (!strcmp(r->action, "apply") || !strcmp(r->action, "rollback") ||
-		!strcmp(r->action, "revert"));
+		!strcmp(r->action, "revert") || !strcmp(r->action, "promote"));
 }
 
 static unsigned last_rev(const struct hrow *rows, size_t n)
@@ -870,6 +870,86 @@ void cg_change_detached(const struct cg_env *env, int err)
 	state_unlock(lock);
 }
 
+/* ------------------------------------------------------------------ */
+/* Shadow evaluation (apply --shadow, --promote, --shadow-stop)         */
+
+int cg_history_keep(const struct cg_env *env, const struct cg_policy *p,
+		    const char *policy_path)
+{
+	int err = state_mkdir(env);
+
+	return err ? err : keep_policy(env, p, policy_path);
+}
+
+int cg_history_copy(const struct cg_env *env, const uint8_t *sha, char *buf,
+		    size_t len)
+{
+	policy_copy_path(env, sha, buf, len);
+	return access(buf, R_OK) ? -ENOENT : 0;
+}
+
+void cg_audit_shadow(const struct cg_env *env, const char *action,
+		     const struct cg_policy *p, const char *name,
+		     const uint8_t *sha, const char *policy_path, int err,
+		     const char *why)
+{
+	struct audit a = {.action = action, .file = policy_path};
+	struct cg_policy *old = NULL;
+	struct cg_diff *diff = NULL;
+	struct hrow *rows = NULL;
+	struct active act;
+	char errbuf[160], h[65];
+	size_t n = 0;
+	int lock;
+
+	if (state_mkdir(env))
+		return;
+	a.policy = p ? p->name : name;
+	a.sha = p ? p->sha256 : sha;
+	a.result = err ? "failed" : "ok";
+	if (err) {
+		snprintf(errbuf, sizeof(errbuf), "%s",
+			 why ? why : strerror(-err));
+		a.error = errbuf;
+	}
+	/* What the candidate would change against the live policy. */
+	read_active(env, &act);
+	if (act.have) {
+		a.has_prev = true;
+		a.prev_name = act.name;
+		a.prev_sha = act.sha;
+	}
+	if (p)
+		audit_diff(env, &a, p, &old, &diff);
+	lock = state_lock(env);
+	if (act.have && !read_history(env, &rows, &n)) {
+		hex(act.sha, 32, h);
+		a.prev_rev = rev_of_sha(rows, n, h);
+	}
+	audit_write(env, &a);
+	state_unlock(lock);
+	free(rows);
+	cg_diff_free(diff);
+	cg_policy_free(old);
+}
+
+unsigned cg_history_rev_of_id(const struct cg_env *env, unsigned long long id)
+{
+	struct hrow *rows = NULL;
+	unsigned rev = 0;
+	char prefix[17];
+	size_t n = 0, i;
+
+	snprintf(prefix, sizeof(prefix), "%016llx", id);
+	if (read_history(env, &rows, &n))
+		return 0;
+	for (i = n; i-- > 0 && !rev;)
+		if (is_revision(&rows[i]) && !strncmp(rows[i].sha, prefix, 16))
+			rev = rows[i].rev;
+	free(rows);
+	return rev;
+}
+
 void cg_history_status(const struct cg_env *env, FILE *out, bool json)
 {
 	struct hrow *rows = NULL;
@@ -1080,8 +1160,14 @@ static const char *absolute(const char *path, char *buf, size_t len)
 int cg_apply_confirmed(const struct cg_env *env, const char *policy_path,
 		       const char *seconds)
 {
+	return cg_apply_confirmed_as(env, policy_path, seconds, "apply");
+}
+
+int cg_apply_confirmed_as(const struct cg_env *env, const char *policy_path,
+			  const char *seconds, const char *action)
+{
 	char pin_root[2 * PATH_MAX + 2], state_dir[2 * PATH_MAX + 2], *end;
-	struct cg_change ch = {.action = "apply"};
+	struct cg_change ch = {.action = action};
 	struct cg_env wenv = *env;
 	uint8_t rnd[16];
 	int to_wd[2], from_wd[2], err, status;

@@ -42,7 +42,8 @@
 
 /* What an apply is, and what cg_change_begin learns for cg_change_end. */
 struct cg_change {
-	const char *action; /* "apply" (NULL), "rollback", "revert" */
+	const char *action; /* "apply" (NULL), "rollback", "revert",
+			     * "promote" */
 	int confirm_s;	    /* apply --confirm: seconds, else 0 */
 	char token[33];	    /* apply --confirm: ties pending to watchdog */
 	int watchdog_pid;
@@ -98,9 +99,33 @@ void cg_audit_check(const struct cg_env *env, const char *path,
 int cg_history_policy_path(const struct cg_env *env, const char *ref, char *buf,
 			   size_t len);
 
+/*
+ * Shadow evaluation (shadow.c). keep: a copy of the candidate under
+ * policies/SHA.yaml (promote applies that copy). copy: its path, or
+ * -ENOENT. audit_shadow: an audit line for "shadow", "shadow-stop" (p
+ * NULL: name and sha given) with the diff against the live policy.
+ */
+int cg_history_keep(const struct cg_env *env, const struct cg_policy *p,
+		    const char *policy_path);
+int cg_history_copy(const struct cg_env *env, const uint8_t *sha, char *buf,
+		    size_t len);
+void cg_audit_shadow(const struct cg_env *env, const char *action,
+		     const struct cg_policy *p, const char *name,
+		     const uint8_t *sha, const char *policy_path, int err,
+		     const char *why);
+
+/*
+ * The newest revision whose sha256 starts with the 8 bytes of a policy
+ * id (events carry those), or 0 when the history has none.
+ */
+unsigned cg_history_rev_of_id(const struct cg_env *env, unsigned long long id);
+
 /* The commands. 0 or a negative errno. */
 int cg_apply_confirmed(const struct cg_env *env, const char *policy_path,
 		       const char *seconds);
+/* The same, audited as `action` (apply --promote --confirm: "promote"). */
+int cg_apply_confirmed_as(const struct cg_env *env, const char *policy_path,
+			  const char *seconds, const char *action);
 int cg_confirm(const struct cg_env *env);
 int cg_history_print(const struct cg_env *env, FILE *out);
 int cg_rollback(const struct cg_env *env, const char *rev);

@@ -36,6 +36,7 @@
 #include "history.h"
 #include "loader.h"
 #include "output.h"
+#include "shadow.h"
 
 #define BPFFS "/sys/fs/bpf"
 
@@ -196,8 +197,8 @@ static int stray_instance(const struct cg_env *env, uint32_t id)
  * The hand-off maps (see maps/cranegate.h), or -1 when no apply has
  * created them yet.
  */
-static void live_open(const struct cg_env *env, int *progs_fd, int *live_fd,
-		      struct cg_live *l)
+void cg_live_open(const struct cg_env *env, int *progs_fd, int *live_fd,
+		  struct cg_live *l)
 {
 	char path[PATH_MAX];
 	uint32_t zero = 0;
@@ -212,7 +213,7 @@ static void live_open(const struct cg_env *env, int *progs_fd, int *live_fd,
 }
 
 /* The program in a slot of `progs`: an fd, or -1 when the slot is empty. */
-static int slot_prog(int progs_fd, uint32_t slot)
+int cg_slot_prog(int progs_fd, uint32_t slot)
 {
 	uint32_t id;
 
@@ -233,8 +234,8 @@ static int enforcing_prog(const struct cg_env *env)
 	char path[PATH_MAX];
 	int progs_fd, live_fd, fd;
 
-	live_open(env, &progs_fd, &live_fd, &l);
-	fd = slot_prog(progs_fd, l.slot);
+	cg_live_open(env, &progs_fd, &live_fd, &l);
+	fd = cg_slot_prog(progs_fd, l.slot);
 	if (progs_fd >= 0)
 		close(progs_fd);
 	if (live_fd >= 0)
@@ -338,13 +339,13 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 		goto out;
 
 	/* The new instance goes into the slot that does not enforce. */
-	live_open(env, &progs_fd, &live_fd, &live);
+	cg_live_open(env, &progs_fd, &live_fd, &live);
 	go.slot = live.slot == CG_SLOT_A ? CG_SLOT_B : CG_SLOT_A;
 	if ((err = cg_gate_load(c, &go, &g)))
 		goto out;
 	new_fd = cg_gate_prog_fd(g);
 	if (progs_fd < 0)
-		live_open(env, &progs_fd, &live_fd, &live);
+		cg_live_open(env, &progs_fd, &live_fd, &live);
 	if (progs_fd < 0 || live_fd < 0 ||
 	    bpf_map_update_elem(progs_fd, &go.slot, &new_fd, BPF_ANY)) {
 		err = progs_fd < 0 || live_fd < 0 ? -ENOENT : -errno;
@@ -434,6 +435,9 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 		goto out;
 	}
 	installed = false;
+	/* A shadow now compares with the new live policy: from zero. */
+	if (live.shadow)
+		cg_shadow_reset(env);
 
 	/* Interfaces the old policy had and the new one does not. */
 	ifs = if_nameindex();
@@ -587,21 +591,26 @@ struct cg_active {
 
 int cg_active_open(const struct cg_env *env, struct cg_active **out)
 {
+	return cg_instance_open(enforcing_prog(env), out);
+}
+
+int cg_instance_open(int prog_fd, struct cg_active **out)
+{
 	struct bpf_prog_info info = {};
 	uint32_t len = sizeof(info), ids[64], i, zero = 0;
 	struct cg_active *a;
 
 	*out = NULL;
+	if (prog_fd < 0)
+		return -ENOENT;
 	a = calloc(1, sizeof(*a));
-	if (!a)
+	if (!a) {
+		close(prog_fd);
 		return -ENOMEM;
+	}
 	a->meta_fd = a->names_fd = a->flow_stats_fd = a->ics_stats_fd = -1;
 	a->flow_info_fd = -1;
-	a->prog_fd = enforcing_prog(env);
-	if (a->prog_fd < 0) {
-		free(a);
-		return -ENOENT;
-	}
+	a->prog_fd = prog_fd;
 	info.nr_map_ids = 64;
 	info.map_ids = (uint64_t)(unsigned long)ids;
 	if (bpf_obj_get_info_by_fd(a->prog_fd, &info, &len)) {
@@ -677,6 +686,16 @@ const char *cg_active_flow(const struct cg_active *a, unsigned id)
 	if (!a || !a->names || id >= a->meta.n_flows)
 		return NULL;
 	return a->names[a->meta.n_zones + id].name;
+}
+
+const struct cg_policy_meta *cg_active_meta(const struct cg_active *a)
+{
+	return &a->meta;
+}
+
+unsigned cg_active_prog_id(const struct cg_active *a)
+{
+	return a->prog_id;
 }
 
 unsigned long long cg_active_policy_id(const struct cg_active *a)
@@ -835,6 +854,7 @@ int cg_status(const struct cg_env *env, FILE *out)
 	} else {
 		fputs(json ? ", \"policy\": null" : "policy:   none\n", out);
 	}
+	cg_shadow_status(env, out, json, a);
 
 	/* Per-reason counters (state: they survive reloads). */
 	pin_path(env, "reason_stats", path, sizeof(path));
@@ -1101,6 +1121,9 @@ int cg_status(const struct cg_env *env, FILE *out)
 struct cg_event_stream {
 	const struct cg_env *env;
 	struct cg_active *active;
+	struct cg_active *shadow;  /* the candidate of shadow events */
+	unsigned long long rev_id; /* the policy id rev belongs to */
+	unsigned rev;
 	struct ring_buffer *rb;
 	int map_fd;
 	cg_event_fn fn;
@@ -1119,6 +1142,23 @@ static const char *ev_flow(void *ctx, unsigned id)
 	return cg_active_flow(((struct cg_event_stream *)ctx)->active, id);
 }
 
+static const char *ev_shadow_flow(void *ctx, unsigned id)
+{
+	return cg_active_flow(((struct cg_event_stream *)ctx)->shadow, id);
+}
+
+/* The history's revision of a policy id, looked up once per policy. */
+static unsigned ev_revision(void *ctx, unsigned long long policy_id)
+{
+	struct cg_event_stream *s = ctx;
+
+	if (policy_id != s->rev_id) {
+		s->rev_id = policy_id;
+		s->rev = cg_history_rev_of_id(s->env, policy_id);
+	}
+	return s->rev;
+}
+
 static const char *ev_iface(void *ctx, unsigned ifindex)
 {
 	struct cg_event_stream *s = ctx;
@@ -1129,7 +1169,8 @@ static const char *ev_iface(void *ctx, unsigned ifindex)
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct cg_event_stream *s = ctx;
-	struct cg_namer n = {ev_zone, ev_flow, ev_iface, s};
+	struct cg_namer n = {ev_zone, ev_flow,	      ev_iface,
+			     s,	      ev_shadow_flow, ev_revision};
 	struct cg_event e = {};
 
 	memcpy(&e, data, size < sizeof(e) ? size : sizeof(e));
@@ -1139,6 +1180,28 @@ static int on_sample(void *ctx, void *data, size_t size)
 		cg_active_close(s->active);
 		s->active = NULL;
 		cg_active_open(s->env, &s->active);
+	}
+	if ((e.flags & CG_EV_SHADOW) &&
+	    (!s->shadow ||
+	     e.shadow_policy_id != cg_active_policy_id(s->shadow))) {
+		struct cg_live l;
+		int progs_fd, live_fd;
+
+		cg_active_close(s->shadow);
+		s->shadow = NULL;
+		cg_live_open(s->env, &progs_fd, &live_fd, &l);
+		cg_instance_open(cg_slot_prog(progs_fd, CG_SLOT_SHADOW),
+				 &s->shadow);
+		if (progs_fd >= 0)
+			close(progs_fd);
+		if (live_fd >= 0)
+			close(live_fd);
+		/* Replaced since: its flow names are not this event's. */
+		if (s->shadow &&
+		    e.shadow_policy_id != cg_active_policy_id(s->shadow)) {
+			cg_active_close(s->shadow);
+			s->shadow = NULL;
+		}
 	}
 	s->fn(s->ctx, &e, &n, s->off);
 	return 0;
@@ -1201,6 +1264,7 @@ void cg_event_stream_close(struct cg_event_stream *s)
 		return;
 	ring_buffer__free(s->rb);
 	cg_active_close(s->active);
+	cg_active_close(s->shadow);
 	if (s->map_fd >= 0)
 		close(s->map_fd);
 	free(s);
@@ -1305,6 +1369,15 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 	}
 	if (fd >= 0)
 		close(fd);
+	{
+		struct cg_shadow_totals st;
+
+		if (!cg_shadow_totals_read(env, &st)) {
+			s->shadow_active = st.active;
+			s->shadow_frames = st.frames;
+			s->shadow_disagree = st.disagree;
+		}
+	}
 
 	if (cg_active_open(env, &a) || !a)
 		goto out;

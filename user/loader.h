@@ -17,6 +17,7 @@
 #define CRANEGATE_LOADER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cranegate.h"
@@ -47,6 +48,20 @@ void cg_active_close(struct cg_active *a);
 const char *cg_active_zone(const struct cg_active *a, unsigned id);
 const char *cg_active_flow(const struct cg_active *a, unsigned id);
 unsigned long long cg_active_policy_id(const struct cg_active *a);
+/* Any instance, by its program (the fd is taken over, even on error). */
+int cg_instance_open(int prog_fd, struct cg_active **out);
+/* The instance's metadata (name, sha256, loaded at, sizes). */
+const struct cg_policy_meta *cg_active_meta(const struct cg_active *a);
+unsigned cg_active_prog_id(const struct cg_active *a);
+
+/*
+ * The hand-off maps (maps/cranegate.h): fds of the pinned `progs` and
+ * `live` (-1 where absent) and live's value (zero if absent).
+ */
+void cg_live_open(const struct cg_env *env, int *progs_fd, int *live_fd,
+		  struct cg_live *l);
+/* The program in a slot of `progs`: an fd, or -1 when the slot is empty. */
+int cg_slot_prog(int progs_fd, uint32_t slot);
 
 /*
  * Events: the pinned ring buffer, read by `events`, `run` and `capture`.
@@ -108,6 +123,9 @@ struct cg_snapshot {
 	struct cg_snap_events events[CG_R_MAX]; /* by reason (would) */
 	struct cg_snap_flow *flows;
 	size_t n_flows;
+	/* apply --shadow: a candidate compared, and its counts. */
+	bool shadow_active;
+	unsigned long long shadow_frames, shadow_disagree;
 };
 
 int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s);

@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "perm.h"
 #include "replay.h"
+#include "shadow.h"
 
 struct args {
 	struct cg_env env;
@@ -43,6 +44,9 @@ struct args {
 	bool strict;	     /* check --strict */
 	const char *confirm; /* apply --confirm SECONDS */
 	const char *pcap;    /* diff --pcap CAPTURE */
+	bool shadow;	     /* apply --shadow */
+	bool promote;	     /* apply --promote */
+	bool shadow_stop;    /* apply --shadow-stop */
 	char **pos;	     /* positional arguments */
 	int n_pos;
 };
@@ -62,6 +66,9 @@ enum {
 	OPT_PCAP,
 	OPT_INSECURE,
 	OPT_NO_RELOAD,
+	OPT_SHADOW,
+	OPT_PROMOTE,
+	OPT_SHADOW_STOP,
 };
 
 struct command {
@@ -105,11 +112,31 @@ static int do_check(struct args *a)
 
 static int do_apply(struct args *a)
 {
+	int modes = a->shadow + a->promote + a->shadow_stop;
 	int err;
 
-	if (!a->insecure &&
+	if (modes > 1 ||
+	    (a->promote || a->shadow_stop ? a->n_pos : !a->n_pos) ||
+	    ((a->shadow || a->shadow_stop) && a->confirm)) {
+		fprintf(stderr,
+			"usage: cranegate apply [--confirm SECONDS] "
+			"[--insecure] POLICY\n"
+			"       cranegate apply --shadow [--insecure] POLICY\n"
+			"       cranegate apply --promote [--confirm SECONDS]\n"
+			"       cranegate apply --shadow-stop\n");
+		return 2;
+	}
+	/* A policy file from the operator (not our kept copy) must be
+	 * safe from other users. */
+	if (a->n_pos && !a->insecure &&
 	    (err = cg_policy_perm_check(a->pos[0], false, stderr)))
 		return err;
+	if (a->shadow)
+		return cg_shadow_start(&a->env, a->pos[0]);
+	if (a->shadow_stop)
+		return cg_shadow_stop(&a->env);
+	if (a->promote)
+		return cg_shadow_promote(&a->env, a->confirm);
 	if (a->confirm)
 		return cg_apply_confirmed(&a->env, a->pos[0], a->confirm);
 	return cg_apply(&a->env, a->pos[0]);
@@ -248,7 +275,9 @@ static const struct command commands[] = {
 	 "or taken by earlier flows or the zone rules) and hosts and zones no\n"
 	 "flow uses; --strict makes every warning an error.",
 	 1, do_check},
-	{"apply", "apply [--confirm SECONDS] [--insecure] POLICY",
+	{"apply",
+	 "apply [--confirm SECONDS] [--insecure] POLICY | --shadow POLICY | "
+	 "--promote [--confirm SECONDS] | --shadow-stop",
 	 "Compile POLICY, load it as a new instance and switch every "
 	 "interface\n"
 	 "the policy names to it atomically (no frame sees a mix of two\n"
@@ -258,8 +287,13 @@ static const struct command commands[] = {
 	 "`cranegate confirm` runs first, even if this shell dies.\n"
 	 "POLICY must not be writable by anyone but root (or you): not by its\n"
 	 "group or others, nor its directories unless sticky; otherwise apply\n"
-	 "refuses it, unless --insecure.",
-	 1, do_apply},
+	 "refuses it, unless --insecure.\n"
+	 "--shadow POLICY judges every live frame with POLICY too, without\n"
+	 "changing a verdict; status and events show where they disagree.\n"
+	 "--promote applies the shadowed policy (as apply does, --confirm\n"
+	 "too) and ends the shadow; --shadow-stop ends it without applying.\n"
+	 "A plain apply keeps the shadow; detach ends it.",
+	 0, do_apply, 1},
 	{"status", "status [--json]",
 	 "Attached interfaces, the active policy (name, sha256, applied at),\n"
 	 "per-reason and per-flow counters, and event counts.",
@@ -375,7 +409,9 @@ static void usage(FILE *out)
 		"cranegate diff\n"
 		"live.yaml new.yaml && cranegate diff live.yaml new.yaml "
 		"--by-source\n"
-		"--pcap recorded.pcap; cranegate apply --confirm 120 new.yaml, "
+		"--pcap recorded.pcap; cranegate apply --shadow new.yaml, "
+		"watch\n"
+		"cranegate status; cranegate apply --promote --confirm 120, "
 		"test,\n"
 		"cranegate confirm (or cranegate rollback)\n");
 }
@@ -406,6 +442,9 @@ int main(int argc, char **argv)
 		{"pcap", required_argument, NULL, OPT_PCAP},
 		{"insecure", no_argument, NULL, OPT_INSECURE},
 		{"no-reload", no_argument, NULL, OPT_NO_RELOAD},
+		{"shadow", no_argument, NULL, OPT_SHADOW},
+		{"promote", no_argument, NULL, OPT_PROMOTE},
+		{"shadow-stop", no_argument, NULL, OPT_SHADOW_STOP},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -520,6 +559,15 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_RELOAD:
 			a.no_reload = true;
+			break;
+		case OPT_SHADOW:
+			a.shadow = true;
+			break;
+		case OPT_PROMOTE:
+			a.promote = true;
+			break;
+		case OPT_SHADOW_STOP:
+			a.shadow_stop = true;
 			break;
 		case 'h':
 			help = true;

@@ -162,6 +162,21 @@ void cg_metrics_write(FILE *out, const struct cg_snapshot *s)
 			"cranegate_events_suppressed_total{reason=\"%s\"} "
 			"%llu\n",
 			cg_reason_name(r), s->events[r].suppressed);
+
+	if (!s->have_gate)
+		return;
+	family(out, "cranegate_shadow_active", "gauge",
+	       "1 if a shadow policy (apply --shadow) is being compared.");
+	fprintf(out, "cranegate_shadow_active %d\n", s->shadow_active ? 1 : 0);
+	family(out, "cranegate_shadow_frames_total", "counter",
+	       "Frames judged by the shadow policy too, by whether its "
+	       "verdict agreed with the live one (since the shadow or the "
+	       "live policy last changed).");
+	fprintf(out, "cranegate_shadow_frames_total{result=\"agree\"} %llu\n",
+		s->shadow_frames - s->shadow_disagree);
+	fprintf(out,
+		"cranegate_shadow_frames_total{result=\"disagree\"} %llu\n",
+		s->shadow_disagree);
 }
 
 int cg_metrics_print(const struct cg_env *env, FILE *out)

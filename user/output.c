@@ -150,6 +150,50 @@ void cg_event_json_fields(FILE *out, const struct cg_event *e,
 			e->ics_proto == CG_ICS_PROTO_S7COMM ? "s7comm"
 							    : "modbus");
 	fprintf(out, ", \"len\": %u", e->pkt_len);
+	if (n->revision) {
+		unsigned rev = n->revision(n->ctx, e->policy_id);
+
+		fprintf(out, ", \"policy_sha256\": \"%016llx\", \"revision\": ",
+			(unsigned long long)e->policy_id);
+		if (rev)
+			fprintf(out, "%u", rev);
+		else
+			fputs("null", out);
+	}
+	if (e->flags & CG_EV_SHADOW) {
+		fprintf(out,
+			", \"shadow\": {\"verdict\": \"%s\", \"reason\": "
+			"\"%s\"",
+			cg_verdict_name(e->shadow_verdict),
+			cg_reason_name(e->shadow_reason));
+		if (e->shadow_reason == CG_R_MONITOR)
+			fprintf(out, ", \"would\": \"%s\"",
+				cg_reason_name(e->shadow_would));
+		fputs(", \"rule\": ", out);
+		cg_json_str(out, e->shadow_flow == CG_FLOW_NONE
+					 ? NULL
+					 : name_of(n->shadow_flow, n->ctx,
+						   e->shadow_flow));
+		fprintf(out, ", \"policy_sha256\": \"%016llx\"}",
+			(unsigned long long)e->shadow_policy_id);
+	}
+}
+
+/* " SHADOW: drop no-rule [flow F]" after a disagreement's live fields. */
+static void shadow_text(FILE *out, const struct cg_event *e,
+			const struct cg_namer *n)
+{
+	const char *flow =
+		e->shadow_flow == CG_FLOW_NONE
+			? NULL
+			: name_of(n->shadow_flow, n->ctx, e->shadow_flow);
+
+	if (!(e->flags & CG_EV_SHADOW))
+		return;
+	fprintf(out, " SHADOW: %s %s", cg_verdict_name(e->shadow_verdict),
+		cg_reason_name(e->shadow_reason));
+	if (flow)
+		fprintf(out, " flow %s", flow);
 }
 
 void cg_event_text(FILE *out, const struct cg_event *e,
@@ -180,6 +224,13 @@ void cg_event_text(FILE *out, const struct cg_event *e,
 		fprintf(out, " vlan %u", e->vlan);
 	if (flow)
 		fprintf(out, " flow %s", flow);
+	if (n->revision) {
+		unsigned rev = n->revision(n->ctx, e->policy_id);
+
+		if (rev)
+			fprintf(out, " rev %u", rev);
+	}
+	shadow_text(out, e, n);
 	fputc('\n', out);
 }
 
@@ -229,4 +280,5 @@ void cg_event_brief(FILE *out, const struct cg_event *e,
 			e->ics_proto == CG_ICS_PROTO_S7COMM ? "s7comm"
 							    : "modbus",
 			e->function);
+	shadow_text(out, e, n);
 }

@@ -12,6 +12,11 @@ struct cg_namer {
 	const char *(*flow)(void *ctx, unsigned id);
 	const char *(*iface)(void *ctx, unsigned ifindex);
 	void *ctx;
+	/* Optional (the live event stream): a shadow event's candidate flow
+	 * names, and the history's revision of a policy id (0: none). With
+	 * `revision`, events name the policy that decided them. */
+	const char *(*shadow_flow)(void *ctx, unsigned id);
+	unsigned (*revision)(void *ctx, unsigned long long policy_id);
 };
 
 const char *cg_reason_name(unsigned reason);
@@ -28,7 +33,10 @@ void cg_json_str(FILE *out, const char *s);
  * The fields of an event, as the members of a JSON object (without the
  * braces), so that callers can add their own: time, iface, verdict,
  * reason, rule, src, dst, proto, sport, dport, vlan, src_mac, zone_from,
- * zone_to, function, and would (monitor mode).
+ * zone_to, function, and would (monitor mode); with a `revision`
+ * namer, policy_sha256 (the 16 hex digits events carry) and revision; for
+ * a shadow disagreement (CG_EV_SHADOW), "shadow": {verdict, reason, rule,
+ * policy_sha256} beside the live fields.
  * `realtime_off_ns` turns the event's CLOCK_MONOTONIC stamp into wall
  * time; pass 0 to print no time.
  */
