@@ -47,8 +47,9 @@ static uint32_t at_least_one(size_t n)
 
 /* The state maps that instances share through pins, by name. */
 const char *const cg_state_maps[] = {
-	"reason_stats", "event_stats", "event_buckets", "events",
-	"conns",	"macs",	       "frags",		"state_stats",
+	"reason_stats",	 "event_stats", "event_buckets", "events",
+	"conns",	 "macs",	"frags",	 "state_stats",
+	"event_sources", "iface_stats",
 };
 const size_t cg_n_state_maps = sizeof(cg_state_maps) / sizeof(cg_state_maps[0]);
 
@@ -247,6 +248,58 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 }
 
 /*
+ * Per-interface counters: create the (zeroed) entry of every interface the
+ * policy names, so that the program finds it and never has to insert, and
+ * keep the counts an entry already has (a reload). In a shared gate, the
+ * entries of interfaces that no longer exist go: their ifindex may come
+ * back as another device.
+ */
+static int iface_stats_prepare(struct gate_bpf *skel,
+			       const struct cg_compiled *c, bool shared)
+{
+	int fd = bpf_map__fd(skel->maps.iface_stats);
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t key, next, *kp = NULL;
+	char name[IF_NAMESIZE];
+	void *zero;
+	size_t i;
+	int err = 0;
+
+	if (ncpu < 1)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	while (shared && !bpf_map_get_next_key(fd, kp, &next)) {
+		key = next;
+		if (!if_indextoname(key, name) &&
+		    !bpf_map_delete_elem(fd, &key)) {
+			kp = NULL; /* start again: the order may change */
+			continue;
+		}
+		kp = &key;
+	}
+	zero = calloc(ncpu, sizeof(struct cg_iface_stats));
+	if (!zero)
+		return -ENOMEM;
+	for (i = 0; i < c->n_ifnames && !err; i++) {
+		key = if_nametoindex(c->ifnames[i]);
+		if (!key)
+			continue; /* fill_policy has said so */
+		if (!bpf_map_update_elem(fd, &key, zero, BPF_NOEXIST) ||
+		    errno == EEXIST)
+			continue;
+		err = -errno;
+		fprintf(stderr,
+			"cranegate: cannot create the counters of %s: %s%s\n",
+			c->ifnames[i], strerror(-err),
+			err == -E2BIG ? " (the gate counts at most 256 "
+					"interfaces; `cranegate detach` clears "
+					"those of the past)"
+				      : "");
+	}
+	free(zero);
+	return err;
+}
+
+/*
  * The kernel's HZ, which the program's clock (jiffies) ticks at: from
  * two samples of /proc/timer_list ("now at N nsecs", "jiffies: J") 20 ms
  * apart, rounded to the usual values. Falls back to 100, which errs
@@ -335,6 +388,12 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 		skel->rodata->cfg_mac_hold = l->mac_hold * hz;
 		skel->rodata->cfg_frag_timeout = l->fragment_timeout * hz;
 		skel->rodata->cfg_frag_pass = p->fragments == CG_FRAG_PASS;
+		skel->rodata->cfg_ev_rate = l->events_per_second;
+		skel->rodata->cfg_ev_burst = l->events_burst;
+		skel->rodata->cfg_ev_src_rate = l->source_events_per_second;
+		skel->rodata->cfg_ev_src_burst = l->source_events_burst;
+		skel->rodata->cfg_ev_src_limit = l->event_sources != 0;
+		skel->rodata->cfg_iface_stats = !o->no_iface_stats;
 	}
 	bpf_map__set_max_entries(skel->maps.zones,
 				 at_least_one(c->n_zones + c->n_ifnames));
@@ -356,10 +415,18 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 				 at_least_one(p->n_zones + p->n_flows));
 	{
 		char conns[PATH_MAX], macs[PATH_MAX], frags[PATH_MAX];
+		char sources[PATH_MAX];
 
 		snprintf(conns, sizeof(conns), "%s/conns", o->pin_root ?: "");
 		snprintf(macs, sizeof(macs), "%s/macs", o->pin_root ?: "");
 		snprintf(frags, sizeof(frags), "%s/frags", o->pin_root ?: "");
+		snprintf(sources, sizeof(sources), "%s/event_sources",
+			 o->pin_root ?: "");
+		/* event_sources: 0 switches the per-source limit off (rodata
+		 * above); the map still exists, with one unused entry. */
+		size_state_map(
+			skel->maps.event_sources, o->pin_root ? sources : NULL,
+			at_least_one(p->limits.event_sources), "event_sources");
 		size_state_map(skel->maps.conns, o->pin_root ? conns : NULL,
 			       p->limits.connections, "connections");
 		size_state_map(skel->maps.macs, o->pin_root ? macs : NULL,
@@ -396,6 +463,8 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	}
 
 	if ((err = fill_policy(skel, c)))
+		goto cleanup;
+	if ((err = iface_stats_prepare(skel, c, o->pin_root != NULL)))
 		goto cleanup;
 
 	/* The program never reads meta and names; bind them so that they
@@ -493,6 +562,68 @@ int cg_gate_flow_count(const struct cg_gate *g, unsigned flow,
 	return percpu_counter(g->skel->maps.flow_stats, flow, out);
 }
 
+int cg_gate_event_count(const struct cg_gate *g, unsigned reason,
+			struct cg_event_counter *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct cg_event_counter *v;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu < 0)
+		return ncpu;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map__lookup_elem(g->skel->maps.event_stats, &reason,
+				 sizeof(reason), v, ncpu * sizeof(*v), 0)) {
+		free(v);
+		return -errno;
+	}
+	for (i = 0; i < ncpu; i++) {
+		out->emitted += v[i].emitted;
+		out->lost += v[i].lost;
+		out->suppressed += v[i].suppressed;
+		out->suppressed_source += v[i].suppressed_source;
+	}
+	free(v);
+	return 0;
+}
+
+int cg_gate_iface_count(const struct cg_gate *g, unsigned ifindex,
+			unsigned reason, struct cg_iface_count *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct cg_iface_stats *v;
+	uint32_t key = ifindex;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu < 0)
+		return ncpu;
+	if (reason >= CG_R_MAX)
+		return -EINVAL;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map__lookup_elem(g->skel->maps.iface_stats, &key, sizeof(key),
+				 v, ncpu * sizeof(*v), 0)) {
+		free(v);
+		return -errno;
+	}
+	for (i = 0; i < ncpu; i++) {
+		out->packets += v[i].r[reason].packets;
+		out->bytes += v[i].r[reason].bytes;
+	}
+	free(v);
+	return 0;
+}
+
+int cg_gate_map_fd(const struct cg_gate *g, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(g->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -ENOENT;
+}
+
 /* A map of a loaded program, by name; an fd the caller closes, or -1. */
 static int prog_map_fd(int prog_fd, const char *name)
 {
@@ -584,8 +715,8 @@ int cg_gate_carry_flow_stats(struct cg_gate *g, int old_fd)
 		if (j == (uint32_t)ncpu)
 			continue; /* an idle flow: nothing to carry */
 		bpf_map__update_elem(g->skel->maps.flow_stats, &hit->id,
-				     sizeof(hit->id), vals, ncpu * sizeof(*vals),
-				     BPF_ANY);
+				     sizeof(hit->id), vals,
+				     ncpu * sizeof(*vals), BPF_ANY);
 	}
 out:
 	free(vals);

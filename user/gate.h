@@ -26,6 +26,8 @@ struct cg_gate_opts {
 	bool record;
 	/* Print libbpf's own messages (else they are silenced). */
 	bool verbose;
+	/* No per-interface counters (benchmarks: to measure their cost). */
+	bool no_iface_stats;
 };
 
 /*
@@ -65,6 +67,15 @@ int cg_gate_reason_count(const struct cg_gate *g, unsigned reason,
 			 struct cg_counter *out);
 int cg_gate_flow_count(const struct cg_gate *g, unsigned flow,
 		       struct cg_counter *out);
+/* What happened to the events of a reason (state map), summed over CPUs. */
+int cg_gate_event_count(const struct cg_gate *g, unsigned reason,
+			struct cg_event_counter *out);
+/* Frames of a reason on one interface (state map); -ENOENT if the
+ * interface has no counters. */
+int cg_gate_iface_count(const struct cg_gate *g, unsigned ifindex,
+			unsigned reason, struct cg_iface_count *out);
+/* A map of the instance by name (tests, benchmarks), or -ENOENT. */
+int cg_gate_map_fd(const struct cg_gate *g, const char *name);
 
 /*
  * A private network namespace for test runs: unshare the calling

@@ -162,18 +162,30 @@ struct cg_limits {
 	uint32_t mac_hold;		/* a MAC stays in its zone this long */
 	uint32_t fragments;		/* tracked datagrams */
 	uint32_t fragment_timeout;
+	/* Events (README, "Events, rate limits"): a ceiling per reason and
+	 * CPU, and a limit per (reason, source) under it. */
+	uint32_t events_per_second; /* the ceiling; 0: no events */
+	uint32_t events_burst;
+	uint32_t source_events_per_second;
+	uint32_t source_events_burst;
+	uint32_t event_sources; /* tracked; 0: no per-source limit */
 };
 
 #define CG_LIMITS_DEFAULT                                                      \
-	((struct cg_limits){ .connections = 65536,                             \
-			     .tcp_timeout = 3600,                              \
-			     .tcp_closing_timeout = 10,                        \
-			     .udp_timeout = 120,                               \
-			     .other_timeout = 60,                              \
-			     .macs = 16384,                                    \
-			     .mac_hold = 300,                                  \
-			     .fragments = 4096,                                \
-			     .fragment_timeout = 10 })
+	((struct cg_limits){.connections = 65536,                              \
+			    .tcp_timeout = 3600,                               \
+			    .tcp_closing_timeout = 10,                         \
+			    .udp_timeout = 120,                                \
+			    .other_timeout = 60,                               \
+			    .macs = 16384,                                     \
+			    .mac_hold = 300,                                   \
+			    .fragments = 4096,                                 \
+			    .fragment_timeout = 10,                            \
+			    .events_per_second = 1000,                         \
+			    .events_burst = 200,                               \
+			    .source_events_per_second = 10,                    \
+			    .source_events_burst = 20,                         \
+			    .event_sources = 8192})
 
 struct cg_policy {
 	char *file;		/* the path as given, for messages */
