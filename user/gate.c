@@ -28,6 +28,10 @@
 
 struct cg_gate {
 	struct gate_bpf *skel;
+	bool shared; /* state maps pinned under a pin root */
+	/* iface_stats entries this load created, undone if the apply fails */
+	uint32_t created[CG_IFACE_MAX];
+	size_t n_created;
 };
 
 static bool libbpf_verbose;
@@ -250,32 +254,21 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 /*
  * Per-interface counters: create the (zeroed) entry of every interface the
  * policy names, so that the program finds it and never has to insert, and
- * keep the counts an entry already has (a reload). In a shared gate, the
- * entries of interfaces that no longer exist go: their ifindex may come
- * back as another device.
+ * keep the counts an entry already has (a reload). The entries created
+ * are remembered: cg_gate_iface_stats_settle() removes them again if the
+ * apply fails, so that a refused policy changes nothing.
  */
-static int iface_stats_prepare(struct gate_bpf *skel,
-			       const struct cg_compiled *c, bool shared)
+static int iface_stats_prepare(struct cg_gate *g, const struct cg_compiled *c)
 {
-	int fd = bpf_map__fd(skel->maps.iface_stats);
+	int fd = bpf_map__fd(g->skel->maps.iface_stats);
 	int ncpu = libbpf_num_possible_cpus();
-	uint32_t key, next, *kp = NULL;
-	char name[IF_NAMESIZE];
+	uint32_t key;
 	void *zero;
 	size_t i;
 	int err = 0;
 
 	if (ncpu < 1)
 		return ncpu < 0 ? ncpu : -EINVAL;
-	while (shared && !bpf_map_get_next_key(fd, kp, &next)) {
-		key = next;
-		if (!if_indextoname(key, name) &&
-		    !bpf_map_delete_elem(fd, &key)) {
-			kp = NULL; /* start again: the order may change */
-			continue;
-		}
-		kp = &key;
-	}
 	zero = calloc(ncpu, sizeof(struct cg_iface_stats));
 	if (!zero)
 		return -ENOMEM;
@@ -283,8 +276,12 @@ static int iface_stats_prepare(struct gate_bpf *skel,
 		key = if_nametoindex(c->ifnames[i]);
 		if (!key)
 			continue; /* fill_policy has said so */
-		if (!bpf_map_update_elem(fd, &key, zero, BPF_NOEXIST) ||
-		    errno == EEXIST)
+		if (!bpf_map_update_elem(fd, &key, zero, BPF_NOEXIST)) {
+			if (g->n_created < CG_IFACE_MAX)
+				g->created[g->n_created++] = key;
+			continue;
+		}
+		if (errno == EEXIST)
 			continue;
 		err = -errno;
 		fprintf(stderr,
@@ -297,6 +294,33 @@ static int iface_stats_prepare(struct gate_bpf *skel,
 	}
 	free(zero);
 	return err;
+}
+
+void cg_gate_iface_stats_settle(struct cg_gate *g, bool applied)
+{
+	int fd = bpf_map__fd(g->skel->maps.iface_stats);
+	uint32_t key, next, *kp = NULL;
+	char name[IF_NAMESIZE];
+	size_t i;
+
+	if (!applied) {
+		for (i = 0; i < g->n_created; i++)
+			bpf_map_delete_elem(fd, &g->created[i]);
+		g->n_created = 0;
+		return;
+	}
+	/* Interfaces that no longer exist: their ifindex may come back as
+	 * another device. */
+	while (g->shared && !bpf_map_get_next_key(fd, kp, &next)) {
+		key = next;
+		if (!if_indextoname(key, name) &&
+		    !bpf_map_delete_elem(fd, &key)) {
+			kp = NULL; /* start again: the order may change */
+			continue;
+		}
+		kp = &key;
+	}
+	g->n_created = 0;
 }
 
 /*
@@ -464,7 +488,8 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 
 	if ((err = fill_policy(skel, c)))
 		goto cleanup;
-	if ((err = iface_stats_prepare(skel, c, o->pin_root != NULL)))
+	g->shared = o->pin_root != NULL;
+	if ((err = iface_stats_prepare(g, c)))
 		goto cleanup;
 
 	/* The program never reads meta and names; bind them so that they
@@ -481,6 +506,8 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	return 0;
 
 cleanup:
+	if (g->skel && g->n_created)
+		cg_gate_iface_stats_settle(g, false);
 	cg_gate_free(g);
 	return err;
 }

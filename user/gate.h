@@ -40,6 +40,14 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 		 struct cg_gate **out);
 void cg_gate_free(struct cg_gate *g);
 
+/*
+ * After an apply: `applied`, drop the per-interface counters of
+ * interfaces that no longer exist (shared state only); otherwise remove
+ * the counter entries this load created, so that a refused apply leaves
+ * the state maps as they were.
+ */
+void cg_gate_iface_stats_settle(struct cg_gate *g, bool applied);
+
 int cg_gate_prog_fd(const struct cg_gate *g);
 
 /*

@@ -383,6 +383,8 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 	printf("\n");
 	err = 0;
 out:
+	if (g)
+		cg_gate_iface_stats_settle(g, !err);
 	cg_change_end(env, ch, p, policy_path, err);
 	if (ifs)
 		if_freenameindex(ifs);
