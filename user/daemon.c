@@ -74,9 +74,9 @@ static void rec_begin(struct run *r, const char *type)
 	fprintf(r->log, "{\"type\": \"%s\", \"time\": \"%s\"", type, t);
 }
 
-static void rec_end(struct run *r)
+/* Write out what the log holds; say once when that fails. */
+static void log_flush(struct run *r)
 {
-	fputs("}\n", r->log);
 	if (fflush(r->log) || ferror(r->log)) {
 		if (!r->log_broken)
 			syslog(LOG_ERR, "cannot write to the event log %s: %m",
@@ -86,6 +86,12 @@ static void rec_end(struct run *r)
 	} else {
 		r->log_broken = false;
 	}
+}
+
+static void rec_end(struct run *r)
+{
+	fputs("}\n", r->log);
+	log_flush(r);
 }
 
 static int open_log(struct run *r)
@@ -273,10 +279,12 @@ static void on_event(void *ctx, const struct cg_event *e,
 	size_t len = 0;
 	FILE *m;
 
-	/* The event's own time, when the frame was judged. */
+	/* The event's own time, when the frame was judged. Events are
+	 * flushed once per batch (see the loop in cg_run), not one by one:
+	 * a write(2) per line would bound the rate the log takes. */
 	fputs("{\"type\": \"event\", ", r->log);
 	cg_event_json_fields(r->log, e, n, off);
-	rec_end(r);
+	fputs("}\n", r->log);
 	r->n_events++;
 
 	m = open_memstream(&line, &len);
@@ -525,6 +533,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 
 			if (fd == evfd) {
 				cg_event_stream_poll(es, 0);
+				log_flush(&r);
 			} else if (fd == tfd) {
 				uint64_t ticks;
 
@@ -548,6 +557,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	}
 	/* What is already in the ring buffer still goes out. */
 	cg_event_stream_poll(es, 0);
+	log_flush(&r);
 	if (stop_sig) {
 		bool detached = false;
 

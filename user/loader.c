@@ -1093,6 +1093,12 @@ struct cg_event_stream {
 	void *ctx;
 	long long off;
 	char ifname[IF_NAMESIZE];
+#define CG_NAME_CACHE 8
+	struct {
+		unsigned ifindex;
+		char name[IF_NAMESIZE];
+	} names[CG_NAME_CACHE];
+	int n_names;
 };
 
 static const char *ev_zone(void *ctx, unsigned id)
@@ -1105,11 +1111,27 @@ static const char *ev_flow(void *ctx, unsigned id)
 	return cg_active_flow(((struct cg_event_stream *)ctx)->active, id);
 }
 
+/*
+ * Interface names, cached for the current batch of events: the lookup is
+ * three syscalls, and a flood names the same interface over and over. The
+ * cache is dropped at every poll, so a renamed interface shows its new
+ * name in the next batch.
+ */
 static const char *ev_iface(void *ctx, unsigned ifindex)
 {
 	struct cg_event_stream *s = ctx;
+	int i;
 
-	return if_indextoname(ifindex, s->ifname);
+	for (i = 0; i < s->n_names; i++)
+		if (s->names[i].ifindex == ifindex)
+			return s->names[i].name;
+	if (!if_indextoname(ifindex, s->ifname))
+		return NULL;
+	if (s->n_names < CG_NAME_CACHE) {
+		s->names[s->n_names].ifindex = ifindex;
+		memcpy(s->names[s->n_names++].name, s->ifname, IF_NAMESIZE);
+	}
+	return s->ifname;
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -1178,6 +1200,7 @@ int cg_event_stream_poll(struct cg_event_stream *s, int timeout_ms)
 {
 	/* The wall clock may have been stepped since the last batch. */
 	s->off = cg_realtime_offset();
+	s->n_names = 0;
 	return ring_buffer__poll(s->rb, timeout_ms);
 }
 

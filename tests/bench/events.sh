@@ -16,7 +16,8 @@
 #      /dev/log): their cost depends on the syslog daemon and is not here.
 #   2. data plane: cgbench events (see tests/bench/events.c).
 #
-# Writes OUTDIR/events-pipeline.csv and OUTDIR/events.csv. Runs in a
+# Writes OUTDIR/events-pipeline.csv and OUTDIR/events.csv (EV_COST=0 skips
+# part 2). Runs in a
 # namespace of its own with a per-run name, removed in a trap on every exit
 # path, with a pin root of its own.
 
@@ -79,9 +80,11 @@ done
 TMP=$(mktemp -d /tmp/cgbench-ev.XXXXXX)
 
 # ---- 2 first: it needs no gate of ours (private namespace, private maps)
-echo "# data plane: cgbench events --repeat $REPEAT --samples $SAMPLES" >&2
-"$CGBENCH" events --repeat "$REPEAT" --samples "$SAMPLES" --csv "$OUT/events.csv" ||
-	echo "FAIL cgbench events" >&2
+if [ "${EV_COST:-1}" = 1 ]; then
+	echo "# data plane: cgbench events --repeat $REPEAT --samples $SAMPLES" >&2
+	"$CGBENCH" events --repeat "$REPEAT" --samples "$SAMPLES" --csv "$OUT/events.csv" ||
+		echo "FAIL cgbench events" >&2
+fi
 
 # ---- 1. the pipeline
 ip netns add "$NS" || skip "cannot create a namespace"
@@ -160,7 +163,7 @@ for rate in $RATES; do
 	read -r e1 l1 s1 <<<"$(ev_counts)"
 	written=$(wc -l <"$LOG")
 	wsecs=$(awk -v a="$t0" -v b="$t_last" 'BEGIN { printf "%.3f", b - a }')
-	wps=$(awk -v n="$written" -v s="$wsecs" 'BEGIN { printf "%.0f", s > 0 ? n / s : 0 }')
+	wps=$(awk -v n="$written" -v s="$wsecs" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
 	echo "$rate,$frames,$dsecs,$((e1 - e0)),$((l1 - l0)),$((s1 - s0)),$written,$wsecs,$wps" >>"$OUT/events-pipeline.csv"
 	printf '# offered %s/s: %s frames in %s s; events %s emitted, %s lost, %s suppressed; %s lines written in %s s = %s/s\n' \
 		"${rate/#0/max}" "$frames" "$dsecs" $((e1 - e0)) $((l1 - l0)) $((s1 - s0)) "$written" "$wsecs" "$wps" >&2
