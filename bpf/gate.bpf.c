@@ -59,6 +59,7 @@ const volatile __u64 cfg_ev_src_rate = 10; /* events/s per (reason, source) */
 const volatile __u64 cfg_ev_src_burst = 20;
 const volatile __u32 cfg_ev_src_limit = 1;
 const volatile __u32 cfg_iface_stats = 1;
+const volatile __u8 cfg_iface_slot[CG_IFINDEX_SLOTS] = {};
 const volatile __u64 cfg_timeout_tcp = 3600 * 250;
 const volatile __u64 cfg_timeout_udp = 120 * 250;
 const volatile __u64 cfg_timeout_other = 60 * 250;
@@ -210,13 +211,21 @@ struct {
 	__uint(max_entries, 8192);
 } event_sources SEC(".maps");
 
-/* Per-CPU: no atomics needed. Entries are created by the loader. */
+/* Per-CPU: no atomics needed. Indexed by slot (maps/cranegate.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct cg_iface_stats);
 	__uint(max_entries, CG_IFACE_MAX);
 } iface_stats SEC(".maps");
+
+/* The loader's record of slots; the program never reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, CG_IFACE_MAX);
+} iface_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -477,9 +486,16 @@ static __always_inline void emit_event(struct xdp_md *ctx,
 /* Frames and bytes per (ingress interface, reason). */
 static __always_inline void iface_count(__u32 ifindex, __u32 reason, __u32 len)
 {
-	struct cg_iface_stats *s = bpf_map_lookup_elem(&iface_stats, &ifindex);
+	struct cg_iface_stats *s;
+	__u32 slot;
 
-	if (!s || reason >= CG_R_MAX)
+	if (ifindex >= CG_IFINDEX_SLOTS || reason >= CG_R_MAX)
+		return;
+	slot = cfg_iface_slot[ifindex];
+	if (!slot)
+		return;
+	s = bpf_map_lookup_elem(&iface_stats, &slot);
+	if (!s)
 		return;
 	s->r[reason].packets++;
 	s->r[reason].bytes += len;

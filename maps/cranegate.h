@@ -378,13 +378,23 @@ struct cg_event_source_key {
 };
 
 /*
- * iface_stats: PERCPU_HASH, ingress ifindex -> frames and bytes per reason
- * on that interface (state: survives reloads). The loader creates the
- * entry of every interface a policy names before it attaches, so the
- * program only looks up, never inserts; a frame on an interface without an
- * entry (a test run on another device) is counted per reason only.
+ * Per-interface counters: frames and bytes per (ingress interface, reason),
+ * state that survives reloads. Each interface the gate counts has a *slot*
+ * 1..CG_IFACE_MAX-1:
+ *
+ *   iface_slots  HASH ifindex -> slot, read and written by the loader only:
+ *                the record of which interface owns which slot.
+ *   iface_stats  PERCPU_ARRAY [slot] -> struct cg_iface_stats.
+ *
+ * The program finds a frame's slot in its read-only data (cfg_iface_slot,
+ * indexed by ifindex, filled by the loader for the interfaces the policy
+ * names), so the hot path pays one array lookup (inlined by the JIT) and
+ * no hash. Slot 0 means "not counted per interface": an interface outside
+ * the policy (a test run on another device), or an ifindex of
+ * CG_IFINDEX_SLOTS or more.
  */
 #define CG_IFACE_MAX 256
+#define CG_IFINDEX_SLOTS 65536
 
 struct cg_iface_count {
 	__u64 packets;
@@ -474,6 +484,7 @@ struct cg_name {
  *   cfg_ev_src_limit   non-zero: use the per-source buckets
  *   cfg_iface_stats    non-zero: count per interface (benchmarks turn it
  *                      off to measure what it costs)
+ *   cfg_iface_slot     [ifindex] -> the interface's slot in iface_stats
  */
 
 #ifndef __bpf__

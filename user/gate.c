@@ -29,8 +29,11 @@
 struct cg_gate {
 	struct gate_bpf *skel;
 	bool shared; /* state maps pinned under a pin root */
-	/* iface_stats entries this load created, undone if the apply fails */
-	uint32_t created[CG_IFACE_MAX];
+	/* Interface slots this load assigned (ifindex, slot), recorded in
+	 * iface_slots after the load and removed again if the apply fails. */
+	struct {
+		uint32_t ifindex, slot;
+	} created[CG_IFACE_MAX];
 	size_t n_created;
 };
 
@@ -53,7 +56,7 @@ static uint32_t at_least_one(size_t n)
 const char *const cg_state_maps[] = {
 	"reason_stats",	 "event_stats", "event_buckets", "events",
 	"conns",	 "macs",	"frags",	 "state_stats",
-	"event_sources", "iface_stats",
+	"event_sources", "iface_stats", "iface_slots",
 };
 const size_t cg_n_state_maps = sizeof(cg_state_maps) / sizeof(cg_state_maps[0]);
 
@@ -252,17 +255,88 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 }
 
 /*
- * Per-interface counters: create the (zeroed) entry of every interface the
- * policy names, so that the program finds it and never has to insert, and
- * keep the counts an entry already has (a reload). The entries created
- * are remembered: cg_gate_iface_stats_settle() removes them again if the
- * apply fails, so that a refused policy changes nothing.
+ * Per-interface counters (maps/cranegate.h): before the load, give every
+ * interface the policy names its slot in the program's read-only data,
+ * the one it already has in the pinned record (a reload keeps counting
+ * where it was) or the lowest free one. New slots are recorded after the
+ * load (iface_slots_record); cg_gate_iface_stats_settle() removes them
+ * again if the apply fails, so that a refused policy changes nothing.
  */
-static int iface_stats_prepare(struct cg_gate *g, const struct cg_compiled *c)
+static int iface_slots_plan(struct cg_gate *g, const struct cg_compiled *c,
+			    const char *pin_root)
 {
-	int fd = bpf_map__fd(g->skel->maps.iface_stats);
+	bool used[CG_IFACE_MAX] = {[0] = true};
+	uint32_t key, next, *kp = NULL, slot, ifindex;
+	char path[PATH_MAX];
+	size_t i, j;
+	int fd = -1;
+
+	if (pin_root) {
+		snprintf(path, sizeof(path), "%s/iface_slots", pin_root);
+		fd = bpf_obj_get(path);
+	}
+	while (fd >= 0 && !bpf_map_get_next_key(fd, kp, &next)) {
+		key = next;
+		kp = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &slot) && slot &&
+		    slot < CG_IFACE_MAX) {
+			used[slot] = true;
+			if (key < CG_IFINDEX_SLOTS)
+				g->skel->rodata->cfg_iface_slot[key] = slot;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < c->n_ifnames; i++) {
+		ifindex = if_nametoindex(c->ifnames[i]);
+		if (!ifindex)
+			continue; /* fill_policy says so */
+		if (ifindex >= CG_IFINDEX_SLOTS) {
+			fprintf(stderr,
+				"cranegate: warning: %s has ifindex %u; "
+				"interfaces from %u on are not counted per "
+				"interface\n",
+				c->ifnames[i], ifindex, CG_IFINDEX_SLOTS);
+			continue;
+		}
+		if (g->skel->rodata->cfg_iface_slot[ifindex])
+			continue; /* has one already */
+		for (j = 1; j < CG_IFACE_MAX && used[j]; j++)
+			;
+		if (j == CG_IFACE_MAX) {
+			fprintf(stderr,
+				"cranegate: cannot count %s: the gate counts "
+				"at "
+				"most %d interfaces (`cranegate detach` clears "
+				"those of the past)\n",
+				c->ifnames[i], CG_IFACE_MAX - 1);
+			return -E2BIG;
+		}
+		used[j] = true;
+		g->skel->rodata->cfg_iface_slot[ifindex] = j;
+		g->created[g->n_created].ifindex = ifindex;
+		g->created[g->n_created++].slot = j;
+	}
+	/* Only the policy's own interfaces count in this instance. */
+	for (key = 0; key < CG_IFINDEX_SLOTS; key++) {
+		bool mine = false;
+
+		if (!g->skel->rodata->cfg_iface_slot[key])
+			continue;
+		for (i = 0; i < c->n_ifnames && !mine; i++)
+			mine = if_nametoindex(c->ifnames[i]) == key;
+		if (!mine)
+			g->skel->rodata->cfg_iface_slot[key] = 0;
+	}
+	return 0;
+}
+
+/* After the load: record the new slots and start their counters at 0. */
+static int iface_slots_record(struct cg_gate *g)
+{
+	int slots = bpf_map__fd(g->skel->maps.iface_slots);
+	int stats = bpf_map__fd(g->skel->maps.iface_stats);
 	int ncpu = libbpf_num_possible_cpus();
-	uint32_t key;
 	void *zero;
 	size_t i;
 	int err = 0;
@@ -272,45 +346,37 @@ static int iface_stats_prepare(struct cg_gate *g, const struct cg_compiled *c)
 	zero = calloc(ncpu, sizeof(struct cg_iface_stats));
 	if (!zero)
 		return -ENOMEM;
-	for (i = 0; i < c->n_ifnames && !err; i++) {
-		key = if_nametoindex(c->ifnames[i]);
-		if (!key)
-			continue; /* fill_policy has said so */
-		if (!bpf_map_update_elem(fd, &key, zero, BPF_NOEXIST)) {
-			if (g->n_created < CG_IFACE_MAX)
-				g->created[g->n_created++] = key;
-			continue;
-		}
-		if (errno == EEXIST)
-			continue;
-		err = -errno;
-		fprintf(stderr,
-			"cranegate: cannot create the counters of %s: %s%s\n",
-			c->ifnames[i], strerror(-err),
-			err == -E2BIG ? " (the gate counts at most 256 "
-					"interfaces; `cranegate detach` clears "
-					"those of the past)"
-				      : "");
+	for (i = 0; i < g->n_created && !err; i++) {
+		if (bpf_map_update_elem(stats, &g->created[i].slot, zero,
+					BPF_ANY) ||
+		    bpf_map_update_elem(slots, &g->created[i].ifindex,
+					&g->created[i].slot, BPF_ANY))
+			err = -errno;
 	}
 	free(zero);
+	if (err)
+		fprintf(stderr,
+			"cranegate: recording the interface counters failed: "
+			"%s\n",
+			strerror(-err));
 	return err;
 }
 
 void cg_gate_iface_stats_settle(struct cg_gate *g, bool applied)
 {
-	int fd = bpf_map__fd(g->skel->maps.iface_stats);
+	int fd = bpf_map__fd(g->skel->maps.iface_slots);
 	uint32_t key, next, *kp = NULL;
 	char name[IF_NAMESIZE];
 	size_t i;
 
 	if (!applied) {
 		for (i = 0; i < g->n_created; i++)
-			bpf_map_delete_elem(fd, &g->created[i]);
+			bpf_map_delete_elem(fd, &g->created[i].ifindex);
 		g->n_created = 0;
 		return;
 	}
-	/* Interfaces that no longer exist: their ifindex may come back as
-	 * another device. */
+	/* Interfaces that no longer exist give their slots back: their
+	 * ifindex may come again as another device. */
 	while (g->shared && !bpf_map_get_next_key(fd, kp, &next)) {
 		key = next;
 		if (!if_indextoname(key, name) &&
@@ -469,6 +535,10 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 			goto cleanup;
 	}
 
+	g->shared = o->pin_root != NULL;
+	if ((err = iface_slots_plan(g, c, o->pin_root)))
+		goto cleanup;
+
 	err = gate_bpf__load(skel);
 	if (err) {
 		fprintf(stderr,
@@ -488,8 +558,7 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 
 	if ((err = fill_policy(skel, c)))
 		goto cleanup;
-	g->shared = o->pin_root != NULL;
-	if ((err = iface_stats_prepare(g, c)))
+	if ((err = iface_slots_record(g)))
 		goto cleanup;
 
 	/* The program never reads meta and names; bind them so that they
@@ -506,7 +575,7 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	return 0;
 
 cleanup:
-	if (g->skel && g->n_created)
+	if (g->skel && g->n_created && bpf_map__fd(skel->maps.iface_slots) >= 0)
 		cg_gate_iface_stats_settle(g, false);
 	cg_gate_free(g);
 	return err;
@@ -621,13 +690,16 @@ int cg_gate_iface_count(const struct cg_gate *g, unsigned ifindex,
 {
 	int ncpu = libbpf_num_possible_cpus(), i;
 	struct cg_iface_stats *v;
-	uint32_t key = ifindex;
+	uint32_t key;
 
 	memset(out, 0, sizeof(*out));
 	if (ncpu < 0)
 		return ncpu;
 	if (reason >= CG_R_MAX)
 		return -EINVAL;
+	if (ifindex >= CG_IFINDEX_SLOTS ||
+	    !(key = g->skel->rodata->cfg_iface_slot[ifindex]))
+		return -ENOENT;
 	v = calloc(ncpu, sizeof(*v));
 	if (!v)
 		return -ENOMEM;

@@ -620,37 +620,37 @@ static int cmp_ifstat(const void *a, const void *b)
 }
 
 /*
- * The per-interface counters (state map iface_stats), summed over CPUs,
- * sorted by ifindex. `prog_id` (0: none) marks the interfaces the active
- * program is attached to. 0 or a negative errno; no map is no entries.
+ * The per-interface counters (state maps iface_slots, iface_stats), summed
+ * over CPUs, sorted by ifindex. `prog_id` (0: none) marks the interfaces
+ * the active program is attached to. 0 or a negative errno; no maps is no
+ * entries.
  */
 static int read_ifstats(const struct cg_env *env, uint32_t prog_id, int ncpu,
 			struct cg_snap_ifstat **out, size_t *n)
 {
 	struct cg_iface_stats *v = NULL;
 	struct cg_snap_ifstat *arr = NULL, *grown;
-	uint32_t key, next, *kp = NULL, cur;
+	uint32_t key, next, *kp = NULL, cur, slot;
 	char path[PATH_MAX];
 	uint8_t mode;
-	int fd, cpu, r, err = 0;
+	int slots, stats, cpu, r, err = 0;
 
 	*out = NULL;
 	*n = 0;
+	pin_path(env, "iface_slots", path, sizeof(path));
+	slots = bpf_obj_get(path);
 	pin_path(env, "iface_stats", path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
+	stats = bpf_obj_get(path);
 	v = calloc(ncpu, sizeof(*v));
-	if (!v) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (!bpf_map_get_next_key(fd, kp, &next)) {
+	if (slots < 0 || stats < 0 || !v)
+		goto out;
+	while (!bpf_map_get_next_key(slots, kp, &next)) {
 		struct cg_snap_ifstat *si;
 
 		key = next;
 		kp = &key;
-		if (bpf_map_lookup_elem(fd, &key, v))
+		if (bpf_map_lookup_elem(slots, &key, &slot) ||
+		    bpf_map_lookup_elem(stats, &slot, v))
 			continue;
 		grown = realloc(arr, (*n + 1) * sizeof(*arr));
 		if (!grown) {
@@ -671,10 +671,16 @@ static int read_ifstats(const struct cg_env *env, uint32_t prog_id, int ncpu,
 				si->reasons[r].bytes += v[cpu].r[r].bytes;
 			}
 	}
-	close(fd);
-	free(v);
 	if (arr)
 		qsort(arr, *n, sizeof(*arr), cmp_ifstat);
+out:
+	if (slots >= 0)
+		close(slots);
+	if (stats >= 0)
+		close(stats);
+	free(v);
+	if (!v && slots >= 0 && stats >= 0)
+		err = -ENOMEM;
 	*out = arr;
 	return err;
 }

@@ -196,11 +196,11 @@ static const struct ev_case cases[] = {
 	 "no-rule drop, event suppressed by the reason's ceiling"},
 	{"drop", G_HIGH, F_NO_RULE, 1, false,
 	 "no-rule drop, event emitted (ring buffer drained between samples)"},
-	{"drop", G_HIGH, F_NO_RULE, 2, false,
+	{"drop-ring-full", G_HIGH, F_NO_RULE, 2, false,
 	 "no-rule drop, event lost (ring buffer full)"},
 	{"drop-single", G_DEFAULT, F_NO_RULE, 0, false,
 	 "no-rule drop, same source, single runs"},
-	{"drop-single", G_DEFAULT, F_NO_RULE, 0, true,
+	{"drop-single-new-source", G_DEFAULT, F_NO_RULE, 0, true,
 	 "no-rule drop, a new source every frame (LRU insert), single runs"},
 };
 
@@ -252,9 +252,15 @@ int bench_events(unsigned repeat, unsigned samples, const char *csv_path,
 		ev_run(fd, ifi, &drop, 1000);
 	}
 
+	/* The cases run in turn within each sample, in an order that
+	 * rotates, so that none is always the first after a ring buffer
+	 * drain or a program switch. */
 	for (s = 0; s < samples; s++) {
-		for (i = 0; i < N_CASES; i++) {
-			const struct ev_case *c = &cases[i];
+		for (j = 0; j < N_CASES; j++) {
+			const struct ev_case *c;
+
+			i = (j + s) % N_CASES;
+			c = &cases[i];
 			const struct ev_frame *fr =
 				c->frame == F_ESTABLISHED ? &est : &drop;
 			int fd = c->variant < 0
@@ -281,8 +287,9 @@ int bench_events(unsigned repeat, unsigned samples, const char *csv_path,
 			if (c->frame == F_NO_RULE &&
 			    !strcmp(c->name, "drop-single")) {
 				double d[EV_DISTINCT];
+				unsigned m;
 
-				for (j = 0; j < EV_DISTINCT; j++) {
+				for (m = 0; m < EV_DISTINCT; m++) {
 					uint8_t src[4];
 
 					memcpy(src, f.src, 4);
@@ -290,14 +297,14 @@ int bench_events(unsigned repeat, unsigned samples, const char *csv_path,
 						/* 198.18.x.y, fresh per
 						 * sample and frame */
 						unsigned k =
-							s * EV_DISTINCT + j + 1;
+							s * EV_DISTINCT + m + 1;
 
 						src[2] = 100 + (k >> 8) % 100;
 						src[3] = k & 0xff;
 					}
 					ev_tcp(&d1, src, f.dst, 50002, 9,
 					       CG_TCP_SYN);
-					d[j] = ev_run(fd, ifi, &d1, 1);
+					d[m] = ev_run(fd, ifi, &d1, 1);
 				}
 				qsort(d, EV_DISTINCT, sizeof(d[0]), cmp_d);
 				val[i][s] = d[EV_DISTINCT / 2];
@@ -329,7 +336,7 @@ int bench_events(unsigned repeat, unsigned samples, const char *csv_path,
 
 		memcpy(sorted, val[i], samples * sizeof(double));
 		qsort(sorted, samples, sizeof(double), cmp_d);
-		if (!strcmp(c->name, "drop-single"))
+		if (!strncmp(c->name, "drop-single", 11))
 			snprintf(method, sizeof(method),
 				 "%ux%u distinct (repeat 1)", samples,
 				 EV_DISTINCT);

@@ -618,14 +618,27 @@ if evc:
     d_off = by.get(("drop", "events-off"))
     d_noif = by.get(("drop", "events-off-no-iface-counters"))
     d_src = by.get(("drop", "default"))
+    d_ceil = by.get(("drop", "ceiling-only"))
     d_em = by.get(("drop", "events-unlimited"))
+    d_lost = by.get(("drop-ring-full", "events-unlimited"))
+    s_same = by.get(("drop-single", "default"))
+    s_new = by.get(("drop-single-new-source", "default"))
     if d_off is not None and d_src is not None:
         emit(f"A dropped frame: events off {num(d_off, 1)} ns"
              + (f" ({num(d_noif, 1)} without interface counters)"
                 if d_noif is not None else "")
-             + f", suppressed by its source's limit {num(d_src, 1)} ns"
-             + (f", emitted {num(d_em, 1)} ns" if d_em is not None else "")
+             + f"; its event suppressed by the source's limit "
+             f"{num(d_src, 1)} ns"
+             + (f", by the reason's ceiling {num(d_ceil, 1)} ns"
+                if d_ceil is not None else "")
+             + (f"; emitted {num(d_em, 1)} ns" if d_em is not None else "")
+             + (f"; lost to a full ring buffer {num(d_lost, 1)} ns"
+                if d_lost is not None else "")
              + ".", "")
+    if s_same is not None and s_new is not None:
+        emit(f"A new source (the LRU insert of its bucket), single runs: "
+             f"{num(s_new, 1)} ns against {num(s_same, 1)} ns for a known "
+             f"one.", "")
 if evp:
     emit("### 4b. Pipeline: ring buffer → `cranegate run --log FILE`", "",
          "Dropped frames driven through the pinned live program "
