@@ -434,7 +434,8 @@ static int prepare_policy(struct cg_space *s, size_t k)
 		for (j = 0; j < in.n; j++) {
 			s->regions[in.v[j]].zone[k] = i;
 			if (!s->regions[in.v[j]].empty &&
-			    (err = u32vec_push(&sp->zone_regions[i], in.v[j]))) {
+			    (err = u32vec_push(&sp->zone_regions[i],
+					       in.v[j]))) {
 				free(in.v);
 				return err;
 			}
@@ -488,7 +489,8 @@ static int prepare_policy(struct cg_space *s, size_t k)
 					continue;
 				}
 				if ((err = u32vec_push(&sf->pcs, lo.v[j])) ||
-				    (err = u32vec_push(&sf->pcs, lo.v[j + 1]))) {
+				    (err = u32vec_push(&sf->pcs,
+						       lo.v[j + 1]))) {
 					free(lo.v);
 					return err;
 				}
@@ -745,7 +747,8 @@ static int cells_cut(struct cells *c, const struct cg_space *s,
 	int err;
 
 	c->cuts.n = 0;
-	if ((err = u32vec_push(&c->cuts, 0)) || (err = u32vec_push(&c->cuts, s->n_pc)))
+	if ((err = u32vec_push(&c->cuts, 0)) ||
+	    (err = u32vec_push(&c->cuts, s->n_pc)))
 		return err;
 	for (k = 0; k < 2; k++)
 		for (i = 0; fl[k] && i < fl[k]->n; i++) {
@@ -754,7 +757,8 @@ static int cells_cut(struct cells *c, const struct cg_space *s,
 
 			for (j = 0; j < pcs->n; j += 2)
 				if ((err = u32vec_push(&c->cuts, pcs->v[j])) ||
-				    (err = u32vec_push(&c->cuts, pcs->v[j + 1] + 1)))
+				    (err = u32vec_push(&c->cuts,
+						       pcs->v[j + 1] + 1)))
 					return err;
 		}
 	u32vec_sort_unique(&c->cuts);
@@ -1275,7 +1279,8 @@ static int add_change(struct differ *df, int kind, uint32_t o, uint32_t n,
 		ports = NULL;
 		spans = NULL;
 	}
-	if ((err = u32vec_push(&g->pairs, src)) || (err = u32vec_push(&g->pairs, dst)))
+	if ((err = u32vec_push(&g->pairs, src)) ||
+	    (err = u32vec_push(&g->pairs, dst)))
 		goto out;
 	err = 0;
 out:
@@ -1806,8 +1811,9 @@ static int group_lines(struct cg_diff *d, struct group *g, uint32_t *mark,
 		n_rows++;
 		r->family = d->space->regions[runs[i].src].prefix.family;
 		for (m = 0; m < runs[i].n; m++)
-			if ((err = u32vec_push(&r->dst,
-					g->pairs.v[runs[i].off + 2 * m + 1])))
+			if ((err = u32vec_push(
+				     &r->dst,
+				     g->pairs.v[runs[i].off + 2 * m + 1])))
 				goto out;
 		for (j = i; j < n_runs; j++) {
 			if (runs[j].done || runs[j].n != runs[i].n)

@@ -66,7 +66,9 @@ int cg_lock(const struct cg_env *env, int *lock_fd)
 	if (!strncmp(env->pin_root, BPFFS "/", strlen(BPFFS) + 1) &&
 	    !is_bpffs(BPFFS)) {
 		if (mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
-			fprintf(stderr, "cranegate: cannot mount the BPF filesystem on %s: %s\n",
+			fprintf(stderr,
+				"cranegate: cannot mount the BPF filesystem on "
+				"%s: %s\n",
 				BPFFS, strerror(errno));
 			return -errno;
 		}
@@ -77,7 +79,9 @@ int cg_lock(const struct cg_env *env, int *lock_fd)
 		return -errno;
 	}
 	if (!is_bpffs(env->pin_root)) {
-		fprintf(stderr, "cranegate: %s is not on a BPF filesystem (mount -t bpf bpf DIR)\n",
+		fprintf(stderr,
+			"cranegate: %s is not on a BPF filesystem (mount -t "
+			"bpf bpf DIR)\n",
 			env->pin_root);
 		return -ENOTSUP;
 	}
@@ -85,7 +89,9 @@ int cg_lock(const struct cg_env *env, int *lock_fd)
 	if (fd < 0)
 		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		fprintf(stderr, "cranegate: waiting for another cranegate working on %s\n",
+		fprintf(stderr,
+			"cranegate: waiting for another cranegate working on "
+			"%s\n",
 			env->pin_root);
 		if (flock(fd, LOCK_EX)) {
 			close(fd);
@@ -138,17 +144,17 @@ static const char *mode_name(uint8_t mode)
 
 static uint32_t mode_flags(uint8_t mode)
 {
-	return mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
-					  XDP_FLAGS_DRV_MODE;
+	return mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
+					: XDP_FLAGS_DRV_MODE;
 }
 
 /* One interface switched by apply, so that it can be switched back. */
 struct switched {
 	int ifindex;
 	char name[IF_NAMESIZE];
-	bool replaced;	/* true: old program swapped out; false: new attach */
+	bool replaced; /* true: old program swapped out; false: new attach */
 	uint8_t mode;
-	int prev_fd;	/* the program swapped out, when not the pinned one */
+	int prev_fd; /* the program swapped out, when not the pinned one */
 };
 
 /*
@@ -197,7 +203,8 @@ static int attach_new(int ifindex, const char *name, int prog_fd, uint8_t *mode)
 	*mode = XDP_ATTACHED_DRV;
 	if (err) {
 		fprintf(stderr,
-			"cranegate: warning: native XDP on %s failed (%s); using generic mode, which is slower\n",
+			"cranegate: warning: native XDP on %s failed (%s); "
+			"using generic mode, which is slower\n",
 			name, strerror(-err));
 		err = xdp_program__attach(xp, ifindex, XDP_MODE_SKB, 0);
 		*mode = XDP_ATTACHED_SKB;
@@ -214,17 +221,14 @@ static void switch_back(const struct switched *s, size_t n, int new_fd,
 		int err;
 
 		if (s[n].replaced)
-			err = bpf_xdp_attach(s[n].ifindex,
-					     s[n].prev_fd >= 0 ? s[n].prev_fd :
-								 old_fd,
-					     XDP_FLAGS_REPLACE |
-						     mode_flags(s[n].mode),
-					     &o);
+			err = bpf_xdp_attach(
+				s[n].ifindex,
+				s[n].prev_fd >= 0 ? s[n].prev_fd : old_fd,
+				XDP_FLAGS_REPLACE | mode_flags(s[n].mode), &o);
 		else
-			err = bpf_xdp_detach(s[n].ifindex,
-					     XDP_FLAGS_REPLACE |
-						     mode_flags(s[n].mode),
-					     &o);
+			err = bpf_xdp_detach(
+				s[n].ifindex,
+				XDP_FLAGS_REPLACE | mode_flags(s[n].mode), &o);
 		if (err)
 			fprintf(stderr, "cranegate: could not restore %s: %s\n",
 				s[n].name, strerror(-err));
@@ -244,14 +248,14 @@ int cg_apply(const struct cg_env *env, const char *policy_path)
 int cg_apply_change(const struct cg_env *env, const char *policy_path,
 		    struct cg_change *ch)
 {
-	struct cg_change plain = { .action = "apply" };
+	struct cg_change plain = {.action = "apply"};
 	char prog_pin[PATH_MAX], tmp_pin[PATH_MAX + 8];
-	struct cg_diags d = { .file = policy_path };
+	struct cg_diags d = {.file = policy_path};
 	struct cg_policy *p = NULL;
 	struct cg_compiled *c = NULL;
 	struct cg_gate *g = NULL;
-	struct cg_gate_opts go = { .pin_root = env->pin_root,
-				   .verbose = env->verbose };
+	struct cg_gate_opts go = {.pin_root = env->pin_root,
+				  .verbose = env->verbose};
 	struct switched *sw = NULL;
 	struct if_nameindex *ifs = NULL, *it;
 	size_t n_sw = 0, i;
@@ -305,26 +309,28 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 				    .old_prog_fd = s->prev_fd);
 
 			fprintf(stderr,
-				"cranegate: %s carries program %u of this gate from an apply that did not finish; replacing it\n",
+				"cranegate: %s carries program %u of this gate "
+				"from an apply that did not finish; replacing "
+				"it\n",
 				s->name, cur);
 			s->replaced = true;
-			err = bpf_xdp_attach(s->ifindex, new_fd,
-					     XDP_FLAGS_REPLACE |
-						     mode_flags(s->mode),
-					     &o);
+			err = bpf_xdp_attach(
+				s->ifindex, new_fd,
+				XDP_FLAGS_REPLACE | mode_flags(s->mode), &o);
 		} else if (cur && cur == old_id) {
 			LIBBPF_OPTS(bpf_xdp_attach_opts, o,
 				    .old_prog_fd = old_fd);
 
 			s->replaced = true;
-			err = bpf_xdp_attach(s->ifindex, new_fd,
-					     XDP_FLAGS_REPLACE |
-						     mode_flags(s->mode),
-					     &o);
+			err = bpf_xdp_attach(
+				s->ifindex, new_fd,
+				XDP_FLAGS_REPLACE | mode_flags(s->mode), &o);
 		} else if (cur) {
 			fprintf(stderr,
-				"cranegate: %s already has an XDP program (id %u) that this gate (%s) did not attach; "
-				"remove it first (ip link set dev %s xdp off) or use another --pin-root\n",
+				"cranegate: %s already has an XDP program (id "
+				"%u) that this gate (%s) did not attach; "
+				"remove it first (ip link set dev %s xdp off) "
+				"or use another --pin-root\n",
 				s->name, cur, env->pin_root, s->name);
 			err = -EBUSY;
 		} else {
@@ -333,7 +339,9 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 		}
 		if (err) {
 			if (err != -EBUSY)
-				fprintf(stderr, "cranegate: attaching to %s failed: %s\n",
+				fprintf(stderr,
+					"cranegate: attaching to %s failed: "
+					"%s\n",
 					s->name, strerror(-err));
 			switch_back(sw, n_sw, new_fd, old_fd);
 			goto out;
@@ -355,10 +363,13 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 			if (bpf_xdp_detach(it->if_index,
 					   XDP_FLAGS_REPLACE | mode_flags(mode),
 					   &o))
-				fprintf(stderr, "cranegate: warning: could not detach from %s\n",
+				fprintf(stderr,
+					"cranegate: warning: could not detach "
+					"from %s\n",
 					it->if_name);
 			else
-				printf("detached from %s (not in the new policy)\n",
+				printf("detached from %s (not in the new "
+				       "policy)\n",
 				       it->if_name);
 		}
 	}
@@ -369,14 +380,15 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 	unlink(tmp_pin);
 	if (bpf_obj_pin(new_fd, tmp_pin) || rename(tmp_pin, prog_pin)) {
 		err = -errno;
-		fprintf(stderr, "cranegate: warning: pinning the program failed: %s; "
-				"the gate is attached but `status` will not find it\n",
+		fprintf(stderr,
+			"cranegate: warning: pinning the program failed: %s; "
+			"the gate is attached but `status` will not find it\n",
 			strerror(-err));
 		err = 0;
 	}
 	printf("applied policy '%s' (%s, %zu flows) as program %u on", p->name,
-	       p->mode == CG_POLICY_MONITOR ? "monitor" : "enforce",
-	       p->n_flows, new_id);
+	       p->mode == CG_POLICY_MONITOR ? "monitor" : "enforce", p->n_flows,
+	       new_id);
 	for (i = 0; i < n_sw; i++)
 		printf(" %s (%s%s)", sw[i].name, mode_name(sw[i].mode),
 		       sw[i].replaced ? ", swapped" : "");
@@ -423,14 +435,17 @@ int cg_detach(const struct cg_env *env)
 
 		xdp_query(it->if_index, &cur, &mode);
 		/* The pinned program, or one an unfinished apply left. */
-		if (cur && (cur == id || (stray = stray_instance(env, cur)) >= 0)) {
+		if (cur &&
+		    (cur == id || (stray = stray_instance(env, cur)) >= 0)) {
 			LIBBPF_OPTS(bpf_xdp_attach_opts, o,
 				    .old_prog_fd = stray >= 0 ? stray : fd);
 
 			if (bpf_xdp_detach(it->if_index,
 					   XDP_FLAGS_REPLACE | mode_flags(mode),
 					   &o)) {
-				fprintf(stderr, "cranegate: could not detach from %s: %s\n",
+				fprintf(stderr,
+					"cranegate: could not detach from %s: "
+					"%s\n",
 					it->if_name, strerror(errno));
 				err = -errno;
 			} else {
@@ -469,7 +484,7 @@ struct cg_active {
 	uint32_t prog_id;
 	int meta_fd, names_fd, flow_stats_fd, ics_stats_fd;
 	struct cg_policy_meta meta;
-	struct cg_name *names;	/* zones, then flows */
+	struct cg_name *names; /* zones, then flows */
 };
 
 int cg_active_open(const struct cg_env *env, struct cg_active **out)
@@ -516,7 +531,8 @@ int cg_active_open(const struct cg_env *env, struct cg_active **out)
 		else
 			close(fd);
 	}
-	if (a->meta_fd < 0 || bpf_map_lookup_elem(a->meta_fd, &zero, &a->meta)) {
+	if (a->meta_fd < 0 ||
+	    bpf_map_lookup_elem(a->meta_fd, &zero, &a->meta)) {
 		cg_active_close(a);
 		return -ENOENT;
 	}
@@ -583,8 +599,8 @@ static int percpu_sum(int fd, uint32_t key, void *vals, size_t val_size,
 	if (bpf_map_lookup_elem(fd, &key, vals))
 		return -errno;
 	for (cpu = 0; cpu < ncpu; cpu++) {
-		const uint64_t *v = (const uint64_t *)((char *)vals +
-						       cpu * val_size);
+		const uint64_t *v =
+			(const uint64_t *)((char *)vals + cpu * val_size);
 
 		for (j = 0; j < nsums; j++)
 			sums[j] += v[j];
@@ -768,7 +784,9 @@ int cg_status(const struct cg_env *env, FILE *out)
 		if (cur != a->prog_id)
 			continue;
 		if (json)
-			fprintf(out, "%s{\"iface\": \"%s\", \"ifindex\": %u, \"mode\": \"%s\"}",
+			fprintf(out,
+				"%s{\"iface\": \"%s\", \"ifindex\": %u, "
+				"\"mode\": \"%s\"}",
 				first ? "" : ", ", it->if_name, it->if_index,
 				mode_name(mode));
 		else
@@ -791,7 +809,9 @@ int cg_status(const struct cg_env *env, FILE *out)
 			cg_json_str(out, a->meta.name);
 			fputs(", \"sha256\": \"", out);
 			print_sha(out, a->meta.sha256);
-			fprintf(out, "\", \"applied_at\": \"%s\", \"mode\": \"%s\", \"program_id\": %u}",
+			fprintf(out,
+				"\", \"applied_at\": \"%s\", \"mode\": \"%s\", "
+				"\"program_id\": %u}",
 				t, a->meta.mode ? "monitor" : "enforce",
 				a->prog_id);
 		} else {
@@ -814,7 +834,9 @@ int cg_status(const struct cg_env *env, FILE *out)
 			       sums, 3))
 			continue;
 		if (json)
-			fprintf(out, "%s\"%s\": {\"packets\": %llu, \"bytes\": %llu}",
+			fprintf(out,
+				"%s\"%s\": {\"packets\": %llu, \"bytes\": "
+				"%llu}",
 				first ? "" : ", ", cg_reason_name(r),
 				(unsigned long long)sums[0],
 				(unsigned long long)sums[1]);
@@ -830,8 +852,8 @@ int cg_status(const struct cg_env *env, FILE *out)
 
 	/* Per-flow counters (of the active policy). */
 	fputs(json ? ", \"flows\": [" : "flows:\n", out);
-	for (f = 0, first = 1; a && a->flow_stats_fd >= 0 && f < a->meta.n_flows;
-	     f++) {
+	for (f = 0, first = 1;
+	     a && a->flow_stats_fd >= 0 && f < a->meta.n_flows; f++) {
 		if (percpu_sum(a->flow_stats_fd, f, vals,
 			       sizeof(struct cg_counter), ncpu, sums, 3))
 			continue;
@@ -843,7 +865,8 @@ int cg_status(const struct cg_env *env, FILE *out)
 				(unsigned long long)sums[1]);
 		} else {
 			fprintf(out, "  %-24s %12llu packets %14llu bytes\n",
-				cg_active_flow(a, f), (unsigned long long)sums[0],
+				cg_active_flow(a, f),
+				(unsigned long long)sums[0],
 				(unsigned long long)sums[1]);
 		}
 		first = 0;
@@ -915,7 +938,7 @@ int cg_status(const struct cg_env *env, FILE *out)
 			[CG_S_MAC_LEARNED] = "macs_learned",
 			[CG_S_FRAG_TRACKED] = "fragments_tracked",
 		};
-		static const char *const tables[] = { "conns", "macs", "frags" };
+		static const char *const tables[] = {"conns", "macs", "frags"};
 		uint64_t *pc = calloc(ncpu, sizeof(uint64_t));
 
 		fputs(json ? ", \"state\": {" : "state:\n", out);
@@ -942,12 +965,14 @@ int cg_status(const struct cg_env *env, FILE *out)
 			}
 			close(fd);
 			if (json)
-				fprintf(out, "%s\"%s\": {\"entries\": %u, \"max\": %u}",
+				fprintf(out,
+					"%s\"%s\": {\"entries\": %u, \"max\": "
+					"%u}",
 					first ? "" : ", ", tables[r], used,
 					mi.max_entries);
 			else
-				fprintf(out, "  %-8s %8u of %u entries\n", tables[r],
-					used, mi.max_entries);
+				fprintf(out, "  %-8s %8u of %u entries\n",
+					tables[r], used, mi.max_entries);
 			first = 0;
 		}
 		pin_path(env, "state_stats", path, sizeof(path));
@@ -961,8 +986,9 @@ int cg_status(const struct cg_env *env, FILE *out)
 			for (cpu = 0; cpu < ncpu; cpu++)
 				sum += pc[cpu];
 			if (json)
-				fprintf(out, "%s\"%s\": %llu", first ? "" : ", ",
-					stat_names[r], (unsigned long long)sum);
+				fprintf(out, "%s\"%s\": %llu",
+					first ? "" : ", ", stat_names[r],
+					(unsigned long long)sum);
 			else
 				fprintf(out, "  %-20s %llu\n", stat_names[r],
 					(unsigned long long)sum);
@@ -988,23 +1014,34 @@ int cg_status(const struct cg_env *env, FILE *out)
 				continue;
 			sums[0] = sums[1] = 0;
 			for (r = 0; r < (uint32_t)ncpu; r++) {
-				sums[0] += ((struct cg_counter *)vals)[r].packets;
+				sums[0] +=
+					((struct cg_counter *)vals)[r].packets;
 				sums[1] += ((struct cg_counter *)vals)[r].bytes;
 			}
 			if (json) {
-				fputs(first ? "{\"flow\": " : ", {\"flow\": ", out);
+				fputs(first ? "{\"flow\": " : ", {\"flow\": ",
+				      out);
 				cg_json_str(out, cg_active_flow(a, k.flow));
-				fprintf(out, ", \"protocol\": \"%s\", \"function\": %u, \"verdict\": \"%s\", \"packets\": %llu, \"bytes\": %llu}",
-					k.proto == CG_ICS_PROTO_S7COMM ? "s7comm" : "modbus",
+				fprintf(out,
+					", \"protocol\": \"%s\", \"function\": "
+					"%u, \"verdict\": \"%s\", \"packets\": "
+					"%llu, \"bytes\": %llu}",
+					k.proto == CG_ICS_PROTO_S7COMM
+						? "s7comm"
+						: "modbus",
 					k.function, cg_verdict_name(k.verdict),
 					(unsigned long long)sums[0],
 					(unsigned long long)sums[1]);
 			} else {
 				if (first)
 					fputs("ics requests:\n", out);
-				fprintf(out, "  %-24s %-7s function %-5u %-4s %12llu packets\n",
+				fprintf(out,
+					"  %-24s %-7s function %-5u %-4s "
+					"%12llu packets\n",
 					cg_active_flow(a, k.flow),
-					k.proto == CG_ICS_PROTO_S7COMM ? "s7comm" : "modbus",
+					k.proto == CG_ICS_PROTO_S7COMM
+						? "s7comm"
+						: "modbus",
 					k.function, cg_verdict_name(k.verdict),
 					(unsigned long long)sums[0]);
 			}

@@ -23,8 +23,8 @@
 #include "cranegate.h"
 
 struct cg_env {
-	const char *pin_root;	/* default /sys/fs/bpf/cranegate */
-	const char *state_dir;	/* default /var/lib/cranegate */
+	const char *pin_root;  /* default /sys/fs/bpf/cranegate */
+	const char *state_dir; /* default /var/lib/cranegate */
 	bool verbose;
 	bool json;
 };
@@ -36,7 +36,8 @@ void cg_unlock(int lock_fd);
 int cg_apply(const struct cg_env *env, const char *policy_path);
 int cg_detach(const struct cg_env *env);
 int cg_status(const struct cg_env *env, FILE *out);
-/* Stream events until signalled, `max` events (0: no limit) or `timeout_s` seconds (0: none). */
+/* Stream events until signalled, `max` events (0: no limit) or `timeout_s`
+ * seconds (0: none). */
 int cg_events_run(const struct cg_env *env, long long max, int timeout_s);
 
 /* The active instance, read back from the pins. */

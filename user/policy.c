@@ -1945,9 +1945,9 @@ enum {
 	T_FLOWS,
 	T_N
 };
-static const char *const top_keys[T_N] = {"version", "name",  "mode",
+static const char *const top_keys[T_N] = {"version",   "name",	 "mode",
 					  "fragments", "limits", "zones",
-					  "hosts",   "flows"};
+					  "hosts",     "flows"};
 
 enum {
 	L_CONNECTIONS,

@@ -16,29 +16,30 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CG_NAME_MAX 64		/* zone, host and flow names, with the NUL */
-#define CG_IFNAME_MAX 16	/* IFNAMSIZ */
+#define CG_NAME_MAX 64	 /* zone, host and flow names, with the NUL */
+#define CG_IFNAME_MAX 16 /* IFNAMSIZ */
 
 /*
  * Bounds on the input, so that a hostile or mistaken file cannot make the
  * parser take unbounded memory or time. A policy of 16 MiB already holds
  * far more flows than the maps take (see compile.h).
  */
-#define CG_POLICY_MAX_BYTES (16 << 20)	/* file size */
-#define CG_POLICY_MAX_DEPTH 32		/* nested mappings and lists */
-#define CG_POLICY_MAX_NODES (1 << 21)	/* YAML scalars, lists, mappings */
-#define CG_POLICY_MAX_CLAIMS (1 << 20)	/* (interface, VLAN) pairs of all zones */
+#define CG_POLICY_MAX_BYTES (16 << 20) /* file size */
+#define CG_POLICY_MAX_DEPTH 32	       /* nested mappings and lists */
+#define CG_POLICY_MAX_NODES (1 << 21)  /* YAML scalars, lists, mappings */
+#define CG_POLICY_MAX_CLAIMS                                                   \
+	(1 << 20) /* (interface, VLAN) pairs of all zones */
 
 struct cg_pos {
-	int line;	/* 1-based, 0 = unknown */
-	int col;	/* 1-based */
+	int line; /* 1-based, 0 = unknown */
+	int col;  /* 1-based */
 };
 
 /* An IPv4 or IPv6 prefix. IPv4 addresses sit in addr[0..3]. */
 struct cg_prefix {
-	uint8_t family;	/* 4 or 6 */
-	uint8_t len;	/* prefix length, 0..32 or 0..128 */
-	uint8_t addr[16];	/* host bits beyond len are zero */
+	uint8_t family;	  /* 4 or 6 */
+	uint8_t len;	  /* prefix length, 0..32 or 0..128 */
+	uint8_t addr[16]; /* host bits beyond len are zero */
 };
 
 struct cg_net {
@@ -52,7 +53,7 @@ struct cg_iface {
 };
 
 struct cg_vlan {
-	uint16_t id;	/* 1..4094 */
+	uint16_t id; /* 1..4094 */
 	struct cg_pos pos;
 };
 
@@ -61,7 +62,7 @@ struct cg_zone {
 	struct cg_pos pos;
 	struct cg_iface *ifaces;
 	size_t n_ifaces;
-	struct cg_vlan *vlans;	/* none: the zone is the untagged one */
+	struct cg_vlan *vlans; /* none: the zone is the untagged one */
 	size_t n_vlans;
 	struct cg_net *nets;
 	size_t n_nets;
@@ -70,16 +71,16 @@ struct cg_zone {
 struct cg_host {
 	char name[CG_NAME_MAX];
 	struct cg_pos pos;
-	struct cg_prefix addr;	/* a /32, /128 or a prefix */
+	struct cg_prefix addr; /* a /32, /128 or a prefix */
 	bool has_mac;
 	uint8_t mac[6];
 };
 
 /* One item of a flow's `from` or `to`. */
 enum cg_ref_kind {
-	CG_REF_ZONE,	/* `index` is into policy->zones */
-	CG_REF_HOST,	/* `index` is into policy->hosts */
-	CG_REF_CIDR,	/* `cidr` */
+	CG_REF_ZONE, /* `index` is into policy->zones */
+	CG_REF_HOST, /* `index` is into policy->hosts */
+	CG_REF_CIDR, /* `cidr` */
 };
 
 struct cg_ref {
@@ -98,8 +99,8 @@ enum cg_proto {
 };
 
 struct cg_port_range {
-	uint16_t lo;	/* inclusive */
-	uint16_t hi;	/* inclusive, >= lo */
+	uint16_t lo; /* inclusive */
+	uint16_t hi; /* inclusive, >= lo */
 	struct cg_pos pos;
 };
 
@@ -108,15 +109,15 @@ struct cg_port_range {
  * enforced by the program where the compiler supports it.
  */
 enum cg_ics_mode {
-	CG_ICS_NONE = 0,	/* key absent: no inspection */
-	CG_ICS_ANY,		/* framing checked, every function allowed */
-	CG_ICS_READ_ONLY,	/* the contract's read-only class */
-	CG_ICS_LIST,		/* exactly the listed function codes */
+	CG_ICS_NONE = 0,  /* key absent: no inspection */
+	CG_ICS_ANY,	  /* framing checked, every function allowed */
+	CG_ICS_READ_ONLY, /* the contract's read-only class */
+	CG_ICS_LIST,	  /* exactly the listed function codes */
 };
 
 struct cg_ics {
 	enum cg_ics_mode mode;
-	uint8_t *codes;		/* CG_ICS_LIST: function codes 0..255 */
+	uint8_t *codes; /* CG_ICS_LIST: function codes 0..255 */
 	size_t n_codes;
 	struct cg_pos pos;
 };
@@ -130,7 +131,7 @@ struct cg_flow {
 	size_t n_to;
 	enum cg_proto proto;
 	struct cg_pos proto_pos;
-	struct cg_port_range *ports;	/* n_ports == 0: all ports */
+	struct cg_port_range *ports; /* n_ports == 0: all ports */
 	size_t n_ports;
 	bool log;
 	struct cg_ics modbus;
@@ -144,8 +145,8 @@ enum cg_policy_mode {
 
 /* What the gate does with non-first fragments (`fragments:`). */
 enum cg_frag_mode {
-	CG_FRAG_TRACK = 0,	/* pass those of a datagram whose first passed */
-	CG_FRAG_PASS,		/* pass them all, judged by nothing */
+	CG_FRAG_TRACK = 0, /* pass those of a datagram whose first passed */
+	CG_FRAG_PASS,	   /* pass them all, judged by nothing */
 };
 
 /*
@@ -153,14 +154,14 @@ enum cg_frag_mode {
  * seconds. Defaults in CG_LIMITS_DEFAULT.
  */
 struct cg_limits {
-	uint32_t connections;		/* connection table entries */
-	uint32_t tcp_timeout;		/* idle TCP connection */
-	uint32_t tcp_closing_timeout;	/* after FIN or RST */
+	uint32_t connections;	      /* connection table entries */
+	uint32_t tcp_timeout;	      /* idle TCP connection */
+	uint32_t tcp_closing_timeout; /* after FIN or RST */
 	uint32_t udp_timeout;
-	uint32_t other_timeout;		/* ICMP and other protocols */
-	uint32_t macs;			/* MAC table entries */
-	uint32_t mac_hold;		/* a MAC stays in its zone this long */
-	uint32_t fragments;		/* tracked datagrams */
+	uint32_t other_timeout; /* ICMP and other protocols */
+	uint32_t macs;		/* MAC table entries */
+	uint32_t mac_hold;	/* a MAC stays in its zone this long */
+	uint32_t fragments;	/* tracked datagrams */
 	uint32_t fragment_timeout;
 	/* Events (README, "Events, rate limits"): a ceiling per reason and
 	 * CPU, and a limit per (reason, source) under it. */
@@ -188,7 +189,7 @@ struct cg_limits {
 			    .event_sources = 8192})
 
 struct cg_policy {
-	char *file;		/* the path as given, for messages */
+	char *file; /* the path as given, for messages */
 	char name[CG_NAME_MAX];
 	enum cg_policy_mode mode;
 	enum cg_frag_mode fragments;
@@ -199,7 +200,7 @@ struct cg_policy {
 	size_t n_hosts;
 	struct cg_flow *flows;
 	size_t n_flows;
-	uint8_t sha256[32];	/* of the file's bytes */
+	uint8_t sha256[32]; /* of the file's bytes */
 };
 
 /*
