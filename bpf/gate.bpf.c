@@ -56,6 +56,11 @@ const volatile __u32 cfg_lookups =
 const volatile __u64 cfg_hz = 250;
 const volatile __u64 cfg_ev_rate = 1000; /* events/s per reason per CPU */
 const volatile __u64 cfg_ev_burst = 200;
+const volatile __u64 cfg_ev_src_rate = 10; /* events/s per (reason, source) */
+const volatile __u64 cfg_ev_src_burst = 20;
+const volatile __u32 cfg_ev_src_limit = 1;
+const volatile __u32 cfg_iface_stats = 1;
+const volatile __u8 cfg_iface_slot[CG_IFINDEX_SLOTS] = {};
 const volatile __u64 cfg_timeout_tcp = 3600 * 250;
 const volatile __u64 cfg_timeout_udp = 120 * 250;
 const volatile __u64 cfg_timeout_other = 60 * 250;
@@ -207,6 +212,30 @@ struct {
 	__type(value, struct cg_event_bucket);
 	__uint(max_entries, CG_R_MAX);
 } event_buckets SEC(".maps");
+
+/* Shared by the CPUs (see maps/cranegate.h on the races this allows). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_event_source_key);
+	__type(value, struct cg_event_bucket);
+	__uint(max_entries, 8192);
+} event_sources SEC(".maps");
+
+/* Per-CPU: no atomics needed. Indexed by slot (maps/cranegate.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_iface_stats);
+	__uint(max_entries, CG_IFACE_MAX);
+} iface_stats SEC(".maps");
+
+/* The loader's record of slots; the program never reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, CG_IFACE_MAX);
+} iface_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -398,20 +427,21 @@ static __always_inline void *frame_ptr(struct xdp_md *ctx, __u32 off, __u32 n)
 }
 
 /*
- * A token bucket of events (one per reason and CPU, and one per CPU for
- * shadow disagreements): returns true when an event may be sent.
- * `now` is in jiffies; tokens are kept in units of 1/HZ event, so that
- * each jiffy adds `cfg_ev_rate` units exactly.
+ * Take one event's worth from a token bucket that refills at `rate` events
+ * per second up to `burst` events; true when there was one. `now` is in
+ * jiffies; tokens are kept in units of 1/HZ event, so that each jiffy adds
+ * `rate` units exactly. A bucket never used (last == 0) starts full.
  */
-static __always_inline bool bucket_take(struct cg_event_bucket *b, __u64 now)
+static __always_inline bool bucket_take(struct cg_event_bucket *b, __u64 now,
+					__u64 rate, __u64 burst)
 {
-	__u64 cap = cfg_ev_burst * cfg_hz;
+	__u64 cap = burst * cfg_hz;
 	__u64 cost = cfg_hz;
 
 	if (b->last == 0) {
 		b->tokens = cap;
 	} else if (now > b->last) {
-		__u64 add = (now - b->last) * cfg_ev_rate;
+		__u64 add = (now - b->last) * rate;
 
 		b->tokens = (cap - b->tokens < add) ? cap : b->tokens + add;
 	}
@@ -422,12 +452,39 @@ static __always_inline bool bucket_take(struct cg_event_bucket *b, __u64 now)
 	return true;
 }
 
+/* The ceiling: per (reason, CPU). */
 static __always_inline bool event_allowed(__u32 reason, __u64 now)
 {
 	struct cg_event_bucket *b =
 		bpf_map_lookup_elem(&event_buckets, &reason);
 
-	return b && bucket_take(b, now);
+	return b && bucket_take(b, now, cfg_ev_rate, cfg_ev_burst);
+}
+
+/*
+ * The per-(reason, source) limit. A source seen for the first time gets a
+ * full bucket, less this event; if the insert fails the event goes on to
+ * the ceiling, which still bounds it.
+ */
+static __always_inline bool source_allowed(const struct frame *f, __u32 reason,
+					   __u64 now)
+{
+	struct cg_event_source_key k = {};
+	struct cg_event_bucket *b, nb;
+
+	k.reason = reason;
+	k.family = f->family;
+	if (f->family)
+		__builtin_memcpy(k.addr, f->src, 16);
+	else
+		__builtin_memcpy(k.addr, f->src_mac, 6);
+	b = bpf_map_lookup_elem(&event_sources, &k);
+	if (b)
+		return bucket_take(b, now, cfg_ev_src_rate, cfg_ev_src_burst);
+	nb.tokens = (cfg_ev_src_burst - 1) * cfg_hz;
+	nb.last = now ?: 1;
+	bpf_map_update_elem(&event_sources, &k, &nb, BPF_NOEXIST);
+	return true;
 }
 
 static __always_inline void fill_event(struct cg_event *e,
@@ -481,6 +538,17 @@ static __always_inline void emit_event(struct xdp_md *ctx,
 	ec = bpf_map_lookup_elem(&event_stats, &key);
 	if (!ec)
 		return;
+	/* Events off (events_per_second: 0): counted, never sent. */
+	if (!cfg_ev_rate) {
+		ec->suppressed++;
+		return;
+	}
+	/* The source's own bucket first: see maps/cranegate.h. */
+	if (cfg_ev_src_limit && !source_allowed(f, key, now)) {
+		ec->suppressed++;
+		ec->suppressed_source++;
+		return;
+	}
 	if (!event_allowed(key, now)) {
 		ec->suppressed++;
 		return;
@@ -498,6 +566,24 @@ static __always_inline void emit_event(struct xdp_md *ctx,
 		e->cap_len = cap;
 	bpf_ringbuf_submit(e, 0);
 	ec->emitted++;
+}
+
+/* Frames and bytes per (ingress interface, reason). */
+static __always_inline void iface_count(__u32 ifindex, __u32 reason, __u32 len)
+{
+	struct cg_iface_stats *s;
+	__u32 slot;
+
+	if (ifindex >= CG_IFINDEX_SLOTS || reason >= CG_R_MAX)
+		return;
+	slot = cfg_iface_slot[ifindex];
+	if (!slot)
+		return;
+	s = bpf_map_lookup_elem(&iface_stats, &slot);
+	if (!s)
+		return;
+	s->r[reason].packets++;
+	s->r[reason].bytes += len;
 }
 
 static __always_inline void state_count(__u32 stat)
@@ -1571,7 +1657,7 @@ static __always_inline void shadow_event(struct xdp_md *ctx,
 	ec = bpf_map_lookup_elem(&shadow_event_stats, &zero);
 	if (!ec)
 		return;
-	if (!bucket_take(&si->bucket, now)) {
+	if (!bucket_take(&si->bucket, now, cfg_ev_rate, cfg_ev_burst)) {
 		ec->suppressed++;
 		return;
 	}
@@ -1731,6 +1817,8 @@ out:
 		frag_remember(&f, reason, now);
 
 	count(&reason_stats, reason, f.len, now);
+	if (cfg_iface_stats)
+		iface_count(f.ifindex, reason, f.len);
 	/* Per flow: what it passed (allowed, replies); a refusal is counted
 	 * per reason and per ICS function, and its event names the flow. */
 	if (f.flow != CG_FLOW_NONE && verdict == CG_V_PASS)

@@ -364,20 +364,79 @@ struct cg_counter {
 	__u64 last; /* bpf_jiffies64() of the last hit, 0 = never */
 };
 
-/* event_stats [enum cg_reason]: what happened to events of each reason. */
+/*
+ * event_stats [enum cg_reason]: what happened to events of each reason.
+ * Every frame that should have produced an event is counted exactly once
+ * as emitted, lost or suppressed; suppressed_source is the part of
+ * suppressed that its source's own limit held back (the rest hit the
+ * reason's ceiling, or events are off).
+ */
 struct cg_event_counter {
 	__u64 emitted;
 	__u64 lost;	  /* ring buffer full: bpf_ringbuf_reserve failed */
-	__u64 suppressed; /* over the per-CPU rate limit */
+	__u64 suppressed; /* over a rate limit (either), or events off */
+	__u64 suppressed_source; /* of those: over the source's own limit */
 };
 
 /*
- * Per-CPU, per-reason token bucket for events, so that a flood of one
- * reason cannot swamp the ring buffer. Refill rate and burst are rodata.
+ * Events pass two token buckets (rates and depths are rodata, from the
+ * policy's `limits:`):
+ *
+ *   event_sources  LRU_HASH (reason, source) -> bucket, shared by the CPUs:
+ *                  one source flooding one reason uses up its own bucket
+ *                  only, so the events of every other source still get
+ *                  through. Checked first, so that a flooder's suppressed
+ *                  events take nothing from the ceiling below. A flood from
+ *                  many (spoofed) sources churns the LRU; evicted sources
+ *                  start again with a full bucket, which the ceiling bounds.
+ *   event_buckets  PERCPU_ARRAY [reason]: the ceiling per reason and CPU,
+ *                  so that no flood, however many sources it uses, can
+ *                  swamp the ring buffer or the log.
+ *
+ * A source is the frame's source address; for frames without one (non-IP
+ * ethertypes, headers too broken to read) its source MAC, family 0. The
+ * per-source buckets are updated without atomics by whichever CPU sees the
+ * source: two CPUs racing on one source may let an event or two more
+ * through, never fewer.
  */
 struct cg_event_bucket {
 	__u64 tokens; /* in 1/HZ events */
 	__u64 last;   /* jiffies */
+};
+
+struct cg_event_source_key {
+	__u8 addr[16]; /* IPv4 in the first 4 bytes; a MAC in the first 6 */
+	__u8 family;   /* 4, 6, or 0 for a MAC */
+	__u8 reason; /* enum cg_reason (the would-be reason in monitor mode) */
+	__u8 pad[2];
+};
+
+/*
+ * Per-interface counters: frames and bytes per (ingress interface, reason),
+ * state that survives reloads. Each interface the gate counts has a *slot*
+ * 1..CG_IFACE_MAX-1:
+ *
+ *   iface_slots  HASH ifindex -> slot, read and written by the loader only:
+ *                the record of which interface owns which slot.
+ *   iface_stats  PERCPU_ARRAY [slot] -> struct cg_iface_stats.
+ *
+ * The program finds a frame's slot in its read-only data (cfg_iface_slot,
+ * indexed by ifindex, filled by the loader for the interfaces the policy
+ * names), so the hot path pays one array lookup (inlined by the JIT) and
+ * no hash. Slot 0 means "not counted per interface": an interface outside
+ * the policy (a test run on another device), or an ifindex of
+ * CG_IFINDEX_SLOTS or more.
+ */
+#define CG_IFACE_MAX 256
+#define CG_IFINDEX_SLOTS 65536
+
+struct cg_iface_count {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct cg_iface_stats {
+	struct cg_iface_count r[CG_R_MAX];
 };
 
 /* Bytes of the frame carried in an event, for `cranegate capture`. */
@@ -547,8 +606,15 @@ struct cg_name {
  *   cfg_policy_id      __u64
  *   cfg_record         non-zero: write every frame's event to `last`
  *                      (replay and tests only; dead code otherwise)
- *   cfg_ev_rate        events per second per reason per CPU (token refill)
- *   cfg_ev_burst       bucket depth
+ *   cfg_ev_rate        events per second per reason per CPU (the
+ *                      ceiling); 0: no events, every one suppressed
+ *   cfg_ev_burst       the ceiling's bucket depth
+ *   cfg_ev_src_rate    events per second per (reason, source)
+ *   cfg_ev_src_burst   its bucket depth
+ *   cfg_ev_src_limit   non-zero: use the per-source buckets
+ *   cfg_iface_stats    non-zero: count per interface (benchmarks turn it
+ *                      off to measure what it costs)
+ *   cfg_iface_slot     [ifindex] -> the interface's slot in iface_stats
  *   cfg_slot           enum cg_slot of this instance; CG_SLOT_SHADOW
  *                      makes it a shadow (see cg_shadow_in)
  *   cfg_timed          non-zero: the flows map holds CG_FLOW_CHAIN values

@@ -112,9 +112,9 @@ static void rec_begin(struct run *r, const char *type)
 	fprintf(r->log, "{\"type\": \"%s\", \"time\": \"%s\"", type, t);
 }
 
-static void rec_end(struct run *r)
+/* Write out what the log holds; say once when that fails. */
+static void log_flush(struct run *r)
 {
-	fputs("}\n", r->log);
 	if (fflush(r->log) || ferror(r->log)) {
 		if (!r->log_broken)
 			syslog(LOG_ERR, "cannot write to the event log %s: %m",
@@ -124,6 +124,12 @@ static void rec_end(struct run *r)
 	} else {
 		r->log_broken = false;
 	}
+}
+
+static void rec_end(struct run *r)
+{
+	fputs("}\n", r->log);
+	log_flush(r);
 }
 
 static int open_log(struct run *r)
@@ -537,10 +543,12 @@ static void on_event(void *ctx, const struct cg_event *e,
 	size_t len = 0;
 	FILE *m;
 
-	/* The event's own time, when the frame was judged. */
+	/* The event's own time, when the frame was judged. Events are
+	 * flushed once per batch (see the loop in cg_run), not one by one:
+	 * a write(2) per line would bound the rate the log takes. */
 	fputs("{\"type\": \"event\", ", r->log);
 	cg_event_json_fields(r->log, e, n, off);
-	rec_end(r);
+	fputs("}\n", r->log);
 	r->n_events++;
 
 	m = open_memstream(&line, &len);
@@ -557,6 +565,58 @@ static unsigned long long delta(unsigned long long now,
 {
 	/* The state maps were recreated (detach, then apply): start over. */
 	return now >= before ? now - before : now;
+}
+
+/*
+ * Per interface with activity since the previous summary: frames, and
+ * drops by reason, in the JSON record (`interfaces`) and, for drops, in
+ * the syslog line.
+ */
+static void summary_ifaces(struct run *r, const struct cg_snapshot *now,
+			   FILE *m)
+{
+	bool first = true, said = false;
+	size_t i, j;
+	unsigned k;
+
+	for (i = 0; i < now->n_ifstats; i++) {
+		const struct cg_snap_ifstat *is = &now->ifstats[i], *ps = NULL;
+		unsigned long long p = 0, b = 0, d[CG_R_MAX] = {};
+		bool first_r = true;
+
+		for (j = 0; j < r->base.n_ifstats; j++)
+			if (r->base.ifstats[j].ifindex == is->ifindex)
+				ps = &r->base.ifstats[j];
+		for (k = 0; k < CG_R_MAX; k++) {
+			unsigned long long before =
+				ps ? ps->reasons[k].packets : 0;
+
+			d[k] = delta(is->reasons[k].packets, before);
+			p += d[k];
+			b += delta(is->reasons[k].bytes,
+				   ps ? ps->reasons[k].bytes : 0);
+		}
+		if (!p)
+			continue;
+		fprintf(r->log, "%s", first ? "" : ", ");
+		cg_json_str(r->log, is->name);
+		fprintf(r->log,
+			": {\"packets\": %llu, \"bytes\": %llu, \"drops\": {",
+			p, b);
+		for (k = CG_R_FIRST_DROP; k < CG_R_MAX; k++) {
+			if (!d[k])
+				continue;
+			fprintf(r->log, "%s\"%s\": %llu", first_r ? "" : ", ",
+				cg_reason_name(k), d[k]);
+			fprintf(m, "%s %s %s %llu",
+				said ? "," : "; drops by interface:", is->name,
+				cg_reason_name(k), d[k]);
+			first_r = false;
+			said = true;
+		}
+		fputs("}}", r->log);
+		first = false;
+	}
 }
 
 /*
@@ -599,35 +659,47 @@ static void summary(struct run *r)
 			delta(now.events[i].lost, r->base.events[i].lost),
 			delta(now.events[i].suppressed,
 			      r->base.events[i].suppressed),
+			delta(now.events[i].suppressed_source,
+			      r->base.events[i].suppressed_source),
 		};
 
 		tot.emitted += ev.emitted;
 		tot.lost += ev.lost;
 		tot.suppressed += ev.suppressed;
+		tot.suppressed_source += ev.suppressed_source;
 		if (!p && !ev.emitted && !ev.lost && !ev.suppressed)
 			continue;
 		fprintf(r->log,
 			"%s\"%s\": {\"packets\": %llu, \"bytes\": %llu, "
 			"\"events\": %llu, \"lost\": %llu, \"suppressed\": "
-			"%llu}",
+			"%llu, \"suppressed_by_source\": %llu}",
 			first ? "" : ", ", cg_reason_name(i), p, b, ev.emitted,
-			ev.lost, ev.suppressed);
+			ev.lost, ev.suppressed, ev.suppressed_source);
 		if (p)
 			fprintf(m, " %s %llu", cg_reason_name(i), p);
 		if (ev.lost || ev.suppressed)
-			fprintf(m, " (%s events: %llu lost, %llu suppressed)",
-				cg_reason_name(i), ev.lost, ev.suppressed);
+			fprintf(m,
+				" (%s events: %llu lost, %llu suppressed, %llu "
+				"of them by source)",
+				cg_reason_name(i), ev.lost, ev.suppressed,
+				ev.suppressed_source);
 		first = false;
 	}
 	if (first)
 		fputs(" none", m);
+	fputs("}, \"interfaces\": {", r->log);
+	summary_ifaces(r, &now, m);
 	fprintf(r->log,
 		"}, \"events\": {\"emitted\": %llu, \"lost\": %llu, "
-		"\"suppressed\": %llu}, \"events_written\": %llu",
-		tot.emitted, tot.lost, tot.suppressed, r->n_events);
+		"\"suppressed\": %llu, \"suppressed_by_source\": %llu}, "
+		"\"events_written\": %llu",
+		tot.emitted, tot.lost, tot.suppressed, tot.suppressed_source,
+		r->n_events);
 	rec_end(r);
-	fprintf(m, "; events %llu emitted, %llu lost, %llu suppressed",
-		tot.emitted, tot.lost, tot.suppressed);
+	fprintf(m,
+		"; events %llu emitted, %llu lost, %llu suppressed (%llu by "
+		"source)",
+		tot.emitted, tot.lost, tot.suppressed, tot.suppressed_source);
 	fclose(m);
 	syslog(tot.lost ? LOG_WARNING : LOG_INFO, "%s", line);
 	free(line);
@@ -749,6 +821,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 
 			if (fd == evfd) {
 				cg_event_stream_poll(es, 0);
+				log_flush(&r);
 			} else if (fd == lfd) {
 				struct itimerspec settle = {
 					.it_value = {.tv_nsec = 100000000}};
@@ -788,6 +861,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	}
 	/* What is already in the ring buffer still goes out. */
 	cg_event_stream_poll(es, 0);
+	log_flush(&r);
 	if (stop_sig) {
 		bool detached = false;
 

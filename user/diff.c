@@ -2398,6 +2398,11 @@ static int diff_limits(struct cg_diff *d, const struct cg_limits *o,
 		LIMIT(mac_hold),
 		LIMIT(fragments),
 		LIMIT(fragment_timeout),
+		LIMIT(events_per_second),
+		LIMIT(events_burst),
+		LIMIT(source_events_per_second),
+		LIMIT(source_events_burst),
+		LIMIT(event_sources),
 #undef LIMIT
 	};
 	char a[16], b[16];

@@ -28,6 +28,13 @@
 
 struct cg_gate {
 	struct gate_bpf *skel;
+	bool shared; /* state maps pinned under a pin root */
+	/* Interface slots this load assigned (ifindex, slot), recorded in
+	 * iface_slots after the load and removed again if the apply fails. */
+	struct {
+		uint32_t ifindex, slot;
+	} created[CG_IFACE_MAX];
+	size_t n_created;
 };
 
 static bool libbpf_verbose;
@@ -54,6 +61,8 @@ const char *const cg_state_maps[] = {
 	"progs",	 "live",
 	"shadow_in",	 "shadow_stats",
 	"shadow_flows",	 "shadow_event_stats",
+	"event_sources", "iface_stats",
+	"iface_slots",
 };
 const size_t cg_n_state_maps = sizeof(cg_state_maps) / sizeof(cg_state_maps[0]);
 
@@ -273,6 +282,141 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 }
 
 /*
+ * Per-interface counters (maps/cranegate.h): before the load, give every
+ * interface the policy names its slot in the program's read-only data,
+ * the one it already has in the pinned record (a reload keeps counting
+ * where it was) or the lowest free one. New slots are recorded after the
+ * load (iface_slots_record); cg_gate_iface_stats_settle() removes them
+ * again if the apply fails, so that a refused policy changes nothing.
+ */
+static int iface_slots_plan(struct cg_gate *g, const struct cg_compiled *c,
+			    const char *pin_root)
+{
+	bool used[CG_IFACE_MAX] = {[0] = true};
+	uint32_t key, next, *kp = NULL, slot, ifindex;
+	char path[PATH_MAX];
+	size_t i, j;
+	int fd = -1;
+
+	if (pin_root) {
+		snprintf(path, sizeof(path), "%s/iface_slots", pin_root);
+		fd = bpf_obj_get(path);
+	}
+	while (fd >= 0 && !bpf_map_get_next_key(fd, kp, &next)) {
+		key = next;
+		kp = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &slot) && slot &&
+		    slot < CG_IFACE_MAX) {
+			used[slot] = true;
+			if (key < CG_IFINDEX_SLOTS)
+				g->skel->rodata->cfg_iface_slot[key] = slot;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < c->n_ifnames; i++) {
+		ifindex = if_nametoindex(c->ifnames[i]);
+		if (!ifindex)
+			continue; /* fill_policy says so */
+		if (ifindex >= CG_IFINDEX_SLOTS) {
+			fprintf(stderr,
+				"cranegate: warning: %s has ifindex %u; "
+				"interfaces from %u on are not counted per "
+				"interface\n",
+				c->ifnames[i], ifindex, CG_IFINDEX_SLOTS);
+			continue;
+		}
+		if (g->skel->rodata->cfg_iface_slot[ifindex])
+			continue; /* has one already */
+		for (j = 1; j < CG_IFACE_MAX && used[j]; j++)
+			;
+		if (j == CG_IFACE_MAX) {
+			fprintf(stderr,
+				"cranegate: cannot count %s: the gate counts "
+				"at "
+				"most %d interfaces (`cranegate detach` clears "
+				"those of the past)\n",
+				c->ifnames[i], CG_IFACE_MAX - 1);
+			return -E2BIG;
+		}
+		used[j] = true;
+		g->skel->rodata->cfg_iface_slot[ifindex] = j;
+		g->created[g->n_created].ifindex = ifindex;
+		g->created[g->n_created++].slot = j;
+	}
+	/* Only the policy's own interfaces count in this instance. */
+	for (key = 0; key < CG_IFINDEX_SLOTS; key++) {
+		bool mine = false;
+
+		if (!g->skel->rodata->cfg_iface_slot[key])
+			continue;
+		for (i = 0; i < c->n_ifnames && !mine; i++)
+			mine = if_nametoindex(c->ifnames[i]) == key;
+		if (!mine)
+			g->skel->rodata->cfg_iface_slot[key] = 0;
+	}
+	return 0;
+}
+
+/* After the load: record the new slots and start their counters at 0. */
+static int iface_slots_record(struct cg_gate *g)
+{
+	int slots = bpf_map__fd(g->skel->maps.iface_slots);
+	int stats = bpf_map__fd(g->skel->maps.iface_stats);
+	int ncpu = libbpf_num_possible_cpus();
+	void *zero;
+	size_t i;
+	int err = 0;
+
+	if (ncpu < 1)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	zero = calloc(ncpu, sizeof(struct cg_iface_stats));
+	if (!zero)
+		return -ENOMEM;
+	for (i = 0; i < g->n_created && !err; i++) {
+		if (bpf_map_update_elem(stats, &g->created[i].slot, zero,
+					BPF_ANY) ||
+		    bpf_map_update_elem(slots, &g->created[i].ifindex,
+					&g->created[i].slot, BPF_ANY))
+			err = -errno;
+	}
+	free(zero);
+	if (err)
+		fprintf(stderr,
+			"cranegate: recording the interface counters failed: "
+			"%s\n",
+			strerror(-err));
+	return err;
+}
+
+void cg_gate_iface_stats_settle(struct cg_gate *g, bool applied)
+{
+	int fd = bpf_map__fd(g->skel->maps.iface_slots);
+	uint32_t key, next, *kp = NULL;
+	char name[IF_NAMESIZE];
+	size_t i;
+
+	if (!applied) {
+		for (i = 0; i < g->n_created; i++)
+			bpf_map_delete_elem(fd, &g->created[i].ifindex);
+		g->n_created = 0;
+		return;
+	}
+	/* Interfaces that no longer exist give their slots back: their
+	 * ifindex may come again as another device. */
+	while (g->shared && !bpf_map_get_next_key(fd, kp, &next)) {
+		key = next;
+		if (!if_indextoname(key, name) &&
+		    !bpf_map_delete_elem(fd, &key)) {
+			kp = NULL; /* start again: the order may change */
+			continue;
+		}
+		kp = &key;
+	}
+	g->n_created = 0;
+}
+
+/*
  * The kernel's HZ, which the program's clock (jiffies) ticks at: from
  * two samples of /proc/timer_list ("now at N nsecs", "jiffies: J") 20 ms
  * apart, rounded to the usual values. Falls back to 100, which errs
@@ -363,6 +507,12 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 		skel->rodata->cfg_mac_hold = l->mac_hold * hz;
 		skel->rodata->cfg_frag_timeout = l->fragment_timeout * hz;
 		skel->rodata->cfg_frag_pass = p->fragments == CG_FRAG_PASS;
+		skel->rodata->cfg_ev_rate = l->events_per_second;
+		skel->rodata->cfg_ev_burst = l->events_burst;
+		skel->rodata->cfg_ev_src_rate = l->source_events_per_second;
+		skel->rodata->cfg_ev_src_burst = l->source_events_burst;
+		skel->rodata->cfg_ev_src_limit = l->event_sources != 0;
+		skel->rodata->cfg_iface_stats = !o->no_iface_stats;
 	}
 	bpf_map__set_max_entries(skel->maps.zones,
 				 at_least_one(c->n_zones + c->n_ifnames));
@@ -386,10 +536,18 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 				 at_least_one(p->n_zones + p->n_flows));
 	{
 		char conns[PATH_MAX], macs[PATH_MAX], frags[PATH_MAX];
+		char sources[PATH_MAX];
 
 		snprintf(conns, sizeof(conns), "%s/conns", o->pin_root ?: "");
 		snprintf(macs, sizeof(macs), "%s/macs", o->pin_root ?: "");
 		snprintf(frags, sizeof(frags), "%s/frags", o->pin_root ?: "");
+		snprintf(sources, sizeof(sources), "%s/event_sources",
+			 o->pin_root ?: "");
+		/* event_sources: 0 switches the per-source limit off (rodata
+		 * above); the map still exists, with one unused entry. */
+		size_state_map(
+			skel->maps.event_sources, o->pin_root ? sources : NULL,
+			at_least_one(p->limits.event_sources), "event_sources");
 		size_state_map(skel->maps.conns, o->pin_root ? conns : NULL,
 			       p->limits.connections, "connections");
 		size_state_map(skel->maps.macs, o->pin_root ? macs : NULL,
@@ -407,6 +565,10 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 		if (!m || (err = bpf_map__set_pin_path(m, path)))
 			goto cleanup;
 	}
+
+	g->shared = o->pin_root != NULL;
+	if ((err = iface_slots_plan(g, c, o->pin_root)))
+		goto cleanup;
 
 	err = gate_bpf__load(skel);
 	if (err) {
@@ -427,6 +589,8 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 
 	if ((err = fill_policy(skel, c)))
 		goto cleanup;
+	if ((err = iface_slots_record(g)))
+		goto cleanup;
 
 	/* The program never reads meta and names; bind them so that they
 	 * stay reachable through it. */
@@ -442,6 +606,8 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	return 0;
 
 cleanup:
+	if (g->skel && g->n_created && bpf_map__fd(skel->maps.iface_slots) >= 0)
+		cg_gate_iface_stats_settle(g, false);
 	cg_gate_free(g);
 	return err;
 }
@@ -532,6 +698,71 @@ int cg_gate_flow_count(const struct cg_gate *g, unsigned flow,
 		       struct cg_counter *out)
 {
 	return percpu_counter(g->skel->maps.flow_stats, flow, out);
+}
+
+int cg_gate_event_count(const struct cg_gate *g, unsigned reason,
+			struct cg_event_counter *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct cg_event_counter *v;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu < 0)
+		return ncpu;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map__lookup_elem(g->skel->maps.event_stats, &reason,
+				 sizeof(reason), v, ncpu * sizeof(*v), 0)) {
+		free(v);
+		return -errno;
+	}
+	for (i = 0; i < ncpu; i++) {
+		out->emitted += v[i].emitted;
+		out->lost += v[i].lost;
+		out->suppressed += v[i].suppressed;
+		out->suppressed_source += v[i].suppressed_source;
+	}
+	free(v);
+	return 0;
+}
+
+int cg_gate_iface_count(const struct cg_gate *g, unsigned ifindex,
+			unsigned reason, struct cg_iface_count *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct cg_iface_stats *v;
+	uint32_t key;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu < 0)
+		return ncpu;
+	if (reason >= CG_R_MAX)
+		return -EINVAL;
+	if (ifindex >= CG_IFINDEX_SLOTS ||
+	    !(key = g->skel->rodata->cfg_iface_slot[ifindex]))
+		return -ENOENT;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map__lookup_elem(g->skel->maps.iface_stats, &key, sizeof(key),
+				 v, ncpu * sizeof(*v), 0)) {
+		free(v);
+		return -errno;
+	}
+	for (i = 0; i < ncpu; i++) {
+		out->packets += v[i].r[reason].packets;
+		out->bytes += v[i].r[reason].bytes;
+	}
+	free(v);
+	return 0;
+}
+
+int cg_gate_map_fd(const struct cg_gate *g, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(g->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -ENOENT;
 }
 
 /* A map of a loaded program, by name; an fd the caller closes, or -1. */

@@ -29,6 +29,8 @@ struct cg_gate_opts {
 	/* enum cg_slot: the instance's slot in the pinned `progs` array;
 	 * CG_SLOT_NONE (0) for private instances. */
 	unsigned slot;
+	/* No per-interface counters (benchmarks: to measure their cost). */
+	bool no_iface_stats;
 };
 
 /*
@@ -40,6 +42,14 @@ struct cg_gate_opts {
 int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 		 struct cg_gate **out);
 void cg_gate_free(struct cg_gate *g);
+
+/*
+ * After an apply: `applied`, drop the per-interface counters of
+ * interfaces that no longer exist (shared state only); otherwise remove
+ * the counter entries this load created, so that a refused apply leaves
+ * the state maps as they were.
+ */
+void cg_gate_iface_stats_settle(struct cg_gate *g, bool applied);
 
 int cg_gate_prog_fd(const struct cg_gate *g);
 
@@ -75,6 +85,15 @@ int cg_gate_reason_count(const struct cg_gate *g, unsigned reason,
 			 struct cg_counter *out);
 int cg_gate_flow_count(const struct cg_gate *g, unsigned flow,
 		       struct cg_counter *out);
+/* What happened to the events of a reason (state map), summed over CPUs. */
+int cg_gate_event_count(const struct cg_gate *g, unsigned reason,
+			struct cg_event_counter *out);
+/* Frames of a reason on one interface (state map); -ENOENT if the
+ * interface has no counters. */
+int cg_gate_iface_count(const struct cg_gate *g, unsigned ifindex,
+			unsigned reason, struct cg_iface_count *out);
+/* A map of the instance by name (tests, benchmarks), or -ENOENT. */
+int cg_gate_map_fd(const struct cg_gate *g, const char *name);
 
 /*
  * A private network namespace for test runs: unshare the calling

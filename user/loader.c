@@ -499,6 +499,8 @@ out:
 		close(progs_fd);
 	if (live_fd >= 0)
 		close(live_fd);
+	if (g)
+		cg_gate_iface_stats_settle(g, !err);
 	cg_change_end(env, ch, p, policy_path, err);
 	if (ifs)
 		if_freenameindex(ifs);
@@ -779,19 +781,153 @@ static bool flow_window(const struct cg_active *a, uint32_t f, char *state,
 	return true;
 }
 
+/* Room for one per-CPU value of any state map, for every CPU. */
+static void *percpu_buf(int ncpu)
+{
+	size_t sz = sizeof(struct cg_iface_stats);
+
+	if (sz < sizeof(struct cg_counter))
+		sz = sizeof(struct cg_counter);
+	if (sz < sizeof(struct cg_event_counter))
+		sz = sizeof(struct cg_event_counter);
+	return ncpu > 0 ? calloc(ncpu, sz) : NULL;
+}
+
+static int cmp_ifstat(const void *a, const void *b)
+{
+	const struct cg_snap_ifstat *x = a, *y = b;
+
+	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
+}
+
+/*
+ * The per-interface counters (state maps iface_slots, iface_stats), summed
+ * over CPUs, sorted by ifindex. `prog_id` (0: none) marks the interfaces
+ * the active program is attached to. 0 or a negative errno; no maps is no
+ * entries.
+ */
+static int read_ifstats(const struct cg_env *env, uint32_t prog_id, int ncpu,
+			struct cg_snap_ifstat **out, size_t *n)
+{
+	struct cg_iface_stats *v = NULL;
+	struct cg_snap_ifstat *arr = NULL, *grown;
+	uint32_t key, next, *kp = NULL, cur, slot;
+	char path[PATH_MAX];
+	uint8_t mode;
+	int slots, stats, cpu, r, err = 0;
+
+	*out = NULL;
+	*n = 0;
+	pin_path(env, "iface_slots", path, sizeof(path));
+	slots = bpf_obj_get(path);
+	pin_path(env, "iface_stats", path, sizeof(path));
+	stats = bpf_obj_get(path);
+	v = calloc(ncpu, sizeof(*v));
+	if (slots < 0 || stats < 0 || !v)
+		goto out;
+	while (!bpf_map_get_next_key(slots, kp, &next)) {
+		struct cg_snap_ifstat *si;
+
+		key = next;
+		kp = &key;
+		if (bpf_map_lookup_elem(slots, &key, &slot) ||
+		    bpf_map_lookup_elem(stats, &slot, v))
+			continue;
+		grown = realloc(arr, (*n + 1) * sizeof(*arr));
+		if (!grown) {
+			err = -ENOMEM;
+			break;
+		}
+		arr = grown;
+		si = &arr[(*n)++];
+		memset(si, 0, sizeof(*si));
+		si->ifindex = key;
+		if (!if_indextoname(key, si->name))
+			snprintf(si->name, sizeof(si->name), "#%u", key);
+		si->attached = prog_id && !xdp_query(key, &cur, &mode) &&
+			       cur == prog_id;
+		for (cpu = 0; cpu < ncpu; cpu++)
+			for (r = 0; r < CG_R_MAX; r++) {
+				si->reasons[r].packets += v[cpu].r[r].packets;
+				si->reasons[r].bytes += v[cpu].r[r].bytes;
+			}
+	}
+	if (arr)
+		qsort(arr, *n, sizeof(*arr), cmp_ifstat);
+out:
+	if (slots >= 0)
+		close(slots);
+	if (stats >= 0)
+		close(stats);
+	free(v);
+	if (!v && slots >= 0 && stats >= 0)
+		err = -ENOMEM;
+	*out = arr;
+	return err;
+}
+
+/* Inspected ICS requests of the active instance, summed over CPUs. */
+static int read_ics(const struct cg_active *a, int ncpu,
+		    struct cg_snap_ics **out, size_t *n)
+{
+	struct cg_counter *v;
+	struct cg_snap_ics *arr = NULL, *grown;
+	struct cg_ics_key k, next;
+	void *kp = NULL;
+	int cpu, err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!a || a->ics_stats_fd < 0)
+		return 0;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(a->ics_stats_fd, kp, &next)) {
+		struct cg_snap_ics *si;
+		const char *flow;
+
+		k = next;
+		kp = &k;
+		if (bpf_map_lookup_elem(a->ics_stats_fd, &k, v))
+			continue;
+		grown = realloc(arr, (*n + 1) * sizeof(*arr));
+		if (!grown) {
+			err = -ENOMEM;
+			break;
+		}
+		arr = grown;
+		si = &arr[(*n)++];
+		memset(si, 0, sizeof(*si));
+		flow = cg_active_flow(a, k.flow);
+		snprintf(si->flow, sizeof(si->flow), "%s", flow ? flow : "");
+		si->protocol =
+			k.proto == CG_ICS_PROTO_S7COMM ? "s7comm" : "modbus";
+		si->function = k.function;
+		si->verdict = cg_verdict_name(k.verdict);
+		for (cpu = 0; cpu < ncpu; cpu++) {
+			si->c.packets += v[cpu].packets;
+			si->c.bytes += v[cpu].bytes;
+		}
+	}
+	free(v);
+	*out = arr;
+	return err;
+}
+
 int cg_status(const struct cg_env *env, FILE *out)
 {
 	struct cg_active *a = NULL;
 	struct if_nameindex *ifs, *it;
 	char path[PATH_MAX];
 	int ncpu = libbpf_num_possible_cpus(), fd, first;
-	uint64_t sums[3];
+	uint64_t sums[4];
 	uint32_t r, f;
 	void *vals;
 	bool json = env->json, timed;
 	char wstate[16], wfrom[32], wuntil[32];
 
-	vals = calloc(ncpu, sizeof(struct cg_counter));
+	vals = percpu_buf(ncpu);
 	if (!vals)
 		return -ENOMEM;
 	cg_active_open(env, &a);
@@ -929,6 +1065,62 @@ int cg_status(const struct cg_env *env, FILE *out)
 	}
 	fputs(json ? "]" : "", out);
 
+	/* Per interface and reason (state: they survive reloads). */
+	{
+		struct cg_snap_ifstat *is;
+		size_t n = 0, i;
+
+		read_ifstats(env, a ? a->prog_id : 0, ncpu, &is, &n);
+		fputs(json ? ", \"interfaces\": [" : "interfaces:\n", out);
+		for (i = 0; i < n; i++) {
+			unsigned long long tp = 0, tb = 0;
+
+			for (r = 0; r < CG_R_MAX; r++) {
+				tp += is[i].reasons[r].packets;
+				tb += is[i].reasons[r].bytes;
+			}
+			if (json) {
+				fputs(i ? ", {\"iface\": " : "{\"iface\": ",
+				      out);
+				cg_json_str(out, is[i].name);
+				fprintf(out,
+					", \"ifindex\": %u, \"attached\": %s, "
+					"\"packets\": %llu, \"bytes\": %llu, "
+					"\"reasons\": {",
+					is[i].ifindex,
+					is[i].attached ? "true" : "false", tp,
+					tb);
+				for (r = 0, first = 1; r < CG_R_MAX; r++) {
+					if (!is[i].reasons[r].packets)
+						continue;
+					fprintf(out,
+						"%s\"%s\": {\"packets\": %llu, "
+						"\"bytes\": %llu}",
+						first ? "" : ", ",
+						cg_reason_name(r),
+						is[i].reasons[r].packets,
+						is[i].reasons[r].bytes);
+					first = 0;
+				}
+				fputs("}}", out);
+				continue;
+			}
+			fprintf(out, "  %-15s %12llu packets %14llu bytes%s\n",
+				is[i].name, tp, tb,
+				is[i].attached ? "" : "  (not attached)");
+			for (r = 0; r < CG_R_MAX; r++)
+				if (is[i].reasons[r].packets)
+					fprintf(out,
+						"    %-13s %12llu packets "
+						"%14llu bytes\n",
+						cg_reason_name(r),
+						is[i].reasons[r].packets,
+						is[i].reasons[r].bytes);
+		}
+		fputs(json ? "]" : "", out);
+		free(is);
+	}
+
 	/* The state tables: sizes, use and what happened in them. */
 	{
 		static const char *const stat_names[CG_S_MAX] = {
@@ -1054,32 +1246,38 @@ int cg_status(const struct cg_env *env, FILE *out)
 	pin_path(env, "event_stats", path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
-		uint64_t tot[3] = {}, by[CG_R_MAX][3] = {};
+		uint64_t tot[4] = {}, by[CG_R_MAX][4] = {};
 
 		for (r = 0; r < CG_R_MAX; r++) {
 			if (percpu_sum(fd, r, vals,
 				       sizeof(struct cg_event_counter), ncpu,
-				       by[r], 3))
+				       by[r], 4))
 				continue;
 			tot[0] += by[r][0];
 			tot[1] += by[r][1];
 			tot[2] += by[r][2];
+			tot[3] += by[r][3];
 		}
 		close(fd);
 		if (json)
 			fprintf(out,
 				", \"events\": {\"emitted\": %llu, \"lost\": "
-				"%llu, \"suppressed\": %llu, \"by_reason\": {",
+				"%llu, \"suppressed\": %llu, "
+				"\"suppressed_by_source\": %llu, "
+				"\"by_reason\": {",
 				(unsigned long long)tot[0],
 				(unsigned long long)tot[1],
-				(unsigned long long)tot[2]);
+				(unsigned long long)tot[2],
+				(unsigned long long)tot[3]);
 		else
 			fprintf(out,
 				"events:   %llu emitted, %llu lost (ring "
-				"buffer full), %llu suppressed (rate limit)\n",
+				"buffer full), %llu suppressed (rate limits; "
+				"%llu of them by the per-source limit)\n",
 				(unsigned long long)tot[0],
 				(unsigned long long)tot[1],
-				(unsigned long long)tot[2]);
+				(unsigned long long)tot[2],
+				(unsigned long long)tot[3]);
 		/* Per reason (the reason a frame had, or would have had in
 		 * monitor mode), where anything happened. */
 		for (r = 0, first = 1; r < CG_R_MAX; r++) {
@@ -1088,19 +1286,22 @@ int cg_status(const struct cg_env *env, FILE *out)
 			if (json)
 				fprintf(out,
 					"%s\"%s\": {\"emitted\": %llu, "
-					"\"lost\": %llu, \"suppressed\": %llu}",
+					"\"lost\": %llu, \"suppressed\": %llu, "
+					"\"suppressed_by_source\": %llu}",
 					first ? "" : ", ", cg_reason_name(r),
 					(unsigned long long)by[r][0],
 					(unsigned long long)by[r][1],
-					(unsigned long long)by[r][2]);
+					(unsigned long long)by[r][2],
+					(unsigned long long)by[r][3]);
 			else
 				fprintf(out,
 					"  %-15s %12llu emitted %8llu lost "
-					"%8llu suppressed\n",
+					"%8llu suppressed (%llu by source)\n",
 					cg_reason_name(r),
 					(unsigned long long)by[r][0],
 					(unsigned long long)by[r][1],
-					(unsigned long long)by[r][2]);
+					(unsigned long long)by[r][2],
+					(unsigned long long)by[r][3]);
 			first = 0;
 		}
 		fputs(json ? "}}" : "", out);
@@ -1130,6 +1331,12 @@ struct cg_event_stream {
 	void *ctx;
 	long long off;
 	char ifname[IF_NAMESIZE];
+#define CG_NAME_CACHE 8
+	struct {
+		unsigned ifindex;
+		char name[IF_NAMESIZE];
+	} names[CG_NAME_CACHE];
+	int n_names;
 };
 
 static const char *ev_zone(void *ctx, unsigned id)
@@ -1159,11 +1366,27 @@ static unsigned ev_revision(void *ctx, unsigned long long policy_id)
 	return s->rev;
 }
 
+/*
+ * Interface names, cached for the current batch of events: the lookup is
+ * three syscalls, and a flood names the same interface over and over. The
+ * cache is dropped at every poll, so a renamed interface shows its new
+ * name in the next batch.
+ */
 static const char *ev_iface(void *ctx, unsigned ifindex)
 {
 	struct cg_event_stream *s = ctx;
+	int i;
 
-	return if_indextoname(ifindex, s->ifname);
+	for (i = 0; i < s->n_names; i++)
+		if (s->names[i].ifindex == ifindex)
+			return s->names[i].name;
+	if (!if_indextoname(ifindex, s->ifname))
+		return NULL;
+	if (s->n_names < CG_NAME_CACHE) {
+		s->names[s->n_names].ifindex = ifindex;
+		memcpy(s->names[s->n_names++].name, s->ifname, IF_NAMESIZE);
+	}
+	return s->ifname;
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -1255,6 +1478,7 @@ int cg_event_stream_poll(struct cg_event_stream *s, int timeout_ms)
 {
 	/* The wall clock may have been stepped since the last batch. */
 	s->off = cg_realtime_offset();
+	s->n_names = 0;
 	return ring_buffer__poll(s->rb, timeout_ms);
 }
 
@@ -1333,14 +1557,14 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 	struct cg_active *a = NULL;
 	struct if_nameindex *ifs, *it;
 	char path[PATH_MAX];
-	uint64_t sums[3];
+	uint64_t sums[4];
 	uint32_t r, f;
 	void *vals;
 
 	memset(s, 0, sizeof(*s));
 	if (ncpu < 1)
 		return ncpu < 0 ? ncpu : -EINVAL;
-	vals = calloc(ncpu, sizeof(struct cg_counter));
+	vals = percpu_buf(ncpu);
 	if (!vals)
 		return -ENOMEM;
 
@@ -1361,11 +1585,12 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 	fd = bpf_obj_get(path);
 	for (r = 0; fd >= 0 && r < CG_R_MAX; r++) {
 		if (percpu_sum(fd, r, vals, sizeof(struct cg_event_counter),
-			       ncpu, sums, 3))
+			       ncpu, sums, 4))
 			continue;
 		s->events[r].emitted = sums[0];
 		s->events[r].lost = sums[1];
 		s->events[r].suppressed = sums[2];
+		s->events[r].suppressed_source = sums[3];
 	}
 	if (fd >= 0)
 		close(fd);
@@ -1379,8 +1604,12 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 		}
 	}
 
-	if (cg_active_open(env, &a) || !a)
+	if (cg_active_open(env, &a) || !a) {
+		read_ifstats(env, 0, ncpu, &s->ifstats, &s->n_ifstats);
 		goto out;
+	}
+	read_ifstats(env, a->prog_id, ncpu, &s->ifstats, &s->n_ifstats);
+	read_ics(a, ncpu, &s->ics, &s->n_ics);
 	s->have_policy = true;
 	snprintf(s->policy_name, sizeof(s->policy_name), "%s", a->meta.name);
 	memcpy(s->sha256, a->meta.sha256, sizeof(s->sha256));
@@ -1434,7 +1663,11 @@ void cg_snapshot_free(struct cg_snapshot *s)
 {
 	free(s->attached);
 	free(s->flows);
+	free(s->ifstats);
+	free(s->ics);
 	s->attached = NULL;
 	s->flows = NULL;
-	s->n_attached = s->n_flows = 0;
+	s->ifstats = NULL;
+	s->ics = NULL;
+	s->n_attached = s->n_flows = s->n_ifstats = s->n_ics = 0;
 }

@@ -7,7 +7,8 @@
  *   PIN_ROOT/prog           the active instance's program (its policy
  *                           maps are reachable through it)
  *   PIN_ROOT/reason_stats   state maps shared by every instance
- *   PIN_ROOT/event_stats, event_buckets, events, conns
+ *   PIN_ROOT/event_stats, event_buckets, event_sources, events,
+ *   PIN_ROOT/conns, macs, frags, state_stats, iface_stats, iface_slots
  *
  * The interfaces the gate is attached to are the ones whose XDP program
  * is PIN_ROOT/prog: the kernel is the record, so a loader that died
@@ -96,6 +97,24 @@ struct cg_snap_count {
 
 struct cg_snap_events {
 	unsigned long long emitted, lost, suppressed;
+	unsigned long long suppressed_source; /* of suppressed */
+};
+
+/* An interface with counters: frames per reason that arrived on it. */
+struct cg_snap_ifstat {
+	char name[16]; /* "#IFINDEX" if the interface is gone */
+	unsigned ifindex;
+	bool attached;
+	struct cg_snap_count reasons[CG_R_MAX];
+};
+
+/* Inspected ICS requests of the active policy. */
+struct cg_snap_ics {
+	char flow[CG_META_NAME_MAX];
+	const char *protocol; /* "modbus", "s7comm" */
+	unsigned function;
+	const char *verdict; /* "pass", "drop" */
+	struct cg_snap_count c;
 };
 
 struct cg_snap_iface {
@@ -126,6 +145,10 @@ struct cg_snapshot {
 	/* apply --shadow: a candidate compared, and its counts. */
 	bool shadow_active;
 	unsigned long long shadow_frames, shadow_disagree;
+	struct cg_snap_ifstat *ifstats; /* by ifindex */
+	size_t n_ifstats;
+	struct cg_snap_ics *ics;
+	size_t n_ics;
 };
 
 int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s);

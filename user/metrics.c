@@ -6,10 +6,12 @@
  *
  * Every reason and every flow of the active policy is always present, at
  * zero if nothing happened, so that rate() and alerts see a series from
- * the start. Flow counters belong to the policy instance: they restart at
- * zero when a policy is applied, which Prometheus treats as a counter
- * reset. Reason and event counters live in the shared state maps and
- * survive reloads.
+ * the start; so is every reason of every interface with counters. ICS
+ * series appear with their first request. Flow and ICS counters belong
+ * to the policy instance: they restart at zero when a policy is applied
+ * (flows a new policy keeps carry theirs over), which Prometheus treats
+ * as a counter reset. Reason, interface and event counters live in the shared
+ * state maps and survive reloads.
  *
  * The HTTP side is libmicrohttpd with its own polling thread; each scrape
  * reads the maps afresh, so nothing is shared with the event loop.
@@ -155,13 +157,74 @@ void cg_metrics_write(FILE *out, const struct cg_snapshot *s)
 			cg_reason_name(r), s->events[r].lost);
 
 	family(out, "cranegate_events_suppressed_total", "counter",
-	       "Events not sent because of the per-reason rate limit, by "
-	       "reason.");
+	       "Events not sent because of a rate limit (per source or the "
+	       "reason's ceiling), or because events are off, by reason.");
 	for (r = 0; s->have_gate && r < CG_R_MAX; r++)
 		fprintf(out,
 			"cranegate_events_suppressed_total{reason=\"%s\"} "
 			"%llu\n",
 			cg_reason_name(r), s->events[r].suppressed);
+
+	family(out, "cranegate_events_suppressed_by_source_total", "counter",
+	       "Of the suppressed events, those held back by their source's "
+	       "own limit, by reason.");
+	for (r = 0; s->have_gate && r < CG_R_MAX; r++)
+		fprintf(out,
+			"cranegate_events_suppressed_by_source_total{reason="
+			"\"%s\"} %llu\n",
+			cg_reason_name(r), s->events[r].suppressed_source);
+
+	/* Per interface: every reason, so that rate() sees each series
+	 * from the start. Interfaces keep their counters across reloads. */
+	family(out, "cranegate_interface_packets_total", "counter",
+	       "Frames that arrived on an interface, by verdict reason.");
+	for (i = 0; i < s->n_ifstats; i++)
+		for (r = 0; r < CG_R_MAX; r++) {
+			fputs("cranegate_interface_packets_total{iface=", out);
+			label_value(out, s->ifstats[i].name);
+			fprintf(out, ",reason=\"%s\",verdict=\"%s\"} %llu\n",
+				cg_reason_name(r), verdict_of(r),
+				s->ifstats[i].reasons[r].packets);
+		}
+	family(out, "cranegate_interface_bytes_total", "counter",
+	       "Bytes of the frames that arrived on an interface, by verdict "
+	       "reason.");
+	for (i = 0; i < s->n_ifstats; i++)
+		for (r = 0; r < CG_R_MAX; r++) {
+			fputs("cranegate_interface_bytes_total{iface=", out);
+			label_value(out, s->ifstats[i].name);
+			fprintf(out, ",reason=\"%s\",verdict=\"%s\"} %llu\n",
+				cg_reason_name(r), verdict_of(r),
+				s->ifstats[i].reasons[r].bytes);
+		}
+
+	/* Inspected ICS requests: a series appears with the first request
+	 * of its (flow, protocol, function, verdict). */
+	family(out, "cranegate_ics_requests_total", "counter",
+	       "Modbus/TCP and S7comm requests inspected on flows with "
+	       "modbus: or s7comm:, by flow, protocol, function code and "
+	       "verdict (restarts when a policy is applied).");
+	for (i = 0; i < s->n_ics; i++) {
+		fputs("cranegate_ics_requests_total{flow=", out);
+		label_value(out, s->ics[i].flow);
+		fprintf(out,
+			",protocol=\"%s\",function=\"%u\",verdict=\"%s\"} "
+			"%llu\n",
+			s->ics[i].protocol, s->ics[i].function,
+			s->ics[i].verdict, s->ics[i].c.packets);
+	}
+	family(out, "cranegate_ics_bytes_total", "counter",
+	       "Bytes of the inspected ICS requests, by flow, protocol, "
+	       "function code and verdict.");
+	for (i = 0; i < s->n_ics; i++) {
+		fputs("cranegate_ics_bytes_total{flow=", out);
+		label_value(out, s->ics[i].flow);
+		fprintf(out,
+			",protocol=\"%s\",function=\"%u\",verdict=\"%s\"} "
+			"%llu\n",
+			s->ics[i].protocol, s->ics[i].function,
+			s->ics[i].verdict, s->ics[i].c.bytes);
+	}
 
 	if (!s->have_gate)
 		return;
@@ -421,9 +484,10 @@ static double rate(unsigned long long now, unsigned long long before,
 static void top_screen(FILE *out, const struct cg_snapshot *s,
 		       const struct cg_snapshot *prev, double secs)
 {
-	struct top_row rows[CG_R_MAX], *frows;
-	double ev[3] = {};
-	size_t i, n = 0, nf = 0;
+	struct top_row rows[CG_R_MAX], *frows, *irows;
+	char(*inames)[48];
+	double ev[4] = {};
+	size_t i, n = 0, nf = 0, ni = 0;
 	char hex[13];
 	int k;
 
@@ -447,6 +511,8 @@ static void top_screen(FILE *out, const struct cg_snapshot *s,
 		ev[1] += rate(s->events[k].lost, prev->events[k].lost, secs);
 		ev[2] += rate(s->events[k].suppressed,
 			      prev->events[k].suppressed, secs);
+		ev[3] += rate(s->events[k].suppressed_source,
+			      prev->events[k].suppressed_source, secs);
 		if (!c->packets)
 			continue;
 		rows[n++] = (struct top_row){cg_reason_name(k), verdict_of(k),
@@ -486,8 +552,50 @@ static void top_screen(FILE *out, const struct cg_snapshot *s,
 		fprintf(out, "%-32s %12.0f %12.0f %14llu\n", frows[i].name,
 			frows[i].pps, frows[i].bps, frows[i].total);
 	free(frows);
-	fprintf(out, "\nevents/s: %.0f emitted, %.0f lost, %.0f suppressed\n",
-		ev[0], ev[1], ev[2]);
+
+	/* The busiest (interface, reason) pairs. */
+	irows = calloc(s->n_ifstats * CG_R_MAX + 1, sizeof(*irows));
+	inames = calloc(s->n_ifstats * CG_R_MAX + 1, sizeof(*inames));
+	for (i = 0; irows && inames && i < s->n_ifstats; i++) {
+		const struct cg_snap_ifstat *is = &s->ifstats[i], *ps = NULL;
+		size_t j;
+
+		for (j = 0; j < prev->n_ifstats; j++)
+			if (prev->ifstats[j].ifindex == is->ifindex)
+				ps = &prev->ifstats[j];
+		for (k = 0; k < CG_R_MAX; k++) {
+			const struct cg_snap_count *c = &is->reasons[k];
+
+			if (!c->packets)
+				continue;
+			snprintf(inames[ni], sizeof(inames[ni]), "%s %s",
+				 is->name, cg_reason_name(k));
+			irows[ni] = (struct top_row){
+				inames[ni], verdict_of(k),
+				rate(c->packets,
+				     ps ? ps->reasons[k].packets : 0, secs),
+				rate(c->bytes, ps ? ps->reasons[k].bytes : 0,
+				     secs) *
+					8,
+				c->packets};
+			ni++;
+		}
+	}
+	if (irows)
+		qsort(irows, ni, sizeof(*irows), top_cmp);
+	fprintf(out, "\n%-32s %-7s %12s %12s %14s\n", "INTERFACE REASON",
+		"VERDICT", "PACKETS/S", "BITS/S", "PACKETS");
+	for (i = 0; i < ni && i < 15; i++)
+		fprintf(out, "%-32s %-7s %12.0f %12.0f %14llu\n", irows[i].name,
+			irows[i].verdict, irows[i].pps, irows[i].bps,
+			irows[i].total);
+	free(irows);
+	free(inames);
+
+	fprintf(out,
+		"\nevents/s: %.0f emitted, %.0f lost, %.0f suppressed (%.0f by "
+		"source)\n",
+		ev[0], ev[1], ev[2], ev[3]);
 }
 
 static volatile sig_atomic_t top_stop;

@@ -2138,20 +2138,41 @@ enum {
 	L_MAC_HOLD,
 	L_FRAGMENTS,
 	L_FRAGMENT_TIMEOUT,
+	L_EVENTS_RATE,
+	L_EVENTS_BURST,
+	L_SOURCE_RATE,
+	L_SOURCE_BURST,
+	L_EVENT_SOURCES,
 	L_N
 };
-static const char *const limit_keys[L_N] = {
-	"connections", "tcp_timeout",	"tcp_closing_timeout",
-	"udp_timeout", "other_timeout", "macs",
-	"mac_hold",    "fragments",	"fragment_timeout"};
+static const char *const limit_keys[L_N] = {"connections",
+					    "tcp_timeout",
+					    "tcp_closing_timeout",
+					    "udp_timeout",
+					    "other_timeout",
+					    "macs",
+					    "mac_hold",
+					    "fragments",
+					    "fragment_timeout",
+					    "events_per_second",
+					    "events_burst",
+					    "source_events_per_second",
+					    "source_events_burst",
+					    "event_sources"};
+
+/* Fewer tracked sources than this would evict a source between two of
+ * its frames under the lightest flood: 0 (no per-source limit) or more. */
+#define CG_EVENT_SOURCES_MIN 256
 
 /* `limits:`: each key an integer within a sane range. */
 static void parse_limits(struct pctx *c, yaml_node_t *n)
 {
-	static const unsigned long lo[L_N] = {1024, 1, 1, 1, 1, 1024, 0, 64, 1};
-	static const unsigned long hi[L_N] = {1u << 24,	 7 * 86400, 3600,
-					      7 * 86400, 7 * 86400, 1u << 22,
-					      86400,	 1u << 20,  600};
+	static const unsigned long lo[L_N] = {1024, 1, 1, 1, 1, 1024, 0,
+					      64,   1, 0, 1, 1, 1,    0};
+	static const unsigned long hi[L_N] = {
+		1u << 24, 7 * 86400, 3600,     7 * 86400, 7 * 86400,
+		1u << 22, 86400,     1u << 20, 600,	  1000000,
+		1000000,  1000000,   1000000,  1u << 20};
 	uint32_t *field[L_N] = {
 		&c->p->limits.connections,
 		&c->p->limits.tcp_timeout,
@@ -2162,6 +2183,11 @@ static void parse_limits(struct pctx *c, yaml_node_t *n)
 		&c->p->limits.mac_hold,
 		&c->p->limits.fragments,
 		&c->p->limits.fragment_timeout,
+		&c->p->limits.events_per_second,
+		&c->p->limits.events_burst,
+		&c->p->limits.source_events_per_second,
+		&c->p->limits.source_events_burst,
+		&c->p->limits.event_sources,
 	};
 	yaml_node_t *v[L_N];
 	struct cg_pos kp[L_N];
@@ -2175,10 +2201,19 @@ static void parse_limits(struct pctx *c, yaml_node_t *n)
 		return;
 	}
 	map_fields(c, n, limit_keys, L_N, "in limits", v, kp);
-	for (i = 0; i < L_N; i++)
-		if (v[i] &&
-		    get_int(c, v[i], limit_keys[i], lo[i], hi[i], false, &val))
-			*field[i] = val;
+	for (i = 0; i < L_N; i++) {
+		if (!v[i] ||
+		    !get_int(c, v[i], limit_keys[i], lo[i], hi[i], false, &val))
+			continue;
+		if (i == L_EVENT_SOURCES && val && val < CG_EVENT_SOURCES_MIN) {
+			err_at(c, npos(v[i]),
+			       "event_sources %lu is too small; expected 0 (no "
+			       "per-source limit) or %d..%lu",
+			       val, CG_EVENT_SOURCES_MIN, hi[i]);
+			continue;
+		}
+		*field[i] = val;
+	}
 }
 
 static void parse_name(struct pctx *c, yaml_node_t *n)

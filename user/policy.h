@@ -180,6 +180,13 @@ struct cg_limits {
 	uint32_t mac_hold;	/* a MAC stays in its zone this long */
 	uint32_t fragments;	/* tracked datagrams */
 	uint32_t fragment_timeout;
+	/* Events (README, "Events, rate limits"): a ceiling per reason and
+	 * CPU, and a limit per (reason, source) under it. */
+	uint32_t events_per_second; /* the ceiling; 0: no events */
+	uint32_t events_burst;
+	uint32_t source_events_per_second;
+	uint32_t source_events_burst;
+	uint32_t event_sources; /* tracked; 0: no per-source limit */
 };
 
 #define CG_LIMITS_DEFAULT                                                      \
@@ -191,7 +198,12 @@ struct cg_limits {
 			    .macs = 16384,                                     \
 			    .mac_hold = 300,                                   \
 			    .fragments = 4096,                                 \
-			    .fragment_timeout = 10})
+			    .fragment_timeout = 10,                            \
+			    .events_per_second = 1000,                         \
+			    .events_burst = 200,                               \
+			    .source_events_per_second = 10,                    \
+			    .source_events_burst = 20,                         \
+			    .event_sources = 8192})
 
 struct cg_policy {
 	char *file; /* the path as given, for messages */

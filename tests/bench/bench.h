@@ -98,4 +98,10 @@ void bench_libbpf_quiet(bool verbose);
 
 double bench_now(void);
 
+/* events.c: `cgbench events` (in the private namespace) and `drive`. */
+int bench_events(unsigned repeat, unsigned samples, const char *csv_path,
+		 bool verbose);
+int bench_drive(const char *pin_root, const char *iface, const char *src,
+		const char *dst, double secs, unsigned rate);
+
 #endif

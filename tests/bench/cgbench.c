@@ -12,7 +12,9 @@
  *           shadow candidate beside it (apply --shadow);
  *   gen     the benchmark's rule set as a cranegate policy or nftables;
  *   attach  attach a bare XDP_DROP or xdp-filter to an interface (for the
- *           end-to-end runs; the attachment outlives the process).
+ *           end-to-end runs; the attachment outlives the process);
+ *   events  the data-plane cost of events and per-interface counters;
+ *   drive   frames into a pinned live gate at a paced rate (events.c).
  *
  * cost, ops and phases run in a private network namespace with veths
  * named bench0 (business zone) and bench1 (crane zone): test runs need
@@ -1091,7 +1093,11 @@ static void usage(FILE *f)
 		   "       cgbench gen yaml|nft-linear|nft-set N [--proto "
 		   "tcp|udp] [--ifaces A,B] [--name NAME]\n"
 		   "       cgbench attach drop|xdp-filter IFACE [N] [--proto "
-		   "tcp|udp]\n");
+		   "tcp|udp]\n"
+		   "       cgbench events [--repeat N] [--samples S] [--csv "
+		   "FILE]\n"
+		   "       cgbench drive PIN_ROOT IFACE SRC DST SECONDS "
+		   "RATE\n");
 }
 
 static int parse_sizes(const char *s, struct opts *o)
@@ -1228,8 +1234,19 @@ int main(int argc, char **argv)
 					  ? strtoul(argv[optind + 2], NULL, 10)
 					  : 0);
 	}
+	if (!strcmp(cmd, "drive")) {
+		if (argc - optind != 6) {
+			usage(stderr);
+			return 2;
+		}
+		return bench_drive(argv[optind], argv[optind + 1],
+				   argv[optind + 2], argv[optind + 3],
+				   strtod(argv[optind + 4], NULL),
+				   strtoul(argv[optind + 5], NULL, 10));
+	}
 	if (strcmp(cmd, "cost") && strcmp(cmd, "ops") &&
-	    strcmp(cmd, "phases") && strcmp(cmd, "shadow")) {
+	    strcmp(cmd, "phases") && strcmp(cmd, "shadow") &&
+	    strcmp(cmd, "events")) {
 		usage(stderr);
 		return 2;
 	}
@@ -1243,5 +1260,7 @@ int main(int argc, char **argv)
 		return cmd_ops(&o);
 	if (!strcmp(cmd, "shadow"))
 		return cmd_shadow(&o);
+	if (!strcmp(cmd, "events"))
+		return bench_events(o.repeat, o.samples, o.csv, o.verbose);
 	return cmd_phases(&o);
 }

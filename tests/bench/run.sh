@@ -6,7 +6,10 @@
 #   1. program cost   cgbench cost / ops   (BPF_PROG_TEST_RUN, private netns)
 #   2. end to end     tests/bench/e2e.sh   (trafgen through veth, netns)
 #   3. control plane  tests/bench/ctl.sh   (check, apply, reload, map memory)
-#   4. report         tests/bench/report.py -> build/bench/results.md, *.png
+#   4. events         tests/bench/events.sh (cgbench events: what events and
+#                     per-interface counters cost; the ring buffer -> run ->
+#                     log pipeline in events per second)
+#   5. report         tests/bench/report.py -> build/bench/results.md, *.png
 #
 # Each part prints "SKIP <part>: <reason>" and the others go on when a tool
 # it needs is missing. BENCH_QUICK=1 runs everything briefly (a smoke
@@ -23,8 +26,9 @@ rm -f "$OUT"/*.csv "$OUT"/*.png "$OUT"/*.dat "$OUT"/*.gp "$OUT"/results.md \
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	: "${REPEAT:=20000}" "${SAMPLES:=3}" "${FIRST:=50}" "${SIZES:=10,1000}"
 	: "${MAX:=0}" "${E2E_SECONDS:=1}" "${E2E_REPS:=1}" "${E2E_SIZES:=10 1000}"
-	: "${CTL_SIZES:=1000}" "${CTL_REPS:=1}"
+	: "${CTL_SIZES:=1000}" "${CTL_REPS:=1}" "${EV_SECONDS:=0.5}"
 fi
+export EV_SECONDS=${EV_SECONDS:-2}
 REPEAT=${REPEAT:-200000}
 SAMPLES=${SAMPLES:-7}
 FIRST=${FIRST:-300}
@@ -94,7 +98,17 @@ t=$(date +%s)
 tests/bench/ctl.sh "$OUT" || echo "FAIL control plane (see above)"
 echo "-- $(($(date +%s) - t)) s"
 
-part "4. report"
+part "4. events (data-plane cost, ring buffer -> run -> log)"
+t=$(date +%s)
+if [ -x "$CGBENCH" ]; then
+	EV_REPEAT=$((REPEAT / 2)) EV_SAMPLES=$SAMPLES tests/bench/events.sh "$OUT" ||
+		echo "FAIL events (see above)"
+else
+	echo "SKIP events: $CGBENCH is not built"
+fi
+echo "-- $(($(date +%s) - t)) s"
+
+part "5. report"
 echo "total: $(($(date +%s) - t_start)) s" >>"$OUT/machine.txt"
 if command -v python3 >/dev/null; then
 	python3 tests/bench/report.py "$OUT" || echo "FAIL report"

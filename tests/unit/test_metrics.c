@@ -31,6 +31,14 @@ static struct cg_snap_flow flows[] = {
 	{"odd \"name\" \\ with\nnewline", {3, 300}},
 };
 
+static struct cg_snap_ifstat ifstats[1] = {
+	{.name = "crane0", .ifindex = 7, .attached = true},
+};
+
+static struct cg_snap_ics ics[1] = {
+	{"scada-polls-plcs", "modbus", 6, "drop", {2, 132}},
+};
+
 static void fill(struct cg_snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -50,6 +58,13 @@ static void fill(struct cg_snapshot *s)
 	s->events[CG_R_NO_RULE].emitted = 5;
 	s->events[CG_R_NO_RULE].lost = 1;
 	s->events[CG_R_NO_RULE].suppressed = 1;
+	s->events[CG_R_NO_RULE].suppressed_source = 1;
+	ifstats[0].reasons[CG_R_NO_RULE].packets = 4;
+	ifstats[0].reasons[CG_R_NO_RULE].bytes = 400;
+	s->ifstats = ifstats;
+	s->n_ifstats = 1;
+	s->ics = ics;
+	s->n_ics = 1;
 }
 
 static char *render(const struct cg_snapshot *s)
@@ -163,6 +178,29 @@ static void test_format(void)
 	ASSERT_TRUE(has_line(text, "cranegate_events_suppressed_total{reason="
 				   "\"no-rule\"} 1"),
 		    "events_suppressed_total by reason");
+	ASSERT_TRUE(has_line(text, "cranegate_events_suppressed_by_source_"
+				   "total{reason=\"no-rule\"} 1"),
+		    "events_suppressed_by_source_total by reason");
+	ASSERT_TRUE(has_line(text, "cranegate_interface_packets_total{iface="
+				   "\"crane0\",reason=\"no-rule\",verdict="
+				   "\"drop\"} 4"),
+		    "interface_packets_total by iface, reason and verdict");
+	ASSERT_TRUE(has_line(text, "cranegate_interface_bytes_total{iface="
+				   "\"crane0\",reason=\"no-rule\",verdict="
+				   "\"drop\"} 400"),
+		    "interface_bytes_total by iface, reason and verdict");
+	ASSERT_TRUE(has_line(text, "cranegate_interface_packets_total{iface="
+				   "\"crane0\",reason=\"allowed\",verdict="
+				   "\"pass\"} 0"),
+		    "interface_packets_total has every reason, at zero too");
+	ASSERT_TRUE(has_line(text, "cranegate_ics_requests_total{flow=\"scada-"
+				   "polls-plcs\",protocol=\"modbus\",function="
+				   "\"6\",verdict=\"drop\"} 2"),
+		    "ics_requests_total by flow, protocol, function, verdict");
+	ASSERT_TRUE(has_line(text, "cranegate_ics_bytes_total{flow=\"scada-"
+				   "polls-plcs\",protocol=\"modbus\",function="
+				   "\"6\",verdict=\"drop\"} 132"),
+		    "ics_bytes_total by flow, protocol, function, verdict");
 	ASSERT_TRUE(has_line(text, "cranegate_flow_packets_total{flow=\"scada-"
 				   "polls-plcs\"} 10"),
 		    "flow_packets_total by flow");
