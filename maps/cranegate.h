@@ -428,7 +428,7 @@ struct cg_event_source_key {
  * CG_IFINDEX_SLOTS or more.
  */
 #define CG_IFACE_MAX 256
-#define CG_IFINDEX_SLOTS 65536
+#define CG_IFINDEX_SLOTS 65536u
 
 struct cg_iface_count {
 	__u64 packets;
