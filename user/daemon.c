@@ -12,6 +12,7 @@
  *            happened to events (emitted, lost, suppressed)
  *   stop     the daemon stopped; "gate" says whether it stays enforcing
  *   link     an interface of the policy went away, or is there unguarded
+ *   watch    POLICY changed on disk (--watch), and what became of it
  *   privileges  the capabilities kept after the first apply
  * Each also goes to syslog(3) as one line (facility daemon).
  *
@@ -29,6 +30,12 @@
  * policy (its kept copy in the state directory; else POLICY) is applied
  * again, compiled against the current ifindexes, exactly as SIGHUP does.
  *
+ * With --watch, an inotify watch on POLICY's directory (editors and
+ * config management replace a file by renaming a new one over it) wakes
+ * the loop when POLICY is written or renamed into place; after 200 ms of
+ * quiet its bytes are hashed, and a file that differs from what run last
+ * applied is applied as SIGHUP would: all or nothing.
+ *
  * After the first apply, run keeps only the capabilities a reload needs
  * (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_ADMIN; with --no-reload
  * only what reading the maps needs) in its effective and permitted sets
@@ -44,7 +51,9 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <libgen.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -56,6 +65,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cap-ng.h>
+#include <openssl/evp.h>
 
 #include "compile.h"
 #include "daemon.h"
@@ -81,6 +91,8 @@ struct run {
 	struct watched *ifaces; /* of the last policy applied */
 	size_t n_ifaces;
 	unsigned long long failed_sig; /* ifindexes of a re-guard that failed */
+	unsigned char applied_sha[32]; /* of the last file applied (--watch) */
+	unsigned char refused_sha[32]; /* of the last file refused (--watch) */
 };
 
 static void iso_now(char *buf, size_t len)
@@ -304,6 +316,7 @@ static int apply_policy(struct run *r, const char *trigger, const char *path)
 	}
 	r->failed_sig = 0;
 	cg_snapshot_read(r->env, &s);
+	memcpy(r->applied_sha, s.sha256, sizeof(r->applied_sha));
 	sha_hex(s.sha256, hex);
 	syslog(LOG_NOTICE,
 	       "%s: applied policy '%s' (%s, sha256 %s) from %s on %zu "
@@ -322,6 +335,109 @@ out:
 	free(text);
 	cg_diags_free(&d);
 	return err;
+}
+
+/* ---- the policy file changing on disk (--watch) */
+
+/* A watch on the directory of `path` (to see renames into place), or -errno. */
+static int file_watch_open(const char *path)
+{
+	char *copy = strdup(path);
+	int fd;
+
+	if (!copy)
+		return -ENOMEM;
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd >= 0 &&
+	    inotify_add_watch(fd, dirname(copy),
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		fd = -errno;
+	free(copy);
+	return fd;
+}
+
+/* Read what the watch has; true when one event names the policy file. */
+static bool file_watch_drain(int fd, const char *path)
+{
+	char buf[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	char *copy = strdup(path);
+	const char *name = copy ? basename(copy) : "";
+	bool hit = false;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+
+		while (p < buf + n) {
+			const struct inotify_event *e = (const void *)p;
+
+			if (e->len && !strcmp(e->name, name))
+				hit = true;
+			p += sizeof(*e) + e->len;
+		}
+	}
+	free(copy);
+	return hit;
+}
+
+/* sha256 of a file's bytes; false when it cannot be read. */
+static bool file_sha(const char *path, unsigned char *sha)
+{
+	unsigned char buf[65536];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	FILE *f = fopen(path, "rb");
+	bool ok = f && ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	size_t n;
+
+	while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		ok = EVP_DigestUpdate(ctx, buf, n);
+	ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, sha, NULL);
+	if (f)
+		fclose(f);
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/*
+ * POLICY settled after a change: apply it if its bytes differ from what
+ * was applied last (an editor saving the same text changes nothing), and
+ * do not log the same refused file twice.
+ */
+static void file_changed(struct run *r)
+{
+	unsigned char sha[32];
+	char hex[65];
+
+	if (!file_sha(r->o->policy, sha)) {
+		rec_begin(r, "watch");
+		fputs(", \"file\": ", r->log);
+		cg_json_str(r->log, r->o->policy);
+		fprintf(r->log,
+			", \"change\": \"unreadable\", \"error\": \"%s\"",
+			strerror(errno));
+		rec_end(r);
+		syslog(LOG_WARNING,
+		       "watch: %s cannot be read (%m); the running policy "
+		       "stays",
+		       r->o->policy);
+		return;
+	}
+	if (!memcmp(sha, r->applied_sha, sizeof(sha)) ||
+	    !memcmp(sha, r->refused_sha, sizeof(sha)))
+		return;
+	sha_hex(sha, hex);
+	rec_begin(r, "watch");
+	fputs(", \"file\": ", r->log);
+	cg_json_str(r->log, r->o->policy);
+	fprintf(r->log, ", \"change\": \"modified\", \"sha256\": \"%s\"", hex);
+	rec_end(r);
+	if (apply_policy(r, "watch", r->o->policy))
+		memcpy(r->refused_sha, sha, sizeof(sha));
 }
 
 /* ---- interfaces that come back */
@@ -727,7 +843,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	struct cg_metrics_server *ms = NULL;
 	struct cg_event_stream *es = NULL;
 	int sfd = -1, tfd = -1, epfd = -1, evfd, err, stop_sig = 0;
-	int lfd = -1, dfd = -1;
+	int lfd = -1, dfd = -1, ifd = -1, wfd = -1;
 	sigset_t mask;
 
 	openlog("cranegate", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -766,6 +882,17 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 		err = -errno;
 		goto out;
 	}
+	if (o->watch) {
+		ifd = file_watch_open(o->policy);
+		wfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		if (ifd < 0 || wfd < 0) {
+			err = ifd < 0 ? ifd : -errno;
+			fprintf(stderr,
+				"cranegate: cannot watch %s (inotify): %s\n",
+				o->policy, strerror(-err));
+			goto out;
+		}
+	}
 	if ((err = drop_privileges(&r))) {
 		fprintf(stderr, "cranegate: cannot drop capabilities: %s\n",
 			strerror(-err));
@@ -782,7 +909,9 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	}
 	evfd = cg_event_stream_fd(es);
 	if ((err = epoll_add(epfd, sfd)) || (err = epoll_add(epfd, evfd)) ||
-	    (err = epoll_add(epfd, lfd)) || (err = epoll_add(epfd, dfd)))
+	    (err = epoll_add(epfd, lfd)) || (err = epoll_add(epfd, dfd)) ||
+	    (ifd >= 0 &&
+	     ((err = epoll_add(epfd, ifd)) || (err = epoll_add(epfd, wfd)))))
 		goto out;
 	if (o->summary_s > 0) {
 		struct itimerspec it = {
@@ -833,6 +962,17 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 
 				if (read(dfd, &ticks, sizeof(ticks)) > 0)
 					link_check(&r);
+			} else if (fd == ifd) {
+				struct itimerspec settle = {
+					.it_value = {.tv_nsec = 200000000}};
+
+				if (file_watch_drain(ifd, o->policy))
+					timerfd_settime(wfd, 0, &settle, NULL);
+			} else if (fd == wfd) {
+				uint64_t ticks;
+
+				if (read(wfd, &ticks, sizeof(ticks)) > 0)
+					file_changed(&r);
 			} else if (fd == tfd) {
 				uint64_t ticks;
 
@@ -890,6 +1030,10 @@ out:
 		close(dfd);
 	if (lfd >= 0)
 		close(lfd);
+	if (ifd >= 0)
+		close(ifd);
+	if (wfd >= 0)
+		close(wfd);
 	free(r.ifaces);
 	if (sfd >= 0)
 		close(sfd);

@@ -21,6 +21,7 @@ struct cg_run_opts {
 	bool detach_on_exit;  /* detach on SIGTERM/SIGINT (default: stay) */
 	bool no_reload;	      /* SIGHUP only reopens the log; fewer caps */
 	bool insecure;	      /* accept a policy file others can write */
+	bool watch;	      /* also reload when POLICY changes on disk */
 };
 
 /*

@@ -36,6 +36,7 @@ struct args {
 	const char *summary; /* --summary SECONDS */
 	bool detach_on_exit;
 	bool no_reload; /* run --no-reload */
+	bool watch;	/* run --watch */
 	bool insecure;	/* trust a policy file others can write */
 	const char *reason, *flow, *zone; /* capture filters */
 	const char *write;		  /* -w FILE */
@@ -66,6 +67,7 @@ enum {
 	OPT_PCAP,
 	OPT_INSECURE,
 	OPT_NO_RELOAD,
+	OPT_WATCH,
 	OPT_SHADOW,
 	OPT_PROMOTE,
 	OPT_SHADOW_STOP,
@@ -185,10 +187,16 @@ static int do_run(struct args *a)
 		.summary_s = 60,
 		.detach_on_exit = a->detach_on_exit,
 		.no_reload = a->no_reload,
+		.watch = a->watch,
 		.insecure = a->insecure,
 	};
 	char *end;
 
+	if (a->watch && a->no_reload) {
+		fprintf(stderr, "cranegate run: --watch reloads the policy, "
+				"--no-reload forbids it: choose one\n");
+		return 2;
+	}
 	if (a->summary) {
 		o.summary_s = (int)strtol(a->summary, &end, 10);
 		if (*end || end == a->summary || o.summary_s < 0) {
@@ -317,12 +325,14 @@ static const struct command commands[] = {
 	 do_detach},
 	{"run",
 	 "run POLICY [--log FILE] [--metrics ADDR:PORT] [--summary SECONDS] "
-	 "[--detach-on-exit] [--no-reload] [--insecure]",
+	 "[--watch] [--detach-on-exit] [--no-reload] [--insecure]",
 	 "Apply POLICY, then stream events as JSON lines to FILE (or stdout)\n"
 	 "and to syslog, serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	 "and write a summary line every SECONDS (default 60, 0: none).\n"
 	 "SIGHUP reopens FILE and re-applies POLICY (a broken file changes\n"
-	 "nothing). SIGTERM or SIGINT stop it and leave the gate enforcing,\n"
+	 "nothing); with --watch, so does saving a changed POLICY (written in\n"
+	 "place or renamed over it). SIGTERM or SIGINT stop it and leave the "
+	 "gate enforcing,\n"
 	 "unless --detach-on-exit. Takes the events: see `events`.\n"
 	 "If an interface of the policy is removed and comes back, run "
 	 "applies\n"
@@ -442,6 +452,7 @@ int main(int argc, char **argv)
 		{"pcap", required_argument, NULL, OPT_PCAP},
 		{"insecure", no_argument, NULL, OPT_INSECURE},
 		{"no-reload", no_argument, NULL, OPT_NO_RELOAD},
+		{"watch", no_argument, NULL, OPT_WATCH},
 		{"shadow", no_argument, NULL, OPT_SHADOW},
 		{"promote", no_argument, NULL, OPT_PROMOTE},
 		{"shadow-stop", no_argument, NULL, OPT_SHADOW_STOP},
@@ -556,6 +567,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_INSECURE:
 			a.insecure = true;
+			break;
+		case OPT_WATCH:
+			a.watch = true;
 			break;
 		case OPT_NO_RELOAD:
 			a.no_reload = true;

@@ -62,7 +62,7 @@ _cranegate()
 	events) opts="--json --count --timeout" ;;
 	replay) opts="--policy --iface --by-source --json" ;;
 	diff) opts="--pcap --iface --by-source" ;;
-	run) opts="--log --metrics --summary --detach-on-exit --no-reload --insecure" ;;
+	run) opts="--log --metrics --summary --watch --detach-on-exit --no-reload --insecure" ;;
 	top) opts="--count" ;;
 	capture) opts="--reason --flow --zone --all --count --timeout -w" ;;
 	esac
