@@ -460,6 +460,29 @@ static unsigned kernel_hz(void)
 	return hz;
 }
 
+unsigned cg_kernel_hz(void)
+{
+	return kernel_hz();
+}
+
+int cg_kernel_jiffies(unsigned long long *jiffies)
+{
+	FILE *f = fopen("/proc/timer_list", "r");
+	char line[256];
+	int err = -ENOENT;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "jiffies: %llu", jiffies) == 1) {
+			err = 0;
+			break;
+		}
+	if (f)
+		fclose(f);
+	else
+		err = -errno;
+	return err;
+}
+
 int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 		 struct cg_gate **out)
 {

@@ -54,6 +54,13 @@ void cg_gate_iface_stats_settle(struct cg_gate *g, bool applied);
 int cg_gate_prog_fd(const struct cg_gate *g);
 
 /*
+ * The kernel's HZ (measured once from /proc/timer_list) and its jiffies
+ * now: the program's clock, for turning a counter's `last` into a time.
+ */
+unsigned cg_kernel_hz(void);
+int cg_kernel_jiffies(unsigned long long *jiffies);
+
+/*
  * Run one frame through the instance with BPF_PROG_TEST_RUN, as if it
  * arrived on `ifindex`. The instance must have been loaded with `record`;
  * *ev receives the frame's event (verdict, reason, flow, zones, ...) and

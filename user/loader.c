@@ -730,6 +730,25 @@ static int percpu_sum(int fd, uint32_t key, void *vals, size_t val_size,
 	return 0;
 }
 
+/*
+ * When a per-CPU counter was last hit, as Unix time (0: never): the
+ * newest `last` (jiffies) of any CPU, dated back from jiffies now.
+ */
+static time_t last_hit(const void *vals, int ncpu, unsigned long long jnow,
+		       unsigned hz)
+{
+	const struct cg_counter *c = vals;
+	unsigned long long last = 0;
+	int cpu;
+
+	for (cpu = 0; cpu < ncpu; cpu++)
+		if (c[cpu].last > last)
+			last = c[cpu].last;
+	if (!last || !jnow || !hz || last > jnow)
+		return last ? time(NULL) : 0;
+	return time(NULL) - (time_t)((jnow - last) / hz);
+}
+
 static void print_sha(FILE *out, const uint8_t *sha)
 {
 	int i;
@@ -925,7 +944,9 @@ int cg_status(const struct cg_env *env, FILE *out)
 	uint32_t r, f;
 	void *vals;
 	bool json = env->json, timed;
-	char wstate[16], wfrom[32], wuntil[32];
+	char wstate[16], wfrom[32], wuntil[32], hit_at[32];
+	unsigned long long jnow = 0;
+	time_t hit;
 
 	vals = percpu_buf(ncpu);
 	if (!vals)
@@ -1019,6 +1040,8 @@ int cg_status(const struct cg_env *env, FILE *out)
 
 	/* Per-flow counters (of the active policy). */
 	fputs(json ? ", \"flows\": [" : "flows:\n", out);
+	if (cg_kernel_jiffies(&jnow))
+		jnow = 0;
 	for (f = 0, first = 1;
 	     a && a->flow_stats_fd >= 0 && f < a->meta.n_flows; f++) {
 		if (percpu_sum(a->flow_stats_fd, f, vals,
@@ -1026,12 +1049,23 @@ int cg_status(const struct cg_env *env, FILE *out)
 			continue;
 		timed = flow_window(a, f, wstate, sizeof(wstate), wfrom, wuntil,
 				    sizeof(wfrom));
+		hit = last_hit(vals, ncpu, jnow, cg_kernel_hz());
+		hit_at[0] = 0;
+		if (hit) {
+			struct tm tm;
+
+			gmtime_r(&hit, &tm);
+			strftime(hit_at, sizeof(hit_at), "%Y-%m-%dT%H:%M:%SZ",
+				 &tm);
+		}
 		if (json) {
 			fputs(first ? "{\"name\": " : ", {\"name\": ", out);
 			cg_json_str(out, cg_active_flow(a, f));
 			fprintf(out, ", \"packets\": %llu, \"bytes\": %llu",
 				(unsigned long long)sums[0],
 				(unsigned long long)sums[1]);
+			fprintf(out, ", \"last_hit\": %s%s%s", hit ? "\"" : "",
+				hit ? hit_at : "null", hit ? "\"" : "");
 			if (timed) {
 				fprintf(out, ", \"window\": {\"state\": \"%s\"",
 					wstate);
@@ -1050,6 +1084,8 @@ int cg_status(const struct cg_env *env, FILE *out)
 				cg_active_flow(a, f),
 				(unsigned long long)sums[0],
 				(unsigned long long)sums[1]);
+			if (hit)
+				fprintf(out, "  last hit %s", hit_at);
 			if (timed && !strcmp(wstate, "not-yet"))
 				fprintf(out, "  window not yet open (from %s)",
 					wfrom);
@@ -1558,6 +1594,7 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 	struct if_nameindex *ifs, *it;
 	char path[PATH_MAX];
 	uint64_t sums[4];
+	unsigned long long jnow = 0;
 	uint32_t r, f;
 	void *vals;
 
@@ -1617,6 +1654,8 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 	s->monitor = a->meta.mode == CG_MODE_MONITOR;
 	s->prog_id = a->prog_id;
 
+	if (cg_kernel_jiffies(&jnow))
+		jnow = 0;
 	s->flows = calloc(a->meta.n_flows + 1, sizeof(*s->flows));
 	for (f = 0; s->flows && f < a->meta.n_flows; f++) {
 		struct cg_snap_flow *sf = &s->flows[s->n_flows++];
@@ -1629,6 +1668,7 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 			continue;
 		sf->c.packets = sums[0];
 		sf->c.bytes = sums[1];
+		sf->last_hit = last_hit(vals, ncpu, jnow, cg_kernel_hz());
 	}
 
 	/* Attached interfaces: the kernel is the record. */

@@ -18,6 +18,7 @@
 #define CRANEGATE_LOADER_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -126,6 +127,7 @@ struct cg_snap_iface {
 struct cg_snap_flow {
 	char name[CG_META_NAME_MAX];
 	struct cg_snap_count c;
+	time_t last_hit; /* Unix time of its last frame; 0: never */
 };
 
 struct cg_snapshot {

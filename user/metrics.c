@@ -141,6 +141,17 @@ void cg_metrics_write(FILE *out, const struct cg_snapshot *s)
 		fprintf(out, "} %llu\n", s->flows[i].c.bytes);
 	}
 
+	family(out, "cranegate_flow_last_hit_timestamp_seconds", "gauge",
+	       "When a flow last passed a frame (Unix time); flows that have "
+	       "passed none have no series.");
+	for (i = 0; i < s->n_flows; i++) {
+		if (!s->flows[i].last_hit)
+			continue;
+		fputs("cranegate_flow_last_hit_timestamp_seconds{flow=", out);
+		label_value(out, s->flows[i].name);
+		fprintf(out, "} %lld\n", (long long)s->flows[i].last_hit);
+	}
+
 	family(out, "cranegate_events_emitted_total", "counter",
 	       "Events written to the ring buffer, by reason (the would-be "
 	       "reason in monitor mode).");

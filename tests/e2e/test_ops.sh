@@ -395,6 +395,20 @@ expect "packets_total carries the verdict" \
 	"$(metric "$scrape" 'cranegate_packets_total{reason="no-rule",verdict="drop"}')" = "$(cg_reason no-rule "$status")"
 expect "flow_packets_total{flow=\"mgmt-ssh\"} = status's count" \
 	"$(metric "$scrape" 'cranegate_flow_packets_total{flow="mgmt-ssh"}')" = "$(cg_flow mgmt-ssh "$status")"
+# Last hit: when the flow last passed a frame, in status and /metrics.
+hit=$(jq -r '.flows[] | select(.name == "mgmt-ssh") | .last_hit // empty' <<<"$status")
+hit_s=$(date -u -d "$hit" +%s 2>/dev/null || echo 0)
+expect "status: mgmt-ssh passed frames, and its last hit is within 5 minutes" \
+	$(($(date +%s) - hit_s)) -le 300
+m_hit=$(metric "$scrape" 'cranegate_flow_last_hit_timestamp_seconds{flow="mgmt-ssh"}')
+expect "flow_last_hit_timestamp_seconds agrees with status (within 2 s)" \
+	$(((${m_hit%.*} - hit_s) * (${m_hit%.*} - hit_s))) -le 4
+unhit=$(jq -r '[.flows[] | select(.packets == 0)][0] | if . == null then "" else "\(.name) \(.last_hit)" end' <<<"$status")
+if [ -n "$unhit" ]; then
+	expect "a flow that passed nothing has no last hit" "${unhit#* }" = null
+	expect "... and no last-hit series" \
+		"$(grep -c "^cranegate_flow_last_hit_timestamp_seconds{flow=\"${unhit% *}\"}" <<<"$scrape")" -eq 0
+fi
 expect "policy_info names the policy and its sha256" \
 	"$(metric "$scrape" "cranegate_policy_info{name=\"ops-a\",sha256=\"$sha_a\",mode=\"enforce\"}")" = 1
 expect "attached lists the four interfaces" "$(grep -c '^cranegate_attached{iface=' <<<"$scrape")" -eq 4
