@@ -662,6 +662,20 @@ if evp:
     table(["offered (frames/s)", "driven (frames/s)", "emitted", "lost",
            "lost share", "suppressed", "lines written", "lines/s"], rows)
 
+# ------------------------------------------------------------ 5. shadow
+shc = read("shadow.csv")
+if shc:
+    emit("## 5. Shadow evaluation (`cgbench shadow`)", "",
+         "ns per frame (median of the samples; min..max), at "
+         f"{shc[0]['flows']} flows: a private instance (no hand-off), a "
+         "live instance (slot A; reads `live`, no shadow), and a live "
+         "instance with a candidate shadowed (`apply --shadow`: the "
+         "shadow judges every frame in full, then the live verdict "
+         "stands).", "")
+    table(["frame", "instance", "ns", "range"],
+          [[r["class"], r["system"], num(float(r["median_ns"]), 1),
+            spread(float(r["min_ns"]), float(r["max_ns"]), 1)] for r in shc])
+
 # ------------------------------------------------------------ goals
 emit("## Goals of issue 7", "")
 if goals:

@@ -3,7 +3,8 @@
 #
 # make bench: every benchmark that runs on this machine, then the report.
 #
-#   1. program cost   cgbench cost / ops   (BPF_PROG_TEST_RUN, private netns)
+#   1. program cost   cgbench cost / ops / shadow (BPF_PROG_TEST_RUN,
+#                     private netns)
 #   2. end to end     tests/bench/e2e.sh   (trafgen through veth, netns)
 #   3. control plane  tests/bench/ctl.sh   (check, apply, reload, map memory)
 #   4. events         tests/bench/events.sh (cgbench events: what events and
@@ -83,6 +84,9 @@ if [ -x "$CGBENCH" ]; then
 	"$CGBENCH" ops --repeat "$REPEAT" --samples "$SAMPLES" --first "$FIRST" \
 		--sizes 100000 --csv "$OUT/ops.csv" ||
 		echo "FAIL per-operation cost (see above)"
+	"$CGBENCH" shadow --repeat "$REPEAT" --samples "$SAMPLES" \
+		--sizes 1000 --csv "$OUT/shadow.csv" ||
+		echo "FAIL shadow cost (see above)"
 else
 	echo "SKIP program cost: $CGBENCH is not built"
 fi
