@@ -800,6 +800,21 @@ static bool flow_window(const struct cg_active *a, uint32_t f, char *state,
 	return true;
 }
 
+/*
+ * A new zeroed element at the end of *arr (*n elements of `size` bytes),
+ * or NULL when memory runs out (*arr is then unchanged).
+ */
+static void *append_zeroed(void **arr, size_t *n, size_t size)
+{
+	char *grown = realloc(*arr, (*n + 1) * size);
+
+	if (!grown)
+		return NULL;
+	*arr = grown;
+	memset(grown + *n * size, 0, size);
+	return grown + (*n)++ * size;
+}
+
 /* Room for one per-CPU value of any state map, for every CPU. */
 static void *percpu_buf(int ncpu)
 {
@@ -829,7 +844,7 @@ static int read_ifstats(const struct cg_env *env, uint32_t prog_id, int ncpu,
 			struct cg_snap_ifstat **out, size_t *n)
 {
 	struct cg_iface_stats *v = NULL;
-	struct cg_snap_ifstat *arr = NULL, *grown;
+	struct cg_snap_ifstat *arr = NULL;
 	uint32_t key, next, *kp = NULL, cur, slot;
 	char path[PATH_MAX];
 	uint8_t mode;
@@ -852,14 +867,11 @@ static int read_ifstats(const struct cg_env *env, uint32_t prog_id, int ncpu,
 		if (bpf_map_lookup_elem(slots, &key, &slot) ||
 		    bpf_map_lookup_elem(stats, &slot, v))
 			continue;
-		grown = realloc(arr, (*n + 1) * sizeof(*arr));
-		if (!grown) {
+		si = append_zeroed((void **)&arr, n, sizeof(*arr));
+		if (!si) {
 			err = -ENOMEM;
 			break;
 		}
-		arr = grown;
-		si = &arr[(*n)++];
-		memset(si, 0, sizeof(*si));
 		si->ifindex = key;
 		if (!if_indextoname(key, si->name))
 			snprintf(si->name, sizeof(si->name), "#%u", key);
@@ -890,7 +902,7 @@ static int read_ics(const struct cg_active *a, int ncpu,
 		    struct cg_snap_ics **out, size_t *n)
 {
 	struct cg_counter *v;
-	struct cg_snap_ics *arr = NULL, *grown;
+	struct cg_snap_ics *arr = NULL;
 	struct cg_ics_key k, next;
 	void *kp = NULL;
 	int cpu, err = 0;
@@ -910,14 +922,11 @@ static int read_ics(const struct cg_active *a, int ncpu,
 		kp = &k;
 		if (bpf_map_lookup_elem(a->ics_stats_fd, &k, v))
 			continue;
-		grown = realloc(arr, (*n + 1) * sizeof(*arr));
-		if (!grown) {
+		si = append_zeroed((void **)&arr, n, sizeof(*arr));
+		if (!si) {
 			err = -ENOMEM;
 			break;
 		}
-		arr = grown;
-		si = &arr[(*n)++];
-		memset(si, 0, sizeof(*si));
 		flow = cg_active_flow(a, k.flow);
 		snprintf(si->flow, sizeof(si->flow), "%s", flow ? flow : "");
 		si->protocol =

@@ -41,19 +41,7 @@ limits:
   source_events_burst: $SRC_BURST
   events_per_second: 1000
   events_burst: 500
-zones:
-  business:
-    interfaces: [biz0]
-    networks: [198.18.10.0/24, 2001:2:0:10::/64]
-  crane-control:
-    interfaces: [crane0]
-    networks: [198.18.20.0/24, 2001:2:0:20::/64]
-  crane-cctv:
-    interfaces: [cctv0]
-    networks: [198.18.21.0/24]
-  crane-mgmt:
-    interfaces: [mgmt0]
-    networks: [198.18.30.0/24, 2001:2:0:30::/64]
+$(topo_zones)
 hosts:
   scada-hmi: 198.18.10.5
 flows:
