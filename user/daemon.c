@@ -91,6 +91,7 @@ struct run {
 	struct watched *ifaces; /* of the last policy applied */
 	size_t n_ifaces;
 	unsigned long long failed_sig; /* ifindexes of a re-guard that failed */
+	struct cg_event_stream *es;    /* once streaming */
 	unsigned char applied_sha[32]; /* of the last file applied (--watch) */
 	unsigned char refused_sha[32]; /* of the last file refused (--watch) */
 };
@@ -315,6 +316,8 @@ static int apply_policy(struct run *r, const char *trigger, const char *path)
 		w = NULL;
 	}
 	r->failed_sig = 0;
+	if (r->es)
+		cg_event_stream_forget(r->es);
 	cg_snapshot_read(r->env, &s);
 	memcpy(r->applied_sha, s.sha256, sizeof(r->applied_sha));
 	sha_hex(s.sha256, hex);
@@ -867,6 +870,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 		goto out;
 	if ((err = cg_event_stream_open(env, on_event, &r, &es)))
 		goto out;
+	r.es = es;
 	lfd = link_watch_open();
 	if (lfd < 0) {
 		err = lfd;

@@ -1514,6 +1514,13 @@ int cg_event_stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
 	return 0;
 }
 
+void cg_event_stream_forget(struct cg_event_stream *s)
+{
+	cg_active_close(s->active);
+	cg_active_close(s->shadow);
+	s->active = s->shadow = NULL;
+}
+
 int cg_event_stream_fd(const struct cg_event_stream *s)
 {
 	return ring_buffer__epoll_fd(s->rb);

@@ -82,6 +82,12 @@ typedef void (*cg_event_fn)(void *ctx, const struct cg_event *e,
 int cg_event_stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
 			 struct cg_event_stream **out);
 /* A descriptor that becomes readable when events are waiting (epoll). */
+/*
+ * Let go of the instances the stream names events by (they are opened
+ * again by the next event): after an apply, so that a long-running
+ * reader does not keep the previous policy's program and maps alive.
+ */
+void cg_event_stream_forget(struct cg_event_stream *s);
 int cg_event_stream_fd(const struct cg_event_stream *s);
 /* Deliver waiting events, waiting up to timeout_ms; events or -errno. */
 int cg_event_stream_poll(struct cg_event_stream *s, int timeout_ms);

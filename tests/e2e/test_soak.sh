@@ -305,7 +305,10 @@ leaked=0 n_progs=0
 for id in $(printf '%s\n' "${progs[@]}" | sort -un); do
 	n_progs=$((n_progs + 1))
 	[ "$id" = "$live" ] && continue
-	bpftool prog show id "$id" >/dev/null 2>&1 && leaked=$((leaked + 1))
+	if bpftool prog show id "$id" >/dev/null 2>&1; then
+		leaked=$((leaked + 1))
+		diag "left: $(bpftool prog show id "$id" 2>&1 | tr '\n' ' ')"
+	fi
 done
 expect "none of the $n_progs programs seen during the soak but the live one is left" "$leaked" -eq 0
 
