@@ -234,6 +234,28 @@ timeout -s INT -k 5 8 nsenter --net="/var/run/netns/${P}gw" \
 	</dev/null 2>&1 | sed -u 's/^/      /'
 wait "$traffic" 2>/dev/null
 
+step "a change, tried first in the shadow: a candidate without hmi-pings-plcs"
+CANDIDATE=$CG_TMP/candidate.yaml
+awk '/^  - name: hmi-pings-plcs$/ { skip = 1; next }
+	skip && /^  - name: |^  #|^[a-z]/ { skip = 0 }
+	!skip' "$POLICY" | sed 's/^name: .*/name: candidate-no-pings/' >"$CANDIDATE"
+chmod 0600 "$CANDIDATE"
+show cranegate diff "$POLICY" "$CANDIDATE"
+show cranegate apply --shadow "$CANDIDATE" || surprise "apply --shadow failed"
+say "(the live policy still decides: the pings are answered, and the shadow counts them)"
+show in_ns biz ping -n -c 3 -i 0.3 -W 1 $PLC && as_expected "3 of 3 answered: a shadow never changes a verdict" ||
+	surprise "the pings were not answered under the shadow"
+st=$(cg_status_json)
+dis=$(jq -r '.shadow.live_pass_shadow_drop // 0' <<<"$st")
+show cranegate status
+if [ "${dis:-0}" -gt 0 ] 2>/dev/null; then
+	as_expected "the shadow disagreed on $dis frames: the candidate would drop the pings"
+else
+	surprise "the shadow did not count the pings it would drop"
+fi
+show cranegate apply --shadow-stop || surprise "apply --shadow-stop failed"
+say "(the candidate would cut the HMI's pings: it is not promoted)"
+
 step "detach: the gate leaves the interfaces and removes its pins"
 show cranegate detach || surprise "detach failed"
 for dev in biz0 crane0 cctv0 mgmt0; do
