@@ -3044,7 +3044,7 @@ static int diff_capture(const struct cg_diff_opts *o, struct cg_policy *po,
 	struct cg_compiled *c[2] = {};
 	struct cg_gate *g[2] = {};
 	struct cg_gate_opts go = {.record = true, .verbose = o->verbose};
-	char errbuf[PCAP_ERRBUF_SIZE], (*ifnames)[CG_IFNAME_MAX] = NULL;
+	char(*ifnames)[CG_IFNAME_MAX] = NULL;
 	struct impact im = {};
 	struct pcap_pkthdr *h;
 	const u_char *data;
@@ -3095,21 +3095,8 @@ static int diff_capture(const struct cg_diff_opts *o, struct cg_policy *po,
 			goto out;
 		}
 	}
-	pc = pcap_open_offline(o->capture, errbuf);
-	if (!pc) {
-		fprintf(stderr, "cranegate: %s: %s\n", o->capture, errbuf);
-		err = -EINVAL;
+	if ((err = cg_capture_open(o->capture, &pc)))
 		goto out;
-	}
-	if (pcap_datalink(pc) != DLT_EN10MB) {
-		fprintf(stderr,
-			"cranegate: %s: link type %s is not Ethernet; only "
-			"Ethernet captures can be replayed\n",
-			o->capture,
-			pcap_datalink_val_to_name(pcap_datalink(pc)));
-		err = -EINVAL;
-		goto out;
-	}
 	/* Two private instances with private state in one private netns. */
 	if ((err = cg_sandbox_enter(ifnames, n_if)) ||
 	    (err = cg_gate_load(c[0], &go, &g[0])) ||

@@ -223,6 +223,23 @@ int cg_slot_prog(int progs_fd, uint32_t slot)
 	return bpf_prog_get_fd_by_id(id);
 }
 
+int cg_gate_slot_prog(const struct cg_env *env, uint32_t slot,
+		      struct cg_live *l)
+{
+	struct cg_live own;
+	int progs_fd, live_fd, fd;
+
+	if (!l)
+		l = &own;
+	cg_live_open(env, &progs_fd, &live_fd, l);
+	fd = cg_slot_prog(progs_fd, slot == CG_SLOT_NONE ? l->slot : slot);
+	if (progs_fd >= 0)
+		close(progs_fd);
+	if (live_fd >= 0)
+		close(live_fd);
+	return fd;
+}
+
 /*
  * The instance that enforces: the live slot's program; before the first
  * switch of `live` (or for a gate from before the hand-off), the pinned
@@ -230,16 +247,9 @@ int cg_slot_prog(int progs_fd, uint32_t slot)
  */
 static int enforcing_prog(const struct cg_env *env)
 {
-	struct cg_live l;
 	char path[PATH_MAX];
-	int progs_fd, live_fd, fd;
+	int fd = cg_gate_slot_prog(env, CG_SLOT_NONE, NULL);
 
-	cg_live_open(env, &progs_fd, &live_fd, &l);
-	fd = cg_slot_prog(progs_fd, l.slot);
-	if (progs_fd >= 0)
-		close(progs_fd);
-	if (live_fd >= 0)
-		close(live_fd);
 	if (fd >= 0)
 		return fd;
 	pin_path(env, "prog", path, sizeof(path));
@@ -1452,18 +1462,11 @@ static int on_sample(void *ctx, void *data, size_t size)
 	if ((e.flags & CG_EV_SHADOW) &&
 	    (!s->shadow ||
 	     e.shadow_policy_id != cg_active_policy_id(s->shadow))) {
-		struct cg_live l;
-		int progs_fd, live_fd;
-
 		cg_active_close(s->shadow);
 		s->shadow = NULL;
-		cg_live_open(s->env, &progs_fd, &live_fd, &l);
-		cg_instance_open(cg_slot_prog(progs_fd, CG_SLOT_SHADOW),
-				 &s->shadow);
-		if (progs_fd >= 0)
-			close(progs_fd);
-		if (live_fd >= 0)
-			close(live_fd);
+		cg_instance_open(
+			cg_gate_slot_prog(s->env, CG_SLOT_SHADOW, NULL),
+			&s->shadow);
 		/* Replaced since: its flow names are not this event's. */
 		if (s->shadow &&
 		    e.shadow_policy_id != cg_active_policy_id(s->shadow)) {

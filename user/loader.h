@@ -64,6 +64,13 @@ void cg_live_open(const struct cg_env *env, int *progs_fd, int *live_fd,
 		  struct cg_live *l);
 /* The program in a slot of `progs`: an fd, or -1 when the slot is empty. */
 int cg_slot_prog(int progs_fd, uint32_t slot);
+/*
+ * The same through the pins: the program in `slot` of this gate (for
+ * CG_SLOT_NONE, the slot `live` names), or -1; *l (if not NULL) gets
+ * live's value.
+ */
+int cg_gate_slot_prog(const struct cg_env *env, uint32_t slot,
+		      struct cg_live *l);
 
 /*
  * Events: the pinned ring buffer, read by `events`, `run` and `capture`.

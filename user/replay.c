@@ -104,6 +104,28 @@ int cg_replay_frame(struct cg_gate *g, const char *ifname, const uint8_t *f,
 	return cg_gate_test_run(g, ifindex, f, len, ev, action);
 }
 
+int cg_capture_open(const char *path, pcap_t **out)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline(path, errbuf);
+
+	*out = NULL;
+	if (!pc) {
+		fprintf(stderr, "cranegate: %s: %s\n", path, errbuf);
+		return -EINVAL;
+	}
+	if (pcap_datalink(pc) != DLT_EN10MB) {
+		fprintf(stderr,
+			"cranegate: %s: link type %s is not Ethernet; only "
+			"Ethernet captures can be replayed\n",
+			path, pcap_datalink_val_to_name(pcap_datalink(pc)));
+		pcap_close(pc);
+		return -EINVAL;
+	}
+	*out = pc;
+	return 0;
+}
+
 int cg_replay(const struct cg_replay_opts *o)
 {
 	struct cg_diags d = {.file = o->policy_path};
@@ -113,7 +135,6 @@ int cg_replay(const struct cg_replay_opts *o)
 	struct cg_gate_opts go = {.record = true, .verbose = o->verbose};
 	struct replay_names rn = {};
 	struct cg_namer namer = {rn_zone, rn_flow, rn_iface, &rn};
-	char errbuf[PCAP_ERRBUF_SIZE];
 	uint64_t *per_reason = NULL, *per_flow = NULL, frames = 0, errors = 0;
 	struct pcap_pkthdr *h;
 	const u_char *data;
@@ -141,21 +162,8 @@ int cg_replay(const struct cg_replay_opts *o)
 			goto out;
 		}
 	}
-	pc = pcap_open_offline(o->capture, errbuf);
-	if (!pc) {
-		fprintf(stderr, "cranegate: %s: %s\n", o->capture, errbuf);
-		err = -EINVAL;
+	if ((err = cg_capture_open(o->capture, &pc)))
 		goto out;
-	}
-	if (pcap_datalink(pc) != DLT_EN10MB) {
-		fprintf(stderr,
-			"cranegate: %s: link type %s is not Ethernet; only "
-			"Ethernet captures can be replayed\n",
-			o->capture,
-			pcap_datalink_val_to_name(pcap_datalink(pc)));
-		err = -EINVAL;
-		goto out;
-	}
 	if ((err = cg_sandbox_enter(c->ifnames, c->n_ifnames)) ||
 	    (err = cg_gate_load(c, &go, &g)))
 		goto out;

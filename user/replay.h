@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pcap/pcap.h>
+
 #include "gate.h"
 
 struct cg_replay_opts {
@@ -19,6 +21,13 @@ struct cg_replay_opts {
 
 /* Replay a capture through a private instance; 0 or a negative errno. */
 int cg_replay(const struct cg_replay_opts *o);
+
+/*
+ * Open a capture (pcap or pcapng) for replay: *out, or a negative errno
+ * after saying on stderr what is wrong (unreadable, not a capture, not
+ * Ethernet).
+ */
+int cg_capture_open(const char *path, pcap_t **out);
 
 /* The kernel's test runs take at most a page minus head- and tailroom. */
 #define CG_TEST_RUN_MAX 3500

@@ -272,16 +272,10 @@ int cg_shadow_promote(const struct cg_env *env, const char *confirm_s)
 	struct cg_change ch = {.action = "promote"};
 	struct cg_policy_meta meta, was;
 	struct cg_active *sh = NULL;
-	struct cg_live l;
 	char path[PATH_MAX];
-	int progs_fd, live_fd, err, lock_fd;
+	int err, lock_fd;
 
-	cg_live_open(env, &progs_fd, &live_fd, &l);
-	cg_instance_open(cg_slot_prog(progs_fd, CG_SLOT_SHADOW), &sh);
-	if (progs_fd >= 0)
-		close(progs_fd);
-	if (live_fd >= 0)
-		close(live_fd);
+	cg_instance_open(cg_gate_slot_prog(env, CG_SLOT_SHADOW, NULL), &sh);
 	if (!sh) {
 		fprintf(stderr,
 			"cranegate: no shadow policy at %s to promote (apply "
@@ -350,18 +344,13 @@ int cg_shadow_totals_read(const struct cg_env *env, struct cg_shadow_totals *t)
 {
 	struct totals tt;
 	struct cg_live l;
-	int progs_fd, live_fd, fd;
+	int fd;
 
 	memset(t, 0, sizeof(*t));
-	cg_live_open(env, &progs_fd, &live_fd, &l);
-	fd = cg_slot_prog(progs_fd, CG_SLOT_SHADOW);
+	fd = cg_gate_slot_prog(env, CG_SLOT_SHADOW, &l);
 	t->active = fd >= 0 && l.shadow;
 	if (fd >= 0)
 		close(fd);
-	if (progs_fd >= 0)
-		close(progs_fd);
-	if (live_fd >= 0)
-		close(live_fd);
 	if (totals_read(env, &tt))
 		return -ENOENT;
 	t->frames = tt.frames;
@@ -441,15 +430,10 @@ void cg_shadow_status(const struct cg_env *env, FILE *out, bool json,
 	time_t at;
 	struct tm tm;
 	uint32_t lr, sr, zero = 0;
-	int progs_fd, live_fd, fd;
+	int fd;
 	bool first = true;
 
-	cg_live_open(env, &progs_fd, &live_fd, &l);
-	cg_instance_open(cg_slot_prog(progs_fd, CG_SLOT_SHADOW), &sh);
-	if (progs_fd >= 0)
-		close(progs_fd);
-	if (live_fd >= 0)
-		close(live_fd);
+	cg_instance_open(cg_gate_slot_prog(env, CG_SLOT_SHADOW, &l), &sh);
 	t = calloc(1, sizeof(*t));
 	if (!sh || !t) {
 		fputs(json ? ", \"shadow\": null" : "shadow:   none\n", out);

@@ -275,6 +275,20 @@ else
 	skip "diff --pcap on sv-modbus.pcap" "$CAPTURES/sv-modbus.pcap is missing"
 fi
 
+# ---- captures that cannot be replayed: a clear error, exit 2 (trouble)
+printf 'not a capture\n' >"$T/notpcap.pcap"
+# A valid pcap header with link type 101 (raw IP, no Ethernet).
+"$PYTHON" -c "import struct, sys; sys.stdout.buffer.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))" >"$T/rawip.pcap"
+out=$(cg diff "$T/a.yaml" "$T/b.yaml" --pcap "$T/notpcap.pcap" --iface biz0 2>&1)
+expect "diff --pcap of a file that is no capture: exit 2" "$?" -eq 2
+expect "... naming the file" "$(grep -c "notpcap.pcap: " <<<"$out")" -ge 1
+out=$(cg diff "$T/a.yaml" "$T/b.yaml" --pcap "$T/rawip.pcap" --iface biz0 2>&1)
+expect "diff --pcap of a raw-IP capture: exit 2" "$?" -eq 2
+expect "... saying it is not Ethernet" "$(grep -c "rawip.pcap: link type .* is not Ethernet" <<<"$out")" -eq 1
+out=$(cg replay --policy "$T/a.yaml" --iface biz0 "$T/rawip.pcap" 2>&1)
+expect "replay of a raw-IP capture fails" "$?" -ne 0
+expect "... saying it is not Ethernet" "$(grep -c "rawip.pcap: link type .* is not Ethernet" <<<"$out")" -eq 1
+
 # ---- detach is audited too
 check "detach" cg detach
 dt=$(audit_last detach)
