@@ -59,6 +59,38 @@ static const char *verdict_of(unsigned reason)
 	return reason >= CG_R_FIRST_DROP ? "drop" : "pass";
 }
 
+/* What happened to events, per reason: one family per field. */
+static const struct {
+	const char *name, *help;
+} event_families[] = {
+	{"cranegate_events_emitted_total",
+	 "Events written to the ring buffer, by reason (the would-be reason "
+	 "in monitor mode)."},
+	{"cranegate_events_lost_total",
+	 "Events lost because the ring buffer was full, by reason."},
+	{"cranegate_events_suppressed_total",
+	 "Events not sent because of a rate limit (per source or the "
+	 "reason's ceiling), or because events are off, by reason."},
+	{"cranegate_events_suppressed_by_source_total",
+	 "Of the suppressed events, those held back by their source's own "
+	 "limit, by reason."},
+};
+
+/* The field of *e that event_families[k] exports. */
+static unsigned long long event_count(const struct cg_snap_events *e, int k)
+{
+	switch (k) {
+	case 0:
+		return e->emitted;
+	case 1:
+		return e->lost;
+	case 2:
+		return e->suppressed;
+	default:
+		return e->suppressed_source;
+	}
+}
+
 void cg_metrics_write(FILE *out, const struct cg_snapshot *s)
 {
 	unsigned r;
@@ -152,89 +184,65 @@ void cg_metrics_write(FILE *out, const struct cg_snapshot *s)
 		fprintf(out, "} %lld\n", (long long)s->flows[i].last_hit);
 	}
 
-	family(out, "cranegate_events_emitted_total", "counter",
-	       "Events written to the ring buffer, by reason (the would-be "
-	       "reason in monitor mode).");
-	for (r = 0; s->have_gate && r < CG_R_MAX; r++)
-		fprintf(out,
-			"cranegate_events_emitted_total{reason=\"%s\"} %llu\n",
-			cg_reason_name(r), s->events[r].emitted);
-
-	family(out, "cranegate_events_lost_total", "counter",
-	       "Events lost because the ring buffer was full, by reason.");
-	for (r = 0; s->have_gate && r < CG_R_MAX; r++)
-		fprintf(out,
-			"cranegate_events_lost_total{reason=\"%s\"} %llu\n",
-			cg_reason_name(r), s->events[r].lost);
-
-	family(out, "cranegate_events_suppressed_total", "counter",
-	       "Events not sent because of a rate limit (per source or the "
-	       "reason's ceiling), or because events are off, by reason.");
-	for (r = 0; s->have_gate && r < CG_R_MAX; r++)
-		fprintf(out,
-			"cranegate_events_suppressed_total{reason=\"%s\"} "
-			"%llu\n",
-			cg_reason_name(r), s->events[r].suppressed);
-
-	family(out, "cranegate_events_suppressed_by_source_total", "counter",
-	       "Of the suppressed events, those held back by their source's "
-	       "own limit, by reason.");
-	for (r = 0; s->have_gate && r < CG_R_MAX; r++)
-		fprintf(out,
-			"cranegate_events_suppressed_by_source_total{reason="
-			"\"%s\"} %llu\n",
-			cg_reason_name(r), s->events[r].suppressed_source);
+	for (k = 0; k < (int)(sizeof(event_families) / sizeof(*event_families));
+	     k++) {
+		family(out, event_families[k].name, "counter",
+		       event_families[k].help);
+		for (r = 0; s->have_gate && r < CG_R_MAX; r++)
+			fprintf(out, "%s{reason=\"%s\"} %llu\n",
+				event_families[k].name, cg_reason_name(r),
+				event_count(&s->events[r], k));
+	}
 
 	/* Per interface: every reason, so that rate() sees each series
 	 * from the start. Interfaces keep their counters across reloads. */
-	family(out, "cranegate_interface_packets_total", "counter",
-	       "Frames that arrived on an interface, by verdict reason.");
-	for (i = 0; i < s->n_ifstats; i++)
-		for (r = 0; r < CG_R_MAX; r++) {
-			fputs("cranegate_interface_packets_total{iface=", out);
-			label_value(out, s->ifstats[i].name);
-			fprintf(out, ",reason=\"%s\",verdict=\"%s\"} %llu\n",
-				cg_reason_name(r), verdict_of(r),
-				s->ifstats[i].reasons[r].packets);
-		}
-	family(out, "cranegate_interface_bytes_total", "counter",
-	       "Bytes of the frames that arrived on an interface, by verdict "
-	       "reason.");
-	for (i = 0; i < s->n_ifstats; i++)
-		for (r = 0; r < CG_R_MAX; r++) {
-			fputs("cranegate_interface_bytes_total{iface=", out);
-			label_value(out, s->ifstats[i].name);
-			fprintf(out, ",reason=\"%s\",verdict=\"%s\"} %llu\n",
-				cg_reason_name(r), verdict_of(r),
-				s->ifstats[i].reasons[r].bytes);
-		}
+	for (k = 0; k < 2; k++) {
+		const char *name = k ? "cranegate_interface_bytes_total"
+				     : "cranegate_interface_packets_total";
+
+		family(out, name, "counter",
+		       k ? "Bytes of the frames that arrived on an interface, "
+			   "by verdict reason."
+			 : "Frames that arrived on an interface, by verdict "
+			   "reason.");
+		for (i = 0; i < s->n_ifstats; i++)
+			for (r = 0; r < CG_R_MAX; r++) {
+				const struct cg_snap_count *c =
+					&s->ifstats[i].reasons[r];
+
+				fprintf(out, "%s{iface=", name);
+				label_value(out, s->ifstats[i].name);
+				fprintf(out,
+					",reason=\"%s\",verdict=\"%s\"} "
+					"%llu\n",
+					cg_reason_name(r), verdict_of(r),
+					k ? c->bytes : c->packets);
+			}
+	}
 
 	/* Inspected ICS requests: a series appears with the first request
 	 * of its (flow, protocol, function, verdict). */
-	family(out, "cranegate_ics_requests_total", "counter",
-	       "Modbus/TCP and S7comm requests inspected on flows with "
-	       "modbus: or s7comm:, by flow, protocol, function code and "
-	       "verdict (restarts when a policy is applied).");
-	for (i = 0; i < s->n_ics; i++) {
-		fputs("cranegate_ics_requests_total{flow=", out);
-		label_value(out, s->ics[i].flow);
-		fprintf(out,
-			",protocol=\"%s\",function=\"%u\",verdict=\"%s\"} "
-			"%llu\n",
-			s->ics[i].protocol, s->ics[i].function,
-			s->ics[i].verdict, s->ics[i].c.packets);
-	}
-	family(out, "cranegate_ics_bytes_total", "counter",
-	       "Bytes of the inspected ICS requests, by flow, protocol, "
-	       "function code and verdict.");
-	for (i = 0; i < s->n_ics; i++) {
-		fputs("cranegate_ics_bytes_total{flow=", out);
-		label_value(out, s->ics[i].flow);
-		fprintf(out,
-			",protocol=\"%s\",function=\"%u\",verdict=\"%s\"} "
-			"%llu\n",
-			s->ics[i].protocol, s->ics[i].function,
-			s->ics[i].verdict, s->ics[i].c.bytes);
+	for (k = 0; k < 2; k++) {
+		const char *name = k ? "cranegate_ics_bytes_total"
+				     : "cranegate_ics_requests_total";
+
+		family(out, name, "counter",
+		       k ? "Bytes of the inspected ICS requests, by flow, "
+			   "protocol, function code and verdict."
+			 : "Modbus/TCP and S7comm requests inspected on flows "
+			   "with modbus: or s7comm:, by flow, protocol, "
+			   "function code and verdict (restarts when a policy "
+			   "is applied).");
+		for (i = 0; i < s->n_ics; i++) {
+			fprintf(out, "%s{flow=", name);
+			label_value(out, s->ics[i].flow);
+			fprintf(out,
+				",protocol=\"%s\",function=\"%u\","
+				"verdict=\"%s\"} %llu\n",
+				s->ics[i].protocol, s->ics[i].function,
+				s->ics[i].verdict,
+				k ? s->ics[i].c.bytes : s->ics[i].c.packets);
+		}
 	}
 
 	if (!s->have_gate)
