@@ -18,6 +18,7 @@
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+. "$TOP/tests/bench/lib.sh"
 OUT=${1:-$TOP/build/bench}
 CGBENCH=$TOP/build/bench/cgbench
 CRANEGATE=${CRANEGATE:-$TOP/build/cranegate}
@@ -34,42 +35,14 @@ IF_B=cb$$
 PIN=/sys/fs/bpf/cgbench-ctl-$$
 TMP=
 CREATED=()
-MEASURE_PID=
+BG_PID=
 
 skip() {
 	echo "SKIP control plane: $*" >&2
 	exit 0
 }
 
-cleanup() {
-	local pid
-	trap - EXIT
-	trap '' PIPE
-	# The measuring subshell, then the CLI it may have left in our
-	# namespace, by pid.
-	if [ -n "$MEASURE_PID" ]; then
-		kill "$MEASURE_PID" 2>/dev/null
-		wait "$MEASURE_PID" 2>/dev/null
-	fi
-	for pid in $(ip netns pids "$NS" 2>/dev/null); do
-		kill "$pid" 2>/dev/null
-	done
-	if [ -e "$PIN" ] && [ -e "/var/run/netns/$NS" ]; then
-		timeout 30 nsenter --net="/var/run/netns/$NS" "$CRANEGATE" detach \
-			--pin-root "$PIN" --state-dir "$TMP/state" >/dev/null 2>&1
-	fi
-	[ -e "$PIN" ] && rm -rf "$PIN"
-	local i
-	for ((i = ${#CREATED[@]} - 1; i >= 0; i--)); do
-		ip netns del "${CREATED[$i]}" 2>/dev/null
-	done
-	[ -n "$TMP" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 141' PIPE
-trap 'exit 143' TERM
+bench_traps "$NS"
 
 mkdir -p "$OUT"
 [ "$(id -u)" -eq 0 ] || skip "needs root"
@@ -183,7 +156,7 @@ measure_all() {
 		--csv "$OUT/phases.csv" || echo "ctl: cgbench phases failed" >&2
 }
 measure_all &
-MEASURE_PID=$!
-wait "$MEASURE_PID"
-MEASURE_PID=
+BG_PID=$!
+wait "$BG_PID"
+BG_PID=
 exit 0

@@ -35,6 +35,7 @@
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+. "$TOP/tests/bench/lib.sh"
 OUT=${1:-$TOP/build/bench}
 CGBENCH=$TOP/build/bench/cgbench
 CRANEGATE=${CRANEGATE:-$TOP/build/cranegate}
@@ -55,7 +56,7 @@ SRC=198.18.250.1
 DST=198.19.0.1
 TMP=
 CREATED=()
-MEASURE_PID=
+BG_PID=
 
 log() {
 	echo "$*" | tee -a "$OUT/e2e.log" >&2
@@ -66,37 +67,7 @@ skip() {
 	exit 0
 }
 
-cleanup() {
-	local pid ns
-	trap - EXIT
-	trap '' PIPE
-	# The measuring subshell, then what it left running in our namespaces
-	# (trafgen), by pid.
-	if [ -n "$MEASURE_PID" ]; then
-		kill "$MEASURE_PID" 2>/dev/null
-		wait "$MEASURE_PID" 2>/dev/null
-	fi
-	for ns in "${CREATED[@]}"; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill "$pid" 2>/dev/null
-		done
-	done
-	if [ -e "$PIN" ] && [ -e "/var/run/netns/$GW" ]; then
-		timeout 30 nsenter --net="/var/run/netns/$GW" "$CRANEGATE" detach \
-			--pin-root "$PIN" --state-dir "$TMP/state" >/dev/null 2>&1
-	fi
-	[ -e "$PIN" ] && rm -rf "$PIN"
-	local i
-	for ((i = ${#CREATED[@]} - 1; i >= 0; i--)); do
-		ip netns del "${CREATED[$i]}" 2>/dev/null
-	done
-	[ -n "$TMP" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 141' PIPE
-trap 'exit 143' TERM
+bench_traps "$GW"
 
 mkdir -p "$OUT"
 : >"$OUT/e2e.log"
@@ -319,7 +290,7 @@ measure_all() {
 	done
 }
 measure_all &
-MEASURE_PID=$!
-wait "$MEASURE_PID"
-MEASURE_PID=
+BG_PID=$!
+wait "$BG_PID"
+BG_PID=
 exit 0

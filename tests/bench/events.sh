@@ -24,6 +24,7 @@
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+. "$TOP/tests/bench/lib.sh"
 OUT=${1:-$TOP/build/bench}
 CGBENCH=$TOP/build/bench/cgbench
 CRANEGATE=${CRANEGATE:-$TOP/build/cranegate}
@@ -38,36 +39,14 @@ NS=${P}ev
 PIN=/sys/fs/bpf/cgbench-ev-$$
 TMP=
 CREATED=()
-RUN_PID=
+BG_PID=
 
 skip() {
 	echo "SKIP events: $*" >&2
 	exit 0
 }
 
-cleanup() {
-	local pid i
-	trap - EXIT
-	trap '' PIPE
-	[ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null && wait "$RUN_PID" 2>/dev/null
-	for pid in $(ip netns pids "$NS" 2>/dev/null); do
-		kill "$pid" 2>/dev/null
-	done
-	if [ -e "$PIN" ] && [ -e "/var/run/netns/$NS" ]; then
-		timeout 30 nsenter --net="/var/run/netns/$NS" "$CRANEGATE" detach \
-			--pin-root "$PIN" --state-dir "$TMP/state" >/dev/null 2>&1
-	fi
-	[ -e "$PIN" ] && rm -rf "$PIN"
-	for ((i = ${#CREATED[@]} - 1; i >= 0; i--)); do
-		ip netns del "${CREATED[$i]}" 2>/dev/null
-	done
-	[ -n "$TMP" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 141' PIPE
-trap 'exit 143' TERM
+bench_traps "$NS"
 
 mkdir -p "$OUT"
 [ "$(id -u)" -eq 0 ] || skip "needs root"
@@ -121,7 +100,7 @@ nsenter --net="/var/run/netns/$NS" unshare --mount --propagation private sh -c '
 	exec "$@"' sh "$TMP/dev" \
 	"$CRANEGATE" run "$TMP/policy.yaml" --pin-root "$PIN" --state-dir "$TMP/state" \
 	--log "$LOG" --summary 0 >"$TMP/run.out" 2>&1 </dev/null &
-RUN_PID=$!
+BG_PID=$!
 for _ in $(seq 100); do
 	grep -q '"type": "apply"' "$LOG" 2>/dev/null && break
 	sleep 0.1
@@ -171,7 +150,7 @@ for rate in $RATES; do
 		echo "WARNING: $written lines written, $((e1 - e0)) events emitted" >&2
 	fi
 done
-kill -TERM "$RUN_PID" 2>/dev/null
-wait "$RUN_PID" 2>/dev/null
-RUN_PID=
+kill -TERM "$BG_PID" 2>/dev/null
+wait "$BG_PID" 2>/dev/null
+BG_PID=
 exit 0
