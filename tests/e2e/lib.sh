@@ -145,16 +145,30 @@ tap_skip_all() {
 	exit 0
 }
 
-# Skip the whole program unless it can run: root, bpffs, the CLI built.
+# require_env [TOOL...]: skip the whole program unless it can run: root,
+# bpffs, the CLI built, the tools every test uses and the TOOLs given.
 require_env() {
 	[ "$(id -u)" -eq 0 ] || tap_skip_all "needs root"
 	[ -x "$CRANEGATE" ] || tap_skip_all "$CRANEGATE is not built (run make)"
 	mountpoint -q /sys/fs/bpf || tap_skip_all "bpffs is not mounted at /sys/fs/bpf"
 	local tool
-	for tool in ip nsenter socat ping jq ethtool timeout ss "$PYTHON"; do
+	for tool in ip nsenter socat ping jq ethtool timeout ss "$PYTHON" "$@"; do
 		command -v "$tool" >/dev/null ||
 			tap_skip_all "$tool is missing (run tests/lib/deps.sh)"
 	done
+}
+
+# sandbox_up [TOOL...]: what every end-to-end test starts with: the
+# environment checked, with the test's own tools (or the whole test
+# skipped), cleanup on every exit, the topology built (or the test bailed
+# out).
+sandbox_up() {
+	require_env "$@"
+	cg_trap_cleanup
+	topo_up || {
+		echo "Bail out! cannot build the sandbox topology"
+		exit 1
+	}
 }
 
 # ---------------------------------------------------------------- running

@@ -15,15 +15,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-require_env
-for tool in curl unshare; do
-	command -v "$tool" >/dev/null || tap_skip_all "$tool is missing (run tests/lib/deps.sh)"
-done
-cg_trap_cleanup
-topo_up || {
-	echo "Bail out! cannot build the sandbox topology"
-	exit 1
-}
+sandbox_up curl unshare
 T=$CG_TMP
 LOG=$T/run.jsonl
 PORT=$((20000 + RANDOM % 20000))

@@ -37,12 +37,7 @@
 # Pins of this run under /sys/fs/bpf/cg-PREFIX.
 CG_PIN_ROOT=/sys/fs/bpf/cg-$P
 
-require_env
-cg_trap_cleanup
-topo_up || {
-	echo "Bail out! cannot build the sandbox topology"
-	exit 1
-}
+sandbox_up
 T=$CG_TMP
 KILLS=${CG_FAULT_KILLS:-6}
 IFACES=(biz0 crane0 cctv0 mgmt0)

@@ -32,13 +32,8 @@
 
 CG_PIN_ROOT=/sys/fs/bpf/cg-$P
 
-require_env
 command -v trafgen >/dev/null || tap_skip_all "trafgen is missing (run tests/lib/deps.sh)"
-cg_trap_cleanup
-topo_up || {
-	echo "Bail out! cannot build the sandbox topology"
-	exit 1
-}
+sandbox_up
 T=$CG_TMP
 SECS=${FLOOD_SECONDS:-8}
 STOPPED_SECS=${FLOOD_STOPPED_SECONDS:-6}

@@ -8,15 +8,9 @@
 
 . "$(dirname "$0")/lib.sh"
 
-require_env
 POLICY=$CG_TOP/policies/example.yaml
 [ -r "$POLICY" ] || tap_skip_all "$POLICY is missing"
-
-cg_trap_cleanup
-topo_up || {
-	echo "Bail out! cannot build the sandbox topology"
-	exit 1
-}
+sandbox_up
 
 # A root-owned copy: apply refuses a file others can change, and the
 # checkout may belong to another user.

@@ -12,7 +12,6 @@
 
 . "$(dirname "$0")/lib.sh"
 
-require_env
 SERVER=$CG_TOP/build/tests/tools/modbus-server
 CLIENT=$CG_TOP/build/tests/tools/modbus-client
 for tool in "$SERVER" "$CLIENT"; do
@@ -52,23 +51,7 @@ flows:
 EOF
 }
 
-# A build whose compiler does not enforce function restrictions yet (the
-# BPF side of issue 4) refuses the policy: skip, saying so, rather than
-# fail for a reason that is not a bug in what is there.
-precheck=$(mktemp "/tmp/cranegate-ics-check.XXXXXX.yaml")
-policy_text >"$precheck"
-check_out=$("$CRANEGATE" check "$precheck" 2>&1)
-check_rc=$?
-rm -f "$precheck"
-if [ $check_rc -ne 0 ] && grep -q "not enforced" <<<"$check_out"; then
-	tap_skip_all "this build does not enforce modbus: read-only yet: ${check_out//$'\n'/ }"
-fi
-
-cg_trap_cleanup
-topo_up || {
-	echo "Bail out! cannot build the sandbox topology"
-	exit 1
-}
+sandbox_up
 POLICY=$CG_TMP/ics.yaml
 policy_text >"$POLICY"
 # Copies, like the CLI's: a rebuild during the run cannot pull them away.

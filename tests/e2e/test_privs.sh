@@ -25,12 +25,7 @@
 
 CG_PIN_ROOT=/sys/fs/bpf/cg-$P
 
-require_env
-cg_trap_cleanup
-topo_up || {
-	echo "Bail out! cannot build the sandbox topology"
-	exit 1
-}
+sandbox_up
 T=$CG_TMP
 umask 022
 

@@ -18,12 +18,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-require_env
-cg_trap_cleanup
-topo_up || {
-	echo "Bail out! cannot build the sandbox topology"
-	exit 1
-}
+sandbox_up
 T=$CG_TMP
 
 # The window: [OPEN, CLOSE) in Unix seconds. Loading takes a few seconds
