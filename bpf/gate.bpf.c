@@ -1160,6 +1160,19 @@ static __always_inline __u32 flow_pick(struct frame *f, __u32 v)
 	return CG_FLOW_NONE;
 }
 
+/* The lower of `flow` and the flow the flows map gives for key *k now. */
+static __always_inline __u32 flow_min(struct frame *f,
+				      const struct cg_flow_key *k, __u32 flow)
+{
+	struct cg_flow_val *v = bpf_map_lookup_elem(&flows, k);
+	__u32 id;
+
+	if (!v)
+		return flow;
+	id = flow_pick(f, v->flow);
+	return id < flow ? id : flow;
+}
+
 /*
  * The first matching flow: the lowest id of up to three lookups (see
  * maps/cranegate.h), each resolved to the flow whose window is open, or
@@ -1168,7 +1181,6 @@ static __always_inline __u32 flow_pick(struct frame *f, __u32 v)
 static __always_inline __u32 flow_lookup(struct frame *f)
 {
 	struct cg_flow_key k = {};
-	struct cg_flow_val *v;
 	__u32 port = f->dport, flow = CG_FLOW_NONE;
 
 	k.src_class = f->src_class;
@@ -1179,30 +1191,15 @@ static __always_inline __u32 flow_lookup(struct frame *f)
 
 		if (pc) {
 			k.port_class = *pc;
-			v = bpf_map_lookup_elem(&flows, &k);
-			if (v)
-				flow = flow_pick(f, v->flow);
+			flow = flow_min(f, &k, flow);
 		}
 	}
 	k.port_class = CG_PCLASS_ALL;
-	if (cfg_lookups & CG_LOOKUP_PROTO) {
-		v = bpf_map_lookup_elem(&flows, &k);
-		if (v) {
-			__u32 id = flow_pick(f, v->flow);
-
-			if (id < flow)
-				flow = id;
-		}
-	}
+	if (cfg_lookups & CG_LOOKUP_PROTO)
+		flow = flow_min(f, &k, flow);
 	if (cfg_lookups & CG_LOOKUP_ANY) {
 		k.proto = CG_PROTO_ANY;
-		v = bpf_map_lookup_elem(&flows, &k);
-		if (v) {
-			__u32 id = flow_pick(f, v->flow);
-
-			if (id < flow)
-				flow = id;
-		}
+		flow = flow_min(f, &k, flow);
 	}
 	return flow;
 }
