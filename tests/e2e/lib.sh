@@ -207,6 +207,41 @@ cg_bg() {
 	CG_PIDS+=("$CG_LAST_PID")
 }
 
+# start_run OUT ARGS...: `cranegate run ARGS` in the gateway's network
+# namespace and a private mount namespace whose /dev is $CG_TMP/dev (with
+# the device nodes it needs bound in, and /dev/log only if the test put a
+# syslog socket there: otherwise run's syslog lines go nowhere, not to this
+# machine's log). Output to OUT and OUT.err. RUN_PID is cranegate's own pid.
+start_run() {
+	local out=$1 T=$CG_TMP
+	shift
+	mkdir -p "$T/dev"
+	timeout -s INT -k 5 200 nsenter --net="/var/run/netns/${P}gw" \
+		unshare --mount --propagation private sh -c '
+			d=$1
+			shift
+			for n in null zero full random urandom; do
+				[ -e "$d/$n" ] || touch "$d/$n"
+				mount --bind "/dev/$n" "$d/$n" || exit 97
+			done
+			mount --rbind "$d" /dev || exit 97
+			exec "$@"' sh "$T/dev" \
+		stdbuf -oL -eL "$CRANEGATE" run \
+		--pin-root "$CG_PIN_ROOT" --state-dir "$CG_STATE_DIR" "$@" \
+		>"$out" 2>"$out.err" </dev/null &
+	local tpid=$!
+	CG_PIDS+=("$tpid")
+	RUN_TIMEOUT_PID=$tpid
+	RUN_PID=
+	wait_until 5 bash -c "ps -o pid= --ppid $tpid | grep -q ." || return 1
+	RUN_PID=$(ps -o pid= --ppid "$tpid" | tr -d ' ')
+}
+
+# log_has JQ_FILTER [FILE]: does some line of the log satisfy the filter?
+log_has() {
+	jq -e -s "any(.[]; $1)" "${2:-$LOG}" >/dev/null 2>&1
+}
+
 # bg_in_ns SECONDS NS COMMAND...: a background command in a namespace,
 # bounded in time; pid in CG_LAST_PID, cleaned up by topo_down.
 bg_in_ns() {

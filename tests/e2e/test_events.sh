@@ -90,34 +90,6 @@ for i in range(n):
 print("%.6f" % (time.monotonic() - t))
 EOF
 
-# `run` in the gateway's namespace and a private mount namespace whose /dev
-# has no /dev/log: its syslog lines go nowhere, not to this machine's log.
-mkdir -p "$T/dev"
-start_run() {
-	timeout -s INT -k 5 200 nsenter --net="/var/run/netns/${P}gw" \
-		unshare --mount --propagation private sh -c '
-			d=$1
-			shift
-			for n in null zero full random urandom; do
-				touch "$d/$n"
-				mount --bind "/dev/$n" "$d/$n" || exit 97
-			done
-			mount --rbind "$d" /dev || exit 97
-			exec "$@"' sh "$T/dev" \
-		stdbuf -oL -eL "$CRANEGATE" run \
-		--pin-root "$CG_PIN_ROOT" --state-dir "$CG_STATE_DIR" "$@" \
-		>"$T/run.out" 2>"$T/run.out.err" </dev/null &
-	local tpid=$!
-	CG_PIDS+=("$tpid")
-	RUN_PID=
-	wait_until 5 bash -c "ps -o pid= --ppid $tpid | grep -q ." || return 1
-	RUN_PID=$(ps -o pid= --ppid "$tpid" | tr -d ' ')
-}
-
-log_has() {
-	jq -e -s "any(.[]; $1)" "$LOG" >/dev/null 2>&1
-}
-
 metrics() {
 	in_ns gw curl -sS --max-time 5 "http://127.0.0.1:$PORT/metrics"
 }
@@ -147,7 +119,7 @@ logged() {
 }
 
 # ================================================================ run
-start_run "$T/policy.yaml" --log "$LOG" --metrics "127.0.0.1:$PORT" --summary 1
+start_run "$T/run.out" "$T/policy.yaml" --log "$LOG" --metrics "127.0.0.1:$PORT" --summary 1
 if wait_until 15 log_has '.type == "apply" and .ok'; then
 	ok "run applies the policy with event limits"
 else

@@ -159,38 +159,6 @@ timeout 300 "$PYTHON" "$T/ops.py" syslogd "$T/dev/log" "$SYSLOG" 280 &
 CG_PIDS+=($!)
 wait_until 5 test -S "$T/dev/log"
 
-# start_run OUT ARGS...: `cranegate run ARGS` in the gateway's network
-# namespace and a private mount namespace whose /dev is $T/dev (with the
-# device nodes it needs bound in). RUN_PID is cranegate's own pid.
-start_run() {
-	local out=$1
-	shift
-	timeout -s INT -k 5 200 nsenter --net="/var/run/netns/${P}gw" \
-		unshare --mount --propagation private sh -c '
-			d=$1
-			shift
-			for n in null zero full random urandom; do
-				[ -e "$d/$n" ] || touch "$d/$n"
-				mount --bind "/dev/$n" "$d/$n" || exit 97
-			done
-			mount --rbind "$d" /dev || exit 97
-			exec "$@"' sh "$T/dev" \
-		stdbuf -oL -eL "$CRANEGATE" run \
-		--pin-root "$CG_PIN_ROOT" --state-dir "$CG_STATE_DIR" "$@" \
-		>"$out" 2>"$out.err" </dev/null &
-	local tpid=$!
-	CG_PIDS+=("$tpid")
-	RUN_TIMEOUT_PID=$tpid
-	RUN_PID=
-	wait_until 5 bash -c "ps -o pid= --ppid $tpid | grep -q ." || return 1
-	RUN_PID=$(ps -o pid= --ppid "$tpid" | tr -d ' ')
-}
-
-# log_has JQ_FILTER [FILE]: does some line of the log satisfy the filter?
-log_has() {
-	jq -e -s "any(.[]; $1)" "${2:-$LOG}" >/dev/null 2>&1
-}
-
 # last_event REASON [SRC]: the last event of a reason (and source address,
 # "-" for none) in the log, compact JSON. The source keeps out the hosts'
 # own IPv6 chatter (MLD, router solicitations from fe80::/10, which is in

@@ -36,7 +36,6 @@ flows:
 EOF2
 }
 
-log_has() { jq -e -s "any(.[]; $1)" "$LOG" >/dev/null 2>&1; }
 n_applies() { jq -s '[.[] | select(.type == "apply")] | length' "$LOG" 2>/dev/null || echo 0; }
 
 policy watch-a icmp >"$POLICY"
