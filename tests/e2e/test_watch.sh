@@ -48,6 +48,11 @@ else
 	not_ok "run --watch applies the policy at start" "$(cat "$T/run.out.err")"
 fi
 check "policy A (ICMP allowed): the HMI pings the PLC" pings biz $PLC
+prog_a=$(cg_policy_field program_id)
+# An event decided by A: run now names events through A's instance.
+send_frame biz --dst-mac "$(gw_mac biz0)" --src $HMI --dst $PLC --proto udp --dport 9 --count 1
+wait_until 5 log_has '.type == "event" and .reason == "no-rule" and .dport == 9' ||
+	diag "no event of A reached the log"
 
 # ---- a new policy renamed over the file
 policy watch-b tcp >"$T/new.yaml"
@@ -62,6 +67,14 @@ expect "... status names it" "$(cg_policy_field name)" = watch-b
 expect "... the change is logged with the file's sha256" \
 	"$(jq -r -s '[.[] | select(.type == "watch")] | last | .sha256' "$LOG")" = \
 	"$(sha256sum "$POLICY" | cut -d' ' -f1)"
+# run names events through the instance that decided them; after a reload
+# it must let go of the old one (the kernel frees it then, after RCU).
+if wait_until 5 bash -c "! bpftool prog show id $prog_a >/dev/null 2>&1"; then
+	ok "policy A's program is gone after the reload (run keeps no hold on it)"
+else
+	not_ok "policy A's program is gone after the reload (run keeps no hold on it)" \
+		"$(bpftool prog show id "$prog_a" 2>&1)"
+fi
 check_fails "policy B (TCP only): pings drop" pings biz $PLC 2
 
 # ---- the same bytes again: nothing to do
