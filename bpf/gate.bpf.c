@@ -37,6 +37,7 @@
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
+#define TCP_URG 0x20
 
 /* The IPv6 extension-header walk stops after this many headers. */
 #define CG_MAX_EXT 8
@@ -315,6 +316,57 @@ struct {
 	__uint(max_entries, 1);
 } shadow_event_stats SEC(".maps");
 
+/*
+ * Scratch for the stream rule: the TCP segment of the frame being judged,
+ * copied once for its checksum and the hashes of its data. Per-CPU: one
+ * frame at a time per CPU (softirq). CG_STREAM_MAX bytes, plus room for
+ * the zero padding of the checksum.
+ */
+struct cg_stream_buf {
+	__u32 w_seq; /* the walk over passed data (rec_step) */
+	__u32 w_poff;
+	__u32 w_pos;
+	__u32 w_stop;
+	__u32 w_bad;
+	__u32 hs_off; /* the hashes (stream_hash) */
+	__u32 hs_end;
+	__u32 hs_k1;
+	__u32 hs_k2;
+	__u32 hs_h1;
+	__u32 hs_h2;
+	__u32 cw_padded; /* the checksum (tcp_csum_ok) */
+	__s64 cw_sum;
+	__u8 ph[40]; /* its pseudo-header */
+	/*
+	 * What stream_judge leaves for step 12 and stream_commit. Kept here
+	 * rather than in struct frame on the stack: the verifier does not
+	 * track map memory, so the rule's many paths meet again before the
+	 * ICS walk instead of each being walked through it on its own.
+	 */
+	__u32 next;	   /* the `next` the frame was judged against */
+	__u32 len;	   /* its data length */
+	__u32 h1;	   /* the hashes of its new data */
+	__u32 h2;
+	__u32 payload_off; /* where its new data starts */
+	__u32 retrans;	   /* an exact copy of passed data */
+	__u8 b[CG_STREAM_MAX + 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_stream_buf);
+	__uint(max_entries, 1);
+} stream_buf SEC(".maps");
+
+/* Scratch for a new connection's entry (conn_open), per-CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_conn_val);
+	__uint(max_entries, 1);
+} conn_new SEC(".maps");
+
 /* What parsing and classification learned about the frame. */
 struct frame {
 	__u64 tai; /* CLOCK_TAI ns, read when first needed; 0 = not yet */
@@ -352,6 +404,14 @@ struct frame {
 	__u16 function; /* ICS function of the frame, or CG_FUNC_NONE */
 	__u8 ics_proto;
 	__u8 src_mac[6];
+	__u8 hop_limit;	 /* IPv4 TTL / IPv6 hop limit on arrival */
+	__u8 opening;	 /* a flow allowed it on the full judgement */
+	__u8 st_touched; /* the opener's frame on an inspected flow */
+	__u16 tcp_win;	 /* TCP window field, unscaled */
+	__u32 l4_off;	 /* transport header, up to l3_end */
+	__u32 l3_end;
+	__u32 tcp_seq;
+	__u32 tcp_ack;
 	/* Aligned: conn_key_of() reads them 8 bytes at a time. */
 	__u8 src[16] __attribute__((aligned(8)));
 	__u8 dst[16] __attribute__((aligned(8)));
@@ -658,6 +718,60 @@ static __always_inline bool opens(const struct frame *f)
 	       f->echo_request;
 }
 
+/* One step of the TCP option walk (bpf_loop keeps the verifier's work small). */
+struct opt_walk {
+	__u8 opt[40];
+	__u32 olen;
+	__u32 i;
+	int ws;
+};
+
+static long opt_step(__u64 n, void *data)
+{
+	struct opt_walk *w = data;
+	__u32 i = w->i;
+	__u8 kind, len;
+
+	if (i >= w->olen || i >= 39)
+		return 1;
+	kind = w->opt[i];
+	if (kind == 0)
+		return 1;
+	if (kind == 1) {
+		w->i = i + 1;
+		return 0;
+	}
+	len = w->opt[i + 1];
+	if (len < 2)
+		return 1;
+	if (kind == 3 && len == 3 && i + 2 < w->olen && i < 37) {
+		w->ws = w->opt[i + 2];
+		return 1;
+	}
+	w->i = i + len;
+	return 0;
+}
+
+/*
+ * The window scale a SYN or SYN-ACK offers (TCP option 3), or -1. The
+ * options lie between the 20-byte header and the data.
+ */
+static __always_inline int tcp_wscale(struct xdp_md *ctx, const struct frame *f)
+{
+	struct opt_walk w = {.ws = -1};
+	__u64 olen = f->payload_off - f->l4_off - 20;
+
+	/* Masked in asm: the verifier needs the bounds on this register. */
+	asm volatile("%[n] &= 0x3f" : [n] "+r"(olen));
+	if (olen == 0 || olen > 40 || f->payload_off - f->l4_off > 60)
+		return -1;
+	if (bpf_xdp_load_bytes(ctx, f->l4_off + 20, w.opt, olen))
+		return -1;
+	w.olen = olen;
+	bpf_loop(40, opt_step, &w, 0);
+	return w.ws;
+}
+
 static __always_inline void remember(struct cg_conn_end *e,
 				     const struct frame *f, __u32 reason)
 {
@@ -681,6 +795,39 @@ struct conn {
 	__u32 end;
 	__u32 expired; /* an entry was there, idle past its timeout */
 };
+
+/* The hashes of the stream rule work modulo the prime 2^31 - 1. */
+#define CG_P31 0x7fffffffu
+
+/* x mod 2^31 - 1, for x < 2^62 (two folds and one subtraction). */
+static __always_inline __u32 mod_p31(__u64 x)
+{
+	x = (x & CG_P31) + (x >> 31);
+	x = (x & CG_P31) + (x >> 31);
+	return x >= CG_P31 ? x - CG_P31 : x;
+}
+
+/*
+ * (Re)start the opener's stream of an inspected connection: at a SYN, at
+ * its sequence number, with fresh hash keys and noting whether it offers
+ * window scaling (ws >= 0); without one, picked up (CG_ST_UNSYNCED) until
+ * the responder's next ACK says where the stream stands.
+ */
+static __always_inline void stream_start(struct cg_stream *s,
+					 const struct frame *f, int ws)
+{
+	__builtin_memset(s, 0, sizeof(*s));
+	if (!(f->tcp_flags & TCP_SYN)) {
+		s->state = CG_ST_UNSYNCED;
+		return;
+	}
+	s->state = CG_ST_SYN;
+	s->next = f->tcp_seq + 1;
+	s->isn = f->tcp_seq;
+	s->k1 = 1 + bpf_get_prandom_u32() % (CG_P31 - 1);
+	s->k2 = 1 + bpf_get_prandom_u32() % (CG_P31 - 1);
+	s->flags = ws >= 0 ? CG_STF_SYN_WS : 0;
+}
 
 static __always_inline void conn_find(struct frame *f, struct conn *c,
 				      __u64 now)
@@ -780,10 +927,12 @@ static __always_inline __u32 conn_fast(struct frame *f, struct conn *c,
  * Open or refresh the connection of a frame a flow allowed. A connection
  * keeps the window end of the flow that opened it.
  */
-static __always_inline void conn_open(struct frame *f, struct conn *c,
+static __always_inline void conn_open(struct xdp_md *ctx, struct frame *f,
+				      struct conn *c,
 				      const struct cg_flow_info *fi, __u64 now)
 {
-	struct cg_conn_val nv = {};
+	struct cg_conn_val *nv;
+	__u32 zero = 0;
 
 	if (is_shadow())
 		return;
@@ -793,14 +942,22 @@ static __always_inline void conn_open(struct frame *f, struct conn *c,
 		c->val->end[c->end & 1].mac_checked = now;
 		return;
 	}
-	/* New, or expired: this end opens it afresh. */
-	nv.opener = c->end;
+	/* New, or expired: this end opens it afresh (built in scratch: the
+	 * entry is too large for the stack beside the rest). */
+	nv = bpf_map_lookup_elem(&conn_new, &zero);
+	if (!nv)
+		return;
+	__builtin_memset(nv, 0, sizeof(*nv));
+	nv->opener = c->end;
+	if (f->st_touched)
+		stream_start(&nv->stream, f,
+			     (f->tcp_flags & TCP_SYN) ? tcp_wscale(ctx, f) : -1);
 	if (fi && (fi->flags & CG_FLOW_TIMED))
-		nv.until = fi->valid_until;
-	remember(&nv.end[c->end & 1], f, CG_R_ALLOWED);
-	nv.end[c->end & 1].mac_checked = now;
-	conn_seen(f, &nv, now);
-	if (bpf_map_update_elem(&conns, &c->key, &nv, BPF_ANY)) {
+		nv->until = fi->valid_until;
+	remember(&nv->end[c->end & 1], f, CG_R_ALLOWED);
+	nv->end[c->end & 1].mac_checked = now;
+	conn_seen(f, nv, now);
+	if (bpf_map_update_elem(&conns, &c->key, nv, BPF_ANY)) {
 		state_count(CG_S_CONN_FAILED);
 		return;
 	}
@@ -1097,25 +1254,410 @@ static __always_inline bool ics_refused(struct xdp_md *ctx, struct frame *f,
 }
 
 /*
- * Step 12 for a frame a flow allows: looks up the flow's info (kept in
- * *fip for the caller) and, on a flow with modbus:/s7comm:, inspects the
- * request and counts it. Returns false when the request is refused.
+ * The stream rule's judgement runs as a global function: the verifier
+ * checks it once, on its own, instead of once for every way a frame can
+ * reach step 12, and its walks keep their state in the per-CPU scratch
+ * (struct cg_stream_buf), so that the stack of the whole call chain stays
+ * within 512 bytes. The bpf_loop callbacks get this pointer pair.
  */
-static __always_inline bool ics_allowed(struct xdp_md *ctx, struct frame *f,
-					struct cg_flow_info **fip, __u64 now)
+struct stream_walk {
+	struct cg_stream_buf *ms;
+	const struct cg_stream *s;
+};
+
+/* One step of the checksum: 512 bytes (bpf_csum_diff's most) at 512 * i. */
+static long csum_step(__u64 i, void *data)
 {
+	struct cg_stream_buf *ms = ((struct stream_walk *)data)->ms;
+	__u64 o, n;
+
+	if (i >= CG_STREAM_MAX / 512)
+		return 1;
+	o = i << 9;
+	if (o >= ms->cw_padded)
+		return 1;
+	n = ms->cw_padded - o;
+	asm volatile("%[n] &= 0x1fff" : [n] "+r"(n));
+	if (n > 512)
+		n = 512;
+	if (n == 0)
+		return 1;
+	ms->cw_sum = bpf_csum_diff(NULL, 0, (__be32 *)(ms->b + o), n,
+				   ms->cw_sum);
+	return ms->cw_sum < 0;
+}
+
+/*
+ * Is the TCP checksum of the segment in ms->b[0, seglen) right? The
+ * buffer has room for the zero padding to a multiple of 4.
+ */
+static __always_inline bool tcp_csum_ok(const struct frame *f,
+					struct stream_walk *w, __u32 seglen)
+{
+	struct cg_stream_buf *ms = w->ms;
+	__u32 fold;
+
+	if (seglen > CG_STREAM_MAX)
+		return false;
+	ms->b[seglen] = 0;
+	ms->b[seglen + 1] = 0;
+	ms->b[seglen + 2] = 0;
+	ms->cw_padded = (seglen + 3) & ~3u;
+	__builtin_memset(ms->ph, 0, sizeof(ms->ph));
+	if (f->family == 4) {
+		/* src, dst, zero, protocol, TCP length: 12 bytes. */
+		__builtin_memcpy(ms->ph, f->src, 4);
+		__builtin_memcpy(ms->ph + 4, f->dst, 4);
+		ms->ph[9] = IPPROTO_TCP_;
+		ms->ph[10] = seglen >> 8;
+		ms->ph[11] = seglen & 0xff;
+		ms->cw_sum = bpf_csum_diff(NULL, 0, (__be32 *)ms->ph, 12, 0);
+	} else {
+		/* src, dst, TCP length (32 bits), 3 zeros, next header. */
+		__builtin_memcpy(ms->ph, f->src, 16);
+		__builtin_memcpy(ms->ph + 16, f->dst, 16);
+		ms->ph[34] = seglen >> 8;
+		ms->ph[35] = seglen & 0xff;
+		ms->ph[39] = IPPROTO_TCP_;
+		ms->cw_sum = bpf_csum_diff(NULL, 0, (__be32 *)ms->ph, 40, 0);
+	}
+	if (ms->cw_sum < 0)
+		return false;
+	bpf_loop(CG_STREAM_MAX / 512, csum_step, w, 0);
+	if (ms->cw_sum < 0)
+		return false;
+	fold = (__u32)ms->cw_sum;
+	fold = (fold & 0xffff) + (fold >> 16);
+	fold = (fold & 0xffff) + (fold >> 16);
+	return fold == 0xffff;
+}
+
+/* One step of the stream hashes: the 16-bit word at hs_off + 2 * i. */
+static long stream_hash_step(__u64 i, void *data)
+{
+	struct cg_stream_buf *ms = ((struct stream_walk *)data)->ms;
+	__u64 pos = ms->hs_off + 2 * i;
+	__u32 w;
+
+	if (pos >= ms->hs_end || pos >= CG_STREAM_MAX)
+		return 1;
+	/* The bound again, on the register that indexes. */
+	asm volatile("%[p] &= 0xfff" : [p] "+r"(pos));
+	w = (__u32)ms->b[pos] << 8;
+	if (pos + 1 < ms->hs_end)
+		w |= ms->b[pos + 1];
+	ms->hs_h1 = mod_p31((__u64)ms->hs_h1 * ms->hs_k1 + w + 1);
+	ms->hs_h2 = mod_p31((__u64)ms->hs_h2 * ms->hs_k2 + w + 1);
+	return 0;
+}
+
+/*
+ * The two keyed hashes of ms->b[off, off + len), into hs_h1 and hs_h2:
+ * polynomials in the keys over the data's 16-bit words (the last one
+ * padded with a zero byte), then its length, mod 2^31 - 1.
+ */
+static __always_inline void stream_hash(struct stream_walk *w, __u32 off,
+					__u32 len, const struct cg_stream *s)
+{
+	struct cg_stream_buf *ms = w->ms;
+
+	ms->hs_off = off;
+	ms->hs_end = off + len;
+	ms->hs_k1 = s->k1;
+	ms->hs_k2 = s->k2;
+	ms->hs_h1 = 0;
+	ms->hs_h2 = 0;
+	bpf_loop((len + 1) / 2, stream_hash_step, w, 0);
+	ms->hs_h1 = mod_p31((__u64)ms->hs_h1 * ms->hs_k1 + len);
+	ms->hs_h2 = mod_p31((__u64)ms->hs_h2 * ms->hs_k2 + len);
+}
+
+/* The record of the stream that starts at `seq`, or NULL. */
+static __always_inline const struct cg_stream_rec *
+stream_rec(const struct cg_stream *s, __u32 seq)
+{
+	int i;
+
+	for (i = 0; i < CG_STREAM_RECS; i++)
+		if (s->rec[i].len && s->rec[i].start == seq)
+			return &s->rec[i];
+	return NULL;
+}
+
+/*
+ * One step of the walk over passed data sent again: the record that starts
+ * where the walk stands (w_pos) must lie within what is left and hash the
+ * same.
+ */
+static long rec_step(__u64 i, void *data)
+{
+	struct stream_walk *w = data;
+	struct cg_stream_buf *ms = w->ms;
+	const struct cg_stream_rec *r;
+
+	if (ms->w_pos == ms->w_stop)
+		return 1;
+	r = stream_rec(w->s, ms->w_pos);
+	if (!r || r->len > ms->w_stop - ms->w_pos) {
+		ms->w_bad = 1;
+		return 1;
+	}
+	stream_hash(w, ms->w_poff + (ms->w_pos - ms->w_seq), r->len, w->s);
+	if (ms->hs_h1 != r->h1 || ms->hs_h2 != r->h2) {
+		ms->w_bad = 1;
+		return 1;
+	}
+	ms->w_pos += r->len;
+	return 0;
+}
+
+/*
+ * The stream rule (README step 12) for a TCP frame from the opener of an
+ * inspected connection (`key`; `exists`: the connection is live) or from
+ * a frame that opens one, that a flow allowed. Returns CG_R_STREAM or
+ * CG_R_ALLOWED. Writes no state: it leaves in the scratch where the new
+ * data starts (payload_off), or that the frame is an exact copy of passed
+ * data (retrans: nothing to inspect), and what stream_commit() needs.
+ */
+__noinline int cg_stream_judge(struct xdp_md *ctx, const struct frame *f,
+			       const struct cg_conn_key *key, int exists)
+{
+	struct stream_walk w = {};
+	struct cg_stream_buf *ms;
+	struct cg_conn_val *v;
+	const struct cg_stream *s = NULL;
+	__u32 seglen, poff, L, E, next, zero = 0;
+	__u8 state = CG_ST_NONE, fl;
+	__u64 seg;
+	__s32 d;
+
+	if (!f || !key)
+		return CG_R_STREAM;
+	if (exists) {
+		v = bpf_map_lookup_elem(&conns, key);
+		if (!v)
+			return CG_R_STREAM;
+		s = &v->stream;
+		state = s->state;
+	}
+	fl = f->tcp_flags;
+	if (f->hop_limit <= 1 || (fl & TCP_URG))
+		return CG_R_STREAM;
+	seg = f->l3_end - f->l4_off;
+	/* 64 bits, masked in asm: the verifier needs the bounds on the very
+	 * register that is passed to the helper. */
+	asm volatile("%[n] &= 0x1fff" : [n] "+r"(seg));
+	if (f->l3_end - f->l4_off > CG_STREAM_MAX || seg < 20 ||
+	    seg > CG_STREAM_MAX)
+		return CG_R_STREAM;
+	seglen = seg;
+	ms = bpf_map_lookup_elem(&stream_buf, &zero);
+	if (!ms)
+		return CG_R_STREAM;
+	w.ms = ms;
+	w.s = s;
+	ms->retrans = 0;
+	ms->next = 0;
+	ms->payload_off = f->payload_off;
+	if (bpf_xdp_load_bytes(ctx, f->l4_off, ms->b, seg) ||
+	    !tcp_csum_ok(f, &w, seglen))
+		return CG_R_STREAM;
+	L = f->payload_end - f->payload_off;
+	poff = f->payload_off - f->l4_off;
+	ms->len = L;
+
+	if (fl & TCP_SYN) {
+		if ((fl & (TCP_ACK | TCP_FIN | TCP_RST)) || L)
+			return CG_R_STREAM;
+		if (state == CG_ST_NONE || state == CG_ST_CLOSED ||
+		    (state == CG_ST_SYN && s && f->tcp_seq == s->isn))
+			return CG_R_ALLOWED;
+		return CG_R_STREAM;
+	}
+	if (!s || state == CG_ST_NONE || state == CG_ST_UNSYNCED ||
+	    state == CG_ST_CLOSED)
+		return L ? CG_R_STREAM : CG_R_ALLOWED;
+	next = (__u32)s->next;
+	ms->next = next;
+	if (state == CG_ST_SYN && f->tcp_seq != next)
+		return CG_R_STREAM;
+	if (L == 0)
+		return CG_R_ALLOWED;
+	d = (__s32)(f->tcp_seq - next);
+	if (d > 0)
+		return CG_R_STREAM;
+	E = f->tcp_seq + L;
+	if ((s->flags & CG_STF_WND) && (__s32)(E - s->wnd_end) > 0)
+		return CG_R_STREAM;
+	if (d < 0) {
+		/* Passed data again: whole records, the same bytes. */
+		ms->w_seq = f->tcp_seq;
+		ms->w_poff = poff;
+		ms->w_pos = f->tcp_seq;
+		ms->w_stop = (__s32)(E - next) < 0 ? E : next;
+		ms->w_bad = 0;
+		bpf_loop(CG_STREAM_RECS, rec_step, &w, 0);
+		if (ms->w_bad || ms->w_pos != ms->w_stop)
+			return CG_R_STREAM;
+		if (ms->w_stop == E) {
+			ms->retrans = 1;
+			return CG_R_ALLOWED;
+		}
+		ms->payload_off = f->payload_off + (next - f->tcp_seq);
+	}
+	/* New data, [next, E): recorded if step 12 lets it pass. */
+	stream_hash(&w, poff + (next - f->tcp_seq), E - next, s);
+	ms->h1 = ms->hs_h1;
+	ms->h2 = ms->hs_h2;
+	return CG_R_ALLOWED;
+}
+
+/*
+ * Apply the stream rule's effect for a frame of an existing connection
+ * that passes (it re-derives what stream_judge decided). Returns false
+ * when another CPU moved the stream first (two frames for the same bytes
+ * at once): this frame then drops.
+ */
+static __always_inline bool stream_commit(struct xdp_md *ctx, struct frame *f,
+					  struct conn *c)
+{
+	struct cg_stream_buf *ms;
+	struct cg_stream *s;
+	__u8 fl = f->tcp_flags, state;
+	__u32 E, h, zero = 0;
+
+	if (!c->val || is_shadow())
+		return true; /* a new connection: conn_open starts it */
+	ms = bpf_map_lookup_elem(&stream_buf, &zero);
+	if (!ms)
+		return false;
+	s = &c->val->stream;
+	state = s->state;
+	if (fl & TCP_SYN) {
+		if (state != CG_ST_SYN)
+			stream_start(s, f, tcp_wscale(ctx, f));
+		return true;
+	}
+	if (state == CG_ST_NONE) {
+		s->state = CG_ST_UNSYNCED;
+		return true;
+	}
+	if (state != CG_ST_SYN && state != CG_ST_SYNCED)
+		return true;
+	if (ms->len == 0) {
+		s->state = (fl & (TCP_FIN | TCP_RST)) &&
+					   f->tcp_seq == ms->next
+				   ? CG_ST_CLOSED
+				   : CG_ST_SYNCED;
+		return true;
+	}
+	/* New data [st_next, E). */
+	E = f->tcp_seq + ms->len;
+	if (__sync_val_compare_and_swap(&s->next, (__u64)ms->next,
+					(__u64)E) != ms->next)
+		return false;
+	h = s->head & (CG_STREAM_RECS - 1);
+	s->rec[h].start = ms->next;
+	s->rec[h].len = E - ms->next;
+	s->rec[h].h1 = ms->h1;
+	s->rec[h].h2 = ms->h2;
+	s->head = (h + 1) & (CG_STREAM_RECS - 1);
+	s->state = (fl & (TCP_FIN | TCP_RST)) ? CG_ST_CLOSED : CG_ST_SYNCED;
+	return true;
+}
+
+/*
+ * A reply on an inspected connection: what the responder's segments say
+ * of the opener's stream. Its SYN-ACK gives the window scale, its ACKs
+ * the right edge of its window and, for a stream picked up without its
+ * SYN, where the stream stands; its RST ends the stream.
+ */
+static __always_inline void stream_reply(struct xdp_md *ctx, struct frame *f,
+					 struct conn *c)
+{
+	struct cg_stream *s;
+	__u8 fl = f->tcp_flags;
+	__u32 end;
+	int ws;
+
+	if (f->proto != IPPROTO_TCP_ || !c->val || is_shadow() ||
+	    c->val->opener == c->end)
+		return;
+	s = &c->val->stream;
+	if (s->state == CG_ST_NONE)
+		return;
+	if (fl & TCP_RST) {
+		s->state = CG_ST_CLOSED;
+		return;
+	}
+	if (fl & TCP_SYN) {
+		if ((fl & TCP_ACK) && s->state == CG_ST_SYN) {
+			ws = (s->flags & CG_STF_SYN_WS) ? tcp_wscale(ctx, f)
+							: -1;
+			s->shift = ws < 0 ? 0 : ws > 14 ? 14 : ws;
+			s->flags |= CG_STF_SHIFT;
+		}
+		return;
+	}
+	if (!(fl & TCP_ACK))
+		return;
+	if (s->state == CG_ST_UNSYNCED) {
+		__builtin_memset(s->rec, 0, sizeof(s->rec));
+		s->next = f->tcp_ack;
+		s->state = CG_ST_SYNCED;
+	}
+	if (!(s->flags & CG_STF_SHIFT))
+		return;
+	end = f->tcp_ack + ((__u32)f->tcp_win << (s->shift & 15));
+	if (!(s->flags & CG_STF_WND) || (__s32)(end - s->wnd_end) > 0) {
+		s->wnd_end = end;
+		s->flags |= CG_STF_WND;
+	}
+}
+
+/*
+ * Step 12 for a frame a flow allows, on the full judgement or the fast
+ * path: looks up the flow's info (kept in *fip for the caller) and, on a
+ * flow with modbus:/s7comm:, applies the stream rule to the opener's TCP
+ * frames, then inspects the request and counts it. Returns the reason:
+ * allowed, stream, fragment (an inspected flow is never passed
+ * fragmented) or ics-denied.
+ */
+static __always_inline __u32 inspect(struct xdp_md *ctx, struct frame *f,
+				     struct conn *c, struct cg_flow_info **fip,
+				     __u64 now)
+{
+	struct cg_stream_buf *ms;
 	struct cg_flow_info *fi;
-	__u32 id = f->flow;
+	__u32 id = f->flow, r, zero = 0;
 	bool refused;
 
 	fi = bpf_map_lookup_elem(&flow_info, &id);
 	*fip = fi;
 	if (!fi || !(fi->flags & CG_FLOW_ICS))
-		return true;
+		return CG_R_ALLOWED;
+	if (f->proto == IPPROTO_TCP_ && (!c->val || c->val->opener == c->end)) {
+		if (f->fragmented)
+			return CG_R_FRAGMENT;
+		f->st_touched = 1;
+		r = cg_stream_judge(ctx, f, &c->key, c->val != NULL);
+		if (r != CG_R_ALLOWED)
+			return CG_R_STREAM;
+		ms = bpf_map_lookup_elem(&stream_buf, &zero);
+		if (!ms)
+			return CG_R_STREAM;
+		if (ms->retrans)
+			return CG_R_ALLOWED;
+		f->payload_off = ms->payload_off;
+	}
 	refused = ics_refused(ctx, f, fi);
 	if (f->ics_proto && !is_shadow())
 		ics_count(f, refused, now);
-	return !refused;
+	if (refused)
+		return CG_R_ICS_DENIED;
+	if (f->st_touched && !stream_commit(ctx, f, c))
+		return CG_R_STREAM;
+	return CG_R_ALLOWED;
 }
 
 /* Is a flow's window open now? Flows without one always are. */
@@ -1389,6 +1931,11 @@ static __always_inline void parse_l4(struct xdp_md *ctx, struct frame *f,
 		f->sport = bpf_ntohs(th->source);
 		f->dport = bpf_ntohs(th->dest);
 		f->tcp_flags = ((__u8 *)th)[13];
+		f->tcp_seq = bpf_ntohl(th->seq);
+		f->tcp_ack = bpf_ntohl(th->ack_seq);
+		f->tcp_win = bpf_ntohs(th->window);
+		f->l4_off = l4_off;
+		f->l3_end = l3_end;
 		f->has_ports = 1;
 		f->payload_off = l4_off + th->doff * 4;
 		f->payload_end = l3_end;
@@ -1590,11 +2137,10 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 		f->flow = flow_lookup(f);
 	}
 
-	/* 10. The allowlist; 12: a refused request opens nothing. */
+	/* 10. The allowlist. Step 12 (at the exit, for this path and the
+	 * fast path alike) opens the connection if the request passes. */
 	if (f->flow != CG_FLOW_NONE) {
-		if (!ics_allowed(ctx, f, fi, now))
-			return CG_R_ICS_DENIED;
-		conn_open(f, c, *fi, now);
+		f->opening = 1;
 		return CG_R_ALLOWED;
 	}
 
@@ -1780,6 +2326,7 @@ int cranegate_xdp(struct xdp_md *ctx)
 	}
 	if (f.ethertype == ETH_P_IP || f.ethertype == ETH_P_IPV6) {
 		parse_ip(ctx, &f, off, &l4_off, &l3_end, &hop_limit);
+		f.hop_limit = hop_limit;
 		if (!f.ip_bad && !f.nonfirst)
 			parse_l4(ctx, &f, l4_off, l3_end, hop_limit);
 		/* Established traffic: the decision it had before. */
@@ -1793,9 +2340,16 @@ int cranegate_xdp(struct xdp_md *ctx)
 	if (reason == CG_R_MAX)
 		reason = judge(ctx, &f, &c, &fi, now);
 
-	/* 12. Established requests on flows that restrict ICS functions. */
-	if (reason == CG_R_ALLOWED && !ics_allowed(ctx, &f, &fi, now))
-		reason = CG_R_ICS_DENIED;
+	/* 12. Requests on flows that restrict ICS functions, new and
+	 * established; a refused request opens nothing. */
+	if (reason == CG_R_ALLOWED) {
+		reason = inspect(ctx, &f, &c, &fi, now);
+		if (reason == CG_R_ALLOWED && f.opening)
+			conn_open(ctx, &f, &c, fi, now);
+	}
+	/* What the responder's segments say of an inspected stream. */
+	if (reason == CG_R_REPLY && c.val)
+		stream_reply(ctx, &f, &c);
 
 out:
 	/* 12. Verdict; monitor mode turns every drop into a logged pass. */

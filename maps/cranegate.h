@@ -45,6 +45,7 @@ enum cg_reason {
 	CG_R_FRAGMENT,	     /* non-first IP fragment */
 	CG_R_MALFORMED,	     /* truncated or inconsistent headers */
 	CG_R_ETHERTYPE,	     /* non-IP, non-ARP ethertype */
+	CG_R_STREAM,	     /* inspected TCP stream: not in-order data */
 	CG_R_MAX,
 };
 
@@ -290,6 +291,62 @@ struct cg_conn_end {
 	__u8 pad2[2];
 };
 
+/*
+ * The opener's byte stream on an inspected connection (one opened by a
+ * flow with modbus:/s7comm:), normalized (README, "How a frame is judged",
+ * step 12, the stream rule): the gate passes the opener's data only in
+ * order, at `next`, or as an exact copy of data it passed before, so that
+ * it judges the very bytes the receiver's stack will deliver.
+ *
+ * `rec` holds the last CG_STREAM_RECS runs of new data passed, oldest
+ * replaced first: their start, length and two keyed hashes of their bytes
+ * (polynomials mod 2^31 - 1 at the connection's secret points k1, k2,
+ * drawn when the stream starts). A retransmission passes only if it is a
+ * run of whole records with equal hashes; an attacker who does not know
+ * the keys finds other bytes with both hashes equal with probability
+ * about (length / 2^31)^2 per try.
+ *
+ * The state is written without locks by the CPU that sees the frame; the
+ * step that passes new data moves `next` with a compare-and-swap, so two
+ * CPUs racing with different bytes for the same sequence cannot both pass.
+ */
+#define CG_STREAM_RECS 4
+#define CG_STREAM_MAX 4096 /* longest TCP segment (header + data) judged */
+
+enum cg_stream_state {
+	CG_ST_NONE = 0,	 /* not an inspected connection (yet) */
+	CG_ST_SYN,	 /* the opener's SYN seen: next = isn + 1 */
+	CG_ST_SYNCED,	 /* next is known */
+	CG_ST_UNSYNCED,	 /* picked up without its SYN: next unknown */
+	CG_ST_CLOSED,	 /* the opener's stream ended (FIN, RST) */
+};
+
+#define CG_STF_WND (1u << 0)	   /* wnd_end is known */
+#define CG_STF_SYN_WS (1u << 1)	   /* the opener's SYN offered window scaling */
+#define CG_STF_SHIFT (1u << 2)	   /* the window shift is known */
+
+struct cg_stream_rec {
+	__u32 start;
+	__u32 len; /* 0: empty */
+	__u32 h1;
+	__u32 h2;
+};
+
+struct cg_stream {
+	/* The next sequence number the receiver expects, below 2^32: 64 bits
+	 * wide for a compare-and-swap that needs no -mcpu=v3. */
+	__u64 next;
+	__u32 isn; /* the opener's initial sequence number */
+	__u32 wnd_end; /* right edge of the receiver's window */
+	__u32 k1;      /* hash keys, 1 .. 2^31 - 2 */
+	__u32 k2;
+	__u8 state;    /* enum cg_stream_state */
+	__u8 shift;    /* the receiver's window scale */
+	__u8 flags;    /* CG_STF_* */
+	__u8 head;     /* the record replaced next */
+	struct cg_stream_rec rec[CG_STREAM_RECS];
+};
+
 struct cg_conn_val {
 	__u64 last;   /* bpf_jiffies64() of the last frame */
 	__u64 until;  /* CLOCK_TAI ns: the opening flow's window ends; 0 */
@@ -297,6 +354,7 @@ struct cg_conn_val {
 	__u8 closing; /* FIN or RST seen: short timeout */
 	__u8 pad[6];
 	struct cg_conn_end end[2];
+	struct cg_stream stream;
 };
 
 /*
@@ -637,6 +695,7 @@ static const char *const cg_reason_names[CG_R_MAX] = {
 	[CG_R_FRAGMENT] = "fragment",
 	[CG_R_MALFORMED] = "malformed",
 	[CG_R_ETHERTYPE] = "ethertype",
+	[CG_R_STREAM] = "stream",
 };
 #endif
 

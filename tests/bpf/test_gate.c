@@ -557,14 +557,37 @@ static void test_state(struct ctx *c)
 	}
 }
 
-/* One request over TCP (ACK|PSH) from src:sport to dst:dport. */
-static size_t request(uint8_t *buf, const char *src, const char *dst,
-		      uint16_t sport, uint16_t dport, const uint8_t *pl,
-		      size_t n)
+/*
+ * The opener's next sequence number, per source port of the ICS tests: the
+ * stream rule passes a request only at the next byte of its stream, so a
+ * connection starts with a SYN (sequence number 1000; sent here the first
+ * time a port is used) and moves on with each request that passes.
+ */
+static uint32_t req_next[65536];
+
+/* One request over TCP (ACK|PSH) from src:sport to dst:dport, in order. */
+static size_t request(struct ctx *c, uint8_t *buf, const char *src,
+		      const char *dst, uint16_t sport, uint16_t dport,
+		      const uint8_t *pl, size_t n)
 {
 	struct cg_frame_spec s;
+	struct cg_event ev = {};
+	size_t syn;
+	int action;
 
+	if (!req_next[sport]) {
+		cg_frame_tcp(&s, src, dst, sport, dport, CG_TCP_SYN);
+		s.tcp_seq = 1000;
+		syn = build(&s, buf);
+		cg_frame_station_mac(buf, syn);
+		if (!cg_gate_test_run(c->g, if_nametoindex("biz0"), buf, syn,
+				      &ev, &action))
+			c->n_sent[ev.reason < CG_R_MAX ? ev.reason : 0]++;
+		ASSERT_EQ(ev.reason, CG_R_ALLOWED, "ics: the SYN opens");
+		req_next[sport] = 1001;
+	}
 	cg_frame_tcp(&s, src, dst, sport, dport, CG_TCP_ACK | CG_TCP_PSH);
+	s.tcp_seq = req_next[sport];
 	s.payload = pl;
 	s.payload_len = n;
 	return build(&s, buf);
@@ -573,9 +596,11 @@ static size_t request(uint8_t *buf, const char *src, const char *dst,
 #define REQ(name, ifn, src, dst, sport, dport, verdict, reason, flow, ...)     \
 	do {                                                                   \
 		static const uint8_t pl[] = { __VA_ARGS__ };                   \
-		size_t n = request(buf, src, dst, sport, dport, pl,           \
+		size_t n = request(c, buf, src, dst, sport, dport, pl,        \
 				   sizeof(pl));                                \
-		expect(c, name, ifn, buf, n, verdict, reason, flow);           \
+		if (expect(c, name, ifn, buf, n, verdict, reason, flow) &&     \
+		    (verdict) == PASS)                                         \
+			req_next[sport] += sizeof(pl);                         \
 	} while (0)
 
 static void test_ics(struct ctx *c)
@@ -592,13 +617,14 @@ static void test_ics(struct ctx *c)
 	len = build(&s, buf);
 	expect(c, "modbus: SYN opens", "biz0", buf, len, PASS, CG_R_ALLOWED,
 	       F_MB_RO);
+	req_next[41000] = 1001;
 	REQ("modbus: read holding registers", "biz0", ops, plc, 41000, 502,
 	    PASS, CG_R_ALLOWED, F_MB_RO, 0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 10);
 	REQ("modbus: write single register refused", "biz0", ops, plc, 41000,
 	    502, DROP, CG_R_ICS_DENIED, F_MB_RO, 0, 2, 0, 0, 0, 6, 1, 6, 0, 1,
 	    0, 42);
 	cg_gate_test_run(c->g, if_nametoindex("biz0"), buf,
-			 request(buf, ops, plc, 41000, 502,
+			 request(c, buf, ops, plc, 41000, 502,
 				 (const uint8_t[]){ 0, 3, 0, 0, 0, 7, 1, 16, 0,
 						    1, 0, 1, 2 },
 				 13),
