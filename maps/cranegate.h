@@ -45,7 +45,9 @@ enum cg_reason {
 	CG_R_FRAGMENT,	     /* non-first IP fragment */
 	CG_R_MALFORMED,	     /* truncated or inconsistent headers */
 	CG_R_ETHERTYPE,	     /* non-IP, non-ARP ethertype */
-	CG_R_STREAM,	     /* inspected TCP stream: not in-order data */
+	CG_R_STREAM,	     /* inspected TCP stream: not the next in-order
+			      * data nor an exact retransmission, or a
+			      * segment the receiver would discard */
 	CG_R_MAX,
 };
 

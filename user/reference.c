@@ -35,8 +35,16 @@
 
 #define MAX_EXT_HEADERS 8
 
+#define TCP_FIN 0x01
 #define TCP_SYN 0x02
+#define TCP_RST 0x04
 #define TCP_ACK 0x10
+#define TCP_URG 0x20
+#define TCP_OPT_EOL 0
+#define TCP_OPT_NOP 1
+#define TCP_OPT_WSCALE 3
+#define TCP_MAX_WSCALE 14
+#define TCP_SEGMENT_MAX 4096 /* the stream rule's longest segment */
 
 #define S7_PORT 102
 #define MODBUS_MAX_ADUS 8
@@ -48,6 +56,42 @@
 #define S7_JOB 1
 #define S7_USERDATA 7
 #define S7_USERDATA_PARAM_LEN 8
+
+/*
+ * The stream rule's view of the opener's byte stream (README step 11a),
+ * on a connection a flow with `modbus:` or `s7comm:` opened. STREAM_NONE:
+ * no state yet (what a connection picked up without its SYN starts
+ * from, judged as UNSYNCED).
+ */
+enum ref_stream_state {
+	STREAM_NONE = 0,
+	STREAM_SYN,	 /* the opener's SYN seen: isn known */
+	STREAM_SYNCED,	 /* next known */
+	STREAM_UNSYNCED, /* picked up: next unknown until the responder ACKs */
+	STREAM_CLOSED,	 /* the opener's stream ended (FIN, RST) */
+};
+
+#define STREAM_RECORDS 4
+
+/* A run of new data that passed: where it starts, and its bytes. */
+struct ref_record {
+	uint32_t start;
+	uint32_t len; /* 0: empty */
+	uint8_t *bytes;
+};
+
+struct ref_stream {
+	enum ref_stream_state state;
+	uint32_t isn;
+	uint32_t next;
+	bool handshake;	 /* the opener's SYN seen: the shift is known */
+	bool ws_offered; /* the opener's SYN carried window scale */
+	uint8_t shift;	 /* the responder's window scale, or 0 */
+	bool wnd_known;
+	uint32_t wnd_end;
+	struct ref_record rec[STREAM_RECORDS];
+	unsigned int rec_next; /* the slot the next record goes to */
+};
 
 /*
  * One open connection: a protocol and two (address, port) ends, in no
@@ -63,6 +107,7 @@ struct ref_conn {
 	uint8_t other[16];
 	uint32_t flow; /* the flow that opened it */
 	int64_t until; /* Unix ns: the opening flow's window ends; 0: never */
+	struct ref_stream stream; /* inspected connections only */
 };
 
 /* A source MAC and the zone it was first seen in (no time: no expiry). */
@@ -102,6 +147,7 @@ struct ref_packet {
 	uint8_t dst[16];
 	uint8_t proto;	   /* IPv4 protocol / last IPv6 next header */
 	uint8_t hop_limit; /* IPv6 only */
+	uint8_t ttl;	   /* IPv4 TTL / IPv6 hop limit */
 	bool fragmented;   /* IPv4 MF or offset; IPv6 fragment header */
 	bool non_first;	   /* fragment offset != 0 */
 	const uint8_t *l4; /* transport header; l4_len bytes up to IP end */
@@ -330,19 +376,19 @@ static struct ref_conn *conn_find(struct cg_refeval *r,
  * Open the frame's connection with its source as the opener, unless it is
  * open already: then it keeps its opener and opening flow.
  */
-static void conn_open(struct cg_refeval *r, const struct ref_packet *pk,
-		      uint32_t flow)
+static struct ref_conn *conn_open(struct cg_refeval *r,
+				  const struct ref_packet *pk, uint32_t flow)
 {
-	struct ref_conn *c;
+	struct ref_conn *c = conn_find(r, pk);
 
-	if (conn_find(r, pk))
-		return;
+	if (c)
+		return c;
 	if (r->n_conns == r->cap_conns) {
 		size_t cap = r->cap_conns ? r->cap_conns * 2 : 64;
 		struct ref_conn *n = realloc(r->conns, cap * sizeof(*n));
 
 		if (!n)
-			return; /* out of memory: forget the connection */
+			return NULL; /* out of memory: forget the connection */
 		r->conns = n;
 		r->cap_conns = cap;
 	}
@@ -357,6 +403,7 @@ static void conn_open(struct cg_refeval *r, const struct ref_packet *pk,
 	c->flow = flow;
 	if (r->policy->flows[flow].valid.has_until)
 		c->until = r->policy->flows[flow].valid.until * 1000000000LL;
+	return c;
 }
 
 /*
@@ -386,6 +433,7 @@ static bool parse_ipv4(const uint8_t *ip, size_t room, struct ref_packet *pk)
 	pk->fragmented = (frag & 0x2000) || offset != 0;
 	pk->non_first = offset != 0;
 	pk->ip_id = get16(ip + 4);
+	pk->ttl = ip[8];
 	pk->proto = ip[9];
 	memcpy(pk->src, ip + 12, 4);
 	memcpy(pk->dst, ip + 16, 4);
@@ -426,6 +474,7 @@ static bool parse_ipv6(const uint8_t *ip, size_t room, struct ref_packet *pk)
 
 	pk->family = 6;
 	pk->hop_limit = ip[7];
+	pk->ttl = ip[7];
 	memcpy(pk->src, ip + 8, 16);
 	memcpy(pk->dst, ip + 24, 16);
 	nh = ip[6];
@@ -861,6 +910,326 @@ static bool ics_allows(const struct cg_flow *fl, const struct ref_packet *pk,
 	return true;
 }
 
+/*
+ * Step 11a, the stream rule, for inspected connections: the opener's
+ * byte stream passes only where the gate can prove what the receiver
+ * will deliver. All sequence numbers compare modulo 2^32.
+ */
+static bool seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+/* The TCP checksum over the pseudo-header and the segment: right? */
+static bool tcp_checksum_ok(const struct ref_packet *pk)
+{
+	uint32_t sum = 0;
+	size_t i, n = addr_len(pk->family);
+
+	for (i = 0; i < n; i += 2)
+		sum += get16(pk->src + i) + get16(pk->dst + i);
+	sum += IPPROTO_TCP;
+	sum += (uint32_t)(pk->l4_len >> 16) + (uint32_t)(pk->l4_len & 0xffff);
+	for (i = 0; i + 1 < pk->l4_len; i += 2)
+		sum += get16(pk->l4 + i);
+	if (pk->l4_len & 1)
+		sum += (uint32_t)pk->l4[pk->l4_len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/*
+ * The window scale option (kind 3, length 3) among a TCP header's
+ * options, read as Linux reads them: end of list (0) stops, no-op (1) is
+ * one byte, every other option has a length byte >= 2 that must fit in
+ * the options, else the walk stops; a later window scale option
+ * overrides an earlier one. Returns whether one was found.
+ */
+static bool tcp_wscale(const struct ref_packet *pk, uint8_t *value)
+{
+	const uint8_t *h = pk->l4;
+	size_t doff = (size_t)(h[12] >> 4) * 4, off = 20, olen;
+	bool found = false;
+
+	while (off < doff) {
+		if (h[off] == TCP_OPT_EOL)
+			break;
+		if (h[off] == TCP_OPT_NOP) {
+			off++;
+			continue;
+		}
+		if (off + 2 > doff)
+			break;
+		olen = h[off + 1];
+		if (olen < 2 || off + olen > doff)
+			break;
+		if (h[off] == TCP_OPT_WSCALE && olen == 3) {
+			*value = h[off + 2];
+			found = true;
+		}
+		off += olen;
+	}
+	return found;
+}
+
+static void stream_records_empty(struct ref_stream *st)
+{
+	unsigned int i;
+
+	for (i = 0; i < STREAM_RECORDS; i++) {
+		free(st->rec[i].bytes);
+		st->rec[i].bytes = NULL;
+		st->rec[i].len = 0;
+	}
+	st->rec_next = 0;
+}
+
+/*
+ * What the stream rule decided for an opener's frame that passes it:
+ * the changes to make once the frame has passed step 12 too, and what
+ * step 12 inspects.
+ */
+struct stream_plan {
+	bool applies; /* the rule judged the frame */
+	bool inspect; /* step 12 runs, on data/len */
+	const uint8_t *data;
+	size_t len;
+	bool set_syn;	   /* state := SYN at seq, records emptied */
+	bool set_synced;   /* SYN -> SYNCED */
+	bool set_unsynced; /* no state -> UNSYNCED (picked up) */
+	bool record;	   /* data/len recorded at next, next += len */
+	bool close;	   /* state := CLOSED */
+	uint32_t seq;
+	bool ws_offered;
+};
+
+/*
+ * The rule for a TCP frame from the opener of an inspected connection
+ * (st: its stream, NULL when this frame opens the connection). Returns
+ * CG_R_STREAM (or CG_R_FRAGMENT), or CG_R_ALLOWED with *plan filled.
+ */
+static enum cg_reason stream_judge(const struct ref_stream *st,
+				   const struct ref_packet *pk,
+				   struct stream_plan *plan)
+{
+	enum ref_stream_state state = st ? st->state : STREAM_NONE;
+	const uint8_t *h = pk->l4;
+	uint8_t flags = pk->tcp_flags, ws;
+	uint32_t seq = (uint32_t)get16(h + 4) << 16 | get16(h + 6);
+	uint32_t len = (uint32_t)pk->payload_len, next, end, upto, cur;
+	unsigned int i, walked;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->applies = true;
+	plan->inspect = true;
+	plan->data = pk->payload;
+	plan->len = pk->payload_len;
+	plan->seq = seq;
+
+	/* Fragments never get here: their checksum cannot be verified. */
+	if (pk->fragmented)
+		return CG_R_FRAGMENT;
+	/* 1. The gateway will not forward it. */
+	if (pk->ttl <= 1)
+		return CG_R_STREAM;
+	/* 2. The receiver would discard it, or it is too long to judge. */
+	if (!tcp_checksum_ok(pk) || pk->l4_len > TCP_SEGMENT_MAX)
+		return CG_R_STREAM;
+	/* 3. Urgent data may be taken out of the stream. */
+	if (flags & TCP_URG)
+		return CG_R_STREAM;
+
+	/* 4. SYNs. */
+	if (flags & TCP_SYN) {
+		if (flags & (TCP_ACK | TCP_FIN | TCP_RST) || len)
+			return CG_R_STREAM;
+		if (state == STREAM_NONE || state == STREAM_CLOSED) {
+			plan->set_syn = true;
+			plan->ws_offered = tcp_wscale(pk, &ws);
+			return CG_R_ALLOWED;
+		}
+		if (state == STREAM_SYN && seq == st->isn)
+			return CG_R_ALLOWED;
+		return CG_R_STREAM;
+	}
+
+	/* 5. The states where next is not (yet) known. */
+	switch (state) {
+	case STREAM_SYN:
+		if (seq != st->isn + 1)
+			return CG_R_STREAM;
+		plan->set_synced = true;
+		next = st->isn + 1;
+		break;
+	case STREAM_NONE:
+	case STREAM_UNSYNCED:
+		if (len)
+			return CG_R_STREAM;
+		plan->set_unsynced = state == STREAM_NONE;
+		return CG_R_ALLOWED;
+	case STREAM_CLOSED:
+		return len ? CG_R_STREAM : CG_R_ALLOWED;
+	default:
+		next = st->next;
+		break;
+	}
+
+	/* 6. SYNCED. */
+	end = seq + len;
+	if (len == 0) {
+		plan->close = (flags & (TCP_FIN | TCP_RST)) && seq == next;
+		return CG_R_ALLOWED;
+	}
+	if (seq_after(seq, next))
+		return CG_R_STREAM; /* a hole before it */
+	if (st->wnd_known && seq_after(end, st->wnd_end))
+		return CG_R_STREAM; /* beyond the receiver's window */
+	/* What overlaps passed data must be exactly the runs passed. */
+	upto = seq_after(end, next) ? next : end;
+	cur = seq;
+	for (walked = 0; cur != upto; walked++) {
+		const struct ref_record *rc = NULL;
+
+		if (walked == STREAM_RECORDS)
+			return CG_R_STREAM;
+		for (i = 0; i < STREAM_RECORDS; i++)
+			if (st->rec[i].len && st->rec[i].start == cur)
+				rc = &st->rec[i];
+		if (!rc || rc->len > end - cur ||
+		    seq_after(cur + rc->len, upto) ||
+		    memcmp(rc->bytes, pk->payload + (cur - seq), rc->len))
+			return CG_R_STREAM;
+		cur += rc->len;
+	}
+	if (!seq_after(end, next)) {
+		plan->inspect = false; /* a retransmission, inspected before */
+		return CG_R_ALLOWED;
+	}
+	plan->data = pk->payload + (next - seq);
+	plan->len = end - next;
+	plan->record = true;
+	plan->close = (flags & (TCP_FIN | TCP_RST)) != 0;
+	return CG_R_ALLOWED;
+}
+
+/* The frame passed: make the plan's changes. */
+static void stream_commit(struct ref_stream *st, const struct stream_plan *p)
+{
+	struct ref_record *rc;
+
+	if (p->set_syn) {
+		stream_records_empty(st);
+		st->state = STREAM_SYN;
+		st->isn = p->seq;
+		st->next = p->seq + 1;
+		st->handshake = true;
+		st->ws_offered = p->ws_offered;
+		st->shift = 0;
+		st->wnd_known = false;
+		return;
+	}
+	if (p->set_unsynced)
+		st->state = STREAM_UNSYNCED;
+	if (p->set_synced) {
+		st->state = STREAM_SYNCED;
+		st->next = st->isn + 1;
+	}
+	if (p->record) {
+		rc = &st->rec[st->rec_next];
+		st->rec_next = (st->rec_next + 1) % STREAM_RECORDS;
+		free(rc->bytes);
+		rc->bytes = malloc(p->len);
+		if (rc->bytes) {
+			memcpy(rc->bytes, p->data, p->len);
+			rc->start = st->next;
+			rc->len = (uint32_t)p->len;
+		} else {
+			rc->len = 0;
+		}
+		st->next += (uint32_t)p->len;
+	}
+	if (p->close)
+		st->state = STREAM_CLOSED;
+}
+
+/*
+ * A reply from the responder of an inspected connection: its window
+ * scale (SYN-ACK), where the receiver's stream and window stand (ACK),
+ * the end of the stream (RST). Replies never drop for this.
+ */
+static void stream_reply(struct ref_stream *st, const struct ref_packet *pk)
+{
+	const uint8_t *h = pk->l4;
+	uint8_t flags = pk->tcp_flags, ws = 0;
+	uint32_t ack, edge;
+
+	if (st->state == STREAM_NONE)
+		return;
+	if ((flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
+		bool has = tcp_wscale(pk, &ws);
+
+		st->shift =
+			st->ws_offered && has
+				? (ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : ws)
+				: 0;
+	} else if (flags & TCP_ACK && !(flags & TCP_SYN)) {
+		ack = (uint32_t)get16(h + 8) << 16 | get16(h + 10);
+		if (st->state == STREAM_UNSYNCED) {
+			st->next = ack;
+			st->state = STREAM_SYNCED;
+			stream_records_empty(st);
+			st->wnd_known = false;
+		}
+		if (st->handshake &&
+		    (st->state == STREAM_SYN || st->state == STREAM_SYNCED)) {
+			edge = ack + ((uint32_t)get16(h + 14) << st->shift);
+			if (!st->wnd_known || seq_after(edge, st->wnd_end)) {
+				st->wnd_end = edge;
+				st->wnd_known = true;
+			}
+		}
+	}
+	if (flags & TCP_RST)
+		st->state = STREAM_CLOSED;
+}
+
+/*
+ * A frame that flow `fl` (id `flow`) allows, steps 11a and 12: on an
+ * inspected connection, the stream rule for the opener's frames; then
+ * ICS inspection (of the new data only, none for a retransmission);
+ * then the connection opens, and the stream's state moves on. A drop
+ * opens nothing and changes nothing.
+ */
+static enum cg_reason allowed_by(struct cg_refeval *r, const struct cg_flow *fl,
+				 uint32_t flow, const struct ref_packet *pk,
+				 struct cg_ref_result *out)
+{
+	struct stream_plan plan = {.inspect = true};
+	struct ref_packet ipk = *pk;
+	struct ref_conn *c;
+	enum cg_reason why;
+
+	if (pk->proto == IPPROTO_TCP && flow_has_ics(fl)) {
+		c = conn_find(r, pk);
+		if (!c || end_is(c->opener, c->opener_port, pk->src, pk->sport,
+				 addr_len(pk->family))) {
+			why = stream_judge(c ? &c->stream : NULL, pk, &plan);
+			if (why != CG_R_ALLOWED)
+				return why;
+			ipk.payload = plan.data;
+			ipk.payload_len = plan.len;
+		}
+	}
+	/* 12. ICS functions, before anything opens. */
+	if (plan.inspect && !ics_allows(fl, &ipk, &out->function))
+		return CG_R_ICS_DENIED;
+	c = conn_open(r, pk, flow);
+	if (plan.applies && c)
+		stream_commit(&c->stream, &plan);
+	return CG_R_ALLOWED;
+}
+
 /* Steps 1-12; returns the reason before monitor mode. */
 static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 			    const uint8_t *f, size_t len,
@@ -993,11 +1362,7 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 		    proto_matches(fl->proto, pk.proto) &&
 		    ports_match(fl, &pk)) {
 			out->flow = (uint32_t)i;
-			/* 12. ICS functions, before anything opens. */
-			if (!ics_allows(fl, &pk, &out->function))
-				return CG_R_ICS_DENIED;
-			conn_open(r, &pk, (uint32_t)i);
-			return CG_R_ALLOWED;
+			return allowed_by(r, fl, (uint32_t)i, &pk, out);
 		}
 	}
 
@@ -1023,6 +1388,10 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 		if (c && !end_is(c->opener, c->opener_port, pk.src, pk.sport,
 				 addr_len(pk.family))) {
 			out->flow = c->flow;
+			/* 11a. What the responder says of the opener's stream.
+			 */
+			if (pk.proto == IPPROTO_TCP)
+				stream_reply(&c->stream, &pk);
 			return CG_R_REPLY;
 		}
 	}
@@ -1092,8 +1461,12 @@ size_t cg_ref_n_conns(const struct cg_refeval *r)
 
 void cg_ref_free(struct cg_refeval *r)
 {
+	size_t i;
+
 	if (!r)
 		return;
+	for (i = 0; i < r->n_conns; i++)
+		stream_records_empty(&r->conns[i].stream);
 	free(r->conns);
 	free(r->macs);
 	free(r->frags);

@@ -88,6 +88,11 @@ struct policy_result {
 	unsigned long frames_run;
 	unsigned long frames_skipped; /* too short for BPF_PROG_TEST_RUN */
 	unsigned long reason_hits[CG_R_MAX];
+	/* Mismatches by (program's reason, reference's reason), before
+	 * monitor mode: what kind of frames the two disagree on. */
+	unsigned long pairs[CG_R_MAX][CG_R_MAX];
+	unsigned long stream_frames; /* made by the generator's streams */
+	unsigned long function_only; /* same decision, another function */
 	unsigned long timed_allowed; /* frames a time-boxed flow allowed */
 	bool windows_closed;	     /* it has a window not open now */
 	char text[TEXT_MAX]; /* comment lines to print before its TAP line */
@@ -216,7 +221,13 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 			goto fail;
 		}
 		cg_ref_eval(ref, fr->ifname, fr->buf, fr->len, &res);
+		/* Streams move on with what passed (the reference's word,
+		 * independent of the program's). */
+		cg_gen_feedback(gen, res.verdict == CG_V_PASS &&
+					     res.reason != CG_R_MONITOR);
 		pr->frames_run++;
+		if (!strncmp(fr->what, "stream ", 7))
+			pr->stream_frames++;
 		if (res.would < CG_R_MAX)
 			pr->reason_hits[res.would]++;
 		if (res.would == CG_R_ALLOWED && res.flow < policy->n_flows &&
@@ -226,6 +237,11 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 			continue;
 		if (!pr->mismatches++)
 			first_bad = fi;
+		if (ev.would < CG_R_MAX && res.would < CG_R_MAX)
+			pr->pairs[ev.would][res.would]++;
+		if (ev.would == res.would && ev.verdict == res.verdict &&
+		    ev.flow == res.flow && ev.function != res.function)
+			pr->function_only++;
 		if (__atomic_fetch_add(run->reported, 1, __ATOMIC_RELAXED) <
 		    MAX_REPORTED) {
 			report(out, run, pi, fi, fr, &ev, action, &res);
@@ -281,7 +297,11 @@ int main(void)
 {
 	char ifnames[CG_GEN_N_IFNAMES][CG_IFNAME_MAX];
 	unsigned long only, i, mismatches = 0, frames = 0, skipped = 0;
-	unsigned long hits[CG_R_MAX] = {0}, n_run = 0, timed_allowed = 0, closed = 0;
+	unsigned long hits[CG_R_MAX] = {0}, n_run = 0, timed_allowed = 0,
+		      closed = 0;
+	unsigned long pairs[CG_R_MAX][CG_R_MAX] = {{0}}, stream_frames = 0;
+	unsigned long function_only = 0;
+	int q;
 	struct diff_run run = {0};
 	unsigned int n_jobs, w;
 	struct timespec t0, t1;
@@ -368,8 +388,13 @@ int main(void)
 		mismatches += pr->mismatches;
 		frames += pr->frames_run;
 		skipped += pr->frames_skipped;
-		for (r = 0; r < CG_R_MAX; r++)
+		for (r = 0; r < CG_R_MAX; r++) {
 			hits[r] += pr->reason_hits[r];
+			for (q = 0; q < CG_R_MAX; q++)
+				pairs[r][q] += pr->pairs[r][q];
+		}
+		stream_frames += pr->stream_frames;
+		function_only += pr->function_only;
 		timed_allowed += pr->timed_allowed;
 		closed += pr->windows_closed;
 	}
@@ -389,6 +414,18 @@ int main(void)
 		if (hits[r])
 			printf(" %s %lu", cg_reason_names[r], hits[r]);
 	printf("\n");
+	printf("# stream frames (the generator's TCP streams on inspected "
+	       "flows): %lu\n",
+	       stream_frames);
+	for (r = 0; r < CG_R_MAX; r++)
+		for (q = 0; q < CG_R_MAX; q++)
+			if (pairs[r][q])
+				printf("# mismatches: program %s, reference "
+				       "%s: "
+				       "%lu\n",
+				       cg_reason_names[r], cg_reason_names[q],
+				       pairs[r][q]);
+	printf("# mismatches in the function alone: %lu\n", function_only);
 	printf("# %lu frames run, %lu too short to run, %.1f s\n", frames,
 	       skipped,
 	       (double)(t1.tv_sec - t0.tv_sec) +

@@ -271,7 +271,7 @@ expect "log: true on plc-programming logs the allowed connection" "${ev:+found}"
 status=$(cg_status_json)
 missing=
 for r in allowed reply intra-zone monitor arp nd no-rule unknown-zone spoofed-source \
-	multi-homed vlan-violation ics-denied fragment malformed ethertype; do
+	multi-homed vlan-violation ics-denied fragment malformed ethertype stream; do
 	jq -e --arg r "$r" '.reasons | has($r)' <<<"$status" >/dev/null 2>&1 || missing+=" $r"
 done
 expect "status --json reports every verdict reason" "${missing:- none}" = " none"

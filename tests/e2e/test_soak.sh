@@ -243,7 +243,7 @@ jq -r '.reasons | to_entries[] | "#   \(.key) \(.value.packets)"' <<<"$st1"
 bad_events=$(jq -r --argjson first_drop 6 '
 	. as $s | [.reasons | to_entries[] | select(.key as $k |
 		["no-rule","unknown-zone","spoofed-source","multi-homed","vlan-violation",
-		 "ics-denied","fragment","malformed","ethertype"] | index($k)) |
+		 "ics-denied","fragment","malformed","ethertype","stream"] | index($k)) |
 	{r: .key, drops: .value.packets,
 	 ev: (($s.events.by_reason[.key] // {}) | ((.emitted // 0) + (.lost // 0) + (.suppressed // 0)))} |
 	select(.drops != .ev) | "\(.r): \(.drops) drops, \(.ev) events"] | join("; ")' <<<"$st1")

@@ -285,7 +285,10 @@ static size_t build_ip(const struct cg_frame_spec *s, uint8_t *buf, size_t cap,
 		l4[12] = (uint8_t)((l4h / 4) << 4);
 		l4[13] = s->tcp_flags;
 		put16(l4 + 14, s->tcp_win);
-		memset(l4 + 20, 1, s->tcp_opts_len); /* NOP options */
+		if (s->tcp_opts)
+			memcpy(l4 + 20, s->tcp_opts, s->tcp_opts_len);
+		else
+			memset(l4 + 20, 1, s->tcp_opts_len); /* NOP options */
 		sum = pseudo_sum(s, 6, l4_len);
 		put16(l4 + 16, csum_fold(csum_add(sum, l4, l4_len)));
 		break;

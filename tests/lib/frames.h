@@ -101,8 +101,9 @@ struct cg_frame_spec {
 	uint8_t tcp_flags; /* CG_TCP_* */
 	uint32_t tcp_seq;
 	uint32_t tcp_ack;
-	uint16_t tcp_win;     /* 0 = 65535 */
-	uint8_t tcp_opts_len; /* option bytes, multiple of 4, <= 40 */
+	uint16_t tcp_win;	 /* 0 = 65535 */
+	uint8_t tcp_opts_len;	 /* option bytes, multiple of 4, <= 40 */
+	const uint8_t *tcp_opts; /* those bytes; NULL: all NOP (1) */
 	uint8_t icmp_type;
 	uint8_t icmp_code;
 	uint16_t icmp_id;  /* bytes 4-5 (echo identifier) */

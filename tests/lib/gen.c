@@ -578,8 +578,8 @@ static void emit_time(struct cg_rng *r, struct sbuf *b, const char *key,
 	gmtime_r(&local, &tm);
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
 	if (off)
-		sb_printf(b, "%s: %s%c%02d:%02d", key, buf,
-			  off < 0 ? '-' : '+', abs(off) / 60, abs(off) % 60);
+		sb_printf(b, "%s: %s%c%02d:%02d", key, buf, off < 0 ? '-' : '+',
+			  abs(off) / 60, abs(off) % 60);
 	else
 		sb_printf(b, "%s: %sZ", key, buf);
 }
@@ -597,13 +597,15 @@ static void emit_valid(struct cg_rng *r, struct sbuf *b, time_t now)
 	switch (cg_rng_below(r, 5)) {
 	case 0: /* ended */
 		until = now - (time_t)rng_range(r, 1, 48) * h;
-		from = cg_rng_pct(r, 70) ? until - (time_t)rng_range(r, 1, 8) * h
-					 : 0;
+		from = cg_rng_pct(r, 70)
+			       ? until - (time_t)rng_range(r, 1, 8) * h
+			       : 0;
 		break;
 	case 1: /* not yet */
 		from = now + (time_t)rng_range(r, 1, 48) * h;
-		until = cg_rng_pct(r, 70) ? from + (time_t)rng_range(r, 1, 8) * h
-					  : 0;
+		until = cg_rng_pct(r, 70)
+				? from + (time_t)rng_range(r, 1, 8) * h
+				: 0;
 		break;
 	case 2: /* open, until */
 		until = now + (time_t)rng_range(r, 1, 48) * h;
@@ -709,10 +711,11 @@ char *cg_gen_policy(struct cg_rng *r)
 			if (a->len == n * 8 && cg_rng_pct(r, 50)) {
 				sb_printf(&b, "{address: ");
 				emit_prefix_item(&b, a);
-				sb_printf(&b,
-					  ", mac: \"02:01:%02x:%02x:%02x:%02x\"}",
-					  a->addr[n - 4], a->addr[n - 3],
-					  a->addr[n - 2], a->addr[n - 1]);
+				sb_printf(
+					&b,
+					", mac: \"02:01:%02x:%02x:%02x:%02x\"}",
+					a->addr[n - 4], a->addr[n - 3],
+					a->addr[n - 2], a->addr[n - 1]);
 			} else {
 				emit_prefix_item(&b, a);
 			}
@@ -782,6 +785,27 @@ struct hist_entry {
 	uint8_t payload[GEN_PAYLOAD_MAX];
 };
 
+/*
+ * A TCP stream on an inspected flow, followed with real sequence
+ * numbers: the client's ISN and next, the last runs of data it sent in
+ * order (which the gate passed, if it judged them as the generator
+ * hopes), the server's side.
+ */
+#define GEN_RUNS 6
+struct gen_stream {
+	bool active;
+	bool synced; /* started with a SYN, not picked up */
+	bool closed; /* the client's FIN or RST, or the server's RST, sent */
+	struct cg_frame_spec spec; /* client to server */
+	const char *ifname, *srv_ifname;
+	uint16_t srv_vid;
+	enum gen_ics ics;
+	uint32_t isn, next, srv_seq;
+	uint32_t run_start[GEN_RUNS], run_len[GEN_RUNS];
+	uint8_t run[GEN_RUNS][GEN_PAYLOAD_MAX];
+	size_t n_runs, next_run;
+};
+
 struct cg_gen_frames {
 	const struct cg_policy *p;
 	struct cg_prefix *pfx; /* every prefix the policy mentions */
@@ -800,6 +824,14 @@ struct cg_gen_frames {
 	enum gen_ics ics;
 	bool ics_response;
 	bool ics_clean; /* the frame starts or continues a clean conversation */
+	bool ics_start; /* ics_fresh made it: it may start a stream */
+	/*
+	 * The stream followed, and what it becomes if the frame just made
+	 * passes (see cg_gen_feedback): what the generator believes of the
+	 * receiver's stream moves only with what the gate let through.
+	 */
+	struct gen_stream stream, proposed;
+	bool has_proposed;
 };
 
 static void add_pfx(struct cg_gen_frames *g, const struct cg_prefix *p)
@@ -1137,6 +1169,7 @@ static void add_ext_chain(struct cg_rng *r, struct cg_frame_spec *s)
 /* ---- ICS payloads -------------------------------------------------- */
 
 static void lie16(struct cg_rng *r, uint8_t *p);
+static void swap_ends(struct cg_frame_spec *s);
 
 /* A Modbus function code, weighted toward what the rules tell apart. */
 static uint8_t pick_modbus_fc(struct cg_rng *r, uint8_t *mei)
@@ -1408,6 +1441,310 @@ static bool flow_has_ics(const struct cg_flow *fl)
 	return fl->modbus.mode != CG_ICS_NONE || fl->s7comm.mode != CG_ICS_NONE;
 }
 
+/* ---- TCP streams on inspected flows --------------------------------- */
+
+/*
+ * Window scale options for SYNs and SYN-ACKs (NOP, kind 3, length 3,
+ * shift), some past the cap of 14, and a broken one.
+ */
+static const uint8_t ws_opts[][4] = {
+	{1, 3, 3, 0},  {1, 3, 3, 2},  {1, 3, 3, 7}, {1, 3, 3, 14},
+	{1, 3, 3, 15}, {1, 3, 3, 30}, {3, 3, 5, 0}, {1, 3, 2, 7},
+};
+
+static void stream_remember_run(struct gen_stream *st, uint32_t start,
+				const uint8_t *data, size_t len)
+{
+	size_t i = st->next_run;
+
+	if (!len || len > GEN_PAYLOAD_MAX)
+		return;
+	st->run_start[i] = start;
+	st->run_len[i] = (uint32_t)len;
+	memcpy(st->run[i], data, len);
+	st->next_run = (st->next_run + 1) % GEN_RUNS;
+	if (st->n_runs < GEN_RUNS)
+		st->n_runs++;
+}
+
+/* The run that starts at `start`, or -1. */
+static int stream_run_at(const struct gen_stream *st, uint32_t start)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_runs; i++)
+		if (st->run_start[i] == start && st->run_len[i])
+			return (int)i;
+	return -1;
+}
+
+/*
+ * A frame that the generator made cleanly along an inspected flow (a SYN
+ * or a request from the client, on the client's own ingress) starts a
+ * stream that later frames continue with real sequence numbers.
+ */
+static void stream_start(struct gen_stream *st, struct cg_rng *r,
+			 const struct cg_policy *p,
+			 const struct cg_frame_spec *s, const char *ifname,
+			 enum gen_ics ics)
+{
+	int zone = zone_of(p, s->family, s->dst);
+
+	memset(st, 0, sizeof(*st));
+	st->active = true;
+	st->spec = *s;
+	st->spec.payload = NULL;
+	st->spec.payload_len = 0;
+	st->spec.tcp_opts = NULL;
+	st->spec.tcp_opts_len = 0;
+	st->spec.pad_to = 0;
+	st->ifname = ifname;
+	st->ics = ics;
+	st->srv_ifname = ifname;
+	if (zone >= 0)
+		zone_ingress(r, &p->zones[zone], &st->srv_ifname, &st->srv_vid);
+	st->srv_seq = (uint32_t)cg_rng_next(r);
+	st->isn = s->tcp_seq;
+	st->next = s->tcp_seq + 1;
+	st->synced = (s->tcp_flags & CG_TCP_SYN) != 0;
+	if (!st->synced) /* picked up: where the server stands */
+		st->next = s->tcp_seq + (uint32_t)s->payload_len +
+			   (cg_rng_pct(r, 70) ? 0 : cg_rng_below(r, 100));
+}
+
+/* The next frame of the stream; *bad_csum: break its TCP checksum. */
+static void stream_frame(struct cg_gen_frames *g, struct cg_rng *r,
+			 struct cg_frame_spec *s, const char **ifname,
+			 uint8_t *payload, char *what, size_t what_size,
+			 bool *bad_csum)
+{
+	struct gen_stream *st = &g->proposed;
+	uint32_t k = cg_rng_below(r, 100), seq;
+
+	*st = g->stream;
+	g->has_proposed = true;
+	seq = st->next;
+	char how[64] = "";
+	size_t len = 0, n;
+	const char *did;
+	bool server = false;
+	int i;
+
+	*s = st->spec;
+	s->payload = payload;
+	*ifname = st->ifname;
+	s->tcp_flags = cg_rng_pct(r, 80) ? CG_TCP_PSH | CG_TCP_ACK : CG_TCP_ACK;
+	s->tcp_ack = st->srv_seq;
+	g->ics = st->ics;
+	g->ics_clean = true;
+
+	if (k < 22) {
+		len = ics_payload(r, st->ics, true, payload, how, sizeof(how));
+		if (cg_rng_pct(r, 3))
+			s->tcp_flags |= CG_TCP_FIN;
+		did = "in order";
+	} else if (k < 30 && st->n_runs) {
+		i = (int)cg_rng_below(r, (uint32_t)st->n_runs);
+		seq = st->run_start[i];
+		len = st->run_len[i];
+		memcpy(payload, st->run[i], len);
+		did = "exact retransmission";
+	} else if (k < 34 && st->n_runs) {
+		i = (int)cg_rng_below(r, (uint32_t)st->n_runs);
+		seq = st->run_start[i];
+		len = cg_rng_pct(r, 50) ? st->run_len[i]
+					: ics_payload(r, st->ics, true, payload,
+						      how, sizeof(how));
+		if (len == st->run_len[i]) {
+			memcpy(payload, st->run[i], len);
+			payload[cg_rng_below(r, (uint32_t)len)] ^=
+				(uint8_t)rng_range(r, 1, 255);
+		}
+		did = "rewritten retransmission";
+	} else if (k < 38 && st->n_runs) {
+		/* Two runs in one, when the one after it is known. */
+		i = (int)cg_rng_below(r, (uint32_t)st->n_runs);
+		seq = st->run_start[i];
+		len = st->run_len[i];
+		memcpy(payload, st->run[i], len);
+		n = (size_t)stream_run_at(st, seq + (uint32_t)len) + 1;
+		if (n && len + st->run_len[n - 1] <= GEN_PAYLOAD_MAX) {
+			memcpy(payload + len, st->run[n - 1],
+			       st->run_len[n - 1]);
+			len += st->run_len[n - 1];
+		}
+		if (cg_rng_pct(r, 40) && len + 64 <= GEN_PAYLOAD_MAX)
+			len += ics_payload(r, st->ics, true, payload + len, how,
+					   sizeof(how)) %
+			       64;
+		did = "collapsed retransmission";
+	} else if (k < 41 && st->n_runs) {
+		i = (int)cg_rng_below(r, (uint32_t)st->n_runs);
+		seq = st->run_start[i];
+		len = rng_range(r, 1, st->run_len[i]);
+		memcpy(payload, st->run[i], len);
+		did = "partial retransmission";
+	} else if (k < 45 && st->n_runs) {
+		/* From inside a run (forward overlap), then new data. */
+		i = (int)cg_rng_below(r, (uint32_t)st->n_runs);
+		n = rng_range(r, 1, st->run_len[i]);
+		seq = st->run_start[i] + (uint32_t)n;
+		len = st->run_len[i] - n;
+		memcpy(payload, st->run[i] + n, len);
+		len += ics_payload(r, st->ics, true, payload + len, how,
+				   sizeof(how)) %
+		       (GEN_PAYLOAD_MAX - len);
+		did = "overlap from inside a run";
+	} else if (k < 49) {
+		/* Before next by a few bytes (backward overlap), new after. */
+		n = rng_range(r, 1, 16);
+		seq = st->next - (uint32_t)n;
+		len = ics_payload(r, st->ics, true, payload, how, sizeof(how));
+		did = "overlap before next";
+	} else if (k < 53) {
+		seq = st->next + rng_range(r, 1, 2000);
+		len = ics_payload(r, st->ics, true, payload, how, sizeof(how));
+		did = "after a hole";
+	} else if (k < 56) {
+		len = 0;
+		while (len + 300 <= GEN_PAYLOAD_MAX)
+			len += ics_payload(r, st->ics, true, payload + len, how,
+					   sizeof(how)) %
+			       300;
+		did = "a lot of data";
+	} else if (k < 59) {
+		len = ics_payload(r, st->ics, true, payload, how, sizeof(how));
+		s->ttl = (uint8_t)cg_rng_below(r, 3);
+		did = "TTL/hop limit 0-2";
+	} else if (k < 62) {
+		len = ics_payload(r, st->ics, true, payload, how, sizeof(how));
+		*bad_csum = true;
+		did = "bad TCP checksum";
+	} else if (k < 64) {
+		len = ics_payload(r, st->ics, true, payload, how, sizeof(how));
+		s->tcp_flags |= 0x20;
+		did = "URG";
+	} else if (k < 67) {
+		s->tcp_flags = CG_TCP_SYN;
+		seq = cg_rng_pct(r, 50) ? st->isn : (uint32_t)cg_rng_next(r);
+		if (cg_rng_pct(r, 30))
+			s->tcp_flags |= PICK(
+				r, ((const uint8_t[]){CG_TCP_ACK, CG_TCP_FIN,
+						      CG_TCP_RST, CG_TCP_PSH}));
+		if (cg_rng_pct(r, 10))
+			len = ics_payload(r, st->ics, true, payload, how,
+					  sizeof(how));
+		/* If it passes, the stream starts (again) from it. */
+		st->isn = seq;
+		st->next = seq + 1;
+		st->n_runs = 0;
+		st->closed = false;
+		did = "SYN again";
+	} else if (k < 70) {
+		s->tcp_flags = cg_rng_pct(r, 50) ? CG_TCP_FIN | CG_TCP_ACK
+						 : CG_TCP_RST;
+		if (cg_rng_pct(r, 30))
+			seq -= 1;
+		did = "FIN/RST";
+	} else if (k < 73 || (st->closed && k < 80)) {
+		s->tcp_flags = CG_TCP_ACK;
+		seq -= cg_rng_pct(r, 70) ? 1 : 0;
+		did = "keepalive/ACK";
+	} else if (k < 76 || (st->closed && k < 90)) {
+		/* A new connection on the same ends: a fresh handshake. */
+		s->tcp_flags = CG_TCP_SYN;
+		seq = (uint32_t)cg_rng_next(r);
+		if (cg_rng_pct(r, 60)) {
+			s->tcp_opts = ws_opts[cg_rng_below(
+				r, sizeof(ws_opts) / sizeof(ws_opts[0]))];
+			s->tcp_opts_len = 4;
+		}
+		st->isn = seq;
+		st->next = seq + 1;
+		st->n_runs = 0;
+		st->closed = false;
+		did = "new SYN";
+	} else {
+		/* The server: SYN-ACK, ACKs with windows, RST. */
+		uint32_t q = cg_rng_below(r, 100);
+
+		server = true;
+		swap_ends(s);
+		*ifname = st->srv_ifname;
+		s->n_tags = 0;
+		if (st->srv_vid) {
+			s->n_tags = 1;
+			s->tags[0].tpid = 0x8100;
+			s->tags[0].tci = st->srv_vid;
+		}
+		g->ics_response = true;
+		seq = st->srv_seq;
+		s->tcp_ack = st->next;
+		s->tcp_flags = CG_TCP_ACK;
+		if (q < 25) {
+			s->tcp_flags = CG_TCP_SYN | CG_TCP_ACK;
+			s->tcp_ack = st->isn + 1;
+			seq = st->srv_seq - 1;
+			if (cg_rng_pct(r, 60)) {
+				s->tcp_opts = ws_opts[cg_rng_below(
+					r,
+					sizeof(ws_opts) / sizeof(ws_opts[0]))];
+				s->tcp_opts_len = 4;
+			}
+			did = "SYN-ACK";
+		} else if (q < 85) {
+			s->tcp_win =
+				cg_rng_pct(r, 60)
+					? 65535
+					: PICK(r, ((const uint16_t[]){
+							  0, 1, 2, 16, 64, 100,
+							  300, 1024}));
+			if (cg_rng_pct(r, 20))
+				s->tcp_ack -= rng_range(r, 1, 200);
+			if (cg_rng_pct(r, 5))
+				s->tcp_ack = (uint32_t)cg_rng_next(r);
+			if (cg_rng_pct(r, 30)) {
+				s->tcp_flags |= CG_TCP_PSH;
+				len = ics_payload(r, st->ics, false, payload,
+						  how, sizeof(how));
+				st->srv_seq += (uint32_t)len;
+			}
+			did = "server ACK";
+		} else if (q < 88) {
+			s->tcp_flags = CG_TCP_RST | CG_TCP_ACK;
+			st->closed = true;
+			did = "server RST";
+		} else {
+			s->tcp_flags = CG_TCP_FIN | CG_TCP_ACK;
+			did = "server FIN";
+		}
+	}
+	s->tcp_seq = seq;
+	s->payload_len = len;
+	/*
+	 * If the client's frame passes, what it did to the receiver's
+	 * stream: new data after next, a FIN or RST at next.
+	 */
+	if (!server && !(s->tcp_flags & CG_TCP_SYN)) {
+		uint32_t end = seq + (uint32_t)len;
+
+		if (len && (int32_t)(seq - st->next) <= 0 &&
+		    (int32_t)(end - st->next) > 0) {
+			stream_remember_run(st, st->next,
+					    payload + (st->next - seq),
+					    end - st->next);
+			st->next = end;
+			if (s->tcp_flags & (CG_TCP_FIN | CG_TCP_RST))
+				st->closed = true;
+		} else if (!len && seq == st->next &&
+			   (s->tcp_flags & (CG_TCP_FIN | CG_TCP_RST))) {
+			st->closed = true;
+		}
+	}
+	snprintf(what, what_size, "stream %s%s%s%s", server ? "server: " : "",
+		 did, *how ? ": " : "", how);
+}
+
 /*
  * A TCP frame along an ICS flow: its destination port and what the flow
  * inspects there (mostly the right protocol), a SYN or a request.
@@ -1437,6 +1774,7 @@ static void ics_fresh(struct cg_gen_frames *g, struct cg_rng *r,
 		kind = kind == GEN_ICS_S7 ? GEN_ICS_MODBUS : GEN_ICS_S7;
 	g->ics = kind;
 	g->ics_response = false;
+	g->ics_start = true;
 	/* Worth continuing only if it crosses from a zone to another. */
 	if (zone_of(g->p, s->family, s->src) < 0 ||
 	    zone_of(g->p, s->family, s->src) ==
@@ -1452,6 +1790,11 @@ static void ics_fresh(struct cg_gen_frames *g, struct cg_rng *r,
 	if (cg_rng_pct(r, 25)) {
 		s->tcp_flags = CG_TCP_SYN;
 		s->payload_len = 0;
+		if (cg_rng_pct(r, 50)) {
+			s->tcp_opts = ws_opts[cg_rng_below(
+				r, sizeof(ws_opts) / sizeof(ws_opts[0]))];
+			s->tcp_opts_len = 4;
+		}
 		snprintf(what, what_size, "ics SYN to %u", s->dport);
 		return;
 	}
@@ -1734,8 +2077,8 @@ static void sequel_frame(struct cg_gen_frames *g, struct cg_rng *r,
 	if (cg_rng_pct(r, 80))
 		s->n_ext = 0;
 
-	if (k >= 8 && k < 14 && s->kind == CG_FRAME_IP &&
-	    h->spec.n_tags < 2 && !h->spec.ip4_frag_off) {
+	if (k >= 8 && k < 14 && s->kind == CG_FRAME_IP && h->spec.n_tags < 2 &&
+	    !h->spec.ip4_frag_off) {
 		/*
 		 * An ICMP error about that packet, back to its sender: from
 		 * its destination (or a router by it), quoting its IP header
@@ -1763,8 +2106,9 @@ static void sequel_frame(struct cg_gen_frames *g, struct cg_rng *r,
 			if (cg_rng_pct(r, 20))
 				s->src[s->family == 4 ? 3 : 15] ^= 1;
 			s->proto = s->family == 4 ? 1 : 58;
-			s->icmp_type = s->family == 4 ? (cg_rng_pct(r, 70) ? 3 : 11)
-						      : (uint8_t)rng_range(r, 1, 4);
+			s->icmp_type = s->family == 4
+					       ? (cg_rng_pct(r, 70) ? 3 : 11)
+					       : (uint8_t)rng_range(r, 1, 4);
 			memcpy(payload, quote + lay.l3_off,
 			       qlen < 64 ? qlen : 64);
 			s->payload = payload;
@@ -1772,7 +2116,8 @@ static void sequel_frame(struct cg_gen_frames *g, struct cg_rng *r,
 			zone = zone_of(g->p, s->family, s->src);
 			vid = 0;
 			if (zone >= 0)
-				zone_ingress(r, &g->p->zones[zone], ifname, &vid);
+				zone_ingress(r, &g->p->zones[zone], ifname,
+					     &vid);
 			else
 				random_ingress(r, g->p, ifname, &vid);
 			if (vid) {
@@ -1881,18 +2226,34 @@ static void remember(struct cg_gen_frames *g, const struct cg_frame_spec *s,
 		g->n_hist++;
 }
 
+void cg_gen_feedback(struct cg_gen_frames *g, bool passed)
+{
+	if (g->has_proposed && passed)
+		g->stream = g->proposed;
+	g->has_proposed = false;
+}
+
 void cg_gen_frame(struct cg_gen_frames *g, struct cg_rng *r,
 		  struct cg_gen_frame *out)
 {
-	uint8_t payload[GEN_PAYLOAD_MAX];
+	/* Room for a stream's overlaps: old bytes, then a new payload. */
+	uint8_t payload[2 * GEN_PAYLOAD_MAX];
 	struct cg_frame_spec s;
 	struct cg_frame_layout lay;
 	const struct hist_entry *h;
+	bool bad_csum = false, streamed = false;
 
+	/* No word on the previous frame: take it as passed. */
+	cg_gen_feedback(g, true);
 	g->ics = GEN_ICS_NONE;
 	g->ics_response = false;
 	g->ics_clean = false;
-	if (g->has_conv && cg_rng_pct(r, 20)) {
+	g->ics_start = false;
+	if (g->stream.active && cg_rng_pct(r, 35)) {
+		stream_frame(g, r, &s, &out->ifname, payload, out->what,
+			     sizeof(out->what), &bad_csum);
+		streamed = true;
+	} else if (g->has_conv && cg_rng_pct(r, 20)) {
 		ics_sequel(g, r, &g->conv, &s, &out->ifname, payload, out->what,
 			   sizeof(out->what));
 		g->ics_clean = true;
@@ -1930,6 +2291,26 @@ void cg_gen_frame(struct cg_gen_frames *g, struct cg_rng *r,
 		snprintf(out->what, sizeof(out->what), "zero frame");
 		return;
 	}
+	if (bad_csum && s.proto == 6 && lay.l4_off + 18 <= out->len)
+		out->buf[lay.l4_off + 16 + cg_rng_below(r, 2)] ^=
+			(uint8_t)rng_range(r, 1, 255);
+	/*
+	 * A clean SYN along an inspected flow starts a stream (if it
+	 * passes); a clean request, one picked up without its SYN.
+	 */
+	if (g->ics_start && g->ics_clean && s.proto == 6 && !s.ip4_mf &&
+	    !s.n_ext && cg_rng_pct(r, 60)) {
+		if (s.tcp_flags & CG_TCP_SYN) {
+			stream_start(&g->proposed, r, g->p, &s, out->ifname,
+				     g->ics);
+			g->has_proposed = true;
+		} else if (cg_rng_pct(r, 30)) {
+			stream_start(&g->stream, r, g->p, &s, out->ifname,
+				     g->ics);
+		}
+	}
+	if (streamed)
+		return; /* its sequels are the stream's own */
 	if (s.kind == CG_FRAME_IP && s.n_tags < 2)
 		remember(g, &s, out->ifname);
 	if (cg_rng_pct(r, 8))

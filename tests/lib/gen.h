@@ -67,6 +67,15 @@ void cg_gen_frame(struct cg_gen_frames *g, struct cg_rng *r,
 void cg_gen_frames_free(struct cg_gen_frames *g);
 
 /*
+ * Whether the frame just made passed (the reference's verdict, say).
+ * The generator follows TCP streams on inspected flows with real
+ * sequence numbers; what it believes of the receiver's stream moves
+ * only with data that passed. Without a call, every frame counts as
+ * passed.
+ */
+void cg_gen_feedback(struct cg_gen_frames *g, bool passed);
+
+/*
  * (d) Mutate a frame in place: truncate it, flip bits, or make a length
  * field lie. `lay` (may be NULL) says where the headers are so that the
  * lies land on length fields. Appends what it did to `what`.

@@ -396,6 +396,13 @@ static void check_reference(void)
 		struct cg_frame_spec s;
 		size_t len;
 
+		/* The connection's SYN first: the stream rule (step 11a)
+		 * passes data only in order, after it. */
+		cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11",
+			     (uint16_t)(50000 + i), c->dport, CG_TCP_SYN);
+		s.tcp_seq = 999;
+		len = cg_frame_build(&s, frame, sizeof(frame));
+		cg_ref_eval(r, "biz0", frame, len, &res);
 		cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11",
 			     (uint16_t)(50000 + i), c->dport,
 			     CG_TCP_PSH | CG_TCP_ACK);

@@ -9,7 +9,7 @@ _cranegate()
 
 	local commands="check apply status events replay detach diff confirm history rollback run metrics top capture"
 	local common="--pin-root --state-dir --verbose --help"
-	local reasons="no-rule unknown-zone spoofed-source multi-homed vlan-violation ics-denied fragment malformed ethertype monitor allowed reply"
+	local reasons="no-rule unknown-zone spoofed-source multi-homed vlan-violation ics-denied fragment malformed ethertype stream monitor allowed reply"
 
 	# The command is the first word that names one.
 	local cmd= i
