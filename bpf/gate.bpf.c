@@ -817,6 +817,9 @@ static __always_inline void stream_start(struct cg_stream *s,
 					 const struct frame *f, int ws)
 {
 	__builtin_memset(s, 0, sizeof(*s));
+	/* Keys for every stream: one picked up is synchronized later. */
+	s->k1 = 1 + bpf_get_prandom_u32() % (CG_P31 - 1);
+	s->k2 = 1 + bpf_get_prandom_u32() % (CG_P31 - 1);
 	if (!(f->tcp_flags & TCP_SYN)) {
 		s->state = CG_ST_UNSYNCED;
 		return;
@@ -824,8 +827,6 @@ static __always_inline void stream_start(struct cg_stream *s,
 	s->state = CG_ST_SYN;
 	s->next = f->tcp_seq + 1;
 	s->isn = f->tcp_seq;
-	s->k1 = 1 + bpf_get_prandom_u32() % (CG_P31 - 1);
-	s->k2 = 1 + bpf_get_prandom_u32() % (CG_P31 - 1);
 	s->flags = ws >= 0 ? CG_STF_SYN_WS : 0;
 }
 
@@ -1539,7 +1540,7 @@ static __always_inline bool stream_commit(struct xdp_md *ctx, struct frame *f,
 		return true;
 	}
 	if (state == CG_ST_NONE) {
-		s->state = CG_ST_UNSYNCED;
+		stream_start(s, f, -1);
 		return true;
 	}
 	if (state != CG_ST_SYN && state != CG_ST_SYNCED)
