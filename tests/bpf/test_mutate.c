@@ -256,15 +256,23 @@ static size_t base_frames(struct frame *out, size_t cap)
 			out[n++].ics = (kind);                                 \
 	} while (0)
 
+	/*
+	 * The requests follow their SYN in order (README step 11a): each
+	 * starts where the last one that passed ended (the write is
+	 * refused, so the next starts where it did).
+	 */
 	cg_frame_tcp(&s, HMI, PLC, 40000, 502, CG_TCP_SYN);
+	s.tcp_seq = 999;
 	ADD("gw0", "tcp syn hmi->plc:502");
 	cg_frame_tcp(&s, PLC, HMI, 502, 40000, CG_TCP_SYN | CG_TCP_ACK);
+	s.tcp_ack = 1000;
 	ADD("gw1", "tcp syn-ack plc->hmi");
 	pl = modbus_adu(pay[0], 1, 3, read_regs, sizeof(read_regs));
 	cg_frame_tcp(&s, HMI, PLC, 40000, 502, CG_TCP_PSH | CG_TCP_ACK);
 	s.payload = pay[0];
 	s.payload_len = pl;
 	ADD_ICS("gw0", "modbus read", ICS_MODBUS);
+	s.tcp_seq += (uint32_t)pl;
 	pl = modbus_adu(pay[1], 2, 6, write_reg, sizeof(write_reg));
 	s.payload = pay[1];
 	s.payload_len = pl;
@@ -280,17 +288,21 @@ static size_t base_frames(struct frame *out, size_t cap)
 	ADD("gw1", "modbus response");
 
 	cg_frame_tcp(&s, MGT, PLC, 40001, 102, CG_TCP_SYN);
+	s.tcp_seq = 999;
 	ADD("gw3", "tcp syn mgmt->plc:102");
 	cg_frame_tcp(&s, MGT, PLC, 40001, 102, CG_TCP_PSH | CG_TCP_ACK);
 	s.payload = pay[3];
 	s.payload_len = cotp_cr(pay[3]);
 	ADD_ICS("gw3", "cotp connection request", ICS_S7);
+	s.tcp_seq += (uint32_t)s.payload_len;
 	s.payload = pay[4];
 	s.payload_len = s7_pdu(pay[4], 1, s7_setup, sizeof(s7_setup));
 	ADD_ICS("gw3", "s7 setup communication", ICS_S7);
+	s.tcp_seq += (uint32_t)s.payload_len;
 	s.payload = pay[5];
 	s.payload_len = s7_pdu(pay[5], 1, s7_read, sizeof(s7_read));
 	ADD_ICS("gw3", "s7 read variable", ICS_S7);
+	s.tcp_seq += (uint32_t)s.payload_len;
 	s.payload = pay[6];
 	s.payload_len = s7_pdu(pay[6], 1, s7_stop, sizeof(s7_stop));
 	ADD_ICS("gw3", "s7 plc stop", ICS_S7);
@@ -559,6 +571,61 @@ static void cls_bitflip(struct run *r, const struct frame *fs, size_t n,
 	}
 }
 
+/*
+ * A lie inside an ICS request reaches step 12 only as in-order data with
+ * a right TCP checksum (README step 11a): give the frame (IPv4, TCP) a
+ * connection of its own, a fresh client port opened by its SYN, and the
+ * checksum its new bytes have. Judges the SYN; false on a harness failure.
+ */
+static bool ics_prime(struct run *r, const struct frame *f, uint8_t *buf,
+		      size_t len)
+{
+	static uint16_t port = 20000;
+	const struct cg_frame_layout *l = &f->lay;
+	size_t l3 = l->l3_off, l4 = l->l4_off, tcp_len, i;
+	uint8_t syn[CG_FRAME_MAX];
+	struct cg_frame_spec s;
+	uint32_t sum = 0;
+	size_t n;
+
+	if (buf[l3] >> 4 != 4 || buf[l3 + 9] != 6 || l4 + 20 > len)
+		return true;
+	port = port >= 60000 ? 20000 : port + 1;
+	put16(buf + l4, port);
+	tcp_len = (size_t)(buf[l3 + 2] << 8 | buf[l3 + 3]) -
+		  (size_t)(buf[l3] & 0x0f) * 4;
+	if (l4 + tcp_len <= len) {
+		buf[l4 + 16] = buf[l4 + 17] = 0;
+		for (i = 0; i < 8; i += 2)
+			sum += (uint32_t)(buf[l3 + 12 + i] << 8 |
+					  buf[l3 + 13 + i]);
+		sum += 6 + (uint32_t)tcp_len;
+		for (i = 0; i + 1 < tcp_len; i += 2)
+			sum += (uint32_t)(buf[l4 + i] << 8 | buf[l4 + i + 1]);
+		if (tcp_len & 1)
+			sum += (uint32_t)buf[l4 + tcp_len - 1] << 8;
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		put16(buf + l4 + 16, (uint16_t)~sum);
+	}
+	cg_frame_init(&s);
+	s.family = 4;
+	memcpy(s.src, buf + l3 + 12, 4);
+	memcpy(s.dst, buf + l3 + 16, 4);
+	s.proto = 6;
+	s.sport = port;
+	s.dport = (uint16_t)(buf[l4 + 2] << 8 | buf[l4 + 3]);
+	s.tcp_flags = CG_TCP_SYN;
+	s.tcp_seq = ((uint32_t)buf[l4 + 4] << 24 | buf[l4 + 5] << 16 |
+		     buf[l4 + 6] << 8 | buf[l4 + 7]) -
+		    1;
+	n = cg_frame_build(&s, syn, sizeof(syn));
+	if (!n)
+		return true;
+	cg_frame_station_mac(syn, n);
+	return judge(r, f->ifname, syn, n, "its SYN");
+}
+
 /* Values a 16-bit length field is set to: around the truth, and absurd. */
 static void lie16_all(struct run *r, const struct frame *f, size_t off,
 		      const char *field)
@@ -586,6 +653,9 @@ static void lie16_all(struct run *r, const struct frame *f, size_t off,
 		put16(buf + off, (uint16_t)v);
 		snprintf(what, sizeof(what), "%s, %s %u (truth %u)", f->what,
 			 field, v, truth);
+		if (f->ics != ICS_NONE && off >= f->lay.payload_off &&
+		    !ics_prime(r, f, buf, f->len))
+			return;
 		if (!judge(r, f->ifname, buf, f->len, what))
 			return;
 	}
@@ -607,6 +677,9 @@ static void lie8_all(struct run *r, const struct frame *f, size_t off,
 		memcpy(buf, f->buf, f->len);
 		buf[off] = (uint8_t)((buf[off] & ~mask) | (v << shift));
 		snprintf(what, sizeof(what), "%s, %s %u", f->what, field, v);
+		if (f->ics != ICS_NONE && off >= f->lay.payload_off &&
+		    !ics_prime(r, f, buf, f->len))
+			return;
 		if (!judge(r, f->ifname, buf, f->len, what))
 			return;
 	}
@@ -1066,6 +1139,19 @@ static void cls_known(const struct cg_policy *p, uint64_t seed)
 		if (run_begin(&r, "fixed policy", (struct cg_policy *)p,
 			      "known", seed))
 			continue;
+		{
+			/* Its SYN first: data passes in order (step 11a). */
+			uint8_t syn[CG_FRAME_MAX];
+			struct cg_frame_spec ss;
+			size_t sl;
+
+			cg_frame_tcp(&ss, MGT, PLC, 43000 + (uint16_t)i, 102,
+				     CG_TCP_SYN);
+			ss.tcp_seq = s.tcp_seq - 1;
+			sl = cg_frame_build(&ss, syn, sizeof(syn));
+			cg_frame_station_mac(syn, sl);
+			judge(&r, "gw3", syn, sl, "its SYN");
+		}
 		judge(&r, "gw3", buf, len, cases[i].what);
 		snprintf(name, sizeof(name), "fixed policy / known: %s",
 			 cases[i].what);

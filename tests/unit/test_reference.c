@@ -1647,12 +1647,56 @@ static void test_stream_s7_and_v6(struct cg_refeval *r)
 		  "allowed flow 6 fn 0x3");
 }
 
+static void test_stream_close(struct cg_refeval *r)
+{
+	struct st_conn c = {r,	    "198.18.10.5", "198.18.20.11",
+			    "biz0", 50030,	   502};
+	uint8_t a[16];
+	size_t la = mb(a, 3);
+
+	st_syn(&c, "close: SYN", false, 100, 0, NULL, OK_NONE);
+	st_data(&c, "close: a read", PA, 101, a, la, OK_READ);
+	st_data(&c, "close: a bare FIN at next", CG_TCP_FIN | CG_TCP_ACK,
+		101 + la, NULL, 0, OK_NONE);
+	st_data(&c, "close: then data", PA, 101 + la, a, la, STREAM);
+	st_data(&c, "close: even a retransmission", PA, 101, a, la, STREAM);
+
+	c.cport = 50031;
+	st_syn(&c, "close: SYN (2)", false, 100, 0, NULL, OK_NONE);
+	st_data(&c, "close: a RST carrying a read", CG_TCP_RST | CG_TCP_ACK,
+		101, a, la, OK_READ);
+	st_data(&c, "close: then data (2)", PA, 101 + la, a, la, STREAM);
+	st_data(&c, "close: a RST not at next", CG_TCP_RST, 7, NULL, 0,
+		OK_NONE);
+}
+
+/* Monitor mode: a would-be stream drop passes and changes nothing. */
+static void test_stream_monitor(struct cg_refeval *rm)
+{
+	struct st_conn c = {rm,	    "198.18.10.5", "198.18.20.11",
+			    "biz0", 50040,	   502};
+	uint8_t a[16], w[16];
+	size_t la = mb(a, 3), lw = mb(w, 6);
+
+	st_syn(&c, "monitor stream: SYN", false, 100, 0, NULL, OK_NONE);
+	st_data(&c, "monitor stream: a read", PA, 101, a, la, OK_READ);
+	st_data(&c, "monitor stream: rewritten retransmission", PA, 101, w, lw,
+		"monitor would stream flow 0 fn -");
+	st_data(&c, "monitor stream: the retransmission is still exact", PA,
+		101, a, la, OK_NONE);
+	st_data(&c, "monitor stream: a hole", PA, 200, a, la,
+		"monitor would stream flow 0 fn -");
+	st_data(&c, "monitor stream: next has not moved", PA, 101 + la, a, la,
+		OK_READ);
+}
+
 static void test_stream(struct cg_refeval *r)
 {
 	test_stream_handshake_and_data(r);
 	test_stream_syn_and_window(r);
 	test_stream_picked_up(r);
 	test_stream_s7_and_v6(r);
+	test_stream_close(r);
 }
 
 static void test_ics(void)
@@ -1680,6 +1724,7 @@ static void test_ics(void)
 		  "the handshake's)");
 	expect_ics(rm, "monitor: a read is allowed", &hmi_502, pl, mb(pl, 3),
 		   "allowed flow 0 fn 0x3");
+	test_stream_monitor(rm);
 out:
 	cg_ref_free(r);
 	cg_policy_free(p);
