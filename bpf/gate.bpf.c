@@ -827,7 +827,9 @@ static __always_inline void stream_start(struct cg_stream *s,
 	s->state = CG_ST_SYN;
 	s->next = f->tcp_seq + 1;
 	s->isn = f->tcp_seq;
-	s->flags = ws >= 0 ? CG_STF_SYN_WS : 0;
+	/* The handshake is seen: the shift is known (0 until the SYN-ACK
+	 * says otherwise). */
+	s->flags = CG_STF_SHIFT | (ws >= 0 ? CG_STF_SYN_WS : 0);
 }
 
 static __always_inline void conn_find(struct frame *f, struct conn *c,
@@ -1592,11 +1594,10 @@ static __always_inline void stream_reply(struct xdp_md *ctx, struct frame *f,
 		return;
 	}
 	if (fl & TCP_SYN) {
-		if ((fl & TCP_ACK) && s->state == CG_ST_SYN) {
+		if (fl & TCP_ACK) {
 			ws = (s->flags & CG_STF_SYN_WS) ? tcp_wscale(ctx, f)
 							: -1;
 			s->shift = ws < 0 ? 0 : ws > 14 ? 14 : ws;
-			s->flags |= CG_STF_SHIFT;
 		}
 		return;
 	}
@@ -1606,8 +1607,10 @@ static __always_inline void stream_reply(struct xdp_md *ctx, struct frame *f,
 		__builtin_memset(s->rec, 0, sizeof(s->rec));
 		s->next = f->tcp_ack;
 		s->state = CG_ST_SYNCED;
+		s->flags &= ~CG_STF_WND;
 	}
-	if (!(s->flags & CG_STF_SHIFT))
+	if (!(s->flags & CG_STF_SHIFT) ||
+	    (s->state != CG_ST_SYN && s->state != CG_ST_SYNCED))
 		return;
 	end = f->tcp_ack + ((__u32)f->tcp_win << (s->shift & 15));
 	if (!(s->flags & CG_STF_WND) || (__s32)(end - s->wnd_end) > 0) {

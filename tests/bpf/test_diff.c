@@ -50,6 +50,44 @@ CG_TEST_GLOBALS;
 #define MAX_JOBS 8
 #define TEXT_MAX 16384 /* what one policy's run may print */
 
+
+/* For CG_DIFF_TRACE: a TCP frame's ports, sequence number, flags, data. */
+static void trace_tcp(const uint8_t *b, size_t len, char *out, size_t n)
+{
+	size_t off = 14, l4, dl;
+	unsigned et;
+	uint8_t proto;
+
+	*out = 0;
+	if (len < 14)
+		return;
+	et = b[12] << 8 | b[13];
+	if (et == 0x8100 && len >= 18) {
+		et = b[16] << 8 | b[17];
+		off = 18;
+	}
+	if (et == 0x0800 && len >= off + 20) {
+		proto = b[off + 9];
+		l4 = off + (b[off] & 15) * 4;
+		dl = (size_t)(b[off + 2] << 8 | b[off + 3]) + off;
+	} else if (et == 0x86dd && len >= off + 40) {
+		proto = b[off + 6];
+		l4 = off + 40;
+		dl = (size_t)(b[off + 4] << 8 | b[off + 5]) + off + 40;
+	} else {
+		return;
+	}
+	if (proto != 6 || len < l4 + 20)
+		return;
+	snprintf(out, n, " [%u>%u seq %u ack %u fl %02x data %d]",
+		 b[l4] << 8 | b[l4 + 1], b[l4 + 2] << 8 | b[l4 + 3],
+		 (unsigned)(b[l4 + 4] << 24 | b[l4 + 5] << 16 | b[l4 + 6] << 8 |
+			    b[l4 + 7]),
+		 (unsigned)(b[l4 + 8] << 24 | b[l4 + 9] << 16 |
+			    b[l4 + 10] << 8 | b[l4 + 11]),
+		 b[l4 + 13], (int)dl - (int)(l4 + (b[l4 + 12] >> 4) * 4));
+}
+
 static unsigned long long env_ull(const char *name, unsigned long long def)
 {
 	const char *s = getenv(name);
@@ -104,6 +142,7 @@ struct diff_run {
 	unsigned long n_frames;
 	bool verbose;
 	unsigned long *reported;       /* shared: mismatches printed so far */
+	int trace;
 	struct policy_result *results; /* shared: n_policies slots */
 };
 
@@ -226,6 +265,18 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 		cg_gen_feedback(gen, res.verdict == CG_V_PASS &&
 					     res.reason != CG_R_MONITOR);
 		pr->frames_run++;
+		if (run->trace) {
+			char tcp[96];
+
+			trace_tcp(fr->buf, fr->len, tcp, sizeof(tcp));
+			fprintf(stderr, "# trace %lu %s %s%s: bpf %s ref %s\n",
+				fi, fr->ifname, fr->what, tcp,
+				cg_reason_names[ev.would < CG_R_MAX ? ev.would
+								   : 0],
+				cg_reason_names[res.would < CG_R_MAX
+							? res.would
+							: 0]);
+		}
 		if (!strncmp(fr->what, "stream ", 7))
 			pr->stream_frames++;
 		if (res.would < CG_R_MAX)
@@ -313,6 +364,8 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	run.n_policies = env_ull("CG_DIFF_POLICIES", 100);
 	run.n_frames = env_ull("CG_DIFF_FRAMES", 10000);
+	/* CG_DIFF_TRACE: every frame's description and both reasons. */
+	run.trace = env_ull("CG_DIFF_TRACE", 0);
 	run.seed = env_ull("CG_DIFF_SEED", (unsigned long long)time(NULL));
 	only = env_ull("CG_DIFF_ONLY", ~0ul);
 	run.verbose = env_ull("CG_DIFF_VERBOSE", 0) != 0;
