@@ -283,13 +283,16 @@ _ns_add() {
 
 # _veth GW_IFACE HOST_NS MTU: a veth pair from the gateway to a host; the
 # host end is eth0. VLAN offload off on both ends, so that tags stay in the
-# frame where XDP can see them.
+# frame where XDP can see them. The host sends whole checksums (tx offload
+# off, as on a wire): over veth a host's own TCP segments otherwise carry
+# only the pseudo-header's partial sum, and the gate verifies the TCP
+# checksum of inspected streams.
 _veth() {
 	local gwif=$1 host=$2 mtu=$3
 	ip -n "${P}gw" link add "$gwif" mtu "$mtu" type veth \
 		peer name eth0 mtu "$mtu" netns "$P$host" || return 1
 	ip netns exec "${P}gw" ethtool -K "$gwif" rxvlan off txvlan off >/dev/null 2>&1
-	ip netns exec "$P$host" ethtool -K eth0 rxvlan off txvlan off >/dev/null 2>&1
+	ip netns exec "$P$host" ethtool -K eth0 rxvlan off txvlan off tx off >/dev/null 2>&1
 	return 0
 }
 
