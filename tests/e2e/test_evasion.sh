@@ -1,0 +1,260 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# End to end: TCP evasion of `modbus: read-only` and `s7comm: read-only`
+# (issue 12). A raw-socket attacker (tests/tools/tcp-attack, AF_PACKET) in
+# the HMI's namespace, whose kernel is kept from answering the server (an
+# nft rule there drops incoming TCP to the attacker's ports 20000-20999),
+# does the handshake by hand to the PLC's address and sends crafted
+# segments. Behind the gate a real Linux TCP receiver
+# (tests/tools/stream-receiver) parses the byte stream its stack delivers,
+# Modbus/TCP on 502 and TPKT/COTP/S7comm on 102, and logs each request it
+# got, with the attacker's port. Every check is on that log: what the
+# receiver got, not what the gate counted.
+#
+# Each mode starts the stream with an allowed read R at sequence S and hides
+# H, a request outside read-only (Modbus FC 6 write register 1 := 42; S7
+# job 0x29 PLC stop), so that a gate judging each segment from its own
+# first byte sees only allowed requests (see tcp-attack.c for the bytes):
+#   plain         R alone. Asserts R is delivered: the gate passes reads,
+#                 the test cannot pass by blocking everything.
+#   hidden        H alone in its own segment after R (the gate refuses it).
+#   overlap-fwd   a segment at S+La-k, overlapping R's tail, that opens an
+#                 allowed request covering H; the receiver trims the
+#                 overlap and gets H (the issue's example for Modbus).
+#   overlap-bwd   the same segment first, out of order, then R.
+#   rewrite-retx  R, then a "retransmission" at S with other bytes whose
+#                 tail beyond R is H.
+#   reorder       three segments, last first; the receiver's out-of-order
+#                 queue keeps the lower sequence for the overlap.
+#   ttl1          insertion: R; a read at S+La with IPv4 TTL 1 / IPv6 hop
+#                 limit 1, which the gateway does not forward; H at S+La;
+#                 then the overlapping segment of overlap-fwd.
+#   badsum        the same with a bad TCP checksum on the inserted read.
+#   oow           the same with the inserted read 1 MiB beyond the window.
+#   one-byte      R, then H one byte per segment.
+#   split         R, then H split before its function byte.
+#   urg           R, then a segment with URG whose urgent byte the receiver
+#                 takes out of the stream: an allowed read with it, H
+#                 without it.
+# For every mode, family (IPv4, IPv6) and protocol it asserts: R was
+# delivered (the connection worked) and no request outside read-only ever
+# was. Before the gate goes up, every hiding mode is run once over IPv4
+# without it and must deliver H: the attack is real, and the insertion
+# premises hold (the receiver discards TTL-1, bad-checksum and
+# out-of-window segments; otherwise H would arrive as a duplicate).
+#
+# Legitimate traffic: a libmodbus client (tests/tools/modbus-load) against
+# the same receiver through the gate, with an nft `numgen random mod 10`
+# rule in the gateway's forward hook dropping 10 % of the port-502
+# segments after the gate: 200 sequential reads, a keepalive pause, 10
+# rounds of 8 pipelined reads, every one answered. TAP output.
+#
+# Against the gate without a TCP normalizer the hiding modes that rely on
+# overlaps or the urgent byte deliver H: those checks fail until it lands.
+
+. "$(dirname "$0")/lib.sh"
+
+RECEIVER=$CG_TOP/build/tests/tools/stream-receiver
+ATTACK=$CG_TOP/build/tests/tools/tcp-attack
+LOAD=$CG_TOP/build/tests/tools/modbus-load
+for tool in "$RECEIVER" "$ATTACK" "$LOAD"; do
+	[ -x "$tool" ] || tap_skip_all "$tool is not built (run make)"
+done
+
+MODES="plain hidden overlap-fwd overlap-bwd rewrite-retx reorder ttl1 badsum oow one-byte split urg"
+
+policy_text() {
+	cat <<EOF
+version: 1
+name: e2e-evasion
+zones:
+  business:
+    interfaces: [biz0]
+    networks: [198.18.10.0/24, 2001:2:0:10::/64]
+  crane-control:
+    interfaces: [crane0]
+    networks: [198.18.20.0/24, 2001:2:0:20::/64]
+hosts:
+  scada-hmi: $HMI
+  scada-hmi6: $HMI6/128
+flows:
+  - name: hmi-modbus
+    from: [scada-hmi, scada-hmi6]
+    to: crane-control
+    proto: tcp
+    ports: [502]
+    modbus: read-only
+  - name: hmi-s7
+    from: [scada-hmi, scada-hmi6]
+    to: crane-control
+    proto: tcp
+    ports: [102]
+    s7comm: read-only
+EOF
+}
+
+sandbox_up nft
+POLICY=$CG_TMP/evasion.yaml
+policy_text >"$POLICY"
+cp "$RECEIVER" "$ATTACK" "$LOAD" "$CG_TMP/" || {
+	echo "Bail out! cannot copy the test tools"
+	exit 1
+}
+RECEIVER=$CG_TMP/stream-receiver
+ATTACK=$CG_TMP/tcp-attack
+LOAD=$CG_TMP/modbus-load
+RLOG=$CG_TMP/receiver.log
+
+# The attacker's namespace must not answer the server: its kernel has no
+# socket for the hand-made connections and would reset them.
+in_ns biz nft -f - <<'EOF' || {
+table inet cg_evasion {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		tcp dport 20000-20999 drop
+	}
+}
+EOF
+	echo "Bail out! cannot install the attacker's nft rule"
+	exit 1
+}
+
+bg_in_ns 280 plc "$RECEIVER" --log "$RLOG" --seconds 270
+if ! wait_until 5 _listening plc 502 || ! wait_until 5 _listening plc 102; then
+	echo "Bail out! the receiver did not start: $(head -c 500 "$RLOG")"
+	exit 1
+fi
+GWMAC=$(gw_mac biz0)
+
+PORT=19999
+# attack FAMILY PROTO MODE: one attack from source port $PORT (the caller
+# takes a fresh one first: this runs in a command substitution). Prints the
+# tool's errors, if any.
+attack() {
+	local src=$HMI dst=$PLC dport=502
+	[ "$1" = 6 ] && src=$HMI6 dst=$PLC6
+	[ "$2" = s7 ] && dport=102
+	in_ns biz timeout 10 "$ATTACK" --iface eth0 --dst-mac "$GWMAC" \
+		--src "$src" --dst "$dst" --sport "$PORT" --dport "$dport" \
+		--proto "$2" --mode "$3" --gap-ms 20 2>&1
+}
+
+# delivered PORT: the receiver's lines for one connection.
+delivered() {
+	grep -E "^(modbus|s7|cotp|error) port=$1( |$)" "$RLOG"
+}
+
+# The read every mode starts with.
+got_read() {
+	case "$1" in
+	modbus) grep -qE '^modbus port=[0-9]+ tid=1 unit=1 fc=3$' <<<"$2" ;;
+	s7) grep -qE '^s7 port=[0-9]+ job=0x04$' <<<"$2" ;;
+	esac
+}
+
+# Requests outside read-only (contract: ICS function classes).
+forbidden() {
+	case "$1" in
+	modbus)
+		grep -E '^modbus ' <<<"$2" |
+			grep -vE ' fc=(1|2|3|4|7|11|12|17|20|24|43)( |$)'
+		;;
+	s7)
+		grep -E '^s7 ' <<<"$2" |
+			grep -vE ' job=0x(04|F0)$| userdata group=(3|4)$'
+		;;
+	esac
+}
+
+NAME_modbus="Modbus write (FC 6)"
+NAME_s7="S7 PLC stop (0x29)"
+
+# ---- without the gate: the attacks are real
+for proto in modbus s7; do
+	name=NAME_$proto
+	for mode in $MODES; do
+		[ "$mode" = plain ] && continue
+		PORT=$((PORT + 1))
+		err=$(attack 4 "$proto" "$mode")
+		sleep 0.05
+		got=$(delivered "$PORT")
+		if [ -n "$(forbidden "$proto" "$got")" ]; then
+			ok "no gate: $proto $mode delivers the hidden ${!name}"
+		else
+			not_ok "no gate: $proto $mode delivers the hidden ${!name}" \
+				"receiver got:" "$got" "$err"
+		fi
+	done
+done
+
+# ---- the gate
+if ! check "apply the policy" cg apply "$POLICY"; then
+	echo "Bail out! cannot apply the policy"
+	exit 1
+fi
+
+for fam in 4 6; do
+	for proto in modbus s7; do
+		name=NAME_$proto
+		for mode in $MODES; do
+			PORT=$((PORT + 1))
+			err=$(attack "$fam" "$proto" "$mode")
+			rc=$?
+			sleep 0.05
+			got=$(delivered "$PORT")
+			what="IPv$fam $proto $mode"
+			if [ $rc -eq 0 ] && got_read "$proto" "$got"; then
+				ok "$what: the leading read is delivered"
+			else
+				not_ok "$what: the leading read is delivered" \
+					"tcp-attack exited $rc" "$err" "receiver got:" "$got"
+			fi
+			bad=$(forbidden "$proto" "$got")
+			if [ -z "$bad" ]; then
+				ok "$what: no request outside read-only delivered"
+			else
+				not_ok "$what: no request outside read-only delivered" \
+					"the receiver got (${!name} hidden):" "$bad"
+			fi
+		done
+	done
+done
+
+# ---- legitimate traffic through the gate, 10 % of segments lost after it
+in_ns gw nft -f - <<'EOF' || not_ok "install the loss rule in the gateway"
+table inet cg_loss {
+	counter seen { }
+	counter lost { }
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		tcp sport 502 counter name seen
+		tcp dport 502 counter name seen
+		tcp sport 502 numgen random mod 10 == 0 counter name lost drop
+		tcp dport 502 numgen random mod 10 == 0 counter name lost drop
+	}
+}
+EOF
+for fam in 4 6; do
+	dst=$PLC
+	[ $fam = 6 ] && dst=$PLC6
+	out=$(in_ns biz timeout 100 "$LOAD" --timeout 8 --requests 200 \
+		--keepalive-pause 3 --pipeline 8 --rounds 10 "$dst" 502 2>&1)
+	rc=$?
+	summary=$(jq -r '"\(.answered)/\(.requests) answered, keepalive \(.keepalive), \(.pipelined_answered)/\(.pipelined) pipelined"' \
+		<<<"$out" 2>/dev/null)
+	if [ $rc -eq 0 ]; then
+		ok "IPv$fam: libmodbus with 10 % loss: $summary"
+	else
+		not_ok "IPv$fam: libmodbus with 10 % loss: every request answered" "$out"
+	fi
+done
+seen=$(in_ns gw nft -j list counter inet cg_loss seen 2>/dev/null |
+	jq -r '.nftables[] | .counter? // empty | .packets' | _number)
+lost=$(in_ns gw nft -j list counter inet cg_loss lost 2>/dev/null |
+	jq -r '.nftables[] | .counter? // empty | .packets' | _number)
+diag "loss rule: $lost of $seen port-502 segments dropped after the gate"
+expect "the loss rule dropped at least 5 % of the segments" \
+	$((seen > 0 ? lost * 100 / seen : 0)) -ge 5
+
+tap_done
