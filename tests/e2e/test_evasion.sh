@@ -47,8 +47,10 @@
 # Legitimate traffic: a libmodbus client (tests/tools/modbus-load) against
 # the same receiver through the gate, with an nft `numgen random mod 10`
 # rule in the gateway's forward hook dropping 10 % of the port-502
-# segments after the gate: 200 sequential reads, a keepalive pause, 10
-# rounds of 8 pipelined reads, every one answered. TAP output.
+# segments after the gate: per family 150 sequential reads and 10 rounds of
+# 8 pipelined reads, every one answered. Before the loss rule, reads across
+# a keepalive pause (probes every second; the connection dies after two
+# unanswered ones). TAP output.
 #
 # Against the gate without a TCP normalizer the hiding modes that rely on
 # overlaps or the urgent byte deliver H: those checks fail until it lands.
@@ -127,17 +129,33 @@ if ! wait_until 5 _listening plc 502 || ! wait_until 5 _listening plc 102; then
 fi
 GWMAC=$(gw_mac biz0)
 
-PORT=19999
-# attack FAMILY PROTO MODE: one attack from source port $PORT (the caller
-# takes a fresh one first: this runs in a command substitution). Prints the
-# tool's errors, if any.
-attack() {
-	local src=$HMI dst=$PLC dport=502
-	[ "$1" = 6 ] && src=$HMI6 dst=$PLC6
-	[ "$2" = s7 ] && dport=102
-	in_ns biz timeout 10 "$ATTACK" --iface eth0 --dst-mac "$GWMAC" \
-		--src "$src" --dst "$dst" --sport "$PORT" --dport "$dport" \
-		--proto "$2" --mode "$3" --gap-ms 20 2>&1
+# attack_all FAMILY PROTO MODE...: the modes at once, each on its own
+# source port from 20000 up (PORT_OF[MODE]); each one's output and exit
+# status in $CG_TMP/atk.PORT and atk.PORT.rc. Bounded by tcp-attack's own
+# 3 s handshake timeout and a 10 s timeout around it.
+NEXT_PORT=20000
+declare -A PORT_OF
+attack_all() {
+	local fam=$1 proto=$2 src=$HMI dst=$PLC dport=502 mode pids=()
+	shift 2
+	[ "$fam" = 6 ] && src=$HMI6 dst=$PLC6
+	[ "$proto" = s7 ] && dport=102
+	for mode in "$@"; do
+		local port=$NEXT_PORT
+		NEXT_PORT=$((NEXT_PORT + 1))
+		PORT_OF[$mode]=$port
+		(
+			in_ns biz timeout 10 "$ATTACK" --iface eth0 --dst-mac "$GWMAC" \
+				--src "$src" --dst "$dst" --sport "$port" --dport "$dport" \
+				--proto "$proto" --mode "$mode" --gap-ms 20 \
+				>"$CG_TMP/atk.$port" 2>&1
+			echo $? >"$CG_TMP/atk.$port.rc"
+		) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	# The receiver logs as it reads; the attacker waited 300 ms already.
+	sleep 0.1
 }
 
 # delivered PORT: the receiver's lines for one connection.
@@ -173,17 +191,16 @@ NAME_s7="S7 PLC stop (0x29)"
 # ---- without the gate: the attacks are real
 for proto in modbus s7; do
 	name=NAME_$proto
-	for mode in $MODES; do
-		[ "$mode" = plain ] && continue
-		PORT=$((PORT + 1))
-		err=$(attack 4 "$proto" "$mode")
-		sleep 0.05
-		got=$(delivered "$PORT")
+	# shellcheck disable=SC2086 # MODES is a word list
+	attack_all 4 "$proto" ${MODES#plain }
+	for mode in ${MODES#plain }; do
+		port=${PORT_OF[$mode]}
+		got=$(delivered "$port")
 		if [ -n "$(forbidden "$proto" "$got")" ]; then
 			ok "no gate: $proto $mode delivers the hidden ${!name}"
 		else
 			not_ok "no gate: $proto $mode delivers the hidden ${!name}" \
-				"receiver got:" "$got" "$err"
+				"receiver got:" "$got" "$(cat "$CG_TMP/atk.$port")"
 		fi
 	done
 done
@@ -197,18 +214,19 @@ fi
 for fam in 4 6; do
 	for proto in modbus s7; do
 		name=NAME_$proto
+		# shellcheck disable=SC2086
+		attack_all "$fam" "$proto" $MODES
 		for mode in $MODES; do
-			PORT=$((PORT + 1))
-			err=$(attack "$fam" "$proto" "$mode")
-			rc=$?
-			sleep 0.05
-			got=$(delivered "$PORT")
+			port=${PORT_OF[$mode]}
+			rc=$(cat "$CG_TMP/atk.$port.rc" 2>/dev/null)
+			got=$(delivered "$port")
 			what="IPv$fam $proto $mode"
-			if [ $rc -eq 0 ] && got_read "$proto" "$got"; then
+			if [ "$rc" = 0 ] && got_read "$proto" "$got"; then
 				ok "$what: the leading read is delivered"
 			else
 				not_ok "$what: the leading read is delivered" \
-					"tcp-attack exited $rc" "$err" "receiver got:" "$got"
+					"tcp-attack exited ${rc:-?}" "$(cat "$CG_TMP/atk.$port")" \
+					"receiver got:" "$got"
 			fi
 			bad=$(forbidden "$proto" "$got")
 			if [ -z "$bad" ]; then
@@ -221,7 +239,46 @@ for fam in 4 6; do
 	done
 done
 
-# ---- legitimate traffic through the gate, 10 % of segments lost after it
+# load_run NAME ARGS...: modbus-load over IPv4 and IPv6 at once, bounded;
+# output and status in $CG_TMP/NAME.4, NAME.6 (and .rc).
+load_run() {
+	local name=$1 fam dst pids=()
+	shift
+	for fam in 4 6; do
+		dst=$PLC
+		[ $fam = 6 ] && dst=$PLC6
+		(
+			in_ns biz timeout 100 "$LOAD" "$@" "$dst" 502 \
+				>"$CG_TMP/$name.$fam" 2>&1
+			echo $? >"$CG_TMP/$name.$fam.rc"
+		) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
+
+# load_check NAME DESCRIPTION
+load_check() {
+	local fam out summary
+	for fam in 4 6; do
+		out=$(cat "$CG_TMP/$1.$fam")
+		summary=$(jq -r '"\(.answered)/\(.requests) reads answered, keepalive \(.keepalive), \(.pipelined_answered)/\(.pipelined) pipelined answered"' \
+			<<<"$out" 2>/dev/null)
+		if [ "$(cat "$CG_TMP/$1.$fam.rc")" = 0 ]; then
+			ok "IPv$fam: $2: $summary"
+		else
+			not_ok "IPv$fam: $2: every request answered" "$out"
+		fi
+	done
+}
+
+# ---- legitimate traffic: keepalives. 20 reads, then 4 s idle with probes
+# every second; two unanswered probes and the kernel resets the connection,
+# so the read after the pause fails.
+load_run keepalive --timeout 3 --requests 20 --keepalive-pause 4 --rounds 0
+load_check keepalive "libmodbus reads across a keepalive pause"
+
+# ---- legitimate traffic, 10 % of the segments lost after the gate
 in_ns gw nft -f - <<'EOF' || not_ok "install the loss rule in the gateway"
 table inet cg_loss {
 	counter seen { }
@@ -235,20 +292,8 @@ table inet cg_loss {
 	}
 }
 EOF
-for fam in 4 6; do
-	dst=$PLC
-	[ $fam = 6 ] && dst=$PLC6
-	out=$(in_ns biz timeout 100 "$LOAD" --timeout 8 --requests 200 \
-		--keepalive-pause 3 --pipeline 8 --rounds 10 "$dst" 502 2>&1)
-	rc=$?
-	summary=$(jq -r '"\(.answered)/\(.requests) answered, keepalive \(.keepalive), \(.pipelined_answered)/\(.pipelined) pipelined"' \
-		<<<"$out" 2>/dev/null)
-	if [ $rc -eq 0 ]; then
-		ok "IPv$fam: libmodbus with 10 % loss: $summary"
-	else
-		not_ok "IPv$fam: libmodbus with 10 % loss: every request answered" "$out"
-	fi
-done
+load_run loss --timeout 8 --requests 150 --pipeline 8 --rounds 10
+load_check loss "libmodbus with 10 % loss"
 seen=$(in_ns gw nft -j list counter inet cg_loss seen 2>/dev/null |
 	jq -r '.nftables[] | .counter? // empty | .packets' | _number)
 lost=$(in_ns gw nft -j list counter inet cg_loss lost 2>/dev/null |
