@@ -108,6 +108,19 @@ ATTACK=$CG_TMP/tcp-attack
 LOAD=$CG_TMP/modbus-load
 RLOG=$CG_TMP/receiver.log
 
+# Frames between the hosts carry whole TCP checksums, as on a wire: with
+# veth's default tx checksum offload a host's own segments cross the
+# gateway with only the pseudo-header sum in the field, and a gate that
+# verifies checksums (to refuse bad-checksum insertion) could not tell
+# them from the attacker's. The attacker's frames (AF_PACKET) are complete
+# either way.
+for ns in biz plc; do
+	in_ns $ns ethtool -K eth0 tx off >/dev/null 2>&1 || {
+		echo "Bail out! cannot turn tx checksum offload off in $ns"
+		exit 1
+	}
+done
+
 # The attacker's namespace must not answer the server: its kernel has no
 # socket for the hand-made connections and would reset them.
 in_ns biz nft -f - <<'EOF' || {
