@@ -47,10 +47,12 @@
 # Legitimate traffic: a libmodbus client (tests/tools/modbus-load) against
 # the same receiver through the gate, with an nft `numgen random mod 10`
 # rule in the gateway's forward hook dropping 10 % of the port-502
-# segments after the gate: per family 150 sequential reads and 10 rounds of
-# 8 pipelined reads, every one answered. Before the loss rule, reads across
-# a keepalive pause (probes every second; the connection dies after two
-# unanswered ones). TAP output.
+# segments after the gate: per family 150 sequential reads, 10 rounds of
+# 8 pipelined reads and 20 more connections (SYN and FIN retransmits),
+# every one answered. Before the loss rule, reads across a keepalive pause
+# (probes every second; the connection dies after two unanswered ones),
+# and 4000 pipelined reads that meet a zero window (the receiver stalls),
+# probe it and go on in segments that cut through ADUs. TAP output.
 #
 # Against the gate without a TCP normalizer the hiding modes that rely on
 # overlaps or the urgent byte deliver H: those checks fail until it lands.
@@ -85,7 +87,7 @@ flows:
     from: [scada-hmi, scada-hmi6]
     to: crane-control
     proto: tcp
-    ports: [502]
+    ports: [502, 1502]
     modbus: read-only
   - name: hmi-s7
     from: [scada-hmi, scada-hmi6]
@@ -135,7 +137,8 @@ EOF
 	exit 1
 }
 
-bg_in_ns 280 plc "$RECEIVER" --log "$RLOG" --seconds 270
+bg_in_ns 280 plc "$RECEIVER" --log "$RLOG" --seconds 270 \
+	--stall-port 1502 --stall-ms 1500
 if ! wait_until 5 _listening plc 502 || ! wait_until 5 _listening plc 102; then
 	echo "Bail out! the receiver did not start: $(head -c 500 "$RLOG")"
 	exit 1
@@ -200,7 +203,48 @@ forbidden() {
 
 declare -A HIDDEN=([modbus]="Modbus write (FC 6)" [s7]="S7 PLC stop (0x29)")
 
-# ---- without the gate: the attacks are real
+# load_run NAME ARGS...: modbus-load over IPv4 and IPv6 at once, bounded;
+# output and status in $CG_TMP/NAME.4, NAME.6 (and .rc).
+load_run() {
+	local name=$1 fam dst pids=()
+	shift
+	for fam in 4 6; do
+		dst=$PLC
+		[ $fam = 6 ] && dst=$PLC6
+		(
+			in_ns biz timeout 100 "$LOAD" "$@" "$dst" 502 \
+				>"$CG_TMP/$name.$fam" 2>&1
+			echo $? >"$CG_TMP/$name.$fam.rc"
+		) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
+
+# load_check NAME DESCRIPTION [JQ_CONDITION]: every request answered (the
+# tool's exit status), and the condition on its JSON holds.
+load_check() {
+	local fam out summary
+	for fam in 4 6; do
+		out=$(cat "$CG_TMP/$1.$fam")
+		summary=$(jq -r '[(select(.requests > 0) | "\(.answered)/\(.requests) reads answered"),
+			(select(.keepalive != "off") | "keepalive \(.keepalive)"),
+			(select(.pipelined > 0) | "\(.pipelined_answered)/\(.pipelined) pipelined answered"),
+			(select(.connections > 0) | "\(.connections_answered)/\(.connections) connections answered"),
+			(select(.zero_window > 0) | "\(.zw_answered)/\(.zero_window) answered, written in \(.zw_send_ms) ms")]
+			| join(", ")' <<<"$out" 2>/dev/null)
+		if [ "$(cat "$CG_TMP/$1.$fam.rc")" = 0 ] &&
+			jq -e "${3:-true}" <<<"$out" >/dev/null 2>&1; then
+			ok "IPv$fam: $2: $summary"
+		else
+			not_ok "IPv$fam: $2: every request answered${3:+, $3}" "$out"
+		fi
+	done
+}
+
+# ---- without the gate: the attacks are real, and so is the zero window
+load_run zw0 --timeout 2 --requests 0 --rounds 0 --zero-window 4000 --zw-port 1502
+load_check zw0 "no gate: pipelined reads across a zero window" '.zw_send_ms >= 1000'
 for proto in modbus s7; do
 	# shellcheck disable=SC2086 # MODES is a word list
 	attack_all 4 "$proto" ${MODES#plain }
@@ -297,44 +341,20 @@ for fam in 4 6; do
 		"$out" = ok
 done
 
-# load_run NAME ARGS...: modbus-load over IPv4 and IPv6 at once, bounded;
-# output and status in $CG_TMP/NAME.4, NAME.6 (and .rc).
-load_run() {
-	local name=$1 fam dst pids=()
-	shift
-	for fam in 4 6; do
-		dst=$PLC
-		[ $fam = 6 ] && dst=$PLC6
-		(
-			in_ns biz timeout 100 "$LOAD" "$@" "$dst" 502 \
-				>"$CG_TMP/$name.$fam" 2>&1
-			echo $? >"$CG_TMP/$name.$fam.rc"
-		) &
-		pids+=($!)
-	done
-	wait "${pids[@]}"
-}
-
-# load_check NAME DESCRIPTION
-load_check() {
-	local fam out summary
-	for fam in 4 6; do
-		out=$(cat "$CG_TMP/$1.$fam")
-		summary=$(jq -r '"\(.answered)/\(.requests) reads answered, keepalive \(.keepalive), \(.pipelined_answered)/\(.pipelined) pipelined answered"' \
-			<<<"$out" 2>/dev/null)
-		if [ "$(cat "$CG_TMP/$1.$fam.rc")" = 0 ]; then
-			ok "IPv$fam: $2: $summary"
-		else
-			not_ok "IPv$fam: $2: every request answered" "$out"
-		fi
-	done
-}
-
 # ---- legitimate traffic: keepalives. 20 reads, then 4 s idle with probes
 # every second; two unanswered probes and the kernel resets the connection,
 # so the read after the pause fails.
 load_run keepalive --timeout 3 --requests 20 --keepalive-pause 4 --rounds 0
 load_check keepalive "libmodbus reads across a keepalive pause"
+
+# ---- legitimate traffic: a zero window. 4000 pipelined reads (48 KB) to
+# the receiver's stall port, which reads nothing for 1.5 s from a 4 KiB
+# buffer: the window closes, the client probes it, and when it opens the
+# rest goes out in segments cut at the window's edge, through ADUs (so
+# this needs a gate that tracks ADUs across segments). Writing must have
+# taken at least a second (the window did close).
+load_run zw --timeout 2 --requests 0 --rounds 0 --zero-window 4000 --zw-port 1502
+load_check zw "pipelined reads across a zero window" '.zw_send_ms >= 1000'
 
 # ---- legitimate traffic, 10 % of the segments lost after the gate
 in_ns gw nft -f - <<'EOF' || not_ok "install the loss rule in the gateway"
@@ -350,7 +370,7 @@ table inet cg_loss {
 	}
 }
 EOF
-load_run loss --timeout 8 --requests 150 --pipeline 8 --rounds 10
+load_run loss --timeout 8 --requests 150 --pipeline 8 --rounds 10 --connections 20
 load_check loss "libmodbus with 10 % loss"
 seen=$(in_ns gw nft -j list counter inet cg_loss seen 2>/dev/null |
 	jq -r '.nftables[] | .counter? // empty | .packets' | _number)

@@ -4,7 +4,7 @@
  * for the end-to-end evasion tests (tests/e2e/test_evasion.sh).
  *
  *	stream-receiver [--modbus-port N] [--s7-port N] [--log FILE]
- *			[--seconds S]
+ *			[--seconds S] [--stall-port N] [--stall-ms MS]
  *
  * It listens on TCP 502 (Modbus/TCP) and 102 (TPKT + COTP + S7comm), on
  * every IPv4 and IPv6 address (a port of 0 turns that protocol off), reads
@@ -26,6 +26,12 @@
  * 15, 16 with the usual echo, anything else with exception 1; COTP CR with
  * a CC; S7 setup communication and read variable with an ack-data. It exits
  * on SIGINT or SIGTERM, or after S seconds (default 300).
+ *
+ * --stall-port N serves Modbus on N too, with a 4 KiB receive buffer, and
+ * reads nothing from a connection there for MS milliseconds (default 2000)
+ * after accepting it: a client that sends more than the window meets a
+ * zero window, probes it, and must go on when the window opens. Answers
+ * are sent blocking, for at most a second each.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +58,7 @@ struct conn {
 	int fd;
 	enum proto proto;
 	unsigned int port;
+	struct timespec resume; /* read nothing before (stall port) */
 	size_t len;
 	uint8_t buf[BUF_SIZE];
 };
@@ -88,8 +96,11 @@ static void put16(uint8_t *p, unsigned int v)
 
 static void reply(struct conn *c, const uint8_t *b, size_t n)
 {
-	/* Best effort: a client that does not read loses its answers. */
-	if (send(c->fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	/*
+	 * Blocking, bounded by SO_SNDTIMEO: a client that does not read
+	 * (the attacker never acknowledges) loses its answers.
+	 */
+	if (send(c->fd, b, n, MSG_NOSIGNAL) < 0)
 		return;
 }
 
@@ -301,7 +312,7 @@ static void conn_close(int i)
 	conns[i] = NULL;
 }
 
-static int listen_on(unsigned int port)
+static int listen_on(unsigned int port, int rcvbuf)
 {
 	struct sockaddr_in6 a = {.sin6_family = AF_INET6};
 	int fd, one = 1, zero = 0;
@@ -311,6 +322,9 @@ static int listen_on(unsigned int port)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	/* Before listen: accepted sockets inherit it, and the window. */
+	if (rcvbuf)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	a.sin6_port = htons(port);
 	a.sin6_addr = in6addr_any;
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 64)) {
@@ -320,8 +334,9 @@ static int listen_on(unsigned int port)
 	return fd;
 }
 
-static void accept_on(int lfd, enum proto proto)
+static void accept_on(int lfd, enum proto proto, int stall_ms)
 {
+	struct timeval tv = {.tv_sec = 1};
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct conn *c;
@@ -337,8 +352,16 @@ static void accept_on(int lfd, enum proto proto)
 		close(fd);
 		return;
 	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	c->fd = fd;
 	c->proto = proto;
+	clock_gettime(CLOCK_MONOTONIC, &c->resume);
+	c->resume.tv_sec += stall_ms / 1000;
+	c->resume.tv_nsec += (stall_ms % 1000) * 1000000L;
+	if (c->resume.tv_nsec >= 1000000000L) {
+		c->resume.tv_sec++;
+		c->resume.tv_nsec -= 1000000000L;
+	}
 	c->port = ntohs(ss.ss_family == AF_INET6
 				? ((struct sockaddr_in6 *)&ss)->sin6_port
 				: ((struct sockaddr_in *)&ss)->sin_port);
@@ -349,13 +372,14 @@ static void accept_on(int lfd, enum proto proto)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: stream-receiver [--modbus-port N] [--s7-port N] "
-		   "[--log FILE] [--seconds S]\n");
+		   "[--log FILE] [--seconds S]\n"
+		   "                       [--stall-port N] [--stall-ms MS]\n");
 }
 
 int main(int argc, char **argv)
 {
-	unsigned int mport = 502, sport = 102;
-	int seconds = 300, lm = -1, ls = -1, i;
+	unsigned int mport = 502, sport = 102, zport = 0;
+	int seconds = 300, stall_ms = 2000, lm = -1, ls = -1, lz = -1, i;
 	const char *log = NULL;
 	struct sigaction sa = {.sa_handler = on_signal};
 	time_t end;
@@ -369,6 +393,10 @@ int main(int argc, char **argv)
 			log = argv[++i];
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			seconds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--stall-port") && i + 1 < argc)
+			zport = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--stall-ms") && i + 1 < argc)
+			stall_ms = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -377,8 +405,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (mport > 65535 || sport > 65535 || seconds <= 0 ||
-	    (!mport && !sport)) {
+	if (mport > 65535 || sport > 65535 || zport > 65535 || seconds <= 0 ||
+	    stall_ms < 0 || stall_ms > 60000 || (!mport && !sport && !zport)) {
 		usage(stderr);
 		return 2;
 	}
@@ -391,29 +419,38 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if ((mport && (lm = listen_on(mport)) < 0) ||
-	    (sport && (ls = listen_on(sport)) < 0)) {
+	if ((mport && (lm = listen_on(mport, 0)) < 0) ||
+	    (sport && (ls = listen_on(sport, 0)) < 0) ||
+	    (zport && (lz = listen_on(zport, 4096)) < 0)) {
 		fprintf(stderr, "stream-receiver: cannot listen: %s\n",
 			strerror(errno));
 		return 1;
 	}
 	end = time(NULL) + seconds;
 	while (!stop && time(NULL) < end) {
-		struct pollfd p[MAX_CONNS + 2];
-		int idx[MAX_CONNS + 2], n = 0;
+		struct pollfd p[MAX_CONNS + 3];
+		int idx[MAX_CONNS + 3], n = 0;
+		struct timespec now;
 
+		clock_gettime(CLOCK_MONOTONIC, &now);
 		p[n] = (struct pollfd){.fd = lm, .events = POLLIN};
 		idx[n++] = -1;
 		p[n] = (struct pollfd){.fd = ls, .events = POLLIN};
 		idx[n++] = -2;
+		p[n] = (struct pollfd){.fd = lz, .events = POLLIN};
+		idx[n++] = -3;
 		for (i = 0; i < MAX_CONNS; i++) {
 			if (!conns[i])
 				continue;
+			if (now.tv_sec < conns[i]->resume.tv_sec ||
+			    (now.tv_sec == conns[i]->resume.tv_sec &&
+			     now.tv_nsec < conns[i]->resume.tv_nsec))
+				continue; /* stalled */
 			p[n] = (struct pollfd){.fd = conns[i]->fd,
 					       .events = POLLIN};
 			idx[n++] = i;
 		}
-		if (poll(p, n, 200) <= 0)
+		if (poll(p, n, 50) <= 0)
 			continue;
 		for (i = 0; i < n; i++) {
 			struct conn *c;
@@ -423,11 +460,15 @@ int main(int argc, char **argv)
 			if (!p[i].revents)
 				continue;
 			if (idx[i] == -1) {
-				accept_on(lm, P_MODBUS);
+				accept_on(lm, P_MODBUS, 0);
 				continue;
 			}
 			if (idx[i] == -2) {
-				accept_on(ls, P_S7);
+				accept_on(ls, P_S7, 0);
+				continue;
+			}
+			if (idx[i] == -3) {
+				accept_on(lz, P_MODBUS, stall_ms);
 				continue;
 			}
 			c = conns[idx[i]];
