@@ -12,12 +12,13 @@
 # got, with the attacker's port. Every check is on that log: what the
 # receiver got, not what the gate counted.
 #
-# Each mode starts the stream with an allowed read R at sequence S and hides
-# H, a request outside read-only (Modbus FC 6 write register 1 := 42; S7
-# job 0x29 PLC stop), so that a gate judging each segment from its own
-# first byte sees only allowed requests (see tcp-attack.c for the bytes):
-#   plain         R alone. Asserts R is delivered: the gate passes reads,
-#                 the test cannot pass by blocking everything.
+# Each connection opens with an allowed read, alone and in order. Then
+# each mode sends an allowed read R at sequence S and hides H, a request
+# outside read-only (Modbus FC 6 write register 1 := 42; S7 job 0x29 PLC
+# stop), so that a gate judging each segment from its own first byte sees
+# only allowed requests (see tcp-attack.c for the bytes):
+#   plain         R alone: nothing hidden. With the opening read checked
+#                 everywhere, the test cannot pass by blocking everything.
 #   hidden        H alone in its own segment after R (the gate refuses it).
 #   overlap-fwd   a segment at S+La-k, overlapping R's tail, that opens an
 #                 allowed request covering H; the receiver trims the
@@ -37,11 +38,11 @@
 #   urg           R, then a segment with URG whose urgent byte the receiver
 #                 takes out of the stream: an allowed read with it, H
 #                 without it.
-# For every mode, family (IPv4, IPv6) and protocol it asserts: R was
-# delivered (the connection worked) and no request outside read-only ever
-# was. Before the gate goes up, every hiding mode is run once over IPv4
-# without it and must deliver H: the attack is real, and the insertion
-# premises hold (the receiver discards TTL-1, bad-checksum and
+# For every mode, family (IPv4, IPv6) and protocol it asserts: the opening
+# read was delivered (the connection worked) and no request outside
+# read-only ever was. Before the gate goes up, every hiding mode is run
+# once over IPv4 without it and must deliver H: the attack is real, and the
+# insertion premises hold (the receiver discards TTL-1, bad-checksum and
 # out-of-window segments; otherwise H would arrive as a duplicate).
 #
 # Legitimate traffic: a libmodbus client (tests/tools/modbus-load) against
@@ -54,8 +55,11 @@
 # and 4000 pipelined reads that meet a zero window (the receiver stalls),
 # probe it and go on in segments that cut through ADUs. TAP output.
 #
-# Against the gate without a TCP normalizer the hiding modes that rely on
-# overlaps or the urgent byte deliver H: those checks fail until it lands.
+# Against the gate without a TCP normalizer (issue 12), these fail until
+# it lands: the "no request outside read-only" check of overlap-fwd,
+# overlap-bwd, rewrite-retx, reorder, ttl1, badsum, oow (through their
+# closing overlap) and urg, for both protocols and families (32), and the
+# zero-window check (the gate refuses segments that end inside an ADU).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -179,7 +183,7 @@ delivered() {
 	grep -E "^(modbus|s7|cotp|error) port=$1( |$)" "$RLOG"
 }
 
-# The read every mode starts with.
+# The read every connection opens with, before the mode's segments.
 got_read() {
 	case "$1" in
 	modbus) grep -qE '^modbus port=[0-9]+ tid=1 unit=1 fc=3$' <<<"$2" ;;
@@ -276,9 +280,9 @@ for fam in 4 6; do
 			got=$(delivered "$port")
 			what="IPv$fam $proto $mode"
 			if [ "$rc" = 0 ] && got_read "$proto" "$got"; then
-				ok "$what: the leading read is delivered"
+				ok "$what: the opening read is delivered"
 			else
-				not_ok "$what: the leading read is delivered" \
+				not_ok "$what: the opening read is delivered" \
 					"tcp-attack exited ${rc:-?}" "$(cat "$CG_TMP/atk.$port")" \
 					"receiver got:" "$got"
 			fi

@@ -13,11 +13,13 @@
  * server itself (drop incoming TCP to --sport there), or its kernel resets
  * the connection. IPv4 or IPv6, as --src and --dst say.
  *
- * Every mode starts the stream with R, an allowed read (Modbus FC 3 of
- * register 0; S7 read variable 0x04), at sequence S (the first data byte)
- * and most hide H, a request outside `read-only` (Modbus FC 6 write
- * register 1 := 42; S7 job 0x29 PLC stop), behind D(k): k bytes that open
- * an allowed request (Modbus: an FC 3 MBAP header; S7: TPKT + COTP + an S7
+ * Every connection starts with R, an allowed read (Modbus FC 3 of
+ * register 0; S7 read variable 0x04), alone and in order at the first data
+ * byte, so that a test sees the connection work whatever the mode does
+ * after it; S below is the sequence number right after that read. Most
+ * modes hide H, a request outside `read-only` (Modbus FC 6 write register
+ * 1 := 42; S7 job 0x29 PLC stop), behind D(k): k bytes that open an
+ * allowed request (Modbus: an FC 3 MBAP header; S7: TPKT + COTP + an S7
  * read-variable job header) whose length covers k + len(H), so that a gate
  * that judges each segment from its own first byte sees one allowed
  * request. With La = len(R), k = 8 (Modbus) or 18 (S7):
@@ -88,6 +90,7 @@ static uint8_t smac[6], dmac[6];
 static uint8_t saddr[16], daddr[16];
 static unsigned int sport, dport;
 static uint32_t iss, irs; /* our and the server's initial sequence */
+static uint32_t base;	  /* where the mode's sequence S is, past iss + 1 */
 static uint16_t ip_id = 1;
 
 static void put16(uint8_t *p, unsigned int v)
@@ -202,7 +205,7 @@ static int segment(uint32_t seq, unsigned int flags, const uint8_t *data,
 static int data(uint32_t rel, const uint8_t *d, size_t len,
 		const struct opts *o)
 {
-	int rc = segment(iss + 1 + rel,
+	int rc = segment(iss + 1 + base + rel,
 			 F_ACK | F_PSH | (o && o->urp ? F_URG : 0), d, len, o);
 
 	sleep_ms(gap_ms);
@@ -568,6 +571,9 @@ int main(int argc, char **argv)
 		return 1;
 	sleep_ms(gap_ms);
 
+	if (data(0, p->r, p->rlen, NULL))
+		return 1;
+	base = p->rlen;
 	rc = run_mode(mode, p);
 	if (rc == 2)
 		return 2;
