@@ -147,6 +147,12 @@ if ! wait_until 5 _listening plc 502 || ! wait_until 5 _listening plc 102; then
 	echo "Bail out! the receiver did not start: $(head -c 500 "$RLOG")"
 	exit 1
 fi
+# Both families reach the PLC before any check (IPv6 neighbour discovery
+# on fresh links can cost the first SYN a retransmission).
+if ! wait_until 10 pings biz "$PLC" 1 || ! wait_until 10 pings biz "$PLC6" 1; then
+	echo "Bail out! the HMI cannot reach the PLC"
+	exit 1
+fi
 GWMAC=$(gw_mac biz0)
 
 # attack_all FAMILY PROTO MODE...: the modes at once, each on its own

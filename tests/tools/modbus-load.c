@@ -302,33 +302,41 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	ctx = modbus_new_tcp_pi(host, port);
-	if (!ctx) {
-		fprintf(stderr, "modbus-load: %s\n", modbus_strerror(errno));
-		return 1;
-	}
-	modbus_set_response_timeout(ctx, timeout_s, 0);
-	modbus_set_slave(ctx, 1);
-	if (modbus_connect(ctx) < 0) {
-		fprintf(stderr, "modbus-load: connect: %s\n",
-			modbus_strerror(errno));
-		modbus_free(ctx);
-		return 1;
-	}
-	for (i = 0; i < n; i++)
-		answered += read_ok(ctx, i % 32);
-	if (pause) {
-		int fd = modbus_get_socket(ctx), one = 1, cnt = 2;
+	/* Reads and the keepalive pause: one libmodbus connection. */
+	if (n || pause) {
+		ctx = modbus_new_tcp_pi(host, port);
+		if (!ctx) {
+			fprintf(stderr, "modbus-load: %s\n",
+				modbus_strerror(errno));
+			return 1;
+		}
+		modbus_set_response_timeout(ctx, timeout_s, 0);
+		modbus_set_slave(ctx, 1);
+		if (modbus_connect(ctx) < 0) {
+			fprintf(stderr, "modbus-load: connect: %s\n",
+				modbus_strerror(errno));
+			modbus_free(ctx);
+			return 1;
+		}
+		for (i = 0; i < n; i++)
+			answered += read_ok(ctx, i % 32);
+		if (pause) {
+			int fd = modbus_get_socket(ctx), one = 1, cnt = 2;
 
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof(one));
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &one, sizeof(one));
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-		sleep(pause);
-		ka = read_ok(ctx, 0) ? "ok" : "failed";
+			setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one,
+				   sizeof(one));
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &one,
+				   sizeof(one));
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &one,
+				   sizeof(one));
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt,
+				   sizeof(cnt));
+			sleep(pause);
+			ka = read_ok(ctx, 0) ? "ok" : "failed";
+		}
+		modbus_close(ctx);
+		modbus_free(ctx);
 	}
-	modbus_close(ctx);
-	modbus_free(ctx);
 	pgood = rounds ? pipelined(host, port, rounds, m) : 0;
 	for (i = 0; i < conns; i++) {
 		ctx = modbus_new_tcp_pi(host, port);
