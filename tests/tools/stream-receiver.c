@@ -49,7 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CONNS 64
+#define MAX_CONNS 256
 #define BUF_SIZE 8192
 
 enum proto { P_MODBUS, P_S7 };
