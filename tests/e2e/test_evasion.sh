@@ -33,6 +33,10 @@
 #                 then the overlapping segment of overlap-fwd.
 #   badsum        the same with a bad TCP checksum on the inserted read.
 #   oow           the same with the inserted read 1 MiB beyond the window.
+#   badack        the same with the inserted read acknowledging 1 MiB the
+#                 server never sent (Linux discards the segment).
+#   noack         the same with the inserted read lacking the ACK flag
+#                 (Linux discards data without it on an open connection).
 #   one-byte      R, then H one byte per segment.
 #   split         R, then H split before its function byte.
 #   urg           R, then a segment with URG whose urgent byte the receiver
@@ -42,8 +46,10 @@
 # read was delivered (the connection worked) and no request outside
 # read-only ever was. Before the gate goes up, every hiding mode is run
 # once over IPv4 without it and must deliver H: the attack is real, and the
-# insertion premises hold (the receiver discards TTL-1, bad-checksum and
-# out-of-window segments; otherwise H would arrive as a duplicate).
+# insertion premises hold (the receiver discards TTL-1, bad-checksum,
+# bad-ACK and no-ACK segments; otherwise H would arrive as a duplicate. The
+# out-of-window read of oow lies beyond H, so there it shows only that the
+# attack works).
 #
 # Legitimate traffic: a libmodbus client (tests/tools/modbus-load) against
 # the same receiver through the gate, with an nft `numgen random mod 10`
@@ -57,8 +63,9 @@
 #
 # Against the gate without a TCP normalizer (issue 12), these fail until
 # it lands: the "no request outside read-only" check of overlap-fwd,
-# overlap-bwd, rewrite-retx, reorder, ttl1, badsum, oow (through their
-# closing overlap) and urg, for both protocols and families (32), and the
+# overlap-bwd, rewrite-retx, reorder, ttl1, badsum, oow, badack, noack
+# (through their closing overlap) and urg, for both protocols and families
+# (40), and the
 # zero-window check (the gate refuses segments that end inside an ADU).
 
 . "$(dirname "$0")/lib.sh"
@@ -70,7 +77,7 @@ for tool in "$RECEIVER" "$ATTACK" "$LOAD"; do
 	[ -x "$tool" ] || tap_skip_all "$tool is not built (run make)"
 done
 
-MODES="plain hidden overlap-fwd overlap-bwd rewrite-retx reorder ttl1 badsum oow one-byte split urg"
+MODES="plain hidden overlap-fwd overlap-bwd rewrite-retx reorder ttl1 badsum oow badack noack one-byte split urg"
 
 policy_text() {
 	cat <<EOF

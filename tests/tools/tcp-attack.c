@@ -35,12 +35,14 @@
  *   reorder      D(k)+H at S+2La-k, then R at S+La, then R at S: the
  *                receiver's out-of-order queue keeps the lower sequence
  *                for the overlap, H is delivered after R R.
- *   ttl1, badsum, oow
+ *   ttl1, badsum, oow, badack, noack
  *                insertion: R at S; then R at S+La that the receiver
  *                discards (IPv4 TTL 1 / IPv6 hop limit 1, which the
  *                gateway does not forward; a bad TCP checksum; a sequence
  *                number 1 MiB beyond the receiver's window: oow sends it
- *                at S+La+2^20); then H at S+La; then D(k)+H at S+La-k.
+ *                at S+La+2^20; an acknowledgment of 1 MiB the server never
+ *                sent; no ACK flag); then H at S+La; then D(k)+H at
+ *                S+La-k.
  *   one-byte     R at S; H one byte per segment.
  *   split        R at S; H split before its function byte (Modbus 7 +
  *                rest; S7 17 + rest).
@@ -82,6 +84,8 @@
 struct opts {
 	int ttl; /* 0: 64 */
 	bool badsum;
+	bool noack;	 /* data without the ACK flag */
+	uint32_t ackoff; /* added to the acknowledgment number */
 	unsigned int urp;
 };
 
@@ -172,7 +176,9 @@ static int segment(uint32_t seq, unsigned int flags, const uint8_t *data,
 	put16(tcp, sport);
 	put16(tcp + 2, dport);
 	put32(tcp + 4, seq);
-	put32(tcp + 8, flags & F_ACK ? irs + 1 : 0);
+	if (o && o->noack)
+		flags &= ~F_ACK;
+	put32(tcp + 8, flags & F_ACK ? irs + 1 + (o ? o->ackoff : 0) : 0);
 	tcp[12] = (thl / 4) << 4;
 	tcp[13] = flags;
 	put16(tcp + 14, 65535);
@@ -418,7 +424,8 @@ static int run_mode(const char *mode, const struct proto *p)
 		rc |= data(la, p->r, la, NULL);
 		rc |= data(0, p->r, la, NULL);
 	} else if (!strcmp(mode, "ttl1") || !strcmp(mode, "badsum") ||
-		   !strcmp(mode, "oow")) {
+		   !strcmp(mode, "oow") || !strcmp(mode, "badack") ||
+		   !strcmp(mode, "noack")) {
 		struct opts o = {0};
 		uint32_t at = la;
 
@@ -426,6 +433,10 @@ static int run_mode(const char *mode, const struct proto *p)
 			o.ttl = 1;
 		else if (!strcmp(mode, "badsum"))
 			o.badsum = true;
+		else if (!strcmp(mode, "badack"))
+			o.ackoff = 1u << 20;
+		else if (!strcmp(mode, "noack"))
+			o.noack = true;
 		else
 			at += 1u << 20;
 		n = disguise(p, k, d);
@@ -472,7 +483,7 @@ static void usage(FILE *f)
 		   "[--gap-ms N]\n"
 		   "  MODE: plain hidden overlap-fwd overlap-bwd rewrite-retx "
 		   "reorder\n"
-		   "        ttl1 badsum oow one-byte split urg\n");
+		   "        ttl1 badsum oow badack noack one-byte split urg\n");
 }
 
 int main(int argc, char **argv)
