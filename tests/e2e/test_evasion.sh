@@ -37,6 +37,9 @@
 #                 server never sent (Linux discards the segment).
 #   noack         the same with the inserted read lacking the ACK flag
 #                 (Linux discards data without it on an open connection).
+#   badip         the same with an IP layer the far side discards: a bad
+#                 IPv4 header checksum (the gateway drops it), an IPv6
+#                 destination option of type 0x7E (discard).
 #   one-byte      R, then H one byte per segment.
 #   split         R, then H split before its function byte.
 #   urg           R, then a segment with URG whose urgent byte the receiver
@@ -45,11 +48,11 @@
 # For every mode, family (IPv4, IPv6) and protocol it asserts: the opening
 # read was delivered (the connection worked) and no request outside
 # read-only ever was. Before the gate goes up, every hiding mode is run
-# once over IPv4 without it and must deliver H: the attack is real, and the
-# insertion premises hold (the receiver discards TTL-1, bad-checksum,
-# bad-ACK and no-ACK segments; otherwise H would arrive as a duplicate. The
-# out-of-window read of oow lies beyond H, so there it shows only that the
-# attack works).
+# once over each family without it and must deliver H: the attack is
+# real, and the insertion premises hold (the receiver discards TTL-1,
+# bad-checksum, bad-ACK, no-ACK and bad-IP segments; otherwise H would
+# arrive as a duplicate. The out-of-window read of oow lies beyond H, so
+# there it shows only that the attack works).
 #
 # Legitimate traffic: a libmodbus client (tests/tools/modbus-load) against
 # the same receiver through the gate, with an nft `numgen random mod 10`
@@ -63,9 +66,9 @@
 #
 # Against the gate without a TCP normalizer (issue 12), these fail until
 # it lands: the "no request outside read-only" check of overlap-fwd,
-# overlap-bwd, rewrite-retx, reorder, ttl1, badsum, oow, badack, noack
-# (through their closing overlap) and urg, for both protocols and families
-# (40), and the
+# overlap-bwd, rewrite-retx, reorder, ttl1, badsum, oow, badack, noack,
+# badip (through their closing overlap) and urg, for both protocols and
+# families (44), and the
 # zero-window check (the gate refuses segments that end inside an ADU).
 
 . "$(dirname "$0")/lib.sh"
@@ -77,7 +80,7 @@ for tool in "$RECEIVER" "$ATTACK" "$LOAD"; do
 	[ -x "$tool" ] || tap_skip_all "$tool is not built (run make)"
 done
 
-MODES="plain hidden overlap-fwd overlap-bwd rewrite-retx reorder ttl1 badsum oow badack noack one-byte split urg"
+MODES="plain hidden overlap-fwd overlap-bwd rewrite-retx reorder ttl1 badsum oow badack noack badip one-byte split urg"
 
 policy_text() {
 	cat <<EOF
@@ -262,18 +265,20 @@ load_check() {
 # ---- without the gate: the attacks are real, and so is the zero window
 load_run zw0 --timeout 2 --requests 0 --rounds 0 --zero-window 4000 --zw-port 1502
 load_check zw0 "no gate: pipelined reads across a zero window" '.zw_send_ms >= 1000'
-for proto in modbus s7; do
-	# shellcheck disable=SC2086 # MODES is a word list
-	attack_all 4 "$proto" ${MODES#plain }
-	for mode in ${MODES#plain }; do
-		port=${PORT_OF[$mode]}
-		got=$(delivered "$port")
-		if [ -n "$(forbidden "$proto" "$got")" ]; then
-			ok "no gate: $proto $mode delivers the hidden ${HIDDEN[$proto]}"
-		else
-			not_ok "no gate: $proto $mode delivers the hidden ${HIDDEN[$proto]}" \
-				"receiver got:" "$got" "$(cat "$CG_TMP/atk.$port")"
-		fi
+for fam in 4 6; do
+	for proto in modbus s7; do
+		# shellcheck disable=SC2086 # MODES is a word list
+		attack_all "$fam" "$proto" ${MODES#plain }
+		for mode in ${MODES#plain }; do
+			port=${PORT_OF[$mode]}
+			got=$(delivered "$port")
+			what="no gate: IPv$fam $proto $mode delivers the hidden ${HIDDEN[$proto]}"
+			if [ -n "$(forbidden "$proto" "$got")" ]; then
+				ok "$what"
+			else
+				not_ok "$what" "receiver got:" "$got" "$(cat "$CG_TMP/atk.$port")"
+			fi
+		done
 	done
 done
 

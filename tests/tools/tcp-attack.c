@@ -35,14 +35,16 @@
  *   reorder      D(k)+H at S+2La-k, then R at S+La, then R at S: the
  *                receiver's out-of-order queue keeps the lower sequence
  *                for the overlap, H is delivered after R R.
- *   ttl1, badsum, oow, badack, noack
+ *   ttl1, badsum, oow, badack, noack, badip
  *                insertion: R at S; then R at S+La that the receiver
  *                discards (IPv4 TTL 1 / IPv6 hop limit 1, which the
  *                gateway does not forward; a bad TCP checksum; a sequence
  *                number 1 MiB beyond the receiver's window: oow sends it
  *                at S+La+2^20; an acknowledgment of 1 MiB the server never
- *                sent; no ACK flag); then H at S+La; then D(k)+H at
- *                S+La-k.
+ *                sent; no ACK flag; a bad IPv4 header checksum, which the
+ *                gateway drops, or an IPv6 destination option that tells
+ *                the receiver to discard the packet); then H at S+La; then
+ *                D(k)+H at S+La-k.
  *   one-byte     R at S; H one byte per segment.
  *   split        R at S; H split before its function byte (Modbus 7 +
  *                rest; S7 17 + rest).
@@ -85,6 +87,7 @@ struct opts {
 	int ttl; /* 0: 64 */
 	bool badsum;
 	bool noack;	 /* data without the ACK flag */
+	bool badip;	 /* IPv4: bad header checksum; IPv6: see segment() */
 	uint32_t ackoff; /* added to the acknowledgment number */
 	unsigned int urp;
 };
@@ -144,7 +147,8 @@ static int segment(uint32_t seq, unsigned int flags, const uint8_t *data,
 		   size_t len, const struct opts *o)
 {
 	uint8_t f[1600], *ip = f + 14, *tcp;
-	size_t iplen = v6 ? 40 : 20, thl = flags & F_SYN ? 24 : 20;
+	bool dstopt = v6 && o && o->badip;
+	size_t iplen = v6 ? 40 + 8 * dstopt : 20, thl = flags & F_SYN ? 24 : 20;
 	uint32_t s;
 	int ttl = o && o->ttl ? o->ttl : 64;
 
@@ -157,11 +161,23 @@ static int segment(uint32_t seq, unsigned int flags, const uint8_t *data,
 	tcp = ip + iplen;
 	if (v6) {
 		ip[0] = 0x60;
-		put16(ip + 4, thl + len);
-		ip[6] = IPPROTO_TCP;
+		put16(ip + 4, iplen - 40 + thl + len);
+		ip[6] = dstopt ? 60 : IPPROTO_TCP;
 		ip[7] = ttl;
 		memcpy(ip + 8, saddr, 16);
 		memcpy(ip + 24, daddr, 16);
+		if (dstopt) {
+			/*
+			 * A destination options header with option 0x7E
+			 * (experimental, RFC 4727), whose top bits 01 tell
+			 * the destination to discard the packet: routers
+			 * pass it, the receiver drops it.
+			 */
+			ip[40] = IPPROTO_TCP;
+			ip[41] = 0;
+			ip[42] = 0x7e;
+			ip[43] = 4;
+		}
 	} else {
 		ip[0] = 0x45;
 		put16(ip + 2, 20 + thl + len);
@@ -171,7 +187,8 @@ static int segment(uint32_t seq, unsigned int flags, const uint8_t *data,
 		ip[9] = IPPROTO_TCP;
 		memcpy(ip + 12, saddr, 4);
 		memcpy(ip + 16, daddr, 4);
-		put16(ip + 10, fold(sum16(ip, 20, 0)));
+		put16(ip + 10,
+		      fold(sum16(ip, 20, 0)) ^ (o && o->badip ? 0x5a5a : 0));
 	}
 	put16(tcp, sport);
 	put16(tcp + 2, dport);
@@ -425,7 +442,7 @@ static int run_mode(const char *mode, const struct proto *p)
 		rc |= data(0, p->r, la, NULL);
 	} else if (!strcmp(mode, "ttl1") || !strcmp(mode, "badsum") ||
 		   !strcmp(mode, "oow") || !strcmp(mode, "badack") ||
-		   !strcmp(mode, "noack")) {
+		   !strcmp(mode, "noack") || !strcmp(mode, "badip")) {
 		struct opts o = {0};
 		uint32_t at = la;
 
@@ -437,6 +454,8 @@ static int run_mode(const char *mode, const struct proto *p)
 			o.ackoff = 1u << 20;
 		else if (!strcmp(mode, "noack"))
 			o.noack = true;
+		else if (!strcmp(mode, "badip"))
+			o.badip = true;
 		else
 			at += 1u << 20;
 		n = disguise(p, k, d);
@@ -483,7 +502,8 @@ static void usage(FILE *f)
 		   "[--gap-ms N]\n"
 		   "  MODE: plain hidden overlap-fwd overlap-bwd rewrite-retx "
 		   "reorder\n"
-		   "        ttl1 badsum oow badack noack one-byte split urg\n");
+		   "        ttl1 badsum oow badack noack badip one-byte split "
+		   "urg\n");
 }
 
 int main(int argc, char **argv)
