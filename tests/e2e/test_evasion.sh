@@ -28,9 +28,11 @@
 #                 tail beyond R is H.
 #   reorder       three segments, last first; the receiver's out-of-order
 #                 queue keeps the lower sequence for the overlap.
-#   ttl1          insertion: R; a read at S+La with IPv4 TTL 1 / IPv6 hop
-#                 limit 1, which the gateway does not forward; H at S+La;
-#                 then the overlapping segment of overlap-fwd.
+#   ttl1          insertion: a read with id 7 (Modbus transaction id, S7
+#                 PDU reference) at S with IPv4 TTL 1 / IPv6 hop limit 1,
+#                 which the gateway does not forward; a read with id 3 at
+#                 S; H at S+La; then the overlapping segment of
+#                 overlap-fwd.
 #   badsum        the same with a bad TCP checksum on the inserted read.
 #   oow           the same with the inserted read 1 MiB beyond the window.
 #   badack        the same with the inserted read acknowledging 1 MiB the
@@ -47,12 +49,14 @@
 #                 without it.
 # For every mode, family (IPv4, IPv6) and protocol it asserts: the opening
 # read was delivered (the connection worked) and no request outside
-# read-only ever was. Before the gate goes up, every hiding mode is run
-# once over each family without it and must deliver H: the attack is
-# real, and the insertion premises hold (the receiver discards TTL-1,
-# bad-checksum, bad-ACK, no-ACK and bad-IP segments; otherwise H would
-# arrive as a duplicate. The out-of-window read of oow lies beyond H, so
-# there it shows only that the attack works).
+# read-only ever was; for the insertion modes also that the read sent at S
+# after the inserted one was delivered: a gate whose view the inserted
+# segment advanced would refuse it as a rewriting retransmission. Before
+# the gate goes up, every hiding mode is run once over each family without
+# it and must deliver H (the attack is real), and the insertion modes must
+# deliver the read with id 3, not the inserted one with id 7 (the receiver
+# discards TTL-1, bad-checksum, out-of-window, bad-ACK, no-ACK and bad-IP
+# segments).
 #
 # Legitimate traffic: a libmodbus client (tests/tools/modbus-load) against
 # the same receiver through the gate, with an nft `numgen random mod 10`
@@ -199,11 +203,14 @@ delivered() {
 	grep -E "^(modbus|s7|cotp|error) port=$1( |$)" "$RLOG"
 }
 
-# The read every connection opens with, before the mode's segments.
+# got_read PROTO LINES [ID]: a read with that id (Modbus transaction id,
+# S7 PDU reference) was delivered. Id 1: the read every connection opens
+# with, before the mode's segments; id 3: the read an insertion mode sends
+# after the inserted one.
 got_read() {
 	case "$1" in
-	modbus) grep -qE '^modbus port=[0-9]+ tid=1 unit=1 fc=3$' <<<"$2" ;;
-	s7) grep -qE '^s7 port=[0-9]+ job=0x04$' <<<"$2" ;;
+	modbus) grep -qE "^modbus port=[0-9]+ tid=${3:-1} unit=1 fc=3$" <<<"$2" ;;
+	s7) grep -qE "^s7 port=[0-9]+ job=0x04 ref=${3:-1}$" <<<"$2" ;;
 	esac
 }
 
@@ -216,7 +223,7 @@ forbidden() {
 		;;
 	s7)
 		grep -E '^s7 ' <<<"$2" |
-			grep -vE ' job=0x(04|F0)$| userdata group=(3|4)$'
+			grep -vE ' job=0x(04|F0) | userdata group=(3|4)$'
 		;;
 	esac
 }
@@ -278,6 +285,16 @@ for fam in 4 6; do
 			else
 				not_ok "$what" "receiver got:" "$got" "$(cat "$CG_TMP/atk.$port")"
 			fi
+			case $mode in
+			ttl1 | badsum | oow | badack | noack | badip)
+				what="no gate: IPv$fam $proto $mode: the receiver discards the inserted read"
+				if got_read "$proto" "$got" 3 && ! got_read "$proto" "$got" 7; then
+					ok "$what"
+				else
+					not_ok "$what" "receiver got (inserted: id 7, then id 3):" "$got"
+				fi
+				;;
+			esac
 		done
 	done
 done
@@ -290,7 +307,7 @@ fi
 
 for fam in 4 6; do
 	for proto in modbus s7; do
-			# shellcheck disable=SC2086
+		# shellcheck disable=SC2086
 		attack_all "$fam" "$proto" $MODES
 		for mode in $MODES; do
 			port=${PORT_OF[$mode]}
@@ -304,6 +321,16 @@ for fam in 4 6; do
 					"tcp-attack exited ${rc:-?}" "$(cat "$CG_TMP/atk.$port")" \
 					"receiver got:" "$got"
 			fi
+			case $mode in
+			ttl1 | badsum | oow | badack | noack | badip)
+				if got_read "$proto" "$got" 3; then
+					ok "$what: the read after the inserted one is delivered"
+				else
+					not_ok "$what: the read after the inserted one is delivered" \
+						"receiver got:" "$got"
+				fi
+				;;
+			esac
 			bad=$(forbidden "$proto" "$got")
 			if [ -z "$bad" ]; then
 				ok "$what: no request outside read-only delivered"

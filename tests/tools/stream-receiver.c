@@ -14,7 +14,8 @@
  * stdout), flushed at once:
  *
  *	modbus port=P tid=T unit=U fc=F [reg=R value=V | reg=R count=N]
- *	s7 port=P job=0xFF | s7 port=P userdata group=G | s7 port=P proto=0xXX
+ *	s7 port=P job=0xFF ref=R | s7 port=P userdata group=G
+ *	s7 port=P proto=0xXX | s7 port=P rosctr=N
  *	cotp port=P type=0xE0
  *	error port=P WHAT          (the stream cannot be parsed; closed)
  *	open port=P / close port=P
@@ -257,7 +258,7 @@ static bool s7_tpkt(struct conn *c, const uint8_t *t, size_t n)
 	if (s[1] == 1 && be16(s + 6) >= 1) {
 		unsigned int fn = s[10];
 
-		logf_("s7 port=%u job=0x%02X", c->port, fn);
+		logf_("s7 port=%u job=0x%02X ref=%u", c->port, fn, be16(s + 4));
 		if (fn == 0xf0 && be16(s + 6) >= 8) {
 			uint8_t p[8] = {0xf0, 0, 0, 1, 0, 1, 0x01, 0xe0};
 

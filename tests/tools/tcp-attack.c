@@ -36,15 +36,18 @@
  *                receiver's out-of-order queue keeps the lower sequence
  *                for the overlap, H is delivered after R R.
  *   ttl1, badsum, oow, badack, noack, badip
- *                insertion: R at S; then R at S+La that the receiver
- *                discards (IPv4 TTL 1 / IPv6 hop limit 1, which the
- *                gateway does not forward; a bad TCP checksum; a sequence
- *                number 1 MiB beyond the receiver's window: oow sends it
- *                at S+La+2^20; an acknowledgment of 1 MiB the server never
- *                sent; no ACK flag; a bad IPv4 header checksum, which the
- *                gateway drops, or an IPv6 destination option that tells
- *                the receiver to discard the packet); then H at S+La; then
- *                D(k)+H at S+La-k.
+ *                insertion: first a read with id 7 (Modbus transaction
+ *                id, S7 PDU reference) at S that the receiver discards
+ *                (IPv4 TTL 1 / IPv6 hop limit 1, which the gateway does
+ *                not forward; a bad TCP checksum; a sequence number 1 MiB
+ *                beyond the receiver's window: oow sends it at S+2^20; an
+ *                acknowledgment of 1 MiB the server never sent; no ACK
+ *                flag; a bad IPv4 header checksum, which the gateway
+ *                drops, or an IPv6 destination option that tells the
+ *                receiver to discard the packet); then the read with id 3
+ *                at S, which must be delivered (a gate that took the
+ *                inserted read as passed data would see a rewriting
+ *                retransmission); then H at S+La; then D(k)+H at S+La-k.
  *   one-byte     R at S; H one byte per segment.
  *   split        R at S; H split before its function byte (Modbus 7 +
  *                rest; S7 17 + rest).
@@ -381,6 +384,13 @@ static const struct proto s7 = {
 	.urg_byte = S7_URG_BYTE,
 };
 
+/* R with another transaction id (Modbus) or PDU reference (S7). */
+static void read_id(const struct proto *p, unsigned int id, uint8_t *out)
+{
+	memcpy(out, p->r, p->rlen);
+	put16(out + (p == &modbus ? 0 : 11), id);
+}
+
 /* D(k)+H into out: k bytes opening one allowed request that covers H. */
 static size_t disguise(const struct proto *p, size_t k, uint8_t *out)
 {
@@ -444,7 +454,7 @@ static int run_mode(const char *mode, const struct proto *p)
 		   !strcmp(mode, "oow") || !strcmp(mode, "badack") ||
 		   !strcmp(mode, "noack") || !strcmp(mode, "badip")) {
 		struct opts o = {0};
-		uint32_t at = la;
+		uint32_t at = la; /* where the inserted read ends */
 
 		if (!strcmp(mode, "ttl1"))
 			o.ttl = 1;
@@ -458,9 +468,13 @@ static int run_mode(const char *mode, const struct proto *p)
 			o.badip = true;
 		else
 			at += 1u << 20;
+		uint8_t x[64], r3[64];
+
 		n = disguise(p, k, d);
-		rc |= data(0, p->r, la, NULL);
-		rc |= data(at, p->r, la, &o);
+		read_id(p, 7, x);
+		read_id(p, 3, r3);
+		rc |= data(at - la, x, la, &o);
+		rc |= data(0, r3, la, NULL);
 		rc |= data(la, p->h, p->hlen, NULL);
 		rc |= data(la - k, d, n, NULL);
 	} else if (!strcmp(mode, "one-byte")) {
