@@ -66,8 +66,8 @@
 # Legitimate traffic: a libmodbus client (tests/tools/modbus-load) against
 # the same receiver through the gate, with an nft `numgen random mod 10`
 # rule in the gateway's forward hook dropping 10 % of the port-502
-# segments after the gate: per family 150 sequential reads, 10 rounds of
-# 8 pipelined reads and 20 more connections (SYN and FIN retransmits),
+# segments after the gate: per family 100 sequential reads, 10 rounds of
+# 8 pipelined reads and 12 more connections (SYN and FIN retransmits),
 # every one answered. Before the loss rule, reads across a keepalive pause
 # (probes every second; the connection dies after two unanswered ones),
 # and 4000 pipelined reads that meet a zero window (the receiver stalls),
@@ -432,7 +432,7 @@ table inet cg_loss {
 	}
 }
 EOF
-load_run loss --timeout 8 --requests 150 --pipeline 8 --rounds 10 --connections 20
+load_run loss --timeout 8 --requests 100 --pipeline 8 --rounds 10 --connections 12
 load_check loss "libmodbus with 10 % loss"
 seen=$(in_ns gw nft -j list counter inet cg_loss seen 2>/dev/null |
 	jq -r '.nftables[] | .counter? // empty | .packets' | _number)
