@@ -612,6 +612,7 @@ static int run_mode(const char *mode, const struct proto *p)
 		   !strcmp(mode, "noack") || !strcmp(mode, "badip")) {
 		struct opts o = {0};
 		uint32_t at = la; /* where the inserted read ends */
+		uint8_t x[64], r3[64];
 
 		if (!strcmp(mode, "ttl1"))
 			o.ttl = 1;
@@ -625,8 +626,6 @@ static int run_mode(const char *mode, const struct proto *p)
 			o.badip = true;
 		else
 			at += 1u << 20;
-		uint8_t x[64], r3[64];
-
 		n = disguise(p, k, d);
 		read_id(p, 7, x);
 		read_id(p, 3, r3);
