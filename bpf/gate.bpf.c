@@ -337,6 +337,7 @@ struct cg_stream_buf {
 	__u32 cw_padded; /* the checksum (tcp_csum_ok) */
 	__s64 cw_sum;
 	__u8 ph[40]; /* its pseudo-header */
+	__u8 opt[40]; /* TCP options (tcp_wscale) */
 	/*
 	 * What stream_judge leaves for step 12 and stream_commit. Kept here
 	 * rather than in struct frame on the stack: the verifier does not
@@ -407,9 +408,8 @@ struct frame {
 	__u8 hop_limit;	 /* IPv4 TTL / IPv6 hop limit on arrival */
 	__u8 opening;	 /* a flow allowed it on the full judgement */
 	__u8 st_touched; /* the opener's frame on an inspected flow */
-	__u16 tcp_win;	 /* TCP window field, unscaled */
-	__u32 l4_off;	 /* transport header, up to l3_end */
-	__u32 l3_end;
+	__u8 ip6_ext;	 /* IPv6: an extension header was walked */
+	__u32 l4_off;	 /* TCP header, up to payload_end (the IP end) */
 	__u32 tcp_seq;
 	__u32 tcp_ack;
 	/* Aligned: conn_key_of() reads them 8 bytes at a time. */
@@ -718,9 +718,12 @@ static __always_inline bool opens(const struct frame *f)
 	       f->echo_request;
 }
 
-/* One step of the TCP option walk (bpf_loop keeps the verifier's work small). */
+/*
+ * One step of the TCP option walk (bpf_loop keeps the verifier's work
+ * small); the options are in the per-CPU scratch, to spare the stack.
+ */
 struct opt_walk {
-	__u8 opt[40];
+	struct cg_stream_buf *ms;
 	__u32 olen;
 	__u32 i;
 	int ws;
@@ -729,25 +732,25 @@ struct opt_walk {
 static long opt_step(__u64 n, void *data)
 {
 	struct opt_walk *w = data;
+	__u8 *opt = w->ms->opt;
 	__u32 i = w->i;
 	__u8 kind, len;
 
 	if (i >= w->olen || i >= 39)
 		return 1;
-	kind = w->opt[i];
+	kind = opt[i];
 	if (kind == 0)
 		return 1;
 	if (kind == 1) {
 		w->i = i + 1;
 		return 0;
 	}
-	len = w->opt[i + 1];
+	len = opt[i + 1];
 	if (len < 2)
 		return 1;
-	if (kind == 3 && len == 3 && i + 2 < w->olen && i < 37) {
-		w->ws = w->opt[i + 2];
-		return 1;
-	}
+	/* A later window scale option overrides an earlier one (Linux). */
+	if (kind == 3 && len == 3 && i + 2 < w->olen && i < 37)
+		w->ws = opt[i + 2];
 	w->i = i + len;
 	return 0;
 }
@@ -760,12 +763,16 @@ static __always_inline int tcp_wscale(struct xdp_md *ctx, const struct frame *f)
 {
 	struct opt_walk w = {.ws = -1};
 	__u64 olen = f->payload_off - f->l4_off - 20;
+	__u32 zero = 0;
 
+	w.ms = bpf_map_lookup_elem(&stream_buf, &zero);
+	if (!w.ms)
+		return -1;
 	/* Masked in asm: the verifier needs the bounds on this register. */
 	asm volatile("%[n] &= 0x3f" : [n] "+r"(olen));
 	if (olen == 0 || olen > 40 || f->payload_off - f->l4_off > 60)
 		return -1;
-	if (bpf_xdp_load_bytes(ctx, f->l4_off + 20, w.opt, olen))
+	if (bpf_xdp_load_bytes(ctx, f->l4_off + 20, w.ms->opt, olen))
 		return -1;
 	w.olen = olen;
 	bpf_loop(40, opt_step, &w, 0);
@@ -1446,11 +1453,25 @@ __noinline int cg_stream_judge(struct xdp_md *ctx, const struct frame *f,
 	fl = f->tcp_flags;
 	if (f->hop_limit <= 1 || (fl & TCP_URG))
 		return CG_R_STREAM;
-	seg = f->l3_end - f->l4_off;
+	/* IPv6 extension headers and IPv4 options: the receiver may discard
+	 * or reroute what the gate would take for the stream. */
+	if (f->family == 6 ? f->ip6_ext : f->l4_off - f->l3_off != 20)
+		return CG_R_STREAM;
+	/* Linux discards a segment without ACK (but a SYN or RST), and one
+	 * that acknowledges what the responder never sent, or long ago. */
+	if (!(fl & TCP_SYN)) {
+		if (!(fl & (TCP_ACK | TCP_RST)))
+			return CG_R_STREAM;
+		if ((fl & TCP_ACK) && s && (s->flags & CG_STF_RSP) &&
+		    ((__s32)(f->tcp_ack - s->rsp_next) > 0 ||
+		     s->rsp_next - f->tcp_ack > CG_STREAM_ACK_OLD))
+			return CG_R_STREAM;
+	}
+	seg = f->payload_end - f->l4_off;
 	/* 64 bits, masked in asm: the verifier needs the bounds on the very
 	 * register that is passed to the helper. */
 	asm volatile("%[n] &= 0x1fff" : [n] "+r"(seg));
-	if (f->l3_end - f->l4_off > CG_STREAM_MAX || seg < 20 ||
+	if (f->payload_end - f->l4_off > CG_STREAM_MAX || seg < 20 ||
 	    seg > CG_STREAM_MAX)
 		return CG_R_STREAM;
 	seglen = seg;
@@ -1462,6 +1483,20 @@ __noinline int cg_stream_judge(struct xdp_md *ctx, const struct frame *f,
 	ms->retrans = 0;
 	ms->next = 0;
 	ms->payload_off = f->payload_off;
+	/* The IPv4 header checksum (20 bytes: options were refused). */
+	if (f->family == 4) {
+		__s64 sum;
+		__u32 fold;
+
+		if (bpf_xdp_load_bytes(ctx, f->l3_off, ms->ph, 20))
+			return CG_R_STREAM;
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)ms->ph, 20, 0);
+		fold = (__u32)sum;
+		fold = (fold & 0xffff) + (fold >> 16);
+		fold = (fold & 0xffff) + (fold >> 16);
+		if (sum < 0 || fold != 0xffff)
+			return CG_R_STREAM;
+	}
 	if (bpf_xdp_load_bytes(ctx, f->l4_off, ms->b, seg) ||
 	    !tcp_csum_ok(f, &w, seglen))
 		return CG_R_STREAM;
@@ -1579,6 +1614,7 @@ static __always_inline void stream_reply(struct xdp_md *ctx, struct frame *f,
 					 struct conn *c)
 {
 	struct cg_stream *s;
+	struct tcphdr *th;
 	__u8 fl = f->tcp_flags;
 	__u32 end;
 	int ws;
@@ -1589,6 +1625,13 @@ static __always_inline void stream_reply(struct xdp_md *ctx, struct frame *f,
 	s = &c->val->stream;
 	if (s->state == CG_ST_NONE)
 		return;
+	/* Where the responder's own sequence numbers stand. */
+	end = f->tcp_seq + (f->payload_end - f->payload_off) +
+	      !!(fl & TCP_SYN) + !!(fl & TCP_FIN);
+	if (!(s->flags & CG_STF_RSP) || (__s32)(end - s->rsp_next) > 0) {
+		s->rsp_next = end;
+		s->flags |= CG_STF_RSP;
+	}
 	if (fl & TCP_RST) {
 		s->state = CG_ST_CLOSED;
 		return;
@@ -1612,7 +1655,10 @@ static __always_inline void stream_reply(struct xdp_md *ctx, struct frame *f,
 	if (!(s->flags & CG_STF_SHIFT) ||
 	    (s->state != CG_ST_SYN && s->state != CG_ST_SYNCED))
 		return;
-	end = f->tcp_ack + ((__u32)f->tcp_win << (s->shift & 15));
+	th = frame_ptr(ctx, f->l4_off, 20);
+	if (!th)
+		return;
+	end = f->tcp_ack + ((__u32)bpf_ntohs(th->window) << (s->shift & 15));
 	if (!(s->flags & CG_STF_WND) || (__s32)(end - s->wnd_end) > 0) {
 		s->wnd_end = end;
 		s->flags |= CG_STF_WND;
@@ -1875,6 +1921,7 @@ static __always_inline void parse_ip(struct xdp_md *ctx, struct frame *f,
 			h = frame_ptr(ctx, pos, 8);
 			if (!h)
 				goto bad;
+			f->ip6_ext = 1;
 			if (nh == IPPROTO_FRAGMENT_) {
 				__u16 fo = ((__u16)h[2] << 8) | h[3];
 
@@ -1937,9 +1984,7 @@ static __always_inline void parse_l4(struct xdp_md *ctx, struct frame *f,
 		f->tcp_flags = ((__u8 *)th)[13];
 		f->tcp_seq = bpf_ntohl(th->seq);
 		f->tcp_ack = bpf_ntohl(th->ack_seq);
-		f->tcp_win = bpf_ntohs(th->window);
 		f->l4_off = l4_off;
-		f->l3_end = l3_end;
 		f->has_ports = 1;
 		f->payload_off = l4_off + th->doff * 4;
 		f->payload_end = l3_end;

@@ -326,6 +326,9 @@ enum cg_stream_state {
 #define CG_STF_WND (1u << 0)	   /* wnd_end is known */
 #define CG_STF_SYN_WS (1u << 1)	   /* the opener's SYN offered window scaling */
 #define CG_STF_SHIFT (1u << 2)	   /* the window shift is known */
+#define CG_STF_RSP (1u << 3)	   /* rsp_next is known */
+/* An opener's ACK this far behind rsp_next is too old for the receiver. */
+#define CG_STREAM_ACK_OLD (1u << 30)
 
 struct cg_stream_rec {
 	__u32 start;
@@ -342,6 +345,8 @@ struct cg_stream {
 	__u32 wnd_end; /* right edge of the receiver's window */
 	__u32 k1;      /* hash keys, 1 .. 2^31 - 2 */
 	__u32 k2;
+	__u32 rsp_next; /* after the last byte (SYN, FIN) the responder sent */
+	__u32 pad;
 	__u8 state;    /* enum cg_stream_state */
 	__u8 shift;    /* the receiver's window scale */
 	__u8 flags;    /* CG_STF_* */

@@ -45,6 +45,8 @@
 #define TCP_OPT_WSCALE 3
 #define TCP_MAX_WSCALE 14
 #define TCP_SEGMENT_MAX 4096 /* the stream rule's longest segment */
+/* An opener's ACK this far behind the responder's next byte is too old. */
+#define STREAM_ACK_OLD (1u << 30)
 
 #define S7_PORT 102
 #define MODBUS_MAX_ADUS 8
@@ -89,6 +91,8 @@ struct ref_stream {
 	uint8_t shift;	 /* the responder's window scale, or 0 */
 	bool wnd_known;
 	uint32_t wnd_end;
+	bool rsp_known;	   /* the responder's next sequence number is known */
+	uint32_t rsp_next; /* ...: after the last byte (SYN, FIN) it sent */
 	struct ref_record rec[STREAM_RECORDS];
 	unsigned int rec_next; /* the slot the next record goes to */
 };
@@ -161,6 +165,9 @@ struct ref_packet {
 	bool echo_request; /* ICMP echo request (8) / ICMPv6 (128) */
 	uint32_t ip_id;	   /* IPv4 identification / IPv6 fragment id */
 	bool icmp_error;   /* unreachable, too big, time exceeded, param */
+	const uint8_t *l3; /* the IP header */
+	size_t l3_hlen;	   /* IPv4: IHL * 4 */
+	bool ip6_ext;	   /* IPv6: an extension header was walked */
 };
 
 static uint16_t get16(const uint8_t *p)
@@ -435,6 +442,8 @@ static bool parse_ipv4(const uint8_t *ip, size_t room, struct ref_packet *pk)
 	pk->ip_id = get16(ip + 4);
 	pk->ttl = ip[8];
 	pk->proto = ip[9];
+	pk->l3 = ip;
+	pk->l3_hlen = ihl;
 	memcpy(pk->src, ip + 12, 4);
 	memcpy(pk->dst, ip + 16, 4);
 	pk->l4 = ip + ihl;
@@ -480,10 +489,12 @@ static bool parse_ipv6(const uint8_t *ip, size_t room, struct ref_packet *pk)
 	nh = ip[6];
 	cur = ip + 40;
 
+	pk->l3 = ip;
 	while (is_ext_header(nh) && !pk->non_first) {
 		if (n_ext == MAX_EXT_HEADERS)
 			return false;
 		n_ext++;
+		pk->ip6_ext = true;
 		if (left < 8) /* every extension header has at least 8 */
 			return false;
 		if (nh == IPPROTO_FRAGMENT) {
@@ -939,6 +950,19 @@ static bool tcp_checksum_ok(const struct ref_packet *pk)
 	return sum == 0xffff;
 }
 
+/* The IPv4 header checksum over its `hlen` bytes: right? */
+static bool ipv4_checksum_ok(const uint8_t *ip, size_t hlen)
+{
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < hlen; i += 2)
+		sum += get16(ip + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
 /*
  * The window scale option (kind 3, length 3) among a TCP header's
  * options, read as Linux reads them: end of list (0) stops, no-op (1) is
@@ -1039,6 +1063,25 @@ static enum cg_reason stream_judge(const struct ref_stream *st,
 	/* 3. Urgent data may be taken out of the stream. */
 	if (flags & TCP_URG)
 		return CG_R_STREAM;
+	/* 3a. IP headers the receiver may discard, or route by: a wrong
+	 * IPv4 header checksum, IPv4 options, IPv6 extension headers. */
+	if (pk->family == 4 &&
+	    (pk->l3_hlen != 20 || !ipv4_checksum_ok(pk->l3, pk->l3_hlen)))
+		return CG_R_STREAM;
+	if (pk->family == 6 && pk->ip6_ext)
+		return CG_R_STREAM;
+	/* 3b. Linux discards a segment without ACK (but a SYN or RST), and
+	 * one acknowledging what the responder never sent, or long ago. */
+	if (!(flags & TCP_SYN)) {
+		uint32_t ack = (uint32_t)get16(h + 8) << 16 | get16(h + 10);
+
+		if (!(flags & (TCP_ACK | TCP_RST)))
+			return CG_R_STREAM;
+		if ((flags & TCP_ACK) && st && st->rsp_known &&
+		    (seq_after(ack, st->rsp_next) ||
+		     st->rsp_next - ack > STREAM_ACK_OLD))
+			return CG_R_STREAM;
+	}
 
 	/* 4. SYNs. */
 	if (flags & TCP_SYN) {
@@ -1127,6 +1170,7 @@ static void stream_commit(struct ref_stream *st, const struct stream_plan *p)
 		st->ws_offered = p->ws_offered;
 		st->shift = 0;
 		st->wnd_known = false;
+		st->rsp_known = false;
 		return;
 	}
 	if (p->set_unsynced)
@@ -1162,10 +1206,18 @@ static void stream_reply(struct ref_stream *st, const struct ref_packet *pk)
 {
 	const uint8_t *h = pk->l4;
 	uint8_t flags = pk->tcp_flags, ws = 0;
-	uint32_t ack, edge;
+	uint32_t ack, edge, end;
 
 	if (st->state == STREAM_NONE)
 		return;
+	/* Where the responder's own sequence numbers stand. */
+	end = ((uint32_t)get16(h + 4) << 16 | get16(h + 6)) +
+	      (uint32_t)pk->payload_len + !!(flags & TCP_SYN) +
+	      !!(flags & TCP_FIN);
+	if (!st->rsp_known || seq_after(end, st->rsp_next)) {
+		st->rsp_next = end;
+		st->rsp_known = true;
+	}
 	if ((flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
 		bool has = tcp_wscale(pk, &ws);
 

@@ -1512,11 +1512,14 @@ static void stream_start(struct gen_stream *st, struct cg_rng *r,
 			   (cg_rng_pct(r, 70) ? 0 : cg_rng_below(r, 100));
 }
 
-/* The next frame of the stream; *bad_csum: break its TCP checksum. */
+/*
+ * The next frame of the stream; *bad_csum: break its TCP checksum (1) or
+ * its IPv4 header checksum (2).
+ */
 static void stream_frame(struct cg_gen_frames *g, struct cg_rng *r,
 			 struct cg_frame_spec *s, const char **ifname,
 			 uint8_t *payload, char *what, size_t what_size,
-			 bool *bad_csum)
+			 int *bad_csum)
 {
 	struct gen_stream *st = &g->proposed;
 	uint32_t k = cg_rng_below(r, 100), seq;
@@ -1605,6 +1608,34 @@ static void stream_frame(struct cg_gen_frames *g, struct cg_rng *r,
 		seq = st->next + rng_range(r, 1, 2000);
 		len = ics_payload(r, st->ics, true, payload, how, sizeof(how));
 		did = "after a hole";
+	} else if (k < 55) {
+		/* In order, in a segment the receiver discards (or reroutes):
+		 * the gate must not take it for the stream. */
+		uint32_t q = cg_rng_below(r, 6);
+
+		len = ics_payload(r, st->ics, true, payload, how, sizeof(how));
+		if (q == 0) {
+			s->tcp_flags &= (uint8_t)~CG_TCP_ACK;
+			did = "no ACK";
+		} else if (q == 1) {
+			s->tcp_ack = st->srv_seq + rng_range(r, 1, 5000);
+			did = "ACK of unsent data";
+		} else if (q == 2) {
+			s->tcp_ack = st->srv_seq - (1u << 30) -
+				     rng_range(r, 1, 5000);
+			did = "ACK too old";
+		} else if (q == 3 && s->family == 4) {
+			*bad_csum = 2;
+			did = "bad IPv4 header checksum";
+		} else if (s->family == 4) {
+			s->ip4_opts_len = 4;
+			did = "IPv4 options";
+		} else {
+			s->n_ext = 1;
+			s->ext[0].type = 60;
+			s->ext[0].len = 0;
+			did = "IPv6 destination options";
+		}
 	} else if (k < 56) {
 		len = 0;
 		while (len + 300 <= GEN_PAYLOAD_MAX)
@@ -1618,7 +1649,7 @@ static void stream_frame(struct cg_gen_frames *g, struct cg_rng *r,
 		did = "TTL/hop limit 0-2";
 	} else if (k < 62) {
 		len = ics_payload(r, st->ics, true, payload, how, sizeof(how));
-		*bad_csum = true;
+		*bad_csum = 1;
 		did = "bad TCP checksum";
 	} else if (k < 64) {
 		len = ics_payload(r, st->ics, true, payload, how, sizeof(how));
@@ -2241,7 +2272,8 @@ void cg_gen_frame(struct cg_gen_frames *g, struct cg_rng *r,
 	struct cg_frame_spec s;
 	struct cg_frame_layout lay;
 	const struct hist_entry *h;
-	bool bad_csum = false, streamed = false;
+	int bad_csum = 0;
+	bool streamed = false;
 
 	/* No word on the previous frame: take it as passed. */
 	cg_gen_feedback(g, true);
@@ -2291,8 +2323,11 @@ void cg_gen_frame(struct cg_gen_frames *g, struct cg_rng *r,
 		snprintf(out->what, sizeof(out->what), "zero frame");
 		return;
 	}
-	if (bad_csum && s.proto == 6 && lay.l4_off + 18 <= out->len)
+	if (bad_csum == 1 && s.proto == 6 && lay.l4_off + 18 <= out->len)
 		out->buf[lay.l4_off + 16 + cg_rng_below(r, 2)] ^=
+			(uint8_t)rng_range(r, 1, 255);
+	if (bad_csum == 2 && s.family == 4 && lay.l3_off + 12 <= out->len)
+		out->buf[lay.l3_off + 10 + cg_rng_below(r, 2)] ^=
 			(uint8_t)rng_range(r, 1, 255);
 	/*
 	 * A clean SYN along an inspected flow starts a stream (if it
