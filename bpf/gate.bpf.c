@@ -336,7 +336,7 @@ struct cg_stream_buf {
 	__u32 hs_h2;
 	__u32 cw_padded; /* the checksum (tcp_csum_ok) */
 	__s64 cw_sum;
-	__u8 ph[40]; /* its pseudo-header */
+	__u8 ph[40];  /* its pseudo-header */
 	__u8 opt[40]; /* TCP options (tcp_wscale) */
 	/*
 	 * What stream_judge leaves for step 12 and stream_commit. Kept here
@@ -344,9 +344,9 @@ struct cg_stream_buf {
 	 * track map memory, so the rule's many paths meet again before the
 	 * ICS walk instead of each being walked through it on its own.
 	 */
-	__u32 next;	   /* the `next` the frame was judged against */
-	__u32 len;	   /* its data length */
-	__u32 h1;	   /* the hashes of its new data */
+	__u32 next; /* the `next` the frame was judged against */
+	__u32 len;  /* its data length */
+	__u32 h1;   /* the hashes of its new data */
 	__u32 h2;
 	__u32 payload_off; /* where its new data starts */
 	__u32 retrans;	   /* an exact copy of passed data */
@@ -961,7 +961,8 @@ static __always_inline void conn_open(struct xdp_md *ctx, struct frame *f,
 	nv->opener = c->end;
 	if (f->st_touched)
 		stream_start(&nv->stream, f,
-			     (f->tcp_flags & TCP_SYN) ? tcp_wscale(ctx, f) : -1);
+			     (f->tcp_flags & TCP_SYN) ? tcp_wscale(ctx, f)
+						      : -1);
 	if (fi && (fi->flags & CG_FLOW_TIMED))
 		nv->until = fi->valid_until;
 	remember(&nv->end[c->end & 1], f, CG_R_ALLOWED);
@@ -1292,8 +1293,8 @@ static long csum_step(__u64 i, void *data)
 		n = 512;
 	if (n == 0)
 		return 1;
-	ms->cw_sum = bpf_csum_diff(NULL, 0, (__be32 *)(ms->b + o), n,
-				   ms->cw_sum);
+	ms->cw_sum =
+		bpf_csum_diff(NULL, 0, (__be32 *)(ms->b + o), n, ms->cw_sum);
 	return ms->cw_sum < 0;
 }
 
@@ -1583,16 +1584,15 @@ static __always_inline bool stream_commit(struct xdp_md *ctx, struct frame *f,
 	if (state != CG_ST_SYN && state != CG_ST_SYNCED)
 		return true;
 	if (ms->len == 0) {
-		s->state = (fl & (TCP_FIN | TCP_RST)) &&
-					   f->tcp_seq == ms->next
+		s->state = (fl & (TCP_FIN | TCP_RST)) && f->tcp_seq == ms->next
 				   ? CG_ST_CLOSED
 				   : CG_ST_SYNCED;
 		return true;
 	}
 	/* New data [st_next, E). */
 	E = f->tcp_seq + ms->len;
-	if (__sync_val_compare_and_swap(&s->next, (__u64)ms->next,
-					(__u64)E) != ms->next)
+	if (__sync_val_compare_and_swap(&s->next, (__u64)ms->next, (__u64)E) !=
+	    ms->next)
 		return false;
 	h = s->head & (CG_STREAM_RECS - 1);
 	s->rec[h].start = ms->next;

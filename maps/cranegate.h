@@ -316,17 +316,17 @@ struct cg_conn_end {
 #define CG_STREAM_MAX 4096 /* longest TCP segment (header + data) judged */
 
 enum cg_stream_state {
-	CG_ST_NONE = 0,	 /* not an inspected connection (yet) */
-	CG_ST_SYN,	 /* the opener's SYN seen: next = isn + 1 */
-	CG_ST_SYNCED,	 /* next is known */
-	CG_ST_UNSYNCED,	 /* picked up without its SYN: next unknown */
-	CG_ST_CLOSED,	 /* the opener's stream ended (FIN, RST) */
+	CG_ST_NONE = 0, /* not an inspected connection (yet) */
+	CG_ST_SYN,	/* the opener's SYN seen: next = isn + 1 */
+	CG_ST_SYNCED,	/* next is known */
+	CG_ST_UNSYNCED, /* picked up without its SYN: next unknown */
+	CG_ST_CLOSED,	/* the opener's stream ended (FIN, RST) */
 };
 
-#define CG_STF_WND (1u << 0)	   /* wnd_end is known */
-#define CG_STF_SYN_WS (1u << 1)	   /* the opener's SYN offered window scaling */
-#define CG_STF_SHIFT (1u << 2)	   /* the window shift is known */
-#define CG_STF_RSP (1u << 3)	   /* rsp_next is known */
+#define CG_STF_WND (1u << 0)	/* wnd_end is known */
+#define CG_STF_SYN_WS (1u << 1) /* the opener's SYN offered window scaling */
+#define CG_STF_SHIFT (1u << 2)	/* the window shift is known */
+#define CG_STF_RSP (1u << 3)	/* rsp_next is known */
 /* An opener's ACK this far behind rsp_next is too old for the receiver. */
 #define CG_STREAM_ACK_OLD (1u << 30)
 
@@ -341,16 +341,16 @@ struct cg_stream {
 	/* The next sequence number the receiver expects, below 2^32: 64 bits
 	 * wide for a compare-and-swap that needs no -mcpu=v3. */
 	__u64 next;
-	__u32 isn; /* the opener's initial sequence number */
+	__u32 isn;     /* the opener's initial sequence number */
 	__u32 wnd_end; /* right edge of the receiver's window */
 	__u32 k1;      /* hash keys, 1 .. 2^31 - 2 */
 	__u32 k2;
 	__u32 rsp_next; /* after the last byte (SYN, FIN) the responder sent */
 	__u32 pad;
-	__u8 state;    /* enum cg_stream_state */
-	__u8 shift;    /* the receiver's window scale */
-	__u8 flags;    /* CG_STF_* */
-	__u8 head;     /* the record replaced next */
+	__u8 state; /* enum cg_stream_state */
+	__u8 shift; /* the receiver's window scale */
+	__u8 flags; /* CG_STF_* */
+	__u8 head;  /* the record replaced next */
 	struct cg_stream_rec rec[CG_STREAM_RECS];
 };
 

@@ -50,7 +50,6 @@ CG_TEST_GLOBALS;
 #define MAX_JOBS 8
 #define TEXT_MAX 16384 /* what one policy's run may print */
 
-
 /* For CG_DIFF_TRACE: a TCP frame's ports, sequence number, flags, data. */
 static void trace_tcp(const uint8_t *b, size_t len, char *out, size_t n)
 {
@@ -141,7 +140,7 @@ struct diff_run {
 	unsigned long n_policies;
 	unsigned long n_frames;
 	bool verbose;
-	unsigned long *reported;       /* shared: mismatches printed so far */
+	unsigned long *reported; /* shared: mismatches printed so far */
 	int trace;
 	struct policy_result *results; /* shared: n_policies slots */
 };
@@ -272,10 +271,9 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 			fprintf(stderr, "# trace %lu %s %s%s: bpf %s ref %s\n",
 				fi, fr->ifname, fr->what, tcp,
 				cg_reason_names[ev.would < CG_R_MAX ? ev.would
-								   : 0],
-				cg_reason_names[res.would < CG_R_MAX
-							? res.would
-							: 0]);
+								    : 0],
+				cg_reason_names[res.would < CG_R_MAX ? res.would
+								     : 0]);
 		}
 		if (!strncmp(fr->what, "stream ", 7))
 			pr->stream_frames++;

@@ -22,26 +22,38 @@ static const char *policy_text =
 	"version: 1\n"
 	"name: bpf-tests\n"
 	"zones:\n"
-	"  business: {interfaces: [biz0], networks: [198.18.10.0/24, \"2001:2:0:10::/64\"]}\n"
-	"  control: {interfaces: [crane0], networks: [198.18.20.0/24, \"2001:2:0:20::/64\"]}\n"
-	"  drives: {interfaces: [crane0], vlans: [100], networks: [198.18.22.0/24]}\n"
+	"  business: {interfaces: [biz0], networks: [198.18.10.0/24, "
+	"\"2001:2:0:10::/64\"]}\n"
+	"  control: {interfaces: [crane0], networks: [198.18.20.0/24, "
+	"\"2001:2:0:20::/64\"]}\n"
+	"  drives: {interfaces: [crane0], vlans: [100], networks: "
+	"[198.18.22.0/24]}\n"
 	"  mgmt: {interfaces: [mgmt0], networks: [198.18.30.0/24]}\n"
 	"hosts:\n"
 	"  hmi: 198.18.10.5\n"
 	"  plc: 198.18.20.11\n"
 	"  plc-bound: {address: 198.18.20.12, mac: \"02:00:00:00:20:12\"}\n"
 	"flows:\n"
-	"  - {name: hmi-plc, from: hmi, to: control, proto: tcp, ports: [502]}\n"
+	"  - {name: hmi-plc, from: hmi, to: control, proto: tcp, ports: "
+	"[502]}\n"
 	"  - {name: hmi-ping, from: hmi, to: plc, proto: icmp}\n"
-	"  - {name: ranges, from: business, to: drives, proto: udp, ports: [\"2000-2010\"]}\n"
-	"  - {name: v6-modbus, from: \"2001:2:0:10::/64\", to: \"2001:2:0:20::/64\", proto: tcp, ports: [502]}\n"
+	"  - {name: ranges, from: business, to: drives, proto: udp, ports: "
+	"[\"2000-2010\"]}\n"
+	"  - {name: v6-modbus, from: \"2001:2:0:10::/64\", to: "
+	"\"2001:2:0:20::/64\", proto: tcp, ports: [502]}\n"
 	"  - {name: mgmt-any, from: mgmt, to: control, proto: any}\n"
-	"  - {name: shadowed, from: hmi, to: plc, proto: tcp, ports: [502, 503]}\n"
-	"  - {name: modbus-ro, from: 198.18.10.20, to: 198.18.20.30, proto: tcp, ports: [502], modbus: read-only}\n"
-	"  - {name: modbus-any, from: 198.18.10.22, to: 198.18.20.30, proto: tcp, ports: [502], modbus: any}\n"
-	"  - {name: modbus-list, from: 198.18.10.21, to: 198.18.20.30, proto: tcp, ports: [502], modbus: [3, 6]}\n"
-	"  - {name: s7-ro, from: 198.18.10.20, to: 198.18.20.31, proto: tcp, ports: [102], s7comm: read-only}\n"
-	"  - {name: s7-any, from: 198.18.10.22, to: 198.18.20.31, proto: tcp, ports: [102], s7comm: any}\n";
+	"  - {name: shadowed, from: hmi, to: plc, proto: tcp, ports: [502, "
+	"503]}\n"
+	"  - {name: modbus-ro, from: 198.18.10.20, to: 198.18.20.30, proto: "
+	"tcp, ports: [502], modbus: read-only}\n"
+	"  - {name: modbus-any, from: 198.18.10.22, to: 198.18.20.30, proto: "
+	"tcp, ports: [502], modbus: any}\n"
+	"  - {name: modbus-list, from: 198.18.10.21, to: 198.18.20.30, proto: "
+	"tcp, ports: [502], modbus: [3, 6]}\n"
+	"  - {name: s7-ro, from: 198.18.10.20, to: 198.18.20.31, proto: tcp, "
+	"ports: [102], s7comm: read-only}\n"
+	"  - {name: s7-any, from: 198.18.10.22, to: 198.18.20.31, proto: tcp, "
+	"ports: [102], s7comm: any}\n";
 
 enum {
 	F_HMI_PLC,
@@ -57,12 +69,12 @@ enum {
 	F_S7_ANY
 };
 
-static char ifnames[4][CG_IFNAME_MAX] = { "biz0", "crane0", "mgmt0", "other0" };
+static char ifnames[4][CG_IFNAME_MAX] = {"biz0", "crane0", "mgmt0", "other0"};
 
 struct ctx {
 	struct cg_gate *g;
 	int n_sent[CG_R_MAX];
-	bool keep_mac;	/* the test chose the source MAC itself */
+	bool keep_mac; /* the test chose the source MAC itself */
 };
 
 static bool expect(struct ctx *c, const char *name, const char *ifname,
@@ -114,7 +126,8 @@ static void test_flows(struct ctx *c)
 
 	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 502, CG_TCP_SYN);
 	len = build(&s, buf);
-	expect(c, "allowed SYN", "biz0", buf, len, PASS, CG_R_ALLOWED, F_HMI_PLC);
+	expect(c, "allowed SYN", "biz0", buf, len, PASS, CG_R_ALLOWED,
+	       F_HMI_PLC);
 
 	cg_frame_tcp(&s, "198.18.20.11", "198.18.10.5", 502, 40000,
 		     CG_TCP_SYN | CG_TCP_ACK);
@@ -214,8 +227,8 @@ static void test_sources_and_zones(struct ctx *c)
 
 	cg_frame_tcp(&s, "198.18.99.1", "198.18.20.11", 40000, 502, CG_TCP_SYN);
 	len = build(&s, buf);
-	expect(c, "spoofed-source", "biz0", buf, len, DROP,
-	       CG_R_SPOOFED_SOURCE, NONE);
+	expect(c, "spoofed-source", "biz0", buf, len, DROP, CG_R_SPOOFED_SOURCE,
+	       NONE);
 
 	cg_frame_tcp(&s, "198.18.20.11", "198.18.10.5", 40000, 502, CG_TCP_SYN);
 	len = build(&s, buf);
@@ -271,8 +284,8 @@ static void test_sources_and_zones(struct ctx *c)
 	s.n_tags = 1;
 	s.tags[0].tci = 100;
 	len = build(&s, buf);
-	expect(c, "unknown-zone: tagged on an unknown interface", "other0",
-	       buf, len, DROP, CG_R_UNKNOWN_ZONE, NONE);
+	expect(c, "unknown-zone: tagged on an unknown interface", "other0", buf,
+	       len, DROP, CG_R_UNKNOWN_ZONE, NONE);
 
 	cg_frame_arp(&s, "198.18.10.5", "198.18.10.1");
 	len = build(&s, buf);
@@ -292,8 +305,9 @@ static void test_malformed_and_fragments(struct ctx *c)
 	uint8_t buf[CG_FRAME_MAX];
 	size_t len, i;
 
-	expect(c, "runt frame", "biz0", (const uint8_t *)"\0\0\0\0\0\0\0\0\0\0\0\0\x81\0",
-	       14, DROP, CG_R_MALFORMED, NONE);
+	expect(c, "runt frame", "biz0",
+	       (const uint8_t *)"\0\0\0\0\0\0\0\0\0\0\0\0\x81\0", 14, DROP,
+	       CG_R_MALFORMED, NONE);
 
 	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 502, CG_TCP_SYN);
 	len = cg_frame_build_layout(&s, buf, sizeof(buf), &lay);
@@ -311,8 +325,8 @@ static void test_malformed_and_fragments(struct ctx *c)
 
 	len = cg_frame_build_layout(&s, buf, sizeof(buf), &lay);
 	buf[lay.l4_off + 12] = 0x40; /* data offset 4 */
-	expect(c, "TCP data offset < 5", "biz0", buf, len, DROP,
-	       CG_R_MALFORMED, NONE);
+	expect(c, "TCP data offset < 5", "biz0", buf, len, DROP, CG_R_MALFORMED,
+	       NONE);
 
 	s.ip4_opts_len = 8;
 	len = build(&s, buf);
@@ -412,7 +426,7 @@ static void test_malformed_and_fragments(struct ctx *c)
 
 static void set_mac(struct cg_frame_spec *s, uint8_t last)
 {
-	static const uint8_t base[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x00 };
+	static const uint8_t base[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x00};
 
 	memcpy(s->src_mac, base, 6);
 	s->src_mac[5] = last;
@@ -439,9 +453,11 @@ static void test_state(struct ctx *c)
 	len = build(&s, buf);
 	expect(c, "mac: same station in control is multi-homed", "crane0", buf,
 	       len, DROP, CG_R_MULTI_HOMED, NONE);
-	cg_gate_test_run(c->g, if_nametoindex("crane0"), buf, len, &ev, &action);
+	cg_gate_test_run(c->g, if_nametoindex("crane0"), buf, len, &ev,
+			 &action);
 	c->n_sent[ev.reason]++;
-	ASSERT_EQ(ev.zone_seen, 0, "mac: the event names the zone it was seen in");
+	ASSERT_EQ(ev.zone_seen, 0,
+		  "mac: the event names the zone it was seen in");
 	ASSERT_EQ(ev.zone_from, 1, "mac: and the zone it arrived in");
 	cg_frame_tcp(&s, "198.18.10.50", "198.18.10.51", 40000, 22, CG_TCP_SYN);
 	set_mac(&s, 0x50);
@@ -551,8 +567,8 @@ static void test_state(struct ctx *c)
 		s.payload = quote + lay.l3_off;
 		s.payload_len = lay.l4_off - lay.l3_off + 8;
 		len = build(&s, buf);
-		expect(c, "icmp error quoting no connection", "crane0", buf, len,
-		       DROP, CG_R_NO_RULE, NONE);
+		expect(c, "icmp error quoting no connection", "crane0", buf,
+		       len, DROP, CG_R_NO_RULE, NONE);
 		(void)qn;
 	}
 }
@@ -595,8 +611,8 @@ static size_t request(struct ctx *c, uint8_t *buf, const char *src,
 
 #define REQ(name, ifn, src, dst, sport, dport, verdict, reason, flow, ...)     \
 	do {                                                                   \
-		static const uint8_t pl[] = { __VA_ARGS__ };                   \
-		size_t n = request(c, buf, src, dst, sport, dport, pl,        \
+		static const uint8_t pl[] = {__VA_ARGS__};                     \
+		size_t n = request(c, buf, src, dst, sport, dport, pl,         \
 				   sizeof(pl));                                \
 		if (expect(c, name, ifn, buf, n, verdict, reason, flow) &&     \
 		    (verdict) == PASS)                                         \
@@ -625,14 +641,15 @@ static void test_ics(struct ctx *c)
 	    0, 42);
 	cg_gate_test_run(c->g, if_nametoindex("biz0"), buf,
 			 request(c, buf, ops, plc, 41000, 502,
-				 (const uint8_t[]){ 0, 3, 0, 0, 0, 7, 1, 16, 0,
-						    1, 0, 1, 2 },
+				 (const uint8_t[]){0, 3, 0, 0, 0, 7, 1, 16, 0,
+						   1, 0, 1, 2},
 				 13),
 			 &ev, &action);
 	c->n_sent[ev.reason]++;
 	ASSERT_EQ(ev.reason, CG_R_ICS_DENIED, "modbus: write multiple refused");
 	ASSERT_EQ(ev.function, 16, "modbus: event names the function code");
-	ASSERT_EQ(ev.ics_proto, CG_ICS_PROTO_MODBUS, "modbus: and the protocol");
+	ASSERT_EQ(ev.ics_proto, CG_ICS_PROTO_MODBUS,
+		  "modbus: and the protocol");
 	REQ("modbus: two reads in one segment", "biz0", ops, plc, 41000, 502,
 	    PASS, CG_R_ALLOWED, F_MB_RO, 0, 4, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1, 0,
 	    5, 0, 0, 0, 6, 1, 4, 0, 0, 0, 1);
@@ -657,7 +674,7 @@ static void test_ics(struct ctx *c)
 	REQ("modbus: header cut short", "biz0", ops, plc, 41000, 502, DROP,
 	    CG_R_ICS_DENIED, F_MB_RO, 0, 9, 0, 0, 0);
 	cg_frame_tcp(&s, plc, ops, 502, 41000, CG_TCP_ACK | CG_TCP_PSH);
-	s.payload = (const uint8_t[]){ 0, 2, 0, 0, 0, 3, 1, 0x86, 2 };
+	s.payload = (const uint8_t[]){0, 2, 0, 0, 0, 3, 1, 0x86, 2};
 	s.payload_len = 9;
 	len = build(&s, buf);
 	expect(c, "modbus: responses are replies, not inspected", "crane0", buf,
@@ -682,12 +699,11 @@ static void test_ics(struct ctx *c)
 	    PASS, CG_R_ALLOWED, F_S7_RO, 3, 0, 0, 22, 17, 0xe0, 0, 0, 0, 1, 0,
 	    0xc1, 2, 1, 0, 0xc2, 2, 1, 2, 0xc0, 1, 9);
 	REQ("s7: setup communication", "biz0", ops, plc, 42000, 102, PASS,
-	    CG_R_ALLOWED, F_S7_RO, 3, 0, 0, 25, 2, 0xf0, 0x80, 0x32, 1, 0, 0,
-	    0, 1, 0, 8, 0, 0, 0xf0, 0, 0, 1, 0, 1, 1, 0xe0);
+	    CG_R_ALLOWED, F_S7_RO, 3, 0, 0, 25, 2, 0xf0, 0x80, 0x32, 1, 0, 0, 0,
+	    1, 0, 8, 0, 0, 0xf0, 0, 0, 1, 0, 1, 1, 0xe0);
 	REQ("s7: read variable", "biz0", ops, plc, 42000, 102, PASS,
-	    CG_R_ALLOWED, F_S7_RO, 3, 0, 0, 31, 2, 0xf0, 0x80, 0x32, 1, 0, 0,
-	    0, 2, 0, 14, 0, 0, 4, 1, 0x12, 10, 0x10, 2, 0, 1, 0, 1, 0x84, 0, 0,
-	    0);
+	    CG_R_ALLOWED, F_S7_RO, 3, 0, 0, 31, 2, 0xf0, 0x80, 0x32, 1, 0, 0, 0,
+	    2, 0, 14, 0, 0, 4, 1, 0x12, 10, 0x10, 2, 0, 1, 0, 1, 0x84, 0, 0, 0);
 	REQ("s7: write variable refused", "biz0", ops, plc, 42000, 102, DROP,
 	    CG_R_ICS_DENIED, F_S7_RO, 3, 0, 0, 36, 2, 0xf0, 0x80, 0x32, 1, 0, 0,
 	    0, 3, 0, 14, 0, 5, 5, 1, 0x12, 10, 0x10, 2, 0, 1, 0, 1, 0x84, 0, 0,
@@ -738,15 +754,16 @@ static void test_counters(struct ctx *c)
 			 cg_reason_names[r]);
 		ASSERT_EQ(cnt.packets, c->n_sent[r], what);
 	}
-	ASSERT_OK(cg_gate_flow_count(c->g, F_RANGES, &cnt), "read flow counter");
+	ASSERT_OK(cg_gate_flow_count(c->g, F_RANGES, &cnt),
+		  "read flow counter");
 	ASSERT_EQ(cnt.packets, 4, "flow counter: four frames of 'ranges'");
 }
 
 static struct cg_gate *load(const char *text, struct cg_policy **pp,
 			    struct cg_compiled **cp)
 {
-	struct cg_diags d = { .file = "test.yaml" };
-	struct cg_gate_opts o = { .record = true };
+	struct cg_diags d = {.file = "test.yaml"};
+	struct cg_gate_opts o = {.record = true};
 	struct cg_gate *g = NULL;
 	int err;
 
@@ -783,7 +800,8 @@ static void test_monitor(void)
 	expect(&c, "monitor: no-rule passes", "biz0", buf, len, PASS,
 	       CG_R_MONITOR, NONE);
 	cg_gate_test_run(c.g, if_nametoindex("biz0"), buf, len, &ev, &action);
-	ASSERT_EQ(ev.would, CG_R_NO_RULE, "monitor: event keeps the would-be reason");
+	ASSERT_EQ(ev.would, CG_R_NO_RULE,
+		  "monitor: event keeps the would-be reason");
 	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 502, CG_TCP_SYN);
 	len = build(&s, buf);
 	expect(&c, "monitor: allowed stays allowed", "biz0", buf, len, PASS,
@@ -850,20 +868,32 @@ static void test_timed(void)
 		"name: timed\n"
 		"zones:\n"
 		"  business: {interfaces: [biz0], networks: [198.18.10.0/24]}\n"
-		"  control: {interfaces: [crane0], networks: [198.18.20.0/24]}\n"
+		"  control: {interfaces: [crane0], networks: "
+		"[198.18.20.0/24]}\n"
 		"hosts: {hmi: 198.18.10.5, plc: 198.18.20.11}\n"
 		"flows:\n"
-		"  - {name: ended, from: hmi, to: plc, proto: tcp, ports: [8080], valid: {until: %s}}\n"
-		"  - {name: not-yet, from: hmi, to: plc, proto: tcp, ports: [8081], valid: {from: %s}}\n"
-		"  - {name: open, from: hmi, to: plc, proto: tcp, ports: [8082], valid: {from: %s, until: %s}}\n"
-		"  - {name: closed-first, from: hmi, to: plc, proto: tcp, ports: [8083], valid: {from: %s, until: %s}}\n"
-		"  - {name: open-second, from: hmi, to: plc, proto: tcp, ports: [8083, 8084], valid: {until: %s}}\n"
-		"  - {name: fallback, from: hmi, to: plc, proto: tcp, ports: [\"8083-8085\"]}\n"
-		"  - {name: udp-ended, from: hmi, to: plc, proto: udp, ports: [9000], valid: {from: %s, until: %s}}\n"
-		"  - {name: udp-fallback, from: business, to: control, proto: udp, ports: [9000]}\n"
-		"  - {name: any-ended, from: hmi, to: plc, proto: any, valid: {until: %s}}\n"
-		"  - {name: tcp-port, from: hmi, to: plc, proto: tcp, ports: [8086]}\n"
-		"  - {name: short, from: hmi, to: plc, proto: tcp, ports: [8090], valid: {until: %s}}\n",
+		"  - {name: ended, from: hmi, to: plc, proto: tcp, ports: "
+		"[8080], valid: {until: %s}}\n"
+		"  - {name: not-yet, from: hmi, to: plc, proto: tcp, ports: "
+		"[8081], valid: {from: %s}}\n"
+		"  - {name: open, from: hmi, to: plc, proto: tcp, ports: "
+		"[8082], valid: {from: %s, until: %s}}\n"
+		"  - {name: closed-first, from: hmi, to: plc, proto: tcp, "
+		"ports: [8083], valid: {from: %s, until: %s}}\n"
+		"  - {name: open-second, from: hmi, to: plc, proto: tcp, "
+		"ports: [8083, 8084], valid: {until: %s}}\n"
+		"  - {name: fallback, from: hmi, to: plc, proto: tcp, ports: "
+		"[\"8083-8085\"]}\n"
+		"  - {name: udp-ended, from: hmi, to: plc, proto: udp, ports: "
+		"[9000], valid: {from: %s, until: %s}}\n"
+		"  - {name: udp-fallback, from: business, to: control, proto: "
+		"udp, ports: [9000]}\n"
+		"  - {name: any-ended, from: hmi, to: plc, proto: any, valid: "
+		"{until: %s}}\n"
+		"  - {name: tcp-port, from: hmi, to: plc, proto: tcp, ports: "
+		"[8086]}\n"
+		"  - {name: short, from: hmi, to: plc, proto: tcp, ports: "
+		"[8090], valid: {until: %s}}\n",
 		t[0], t[1], t[0], t[1], t[2], t[1], t[3], t[0], t[4], t[4],
 		t[5]);
 	if (!ASSERT_TRUE(n > 0, "timed: policy text"))
@@ -880,8 +910,8 @@ static void test_timed(void)
 		expect(&c, name, "biz0", buf, len, verdict, reason, flow);     \
 	} while (0)
 
-	TIMED("timed: after the window: no-rule", 40000, 8080, CG_TCP_SYN,
-	      DROP, CG_R_NO_RULE, NONE);
+	TIMED("timed: after the window: no-rule", 40000, 8080, CG_TCP_SYN, DROP,
+	      CG_R_NO_RULE, NONE);
 	TIMED("timed: before the window: no-rule", 40000, 8081, CG_TCP_SYN,
 	      DROP, CG_R_NO_RULE, NONE);
 	TIMED("timed: in the window: allowed", 40000, 8082, CG_TCP_SYN, PASS,
@@ -911,8 +941,8 @@ static void test_timed(void)
 	if (!ASSERT_TRUE(time(NULL) + 2 <= end,
 			 "timed: loaded well before the short window ends"))
 		goto out;
-	TIMED("timed: short window opens a connection", 41000, 8090,
-	      CG_TCP_SYN, PASS, CG_R_ALLOWED, T_SHORT);
+	TIMED("timed: short window opens a connection", 41000, 8090, CG_TCP_SYN,
+	      PASS, CG_R_ALLOWED, T_SHORT);
 	cg_frame_tcp(&s, plc, hmi, 8090, 41000, CG_TCP_SYN | CG_TCP_ACK);
 	len = build(&s, buf);
 	expect(&c, "timed: reply in the window", "crane0", buf, len, PASS,
