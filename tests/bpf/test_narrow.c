@@ -296,6 +296,53 @@ out:
 	unload(&gone);
 }
 
+/*
+ * The walk's cost: 10,000 more UDP connections from the HMI (written into
+ * the table as the program would have opened them), re-judged under a
+ * policy that narrows them all. The time goes to the TAP log.
+ */
+static void test_walk_cost(int conns)
+{
+	struct inst soon = {};
+	struct cg_narrow_stats st;
+	struct cg_conn_key k = {};
+	struct cg_conn_val v = {};
+	struct timespec t0, t1;
+	char t[32], val[64];
+	unsigned i, written = 0;
+	int ifindex = if_nametoindex("biz0");
+
+	when(3600, t, sizeof(t));
+	snprintf(val, sizeof(val), ", valid: {until: %s}", t);
+	if (!load(&soon, policy_text("cost", val)))
+		goto out;
+	k.family = 4;
+	k.proto = 17;
+	cg_frame_parse_addr(HMI, k.a); /* 198.18.10.5 < 198.18.20.10: end a */
+	cg_frame_parse_addr(PLC, k.b);
+	k.bport = 5004;
+	v.opener = 0;
+	v.end[0].policy_id = 1;
+	v.end[0].ifindex = ifindex;
+	v.end[0].flow = 1;
+	v.end[0].reason = CG_R_ALLOWED;
+	memcpy(v.end[0].src_mac, "\x02\x00\xc6\x12\x0a\x05", 6);
+	for (i = 0; i < 10000; i++) {
+		k.aport = 20000 + i;
+		written += !bpf_map_update_elem(conns, &k, &v, BPF_ANY);
+	}
+	ASSERT_EQ(written, 10000, "cost: 10,000 connections written");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_OK(cg_conns_narrow(conns, soon.c, &st), "cost: walk");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ASSERT_TRUE(st.narrowed >= 10000, "cost: all 10,000 narrowed");
+	printf("# walk: %lu connections, %lu narrowed, %lu cut in %.1f ms\n",
+	       st.walked, st.narrowed, st.cut,
+	       (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+out:
+	unload(&soon);
+}
+
 int main(void)
 {
 	struct cg_env env = {};
@@ -317,6 +364,8 @@ int main(void)
 		conns = bpf_obj_get(path);
 		if (ASSERT_TRUE(conns >= 0, "conns pinned"))
 			test_narrow(conns);
+		if (conns >= 0)
+			test_walk_cost(conns);
 	}
 	if (conns >= 0)
 		close(conns);
