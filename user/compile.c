@@ -200,12 +200,21 @@ static int64_t tai_offset_s(void)
 	       ((int64_t)t.tv_nsec - r.tv_nsec <= -500000000 ? 1 : 0);
 }
 
-/* Unix seconds -> CLOCK_TAI nanoseconds, never 0 (0 means "open"). */
+/*
+ * Unix seconds -> CLOCK_TAI nanoseconds, never 0 (0 means "open"). The
+ * parser refuses times from CG_TIME_LIMIT on; should one get here anyway,
+ * it saturates (a `from` that never comes, an `until` that never ends)
+ * rather than wrapping into the past.
+ */
 static uint64_t tai_ns(int64_t unix_s, int64_t offset_s)
 {
 	int64_t s = unix_s + offset_s;
 
-	return s > 0 ? (uint64_t)s * 1000000000ull : 1;
+	if (s <= 0)
+		return 1;
+	if ((uint64_t)s > UINT64_MAX / 1000000000ull)
+		return UINT64_MAX;
+	return (uint64_t)s * 1000000000ull;
 }
 
 struct compiler {

@@ -30,11 +30,14 @@
  * policy (its kept copy in the state directory; else POLICY) is applied
  * again, compiled against the current ifindexes, exactly as SIGHUP does.
  *
- * With --watch, an inotify watch on POLICY's directory (editors and
- * config management replace a file by renaming a new one over it) wakes
- * the loop when POLICY is written or renamed into place; after 200 ms of
- * quiet its bytes are hashed, and a file that differs from what run last
- * applied is applied as SIGHUP would: all or nothing.
+ * With --watch, inotify watches on the directories of every name on the
+ * way from POLICY to the file it resolves to (editors and config
+ * management replace a file by renaming a new one over it; symlinks such
+ * as a ConfigMap's `..data` are swapped) wake the loop when POLICY, its
+ * target or a symlink between them is written or renamed into place;
+ * after 200 ms of quiet the names are resolved again, the bytes are
+ * hashed, and a file that differs from what run last applied is applied
+ * as SIGHUP would: all or nothing.
  *
  * After the first apply, run keeps only the capabilities a reload needs
  * (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_ADMIN; with --no-reload
@@ -45,17 +48,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <libgen.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
@@ -94,6 +98,7 @@ struct run {
 	struct cg_event_stream *es;    /* once streaming */
 	unsigned char applied_sha[32]; /* of the last file applied (--watch) */
 	unsigned char refused_sha[32]; /* of the last file refused (--watch) */
+	struct file_watch *fw;	       /* --watch */
 };
 
 static void iso_now(char *buf, size_t len)
@@ -342,49 +347,161 @@ out:
 
 /* ---- the policy file changing on disk (--watch) */
 
-/* A watch on the directory of `path` (to see renames into place), or -errno. */
-static int file_watch_open(const char *path)
-{
-	char *copy = strdup(path);
-	int fd;
+/*
+ * What --watch looks at: every name on the way from POLICY to the file it
+ * resolves to. A symlink is watched in its directory (its own name: a
+ * `..data` swapped by rename, a link re-pointed), and so is the final
+ * file (written in place, or renamed over). Kubernetes publishes a
+ * ConfigMap as `policy.yaml -> ..data/policy.yaml` with
+ * `..data -> ..2026_12_02_...`, and swaps `..data` atomically; a deploy
+ * tool may point `policy.yaml` at `releases/v7/policy.yaml` and edit or
+ * re-point that. After any change the names are resolved again.
+ */
+#define WATCH_MAX_NAMES 48 /* 40 symlinks (the kernel's limit), then some */
 
-	if (!copy)
-		return -ENOMEM;
-	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fd >= 0 &&
-	    inotify_add_watch(fd, dirname(copy),
-			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	if (fd < 0)
-		fd = -errno;
-	free(copy);
-	return fd;
+struct watch_name {
+	int wd;
+	char name[NAME_MAX + 1];
+};
+
+struct file_watch {
+	int fd;
+	size_t n;
+	struct watch_name names[WATCH_MAX_NAMES];
+};
+
+static void watch_add(struct file_watch *w, const char *dir, const char *name)
+{
+	int wd;
+
+	if (w->n == WATCH_MAX_NAMES || strlen(name) > NAME_MAX)
+		return;
+	wd = inotify_add_watch(w->fd, *dir ? dir : "/",
+			       IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+	if (wd < 0)
+		return; /* that directory does not exist (yet): nothing to see
+			 */
+	w->names[w->n].wd = wd;
+	strcpy(w->names[w->n].name, name);
+	w->n++;
 }
 
-/* Read what the watch has; true when one event names the policy file. */
-static bool file_watch_drain(int fd, const char *path)
+/*
+ * (Re)build the watches for `path`: resolve it one name at a time as the
+ * kernel would, following symlinks, and watch each symlink's name and the
+ * final name in their directories. A name that does not exist is watched
+ * for its creation, and the walk stops there.
+ */
+static void file_watch_resolve(struct file_watch *w, const char *path)
+{
+	char dir[PATH_MAX] = "", rest[2 * PATH_MAX], link[PATH_MAX];
+	char cwd[PATH_MAX];
+	unsigned hops = 0;
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		inotify_rm_watch(w->fd, w->names[i].wd);
+	w->n = 0;
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		snprintf(rest, sizeof(rest), "%s", path);
+	else
+		snprintf(rest, sizeof(rest), "%s/%s", cwd, path);
+	while (rest[0]) {
+		char name[NAME_MAX + 1], cand[PATH_MAX + NAME_MAX + 2];
+		const char *p = rest, *slash;
+		struct stat st;
+		size_t len;
+		ssize_t n;
+
+		while (*p == '/')
+			p++;
+		slash = strchr(p, '/');
+		len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len > NAME_MAX)
+			return;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		memmove(rest, p + len, strlen(p + len) + 1);
+		if (!len || !strcmp(name, "."))
+			continue;
+		if (!strcmp(name, "..")) {
+			char *last = strrchr(dir, '/');
+
+			if (last)
+				*last = '\0';
+			continue;
+		}
+		snprintf(cand, sizeof(cand), "%s/%s", dir, name);
+		if (lstat(cand, &st)) {
+			watch_add(w, dir, name);
+			return;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char next[2 * PATH_MAX];
+
+			watch_add(w, dir, name);
+			n = readlink(cand, link, sizeof(link) - 1);
+			if (n <= 0 || ++hops > 40)
+				return;
+			link[n] = '\0';
+			if (link[0] == '/')
+				dir[0] = '\0';
+			if ((size_t)snprintf(next, sizeof(next), "%s/%s", link,
+					     rest) >= sizeof(next))
+				return;
+			strcpy(rest, next);
+			continue;
+		}
+		if (!rest[strspn(rest, "/")]) {
+			watch_add(w, dir, name);
+			return;
+		}
+		if (strlen(cand) >= sizeof(dir))
+			return;
+		strcpy(dir, cand);
+	}
+}
+
+/* An inotify instance watching what `path` resolves to, or -errno. */
+static int file_watch_open(struct file_watch *w, const char *path)
+{
+	w->n = 0;
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->fd < 0)
+		return -errno;
+	file_watch_resolve(w, path);
+	if (!w->n) {
+		close(w->fd);
+		w->fd = -1;
+		return -ENOENT;
+	}
+	return w->fd;
+}
+
+/* Read what the watch has; true when one event names a watched name. */
+static bool file_watch_drain(struct file_watch *w)
 {
 	char buf[4096]
 		__attribute__((aligned(__alignof__(struct inotify_event))));
-	char *copy = strdup(path);
-	const char *name = copy ? basename(copy) : "";
 	bool hit = false;
 	ssize_t n;
+	size_t i;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
 		char *p = buf;
 
 		while (p < buf + n) {
 			const struct inotify_event *e = (const void *)p;
 
-			if (e->len && !strcmp(e->name, name))
+			if (e->mask & IN_Q_OVERFLOW)
 				hit = true;
+			for (i = 0; e->len && i < w->n; i++)
+				if (e->wd == w->names[i].wd &&
+				    !strcmp(e->name, w->names[i].name))
+					hit = true;
 			p += sizeof(*e) + e->len;
 		}
 	}
-	free(copy);
 	return hit;
 }
 
@@ -414,8 +531,10 @@ static bool file_sha(const char *path, unsigned char *sha)
 static void file_changed(struct run *r)
 {
 	unsigned char sha[32];
-	char hex[65];
+	char hex[65], *resolved;
 
+	/* A symlink on the way may point elsewhere now: watch that. */
+	file_watch_resolve(r->fw, r->o->policy);
 	if (!file_sha(r->o->policy, sha)) {
 		rec_begin(r, "watch");
 		fputs(", \"file\": ", r->log);
@@ -438,6 +557,12 @@ static void file_changed(struct run *r)
 	fputs(", \"file\": ", r->log);
 	cg_json_str(r->log, r->o->policy);
 	fprintf(r->log, ", \"change\": \"modified\", \"sha256\": \"%s\"", hex);
+	resolved = realpath(r->o->policy, NULL);
+	if (resolved && strcmp(resolved, r->o->policy)) {
+		fputs(", \"resolved\": ", r->log);
+		cg_json_str(r->log, resolved);
+	}
+	free(resolved);
 	rec_end(r);
 	if (apply_policy(r, "watch", r->o->policy))
 		memcpy(r->refused_sha, sha, sizeof(sha));
@@ -847,6 +972,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	struct cg_event_stream *es = NULL;
 	int sfd = -1, tfd = -1, epfd = -1, evfd, err, stop_sig = 0;
 	int lfd = -1, dfd = -1, ifd = -1, wfd = -1;
+	struct file_watch fw = {.fd = -1};
 	sigset_t mask;
 
 	openlog("cranegate", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -887,7 +1013,8 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 		goto out;
 	}
 	if (o->watch) {
-		ifd = file_watch_open(o->policy);
+		r.fw = &fw;
+		ifd = file_watch_open(&fw, o->policy);
 		wfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 		if (ifd < 0 || wfd < 0) {
 			err = ifd < 0 ? ifd : -errno;
@@ -970,7 +1097,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 				struct itimerspec settle = {
 					.it_value = {.tv_nsec = 200000000}};
 
-				if (file_watch_drain(ifd, o->policy))
+				if (file_watch_drain(&fw))
 					timerfd_settime(wfd, 0, &settle, NULL);
 			} else if (fd == wfd) {
 				uint64_t ticks;

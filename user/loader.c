@@ -35,6 +35,7 @@
 #include "gate.h"
 #include "history.h"
 #include "loader.h"
+#include "narrow.h"
 #include "output.h"
 #include "shadow.h"
 
@@ -299,6 +300,28 @@ static void switch_back(const struct switched *s, size_t n, int new_fd,
 	}
 }
 
+/*
+ * After the commit: connections whose flow the new policy gives a window,
+ * or an earlier end, end with it (narrow.h). The policy is applied
+ * already; a failure here is a warning.
+ */
+static void narrow_conns(const struct cg_gate *g, const struct cg_compiled *c)
+{
+	struct cg_narrow_stats st;
+	int err = cg_conns_narrow(cg_gate_map_fd(g, "conns"), c, &st);
+
+	if (err)
+		fprintf(stderr,
+			"cranegate: warning: re-judging open connections "
+			"failed (%s); %lu of %lu connections were narrowed, "
+			"the others end with the window their flow had\n",
+			strerror(-err), st.narrowed + st.cut, st.walked);
+	if (st.narrowed || st.cut)
+		printf("open connections under the new windows: %lu end at "
+		       "their flow's new until, %lu ended now (of %lu)\n",
+		       st.narrowed, st.cut, st.walked);
+}
+
 int cg_apply(const struct cg_env *env, const char *policy_path)
 {
 	return cg_apply_change(env, policy_path, NULL);
@@ -448,6 +471,8 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 	/* A shadow now compares with the new live policy: from zero. */
 	if (live.shadow)
 		cg_shadow_reset(env);
+	/* Windows the new policy narrows reach the open connections. */
+	narrow_conns(g, c);
 
 	/* Interfaces the old policy had and the new one does not. */
 	ifs = if_nameindex();

@@ -231,6 +231,14 @@ int cg_prefix_parse(const char *s, struct cg_prefix *out)
 	return memcmp(m.addr, p.addr, sizeof(p.addr)) ? -EDOM : 0;
 }
 
+bool cg_prefix_v4mapped(const struct cg_prefix *p)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+	return p->family == 6 && p->len >= 96 &&
+	       !memcmp(p->addr, mapped, sizeof(mapped));
+}
+
 bool cg_prefix_contains(const struct cg_prefix *outer,
 			const struct cg_prefix *inner)
 {
@@ -353,11 +361,15 @@ void cg_time_format(int64_t t, char *buf, size_t len)
 
 bool cg_window_open(const struct cg_window *w, int64_t now_ns)
 {
+	/* In whole seconds: a window's bound in nanoseconds would overflow
+	 * int64_t after 2262. Floor division keeps the comparisons exact. */
+	int64_t now_s = now_ns / 1000000000LL - (now_ns % 1000000000LL < 0);
+
 	if (!w->timed)
 		return true;
-	if (w->has_from && now_ns < w->from * 1000000000LL)
+	if (w->has_from && now_s < w->from)
 		return false;
-	if (w->has_until && now_ns >= w->until * 1000000000LL)
+	if (w->has_until && now_s >= w->until)
 		return false;
 	return true;
 }
@@ -895,6 +907,20 @@ static bool parse_cidr(struct pctx *c, const yaml_node_t *n, const char *s,
 	struct cg_prefix p;
 	int r = cg_prefix_parse(s, &p);
 
+	if (r == 0 && cg_prefix_v4mapped(&p)) {
+		struct cg_prefix v4 = {.family = 4, .len = p.len - 96};
+
+		memcpy(v4.addr, p.addr + 12, 4);
+		cg_prefix_format(&v4, fixed, sizeof(fixed));
+		if (!slash)
+			*strchr(fixed, '/') = '\0';
+		err_at(c, npos(n),
+		       "'%.60s' is an IPv4-mapped IPv6 address, which never "
+		       "matches: the gate judges IPv4 frames by their IPv4 "
+		       "addresses; write %s",
+		       s, fixed);
+		return false;
+	}
 	if (r == 0) {
 		*out = p;
 		return true;
@@ -1648,6 +1674,21 @@ static void parse_valid(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 		if (cg_time_parse(s, &t, &why)) {
 			err_at(c, npos(v[i]), "bad %s time '%.40s' in %s: %s",
 			       keys[i], s, label, why);
+			ok = false;
+			continue;
+		}
+		if (t >= CG_TIME_LIMIT) {
+			char lim[32];
+
+			cg_time_format(CG_TIME_LIMIT, lim, sizeof(lim));
+			err_at(c, npos(v[i]),
+			       "%s time '%.40s' in %s is not before %s, the "
+			       "end of the gate's clock (windows are kept in "
+			       "64-bit nanoseconds); write an earlier time%s",
+			       keys[i], s, label, lim,
+			       i ? ", or leave until out for a window that "
+				   "does not end"
+				 : "");
 			ok = false;
 			continue;
 		}

@@ -128,6 +128,14 @@ struct cg_ics {
  * with an offset or Z; whole seconds). Outside it the flow is as if it
  * were not in the policy. At least one bound is set when `timed`.
  */
+/*
+ * The first time a window may not name: 2554-01-01T00:00:00Z. The gate
+ * keeps windows in CLOCK_TAI nanoseconds in 64 bits, which end at
+ * 2554-07-21T23:34:33 TAI; the margin leaves room for any TAI-UTC offset
+ * the kernel may have (37 s in 2026).
+ */
+#define CG_TIME_LIMIT 18429292800LL
+
 struct cg_window {
 	bool timed;
 	bool has_from;
@@ -268,6 +276,11 @@ void cg_policy_free(struct cg_policy *p);
  * cleared (for "did you mean"). *out is untouched on -EINVAL.
  */
 int cg_prefix_parse(const char *s, struct cg_prefix *out);
+/*
+ * An IPv6 prefix inside ::ffff:0:0/96 (IPv4-mapped addresses): no frame on
+ * the wire carries one, so a policy may not name one.
+ */
+bool cg_prefix_v4mapped(const struct cg_prefix *p);
 /* outer holds every address of inner (same family, outer->len <= inner's). */
 bool cg_prefix_contains(const struct cg_prefix *outer,
 			const struct cg_prefix *inner);

@@ -408,8 +408,13 @@ static struct ref_conn *conn_open(struct cg_refeval *r,
 	memcpy(c->opener, pk->src, addr_len(pk->family));
 	memcpy(c->other, pk->dst, addr_len(pk->family));
 	c->flow = flow;
+	/* Saturated: a window may end after 2262, where int64_t ns end. */
 	if (r->policy->flows[flow].valid.has_until)
-		c->until = r->policy->flows[flow].valid.until * 1000000000LL;
+		c->until = r->policy->flows[flow].valid.until >
+					   INT64_MAX / 1000000000LL
+				   ? INT64_MAX
+				   : r->policy->flows[flow].valid.until *
+					     1000000000LL;
 	return c;
 }
 

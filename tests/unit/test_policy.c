@@ -1021,6 +1021,83 @@ static void test_limits(void)
 	free(buf);
 }
 
+/*
+ * Windows at the end of the gate's clock (issue 19.4): the data plane
+ * keeps them in 64-bit CLOCK_TAI nanoseconds, which end in 2554, so the
+ * parser refuses times from 2554-01-01 on, at their place; the last
+ * second before passes. cg_window_open, which the reference evaluator
+ * uses, compares in seconds: in nanoseconds an int64_t ends in 2262.
+ */
+static void test_far_windows(void)
+{
+	struct cg_diags d = {0};
+	struct cg_policy *p = NULL;
+	struct cg_window w = {.timed = true};
+	struct cg_prefix q;
+	int64_t now = 1795000000LL * 1000000000LL; /* 2026-11-18 */
+	int err;
+
+	err = parse(FLOW("tcp", "    valid: {until: 2553-12-31T23:59:59Z}\n"),
+		    &p, &d);
+	if (ASSERT_OK(err, "far: the last second before 2554 is accepted") &&
+	    ASSERT_TRUE(p && p->n_flows == 1, "far: one flow")) {
+		ASSERT_TRUE(p->flows[0].valid.has_until, "far: has until");
+		ASSERT_EQ(p->flows[0].valid.until, CG_TIME_LIMIT - 1,
+			  "far: until is CG_TIME_LIMIT - 1");
+	}
+	cg_policy_free(p);
+	cg_diags_free(&d);
+	expect_fail("far: from 2554",
+		    FLOW("tcp", "    valid: {from: 2554-01-01T00:00:00Z}\n"),
+		    "t.yaml:15:19: error: from time '2554-01-01T00:00:00Z' in "
+		    "flow 'f' is not before 2554-01-01T00:00:00Z, the end of "
+		    "the gate's clock (windows are kept in 64-bit "
+		    "nanoseconds); write an earlier time\n");
+	expect_fail("far: until 2600 (would wrap to 2015)",
+		    FLOW("tcp", "    valid: {until: 2600-01-01T00:00:00Z}\n"),
+		    "t.yaml:15:20: error: until time '2600-01-01T00:00:00Z' in "
+		    "flow 'f' is not before 2554-01-01T00:00:00Z, the end of "
+		    "the gate's clock (windows are kept in 64-bit "
+		    "nanoseconds); write an earlier time, or leave until out "
+		    "for a window that does not end\n");
+
+	/* Bounds beyond 2262 (int64_t nanoseconds) judged right. */
+	w.has_from = true;
+	w.from = 13569465600LL; /* 2400-01-01 */
+	ASSERT_FALSE(cg_window_open(&w, now),
+		     "far: from 2400 not open in 2026");
+	w.has_from = false;
+	w.has_until = true;
+	w.until = 13569465600LL;
+	ASSERT_TRUE(cg_window_open(&w, now), "far: until 2400 open in 2026");
+	ASSERT_TRUE(cg_window_open(&w, INT64_MAX),
+		    "far: until 2400 open in 2262");
+	w.until = 1795000000LL;
+	ASSERT_FALSE(cg_window_open(&w, now), "far: until is exclusive");
+	ASSERT_TRUE(cg_window_open(&w, now - 1), "far: one ns before until");
+	w.has_from = true;
+	w.from = 0;
+	ASSERT_FALSE(cg_window_open(&w, -1), "far: 1969 is before from 1970");
+
+	/* IPv4-mapped IPv6 prefixes ("Also" of issue 19). */
+	ASSERT_OK(cg_prefix_parse("::ffff:198.18.10.5", &q), "mapped: parses");
+	ASSERT_TRUE(cg_prefix_v4mapped(&q), "mapped: ::ffff:198.18.10.5");
+	ASSERT_OK(cg_prefix_parse("::ffff:0:0/96", &q), "mapped: /96 parses");
+	ASSERT_TRUE(cg_prefix_v4mapped(&q), "mapped: ::ffff:0:0/96");
+	ASSERT_OK(cg_prefix_parse("::/64", &q), "mapped: ::/64 parses");
+	ASSERT_FALSE(cg_prefix_v4mapped(&q), "mapped: ::/64 is wider, allowed");
+	ASSERT_OK(cg_prefix_parse("::198.18.10.5", &q),
+		  "mapped: compat parses");
+	ASSERT_FALSE(cg_prefix_v4mapped(&q), "mapped: ::a.b.c.d is not mapped");
+	ASSERT_OK(cg_prefix_parse("198.18.10.5", &q), "mapped: v4 parses");
+	ASSERT_FALSE(cg_prefix_v4mapped(&q), "mapped: IPv4 is not mapped");
+	expect_fail(
+		"mapped: host", ZONES "hosts:\n  h: \"::ffff:198.18.10.5\"\n",
+		"t.yaml:11:6: error: '::ffff:198.18.10.5' is an IPv4-mapped "
+		"IPv6 address, which never matches: the gate judges IPv4 "
+		"frames by their IPv4 addresses; write 198.18.10.5\n");
+}
+
 static void test_load(void)
 {
 	static const char yaml[] = "version: 1\nname: sha\nzones:\n  a:\n"
@@ -1126,6 +1203,7 @@ int main(void)
 	test_all_at_once();
 	test_warnings();
 	test_limits();
+	test_far_windows();
 	test_load();
 	test_diags();
 	return cg_test_done();
