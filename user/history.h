@@ -59,7 +59,14 @@ struct cg_change {
 	char old_name[CG_NAME_MAX];
 	bool armed;	 /* pending.json written for this apply */
 	const char *why; /* why begin refused, for the audit log */
-	unsigned rev;	 /* assigned by cg_change_end on success */
+	char whybuf[160];
+	bool no_state; /* the state directory is not usable: no record */
+	unsigned rev;  /* assigned by cg_change_begin, recorded before the
+			* switch */
+
+	/* Filled in by cg_change_end. */
+	unsigned cancelled_rev; /* a pending confirmation this change ended */
+	unsigned kept_rev;	/* ... or kept (the same bytes again) */
 };
 
 /*
@@ -71,9 +78,16 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 
 /*
  * Hooks of cg_apply_change. begin runs under the pin root's lock, after
- * the policy compiled and before anything is switched; a non-zero return
- * aborts the apply with nothing changed. end runs on every exit path
- * (p is NULL when the policy did not parse); it writes the audit line.
+ * the policy compiled and before anything is switched: it keeps a copy of
+ * the policy, gives the change its revision and records it in the audit
+ * log ("result": "started"), each written durably; if any of that fails
+ * (ENOSPC, EIO, EROFS, EDQUOT, ...) it returns non-zero and the apply
+ * stops with nothing changed. end runs on every exit path (p is NULL when
+ * the policy did not parse); it records the result.
+ *
+ * A pending confirmation survives a change of the same bytes (run's
+ * re-guard, a restart, applying the pending policy again); any other
+ * change without --confirm is a decision and ends it (cancelled_rev).
  */
 int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 		    const struct cg_policy *p, const char *policy_path);
@@ -127,6 +141,16 @@ int cg_apply_confirmed(const struct cg_env *env, const char *policy_path,
 int cg_apply_confirmed_as(const struct cg_env *env, const char *policy_path,
 			  const char *seconds, const char *action);
 int cg_confirm(const struct cg_env *env);
+
+/*
+ * For `run` at start: if an `apply --confirm` is pending, the kept copy of
+ * its policy (to apply instead of POLICY, so that a restart or a reboot
+ * does not decide for the operator) in buf, its revision in *rev, and a
+ * watchdog started again if none runs (after a reboot), so that the revert
+ * still happens at the deadline. 0, or -ENOENT when nothing is pending.
+ */
+int cg_confirm_resume(const struct cg_env *env, char *buf, size_t len,
+		      unsigned *rev);
 int cg_history_print(const struct cg_env *env, FILE *out);
 int cg_rollback(const struct cg_env *env, const char *rev);
 

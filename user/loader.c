@@ -35,6 +35,7 @@
 #include "gate.h"
 #include "history.h"
 #include "loader.h"
+#include "perm.h"
 #include "output.h"
 #include "shadow.h"
 
@@ -86,6 +87,9 @@ int cg_lock(const struct cg_env *env, int *lock_fd)
 			env->pin_root);
 		return -ENOTSUP;
 	}
+	/* Before its lock: a lock someone else can hold is no lock. */
+	if (cg_dir_perm_check(env->pin_root, "pin root", true, stderr))
+		return -EPERM;
 	fd = open(env->pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

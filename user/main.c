@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "perm.h"
 #include "replay.h"
+#include "runlock.h"
 #include "shadow.h"
 
 struct args {
@@ -156,6 +157,18 @@ static int do_events(struct args *a)
 
 static int do_detach(struct args *a)
 {
+	int pid;
+
+	/* run would put the gate back at once: it re-guards. */
+	if (cg_run_holder(&a->env, &pid)) {
+		fprintf(stderr,
+			"cranegate detach: `cranegate run` (pid %d) manages the "
+			"gate at %s and would attach it again at once; stop it "
+			"first (systemctl stop cranegate, or kill %d), then "
+			"detach, or stop it with `run --detach-on-exit`\n",
+			pid, a->env.pin_root, pid);
+		return -EBUSY;
+	}
 	return cg_detach(&a->env);
 }
 
