@@ -1043,9 +1043,9 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 					continue;
 				}
 				if (o->no_reload)
-					syslog(LOG_NOTICE,
-					       "SIGHUP: run has --no-reload, the "
-					       "policy stays");
+					syslog(LOG_NOTICE, "SIGHUP: run has "
+							   "--no-reload, the "
+							   "policy stays");
 				else
 					apply_policy(&r, "sighup", o->policy);
 			}

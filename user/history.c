@@ -143,8 +143,7 @@ static int state_mkdir(const struct cg_env *env)
 	char dir[PATH_MAX];
 	int err;
 
-	if (cg_dir_perm_check(env->state_dir, "state directory", false,
-			      stderr))
+	if (cg_dir_perm_check(env->state_dir, "state directory", false, stderr))
 		return -EPERM;
 	if ((err = mkdir_durable(env->state_dir)))
 		goto fail;
@@ -672,8 +671,7 @@ static void json_opt_num(FILE *f, const char *key, unsigned v)
 		fprintf(f, ", \"%s\": null", key);
 }
 
-static int audit_append(const struct cg_env *env, const char *line,
-			size_t len);
+static int audit_append(const struct cg_env *env, const char *line, size_t len);
 
 /*
  * One audit line, appended durably (see audit_append); the caller holds
@@ -766,8 +764,7 @@ static int audit_write(const struct cg_env *env, const struct audit *a)
  * line of its own; a short write (a full disk) is cut back off, so that
  * the log never ends in half a line. Under STATE/lock.
  */
-static int audit_append(const struct cg_env *env, const char *line,
-			size_t len)
+static int audit_append(const struct cg_env *env, const char *line, size_t len)
 {
 	char path[PATH_MAX], last = '\n', *buf = NULL;
 	const char *out = line;
@@ -812,8 +809,9 @@ static int audit_append(const struct cg_env *env, const char *line,
 	}
 out:
 	if (err)
-		fprintf(stderr, "cranegate: cannot write the audit log %s: %s\n",
-			path, strerror(-err));
+		fprintf(stderr,
+			"cranegate: cannot write the audit log %s: %s\n", path,
+			strerror(-err));
 	if (fd >= 0)
 		close(fd);
 	free(buf);
@@ -984,8 +982,9 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 	if ((err = audit_write(env, &a))) {
 		state_unlock(lock);
 		ch->rev = 0; /* not recorded: not given out */
-		return refuse(ch, err, "cannot record the change in the "
-				       "audit log");
+		return refuse(ch, err,
+			      "cannot record the change in the "
+			      "audit log");
 	}
 	if (pd.token[0]) {
 		/* Armed before anything switches. */
@@ -1218,7 +1217,8 @@ static void dirs_status(const struct cg_env *env, FILE *out, bool json)
 			msg[i][len - 1] = 0;
 	}
 	if (json) {
-		fprintf(out, ", \"directories_ok\": %s, \"directory_problems\": [",
+		fprintf(out,
+			", \"directories_ok\": %s, \"directory_problems\": [",
 			bad ? "false" : "true");
 		for (i = 0, len = 0; i < 2; i++)
 			if (msg[i] && msg[i][0]) {
@@ -1659,7 +1659,8 @@ int cg_confirm(const struct cg_env *env)
 	if (remove_pending(env)) {
 		state_unlock(lock);
 		fprintf(stderr,
-			"cranegate: not confirmed: cannot remove %s/pending.json "
+			"cranegate: not confirmed: cannot remove "
+			"%s/pending.json "
 			"(%s); revision %u still reverts at %s\n",
 			env->state_dir, strerror(errno), pd.rev, pd.deadline);
 		return -EIO;

@@ -35,8 +35,8 @@
 #include "gate.h"
 #include "history.h"
 #include "loader.h"
-#include "perm.h"
 #include "output.h"
+#include "perm.h"
 #include "shadow.h"
 
 #define BPFFS "/sys/fs/bpf"

@@ -46,8 +46,8 @@ int cg_run_lock(const struct cg_env *env)
 
 	if (mkdir(CG_RUN_DIR, 0700) && errno != EEXIST) {
 		err = -errno;
-		fprintf(stderr, "cranegate: cannot create %s: %s\n",
-			CG_RUN_DIR, strerror(errno));
+		fprintf(stderr, "cranegate: cannot create %s: %s\n", CG_RUN_DIR,
+			strerror(errno));
 		return err;
 	}
 	if (cg_dir_perm_check(CG_RUN_DIR, "run directory", false, stderr))
