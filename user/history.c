@@ -1822,13 +1822,16 @@ int cg_history_print(const struct cg_env *env, FILE *out)
 			is_active = act.have && !active_seen &&
 				    !strcmp(r->sha, sha);
 			active_seen |= is_active;
-			snprintf(result, sizeof(result), "%s%s%s%s",
+			snprintf(result, sizeof(result), "%s%s%s%s%s",
 				 is_active ? "active" : "applied",
 				 confirmed ? ", confirmed" : "",
 				 reverted ? ", reverted" : "",
 				 pending && pd.rev == r->rev
 					 ? ", awaiting confirm"
-					 : "");
+					 : "",
+				 strcmp(r->result, "unrecorded")
+					 ? ""
+					 : ", result not recorded");
 		} else if (!strcmp(r->result, "failed")) {
 			snprintf(result, sizeof(result), "failed: %s",
 				 r->error);

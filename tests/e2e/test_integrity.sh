@@ -11,7 +11,9 @@
 #      the gate and `history` agree, every listed revision can be rolled
 #      back to, and the audit log parses line by line.
 #   2. A torn last audit line: readers say so and skip it, the next line
-#      starts on a line of its own, revision numbers stay unique.
+#      starts on a line of its own, revision numbers stay unique; a change
+#      that recorded "started" but not its result is listed as such, keeps
+#      its number and can be rolled back to.
 #   3. A pending `apply --confirm` under `run`: survives a re-guard (the
 #      interface lost its program), a restart of run, and a restart after
 #      its watchdog died (as after a reboot), and still reverts at its
@@ -230,6 +232,27 @@ expect "torn: the next line started on a line of its own (B's result is whole)" 
 expect "torn: numbering goes on from the whole lines (B is revision 2)" \
 	"$(jq -R -r 'fromjson? | select(.policy == "integ-b" and .result == "ok") | .rev' "$S0/audit.jsonl" | tail -n 1)" -eq 2
 agree "torn"
+# A change that recorded "started", then died before its result.
+python3 -c '
+import json, sys
+last = None
+for line in open(sys.argv[1]):
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if r.get("policy") == "integ-a" and r.get("result") == "started":
+        last = r
+last["rev"] = 3
+open(sys.argv[1], "a").write(json.dumps(last) + "\n")' "$S0/audit.jsonl"
+expect "unrecorded: history lists revision 3, whose result was never written" \
+	"$(cg history --json 2>/dev/null | jq -r '.[] | select(.rev == 3) | .result')" = "applied, result not recorded"
+check "unrecorded: the next apply (C) works" cg apply "$T/c.yaml"
+expect "... as revision 4: the number 3 is not given out again" \
+	"$(jq -R -r 'fromjson? | select(.policy == "integ-c" and .result == "ok") | .rev' "$S0/audit.jsonl" | tail -n 1)" -eq 4
+check "unrecorded: revision 3 can be rolled back to" cg rollback 3
+expect "... A is active" "$(active_name)" = integ-a
+agree "unrecorded"
 
 # ---- 3. a pending confirmation under run
 LOG=$T/run.jsonl
