@@ -1086,6 +1086,28 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 static const char *detach_action = "detach";
 static unsigned detach_reverts;
 
+int cg_change_detaching(const struct cg_env *env)
+{
+	struct audit a = {.action = detach_action,
+			  .reverts_rev = detach_reverts,
+			  .result = "started"};
+	int lock, err;
+
+	if (access(env->state_dir, F_OK))
+		return 0; /* never used with this state directory */
+	if (cg_dir_perm_check(env->state_dir, "state directory", false, stderr))
+		return -EPERM;
+	lock = state_lock(env);
+	err = lock < 0 ? lock : audit_write(env, &a);
+	state_unlock(lock);
+	if (err)
+		fprintf(stderr,
+			"cranegate: refusing to detach: it cannot be recorded "
+			"in %s (%s); nothing was changed\n",
+			env->state_dir, strerror(-err));
+	return err;
+}
+
 void cg_change_detached(const struct cg_env *env, int err)
 {
 	struct audit a = {.action = detach_action,

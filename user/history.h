@@ -94,7 +94,12 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 		   const struct cg_policy *p, const char *policy_path, int err);
 
-/* Hook of cg_detach: audit it, cancel a pending confirmation. */
+/*
+ * Hooks of cg_detach: detaching records a "started" line first (non-zero:
+ * it cannot be recorded, and cg_detach changes nothing); detached audits
+ * the result and cancels a pending confirmation.
+ */
+int cg_change_detaching(const struct cg_env *env);
 void cg_change_detached(const struct cg_env *env, int err);
 
 /* Hook of cg_status: the active revision and a pending confirmation. */

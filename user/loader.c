@@ -542,6 +542,11 @@ int cg_detach(const struct cg_env *env)
 
 	if ((err = cg_lock(env, &lock_fd)))
 		return err;
+	/* Recorded before it happens, or it does not happen. */
+	if ((err = cg_change_detaching(env))) {
+		cg_unlock(lock_fd);
+		return err;
+	}
 	fd = enforcing_prog(env);
 	id = prog_id_of(fd);
 	ifs = if_nameindex();

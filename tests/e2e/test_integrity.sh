@@ -199,6 +199,10 @@ if mount --bind "$ro" "$ro" && MOUNTS+=("$ro") && mount -o remount,bind,ro "$ro"
 	check_fails "read-only: rollback 2 is refused" cg rollback 2
 	expect "... and A is still active" "$(active_name)" = integ-a
 	check_fails "read-only: confirm is refused" cg confirm
+	out=$(cg detach 2>&1)
+	expect "read-only: detach is refused (it cannot be recorded)" "$?" -ne 0
+	expect "... saying why" "$(grep -c 'refusing to detach: it cannot be recorded' <<<"$out")" -eq 1
+	expect "... and the gate stays attached" "$(xdp_attached crane0 && echo yes)" = yes
 	agree "read-only, before the deadline"
 	sleep 8
 	expect "read-only: past the deadline, the revert waits (A active, revision 3 pending)" \
