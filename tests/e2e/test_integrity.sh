@@ -17,8 +17,8 @@
 #   3. A pending `apply --confirm` under `run`: survives a re-guard (the
 #      interface lost its program), a restart of run, and a restart after
 #      its watchdog died (as after a reboot), and still reverts at its
-#      deadline; a SIGHUP that applies another policy ends it, and the
-#      audit log and run's log say so.
+#      deadline; a SIGHUP or --watch reload that applies another policy
+#      ends it, and the audit log and run's log say so.
 #   4. One run per pin root (the second names the first's pid); detach
 #      refuses while run manages the gate.
 #   5. A pin root pre-created by nobody with mode 0777, a state directory
@@ -322,6 +322,23 @@ expect "... run's log says so" \
 	"$(jq -r 'select(.type == "apply" and .trigger == "sighup") | .cancels_confirm_rev' "$LOG.3" | tail -n 1)" = "$prev"
 expect "... and so does the audit log" \
 	"$(jq -R -r 'fromjson? | select(.action == "apply" and .result == "ok") | "\(.policy) \(.cancels_confirm_rev)"' "$S0/audit.jsonl" | tail -n 1)" = "integ-c $prev"
+
+# A --watch reload of another policy is a decision too.
+kill -TERM "$RUN_PID"
+wait_until 10 bash -c "! kill -0 $RUN_PID 2>/dev/null"
+start_run "$LOG.4" "$POLICY" --watch --summary 0 || diag "run --watch did not start"
+wait_until 10 log_has '.type == "apply" and .ok and .trigger == "start"' "$LOG.4"
+check "run --watch: apply --confirm 60 B" cg apply --confirm 60 "$T/b.yaml"
+prev=$(pending_rev)
+cp "$T/a.yaml" "$T/policy.new" && mv "$T/policy.new" "$POLICY"
+if wait_until 10 log_has '.type == "apply" and .ok and .trigger == "watch"' "$LOG.4"; then
+	ok "run --watch applies A when the file changes"
+else
+	not_ok "run --watch applies A when the file changes" "$(tail -3 "$LOG.4.err")"
+fi
+expect "... which ends the pending confirmation" "$(pending_rev)" = none
+expect "... run's log says so" \
+	"$(jq -r 'select(.type == "apply" and .trigger == "watch") | .cancels_confirm_rev' "$LOG.4" | tail -n 1)" = "$prev"
 
 # ---- 4. one run per pin root; detach while run manages the gate
 start_run "$T/second.jsonl" "$POLICY" --summary 0
