@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * `cranegate run`: apply, then stream. One thread waits in epoll on three
- * sources: the event ring buffer, a signalfd (SIGHUP, SIGTERM, SIGINT)
+ * sources: the event ring buffer, a signalfd (SIGHUP reloads, SIGUSR1
+ * reopens the log, SIGTERM and SIGINT stop)
  * and a timerfd for the periodic summary; libmicrohttpd serves /metrics
  * from a thread of its own, reading the maps on each scrape.
  *
@@ -35,6 +36,12 @@
  * the loop when POLICY is written or renamed into place; after 200 ms of
  * quiet its bytes are hashed, and a file that differs from what run last
  * applied is applied as SIGHUP would: all or nothing.
+ *
+ * One run per pin root (runlock.c). At start, a pending `apply --confirm`
+ * is applied instead of POLICY and its watchdog restarted if it is gone
+ * (history.c cg_confirm_resume); applying the same bytes again (a
+ * re-guard) keeps it pending, a reload of other bytes ends it, and the
+ * apply record says which (pending_confirm_rev, cancels_confirm_rev).
  *
  * After the first apply, run keeps only the capabilities a reload needs
  * (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_ADMIN; with --no-reload

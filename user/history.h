@@ -8,12 +8,16 @@
  *                              detach: the record; `history` is a view
  *   STATE/policies/SHA.yaml    every applied policy, by its sha256
  *   STATE/pending.json         an `apply --confirm` awaiting `confirm`
+ *   STATE/pending.claimed      ... that its watchdog is reverting now
  *   STATE/lock                 flock'ed while the files above change
  *
  * Directories are created 0700 and files 0600: policies and the audit
  * log describe the plant's network.
  *
- * A successful apply gets the next *revision* number. An audit line holds
+ * Every change gets the next *revision* number (one more than any given
+ * out before, failed ones included) and is recorded before it happens: a
+ * line with "result": "started", then, after the switch, the same action
+ * and rev with its result. An audit line holds
  * its top-level keys first and nested objects (`previous`, `diff`) last,
  * in this order: time, user, login, sudo_user, uid, action, rev, policy,
  * sha256, file, from_rev, reverts_rev, confirm_by, result, error, then
@@ -24,11 +28,14 @@
  * applies; the apply writes STATE/pending.json, naming the policy to go
  * back to, before it switches anything. The watchdog sleeps until the
  * deadline and then, unless `confirm` removed the pending record (or a
- * later apply superseded it), claims the record and applies the previous
- * policy again (or detaches, if there was none). An apply without
- * --confirm, a rollback or a detach cancels a pending confirmation; an
- * `apply --confirm` over a pending one keeps its way back (the last
- * confirmed policy).
+ * later apply superseded it), claims the record (renamed to
+ * STATE/pending.claimed) and applies the previous policy again (or
+ * detaches, if there was none); a revert that cannot be recorded puts the
+ * record back and is tried again. An apply of other bytes without
+ * --confirm, a rollback or a detach cancels a pending confirmation; the
+ * same bytes again (run's re-guard or restart) keep it; an `apply
+ * --confirm` over a pending one keeps its way back (the last confirmed
+ * policy).
  */
 #ifndef CRANEGATE_HISTORY_H
 #define CRANEGATE_HISTORY_H
