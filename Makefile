@@ -159,6 +159,8 @@ install: $(BUILD)/cranegate
 		-e 's|/etc/cranegate/|$(SYSCONFDIR)/cranegate/|g' \
 		user/dist/cranegate.service >$(DESTDIR)$(UNITDIR)/cranegate.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/cranegate.service
+	install -D -m 0644 user/dist/cranegate.logrotate \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/cranegate
 	install -m 0644 policies/*.yaml $(DESTDIR)$(PREFIX)/share/cranegate/policies/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/cranegate/policy.yaml ] || \
 		install -m 0640 policies/example.yaml $(DESTDIR)$(SYSCONFDIR)/cranegate/policy.yaml

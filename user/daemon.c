@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * `cranegate run`: apply, then stream. One thread waits in epoll on three
- * sources: the event ring buffer, a signalfd (SIGHUP, SIGTERM, SIGINT)
+ * sources: the event ring buffer, a signalfd (SIGHUP reloads, SIGUSR1
+ * reopens the log, SIGTERM and SIGINT stop)
  * and a timerfd for the periodic summary; libmicrohttpd serves /metrics
  * from a thread of its own, reading the maps on each scrape.
  *
@@ -38,6 +39,12 @@
  * after 200 ms of quiet the names are resolved again, the bytes are
  * hashed, and a file that differs from what run last applied is applied
  * as SIGHUP would: all or nothing.
+ *
+ * One run per pin root (runlock.c). At start, a pending `apply --confirm`
+ * is applied instead of POLICY and its watchdog restarted if it is gone
+ * (history.c cg_confirm_resume); applying the same bytes again (a
+ * re-guard) keeps it pending, a reload of other bytes ends it, and the
+ * apply record says which (pending_confirm_rev, cancels_confirm_rev).
  *
  * After the first apply, run keeps only the capabilities a reload needs
  * (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_ADMIN; with --no-reload
@@ -77,6 +84,7 @@
 #include "metrics.h"
 #include "output.h"
 #include "perm.h"
+#include "runlock.h"
 
 /* An interface of the active policy, and the ifindex it had last. */
 struct watched {
@@ -203,9 +211,14 @@ static int quietly(int (*fn)(const struct cg_env *, const char *),
 	return err;
 }
 
+/* What the last apply did to a pending `apply --confirm`. */
+static struct cg_change last_change;
+
 static int apply_fn(const struct cg_env *env, const char *path)
 {
-	return cg_apply(env, path);
+	memset(&last_change, 0, sizeof(last_change));
+	last_change.action = "apply";
+	return cg_apply_change(env, path, &last_change);
 }
 
 static int detach_fn(const struct cg_env *env, const char *unused)
@@ -336,6 +349,20 @@ static int apply_policy(struct run *r, const char *trigger, const char *path)
 	fprintf(r->log,
 		", \"sha256\": \"%s\", \"mode\": \"%s\", \"attached\": %zu",
 		hex, s.monitor ? "monitor" : "enforce", s.n_attached);
+	if (last_change.rev)
+		fprintf(r->log, ", \"rev\": %u", last_change.rev);
+	/* A reload of other bytes is a decision; the same bytes are not. */
+	if (last_change.cancelled_rev) {
+		fprintf(r->log, ", \"cancels_confirm_rev\": %u",
+			last_change.cancelled_rev);
+		syslog(LOG_WARNING,
+		       "%s: this apply ends the pending confirmation of "
+		       "revision %u (it will not revert)",
+		       trigger, last_change.cancelled_rev);
+	} else if (last_change.kept_rev) {
+		fprintf(r->log, ", \"pending_confirm_rev\": %u",
+			last_change.kept_rev);
+	}
 	rec_end(r);
 	cg_snapshot_free(&s);
 out:
@@ -971,8 +998,11 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	struct cg_metrics_server *ms = NULL;
 	struct cg_event_stream *es = NULL;
 	int sfd = -1, tfd = -1, epfd = -1, evfd, err, stop_sig = 0;
-	int lfd = -1, dfd = -1, ifd = -1, wfd = -1;
+	int lfd = -1, dfd = -1, ifd = -1, wfd = -1, rlfd;
 	struct file_watch fw = {.fd = -1};
+	const char *first = o->policy;
+	char kept[4096];
+	unsigned pending_rev = 0;
 	sigset_t mask;
 
 	openlog("cranegate", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -981,10 +1011,17 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	 * inherits the mask), then take them through a signalfd. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
+	/* One run per pin root: a second would fight the first. */
+	rlfd = cg_run_lock(env);
+	if (rlfd < 0) {
+		closelog();
+		return rlfd;
+	}
 	/* Everything that can fail for local reasons fails before the
 	 * gate changes: the log, then the metrics address. */
 	if ((err = open_log(&r)))
@@ -992,7 +1029,19 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	if (o->metrics &&
 	    (err = cg_metrics_bind(o->metrics, metrics_body, (void *)env, &ms)))
 		goto out;
-	if ((err = apply_policy(&r, "start", o->policy)))
+	/*
+	 * An `apply --confirm` awaiting its decision is what the operator
+	 * is trying: a restart (or a reboot) keeps it, and its watchdog
+	 * still reverts at the deadline.
+	 */
+	if (!cg_confirm_resume(env, kept, sizeof(kept), &pending_rev)) {
+		first = kept;
+		syslog(LOG_NOTICE,
+		       "revision %u awaits confirmation: applying it (%s), not "
+		       "%s, until it is confirmed or reverted",
+		       pending_rev, kept, o->policy);
+	}
+	if ((err = apply_policy(&r, "start", first)))
 		goto out;
 	if ((err = cg_event_stream_open(env, on_event, &r, &es)))
 		goto out;
@@ -1114,17 +1163,23 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
+				if (si.ssi_signo == SIGUSR1) {
+					/* logrotate moved the file: write a
+					 * new one. Nothing else. */
+					if (o->log_path)
+						open_log(&r);
+					syslog(LOG_NOTICE,
+					       "SIGUSR1: log reopened");
+					continue;
+				}
 				if (si.ssi_signo != SIGHUP) {
 					stop_sig = si.ssi_signo;
 					continue;
 				}
-				/* logrotate moved the file: write a new one. */
-				if (o->log_path)
-					open_log(&r);
 				if (o->no_reload)
-					syslog(LOG_NOTICE,
-					       "SIGHUP: log reopened; run has "
-					       "--no-reload, the policy stays");
+					syslog(LOG_NOTICE, "SIGHUP: run has "
+							   "--no-reload, the "
+							   "policy stays");
 				else
 					apply_policy(&r, "sighup", o->policy);
 			}
@@ -1172,6 +1227,7 @@ out:
 		close(epfd);
 	if (r.log && r.log != stdout)
 		fclose(r.log);
+	close(rlfd);
 	closelog();
 	return err;
 }

@@ -2,8 +2,9 @@
 /*
  * `cranegate run`: the gate as a service. Applies a policy, then streams
  * events as JSON lines to a log (stdout or a file) and to syslog, serves
- * metrics, writes a periodic summary, and reloads on SIGHUP. Applies the
- * active policy again when an interface it names comes back (rtnetlink).
+ * metrics, writes a periodic summary, reloads on SIGHUP and reopens the
+ * log on SIGUSR1. Applies the active policy again when an interface it
+ * names comes back (rtnetlink).
  * Drops every capability it does not need once the gate is attached.
  */
 #ifndef CRANEGATE_DAEMON_H
@@ -19,7 +20,7 @@ struct cg_run_opts {
 	const char *metrics;  /* ADDR:PORT to serve /metrics on, or NULL */
 	int summary_s;	      /* seconds between summaries; 0: none */
 	bool detach_on_exit;  /* detach on SIGTERM/SIGINT (default: stay) */
-	bool no_reload;	      /* SIGHUP only reopens the log; fewer caps */
+	bool no_reload;	      /* SIGHUP does nothing; fewer caps */
 	bool insecure;	      /* accept a policy file others can write */
 	bool watch;	      /* also reload when POLICY changes on disk */
 };

@@ -29,6 +29,8 @@
 #include "diff.h"
 #include "history.h"
 #include "output.h"
+#include "perm.h"
+#include "runlock.h"
 
 #define MAX_CONFIRM_S (24 * 3600)
 
@@ -118,18 +120,39 @@ static void policy_copy_path(const struct cg_env *env, const uint8_t *sha,
 	snprintf(buf, len, "%s/policies/%s.yaml", env->state_dir, h);
 }
 
-/* Create the state directory (and policies/), 0700. */
+static int fsync_dir(const char *dir);
+static void dir_of(const char *path, char *buf, size_t len);
+
+/* mkdir 0700; if it made the directory, the entry is made durable. */
+static int mkdir_durable(const char *dir)
+{
+	char parent[PATH_MAX];
+
+	if (mkdir(dir, 0700))
+		return errno == EEXIST ? 0 : -errno;
+	dir_of(dir, parent, sizeof(parent));
+	return fsync_dir(parent);
+}
+
+/*
+ * Create the state directory (and policies/), 0700, after checking that
+ * what is there belongs to root and is writable by no one else.
+ */
 static int state_mkdir(const struct cg_env *env)
 {
 	char dir[PATH_MAX];
+	int err;
 
-	if (mkdir(env->state_dir, 0700) && errno != EEXIST)
+	if (cg_dir_perm_check(env->state_dir, "state directory", false, stderr))
+		return -EPERM;
+	if ((err = mkdir_durable(env->state_dir)))
 		goto fail;
 	state_path(env, "policies", dir, sizeof(dir));
-	if (mkdir(dir, 0700) && errno != EEXIST)
+	if ((err = mkdir_durable(dir)))
 		goto fail;
 	return 0;
 fail:
+	errno = -err;
 	fprintf(stderr, "cranegate: cannot create the state directory %s: %s\n",
 		env->state_dir, strerror(errno));
 	return -errno;
@@ -191,13 +214,43 @@ static void sha256_of(const char *buf, size_t len, uint8_t *out)
 	EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL);
 }
 
-/* Write a file atomically (temporary file, then rename), mode 0600. */
+/* fsync a directory, so that a rename or create in it is on disk. */
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) && errno != EINVAL)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* The directory part of a path, into buf. */
+static void dir_of(const char *path, char *buf, size_t len)
+{
+	char *slash;
+
+	snprintf(buf, len, "%s", path);
+	slash = strrchr(buf, '/');
+	if (slash && slash != buf)
+		*slash = 0;
+	else
+		snprintf(buf, len, "%s", slash ? "/" : ".");
+}
+
+/*
+ * Write a file durably, mode 0600: a temporary file written and fsync'ed,
+ * renamed over the name, then the directory fsync'ed. 0 or -errno (ENOSPC,
+ * EIO, EROFS, EDQUOT ...); on failure the old file, if any, is untouched.
+ */
 static int write_file(const char *path, const char *buf, size_t len)
 {
-	char tmp[PATH_MAX + 8];
+	char tmp[PATH_MAX + 8], dir[PATH_MAX];
 	size_t off = 0;
-	ssize_t n;
-	int fd;
+	ssize_t n = 0;
+	int fd, err;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -206,16 +259,23 @@ static int write_file(const char *path, const char *buf, size_t len)
 	while (off < len && (n = write(fd, buf + off, len - off)) > 0)
 		off += n;
 	if (off < len || fsync(fd)) {
+		err = off < len && n >= 0 ? -ENOSPC : -errno;
 		close(fd);
 		unlink(tmp);
-		return -EIO;
+		return err;
 	}
-	close(fd);
-	if (rename(tmp, path)) {
+	if (close(fd)) {
+		err = -errno;
 		unlink(tmp);
-		return -errno;
+		return err;
 	}
-	return 0;
+	if (rename(tmp, path)) {
+		err = -errno;
+		unlink(tmp);
+		return err;
+	}
+	dir_of(path, dir, sizeof(dir));
+	return fsync_dir(dir);
 }
 
 /*
@@ -245,16 +305,15 @@ static int keep_policy(const struct cg_env *env, const struct cg_policy *p,
 	if (memcmp(sha, p->sha256, 32)) {
 		free(buf);
 		fprintf(stderr,
-			"cranegate: warning: %s changed while it was applied; "
-			"no copy kept in %s\n",
+			"cranegate: %s changed while it was applied; no copy "
+			"kept in %s\n",
 			path, env->state_dir);
 		return -ESTALE;
 	}
 	err = write_file(dst, buf, len);
 	free(buf);
 	if (err)
-		fprintf(stderr,
-			"cranegate: warning: cannot keep a copy in %s: %s\n",
+		fprintf(stderr, "cranegate: cannot keep a copy in %s: %s\n",
 			dst, strerror(-err));
 	return err;
 }
@@ -335,13 +394,58 @@ static void hrow_parse(const char *line, struct hrow *r)
 	r->reverts_rev = json_get_num(line, "reverts_rev");
 }
 
+/*
+ * A line of the audit log that is a whole record: one JSON object ended by
+ * a newline. A crash (or an older writer on a full disk) can leave the
+ * last line cut off; the next writer then ends it with a newline before
+ * its own line, so a cut line can also sit in the middle.
+ */
+static bool whole_line(const char *line, size_t n)
+{
+	return n >= 3 && line[0] == '{' && line[n - 1] == '\n' &&
+	       line[n - 2] == '}';
+}
+
+/*
+ * A change is recorded twice: a line with result "started" before the
+ * switch, and the same action and revision with its result after. Drop
+ * the "started" lines whose result is there; one without a result (the
+ * applier died, or could not write it) stays, as "unrecorded": the switch
+ * may have happened, and its kept copy is there to roll back to.
+ */
+static size_t settle_started(struct hrow *rows, size_t n)
+{
+	size_t i, j, out = 0;
+
+	for (i = 0; i < n; i++) {
+		bool settled = false;
+
+		if (!strcmp(rows[i].result, "started")) {
+			for (j = i + 1; j < n && !settled; j++)
+				settled = rows[j].rev == rows[i].rev &&
+					  !strcmp(rows[j].action,
+						  rows[i].action) &&
+					  strcmp(rows[j].result, "started");
+			if (settled)
+				continue;
+			snprintf(rows[i].result, sizeof(rows[i].result),
+				 "unrecorded");
+		}
+		rows[out++] = rows[i];
+	}
+	return out;
+}
+
+static unsigned warned_torn;
+
 /* Every audit line but checks, oldest first. */
 static int read_history(const struct cg_env *env, struct hrow **out,
 			size_t *n_out)
 {
 	char path[PATH_MAX], *line = NULL;
 	struct hrow *rows = NULL, *v;
-	size_t n = 0, cap = 0, lcap = 0;
+	size_t n = 0, cap = 0, lcap = 0, lineno = 0;
+	ssize_t len;
 	FILE *f;
 
 	*out = NULL;
@@ -351,9 +455,24 @@ static int read_history(const struct cg_env *env, struct hrow **out,
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
 	/* Line by line: the log only grows. */
-	while (getline(&line, &lcap, f) > 0) {
+	while ((len = getline(&line, &lcap, f)) > 0) {
 		struct hrow r;
 
+		lineno++;
+		if (!whole_line(line, len)) {
+			/* Once per process: history is read often. */
+			if (!warned_torn++)
+				fprintf(stderr,
+					"cranegate: warning: %s:%zu: %s; "
+					"skipped\n",
+					path, lineno,
+					line[len - 1] != '\n'
+						? "the last line is cut off "
+						  "(a write that did not "
+						  "finish)"
+						: "not a whole record");
+			continue;
+		}
 		hrow_parse(line, &r);
 		if (!r.action[0] || !strcmp(r.action, "check"))
 			continue;
@@ -373,24 +492,29 @@ static int read_history(const struct cg_env *env, struct hrow **out,
 	free(line);
 	fclose(f);
 	*out = rows;
-	*n_out = n;
+	*n_out = settle_started(rows, n);
 	return 0;
 }
 
 static bool is_revision(const struct hrow *r)
 {
-	return r->rev && !strcmp(r->result, "ok") &&
+	return r->rev &&
+	       (!strcmp(r->result, "ok") || !strcmp(r->result, "unrecorded")) &&
 	       (!strcmp(r->action, "apply") || !strcmp(r->action, "rollback") ||
 		!strcmp(r->action, "revert") || !strcmp(r->action, "promote"));
 }
 
-static unsigned last_rev(const struct hrow *rows, size_t n)
+/*
+ * The highest revision number ever given out, by any line (also a change
+ * that failed or never recorded its result): numbers are never reused.
+ */
+static unsigned max_rev(const struct hrow *rows, size_t n)
 {
 	unsigned m = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (is_revision(&rows[i]) && rows[i].rev > m)
+		if (strcmp(rows[i].action, "confirm") && rows[i].rev > m)
 			m = rows[i].rev;
 	return m;
 }
@@ -502,12 +626,15 @@ static int write_pending(const struct cg_env *env, const struct pending *pd)
 	return err;
 }
 
-static void remove_pending(const struct cg_env *env)
+static int remove_pending(const struct cg_env *env)
 {
 	char path[PATH_MAX];
 
 	state_path(env, "pending.json", path, sizeof(path));
-	unlink(path);
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	fsync_dir(env->state_dir);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -523,6 +650,7 @@ struct audit {
 	const char *confirm_by;
 	const char *result;
 	const char *error;
+	unsigned cancels_confirm_rev; /* a decision ended that confirmation */
 	/* check */
 	bool counts;
 	size_t errors, warnings;
@@ -543,19 +671,24 @@ static void json_opt_num(FILE *f, const char *key, unsigned v)
 		fprintf(f, ", \"%s\": null", key);
 }
 
-static void audit_write(const struct cg_env *env, const struct audit *a)
+static int audit_append(const struct cg_env *env, const char *line, size_t len);
+
+/*
+ * One audit line, appended durably (see audit_append); the caller holds
+ * STATE/lock. 0 or -errno (said on stderr).
+ */
+static int audit_write(const struct cg_env *env, const struct audit *a)
 {
-	char path[PATH_MAX], t[32], h[65], *buf = NULL;
+	char t[32], h[65], *buf = NULL;
 	char *abs = a->file ? realpath(a->file, NULL) : NULL;
 	struct who w;
-	size_t len = 0, off = 0;
-	ssize_t n;
+	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	int fd;
+	int err;
 
 	if (!f) {
 		free(abs);
-		return;
+		return -ENOMEM;
 	}
 	who_am_i(&w);
 	iso_time(time(NULL), t, sizeof(t));
@@ -588,6 +721,9 @@ static void audit_write(const struct cg_env *env, const struct audit *a)
 	if (a->counts)
 		fprintf(f, ", \"errors\": %zu, \"warnings\": %zu", a->errors,
 			a->warnings);
+	if (a->cancels_confirm_rev)
+		fprintf(f, ", \"cancels_confirm_rev\": %u",
+			a->cancels_confirm_rev);
 	fputs(", \"previous\": ", f);
 	if (a->has_prev) {
 		fputs("{\"policy\": ", f);
@@ -615,27 +751,71 @@ static void audit_write(const struct cg_env *env, const struct audit *a)
 	fclose(f);
 	free(abs);
 	if (!buf)
-		return;
-	state_path(env, "audit.jsonl", path, sizeof(path));
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fprintf(stderr,
-			"cranegate: warning: cannot write the audit log %s: "
-			"%s\n",
-			path, strerror(errno));
-		free(buf);
-		return;
-	}
-	/* One write: appends of one line never interleave. */
-	while (off < len && (n = write(fd, buf + off, len - off)) > 0)
-		off += n;
-	if (off < len)
-		fprintf(stderr,
-			"cranegate: warning: the audit log %s is incomplete: "
-			"%s\n",
-			path, strerror(errno));
-	close(fd);
+		return -ENOMEM;
+	err = audit_append(env, buf, len);
 	free(buf);
+	return err;
+}
+
+/*
+ * Append a line to STATE/audit.jsonl: one write(2) on an O_APPEND
+ * descriptor, so that lines never interleave, then fsync. A last line
+ * left cut off (by a crash) is ended first, so that this one starts on a
+ * line of its own; a short write (a full disk) is cut back off, so that
+ * the log never ends in half a line. Under STATE/lock.
+ */
+static int audit_append(const struct cg_env *env, const char *line, size_t len)
+{
+	char path[PATH_MAX], last = '\n', *buf = NULL;
+	const char *out = line;
+	struct stat st;
+	ssize_t n;
+	bool fresh;
+	int fd, err = 0;
+
+	state_path(env, "audit.jsonl", path, sizeof(path));
+	fresh = access(path, F_OK) != 0;
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
+		last = '\n';
+	if (last != '\n') {
+		buf = malloc(len + 1);
+		if (!buf) {
+			err = -ENOMEM;
+			goto out;
+		}
+		buf[0] = '\n';
+		memcpy(buf + 1, line, len);
+		out = buf;
+		len++;
+	}
+	n = write(fd, out, len);
+	if (n != (ssize_t)len) {
+		err = n < 0 ? -errno : -ENOSPC;
+		if (n > 0 && ftruncate(fd, st.st_size))
+			err = -errno;
+	} else if (fsync(fd)) {
+		err = -errno;
+	} else if (fresh) {
+		err = fsync_dir(env->state_dir);
+	}
+out:
+	if (err)
+		fprintf(stderr,
+			"cranegate: cannot write the audit log %s: %s\n", path,
+			strerror(-err));
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return err;
 }
 
 /*
@@ -680,13 +860,29 @@ static void audit_diff(const struct cg_env *env, struct audit *a,
 /* ------------------------------------------------------------------ */
 /* Hooks of apply, detach and status                                   */
 
+/* Why begin refused, for the audit line and the operator. */
+static int refuse(struct cg_change *ch, int err, const char *what)
+{
+	snprintf(ch->whybuf, sizeof(ch->whybuf), "%s: %s", what,
+		 strerror(-err));
+	ch->why = ch->whybuf;
+	fprintf(stderr,
+		"cranegate: refusing the change: %s; nothing was changed\n",
+		ch->whybuf);
+	return err;
+}
+
 int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 		    const struct cg_policy *p, const char *policy_path)
 {
+	struct audit a = {.action = ch->action ? ch->action : "apply",
+			  .result = "started"};
 	struct active act;
 	struct pending pd = {}, old_pd;
+	struct hrow *rows = NULL;
+	size_t n = 0;
 	struct who w;
-	char path[PATH_MAX];
+	char path[PATH_MAX], h[65];
 	int err, lock;
 
 	ch->begun = true;
@@ -703,69 +899,104 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 			  "active";
 		return -ESTALE;
 	}
-	if ((err = state_mkdir(env)))
+	if ((err = state_mkdir(env))) {
+		ch->no_state = true;
 		return err;
-	keep_policy(env, p, policy_path);
-	if (!ch->confirm_s)
-		return 0;
+	}
+	/* Recorded before it happens: the copy first, then the line. */
+	if ((err = keep_policy(env, p, policy_path)))
+		return refuse(ch, err, "cannot keep a copy of the policy");
 
-	/* apply --confirm: arm the way back before anything switches. */
 	lock = state_lock(env);
 	if (lock < 0)
-		return lock;
-	if (!read_pending(env, &old_pd)) {
-		/* Unconfirmed over unconfirmed: back to the last confirmed. */
-		snprintf(pd.revert_sha, sizeof(pd.revert_sha), "%s",
-			 old_pd.revert_sha);
-		snprintf(pd.revert_policy, sizeof(pd.revert_policy), "%s",
-			 old_pd.revert_policy);
-		pd.revert_rev = old_pd.revert_rev;
-	} else if (act.have) {
-		struct hrow *rows;
-		size_t n;
-
-		hex(act.sha, 32, pd.revert_sha);
-		snprintf(pd.revert_policy, sizeof(pd.revert_policy), "%s",
-			 act.name);
-		if (!read_history(env, &rows, &n)) {
+		return refuse(ch, lock, "cannot lock the state directory");
+	if ((err = read_history(env, &rows, &n))) {
+		state_unlock(lock);
+		return refuse(ch, err, "cannot read the audit log");
+	}
+	if (ch->confirm_s) {
+		/* apply --confirm: the way back must be there. */
+		if (!read_pending(env, &old_pd)) {
+			/* Unconfirmed over unconfirmed: back to the last
+			 * confirmed. */
+			snprintf(pd.revert_sha, sizeof(pd.revert_sha), "%s",
+				 old_pd.revert_sha);
+			snprintf(pd.revert_policy, sizeof(pd.revert_policy),
+				 "%s", old_pd.revert_policy);
+			pd.revert_rev = old_pd.revert_rev;
+		} else if (act.have) {
+			hex(act.sha, 32, pd.revert_sha);
+			snprintf(pd.revert_policy, sizeof(pd.revert_policy),
+				 "%s", act.name);
 			pd.revert_rev = rev_of_sha(rows, n, pd.revert_sha);
-			free(rows);
 		}
-	}
-	if (pd.revert_sha[0]) {
-		uint8_t sha[32];
+		if (pd.revert_sha[0]) {
+			uint8_t sha[32];
 
-		unhex(pd.revert_sha, sha, 32);
-		policy_copy_path(env, sha, path, sizeof(path));
-		if (access(path, R_OK)) {
-			fprintf(stderr,
-				"cranegate: cannot arm the revert: the active "
-				"policy '%s' has no copy in %s/policies "
-				"(it was applied with another --state-dir); "
-				"apply it once with this one, or apply without "
-				"--confirm\n",
-				pd.revert_policy, env->state_dir);
-			state_unlock(lock);
-			ch->why = "the active policy has no copy to revert to";
-			return -ENOENT;
+			unhex(pd.revert_sha, sha, 32);
+			policy_copy_path(env, sha, path, sizeof(path));
+			if (access(path, R_OK)) {
+				fprintf(stderr,
+					"cranegate: cannot arm the revert: the "
+					"active policy '%s' has no copy in "
+					"%s/policies (it was applied with "
+					"another --state-dir); apply it once "
+					"with this one, or apply without "
+					"--confirm\n",
+					pd.revert_policy, env->state_dir);
+				state_unlock(lock);
+				free(rows);
+				ch->why = "the active policy has no copy to "
+					  "revert to";
+				return -ENOENT;
+			}
 		}
+		who_am_i(&w);
+		snprintf(pd.token, sizeof(pd.token), "%s", ch->token);
+		snprintf(pd.policy, sizeof(pd.policy), "%s", p->name);
+		hex(p->sha256, 32, pd.sha);
+		snprintf(pd.user, sizeof(pd.user), "%s", w.user);
+		pd.deadline_ms = now_ms() + ch->confirm_s * 1000ll;
+		iso_time(pd.deadline_ms / 1000, pd.deadline,
+			 sizeof(pd.deadline));
+		pd.watchdog_pid = ch->watchdog_pid;
 	}
-	who_am_i(&w);
-	snprintf(pd.token, sizeof(pd.token), "%s", ch->token);
-	snprintf(pd.policy, sizeof(pd.policy), "%s", p->name);
-	hex(p->sha256, 32, pd.sha);
-	snprintf(pd.user, sizeof(pd.user), "%s", w.user);
-	pd.deadline_ms = now_ms() + ch->confirm_s * 1000ll;
-	iso_time(pd.deadline_ms / 1000, pd.deadline, sizeof(pd.deadline));
-	pd.watchdog_pid = ch->watchdog_pid;
-	err = write_pending(env, &pd);
+
+	/* The revision: one more than any number given out before. */
+	ch->rev = max_rev(rows, n) + 1;
+	a.rev = ch->rev;
+	a.policy = p->name;
+	a.sha = p->sha256;
+	a.file = policy_path;
+	a.from_rev = ch->from_rev;
+	a.reverts_rev = ch->reverts_rev;
+	a.confirm_by = pd.token[0] ? pd.deadline : NULL;
+	if (act.have) {
+		a.has_prev = true;
+		a.prev_name = act.name;
+		a.prev_sha = act.sha;
+		hex(act.sha, 32, h);
+		a.prev_rev = rev_of_sha(rows, n, h);
+	}
+	free(rows);
+	if ((err = audit_write(env, &a))) {
+		state_unlock(lock);
+		ch->rev = 0; /* not recorded: not given out */
+		return refuse(ch, err,
+			      "cannot record the change in the "
+			      "audit log");
+	}
+	if (pd.token[0]) {
+		/* Armed before anything switches. */
+		pd.rev = ch->rev;
+		if ((err = write_pending(env, &pd))) {
+			state_unlock(lock);
+			return refuse(ch, err,
+				      "cannot write the pending confirmation");
+		}
+		ch->armed = true;
+	}
 	state_unlock(lock);
-	if (err) {
-		fprintf(stderr, "cranegate: cannot write %s/pending.json: %s\n",
-			env->state_dir, strerror(-err));
-		return err;
-	}
-	ch->armed = true;
 	return 0;
 }
 
@@ -779,10 +1010,11 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 	struct hrow *rows = NULL;
 	size_t n = 0;
 	char errbuf[160], sha_hex[65];
-	int lock;
+	int lock, werr;
 
-	if (!ch->begun && state_mkdir(env))
-		return;
+	if (ch->no_state || (!ch->begun && state_mkdir(env)))
+		return; /* no state directory that can hold the record */
+	a.rev = ch->rev;
 	a.policy = p ? p->name : NULL;
 	a.sha = p ? p->sha256 : NULL;
 	a.file = policy_path;
@@ -816,12 +1048,15 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 			remove_pending(env);
 	} else {
 		a.result = "ok";
-		ch->rev = a.rev = last_rev(rows, n) + 1;
 		if (!read_pending(env, &pd)) {
+			hex(p->sha256, 32, sha_hex);
 			if (ch->armed && !strcmp(pd.token, ch->token)) {
-				pd.rev = ch->rev;
-				write_pending(env, &pd);
 				a.confirm_by = pd.deadline;
+			} else if (!ch->armed && !ch->expect_active &&
+				   !strcmp(pd.sha, sha_hex)) {
+				/* The same bytes again (a re-guard, a
+				 * restart): not a decision. */
+				ch->kept_rev = pd.rev;
 			} else if (!ch->armed && !ch->expect_active) {
 				/* A deliberate change without a way back. */
 				fprintf(stderr,
@@ -829,10 +1064,18 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 					"pending confirmation of revision %u\n",
 					a.action, pd.rev);
 				remove_pending(env);
+				ch->cancelled_rev = pd.rev;
+				a.cancels_confirm_rev = pd.rev;
 			}
 		}
 	}
-	audit_write(env, &a);
+	werr = audit_write(env, &a);
+	if (werr && !err && a.rev)
+		fprintf(stderr,
+			"cranegate: warning: revision %u is in force, but its "
+			"result could not be recorded; `history` lists it as "
+			"\"unrecorded\"\n",
+			a.rev);
 	state_unlock(lock);
 	free(rows);
 	cg_diff_free(diff);
@@ -842,6 +1085,28 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 /* Set by the watchdog, so that its detach is audited as the revert. */
 static const char *detach_action = "detach";
 static unsigned detach_reverts;
+
+int cg_change_detaching(const struct cg_env *env)
+{
+	struct audit a = {.action = detach_action,
+			  .reverts_rev = detach_reverts,
+			  .result = "started"};
+	int lock, err;
+
+	if (access(env->state_dir, F_OK))
+		return 0; /* never used with this state directory */
+	if (cg_dir_perm_check(env->state_dir, "state directory", false, stderr))
+		return -EPERM;
+	lock = state_lock(env);
+	err = lock < 0 ? lock : audit_write(env, &a);
+	state_unlock(lock);
+	if (err)
+		fprintf(stderr,
+			"cranegate: refusing to detach: it cannot be recorded "
+			"in %s (%s); nothing was changed\n",
+			env->state_dir, strerror(-err));
+	return err;
+}
 
 void cg_change_detached(const struct cg_env *env, int err)
 {
@@ -950,6 +1215,62 @@ unsigned cg_history_rev_of_id(const struct cg_env *env, unsigned long long id)
 	return rev;
 }
 
+/*
+ * Whether the pin root and the state directory are root's alone (apply,
+ * rollback and run refuse them otherwise), and the run managing the gate.
+ */
+static void dirs_status(const struct cg_env *env, FILE *out, bool json)
+{
+	const char *dirs[2] = {env->pin_root, env->state_dir};
+	const char *roles[2] = {"pin root", "state directory"};
+	char *msg[2] = {};
+	size_t len, i;
+	bool bad = false;
+	int pid;
+
+	for (i = 0; i < 2; i++) {
+		FILE *m = open_memstream(&msg[i], &len);
+
+		if (m) {
+			bad |= cg_dir_perm_check(dirs[i], roles[i], i == 0, m);
+			fclose(m);
+		}
+		if (msg[i] && (len = strlen(msg[i])) && msg[i][len - 1] == '\n')
+			msg[i][len - 1] = 0;
+	}
+	if (json) {
+		fprintf(out,
+			", \"directories_ok\": %s, \"directory_problems\": [",
+			bad ? "false" : "true");
+		for (i = 0, len = 0; i < 2; i++)
+			if (msg[i] && msg[i][0]) {
+				fputs(len++ ? ", " : "", out);
+				cg_json_str(out, msg[i]);
+			}
+		fputs("], \"run_pid\": ", out);
+		if (cg_run_holder(env, &pid) && pid > 0)
+			fprintf(out, "%d", pid);
+		else
+			fputs("null", out);
+	} else {
+		if (!bad)
+			fprintf(out,
+				"access:   pin root %s and state directory %s "
+				"are root's and writable by no one else\n",
+				env->pin_root, env->state_dir);
+		for (i = 0; i < 2; i++)
+			if (msg[i] && msg[i][0])
+				fprintf(out, "access:   %s\n", msg[i]);
+		if (cg_run_holder(env, &pid))
+			fprintf(out,
+				"run:      `cranegate run` (pid %d) manages "
+				"this gate (detach refuses while it runs)\n",
+				pid);
+	}
+	free(msg[0]);
+	free(msg[1]);
+}
+
 void cg_history_status(const struct cg_env *env, FILE *out, bool json)
 {
 	struct hrow *rows = NULL;
@@ -960,6 +1281,7 @@ void cg_history_status(const struct cg_env *env, FILE *out, bool json)
 	char sha[65];
 	bool pending;
 
+	dirs_status(env, out, json);
 	read_active(env, &act);
 	if (act.have && !read_history(env, &rows, &n)) {
 		hex(act.sha, 32, sha);
@@ -1033,10 +1355,12 @@ void cg_audit_check(const struct cg_env *env, const char *path,
 	struct cg_diff *diff = NULL;
 	struct active act;
 	struct stat st;
+	int lock;
 
 	/* A check must not need (or create) the state of a live gate. */
 	if (stat(env->state_dir, &st) || !S_ISDIR(st.st_mode) ||
-	    access(env->state_dir, W_OK))
+	    access(env->state_dir, W_OK) ||
+	    cg_dir_perm_check(env->state_dir, "state directory", false, NULL))
 		return;
 	a.policy = p ? p->name : NULL;
 	a.sha = p ? p->sha256 : NULL;
@@ -1052,7 +1376,10 @@ void cg_audit_check(const struct cg_env *env, const char *path,
 		}
 		audit_diff(env, &a, p, &old, &diff);
 	}
-	audit_write(env, &a);
+	lock = state_lock(env);
+	if (lock >= 0)
+		audit_write(env, &a);
+	state_unlock(lock);
 	cg_diff_free(diff);
 	cg_policy_free(old);
 }
@@ -1069,79 +1396,144 @@ static void sleep_ms(long long ms)
 }
 
 /*
- * The watchdog: wait for the applier's word ('1' applied, '0' failed, or
- * nothing: it died, and the pending record tells), then for the deadline;
- * revert unless the record is gone or belongs to another apply.
+ * Claim the pending record for the revert: renamed to pending.claimed, so
+ * that a `confirm` from now on finds nothing pending, and put back if the
+ * revert cannot happen yet. 1 claimed, 0 gone (confirmed, superseded),
+ * -errno when the state directory refuses (read-only): try again later.
  */
-static void watchdog(const struct cg_env *env, const char *token, int rfd)
+static int claim_pending(const struct cg_env *env, const char *token,
+			 struct pending *pd)
 {
-	struct pending pd;
-	char c = 0, path[PATH_MAX];
-	int lock, err;
+	char from[PATH_MAX], to[PATH_MAX];
+	int lock, ret = 1;
 
-	if (read(rfd, &c, 1) == 1 && c == '0')
-		return;
-	close(rfd);
-	for (;;) {
-		long long left;
-
-		if (read_pending(env, &pd) || strcmp(pd.token, token))
-			return; /* confirmed, superseded, or never armed */
-		left = pd.deadline_ms - now_ms();
-		if (left <= 0)
-			break;
-		sleep_ms(left < 200 ? left : 200);
-	}
-	/* Claim the record: a confirm from now on finds nothing pending. */
 	lock = state_lock(env);
 	if (lock < 0)
-		return;
-	if (read_pending(env, &pd) || strcmp(pd.token, token)) {
-		state_unlock(lock);
-		return;
+		return lock;
+	if (read_pending(env, pd) || strcmp(pd->token, token)) {
+		ret = 0;
+	} else {
+		state_path(env, "pending.json", from, sizeof(from));
+		state_path(env, "pending.claimed", to, sizeof(to));
+		if (rename(from, to))
+			ret = -errno;
 	}
-	remove_pending(env);
 	state_unlock(lock);
+	return ret;
+}
 
-	openlog("cranegate", LOG_PID, LOG_DAEMON);
-	if (pd.revert_sha[0]) {
+static void unclaim_pending(const struct cg_env *env, bool revert_done)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	int lock = state_lock(env);
+
+	state_path(env, "pending.claimed", from, sizeof(from));
+	state_path(env, "pending.json", to, sizeof(to));
+	if (revert_done || !access(to, F_OK))
+		unlink(from); /* done, or a newer apply is pending */
+	else
+		rename(from, to);
+	fsync_dir(env->state_dir);
+	state_unlock(lock);
+}
+
+/* Take revision pd->rev back: 0, -ESTALE (nothing to take back) or -errno. */
+static int revert(const struct cg_env *env, const struct pending *pd)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (pd->revert_sha[0]) {
 		struct cg_change ch = {.action = "revert",
-				       .reverts_rev = pd.rev,
+				       .reverts_rev = pd->rev,
 				       .expect_active = true};
 		uint8_t sha[32];
 
-		unhex(pd.revert_sha, sha, 32);
-		unhex(pd.sha, ch.expect_sha, 32);
+		unhex(pd->revert_sha, sha, 32);
+		unhex(pd->sha, ch.expect_sha, 32);
 		policy_copy_path(env, sha, path, sizeof(path));
 		err = cg_apply_change(env, path, &ch);
 		if (err)
 			syslog(LOG_ERR,
 			       "revision %u '%s' was not confirmed by %s; "
 			       "reverting to '%s' failed: %s",
-			       pd.rev, pd.policy, pd.deadline, pd.revert_policy,
-			       strerror(-err));
+			       pd->rev, pd->policy, pd->deadline,
+			       pd->revert_policy, strerror(-err));
 		else
 			syslog(LOG_WARNING,
 			       "revision %u '%s' was not confirmed by %s; "
 			       "reverted to '%s' (revision %u)",
-			       pd.rev, pd.policy, pd.deadline, pd.revert_policy,
-			       ch.rev);
+			       pd->rev, pd->policy, pd->deadline,
+			       pd->revert_policy, ch.rev);
+		return err;
 	} else {
 		struct active act;
 		uint8_t sha[32];
 
 		read_active(env, &act);
-		unhex(pd.sha, sha, 32);
+		unhex(pd->sha, sha, 32);
 		if (!act.have || memcmp(act.sha, sha, 32))
-			return; /* something else is active now */
+			return -ESTALE; /* something else is active now */
 		detach_action = "revert";
-		detach_reverts = pd.rev;
+		detach_reverts = pd->rev;
 		err = cg_detach(env);
 		syslog(err ? LOG_ERR : LOG_WARNING,
 		       "revision %u '%s' was not confirmed by %s; no policy "
 		       "was active before it: %s",
-		       pd.rev, pd.policy, pd.deadline,
+		       pd->rev, pd->policy, pd->deadline,
 		       err ? "detaching failed" : "detached");
+		return err;
+	}
+}
+
+/*
+ * The watchdog: wait for the applier's word ('1' applied, '0' failed, or
+ * nothing: it died, and the pending record tells; rfd -1: resumed by run),
+ * then for the deadline; revert unless the record is gone or belongs to
+ * another apply. A revert that cannot be recorded (the state directory is
+ * full or read-only) is not done: the record goes back, and the watchdog
+ * tries again every few seconds, until it can or someone decides.
+ */
+static void watchdog(const struct cg_env *env, const char *token, int rfd)
+{
+	struct pending pd;
+	char c = 0;
+	bool said = false;
+	int claimed, err;
+
+	if (rfd >= 0 && read(rfd, &c, 1) == 1 && c == '0')
+		return;
+	if (rfd >= 0)
+		close(rfd);
+	openlog("cranegate", LOG_PID, LOG_DAEMON);
+	for (;;) {
+		long long left;
+
+		if (read_pending(env, &pd) || strcmp(pd.token, token))
+			break; /* confirmed, superseded, or never armed */
+		left = pd.deadline_ms - now_ms();
+		if (left > 0) {
+			sleep_ms(left < 200 ? left : 200);
+			continue;
+		}
+		claimed = claim_pending(env, token, &pd);
+		if (claimed == 0)
+			break;
+		err = claimed < 0 ? claimed : revert(env, &pd);
+		if (claimed > 0)
+			unclaim_pending(env, !err || err == -ESTALE);
+		if (!err || err == -ESTALE)
+			break;
+		if (!said)
+			syslog(LOG_ERR,
+			       "revision %u '%s' is due to revert, but it "
+			       "cannot be done and recorded (%s); trying again "
+			       "every 5 s",
+			       pd.rev, pd.policy, strerror(-err));
+		said = true;
+		if (access(env->state_dir, F_OK))
+			break;
+		sleep_ms(5000);
 	}
 	closelog();
 }
@@ -1273,15 +1665,136 @@ int cg_confirm(const struct cg_env *env)
 			"cranegate history: it may have been reverted)\n");
 		return -ENOENT;
 	}
-	remove_pending(env);
 	a.rev = pd.rev;
 	a.policy = pd.policy;
 	a.sha = unhex(pd.sha, sha, 32) ? sha : NULL;
 	a.result = "ok";
-	audit_write(env, &a);
+	/* Recorded before it takes effect: else the revert still comes. */
+	if (audit_write(env, &a)) {
+		state_unlock(lock);
+		fprintf(stderr,
+			"cranegate: not confirmed: the confirmation cannot be "
+			"recorded in %s; revision %u still reverts at %s\n",
+			env->state_dir, pd.rev, pd.deadline);
+		return -EIO;
+	}
+	if (remove_pending(env)) {
+		state_unlock(lock);
+		fprintf(stderr,
+			"cranegate: not confirmed: cannot remove "
+			"%s/pending.json "
+			"(%s); revision %u still reverts at %s\n",
+			env->state_dir, strerror(errno), pd.rev, pd.deadline);
+		return -EIO;
+	}
 	state_unlock(lock);
 	printf("confirmed revision %u, policy '%s': it stays\n", pd.rev,
 	       pd.policy);
+	return 0;
+}
+
+/* Is pid a cranegate process (a watchdog), not a pid reused after a boot? */
+static bool is_cranegate(int pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	if (pid <= 0 || kill(pid, 0))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = 0;
+	fclose(f);
+	return !strncmp(comm, "cranegate", 9);
+}
+
+int cg_confirm_resume(const struct cg_env *env, char *buf, size_t len,
+		      unsigned *rev)
+{
+	char pin_root[2 * PATH_MAX + 2], state_dir[2 * PATH_MAX + 2];
+	struct cg_env wenv = *env;
+	struct pending pd;
+	uint8_t sha[32];
+	int status, pfd[2], lock;
+	pid_t pid, wd = 0;
+
+	if (access(env->state_dir, F_OK) || read_pending(env, &pd) ||
+	    !unhex(pd.sha, sha, 32))
+		return -ENOENT;
+	policy_copy_path(env, sha, buf, len);
+	if (access(buf, R_OK)) {
+		fprintf(stderr,
+			"cranegate: revision %u awaits confirmation, but its "
+			"policy has no copy in %s/policies\n",
+			pd.rev, env->state_dir);
+		return -ENOENT;
+	}
+	*rev = pd.rev;
+	if (is_cranegate(pd.watchdog_pid))
+		return 0;
+
+	/* Its watchdog is gone (a reboot): a new one, as apply starts it. */
+	wenv.pin_root = absolute(env->pin_root, pin_root, sizeof(pin_root));
+	wenv.state_dir = absolute(env->state_dir, state_dir, sizeof(state_dir));
+	if (pipe2(pfd, O_CLOEXEC))
+		return 0;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		pid_t me;
+		int fd;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		close(pfd[0]);
+		setsid();
+		signal(SIGHUP, SIG_IGN);
+		if (fork() != 0)
+			_exit(0);
+		me = getpid();
+		if (write(pfd[1], &me, sizeof(me)) != sizeof(me))
+			_exit(1);
+		if (chdir("/"))
+			_exit(1);
+		/* Nothing of run's: not its log, socket or locks. */
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		close_range(3, ~0U, 0);
+		watchdog(&wenv, pd.token, -1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (pid > 0) {
+		waitpid(pid, &status, 0);
+		if (read(pfd[0], &wd, sizeof(wd)) != sizeof(wd))
+			wd = 0;
+	}
+	close(pfd[0]);
+	if (wd <= 0) {
+		fprintf(stderr,
+			"cranegate: cannot start a watchdog for revision %u: "
+			"it will not revert by itself\n",
+			pd.rev);
+		return 0;
+	}
+	lock = state_lock(env);
+	if (!read_pending(env, &pd) && pd.rev == *rev) {
+		pd.watchdog_pid = wd;
+		write_pending(env, &pd);
+	}
+	state_unlock(lock);
+	syslog(LOG_NOTICE,
+	       "revision %u '%s' awaits confirmation until %s; its watchdog "
+	       "was gone, a new one (pid %d) reverts it unless confirmed",
+	       pd.rev, pd.policy, pd.deadline, wd);
 	return 0;
 }
 
@@ -1331,13 +1844,16 @@ int cg_history_print(const struct cg_env *env, FILE *out)
 			is_active = act.have && !active_seen &&
 				    !strcmp(r->sha, sha);
 			active_seen |= is_active;
-			snprintf(result, sizeof(result), "%s%s%s%s",
+			snprintf(result, sizeof(result), "%s%s%s%s%s",
 				 is_active ? "active" : "applied",
 				 confirmed ? ", confirmed" : "",
 				 reverted ? ", reverted" : "",
 				 pending && pd.rev == r->rev
 					 ? ", awaiting confirm"
-					 : "");
+					 : "",
+				 strcmp(r->result, "unrecorded")
+					 ? ""
+					 : ", result not recorded");
 		} else if (!strcmp(r->result, "failed")) {
 			snprintf(result, sizeof(result), "failed: %s",
 				 r->error);
@@ -1461,7 +1977,7 @@ int cg_rollback(const struct cg_env *env, const char *rev_text)
 	char path[PATH_MAX], sha[65], *end;
 	uint8_t want[32];
 	size_t n = 0, i, cur = SIZE_MAX;
-	int err;
+	int err, lock;
 
 	if ((err = read_history(env, &rows, &n)))
 		return err;
@@ -1541,7 +2057,10 @@ out:
 			 !target ? "no such revision"
 				 : "the kept copy is missing or altered");
 		a.error = why;
-		audit_write(env, &a);
+		lock = state_lock(env);
+		if (lock >= 0)
+			audit_write(env, &a);
+		state_unlock(lock);
 	}
 done:
 	cg_policy_free(p);

@@ -8,12 +8,16 @@
  *                              detach: the record; `history` is a view
  *   STATE/policies/SHA.yaml    every applied policy, by its sha256
  *   STATE/pending.json         an `apply --confirm` awaiting `confirm`
+ *   STATE/pending.claimed      ... that its watchdog is reverting now
  *   STATE/lock                 flock'ed while the files above change
  *
  * Directories are created 0700 and files 0600: policies and the audit
  * log describe the plant's network.
  *
- * A successful apply gets the next *revision* number. An audit line holds
+ * Every change gets the next *revision* number (one more than any given
+ * out before, failed ones included) and is recorded before it happens: a
+ * line with "result": "started", then, after the switch, the same action
+ * and rev with its result. An audit line holds
  * its top-level keys first and nested objects (`previous`, `diff`) last,
  * in this order: time, user, login, sudo_user, uid, action, rev, policy,
  * sha256, file, from_rev, reverts_rev, confirm_by, result, error, then
@@ -24,11 +28,14 @@
  * applies; the apply writes STATE/pending.json, naming the policy to go
  * back to, before it switches anything. The watchdog sleeps until the
  * deadline and then, unless `confirm` removed the pending record (or a
- * later apply superseded it), claims the record and applies the previous
- * policy again (or detaches, if there was none). An apply without
- * --confirm, a rollback or a detach cancels a pending confirmation; an
- * `apply --confirm` over a pending one keeps its way back (the last
- * confirmed policy).
+ * later apply superseded it), claims the record (renamed to
+ * STATE/pending.claimed) and applies the previous policy again (or
+ * detaches, if there was none); a revert that cannot be recorded puts the
+ * record back and is tried again. An apply of other bytes without
+ * --confirm, a rollback or a detach cancels a pending confirmation; the
+ * same bytes again (run's re-guard or restart) keep it; an `apply
+ * --confirm` over a pending one keeps its way back (the last confirmed
+ * policy).
  */
 #ifndef CRANEGATE_HISTORY_H
 #define CRANEGATE_HISTORY_H
@@ -59,7 +66,14 @@ struct cg_change {
 	char old_name[CG_NAME_MAX];
 	bool armed;	 /* pending.json written for this apply */
 	const char *why; /* why begin refused, for the audit log */
-	unsigned rev;	 /* assigned by cg_change_end on success */
+	char whybuf[160];
+	bool no_state; /* the state directory is not usable: no record */
+	unsigned rev;  /* assigned by cg_change_begin, recorded before the
+			* switch */
+
+	/* Filled in by cg_change_end. */
+	unsigned cancelled_rev; /* a pending confirmation this change ended */
+	unsigned kept_rev;	/* ... or kept (the same bytes again) */
 };
 
 /*
@@ -71,16 +85,28 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 
 /*
  * Hooks of cg_apply_change. begin runs under the pin root's lock, after
- * the policy compiled and before anything is switched; a non-zero return
- * aborts the apply with nothing changed. end runs on every exit path
- * (p is NULL when the policy did not parse); it writes the audit line.
+ * the policy compiled and before anything is switched: it keeps a copy of
+ * the policy, gives the change its revision and records it in the audit
+ * log ("result": "started"), each written durably; if any of that fails
+ * (ENOSPC, EIO, EROFS, EDQUOT, ...) it returns non-zero and the apply
+ * stops with nothing changed. end runs on every exit path (p is NULL when
+ * the policy did not parse); it records the result.
+ *
+ * A pending confirmation survives a change of the same bytes (run's
+ * re-guard, a restart, applying the pending policy again); any other
+ * change without --confirm is a decision and ends it (cancelled_rev).
  */
 int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 		    const struct cg_policy *p, const char *policy_path);
 void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 		   const struct cg_policy *p, const char *policy_path, int err);
 
-/* Hook of cg_detach: audit it, cancel a pending confirmation. */
+/*
+ * Hooks of cg_detach: detaching records a "started" line first (non-zero:
+ * it cannot be recorded, and cg_detach changes nothing); detached audits
+ * the result and cancels a pending confirmation.
+ */
+int cg_change_detaching(const struct cg_env *env);
 void cg_change_detached(const struct cg_env *env, int err);
 
 /* Hook of cg_status: the active revision and a pending confirmation. */
@@ -127,6 +153,16 @@ int cg_apply_confirmed(const struct cg_env *env, const char *policy_path,
 int cg_apply_confirmed_as(const struct cg_env *env, const char *policy_path,
 			  const char *seconds, const char *action);
 int cg_confirm(const struct cg_env *env);
+
+/*
+ * For `run` at start: if an `apply --confirm` is pending, the kept copy of
+ * its policy (to apply instead of POLICY, so that a restart or a reboot
+ * does not decide for the operator) in buf, its revision in *rev, and a
+ * watchdog started again if none runs (after a reboot), so that the revert
+ * still happens at the deadline. 0, or -ENOENT when nothing is pending.
+ */
+int cg_confirm_resume(const struct cg_env *env, char *buf, size_t len,
+		      unsigned *rev);
 int cg_history_print(const struct cg_env *env, FILE *out);
 int cg_rollback(const struct cg_env *env, const char *rev);
 

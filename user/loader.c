@@ -37,6 +37,7 @@
 #include "loader.h"
 #include "narrow.h"
 #include "output.h"
+#include "perm.h"
 #include "shadow.h"
 
 #define BPFFS "/sys/fs/bpf"
@@ -87,6 +88,9 @@ int cg_lock(const struct cg_env *env, int *lock_fd)
 			env->pin_root);
 		return -ENOTSUP;
 	}
+	/* Before its lock: a lock someone else can hold is no lock. */
+	if (cg_dir_perm_check(env->pin_root, "pin root", true, stderr))
+		return -EPERM;
 	fd = open(env->pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -563,6 +567,11 @@ int cg_detach(const struct cg_env *env)
 
 	if ((err = cg_lock(env, &lock_fd)))
 		return err;
+	/* Recorded before it happens, or it does not happen. */
+	if ((err = cg_change_detaching(env))) {
+		cg_unlock(lock_fd);
+		return err;
+	}
 	fd = enforcing_prog(env);
 	id = prog_id_of(fd);
 	ifs = if_nameindex();

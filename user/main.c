@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "perm.h"
 #include "replay.h"
+#include "runlock.h"
 #include "shadow.h"
 
 struct args {
@@ -156,6 +157,19 @@ static int do_events(struct args *a)
 
 static int do_detach(struct args *a)
 {
+	int pid;
+
+	/* run would put the gate back at once: it re-guards. */
+	if (cg_run_holder(&a->env, &pid)) {
+		fprintf(stderr,
+			"cranegate detach: `cranegate run` (pid %d) manages "
+			"the "
+			"gate at %s and would attach it again at once; stop it "
+			"first (systemctl stop cranegate, or kill %d), then "
+			"detach, or stop it with `run --detach-on-exit`\n",
+			pid, a->env.pin_root, pid);
+		return -EBUSY;
+	}
 	return cg_detach(&a->env);
 }
 
@@ -321,26 +335,31 @@ static const struct command commands[] = {
 	 "touches the running gate.",
 	 1, do_replay},
 	{"detach", "detach",
-	 "Detach the gate from every interface and remove its pins.", 0,
-	 do_detach},
+	 "Detach the gate from every interface and remove its pins.\n"
+	 "Refuses while `cranegate run` manages the gate (it would attach it\n"
+	 "again at once): stop the service first.",
+	 0, do_detach},
 	{"run",
 	 "run POLICY [--log FILE] [--metrics ADDR:PORT] [--summary SECONDS] "
 	 "[--watch] [--detach-on-exit] [--no-reload] [--insecure]",
 	 "Apply POLICY, then stream events as JSON lines to FILE (or stdout)\n"
 	 "and to syslog, serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	 "and write a summary line every SECONDS (default 60, 0: none).\n"
-	 "SIGHUP reopens FILE and re-applies POLICY (a broken file changes\n"
-	 "nothing); with --watch, so does saving a changed POLICY (written in\n"
-	 "place or renamed over it, or a symlink on the way to it changed,\n"
-	 "such as a ConfigMap's ..data). SIGTERM or SIGINT stop it and\n"
-	 "leave the gate enforcing,\n"
+	 "SIGHUP re-applies POLICY (a broken file changes nothing); with\n"
+	 "--watch, so does saving a changed POLICY (written in place or\n"
+	 "renamed over it, or a symlink on the way to it changed, such as a\n"
+	 "ConfigMap's ..data). SIGUSR1 only reopens FILE (logrotate). A\n"
+	 "pending apply --confirm survives re-guards and restarts (run\n"
+	 "applies it at start); a reload of another policy ends it. One run\n"
+	 "per pin root. SIGTERM or SIGINT stop it and leave the gate\n"
+	 "enforcing,\n"
 	 "unless --detach-on-exit. Takes the events: see `events`.\n"
 	 "If an interface of the policy is removed and comes back, run "
 	 "applies\n"
 	 "the active policy again (rtnetlink), so that it is guarded again.\n"
 	 "After the first apply, run drops every capability but CAP_BPF,\n"
 	 "CAP_NET_ADMIN, CAP_PERFMON and CAP_SYS_ADMIN (reloads need them);\n"
-	 "with --no-reload (SIGHUP only reopens FILE, and interfaces are not\n"
+	 "with --no-reload (SIGHUP is ignored, and interfaces are not\n"
 	 "guarded again) it keeps only CAP_BPF and CAP_SYS_ADMIN, to read the\n"
 	 "maps (and CAP_NET_ADMIN with --detach-on-exit). POLICY is checked\n"
 	 "as by apply (--insecure) on every reload.",

@@ -131,3 +131,79 @@ int cg_policy_perm_check(const char *path, bool warn_only, FILE *out)
 	free(real);
 	return warn_only ? 0 : err;
 }
+
+/* ---- the pin root and the state directory */
+
+/*
+ * One directory of the gate's own (`own`: the pin root or state directory
+ * itself; else one above it): 0, or -EPERM after saying why and the fix.
+ */
+static int dir_trusted(const char *role, const char *top, const char *dir,
+		       const struct stat *st, bool own, FILE *out)
+{
+	uid_t me = geteuid();
+	char what[PATH_MAX + 128];
+
+	if (st->st_uid != 0 && st->st_uid != me)
+		snprintf(what, sizeof(what), "belongs to uid %u, not to root",
+			 (unsigned)st->st_uid);
+	else if ((st->st_mode & (S_IWGRP | S_IWOTH)) &&
+		 (own || !(st->st_mode & S_ISVTX)))
+		snprintf(what, sizeof(what), "is mode %04o, writable by %s",
+			 (unsigned)(st->st_mode & 07777), writers(st->st_mode));
+	else
+		return 0;
+	if (!out)
+		return -EPERM;
+	if (own)
+		fprintf(out,
+			"cranegate: refusing the %s %s: it %s, so someone "
+			"else could hold its lock or replace what is in it "
+			"(fix: remove it, and cranegate creates it 0700 owned "
+			"by root; or chown root:root %s && chmod 0700 %s)\n",
+			role, top, what, dir, dir);
+	else
+		fprintf(out,
+			"cranegate: refusing the %s %s: the directory %s "
+			"above it %s, so someone else could replace it (fix: "
+			"chown root %s && chmod go-w %s)\n",
+			role, top, dir, what, dir, dir);
+	return -EPERM;
+}
+
+int cg_dir_perm_check(const char *dir, const char *role, bool below_mount,
+		      FILE *out)
+{
+	char *real, up[PATH_MAX + 4], *slash;
+	struct stat st, pst, gst;
+	dev_t dev;
+	int err;
+
+	if (stat(dir, &st))
+		return 0; /* not there yet: created 0700 */
+	real = realpath(dir, NULL);
+	if (!real)
+		return 0;
+	err = dir_trusted(role, dir, real, &st, true, out);
+	dev = st.st_dev;
+	while (!err && (slash = strrchr(real, '/'))) {
+		if (slash == real)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(real, &pst))
+			break;
+		if (below_mount) {
+			/* Stop at the mount: its root is the system's. */
+			snprintf(up, sizeof(up), "%s/..", real);
+			if (pst.st_dev != dev || stat(up, &gst) ||
+			    gst.st_dev != pst.st_dev)
+				break;
+		}
+		err = dir_trusted(role, dir, real, &pst, false, out);
+		if (slash == real)
+			break;
+	}
+	free(real);
+	return err;
+}

@@ -20,4 +20,15 @@
  */
 int cg_policy_perm_check(const char *path, bool warn_only, FILE *out);
 
+/*
+ * The pin root or the state directory (`role` names which, for the
+ * message): 0 if it is missing (it will be created 0700) or belongs to root
+ * (or the user running cranegate) and is writable by no one else, and so
+ * is every directory above it, up to `/` or, with `below_mount`, up to the
+ * root of the filesystem it is on (bpffs is mounted 1777). -EPERM if not,
+ * with one line on `out` (if not NULL) naming the directory and the fix.
+ */
+int cg_dir_perm_check(const char *dir, const char *role, bool below_mount,
+		      FILE *out);
+
 #endif

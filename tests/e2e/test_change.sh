@@ -122,8 +122,11 @@ expect "history shows the failed apply, with no policy (it did not parse)" \
 
 # ---- the audit log
 expect "the audit log holds a line per action, in order" \
-	"$(jq -r '"\(.action):\(.result)"' "$S/audit.jsonl" | tr '\n' ' ')" = \
+	"$(jq -r 'select(.result != "started") | "\(.action):\(.result)"' "$S/audit.jsonl" | tr '\n' ' ')" = \
 	"check:valid check:invalid apply:ok apply:ok rollback:ok rollback:ok rollback:failed apply:failed "
+expect "... and each change was recorded as started, with its revision, before it happened" \
+	"$(jq -r 'select(.result == "started") | "\(.action):\(.rev)"' "$S/audit.jsonl" | tr '\n' ' ')" = \
+	"apply:1 apply:2 rollback:3 rollback:4 "
 bad=$(jq -c 'select((.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T")) and (.user | length > 0) and has("uid") and (.action | length > 0) and has("policy") and has("sha256") and (.result | length > 0) and has("diff") | not)' "$S/audit.jsonl" 2>&1)
 expect "every audit line is JSON with time, user, action, policy, sha256, diff and result" "${bad:-none}" = none
 a2b=$(audit apply | jq -c 'select(.policy == "change-b" and .result == "ok")' | head -n 1)
@@ -211,18 +214,27 @@ expect "... and is audited with the reason" \
 	"$(field "$(audit_last apply)" '"\(.result): \(.error)"')" = "failed: the active policy has no copy to revert to"
 check "apply A again with this state directory" cg apply "$T/a.yaml"
 
-# ---- a plain apply cancels a pending confirmation
+# ---- the same bytes again keep a pending confirmation; other bytes end it
 check "apply --confirm 60 B" cg apply --confirm 60 "$T/b.yaml"
 pc=$(cg_status_json | jq -c '.pending_confirm')
 wd=$(jq -r '.watchdog_pid // empty' <<<"$pc")
+prev=$(jq -r '.rev // empty' <<<"$pc")
 out=$(cg apply "$T/b.yaml" 2>&1)
-expect "a plain apply says it cancels the pending confirmation" "$(grep -c 'cancels the pending confirmation' <<<"$out")" -eq 1
+expect "a plain apply of the same B keeps the pending confirmation" \
+	"$(cg_status_json | jq -r '.pending_confirm.rev')" = "$prev"
+expect "... and does not say it cancels it" "$(grep -c 'cancels the pending confirmation' <<<"$out")" -eq 0
+out=$(cg apply "$T/c.yaml" 2>&1)
+expect "a plain apply of another policy (C) says it cancels the pending confirmation" \
+	"$(grep -c "cancels the pending confirmation of revision $prev" <<<"$out")" -eq 1
 expect "... nothing is pending" "$(cg_status_json | jq -r .pending_confirm)" = null
+expect "... and its audit line names the confirmation it ended" \
+	"$(field "$(audit_last apply)" '"\(.policy) \(.cancels_confirm_rev)"')" = "change-c $prev"
 if wait_until 5 bash -c "! kill -0 $wd 2>/dev/null"; then
 	ok "... and its watchdog exits"
 else
 	not_ok "... and its watchdog exits" "pid $wd still runs"
 fi
+check "apply B" cg apply "$T/b.yaml"
 expect "... B stays" "$(active)" = change-b
 
 # ---- the impact of a change on a recorded capture

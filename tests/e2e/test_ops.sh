@@ -476,14 +476,23 @@ before=$(cg_reason no-rule)
 send_frame plc --dst-mac "$crane_gw" --src $PLC --dst $HMI --proto tcp --dport 8502 --tcp-flags S --count 2
 expect "... still enforcing: no-rule frames drop" $(($(cg_reason no-rule) - before)) -ge 2
 
-# ---- SIGHUP after logrotate moved the log, with a good new policy
+# ---- SIGUSR1 after logrotate moved the log: a new file, the policy untouched
 policy ops-b >"$POLICY"
 mv "$LOG" "$LOG.1"
+kill -USR1 "$RUN_PID"
+if wait_until 10 test -e "$LOG"; then
+	ok "SIGUSR1 reopens the log (a new file after logrotate's move)"
+else
+	not_ok "SIGUSR1 reopens the log (a new file after logrotate's move)" "$(ls -la "$T")"
+fi
+sleep 0.5
+expect "... and only that: the changed policy file is not applied" "$(cg_policy_field name)" = ops-a
+# ---- SIGHUP with a good new policy
 kill -HUP "$RUN_PID"
 if wait_until 10 log_has '.type == "apply" and .ok and .policy == "ops-b"'; then
-	ok "SIGHUP reopens the log (a new file after logrotate's move)"
+	ok "SIGHUP applies the new policy, logged in the new file"
 else
-	not_ok "SIGHUP reopens the log (a new file after logrotate's move)" "$(ls -la "$T")"
+	not_ok "SIGHUP applies the new policy, logged in the new file" "$(ls -la "$T")"
 fi
 expect "SIGHUP with a good policy applies it" "$(cg_policy_field name)" = ops-b
 expect "... with a new sha256" "$(cg_policy_field sha256)" != "$sha_a"
@@ -597,7 +606,7 @@ fi
 for key in 'CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_SYS_ADMIN' \
 	'ProtectSystem=strict' 'ReadWritePaths=/sys/fs/bpf' 'PrivateTmp=yes' 'NoNewPrivileges=yes' \
 	'ExecStart=/usr/local/sbin/cranegate run /etc/cranegate/policy.yaml' \
-	'ExecReload=/bin/kill -HUP $MAINPID' 'StateDirectory=cranegate'; do
+	'ExecReload=/bin/kill -USR1 $MAINPID' 'StateDirectory=cranegate' 'RuntimeDirectory=cranegate'; do
 	expect "the unit has $key" "$(grep -cxF "$key" "$DIST/cranegate.service")" -eq 1
 done
 
