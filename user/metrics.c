@@ -409,7 +409,7 @@ int cg_metrics_bind(const char *spec, cg_metrics_fn fn, void *ctx,
 	if (m->fd < 0 ||
 	    setsockopt(m->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(m->fd, (struct sockaddr *)&m->ss, m->len) ||
-	    listen(m->fd, 16)) {
+	    listen(m->fd, CG_METRICS_MAX_CONNECTIONS)) {
 		int err = -errno;
 
 		fprintf(stderr,
@@ -425,16 +425,29 @@ int cg_metrics_bind(const char *spec, cg_metrics_fn fn, void *ctx,
 	return 0;
 }
 
+/*
+ * One polling thread (epoll) serves every connection: a request is
+ * answered from the maps in microseconds, so a slow client costs a socket,
+ * never a turn. What bounds slow clients is the number of sockets: room
+ * for many more than a scraper needs, a share per client address so that
+ * one host cannot take it all, and an idle timeout. A client that trickles
+ * a header line now and then (slowloris) keeps its socket until the idle
+ * timeout or its share runs out, but never delays another client's GET.
+ */
 int cg_metrics_start(struct cg_metrics_server *m)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
 
 	if (m->ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	m->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, handle, m, MHD_OPTION_LISTEN_SOCKET,
-		m->fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+	m->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, m,
+				MHD_OPTION_LISTEN_SOCKET, m->fd,
+				MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned)CG_METRICS_MAX_CONNECTIONS,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				(unsigned)CG_METRICS_MAX_PER_ADDRESS,
+				MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned)CG_METRICS_IDLE_S, MHD_OPTION_END);
 	if (!m->d) {
 		fprintf(stderr, "cranegate: cannot start the metrics server\n");
 		return -ENOMEM;
