@@ -2945,17 +2945,17 @@ static void impact_print(const struct impact *im, const struct cg_diff_opts *o,
 		json_policy(out, pn);
 		fprintf(out,
 			", \"frames\": %llu, \"not_judged\": %llu, "
-			"\"complete\": %s, \"stopped_at\": ",
+			"\"conversations\": %zu, \"changed\": %zu, "
+			"\"changed_frames\": %llu, \"complete\": %s, "
+			"\"stopped_at\": ",
 			(unsigned long long)frames, (unsigned long long)errors,
+			im->n, n_changed, (unsigned long long)changed_frames,
 			complete ? "true" : "false");
 		if (complete)
 			fputs("null", out);
 		else
 			fprintf(out, "%llu", (unsigned long long)frames + 1);
-		fprintf(out,
-			", \"conversations\": %zu, \"changed\": %zu, "
-			"\"changed_frames\": %llu, \"changes\": [",
-			im->n, n_changed, (unsigned long long)changed_frames);
+		fputs(", \"changes\": [", out);
 		for (i = 0, n_changed = 0; i < im->n; i++) {
 			const struct conv *c = &im->convs[i];
 
