@@ -23,6 +23,8 @@
 #define CG_METRICS_MAX_CONNECTIONS 256
 #define CG_METRICS_MAX_PER_ADDRESS 16
 #define CG_METRICS_IDLE_S 5
+/* Seconds a request has to arrive whole (slow clients are never idle). */
+#define CG_METRICS_REQUEST_S 10
 
 /* The exposition text of a snapshot: HELP and TYPE for every family. */
 void cg_metrics_write(FILE *out, const struct cg_snapshot *s);

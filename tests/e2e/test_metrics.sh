@@ -6,7 +6,8 @@
 # addresses and 64 more from one address open connections and send a
 # header line every 2 s, never finishing their request (slowloris). A GET
 # from another address still answers within 1 s; the one address holds no
-# more than its per-address share; a silent connection is closed after the
+# more than its per-address share; the slow clients are closed when their
+# request is not whole after 10 s; a silent connection is closed after the
 # idle timeout. Only loopback traffic inside the gateway's namespace.
 # TAP output.
 
@@ -75,6 +76,7 @@ get() {
 }
 expect "a GET answers before the slow clients come" "$(get | awk '{ print ($1 < 1) }')" -eq 1
 
+SLOW_T0=$SECONDS
 bg_in_ns 40 gw "$PYTHON" "$T/slow.py" "$PORT" 30 64 64 >"$T/slow.out"
 SLOW_PID=$CG_LAST_PID
 # Let every slow client connect and send its first header lines.
@@ -102,6 +104,18 @@ worst=$(printf '%s\n' "${times[@]}" | sort -g | tail -1)
 expect "five GETs during the slowloris each answer within 1 s (worst: $worst s)" \
 	"$(awk -v w="$worst" 'BEGIN { print (w < 1) }')" -eq 1
 expect "... with the metrics" "$(grep -c '^cranegate_packets_total' "$T/scrape")" -ge 1
+
+# A request has 10 s to arrive whole: the trickling clients are cut.
+none_held() {
+	[ "$(accepted ' 127\.0\.[12]\.')" -eq 0 ]
+}
+if wait_until 20 none_held; then
+	ok "slow clients that never finish a request are closed (all gone $((SECONDS - SLOW_T0)) s after they started)"
+else
+	not_ok "slow clients that never finish a request are closed" \
+		"still held: $(accepted ' 127\.0\.[12]\.')"
+fi
+diag "slow.py's open connections every 2 s: $(tr '\n' ' ' <"$T/slow.out")"
 
 # A connection that says nothing is closed after the idle timeout.
 idle_closed=$(in_ns gw timeout 20 "$PYTHON" -c '
