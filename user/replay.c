@@ -115,10 +115,12 @@ int cg_capture_open(const char *path, pcap_t **out)
 		return -EINVAL;
 	}
 	if (pcap_datalink(pc) != DLT_EN10MB) {
+		const char *name = pcap_datalink_val_to_name(pcap_datalink(pc));
+
 		fprintf(stderr,
-			"cranegate: %s: link type %s is not Ethernet; only "
-			"Ethernet captures can be replayed\n",
-			path, pcap_datalink_val_to_name(pcap_datalink(pc)));
+			"cranegate: %s: link type %s (%d) is not Ethernet; "
+			"only Ethernet captures can be replayed\n",
+			path, name ? name : "unknown", pcap_datalink(pc));
 		pcap_close(pc);
 		return -EINVAL;
 	}

@@ -117,6 +117,14 @@ out=$(cg replay --policy "$T/old.yaml" --iface biz0 "$T/header.pcap" 2>&1)
 expect "replay of a capture cut inside its file header: exit 2" "$?" -eq 2
 expect "... naming the file" "$(grep -c 'header.pcap: ' <<<"$out")" -ge 1
 
+# A link type libpcap does not know: refused, exit 2, with its number.
+"$PYTHON" -c "import struct, sys; sys.stdout.buffer.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 65000))" >"$T/unknown.pcap"
+out=$(cg diff "$T/old.yaml" "$T/new.yaml" --pcap "$T/unknown.pcap" --iface biz0 2>&1)
+expect "diff --pcap of a capture of an unknown link type: exit 2" "$?" -eq 2
+expect "... naming the file and the type" "$(grep -c 'unknown.pcap: link type unknown (65000) is not Ethernet' <<<"$out")" -eq 1
+out=$(cg replay --policy "$T/old.yaml" --iface biz0 "$T/unknown.pcap" 2>&1)
+expect "replay of it: exit 2" "$?" -eq 2
+
 # A pcapng whose second interface is raw IP: refused at that interface.
 "$PYTHON" "$T/pcapng.py" "$CAP" "$T/mixed.pcapng" mixed
 out=$(cg diff "$T/old.yaml" "$T/new.yaml" --pcap "$T/mixed.pcapng" --by-source 2>&1)
