@@ -1392,8 +1392,9 @@ struct cg_event_stream {
 	 */
 	bool owner;
 	int sub_fd;
-	time_t next_try; /* when to look for a run again */
-	char *sub_buf;	 /* bytes read from run, up to a whole record */
+	long long next_try; /* when to look for a run again (ms) */
+	bool said_proto;    /* "another build" said once */
+	char *sub_buf;	    /* bytes read from run, up to a whole record */
 	size_t sub_len;
 	unsigned long long sub_lost;
 	cg_event_fn fn;
@@ -1497,19 +1498,34 @@ static int on_sample(void *ctx, void *data, size_t size)
 }
 
 #define SUB_BUF (64 * 1024)
+/*
+ * How often a reader of the ring buffer looks for a run (a stat of the
+ * socket): the window in which both read the ring buffer when run starts.
+ */
+#define SUB_RETRY_MS 200
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+}
 
 /* While a run serves the gate, take its events instead of the ring's. */
 static void subscribe(struct cg_event_stream *s)
 {
 	int fd;
 
-	s->next_try = time(NULL) + 1;
+	s->next_try = mono_ms() + SUB_RETRY_MS;
 	fd = cg_fanout_connect(s->env);
-	if (fd == -EPROTO)
+	if (fd == -EPROTO && !s->said_proto) {
+		s->said_proto = true;
 		fprintf(stderr,
 			"cranegate: the running `run` is another build; "
 			"reading the ring buffer (restart run to share its "
 			"events)\n");
+	}
 	if (fd < 0)
 		return;
 	s->sub_fd = fd;
@@ -1523,7 +1539,7 @@ static void unsubscribe(struct cg_event_stream *s, const char *why)
 	close(s->sub_fd);
 	s->sub_fd = -1;
 	s->sub_len = 0;
-	s->next_try = time(NULL) + 1;
+	s->next_try = mono_ms() + SUB_RETRY_MS;
 	fprintf(stderr, "cranegate: %s; reading the ring buffer\n", why);
 }
 
@@ -1658,7 +1674,7 @@ int cg_event_stream_poll(struct cg_event_stream *s, int timeout_ms)
 	/* The wall clock may have been stepped since the last batch. */
 	s->off = cg_realtime_offset();
 	s->n_names = 0;
-	if (!s->owner && s->sub_fd < 0 && time(NULL) >= s->next_try)
+	if (!s->owner && s->sub_fd < 0 && mono_ms() >= s->next_try)
 		subscribe(s);
 	if (s->sub_fd >= 0)
 		return sub_poll(s, timeout_ms);

@@ -88,7 +88,7 @@ typedef void (*cg_event_fn)(void *ctx, const struct cg_event *e,
 
 /*
  * A reader of events: from run's fan-out while a run serves the gate
- * (looked for again every second), else from the ring buffer itself.
+ * (looked for again every 0.2 s), else from the ring buffer itself.
  */
 int cg_event_stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
 			 struct cg_event_stream **out);

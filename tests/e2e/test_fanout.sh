@@ -180,18 +180,30 @@ expect "without run, events reads the ring buffer (5 of 5)" \
 	"$(jq -r 'select(.dport == 23) | .sport' "$T/events3.jsonl" | sort -u | grep -c . || true)" -eq 5
 expect "... and says nothing of run" "$(grep -c 'reading events from run' "$T/events3.jsonl.err")" -eq 0
 
-# ---- a stale socket (run killed) is replaced by the next run
+# ---- a stale socket (run killed) is replaced by the next run, and an
+# events started before run (reading the ring buffer) switches to it
 "$PYTHON" -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$sock"
 chmod 600 "$sock"
+cg_bg 60 "$T/events4.jsonl" events --json --verbose
+EV4_PID=$CG_LAST_PID
+sleep 1
 start_run "$T/run2.out" "$T/policy.yaml" --log "$T/run2.jsonl" --summary 0
 wait_until 15 log_has '.type == "apply" and .ok' "$T/run2.jsonl"
-cg_bg 30 "$T/events4.jsonl" events --json --verbose
-EV4_PID=$CG_LAST_PID
 if wait_until 10 subscribed "$T/events4.jsonl"; then
-	ok "a stale socket is replaced: events reads from the new run"
+	ok "a stale socket is replaced: an events started before run switches to it"
 else
-	not_ok "a stale socket is replaced: events reads from the new run" "$(cat "$T/run2.out.err")"
+	not_ok "a stale socket is replaced: an events started before run switches to it" \
+		"$(cat "$T/run2.out.err" "$T/events4.jsonl.err")"
 fi
+in_ns biz timeout 30 "$PYTHON" "$T/syns.py" "$PLC" 23 10 $((BASE_PORT + 60))
+range() { # FILE: our SYNs from BASE+60..
+	jq -r --arg p $((BASE_PORT + 60)) 'select(.dport == 23 and .sport >= ($p | tonumber)) | .sport' "$1" 2>/dev/null |
+		sort -u | grep -c . || true
+}
+both() { [ "$(range "$T/run2.jsonl")" -eq 10 ] && [ "$(range "$T/events4.jsonl")" -eq 10 ]; }
+wait_until 10 both
+expect "... then all 10 denied connections reach the new run's log" "$(range "$T/run2.jsonl")" -eq 10
+expect "... and that events" "$(range "$T/events4.jsonl")" -eq 10
 kill -INT "$EV4_PID" "$RUN_PID" 2>/dev/null
 wait "$EV4_PID" 2>/dev/null
 wait_until 10 bash -c "! kill -0 $RUN_PID"
