@@ -850,7 +850,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	struct cg_metrics_server *ms = NULL;
 	struct cg_event_stream *es = NULL;
 	int sfd = -1, tfd = -1, epfd = -1, evfd, err, stop_sig = 0;
-	int lfd = -1, dfd = -1, ifd = -1, wfd = -1, ffd = -1;
+	int lfd = -1, dfd = -1, ifd = -1, wfd = -1, ffd = -1, ferr;
 	sigset_t mask;
 
 	openlog("cranegate", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -880,18 +880,18 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	 * capture (one reading position: any other reader would take events
 	 * from the log). Without the socket they read the ring buffer.
 	 */
-	err = cg_fanout_open(env, &r.fan);
-	if (err == -EADDRINUSE)
+	ferr = cg_fanout_open(env, &r.fan);
+	if (ferr == -EADDRINUSE)
 		fprintf(stderr,
 			"cranegate: another run already serves this gate's "
 			"events; two runs take events from each other's "
 			"logs\n");
-	else if (err)
+	else if (ferr)
 		fprintf(stderr,
 			"cranegate: cannot offer events to other readers in "
 			"%s: %s; events and capture will take events from "
 			"this log\n",
-			env->state_dir, strerror(-err));
+			env->state_dir, strerror(-ferr));
 	lfd = link_watch_open();
 	if (lfd < 0) {
 		err = lfd;
