@@ -146,8 +146,8 @@ int cg_capture_run(const struct cg_env *env, const struct cg_capture_opts *o)
 	if (strcmp(o->path, "-"))
 		fprintf(stderr,
 			"cranegate: %lld frames written to %s (%lld events "
-			"read)\n",
-			c.written, o->path, c.seen);
+			"read, %llu lost by falling behind run)\n",
+			c.written, o->path, c.seen, cg_event_stream_lost(s));
 out:
 	if (c.dump)
 		pcap_dump_close(c.dump);

@@ -80,6 +80,7 @@
 
 #include "compile.h"
 #include "daemon.h"
+#include "fanout.h"
 #include "history.h"
 #include "metrics.h"
 #include "output.h"
@@ -104,6 +105,7 @@ struct run {
 	size_t n_ifaces;
 	unsigned long long failed_sig; /* ifindexes of a re-guard that failed */
 	struct cg_event_stream *es;    /* once streaming */
+	struct cg_fanout *fan;	       /* events, capture: see fanout.h */
 	unsigned char applied_sha[32]; /* of the last file applied (--watch) */
 	unsigned char refused_sha[32]; /* of the last file refused (--watch) */
 	struct file_watch *fw;	       /* --watch */
@@ -821,6 +823,8 @@ static void on_event(void *ctx, const struct cg_event *e,
 	cg_event_json_fields(r->log, e, n, off);
 	fputs("}\n", r->log);
 	r->n_events++;
+	/* The log first; subscribers get a copy queued, never a wait. */
+	cg_fanout_event(r->fan, e);
 
 	m = open_memstream(&line, &len);
 	if (m) {
@@ -998,7 +1002,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	struct cg_metrics_server *ms = NULL;
 	struct cg_event_stream *es = NULL;
 	int sfd = -1, tfd = -1, epfd = -1, evfd, err, stop_sig = 0;
-	int lfd = -1, dfd = -1, ifd = -1, wfd = -1, rlfd;
+	int lfd = -1, dfd = -1, ifd = -1, wfd = -1, rlfd, ffd = -1, ferr;
 	struct file_watch fw = {.fd = -1};
 	const char *first = o->policy;
 	char kept[4096];
@@ -1043,9 +1047,26 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	}
 	if ((err = apply_policy(&r, "start", first)))
 		goto out;
-	if ((err = cg_event_stream_open(env, on_event, &r, &es)))
+	if ((err = cg_event_stream_open_owner(env, on_event, &r, &es)))
 		goto out;
 	r.es = es;
+	/*
+	 * run owns the ring buffer and hands every event on to events and
+	 * capture (one reading position: any other reader would take events
+	 * from the log). Without the socket they read the ring buffer.
+	 */
+	ferr = cg_fanout_open(env, &r.fan);
+	if (ferr == -EADDRINUSE)
+		fprintf(stderr,
+			"cranegate: another run already serves this gate's "
+			"events; two runs take events from each other's "
+			"logs\n");
+	else if (ferr)
+		fprintf(stderr,
+			"cranegate: cannot offer events to other readers in "
+			"%s: %s; events and capture will take events from "
+			"this log\n",
+			env->state_dir, strerror(-ferr));
 	lfd = link_watch_open();
 	if (lfd < 0) {
 		err = lfd;
@@ -1088,7 +1109,9 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 		goto out;
 	}
 	evfd = cg_event_stream_fd(es);
-	if ((err = epoll_add(epfd, sfd)) || (err = epoll_add(epfd, evfd)) ||
+	ffd = r.fan ? cg_fanout_fd(r.fan) : -1;
+	if ((ffd >= 0 && (err = epoll_add(epfd, ffd))) ||
+	    (err = epoll_add(epfd, sfd)) || (err = epoll_add(epfd, evfd)) ||
 	    (err = epoll_add(epfd, lfd)) || (err = epoll_add(epfd, dfd)) ||
 	    (ifd >= 0 &&
 	     ((err = epoll_add(epfd, ifd)) || (err = epoll_add(epfd, wfd)))))
@@ -1131,6 +1154,9 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 			if (fd == evfd) {
 				cg_event_stream_poll(es, 0);
 				log_flush(&r);
+				cg_fanout_flush(r.fan);
+			} else if (fd == ffd) {
+				cg_fanout_service(r.fan);
 			} else if (fd == lfd) {
 				struct itimerspec settle = {
 					.it_value = {.tv_nsec = 100000000}};
@@ -1188,6 +1214,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	/* What is already in the ring buffer still goes out. */
 	cg_event_stream_poll(es, 0);
 	log_flush(&r);
+	cg_fanout_flush(r.fan);
 	if (stop_sig) {
 		bool detached = false;
 
@@ -1208,6 +1235,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	}
 out:
 	cg_metrics_stop(ms);
+	cg_fanout_close(r.fan);
 	cg_event_stream_close(es);
 	cg_snapshot_free(&r.base);
 	if (tfd >= 0)

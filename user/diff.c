@@ -2918,9 +2918,14 @@ static void json_judgement(FILE *out, const struct transition *t, int side,
 	fputc('}', out);
 }
 
+/*
+ * `complete` is false when the capture could not be read to its end:
+ * frame frames + 1 is where reading stopped.
+ */
 static void impact_print(const struct impact *im, const struct cg_diff_opts *o,
 			 const struct cg_policy *po, const struct cg_policy *pn,
-			 uint64_t frames, uint64_t errors, FILE *out)
+			 uint64_t frames, uint64_t errors, bool complete,
+			 FILE *out)
 {
 	uint64_t changed_frames = 0;
 	size_t i, j, n_changed = 0;
@@ -2941,9 +2946,16 @@ static void impact_print(const struct impact *im, const struct cg_diff_opts *o,
 		fprintf(out,
 			", \"frames\": %llu, \"not_judged\": %llu, "
 			"\"conversations\": %zu, \"changed\": %zu, "
-			"\"changed_frames\": %llu, \"changes\": [",
+			"\"changed_frames\": %llu, \"complete\": %s, "
+			"\"stopped_at\": ",
 			(unsigned long long)frames, (unsigned long long)errors,
-			im->n, n_changed, (unsigned long long)changed_frames);
+			im->n, n_changed, (unsigned long long)changed_frames,
+			complete ? "true" : "false");
+		if (complete)
+			fputs("null", out);
+		else
+			fprintf(out, "%llu", (unsigned long long)frames + 1);
+		fputs(", \"changes\": [", out);
 		for (i = 0, n_changed = 0; i < im->n; i++) {
 			const struct conv *c = &im->convs[i];
 
@@ -3014,6 +3026,11 @@ static void impact_print(const struct impact *im, const struct cg_diff_opts *o,
 		fprintf(out, " (%llu not judged)", (unsigned long long)errors);
 	fprintf(out, ", %zu conversations, %zu change verdict (%llu frames)\n",
 		im->n, n_changed, (unsigned long long)changed_frames);
+	if (!complete)
+		fprintf(out,
+			"%s: incomplete: reading stopped at frame %llu; the "
+			"frames after it were not judged\n",
+			o->capture, (unsigned long long)frames + 1);
 }
 
 /*
@@ -3130,15 +3147,19 @@ static int diff_capture(const struct cg_diff_opts *o, struct cg_policy *po,
 		if ((err = impact_add(&im, &ev[0], &ev[1], frames)))
 			goto out;
 	}
-	if (rc == PCAP_ERROR)
-		fprintf(stderr, "cranegate: %s: %s (after %llu frames)\n",
-			o->capture, pcap_geterr(pc),
-			(unsigned long long)frames);
-	impact_print(&im, o, po, pn, frames, errors, stdout);
+	/*
+	 * A capture read only in part is trouble (exit 2), whatever the
+	 * frames read so far say: the rest may hold the change.
+	 */
+	impact_print(&im, o, po, pn, frames, errors, rc == PCAP_ERROR_BREAK,
+		     stdout);
+	fflush(stdout);
 	err = 0;
 	for (i = 0; i < im.n; i++)
 		if (im.convs[i].changed)
 			err = 1;
+	if (!cg_capture_ended(o->capture, pc, rc, frames))
+		err = -EIO;
 out:
 	for (i = 0; i < im.n; i++)
 		free(im.convs[i].tr);

@@ -17,12 +17,14 @@
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -32,6 +34,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
+#include "fanout.h"
 #include "gate.h"
 #include "history.h"
 #include "loader.h"
@@ -1416,6 +1419,18 @@ struct cg_event_stream {
 	unsigned rev;
 	struct ring_buffer *rb;
 	int map_fd;
+	/*
+	 * A subscriber reads run's fan-out (sub_fd >= 0) while a run serves
+	 * the gate, the ring buffer otherwise; the owner (run) always reads
+	 * the ring buffer. See fanout.h.
+	 */
+	bool owner;
+	int sub_fd;
+	long long next_try; /* when to look for a run again (ms) */
+	bool said_proto;    /* "another build" said once */
+	char *sub_buf;	    /* bytes read from run, up to a whole record */
+	size_t sub_len;
+	unsigned long long sub_lost;
 	cg_event_fn fn;
 	void *ctx;
 	long long off;
@@ -1478,9 +1493,8 @@ static const char *ev_iface(void *ctx, unsigned ifindex)
 	return s->ifname;
 }
 
-static int on_sample(void *ctx, void *data, size_t size)
+static void deliver(struct cg_event_stream *s, const void *data, size_t size)
 {
-	struct cg_event_stream *s = ctx;
 	struct cg_namer n = {ev_zone, ev_flow,	      ev_iface,
 			     s,	      ev_shadow_flow, ev_revision};
 	struct cg_event e = {};
@@ -1509,11 +1523,115 @@ static int on_sample(void *ctx, void *data, size_t size)
 		}
 	}
 	s->fn(s->ctx, &e, &n, s->off);
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	deliver(ctx, data, size);
 	return 0;
 }
 
-int cg_event_stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
-			 struct cg_event_stream **out)
+#define SUB_BUF (64 * 1024)
+/*
+ * How often a reader of the ring buffer looks for a run (a stat of the
+ * socket): the window in which both read the ring buffer when run starts.
+ */
+#define SUB_RETRY_MS 200
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+}
+
+/* While a run serves the gate, take its events instead of the ring's. */
+static void subscribe(struct cg_event_stream *s)
+{
+	int fd;
+
+	s->next_try = mono_ms() + SUB_RETRY_MS;
+	fd = cg_fanout_connect(s->env);
+	if (fd == -EPROTO && !s->said_proto) {
+		s->said_proto = true;
+		fprintf(stderr,
+			"cranegate: the running `run` is another build; "
+			"reading the ring buffer (restart run to share its "
+			"events)\n");
+	}
+	if (fd < 0)
+		return;
+	s->sub_fd = fd;
+	s->sub_len = 0;
+	if (s->env->verbose)
+		fprintf(stderr, "cranegate: reading events from run\n");
+}
+
+static void unsubscribe(struct cg_event_stream *s, const char *why)
+{
+	close(s->sub_fd);
+	s->sub_fd = -1;
+	s->sub_len = 0;
+	s->next_try = mono_ms() + SUB_RETRY_MS;
+	fprintf(stderr, "cranegate: %s; reading the ring buffer\n", why);
+}
+
+/* Events from run's fan-out: the records that arrived whole. */
+static int sub_poll(struct cg_event_stream *s, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = s->sub_fd, .events = POLLIN};
+	size_t at = 0;
+	ssize_t n;
+	int count = 0;
+
+	n = poll(&pfd, 1, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? -EINTR : -errno;
+	if (!n)
+		return 0;
+	n = recv(s->sub_fd, s->sub_buf + s->sub_len, SUB_BUF - s->sub_len,
+		 MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		unsubscribe(s, "run stopped");
+		return 0;
+	}
+	s->sub_len += n;
+	while (s->sub_len - at >= sizeof(struct cg_fanout_hdr)) {
+		struct cg_fanout_hdr h;
+		const char *p = s->sub_buf + at + sizeof(h);
+
+		memcpy(&h, s->sub_buf + at, sizeof(h));
+		if (h.len > SUB_BUF - sizeof(h)) {
+			unsubscribe(s, "run sent a record too long to be one");
+			return count;
+		}
+		if (s->sub_len - at - sizeof(h) < h.len)
+			break;
+		if (h.type == CG_FAN_EVENT) {
+			deliver(s, p, h.len);
+			count++;
+		} else if (h.type == CG_FAN_LOST && h.len == sizeof(uint64_t)) {
+			uint64_t lost;
+
+			memcpy(&lost, p, sizeof(lost));
+			s->sub_lost += lost;
+			fprintf(stderr,
+				"cranegate: %llu events lost: this reader fell "
+				"behind run (run's log has them)\n",
+				(unsigned long long)lost);
+		}
+		at += sizeof(h) + h.len;
+	}
+	memmove(s->sub_buf, s->sub_buf + at, s->sub_len - at);
+	s->sub_len -= at;
+	return count;
+}
+
+static int stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
+		       bool owner, struct cg_event_stream **out)
 {
 	struct cg_event_stream *s;
 	char path[PATH_MAX];
@@ -1526,6 +1644,8 @@ int cg_event_stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
 	s->env = env;
 	s->fn = fn;
 	s->ctx = ctx;
+	s->owner = owner;
+	s->sub_fd = -1;
 	pin_path(env, "events", path, sizeof(path));
 	s->map_fd = bpf_obj_get(path);
 	if (s->map_fd < 0) {
@@ -1547,8 +1667,28 @@ int cg_event_stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
 		cg_event_stream_close(s);
 		return err;
 	}
+	if (!owner) {
+		s->sub_buf = malloc(SUB_BUF);
+		if (!s->sub_buf) {
+			cg_event_stream_close(s);
+			return -ENOMEM;
+		}
+		subscribe(s);
+	}
 	*out = s;
 	return 0;
+}
+
+int cg_event_stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
+			 struct cg_event_stream **out)
+{
+	return stream_open(env, fn, ctx, false, out);
+}
+
+int cg_event_stream_open_owner(const struct cg_env *env, cg_event_fn fn,
+			       void *ctx, struct cg_event_stream **out)
+{
+	return stream_open(env, fn, ctx, true, out);
 }
 
 void cg_event_stream_forget(struct cg_event_stream *s)
@@ -1568,7 +1708,16 @@ int cg_event_stream_poll(struct cg_event_stream *s, int timeout_ms)
 	/* The wall clock may have been stepped since the last batch. */
 	s->off = cg_realtime_offset();
 	s->n_names = 0;
+	if (!s->owner && s->sub_fd < 0 && mono_ms() >= s->next_try)
+		subscribe(s);
+	if (s->sub_fd >= 0)
+		return sub_poll(s, timeout_ms);
 	return ring_buffer__poll(s->rb, timeout_ms);
+}
+
+unsigned long long cg_event_stream_lost(const struct cg_event_stream *s)
+{
+	return s->sub_lost;
 }
 
 void cg_event_stream_close(struct cg_event_stream *s)
@@ -1580,6 +1729,9 @@ void cg_event_stream_close(struct cg_event_stream *s)
 	cg_active_close(s->shadow);
 	if (s->map_fd >= 0)
 		close(s->map_fd);
+	if (s->sub_fd >= 0)
+		close(s->sub_fd);
+	free(s->sub_buf);
 	free(s);
 }
 

@@ -86,8 +86,17 @@ typedef void (*cg_event_fn)(void *ctx, const struct cg_event *e,
 			    const struct cg_namer *n,
 			    long long realtime_off_ns);
 
+/*
+ * A reader of events: from run's fan-out while a run serves the gate
+ * (looked for again every 0.2 s), else from the ring buffer itself.
+ */
 int cg_event_stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
 			 struct cg_event_stream **out);
+/* The owner of the ring buffer (run): reads it, always. */
+int cg_event_stream_open_owner(const struct cg_env *env, cg_event_fn fn,
+			       void *ctx, struct cg_event_stream **out);
+/* Events run could not hand to this reader (it fell behind). */
+unsigned long long cg_event_stream_lost(const struct cg_event_stream *s);
 /* A descriptor that becomes readable when events are waiting (epoll). */
 /*
  * Let go of the instances the stream names events by (they are opened

@@ -322,7 +322,9 @@ static const struct command commands[] = {
 	 0, do_status},
 	{"events", "events [--json] [--count N] [--timeout SECONDS]",
 	 "Stream events (drops, monitor-mode would-drops, and new connections\n"
-	 "of flows with `log: true`) as they happen, until signalled.",
+	 "of flows with `log: true`) as they happen, until signalled. While\n"
+	 "`run` serves the gate they come from run, so that run's log and\n"
+	 "every reader each see every event; otherwise from the ring buffer.",
 	 0, do_events},
 	{"replay",
 	 "replay --policy POLICY (--iface IFNAME | --by-source) [--json] "
@@ -332,7 +334,9 @@ static const struct command commands[] = {
 	 "XDP program with private maps, as if it arrived on IFNAME (or, with\n"
 	 "--by-source, on the interface of the zone holding its source). "
 	 "Never\n"
-	 "touches the running gate.",
+	 "touches the running gate. Exit 2 if CAPTURE cannot be read to its\n"
+	 "end (truncated, a pcapng interface that is not Ethernet), after\n"
+	 "printing what was judged.",
 	 1, do_replay},
 	{"detach", "detach",
 	 "Detach the gate from every interface and remove its pins.\n"
@@ -353,7 +357,8 @@ static const struct command commands[] = {
 	 "applies it at start); a reload of another policy ends it. One run\n"
 	 "per pin root. SIGTERM or SIGINT stop it and leave the gate\n"
 	 "enforcing,\n"
-	 "unless --detach-on-exit. Takes the events: see `events`.\n"
+	 "unless --detach-on-exit. Owns the event ring buffer and hands every\n"
+	 "event on to `events` and `capture` (a socket in the state dir).\n"
 	 "If an interface of the policy is removed and comes back, run "
 	 "applies\n"
 	 "the active policy again (rtnetlink), so that it is guarded again.\n"
@@ -379,9 +384,9 @@ static const struct command commands[] = {
 	 "[--timeout SECONDS] -w FILE",
 	 "Write dropped frames (and monitor-mode would-drops; with --all also\n"
 	 "logged passes) to FILE as pcap, the first 128 bytes of each, until\n"
-	 "signalled, N frames or SECONDS. -w - writes to stdout. Reads the\n"
-	 "same ring buffer as `events` and `run`: each event goes to one "
-	 "reader.",
+	 "signalled, N frames or SECONDS. -w - writes to stdout. Reads run's\n"
+	 "events while `run` serves the gate (run's log keeps every one), the\n"
+	 "ring buffer otherwise.",
 	 0, do_capture},
 	{"diff",
 	 "diff [--json] OLD NEW [--pcap CAPTURE (--iface IFNAME | "
@@ -393,7 +398,8 @@ static const struct command commands[] = {
 	 "mode. With --pcap: replay CAPTURE through both policies (the real\n"
 	 "program, private maps) and list the conversations whose verdict\n"
 	 "changes. OLD or NEW may be @active (the active policy) or @REV (a\n"
-	 "revision of the history). Exit 0 same, 1 different, 2 trouble.",
+	 "revision of the history). Exit 0 same, 1 different, 2 trouble (a\n"
+	 "capture that cannot be read to its end is trouble).",
 	 2, do_diff},
 	{"history", "history [--json]",
 	 "The policies applied with this state directory, newest first: "

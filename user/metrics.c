@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,6 +319,17 @@ int cg_metrics_parse_addr(const char *spec, struct sockaddr_storage *ss,
 	return -EINVAL;
 }
 
+/*
+ * A connection, from accept to close, with the time its current request
+ * began: at accept, then again each time a request is answered (a kept
+ * alive connection starts the next one).
+ */
+struct tracked {
+	struct tracked *prev, *next;
+	int fd;
+	struct timespec since;
+};
+
 struct cg_metrics_server {
 	struct MHD_Daemon *d;
 	cg_metrics_fn fn;
@@ -325,7 +337,92 @@ struct cg_metrics_server {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd; /* bound and listening, until the daemon takes it */
+	/* The request deadline: see reaper(). */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct tracked *conns;
+	pthread_t reaper;
+	bool reaper_on, stopping;
 };
+
+static double since_s(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) + (now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void notify(void *cls, struct MHD_Connection *conn, void **sctx,
+		   enum MHD_ConnectionNotificationCode toe)
+{
+	struct cg_metrics_server *m = cls;
+	const union MHD_ConnectionInfo *i;
+	struct tracked *t;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		i = MHD_get_connection_info(conn,
+					    MHD_CONNECTION_INFO_CONNECTION_FD);
+		t = calloc(1, sizeof(*t));
+		if (!t || !i) {
+			free(t);
+			return;
+		}
+		t->fd = i->connect_fd;
+		clock_gettime(CLOCK_MONOTONIC, &t->since);
+		pthread_mutex_lock(&m->lock);
+		t->next = m->conns;
+		if (m->conns)
+			m->conns->prev = t;
+		m->conns = t;
+		pthread_mutex_unlock(&m->lock);
+		*sctx = t;
+		return;
+	}
+	/* Closed: called before libmicrohttpd closes the socket, so the
+	 * reaper never sees a descriptor that is already someone else's. */
+	t = *sctx;
+	if (!t)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		m->conns = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	pthread_mutex_unlock(&m->lock);
+	free(t);
+	*sctx = NULL;
+}
+
+/*
+ * The idle timeout does not stop a client that trickles a header line
+ * every few seconds (slowloris): it is never idle. So a request has
+ * CG_METRICS_REQUEST_S seconds to arrive whole; the reaper shuts the
+ * socket of any connection past that, and libmicrohttpd, seeing the end
+ * of the stream, closes it.
+ */
+static void *reaper(void *arg)
+{
+	struct cg_metrics_server *m = arg;
+	struct timespec until;
+	struct tracked *t;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->stopping) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&m->wake, &m->lock, &until);
+		for (t = m->conns; t && !m->stopping; t = t->next)
+			if (since_s(&t->since) > CG_METRICS_REQUEST_S) {
+				shutdown(t->fd, SHUT_RDWR);
+				clock_gettime(CLOCK_MONOTONIC, &t->since);
+			}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
 			     const char *type, char *body, size_t len)
@@ -351,10 +448,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			      size_t *upload_data_size, void **con_cls)
 {
 	struct cg_metrics_server *m = cls;
+	const union MHD_ConnectionInfo *i;
 	char *body = NULL;
 	size_t len = 0;
 	FILE *out;
 	int err;
+
+	/* The request arrived whole: its deadline is met. */
+	i = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (i && i->socket_context) {
+		pthread_mutex_lock(&m->lock);
+		clock_gettime(CLOCK_MONOTONIC,
+			      &((struct tracked *)i->socket_context)->since);
+		pthread_mutex_unlock(&m->lock);
+	}
 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD))
@@ -396,6 +503,8 @@ int cg_metrics_bind(const char *spec, cg_metrics_fn fn, void *ctx,
 	m->fn = fn;
 	m->ctx = ctx;
 	m->fd = -1;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->wake, NULL);
 	if (cg_metrics_parse_addr(spec, &m->ss, &m->len)) {
 		fprintf(stderr,
 			"cranegate: --metrics wants ADDR:PORT with a numeric "
@@ -409,7 +518,7 @@ int cg_metrics_bind(const char *spec, cg_metrics_fn fn, void *ctx,
 	if (m->fd < 0 ||
 	    setsockopt(m->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(m->fd, (struct sockaddr *)&m->ss, m->len) ||
-	    listen(m->fd, 16)) {
+	    listen(m->fd, CG_METRICS_MAX_CONNECTIONS)) {
 		int err = -errno;
 
 		fprintf(stderr,
@@ -425,6 +534,15 @@ int cg_metrics_bind(const char *spec, cg_metrics_fn fn, void *ctx,
 	return 0;
 }
 
+/*
+ * One polling thread (epoll) serves every connection: a request is
+ * answered from the maps in microseconds, so a slow client costs a socket,
+ * never a turn. What bounds slow clients is the number of sockets: room
+ * for many more than a scraper needs, a share per client address so that
+ * one host cannot take it all, and an idle timeout. A client that trickles
+ * a header line now and then (slowloris) keeps its socket until the idle
+ * timeout or its share runs out, but never delays another client's GET.
+ */
 int cg_metrics_start(struct cg_metrics_server *m)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
@@ -433,14 +551,23 @@ int cg_metrics_start(struct cg_metrics_server *m)
 		flags |= MHD_USE_IPv6;
 	m->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle, m, MHD_OPTION_LISTEN_SOCKET,
-		m->fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+		m->fd, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)CG_METRICS_MAX_CONNECTIONS,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)CG_METRICS_MAX_PER_ADDRESS,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CG_METRICS_IDLE_S,
+		MHD_OPTION_NOTIFY_CONNECTION, notify, m, MHD_OPTION_END);
 	if (!m->d) {
 		fprintf(stderr, "cranegate: cannot start the metrics server\n");
 		return -ENOMEM;
 	}
 	/* The daemon owns the socket now and closes it when it stops. */
 	m->fd = -1;
+	if (pthread_create(&m->reaper, NULL, reaper, m)) {
+		fprintf(stderr, "cranegate: cannot start the metrics server\n");
+		return -EAGAIN;
+	}
+	m->reaper_on = true;
 	return 0;
 }
 
@@ -470,10 +597,19 @@ void cg_metrics_stop(struct cg_metrics_server *m)
 {
 	if (!m)
 		return;
+	if (m->reaper_on) {
+		pthread_mutex_lock(&m->lock);
+		m->stopping = true;
+		pthread_cond_signal(&m->wake);
+		pthread_mutex_unlock(&m->lock);
+		pthread_join(m->reaper, NULL);
+	}
 	if (m->d)
 		MHD_stop_daemon(m->d);
 	if (m->fd >= 0)
 		close(m->fd);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->wake);
 	free(m);
 }
 

@@ -15,6 +15,17 @@
 
 #define CG_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+/*
+ * Limits of the /metrics server: connections in all (a GET must answer
+ * within 1 s while 64 slow clients hold theirs), connections per client
+ * address, and seconds a connection may stay silent before it is closed.
+ */
+#define CG_METRICS_MAX_CONNECTIONS 256
+#define CG_METRICS_MAX_PER_ADDRESS 16
+#define CG_METRICS_IDLE_S 5
+/* Seconds a request has to arrive whole (slow clients are never idle). */
+#define CG_METRICS_REQUEST_S 10
+
 /* The exposition text of a snapshot: HELP and TYPE for every family. */
 void cg_metrics_write(FILE *out, const struct cg_snapshot *s);
 

@@ -115,15 +115,58 @@ int cg_capture_open(const char *path, pcap_t **out)
 		return -EINVAL;
 	}
 	if (pcap_datalink(pc) != DLT_EN10MB) {
+		const char *name = pcap_datalink_val_to_name(pcap_datalink(pc));
+
 		fprintf(stderr,
-			"cranegate: %s: link type %s is not Ethernet; only "
-			"Ethernet captures can be replayed\n",
-			path, pcap_datalink_val_to_name(pcap_datalink(pc)));
+			"cranegate: %s: link type %s (%d) is not Ethernet; "
+			"only Ethernet captures can be replayed\n",
+			path, name ? name : "unknown", pcap_datalink(pc));
 		pcap_close(pc);
 		return -EINVAL;
 	}
 	*out = pc;
 	return 0;
+}
+
+bool cg_capture_ended(const char *path, pcap_t *pc, int rc, uint64_t frames)
+{
+	const char *why = rc == PCAP_ERROR ? pcap_geterr(pc) : "no more frames";
+	int linktype;
+
+	if (rc == PCAP_ERROR_BREAK)
+		return true;
+	/*
+	 * libpcap reads every interface of a pcapng with the first one's
+	 * link type: an interface description block of another type is a
+	 * read error, met where the block lies in the file. Name the type.
+	 */
+	if (rc == PCAP_ERROR &&
+	    sscanf(why, "an interface has a type %d different", &linktype) ==
+		    1 &&
+	    linktype != DLT_EN10MB) {
+		/*
+		 * The number is the file's LINKTYPE_ value; it is the DLT_
+		 * value but for a few, raw IP (101) the common one.
+		 */
+		const char *name =
+			linktype == 101 ? "RAW"
+					: pcap_datalink_val_to_name(linktype);
+
+		fprintf(stderr,
+			"cranegate: %s: reading stopped at frame %llu: an "
+			"interface has link type %s (%d), which is not "
+			"Ethernet; only Ethernet interfaces can be judged\n",
+			path, (unsigned long long)frames + 1,
+			name ? name : "unknown", linktype);
+	} else {
+		fprintf(stderr,
+			"cranegate: %s: reading stopped at frame %llu: %s\n",
+			path, (unsigned long long)frames + 1, why);
+	}
+	fprintf(stderr,
+		"cranegate: %s: only the %llu frames before it were judged\n",
+		path, (unsigned long long)frames);
+	return false;
 }
 
 int cg_replay(const struct cg_replay_opts *o)
@@ -139,6 +182,7 @@ int cg_replay(const struct cg_replay_opts *o)
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	pcap_t *pc = NULL;
+	bool complete;
 	size_t i;
 	int err, rc;
 
@@ -162,8 +206,10 @@ int cg_replay(const struct cg_replay_opts *o)
 			goto out;
 		}
 	}
-	if ((err = cg_capture_open(o->capture, &pc)))
+	if (cg_capture_open(o->capture, &pc)) {
+		err = CG_EXIT_TROUBLE;
 		goto out;
+	}
 	if ((err = cg_sandbox_enter(c->ifnames, c->n_ifnames)) ||
 	    (err = cg_gate_load(c, &go, &g)))
 		goto out;
@@ -220,10 +266,7 @@ int cg_replay(const struct cg_replay_opts *o)
 			cg_event_text(stdout, &ev, &namer, 0);
 		}
 	}
-	if (rc == PCAP_ERROR)
-		fprintf(stderr, "cranegate: %s: %s (after %llu frames)\n",
-			o->capture, pcap_geterr(pc),
-			(unsigned long long)frames);
+	complete = rc == PCAP_ERROR_BREAK;
 
 	/* The summary goes to stderr under --json, to keep stdout JSON lines.
 	 */
@@ -234,6 +277,8 @@ int cg_replay(const struct cg_replay_opts *o)
 		if (errors)
 			fprintf(s, " (%llu not judged)",
 				(unsigned long long)errors);
+		if (!complete)
+			fprintf(s, ", then the capture could not be read on");
 		fprintf(s, "\nby reason:\n");
 		for (i = 0; i < CG_R_MAX; i++)
 			if (per_reason[i])
@@ -246,8 +291,11 @@ int cg_replay(const struct cg_replay_opts *o)
 			if (per_flow[i])
 				fprintf(s, "  %-24s %8llu\n", p->flows[i].name,
 					(unsigned long long)per_flow[i]);
+		fflush(s);
 	}
-	err = 0;
+	/* What was judged is printed; now the trouble, and exit 2. */
+	err = cg_capture_ended(o->capture, pc, rc, frames) ? 0
+							   : CG_EXIT_TROUBLE;
 out:
 	free(per_reason);
 	free(per_flow);

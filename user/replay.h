@@ -19,7 +19,14 @@ struct cg_replay_opts {
 	bool verbose;
 };
 
-/* Replay a capture through a private instance; 0 or a negative errno. */
+/* The exit status for trouble, as diff(1)'s: the capture is unreadable. */
+#define CG_EXIT_TROUBLE 2
+
+/*
+ * Replay a capture through a private instance: 0, CG_EXIT_TROUBLE when
+ * the capture cannot be opened or read to its end (after printing what
+ * was judged), or a negative errno.
+ */
 int cg_replay(const struct cg_replay_opts *o);
 
 /*
@@ -28,6 +35,15 @@ int cg_replay(const struct cg_replay_opts *o);
  * Ethernet).
  */
 int cg_capture_open(const char *path, pcap_t **out);
+
+/*
+ * After pcap_next_ex() returned `rc` with `frames` frames read: true when
+ * the capture ended cleanly (PCAP_ERROR_BREAK). Otherwise say on stderr
+ * which file and which frame reading stopped at, and why (a truncated
+ * file, a read error, an interface that is not Ethernet), and return
+ * false: the caller's verdict on the capture is incomplete.
+ */
+bool cg_capture_ended(const char *path, pcap_t *pc, int rc, uint64_t frames);
 
 /* The kernel's test runs take at most a page minus head- and tailroom. */
 #define CG_TEST_RUN_MAX 3500
