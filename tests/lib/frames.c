@@ -102,7 +102,9 @@ int cg_frame_tcp(struct cg_frame_spec *s, const char *src, const char *dst,
 	s->dport = dport;
 	s->tcp_flags = flags;
 	s->tcp_seq = 1000;
-	s->tcp_ack = (flags & CG_TCP_ACK) ? 2000 : 0;
+	/* Acknowledges a peer that started at the same 1000 and sent its SYN:
+	 * the stream rule refuses ACKs of data never sent. */
+	s->tcp_ack = (flags & CG_TCP_ACK) ? 1001 : 0;
 	return cg_frame_addrs(s, src, dst);
 }
 
