@@ -377,11 +377,22 @@ wait "$CG_LAST_PID" 2>/dev/null
 # ---- 3. the pin root removed under a running gate
 check "apply B before removing the pins" cg apply "$T/b.yaml"
 ids=$(for d in "${IFACES[@]}"; do xdp_prog_ids "$d"; done | tr '\n' ' ')
+# With fronts (user/rxvlan.h) the policy is reachable only through the
+# program array `progs`, and the kernel empties a program array when its
+# last user reference (fd or pin) goes: the fronts then drop every frame
+# (closed). The gate attached itself judges alone and keeps enforcing B.
+if [ "$(gate_ids biz0)" = front ]; then
+	after_rm="5000:no 5001:no "
+	what="nothing crosses (fronts with an emptied program array drop)"
+else
+	after_rm="5000:no 5001:yes "
+	what="B is still enforced (UDP 5000 drops, 5001 passes)"
+fi
 rm -rf "$CG_PIN_ROOT"
 faults=$((faults + 1))
 expect "after rm -rf of the pin root, every interface keeps its program ($ids)" \
 	"$(for d in "${IFACES[@]}"; do xdp_prog_ids "$d"; done | tr '\n' ' ')" = "$ids"
-expect "... and B is still enforced (UDP 5000 drops, 5001 passes)" "$(probe)" = "5000:no 5001:yes "
+expect "... and $what" "$(probe)" = "$after_rm"
 out=$(cg status --json 2>&1)
 rc=$?
 diag "status without pins (exit $rc): $(jq -c '{policy, attached}' <<<"$out" 2>/dev/null || echo "${out:0:300}")"
@@ -395,8 +406,8 @@ if [ "$rc" -eq 0 ]; then
 else
 	# Defined, and safe: the orphaned program keeps enforcing B, and
 	# apply refuses to replace a program it cannot prove is its own.
-	expect "apply refuses to replace the orphaned program, which keeps enforcing B" \
-		"$(probe)" = "5000:no 5001:yes "
+	expect "apply refuses to replace the orphaned program(s): still $what" \
+		"$(probe)" = "$after_rm"
 	for dev in "${IFACES[@]}"; do
 		ip -n "${P}gw" link set dev "$dev" xdp off 2>/dev/null
 	done
