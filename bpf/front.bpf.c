@@ -63,8 +63,13 @@ int cranegate_front(struct xdp_md *ctx)
 	t->pad = 0;
 
 	l = bpf_map_lookup_elem(&live, &zero);
-	if (l && (l->slot == CG_SLOT_A || l->slot == CG_SLOT_B))
+	if (!l)
+		return XDP_DROP;
+	if (l->slot == CG_SLOT_A || l->slot == CG_SLOT_B) {
 		bpf_tail_call(ctx, &progs, l->slot);
+		/* Never another slot: it may hold an uncommitted policy. */
+		return XDP_DROP;
+	}
 	/* Before the first switch of `live`: the one instance installed. */
 	bpf_tail_call(ctx, &progs, CG_SLOT_A);
 	bpf_tail_call(ctx, &progs, CG_SLOT_B);
