@@ -38,6 +38,7 @@ LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 LIB := $(BUILD)/libcranegate.a
 
 TEST_SRCS := $(wildcard tests/unit/*.c tests/bpf/*.c)
+E2E_BPF_OBJS := $(patsubst tests/e2e/%.bpf.c,$(BUILD)/tests/e2e/%.bpf.o,$(wildcard tests/e2e/*.bpf.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_LIB_SRCS := $(filter-out tests/lib/harness.h,$(wildcard tests/lib/*.c))
 TEST_LIB_OBJS := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TEST_LIB_SRCS))
@@ -45,7 +46,7 @@ TEST_LIB_OBJS := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TEST_LIB_SRCS
 # Helper programs of the end-to-end tests, on Debian's libmodbus.
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 
-all: $(BUILD)/cranegate $(BPF_OBJS) $(TEST_BINS) $(TOOL_BINS)
+all: $(BUILD)/cranegate $(BPF_OBJS) $(TEST_BINS) $(TOOL_BINS) $(E2E_BPF_OBJS)
 
 # vmlinux.h: from the running kernel's BTF when there is one, else the
 # committed copy for this architecture.
@@ -90,6 +91,13 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIB) $(wildcard tests/lib/*.h)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(TEST_LIB_OBJS) $(LIB) -o $@ $(LDLIBS)
+
+# BPF programs the end-to-end tests load into their own namespaces.
+$(BUILD)/tests/e2e/%.bpf.o: tests/e2e/%.bpf.c $(BUILD)/vmlinux.h
+	$(Q)mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-I$(BUILD) -c $< -o $@
 
 $(BUILD)/tests/tools/%: tests/tools/%.c
 	$(Q)mkdir -p $(@D)

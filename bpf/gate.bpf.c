@@ -1829,8 +1829,10 @@ class_lookup(const struct frame *f, const __u8 *addr)
 static __always_inline __u32 parse_l2(struct xdp_md *ctx, struct frame *f)
 {
 	struct ethhdr *eth = frame_ptr(ctx, 0, ETH_HLEN);
+	struct cg_rx_tag *rx = (void *)(long)ctx->data_meta;
 	__u32 off = ETH_HLEN;
 	__u16 proto;
+	int tagged = 0;
 
 	if (!eth) {
 		f->l2_reason = CG_R_MALFORMED;
@@ -1838,11 +1840,22 @@ static __always_inline __u32 parse_l2(struct xdp_md *ctx, struct frame *f)
 	}
 	__builtin_memcpy(f->src_mac, eth->h_source, 6);
 	proto = bpf_ntohs(eth->h_proto);
+	/* The outer tag, if the NIC stripped it (see struct cg_rx_tag). */
+	if ((void *)(rx + 1) <= (void *)(long)ctx->data &&
+	    rx->magic == CG_RX_TAG_MAGIC && rx->present) {
+		f->vlan = rx->tci & 0x0fff;
+		tagged = 1;
+	}
 	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
 		__u8 *tag = frame_ptr(ctx, off, 4);
 
 		if (!tag) {
 			f->l2_reason = CG_R_MALFORMED;
+			return 0;
+		}
+		/* Behind a stripped tag, a tag in the frame is an inner one. */
+		if (tagged) {
+			f->l2_reason = CG_R_VLAN_VIOLATION;
 			return 0;
 		}
 		f->vlan = (((__u16)tag[0] << 8) | tag[1]) & 0x0fff;

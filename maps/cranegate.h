@@ -589,6 +589,34 @@ struct cg_live {
 };
 
 /*
+ * A VLAN tag that the NIC took out of the frame (rx VLAN offload).
+ *
+ * A driver that strips the outer tag keeps it in the receive descriptor
+ * (or, on veth, in the skb), where the gate's parser cannot see it. On an
+ * interface whose driver reports the tag to XDP (the
+ * bpf_xdp_metadata_rx_vlan_tag kfunc), the loader attaches a small
+ * device-bound "front" program (bpf/front.bpf.c, one per interface) instead
+ * of the gate. The front reads the tag, writes this record into the
+ * frame's XDP metadata area (just before ctx->data) and tail-calls the
+ * live slot's instance through `progs`, so that the hand-off above stays
+ * one write of `live` for every interface. (The kernel refuses
+ * device-bound programs *in* a program array, but lets one tail-call out
+ * of it into ordinary programs.)
+ *
+ * The gate takes the record only when its magic matches; a frame that did
+ * not pass a front has an empty metadata area. A tag found here is the
+ * outer tag: a tag still in the frame is then a second, inner tag.
+ */
+#define CG_RX_TAG_MAGIC 0xc6a7e7a9u
+
+struct cg_rx_tag {
+	__u32 magic;  /* CG_RX_TAG_MAGIC */
+	__u16 tci;    /* the stripped tag's TCI, when present */
+	__u8 present; /* 1: the NIC stripped a tag; 0: it reported none */
+	__u8 pad;
+};
+
+/*
  * Shadow evaluation (apply --shadow). When live.shadow is set, the live
  * instance ends every frame, after it has counted and logged it, by
  * writing its decision to `shadow_in` (per-CPU scratch) and tail-calling

@@ -86,6 +86,7 @@
 #include "output.h"
 #include "perm.h"
 #include "runlock.h"
+#include "rxvlan.h"
 
 /* An interface of the active policy, and the ifindex it had last. */
 struct watched {
@@ -710,7 +711,7 @@ static void link_check(struct run *r)
 		}
 		sig = sig * 1000003 + idx;
 		bpf_xdp_query_id(idx, 0, &cur);
-		if (prog && cur == prog) {
+		if (prog && cg_guarded(r->env, cur, prog)) {
 			w->ifindex = idx;
 			continue;
 		}

@@ -651,8 +651,19 @@ int cg_gate_prog_fd(const struct cg_gate *g)
 int cg_gate_test_run(struct cg_gate *g, int ifindex, const void *frame,
 		     size_t len, struct cg_event *ev, int *action)
 {
+	return cg_gate_test_run_meta(g, ifindex, NULL, 0, frame, len, ev,
+				     action);
+}
+
+int cg_gate_test_run_meta(struct cg_gate *g, int ifindex, const void *meta,
+			  size_t meta_len, const void *frame, size_t len,
+			  struct cg_event *ev, int *action)
+{
+	/* The metadata area comes first in data_in; ctx.data is its size. */
+	static uint8_t in[32 + 65536];
 	struct xdp_md ctx = {
-		.data_end = len,
+		.data = meta_len,
+		.data_end = meta_len + len,
 		.ingress_ifindex = ifindex,
 	};
 	/* XDP test runs need room for the frame; tiny frames are legal. */
@@ -662,6 +673,14 @@ int cg_gate_test_run(struct cg_gate *g, int ifindex, const void *frame,
 	uint32_t zero = 0;
 	int err;
 
+	if (meta_len) {
+		if (meta_len > 32 || len > sizeof(in) - 32)
+			return -EINVAL;
+		memcpy(in, meta, meta_len);
+		memcpy(in + meta_len, frame, len);
+		opts.data_in = in;
+		opts.data_size_in = meta_len + len;
+	}
 	memset(ev, 0, sizeof(*ev));
 	err = bpf_prog_test_run_opts(cg_gate_prog_fd(g), &opts);
 	if (err)

@@ -68,6 +68,11 @@ int cg_kernel_jiffies(unsigned long long *jiffies);
  */
 int cg_gate_test_run(struct cg_gate *g, int ifindex, const void *frame,
 		     size_t len, struct cg_event *ev, int *action);
+/* The same, with an XDP metadata area (e.g. a struct cg_rx_tag, as the
+ * front program leaves it) in front of the frame; at most 32 bytes. */
+int cg_gate_test_run_meta(struct cg_gate *g, int ifindex, const void *meta,
+			  size_t meta_len, const void *frame, size_t len,
+			  struct cg_event *ev, int *action);
 
 /*
  * The event the instance's last frame left in its `last` map (instances

@@ -41,6 +41,7 @@
 #include "narrow.h"
 #include "output.h"
 #include "perm.h"
+#include "rxvlan.h"
 #include "shadow.h"
 
 #define BPFFS "/sys/fs/bpf"
@@ -162,8 +163,10 @@ struct switched {
 	int ifindex;
 	char name[IF_NAMESIZE];
 	bool replaced; /* true: old program swapped out; false: new attach */
+	bool kept;     /* a front of this gate was there and stays */
 	uint8_t mode;
-	int prev_fd; /* the program swapped out, when not the pinned one */
+	int prev_fd;  /* the program swapped out, when not the pinned one */
+	int front_fd; /* the front attached here (rxvlan.h), or -1 */
 };
 
 /*
@@ -289,9 +292,13 @@ static void switch_back(const struct switched *s, size_t n, int new_fd,
 			int old_fd)
 {
 	while (n--) {
-		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = new_fd);
+		LIBBPF_OPTS(bpf_xdp_attach_opts, o,
+			    .old_prog_fd = s[n].front_fd >= 0 ? s[n].front_fd
+							      : new_fd);
 		int err;
 
+		if (s[n].kept)
+			continue;
 		if (s[n].replaced)
 			err = bpf_xdp_attach(
 				s[n].ifindex,
@@ -329,6 +336,16 @@ static void narrow_conns(const struct cg_gate *g, const struct cg_compiled *c)
 		       st.narrowed, st.cut, st.walked);
 }
 
+static bool in_policy(const struct cg_compiled *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_ifnames; i++)
+		if (!strcmp(c->ifnames[i], name))
+			return true;
+	return false;
+}
+
 int cg_apply(const struct cg_env *env, const char *policy_path)
 {
 	return cg_apply_change(env, policy_path, NULL);
@@ -354,7 +371,7 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 	struct if_nameindex *ifs = NULL, *it;
 	size_t n_sw = 0, i;
 	uint32_t old_id, new_id;
-	int err, lock_fd = -1, old_fd = -1, new_fd;
+	int err, lock_fd = -1, old_fd = -1, new_fd, attach_fd;
 	int progs_fd = -1, live_fd = -1;
 	struct cg_live live = {};
 	bool installed = false;
@@ -412,8 +429,28 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 
 		s->ifindex = if_nametoindex(c->ifnames[i]);
 		s->prev_fd = -1;
+		s->front_fd = -1;
 		snprintf(s->name, sizeof(s->name), "%s", c->ifnames[i]);
 		xdp_query(s->ifindex, &cur, &s->mode);
+		if (cur && cg_front_of(env, cur)) {
+			/* A front hands frames to whatever `live` names. */
+			s->kept = true;
+			n_sw++;
+			continue;
+		}
+		/* How the gate will see VLAN tags here (rxvlan.h). */
+		attach_fd = new_fd;
+		if (cg_rxvlan_meta_supported(s->ifindex)) {
+			err = cg_front_load(env, s->ifindex, s->name,
+					    &s->front_fd);
+			attach_fd = s->front_fd;
+		} else {
+			err = cg_rxvlan_frame(env, s->name);
+		}
+		if (err) {
+			switch_back(sw, n_sw, new_fd, old_fd);
+			goto out;
+		}
 		if (cur && cur != old_id &&
 		    (s->prev_fd = stray_instance(env, cur)) >= 0) {
 			/* Left by an apply that died half-way: finish it. */
@@ -427,15 +464,18 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 				s->name, cur);
 			s->replaced = true;
 			err = bpf_xdp_attach(
-				s->ifindex, new_fd,
+				s->ifindex, attach_fd,
 				XDP_FLAGS_REPLACE | mode_flags(s->mode), &o);
 		} else if (cur && cur == old_id) {
 			LIBBPF_OPTS(bpf_xdp_attach_opts, o,
 				    .old_prog_fd = old_fd);
 
 			s->replaced = true;
+			/* A device-bound front runs in native mode only. */
+			if (s->front_fd >= 0)
+				s->mode = XDP_ATTACHED_DRV;
 			err = bpf_xdp_attach(
-				s->ifindex, new_fd,
+				s->ifindex, attach_fd,
 				XDP_FLAGS_REPLACE | mode_flags(s->mode), &o);
 		} else if (cur) {
 			fprintf(stderr,
@@ -445,6 +485,13 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 				"or use another --pin-root\n",
 				s->name, cur, env->pin_root, s->name);
 			err = -EBUSY;
+		} else if (s->front_fd >= 0) {
+			s->replaced = false;
+			s->mode = XDP_ATTACHED_DRV;
+			err = bpf_xdp_attach(s->ifindex, s->front_fd,
+					     XDP_FLAGS_UPDATE_IF_NOEXIST |
+						     XDP_FLAGS_DRV_MODE,
+					     NULL);
 		} else {
 			s->replaced = false;
 			err = attach_new(s->ifindex, s->name, new_fd, &s->mode);
@@ -488,10 +535,14 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 		uint8_t mode;
 
 		xdp_query(it->if_index, &cur, &mode);
-		if (cur == old_id) {
-			LIBBPF_OPTS(bpf_xdp_attach_opts, o,
-				    .old_prog_fd = old_fd);
+		if (cur && cur != old_id &&
+		    (!cg_front_of(env, cur) || in_policy(c, it->if_name)))
+			continue;
+		if (cur) {
+			LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = -1);
+			int fd = bpf_prog_get_fd_by_id(cur);
 
+			o.old_prog_fd = cur == old_id ? old_fd : fd;
 			if (bpf_xdp_detach(it->if_index,
 					   XDP_FLAGS_REPLACE | mode_flags(mode),
 					   &o))
@@ -503,6 +554,8 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 				printf("detached from %s (not in the new "
 				       "policy)\n",
 				       it->if_name);
+			if (fd >= 0)
+				close(fd);
 		}
 	}
 
@@ -529,8 +582,11 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 	       p->mode == CG_POLICY_MONITOR ? "monitor" : "enforce", p->n_flows,
 	       new_id);
 	for (i = 0; i < n_sw; i++)
-		printf(" %s (%s%s)", sw[i].name, mode_name(sw[i].mode),
-		       sw[i].replaced ? ", swapped" : "");
+		printf(" %s (%s%s%s)", sw[i].name, mode_name(sw[i].mode),
+		       sw[i].replaced ? ", swapped" : "",
+		       sw[i].kept || sw[i].front_fd >= 0
+			       ? ", VLAN tags from metadata"
+			       : "");
 	printf("\n");
 	err = 0;
 out:
@@ -546,9 +602,12 @@ out:
 	cg_change_end(env, ch, p, policy_path, err);
 	if (ifs)
 		if_freenameindex(ifs);
-	for (i = 0; sw && i < n_sw + 1 && i < c->n_ifnames; i++)
+	for (i = 0; sw && i < n_sw + 1 && i < c->n_ifnames; i++) {
 		if (sw[i].prev_fd > 0)
 			close(sw[i].prev_fd);
+		if (sw[i].front_fd > 0)
+			close(sw[i].front_fd);
+	}
 	free(sw);
 	if (old_fd >= 0)
 		close(old_fd);
@@ -584,9 +643,12 @@ int cg_detach(const struct cg_env *env)
 		int stray = -1;
 
 		xdp_query(it->if_index, &cur, &mode);
+		/* A front of this gate (rxvlan.h). */
+		if (cur && cur != id && cg_front_of(env, cur))
+			stray = bpf_prog_get_fd_by_id(cur);
 		/* The pinned program, or one an unfinished apply left. */
-		if (cur &&
-		    (cur == id || (stray = stray_instance(env, cur)) >= 0)) {
+		if (cur && (cur == id || stray >= 0 ||
+			    (stray = stray_instance(env, cur)) >= 0)) {
 			LIBBPF_OPTS(bpf_xdp_attach_opts, o,
 				    .old_prog_fd = stray >= 0 ? stray : fd);
 
@@ -615,6 +677,8 @@ int cg_detach(const struct cg_env *env)
 		cg_change_detached(env, err);
 		return err;
 	}
+	/* Offloads this gate turned off, even by a loader since killed. */
+	cg_rxvlan_restore(env);
 	pin_path(env, "prog", path, sizeof(path));
 	unlink(path);
 	for (i = 0; i < cg_n_state_maps; i++) {
@@ -923,7 +987,7 @@ static int read_ifstats(const struct cg_env *env, uint32_t prog_id, int ncpu,
 		if (!if_indextoname(key, si->name))
 			snprintf(si->name, sizeof(si->name), "#%u", key);
 		si->attached = prog_id && !xdp_query(key, &cur, &mode) &&
-			       cur == prog_id;
+			       cg_guarded(env, cur, prog_id);
 		for (cpu = 0; cpu < ncpu; cpu++)
 			for (r = 0; r < CG_R_MAX; r++) {
 				si->reasons[r].packets += v[cpu].r[r].packets;
@@ -1023,17 +1087,26 @@ int cg_status(const struct cg_env *env, FILE *out)
 		uint32_t cur;
 		uint8_t mode;
 
+		enum cg_rx_vlan how;
+
 		xdp_query(it->if_index, &cur, &mode);
-		if (cur != a->prog_id)
+		if (!cg_guarded(env, cur, a->prog_id))
 			continue;
+		how = cg_rxvlan_now(env, it->if_name, cur);
 		if (json)
 			fprintf(out,
 				"%s{\"iface\": \"%s\", \"ifindex\": %u, "
-				"\"mode\": \"%s\"}",
+				"\"mode\": \"%s\", \"vlan_tags\": \"%s\", "
+				"\"rx_vlan_offload_off_by_gate\": %s}",
 				first ? "" : ", ", it->if_name, it->if_index,
-				mode_name(mode));
+				mode_name(mode),
+				how == CG_RXV_FRAME_BY_GATE
+					? "frame"
+					: cg_rx_vlan_name(how),
+				how == CG_RXV_FRAME_BY_GATE ? "true" : "false");
 		else
-			fprintf(out, " %s (%s)", it->if_name, mode_name(mode));
+			fprintf(out, " %s (%s, VLAN tags: %s)", it->if_name,
+				mode_name(mode), cg_rx_vlan_name(how));
 		first = 0;
 	}
 	if (ifs)
@@ -1884,7 +1957,7 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 		uint8_t mode;
 
 		xdp_query(it->if_index, &cur, &mode);
-		if (cur != a->prog_id)
+		if (!cg_guarded(env, cur, a->prog_id))
 			continue;
 		grown = realloc(s->attached,
 				(s->n_attached + 1) * sizeof(*s->attached));

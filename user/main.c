@@ -314,10 +314,15 @@ static const struct command commands[] = {
 	 "changing a verdict; status and events show where they disagree.\n"
 	 "--promote applies the shadowed policy (as apply does, --confirm\n"
 	 "too) and ends the shadow; --shadow-stop ends it without applying.\n"
-	 "A plain apply keeps the shadow; detach ends it.",
+	 "A plain apply keeps the shadow; detach ends it.\n"
+	 "Every interface must show the gate its outer VLAN tag: where the\n"
+	 "NIC strips it and the driver reports it to XDP, a front program\n"
+	 "reads it; else rx VLAN offload is turned off (detach turns it back\n"
+	 "on); else the interface is refused, and nothing changes.",
 	 0, do_apply, 1},
 	{"status", "status [--json]",
-	 "Attached interfaces, the active policy (name, sha256, applied at),\n"
+	 "Attached interfaces (XDP mode; VLAN tags seen in metadata, in the\n"
+	 "frame, or blind), the active policy (name, sha256, applied at),\n"
 	 "per-reason and per-flow counters, and event counts.",
 	 0, do_status},
 	{"events", "events [--json] [--count N] [--timeout SECONDS]",

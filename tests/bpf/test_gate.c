@@ -109,6 +109,36 @@ static bool expect(struct ctx *c, const char *name, const char *ifname,
 	return ok;
 }
 
+/* As expect(), with the outer tag stripped by the NIC: in the metadata
+ * area, as the front program (bpf/front.bpf.c) leaves it. */
+static bool expect_stripped(struct ctx *c, const char *name,
+			    const char *ifname, const struct cg_rx_tag *rx,
+			    const uint8_t *frame, size_t len, unsigned verdict,
+			    unsigned reason)
+{
+	static uint8_t buf[CG_FRAME_MAX];
+	struct cg_event ev;
+	char what[160];
+	int action, err;
+	bool ok = true;
+
+	memcpy(buf, frame, len);
+	cg_frame_station_mac(buf, len);
+	err = cg_gate_test_run_meta(c->g, if_nametoindex(ifname), rx,
+				    sizeof(*rx), buf, len, &ev, &action);
+	snprintf(what, sizeof(what), "%s: test run", name);
+	if (!ASSERT_OK(err, what))
+		return false;
+	c->n_sent[ev.reason < CG_R_MAX ? ev.reason : 0]++;
+	snprintf(what, sizeof(what), "%s: reason %s", name,
+		 cg_reason_names[reason]);
+	ok &= ASSERT_EQ(ev.reason, reason, what);
+	snprintf(what, sizeof(what), "%s: XDP action", name);
+	ok &= ASSERT_EQ(action, verdict == CG_V_DROP ? XDP_DROP : XDP_PASS,
+			what);
+	return ok;
+}
+
 static size_t build(struct cg_frame_spec *s, uint8_t *buf)
 {
 	return cg_frame_build(s, buf, CG_FRAME_MAX);
@@ -296,6 +326,52 @@ static void test_sources_and_zones(struct ctx *c)
 	s.ethertype = 0x88cc; /* LLDP */
 	len = build(&s, buf);
 	expect(c, "ethertype", "biz0", buf, len, DROP, CG_R_ETHERTYPE, NONE);
+}
+
+/*
+ * Tags the NIC stripped (rx VLAN offload): the same judgement as a tag in
+ * the frame. Without the metadata record these frames are untagged.
+ */
+static void test_stripped_tags(struct ctx *c)
+{
+	struct cg_rx_tag rx = {.magic = CG_RX_TAG_MAGIC, .present = 1};
+	struct cg_frame_spec s;
+	uint8_t buf[CG_FRAME_MAX];
+	size_t len;
+
+	cg_frame_tcp(&s, "198.18.22.5", "198.18.10.5", 40000, 502, CG_TCP_SYN);
+	len = build(&s, buf);
+	rx.tci = 100;
+	expect_stripped(c, "stripped VLAN 100 is judged in drives", "crane0",
+			&rx, buf, len, DROP, CG_R_NO_RULE);
+	rx.tci = (3 << 13) | 100;
+	expect_stripped(c, "stripped tag: priority bits do not matter",
+			"crane0", &rx, buf, len, DROP, CG_R_NO_RULE);
+	rx.tci = 300;
+	expect_stripped(c, "stripped undeclared VLAN", "crane0", &rx, buf, len,
+			DROP, CG_R_VLAN_VIOLATION);
+	rx.present = 0;
+	expect_stripped(c, "front saw no tag: untagged", "crane0", &rx, buf,
+			len, DROP, CG_R_MULTI_HOMED);
+	rx.present = 1;
+	rx.magic = 0;
+	expect_stripped(c, "metadata without the magic is not a tag", "crane0",
+			&rx, buf, len, DROP, CG_R_MULTI_HOMED);
+	rx.magic = CG_RX_TAG_MAGIC;
+
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 502, CG_TCP_SYN);
+	len = build(&s, buf);
+	rx.tci = 100;
+	expect_stripped(c, "stripped tag on an untagged-only interface",
+			"biz0", &rx, buf, len, DROP, CG_R_VLAN_VIOLATION);
+	rx.tci = 5 << 13;
+	expect_stripped(c, "stripped priority tag counts as untagged", "biz0",
+			&rx, buf, len, PASS, CG_R_ALLOWED);
+	s.n_tags = 1;
+	s.tags[0].tci = 0;
+	len = build(&s, buf);
+	expect_stripped(c, "a tag in the frame behind a stripped one", "biz0",
+			&rx, buf, len, DROP, CG_R_VLAN_VIOLATION);
 }
 
 static void test_malformed_and_fragments(struct ctx *c)
@@ -981,6 +1057,7 @@ int main(void)
 	if (c.g) {
 		test_flows(&c);
 		test_sources_and_zones(&c);
+		test_stripped_tags(&c);
 		test_malformed_and_fragments(&c);
 		test_state(&c);
 		test_ics(&c);

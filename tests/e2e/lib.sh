@@ -510,6 +510,26 @@ xdp_prog_ids() {
 		sort -u
 }
 
+# is_front ID: is XDP program ID a VLAN-tag front of this run's gate (a
+# device-bound program that hands frames to the live instance through the
+# pinned `progs` map; user/rxvlan.h)?
+is_front() {
+	local progs
+	progs=$(bpftool -j map show pinned "$CG_PIN_ROOT/progs" 2>/dev/null | jq -r '.id // empty')
+	[ -n "$progs" ] && [ -n "$1" ] &&
+		bpftool -j prog show id "$1" 2>/dev/null |
+		jq -e --argjson m "$progs" '.name == "cranegate_front" and ((.map_ids // []) | index($m) != null)' >/dev/null
+}
+
+# gate_ids IFACE: the XDP program on a gateway interface as this gate sees
+# it: "front" for a front of this gate, else its id(s).
+gate_ids() {
+	local id
+	for id in $(xdp_prog_ids "$1"); do
+		if is_front "$id"; then echo front; else echo "$id"; fi
+	done
+}
+
 pins_left() {
 	[ -d "$CG_PIN_ROOT" ] && find "$CG_PIN_ROOT" -mindepth 1 | head -20
 }
