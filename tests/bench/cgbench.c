@@ -160,6 +160,9 @@ enum {
 	C_MALFORMED,
 	C_MODBUS_READ,
 	C_MODBUS_WRITE,
+	C_MODBUS_NEW,
+	C_S7_NEW,
+	C_S7_READ,
 	C_N
 };
 
@@ -187,12 +190,25 @@ static const struct cls classes[C_N] = {
 	[C_MALFORMED] = {"malformed", CLS_REPEAT, 0, CG_R_MALFORMED,
 			 "IPv4 total length beyond the frame"},
 	[C_MODBUS_READ] = {"modbus-read", CLS_REPEAT, 0, CG_R_ALLOWED,
-			   "Modbus read holding registers (FC 3) in an open "
-			   "connection of a modbus: read-only flow (fast path "
-			   "and inspection)"},
+			   "Modbus read holding registers (FC 3) sent again on "
+			   "a normalized stream: after its first pass, every "
+			   "run is an exact retransmission (checksum, keyed "
+			   "hashes compared; nothing left to inspect)"},
 	[C_MODBUS_WRITE] = {"modbus-write", CLS_REPEAT, 0, CG_R_ICS_DENIED,
-			    "Modbus write single register (FC 6) on the same "
-			    "flow, refused as ics-denied"},
+			    "Modbus write single register (FC 6), new data in "
+			    "order, refused as ics-denied (checksum, hashes, "
+			    "inspection)"},
+	[C_MODBUS_NEW] = {"modbus-read-new", CLS_FIRST_REPLY, 0, CG_R_ALLOWED,
+			  "Modbus read (FC 3), the first data of a stream "
+			  "whose SYN the gate saw: stream rule (checksum, in "
+			  "order, hashes recorded) and inspection (single "
+			  "runs)"},
+	[C_S7_NEW] = {"s7-read-new", CLS_FIRST_REPLY, 0, CG_R_ALLOWED,
+		      "S7comm read variable, the first data of a stream whose "
+		      "SYN the gate saw (single runs)"},
+	[C_S7_READ] = {"s7-read", CLS_REPEAT, 0, CG_R_ALLOWED,
+		       "S7comm read variable sent again on a normalized "
+		       "stream (the retransmission check)"},
 };
 
 struct frame {
@@ -200,22 +216,50 @@ struct frame {
 	size_t len;
 };
 
-/* A Modbus request (ACK|PSH) on the bench's modbus: read-only flow. */
-static void modbus_frame(struct frame *fr, uint8_t fc)
+/*
+ * A request (ACK|PSH) at sequence number 1000 on the bench's ICS flows
+ * (modbus: read-only on 502, s7comm: read-only on 102), in *fr, and in
+ * *fwd the SYN (999) that starts its stream: the stream rule passes data
+ * only on a stream whose start it saw.
+ */
+static void ics_frames(struct frame *fr, struct frame *fwd, uint16_t sport,
+		       uint16_t dport, const uint8_t *pl, size_t n)
 {
-	const uint8_t adu[] = {0, 1, 0, 0, 0, 6, 1, fc, 0, 0, 0, 10};
 	struct cg_frame_spec spec;
 	uint8_t a[16];
 
-	cg_frame_tcp(&spec, BENCH_MODBUS_SRC, BENCH_MODBUS_DST, 50010, 502,
-		     CG_TCP_ACK | CG_TCP_PSH);
 	cg_frame_parse_addr(BENCH_MODBUS_SRC, a);
+	cg_frame_tcp(&spec, BENCH_MODBUS_SRC, BENCH_MODBUS_DST, sport, dport,
+		     CG_TCP_SYN);
 	spec.src_mac[0] = 0x02;
 	spec.src_mac[1] = 0x00;
 	memcpy(&spec.src_mac[2], a, 4);
-	spec.payload = adu;
-	spec.payload_len = sizeof(adu);
+	spec.tcp_seq = 999;
+	fwd->len = cg_frame_build(&spec, fwd->buf, sizeof(fwd->buf));
+	spec.tcp_flags = CG_TCP_ACK | CG_TCP_PSH;
+	spec.tcp_seq = 1000;
+	spec.tcp_ack = 0;
+	spec.payload = pl;
+	spec.payload_len = n;
 	fr->len = cg_frame_build(&spec, fr->buf, sizeof(fr->buf));
+}
+
+static void modbus_frames(struct frame *fr, struct frame *fwd, uint16_t sport,
+			  uint8_t fc)
+{
+	const uint8_t adu[] = {0, 1, 0, 0, 0, 6, 1, fc, 0, 0, 0, 10};
+
+	ics_frames(fr, fwd, sport, 502, adu, sizeof(adu));
+}
+
+/* S7comm read variable (job 0x04) in TPKT/COTP, as an HMI polls. */
+static void s7_frames(struct frame *fr, struct frame *fwd, uint16_t sport)
+{
+	static const uint8_t pdu[] = {
+		3, 0, 0, 31,   2,  0xf0, 0x80, 0x32, 1, 0, 0, 0,    2, 0, 14, 0,
+		0, 4, 1, 0x12, 10, 0x10, 2,    0,    1, 0, 1, 0x84, 0, 0, 0};
+
+	ics_frames(fr, fwd, sport, 102, pdu, sizeof(pdu));
 }
 
 static void tcp_frame(struct frame *fr, const uint8_t src[4],
@@ -281,10 +325,19 @@ static void build(int c, unsigned n_flows, unsigned k, struct frame *fr,
 		fr->buf[17] = (fr->len - 14 + 100) & 0xff;
 		break;
 	case C_MODBUS_READ:
-		modbus_frame(fr, 3);
+		modbus_frames(fr, fwd, 50010, 3);
 		break;
 	case C_MODBUS_WRITE:
-		modbus_frame(fr, 6);
+		modbus_frames(fr, fwd, 50011, 6);
+		break;
+	case C_MODBUS_NEW:
+		modbus_frames(fr, fwd, (uint16_t)(20000 + k), 3);
+		break;
+	case C_S7_NEW:
+		s7_frames(fr, fwd, (uint16_t)(40000 + k));
+		break;
+	case C_S7_READ:
+		s7_frames(fr, fwd, 50012);
 		break;
 	}
 }
@@ -337,7 +390,10 @@ static int measure_class(const struct opts *o, int c, unsigned n_flows,
 	*ok = true;
 	if (cl->mode == CLS_REPEAT) {
 		build(c, n_flows, 0, &fr, &fwd);
-		if (c == C_ESTABLISHED_REPLY)
+		/* The open connection (and for ICS classes the start of
+		 * the stream) that the repeated frame belongs to. */
+		if (c == C_ESTABLISHED_REPLY || c == C_MODBUS_READ ||
+		    c == C_MODBUS_WRITE || c == C_S7_READ)
 			run_once(gate_fd, ifindex[0], fwd.buf, fwd.len, 1,
 				 NULL);
 		before = reason_count(g, cl->reason);

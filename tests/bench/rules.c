@@ -60,6 +60,9 @@ static void write_yaml(const struct bench_rules *r, FILE *out)
 	fprintf(out, "  - {name: modbus, from: " BENCH_MODBUS_SRC
 		     ", to: " BENCH_MODBUS_DST
 		     ", proto: tcp, ports: [502], modbus: read-only}\n");
+	fprintf(out, "  - {name: s7, from: " BENCH_MODBUS_SRC
+		     ", to: " BENCH_MODBUS_DST
+		     ", proto: tcp, ports: [102], s7comm: read-only}\n");
 }
 
 /*
