@@ -111,10 +111,9 @@ static bool expect(struct ctx *c, const char *name, const char *ifname,
 
 /* As expect(), with the outer tag stripped by the NIC: in the metadata
  * area, as the front program (bpf/front.bpf.c) leaves it. */
-static bool expect_stripped(struct ctx *c, const char *name,
-			    const char *ifname, const struct cg_rx_tag *rx,
-			    const uint8_t *frame, size_t len, unsigned verdict,
-			    unsigned reason)
+static bool expect_stripped(struct ctx *c, const char *name, const char *ifname,
+			    const struct cg_rx_tag *rx, const uint8_t *frame,
+			    size_t len, unsigned verdict, unsigned reason)
 {
 	static uint8_t buf[CG_FRAME_MAX];
 	struct cg_event ev;
@@ -362,8 +361,8 @@ static void test_stripped_tags(struct ctx *c)
 	cg_frame_tcp(&s, "198.18.10.5", "198.18.20.11", 40000, 502, CG_TCP_SYN);
 	len = build(&s, buf);
 	rx.tci = 100;
-	expect_stripped(c, "stripped tag on an untagged-only interface",
-			"biz0", &rx, buf, len, DROP, CG_R_VLAN_VIOLATION);
+	expect_stripped(c, "stripped tag on an untagged-only interface", "biz0",
+			&rx, buf, len, DROP, CG_R_VLAN_VIOLATION);
 	rx.tci = 5 << 13;
 	expect_stripped(c, "stripped priority tag counts as untagged", "biz0",
 			&rx, buf, len, PASS, CG_R_ALLOWED);
@@ -814,6 +813,155 @@ static void test_ics(struct ctx *c)
 	    'O', 'G', 'R', 'A', 'M');
 }
 
+/*
+ * One TCP segment of the stream tests, from ops:sport to the PLC's 502,
+ * with what `how` changes; judged and compared.
+ */
+struct seg {
+	uint32_t seq;
+	uint32_t ack;
+	uint8_t flags;
+	uint8_t ttl;
+	bool bad_csum;
+	bool ip_opts;
+};
+
+static void stream_seg(struct ctx *c, const char *name, uint16_t sport,
+		       const struct seg *sg, const uint8_t *pl, size_t n,
+		       unsigned verdict, unsigned reason)
+{
+	struct cg_frame_spec s;
+	struct cg_frame_layout lay;
+	uint8_t buf[CG_FRAME_MAX];
+	size_t len;
+
+	cg_frame_tcp(&s, "198.18.10.20", "198.18.20.30", sport, 502,
+		     sg->flags ? sg->flags : CG_TCP_ACK | CG_TCP_PSH);
+	s.tcp_seq = sg->seq;
+	s.tcp_ack = sg->ack;
+	if (sg->ttl)
+		s.ttl = sg->ttl;
+	if (sg->ip_opts)
+		s.ip4_opts_len = 4;
+	s.payload = pl;
+	s.payload_len = n;
+	len = cg_frame_build_layout(&s, buf, sizeof(buf), &lay);
+	if (sg->bad_csum)
+		buf[lay.l4_off + 16] ^= 0x5a;
+	expect(c, name, "biz0", buf, len, verdict, reason,
+	       reason == CG_R_ICS_DENIED || reason == CG_R_ALLOWED ||
+			       reason == CG_R_STREAM
+		       ? F_MB_RO
+		       : NONE);
+}
+
+/* The responder's SYN-ACK (sequence number 4999) of a stream test. */
+static void stream_synack(struct ctx *c, uint16_t sport, uint32_t ack)
+{
+	struct cg_frame_spec s;
+	uint8_t buf[CG_FRAME_MAX];
+	size_t len;
+
+	cg_frame_tcp(&s, "198.18.20.30", "198.18.10.20", 502, sport,
+		     CG_TCP_SYN | CG_TCP_ACK);
+	s.tcp_seq = 4999;
+	s.tcp_ack = ack;
+	len = build(&s, buf);
+	expect(c, "stream: the SYN-ACK is a reply", "crane0", buf, len, PASS,
+	       CG_R_REPLY, F_MB_RO);
+}
+
+/*
+ * The stream rule on the real program: the issue's overlap (a read at S,
+ * then at S+4 bytes that the receiver would take as a write), rewritten
+ * retransmissions, reordering, insertion, urgent data. What the gate
+ * passes is what the receiver delivers.
+ */
+static void test_stream(struct ctx *c)
+{
+	static const uint8_t rd[] = {0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1};
+	/* From S+4: 8 bytes the receiver drops as old, then FC 6 1 := 42. */
+	static const uint8_t ov[] = {0, 6, 1, 3, 0, 0, 0, 1, 0, 2,
+				     0, 0, 0, 6, 1, 6, 0, 1, 0, 0x2a};
+	static const uint8_t rd2[] = {0, 2, 0, 0, 0, 6, 1, 4, 0, 0, 0, 1};
+	static const uint8_t wr[] = {0, 2, 0, 0, 0, 6, 1, 6, 0, 1, 0, 0x2a};
+	const uint16_t sp = 43000;
+	const uint32_t isn = 7000;
+	struct seg sg = {.seq = isn, .flags = CG_TCP_SYN};
+
+	stream_seg(c, "stream: SYN opens", sp, &sg, NULL, 0, PASS,
+		   CG_R_ALLOWED);
+	stream_synack(c, sp, isn + 1);
+	sg = (struct seg){.seq = isn + 1, .ack = 5000};
+	stream_seg(c, "stream: a read in order passes", sp, &sg, rd, sizeof(rd),
+		   PASS, CG_R_ALLOWED);
+	sg.seq = isn + 5;
+	stream_seg(c, "stream: overlap forward (the issue's write) drops", sp,
+		   &sg, ov, sizeof(ov), DROP, CG_R_STREAM);
+	sg.seq = isn + 1;
+	stream_seg(c, "stream: an exact retransmission passes", sp, &sg, rd,
+		   sizeof(rd), PASS, CG_R_ALLOWED);
+	stream_seg(c, "stream: a rewritten retransmission drops", sp, &sg, wr,
+		   sizeof(wr), DROP, CG_R_STREAM);
+	sg.seq = isn + 13 + 12;
+	stream_seg(c, "stream: data after a hole drops", sp, &sg, rd2,
+		   sizeof(rd2), DROP, CG_R_STREAM);
+	sg.seq = isn + 13;
+	sg.ttl = 1;
+	stream_seg(c, "stream: TTL 1 (insertion) drops", sp, &sg, rd2,
+		   sizeof(rd2), DROP, CG_R_STREAM);
+	sg.ttl = 0;
+	sg.bad_csum = true;
+	stream_seg(c, "stream: a bad TCP checksum (insertion) drops", sp, &sg,
+		   rd2, sizeof(rd2), DROP, CG_R_STREAM);
+	sg.bad_csum = false;
+	sg.flags = CG_TCP_ACK | CG_TCP_PSH | 0x20;
+	stream_seg(c, "stream: URG drops", sp, &sg, rd2, sizeof(rd2), DROP,
+		   CG_R_STREAM);
+	sg.flags = CG_TCP_PSH;
+	stream_seg(c, "stream: data without ACK drops", sp, &sg, rd2,
+		   sizeof(rd2), DROP, CG_R_STREAM);
+	sg.flags = 0;
+	sg.ack = 9000;
+	stream_seg(c, "stream: an ACK of unsent data drops", sp, &sg, rd2,
+		   sizeof(rd2), DROP, CG_R_STREAM);
+	sg.ack = 5000;
+	sg.ip_opts = true;
+	stream_seg(c, "stream: IPv4 options drop", sp, &sg, rd2, sizeof(rd2),
+		   DROP, CG_R_STREAM);
+	sg.ip_opts = false;
+	stream_seg(c, "stream: one byte of an ADU drops", sp, &sg, rd2, 1, DROP,
+		   CG_R_ICS_DENIED);
+	stream_seg(c, "stream: the write in order is refused", sp, &sg, wr,
+		   sizeof(wr), DROP, CG_R_ICS_DENIED);
+	stream_seg(c, "stream: after all that, the next read passes", sp, &sg,
+		   rd2, sizeof(rd2), PASS, CG_R_ALLOWED);
+	sg = (struct seg){.seq = 123456, .flags = CG_TCP_SYN};
+	stream_seg(c, "stream: another ISN on the live stream drops", sp, &sg,
+		   NULL, 0, DROP, CG_R_STREAM);
+	/* Picked up: data drops until the responder's ACK says where. */
+	sg = (struct seg){.seq = 9000, .ack = 5000};
+	stream_seg(c, "stream: picked up, a bare ACK opens it", 43001, &sg,
+		   NULL, 0, PASS, CG_R_ALLOWED);
+	stream_seg(c, "stream: picked up, data drops", 43001, &sg, rd,
+		   sizeof(rd), DROP, CG_R_STREAM);
+	{
+		struct cg_frame_spec s;
+		uint8_t buf[CG_FRAME_MAX];
+		size_t len;
+
+		cg_frame_tcp(&s, "198.18.20.30", "198.18.10.20", 502, 43001,
+			     CG_TCP_ACK);
+		s.tcp_seq = 5000;
+		s.tcp_ack = 9000;
+		len = build(&s, buf);
+		expect(c, "stream: picked up, the responder's ACK", "crane0",
+		       buf, len, PASS, CG_R_REPLY, F_MB_RO);
+	}
+	stream_seg(c, "stream: picked up, then data at its ACK passes", 43001,
+		   &sg, rd, sizeof(rd), PASS, CG_R_ALLOWED);
+}
+
 static void test_counters(struct ctx *c)
 {
 	struct cg_counter cnt;
@@ -1061,6 +1209,7 @@ int main(void)
 		test_malformed_and_fragments(&c);
 		test_state(&c);
 		test_ics(&c);
+		test_stream(&c);
 		test_counters(&c);
 	}
 	cg_gate_free(c.g);
