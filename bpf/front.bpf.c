@@ -18,20 +18,8 @@ extern int bpf_xdp_metadata_rx_vlan_tag(const struct xdp_md *ctx,
 					__be16 *vlan_proto,
 					__u16 *vlan_tci) __ksym;
 
-/* The gate's hand-off maps; the loader reuses the pinned ones. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(max_entries, CG_SLOTS);
-} progs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct cg_live);
-	__uint(max_entries, 1);
-} live SEC(".maps");
+/* The hand-off between instances (see maps/cranegate.h). */
+#include "handoff.h"
 
 SEC("xdp")
 int cranegate_front(struct xdp_md *ctx)

@@ -273,19 +273,7 @@ struct {
 } state_stats SEC(".maps");
 
 /* The hand-off between instances (see maps/cranegate.h). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(max_entries, CG_SLOTS);
-} progs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct cg_live);
-	__uint(max_entries, 1);
-} live SEC(".maps");
+#include "handoff.h"
 
 /* Shadow evaluation (see maps/cranegate.h). Per-CPU: no atomics needed. */
 struct {
