@@ -1164,8 +1164,8 @@ static void test_ics_payload_bounds(struct cg_refeval *r)
 	s.ip4_mf = true;
 	s.ip_id = 77;
 	s.payload_len = mb(pl, 6);
-	expect(r, "a first fragment's payload is inspected: write denied",
-	       "biz0", &s, "ics-denied flow 0 from 0 to 1");
+	expect(r, "an inspected flow's first fragment (a write): fragment",
+	       "biz0", &s, "fragment flow 0 from 0 to 1");
 	s.ip4_frag_off = 4;
 	s.ip4_mf = false;
 	s.no_l4 = true;
@@ -1176,8 +1176,8 @@ static void test_ics_payload_bounds(struct cg_refeval *r)
 	s.ip4_mf = true;
 	s.no_l4 = false;
 	s.payload_len = mb(pl, 3);
-	expect(r, "a first fragment with a read allowed", "biz0", &s,
-	       "allowed flow 0 from 0 to 1");
+	expect(r, "an inspected flow's first fragment (a read): fragment",
+	       "biz0", &s, "fragment flow 0 from 0 to 1");
 	s.ip4_frag_off = 4;
 	s.ip4_mf = false;
 	s.no_l4 = true;
@@ -1195,8 +1195,8 @@ static void test_ics_payload_bounds(struct cg_refeval *r)
 	s.ip_id = 79;
 	s.payload = pl;
 	s.payload_len = cg_modbus_response(pl, sizeof(pl), 1, 1, 3, 0);
-	expect(r, "the PLC's first fragment: reply", "crane0", &s,
-	       "reply flow 0 from 1 to 0");
+	expect(r, "the PLC's first fragment (a reply): fragment", "crane0", &s,
+	       "fragment flow 0 from 1 to 0");
 	s.ip4_mf = false;
 	s.ip4_frag_off = 4;
 	s.no_l4 = true;
