@@ -803,8 +803,15 @@ struct cg_gen_frames {
 	enum gen_ics ics;
 	bool ics_response;
 	bool ics_clean; /* the frame starts or continues a clean conversation */
-	uint8_t arp_hrd;    /* the frame is ARP: its hardware type, 1 or 6 */
-	bool arp_sha_other; /* ... and its sender MAC is not the frame's */
+	/*
+	 * A shared-id sequence in progress (1-3, 0: none): a first fragment
+	 * between the ICS conversation's two hosts on another port, one on
+	 * the conversation itself, then a tail, all with one IP id.
+	 */
+	int shared_step;
+	bool shared_dstopts; /* IPv6: fragment -> destination options */
+	uint8_t arp_hrd;     /* the frame is ARP: its hardware type, 1 or 6 */
+	bool arp_sha_other;  /* ... and its sender MAC is not the frame's */
 };
 
 /*
@@ -1688,6 +1695,56 @@ static void ics_sequel(struct cg_gen_frames *g, struct cg_rng *r,
 		 how);
 }
 
+/*
+ * One frame of a shared-id sequence (issue 19, 1): step 1 a first
+ * fragment from the conversation's source to its destination on another
+ * port, step 2 a first fragment on the conversation's own ports (its
+ * connection: the fast path), step 3 a non-first fragment of the same
+ * (addresses, id, protocol) that follows whatever the table holds.
+ */
+static void shared_id_frame(struct cg_gen_frames *g, struct cg_rng *r,
+			    struct cg_frame_spec *s, const char **ifname,
+			    uint8_t *payload, char *what, size_t what_size)
+{
+	const struct hist_entry *h = &g->conv;
+	int step = g->shared_step;
+
+	*s = h->spec;
+	memcpy(payload, h->payload, sizeof(h->payload));
+	s->payload = payload;
+	*ifname = h->ifname;
+	s->n_ext = 0;
+	s->ip4_mf = false;
+	s->ip4_frag_off = 0;
+	s->no_l4 = step == 3;
+	s->tcp_flags = CG_TCP_PSH | CG_TCP_ACK;
+	if (step == 1) {
+		s->dport = pick_dport(r, g, NULL);
+		s->payload_len = 8;
+	}
+	if (step == 3)
+		s->payload_len = 16;
+	if (s->family == 4) {
+		s->ip_id = 4242;
+		s->ip4_mf = step < 3;
+		s->ip4_frag_off = step == 3 ? 3 : 0;
+	} else {
+		memset(&s->ext[0], 0, sizeof(s->ext[0]) * 2);
+		s->n_ext = 1;
+		s->ext[0].type = 44;
+		s->ext[0].frag_id = 4242;
+		s->ext[0].frag_more = step < 3;
+		s->ext[0].frag_off = step == 3 ? 3 : 0;
+		if (g->shared_dstopts) {
+			s->n_ext = 2;
+			s->ext[1].type = 60;
+		}
+	}
+	snprintf(what, what_size, "shared id step %d%s", step,
+		 g->shared_dstopts ? " (dstopts)" : "");
+	g->shared_step = step == 3 ? 0 : step + 1;
+}
+
 /* A fresh frame, not related to earlier ones. */
 static void fresh_frame(struct cg_gen_frames *g, struct cg_rng *r,
 			struct cg_frame_spec *s, const char **ifname,
@@ -2069,7 +2126,15 @@ void cg_gen_frame(struct cg_gen_frames *g, struct cg_rng *r,
 	g->ics_clean = false;
 	g->arp_hrd = 0;
 	g->arp_sha_other = false;
-	if (g->has_conv && cg_rng_pct(r, 20)) {
+	if (!g->shared_step && g->has_conv && g->conv.spec.proto == 6 &&
+	    cg_rng_pct(r, 2)) {
+		g->shared_step = 1;
+		g->shared_dstopts = cg_rng_pct(r, 50);
+	}
+	if (g->shared_step) {
+		shared_id_frame(g, r, &s, &out->ifname, payload, out->what,
+				sizeof(out->what));
+	} else if (g->has_conv && cg_rng_pct(r, 20)) {
 		ics_sequel(g, r, &g->conv, &s, &out->ifname, payload, out->what,
 			   sizeof(out->what));
 		g->ics_clean = true;
