@@ -345,8 +345,13 @@ struct frame {
 	__u8 nd;	   /* ND or MLD, by type and hop limit (step 5) */
 	__u8 echo_request; /* ICMP/ICMPv6 echo request */
 	__u8 icmp_error;   /* ICMP/ICMPv6 error quoting a packet */
-	__u8 frag_proto;   /* fragments' key: IPv4 protocol, IPv6 fragment
-			    * header's next header (in padding: see below) */
+	/*
+	 * Fragments' key: the IPv4 protocol, or the IPv6 fragment header's
+	 * next header. It sits in what was padding: a field that moves the
+	 * others changes how clang merges the stores that zero this struct,
+	 * and the verifier's work more than doubled (past its 1M limit).
+	 */
+	__u8 frag_proto;
 	/* The quoted packet of an error, or the message of an ND frame. */
 	__u32 inner_off;
 	__u32 inner_end;
