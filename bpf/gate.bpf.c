@@ -383,10 +383,18 @@ struct frame {
 	__u8 l2_reason;	   /* CG_R_MAX, or why L2 parsing stopped */
 	__u8 ip_bad;	   /* IP header or extension headers malformed */
 	__u8 l4_bad;	   /* transport header malformed */
-	__u8 nd;	   /* on-link neighbour discovery */
+	__u8 nd;	   /* ND or MLD, by type and hop limit (step 5) */
 	__u8 echo_request; /* ICMP/ICMPv6 echo request */
 	__u8 icmp_error;   /* ICMP/ICMPv6 error quoting a packet */
-	__u32 inner_off;   /* the quoted packet, up to inner_end */
+	/*
+	 * Fragments' key: the IPv4 protocol, or the IPv6 fragment header's
+	 * next header. It sits in what was padding: a field that moves the
+	 * others changes how clang merges the stores that zero this struct,
+	 * and the verifier's work more than doubled (past its 1M limit).
+	 */
+	__u8 frag_proto;
+	/* The quoted packet of an error, or the message of an ND frame. */
+	__u32 inner_off;
 	__u32 inner_end;
 	__u32 payload_off; /* TCP payload, up to payload_end */
 	__u32 payload_end;
@@ -410,6 +418,18 @@ static __always_inline bool mac_differs(const __u8 *a, const __u8 *b)
 {
 	return (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
 	       (a[4] ^ b[4]) | (a[5] ^ b[5]);
+}
+
+/* fe80::/10 */
+static __always_inline bool addr_link_local(const __u8 *a)
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+/* :: */
+static __always_inline bool addr_unspecified(const __u8 *a)
+{
+	return !((__u64 *)a)[0] && !((__u64 *)a)[1];
 }
 
 /*
@@ -468,6 +488,18 @@ static __always_inline void *frame_ptr(struct xdp_md *ctx, __u32 off, __u32 n)
 	 * pointer: clang may bounds-check a copy, and the verifier needs the
 	 * bound on this one.
 	 */
+	asm volatile("%[o] &= 0x3fff" : [o] "+r"(off));
+	if (data + off + n > data_end)
+		return NULL;
+	return data + off;
+}
+
+/* frame_ptr() for a function that read the frame's bounds itself. */
+static __always_inline void *pkt_ptr(void *data, void *data_end, __u32 off,
+				     __u32 n)
+{
+	if (off > CG_MAX_OFF)
+		return NULL;
 	asm volatile("%[o] &= 0x3fff" : [o] "+r"(off));
 	if (data + off + n > data_end)
 		return NULL;
@@ -620,9 +652,14 @@ static __always_inline void emit_event(struct xdp_md *ctx,
 static __always_inline void iface_count(__u32 ifindex, __u32 reason, __u32 len)
 {
 	struct cg_iface_stats *s;
+	__u64 r = reason;
 	__u32 slot;
 
-	if (ifindex >= CG_IFINDEX_SLOTS || reason >= CG_R_MAX)
+	/* One 64-bit register, checked and then used as the index: clang
+	 * may otherwise check a zero-extended copy the verifier does not
+	 * tie to it. */
+	asm volatile("" : "+r"(r));
+	if (ifindex >= CG_IFINDEX_SLOTS || r >= CG_R_MAX)
 		return;
 	slot = cfg_iface_slot[ifindex];
 	if (!slot)
@@ -630,8 +667,8 @@ static __always_inline void iface_count(__u32 ifindex, __u32 reason, __u32 len)
 	s = bpf_map_lookup_elem(&iface_stats, &slot);
 	if (!s)
 		return;
-	s->r[reason].packets++;
-	s->r[reason].bytes += len;
+	s->r[r].packets++;
+	s->r[r].bytes += len;
 }
 
 static __always_inline void state_count(__u32 stat)
@@ -1884,6 +1921,7 @@ static __always_inline void parse_ip(struct xdp_md *ctx, struct frame *f,
 		__builtin_memcpy(f->src, &ip->saddr, 4);
 		__builtin_memcpy(f->dst, &ip->daddr, 4);
 		f->proto = ip->protocol;
+		f->frag_proto = ip->protocol;
 		f->ip_id = bpf_ntohs(ip->id);
 		frag = bpf_ntohs(ip->frag_off);
 		f->nonfirst = (frag & 0x1fff) != 0;
@@ -1927,6 +1965,7 @@ static __always_inline void parse_ip(struct xdp_md *ctx, struct frame *f,
 				__u16 fo = ((__u16)h[2] << 8) | h[3];
 
 				f->fragmented = 1;
+				f->frag_proto = h[0];
 				f->ip_id = ((__u32)h[4] << 24) |
 					   ((__u32)h[5] << 16) |
 					   ((__u32)h[6] << 8) | h[7];
@@ -2027,19 +2066,23 @@ static __always_inline void parse_l4(struct xdp_md *ctx, struct frame *f,
 			f->inner_off = l4_off + 8;
 			f->inner_end = l3_end;
 		}
-		/* On-link neighbour discovery (RFC 4861: hop limit 255). */
+		/*
+		 * Neighbour discovery (RFC 4861: hop limit 255), and multicast
+		 * listener discovery (RFC 2710, 3810): hop limit 1, from a
+		 * link-local or the unspecified address. Whether it stays on
+		 * its link is judged in step 5.
+		 */
 		if (f->family == 6 && t >= 133 && t <= 137 &&
 		    hop_limit == 255 && !f->fragmented)
 			f->nd = 1;
-		/*
-		 * Multicast listener discovery (RFC 2710, 3810): hop limit 1,
-		 * from a link-local or the unspecified address.
-		 */
 		if (f->family == 6 && !f->fragmented && hop_limit == 1 &&
 		    (t == 130 || t == 131 || t == 132 || t == 143) &&
-		    ((f->src[0] == 0xfe && (f->src[1] & 0xc0) == 0x80) ||
-		     (!((__u64 *)f->src)[0] && !((__u64 *)f->src)[1])))
+		    (addr_link_local(f->src) || addr_unspecified(f->src)))
 			f->nd = 1;
+		if (f->nd) {
+			f->inner_off = l4_off;
+			f->inner_end = l3_end;
+		}
 	}
 }
 
@@ -2048,8 +2091,11 @@ static __always_inline void parse_l4(struct xdp_md *ctx, struct frame *f,
  * (steps 2-11; step 1 is parse_l2). Returns the reason.
  */
 /*
- * ARP: an Ethernet/IPv4 ARP packet whose sender address is a host bound
- * to a MAC must carry that MAC as its sender hardware address.
+ * ARP (README step 3): every ARP packet Linux takes on Ethernet (hardware
+ * type 1 or 6, protocol 0x0800, address lengths 6 and 4, all 28 bytes
+ * present; arp_rcv() and arp_process()) whose sender address is a host
+ * bound to a MAC must carry that MAC as its sender hardware address and
+ * come from it.
  */
 static __always_inline bool arp_spoofed(struct xdp_md *ctx,
 					const struct frame *f)
@@ -2057,11 +2103,111 @@ static __always_inline bool arp_spoofed(struct xdp_md *ctx,
 	const struct cg_class_val *cls;
 	__u8 *a = frame_ptr(ctx, f->l3_off, 28);
 
-	if (!a || a[0] != 0 || a[1] != 1 || a[2] != 0x08 || a[3] != 0 ||
-	    a[4] != 6 || a[5] != 4)
+	if (!a || a[0] != 0 || (a[1] != 1 && a[1] != 6) || a[2] != 0x08 ||
+	    a[3] != 0 || a[4] != 6 || a[5] != 4)
 		return false;
 	cls = bpf_map_lookup_elem(&hosts4, &a[14]);
-	return cls && cls->has_mac && mac_differs(cls->mac, &a[8]);
+	return cls && cls->has_mac &&
+	       (mac_differs(cls->mac, &a[8]) ||
+		mac_differs(cls->mac, f->src_mac));
+}
+
+/* Is an IPv6 address link-local, or in the ingress zone? */
+static __always_inline bool nd_on_link(__u32 zone, const __u8 *a)
+{
+	const struct cg_class_val *cls;
+	struct cg_lpm6_key k = {.prefixlen = 128};
+
+	if (addr_link_local(a))
+		return true;
+	cls = bpf_map_lookup_elem(&hosts6, a);
+	if (!cls) {
+		__builtin_memcpy(k.addr, a, 16);
+		cls = bpf_map_lookup_elem(&classes6, &k);
+	}
+	return cls && cls->zone == zone;
+}
+
+/* The MAC an IPv6 address is bound to, or NULL. */
+static __always_inline const __u8 *bound_mac6(const __u8 *a)
+{
+	const struct cg_class_val *cls = bpf_map_lookup_elem(&hosts6, a);
+
+	return cls && cls->has_mac ? cls->mac : NULL;
+}
+
+#define CG_MAX_ND_OPTS 32
+
+/*
+ * Step 5 for ND and MLD that stay on their link: the bindings (README
+ * step 5). The source address, and the target of an NA or a redirect,
+ * when bound to a MAC, must come with it: from it (source; NA target),
+ * and in every source (type 1) or target (type 2) link-layer option.
+ * The options of an ND message (types 133-137) are walked, at most
+ * CG_MAX_ND_OPTS of them, and must tile the message. `pos` and `end`
+ * delimit the ICMPv6 message of the IPv6 packet at `l3_off`, of `type`.
+ * Returns the reason: nd, spoofed-source or malformed.
+ *
+ * A global function: the verifier checks it once, not once for every
+ * path of the caller that reaches it (rare frames, a loop of options).
+ */
+__noinline int cg_nd_judge(struct xdp_md *ctx, __u32 l3_off, __u32 pos,
+			   __u32 end, __u32 zone)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 addr[16] __attribute__((aligned(8)));
+	const __u8 *sb, *tb = NULL, *b;
+	__u8 *mac, *src, *dst, *ih, *o;
+	__u32 fixed, type, i;
+
+	mac = pkt_ptr(data, data_end, 6, 6);
+	src = pkt_ptr(data, data_end, l3_off + 8, 32);
+	if (!mac || !src)
+		return CG_R_MALFORMED;
+	/* On its link: from link-local, :: or the ingress zone, to
+	 * link-local, ff02::/16 or the ingress zone. */
+	dst = src + 16;
+	__builtin_memcpy(addr, dst, 16);
+	if (!(dst[0] == 0xff && dst[1] == 0x02) && !nd_on_link(zone, addr))
+		return CG_R_MAX;
+	__builtin_memcpy(addr, src, 16);
+	if (!addr_unspecified(addr) && !nd_on_link(zone, addr))
+		return CG_R_MAX;
+	ih = pkt_ptr(data, data_end, pos, 8);
+	if (!ih)
+		return CG_R_MALFORMED;
+	type = ih[0];
+	sb = bound_mac6(addr);
+	if (sb && mac_differs(sb, mac))
+		return CG_R_SPOOFED_SOURCE;
+	if (type < 133 || type > 137)
+		return CG_R_ND; /* MLD: no options */
+	fixed = type == 133 ? 8 : type == 134 ? 16 : type == 137 ? 40 : 24;
+	if (pos + fixed > end)
+		return CG_R_MALFORMED;
+	if (type == 136 || type == 137) {
+		ih = pkt_ptr(data, data_end, pos + 8, 16);
+		if (!ih)
+			return CG_R_MALFORMED;
+		__builtin_memcpy(addr, ih, 16);
+		tb = bound_mac6(addr);
+		if (tb && type == 136 && mac_differs(tb, mac))
+			return CG_R_SPOOFED_SOURCE;
+	}
+	pos += fixed;
+	for (i = 0; i < CG_MAX_ND_OPTS; i++) {
+		if (pos >= end)
+			break;
+		o = pkt_ptr(data, data_end, pos, 8);
+		if (!o || o[1] == 0 || pos + o[1] * 8 > end)
+			return CG_R_MALFORMED;
+		b = o[0] == 1 ? sb : o[0] == 2 ? tb : NULL;
+		if (b && mac_differs(b, o + 2))
+			return CG_R_SPOOFED_SOURCE;
+		pos += o[1] * 8;
+	}
+	return pos == end ? CG_R_ND : CG_R_MALFORMED;
 }
 
 /* A non-first fragment: the decision of its datagram's first fragment. */
@@ -2075,7 +2221,7 @@ static __always_inline __u32 frag_follow(struct frame *f, __u64 now)
 	__builtin_memcpy(k.src, f->src, 16);
 	__builtin_memcpy(k.dst, f->dst, 16);
 	k.id = f->ip_id;
-	k.proto = f->proto;
+	k.proto = f->frag_proto;
 	k.family = f->family;
 	v = bpf_map_lookup_elem(&frags, &k);
 	if (!v || now - v->last > cfg_frag_timeout)
@@ -2086,9 +2232,9 @@ static __always_inline __u32 frag_follow(struct frame *f, __u64 now)
 }
 
 /*
- * Is the frame's flow one whose requests are inspected? Then its other
- * fragments never follow: a payload split across fragments cannot be
- * inspected whole.
+ * Is the frame's flow one whose requests are inspected? Then none of its
+ * fragments pass: a payload split across fragments cannot be inspected
+ * whole (see cg_frag_refused()).
  */
 static __always_inline bool frag_inspected(const struct frame *f,
 					   const struct cg_flow_info *fi)
@@ -2102,6 +2248,36 @@ static __always_inline bool frag_inspected(const struct frame *f,
 	return fi && (fi->flags & CG_FLOW_ICS);
 }
 
+/*
+ * A first fragment on an inspected flow (allowed by it, or a reply in its
+ * connection, on the fast path or not) drops as `fragment`, and takes
+ * with it whatever the table remembers for its key: a tail with the same
+ * (addresses, IP id, protocol) cannot follow an older datagram's
+ * decision. judge() refuses it at step 10 already (so that it opens no
+ * connection and is not inspected); the one delete is here. Returns the
+ * reason. A global function, checked once by the verifier: only
+ * fragments come here.
+ */
+__noinline int cg_frag_refused(const struct frame *f, __u32 reason)
+{
+	struct cg_frag_key k = {};
+
+	if (!f ||
+	    (reason != CG_R_ALLOWED && reason != CG_R_REPLY &&
+	     reason != CG_R_FRAGMENT) ||
+	    !frag_inspected(f, NULL))
+		return reason;
+	if (!is_shadow()) {
+		__builtin_memcpy(k.src, f->src, 16);
+		__builtin_memcpy(k.dst, f->dst, 16);
+		k.id = f->ip_id;
+		k.proto = f->frag_proto;
+		k.family = f->family;
+		bpf_map_delete_elem(&frags, &k);
+	}
+	return CG_R_FRAGMENT;
+}
+
 /* A first fragment passed: its datagram's other fragments may follow. */
 static __always_inline void frag_remember(const struct frame *f, __u32 reason,
 					  __u64 now)
@@ -2112,7 +2288,7 @@ static __always_inline void frag_remember(const struct frame *f, __u32 reason,
 	__builtin_memcpy(k.src, f->src, 16);
 	__builtin_memcpy(k.dst, f->dst, 16);
 	k.id = f->ip_id;
-	k.proto = f->proto;
+	k.proto = f->frag_proto;
 	k.family = f->family;
 	v.last = now;
 	v.flow = f->flow;
@@ -2150,11 +2326,20 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 	if (f->ethertype != ETH_P_IP && f->ethertype != ETH_P_IPV6)
 		return CG_R_ETHERTYPE;
 
-	/* 4-5. IP headers; neighbour discovery. */
+	/*
+	 * 4-5. IP headers; neighbour discovery that stays on its link, from
+	 * a link-local, unspecified or ingress-zone address to a link-local,
+	 * ff02::/16 or ingress-zone one. Other ND is judged like any frame.
+	 */
 	if (f->ip_bad)
 		return CG_R_MALFORMED;
-	if (f->nd)
-		return CG_R_ND;
+	if (f->nd) {
+		__u32 r = cg_nd_judge(ctx, f->l3_off, f->inner_off,
+				      f->inner_end, f->zone_from);
+
+		if (r != CG_R_MAX)
+			return r;
+	}
 
 	/*
 	 * 6. Source: must lie in the ingress zone's networks, carry the MAC
@@ -2187,9 +2372,14 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 		f->flow = flow_lookup(f);
 	}
 
-	/* 10. The allowlist. Step 12 (at the exit, for this path and the
-	 * fast path alike) opens the connection if the request passes. */
+	/*
+	 * 10. The allowlist; 7: inspected flows pass no fragments. Step 12
+	 * (at the exit, for this path and the fast path alike) opens the
+	 * connection if the request passes.
+	 */
 	if (f->flow != CG_FLOW_NONE) {
+		if (f->fragmented && frag_inspected(f, NULL))
+			return CG_R_FRAGMENT; /* see cg_frag_refused() */
 		f->opening = 1;
 		return CG_R_ALLOWED;
 	}
@@ -2380,15 +2570,21 @@ int cranegate_xdp(struct xdp_md *ctx)
 		if (!f.ip_bad && !f.nonfirst)
 			parse_l4(ctx, &f, l4_off, l3_end, hop_limit);
 		/* Established traffic: the decision it had before. */
-		if (!f.ip_bad && !f.nonfirst && !f.l4_bad && !f.nd) {
+		if (!f.ip_bad && !f.nonfirst && !f.l4_bad) {
 			conn_find(&f, &c, now);
-			/* ICMP errors are judged by what they quote. */
-			if (!f.icmp_error)
+			/* ICMP errors are judged by what they quote; ND in
+			 * full (step 5). */
+			if (!f.icmp_error && !f.nd)
 				reason = conn_fast(&f, &c, now);
 		}
 	}
 	if (reason == CG_R_MAX)
 		reason = judge(ctx, &f, &c, &fi, now);
+
+	/* 7. A first fragment of an inspected flow, on the fast path or a
+	 * reply: dropped. */
+	if (f.fragmented && !f.nonfirst)
+		reason = cg_frag_refused(&f, reason);
 
 	/* 12. Requests on flows that restrict ICS functions, new and
 	 * established; a refused request opens nothing. */
@@ -2413,8 +2609,9 @@ out:
 	if (is_shadow())
 		return shadow_compare(ctx, &f, verdict, reason, would, now);
 
+	/* No pass names an inspected flow here: see cg_frag_refused(). */
 	if (f.fragmented && !f.nonfirst && verdict == CG_V_PASS &&
-	    reason != CG_R_MONITOR && !frag_inspected(&f, fi))
+	    reason != CG_R_MONITOR)
 		frag_remember(&f, reason, now);
 
 	count(&reason_stats, reason, f.len, now);

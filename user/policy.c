@@ -41,6 +41,24 @@
 /* ------------------------------------------------------------------ */
 /* Diagnostics                                                         */
 
+/*
+ * The code point if `s` starts with a bidirectional-override character in
+ * UTF-8 (U+202A-U+202E embeddings and overrides, U+2066-U+2069 isolates),
+ * else 0.
+ */
+static unsigned int bidi_override(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (u[0] != 0xe2)
+		return 0;
+	if (u[1] == 0x80 && u[2] >= 0xaa && u[2] <= 0xae)
+		return 0x2000 + (u[2] - 0x80);
+	if (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)
+		return 0x2040 + (u[2] - 0x80);
+	return 0;
+}
+
 static void diag_v(struct cg_diags *d, enum cg_severity sev, struct cg_pos pos,
 		   const char *fmt, va_list ap)
 {
@@ -55,10 +73,17 @@ static void diag_v(struct cg_diags *d, enum cg_severity sev, struct cg_pos pos,
 		return;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		return;
-	/* Values quoted from the file may hold escaped control characters. */
-	for (s = msg; *s; s++)
+	/*
+	 * Values quoted from the file may hold escaped control characters,
+	 * or bidirectional overrides that would reorder what a terminal
+	 * shows.
+	 */
+	for (s = msg; *s; s++) {
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			*s = '?';
+		else if (bidi_override(s))
+			s[0] = s[1] = s[2] = '?';
+	}
 	/* Grow by doubling: capacity is the next power of two >= 8. */
 	if (d->n == 0 || (d->n >= 8 && !(d->n & (d->n - 1)))) {
 		size_t cap = d->n < 8 ? 8 : 2 * d->n;
@@ -835,6 +860,18 @@ static bool check_name(struct pctx *c, const yaml_node_t *n, const char *s,
 		       "is %d",
 		       kind, s, len, CG_NAME_MAX - 1);
 		return false;
+	}
+	for (i = 0; i < len; i++) {
+		if (bidi_override(s + i)) {
+			err_at(c, npos(n),
+			       "%s name has the bidirectional-override "
+			       "character "
+			       "U+%04X; names use letters, digits, '.', '_' "
+			       "and "
+			       "'-'",
+			       kind, bidi_override(s + i));
+			return false;
+		}
 	}
 	for (i = 0; i < len; i++) {
 		char ch = s[i];
@@ -2280,6 +2317,13 @@ static void parse_name(struct pctx *c, yaml_node_t *n)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
 			err_at(c, npos(n),
 			       "the policy name has a control character");
+			return;
+		}
+		if (bidi_override(s + i)) {
+			err_at(c, npos(n),
+			       "the policy name has the bidirectional-override "
+			       "character U+%04X",
+			       bidi_override(s + i));
 			return;
 		}
 	}

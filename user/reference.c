@@ -162,12 +162,14 @@ struct ref_packet {
 	uint16_t sport; /* connection ports (TCP/UDP ports, echo id) */
 	uint16_t dport;
 	uint8_t tcp_flags;
-	bool echo_request; /* ICMP echo request (8) / ICMPv6 (128) */
-	uint32_t ip_id;	   /* IPv4 identification / IPv6 fragment id */
-	bool icmp_error;   /* unreachable, too big, time exceeded, param */
-	const uint8_t *l3; /* the IP header */
-	size_t l3_hlen;	   /* IPv4: IHL * 4 */
-	bool ip6_ext;	   /* IPv6: an extension header was walked */
+	bool echo_request;  /* ICMP echo request (8) / ICMPv6 (128) */
+	uint32_t ip_id;	    /* IPv4 identification / IPv6 fragment id */
+	uint8_t frag_proto; /* fragments' key: IPv4 protocol, or the IPv6
+			     * fragment header's next header */
+	bool icmp_error;    /* unreachable, too big, time exceeded, param */
+	const uint8_t *l3;  /* the IP header */
+	size_t l3_hlen;	    /* IPv4: IHL * 4 */
+	bool ip6_ext;	    /* IPv6: an extension header was walked */
 };
 
 static uint16_t get16(const uint8_t *p)
@@ -449,6 +451,7 @@ static bool parse_ipv4(const uint8_t *ip, size_t room, struct ref_packet *pk)
 	pk->proto = ip[9];
 	pk->l3 = ip;
 	pk->l3_hlen = ihl;
+	pk->frag_proto = ip[9];
 	memcpy(pk->src, ip + 12, 4);
 	memcpy(pk->dst, ip + 16, 4);
 	pk->l4 = ip + ihl;
@@ -505,6 +508,7 @@ static bool parse_ipv6(const uint8_t *ip, size_t room, struct ref_packet *pk)
 		if (nh == IPPROTO_FRAGMENT) {
 			hlen = 8;
 			pk->fragmented = true;
+			pk->frag_proto = cur[0];
 			pk->ip_id =
 				(uint32_t)get16(cur + 4) << 16 | get16(cur + 6);
 			if (get16(cur + 2) >> 3 != 0)
@@ -634,7 +638,7 @@ static struct ref_frag *frag_find(struct cg_refeval *r,
 	for (i = 0; i < r->n_frags; i++) {
 		struct ref_frag *g = &r->frags[i];
 
-		if (g->family == pk->family && g->proto == pk->proto &&
+		if (g->family == pk->family && g->proto == pk->frag_proto &&
 		    g->id == pk->ip_id && !memcmp(g->src, pk->src, n) &&
 		    !memcmp(g->dst, pk->dst, n))
 			return g;
@@ -656,7 +660,7 @@ static void frag_remember(struct cg_refeval *r, const struct ref_packet *pk,
 		g = &r->frags[r->n_frags++];
 		memset(g, 0, sizeof(*g));
 		g->family = (uint8_t)pk->family;
-		g->proto = pk->proto;
+		g->proto = pk->frag_proto;
 		g->id = pk->ip_id;
 		memcpy(g->src, pk->src, 16);
 		memcpy(g->dst, pk->dst, 16);
@@ -664,6 +668,15 @@ static void frag_remember(struct cg_refeval *r, const struct ref_packet *pk,
 	g->reason = res->reason;
 	g->flow = res->flow;
 	g->zone_to = res->zone_to;
+}
+
+/* A first fragment on an inspected flow: nothing stays for its key. */
+static void frag_forget(struct cg_refeval *r, const struct ref_packet *pk)
+{
+	struct ref_frag *g = frag_find(r, pk);
+
+	if (g)
+		*g = r->frags[--r->n_frags];
 }
 
 /*
@@ -1287,6 +1300,78 @@ static enum cg_reason allowed_by(struct cg_refeval *r, const struct cg_flow *fl,
 	return CG_R_ALLOWED;
 }
 
+static bool link_local(const uint8_t *a)
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+/*
+ * Step 5: ND or MLD stays on its link: from a link-local, the
+ * unspecified or an ingress-zone address, to a link-local, ff02::/16 or
+ * ingress-zone address.
+ */
+static bool nd_stays(const struct cg_policy *p, const struct ref_packet *pk,
+		     uint16_t zone)
+{
+	static const uint8_t unspec[16];
+	bool src_ok = link_local(pk->src) || !memcmp(pk->src, unspec, 16) ||
+		      zone_of_addr(p, 6, pk->src) == zone;
+	bool dst_ok = link_local(pk->dst) ||
+		      (pk->dst[0] == 0xff && pk->dst[1] == 0x02) ||
+		      zone_of_addr(p, 6, pk->dst) == zone;
+
+	return src_ok && dst_ok;
+}
+
+#define ND_MAX_OPTS 32
+
+/*
+ * Step 5, bindings: a bound source address must come from its MAC and
+ * name it in every source link-layer option (type 1); a bound target of
+ * an NA must come from its MAC, and a bound target of an NA or redirect
+ * must be named by every target link-layer option (type 2). An ND
+ * message (133-137) needs its fixed part (RS 8, RA 16, NS/NA 24,
+ * redirect 40 bytes) and options that tile the rest, each of length >= 1
+ * (in 8-byte units), at most 32 of them; else malformed.
+ */
+static enum cg_reason nd_bindings(const struct cg_policy *p,
+				  const struct ref_packet *pk,
+				  const uint8_t *frame_src_mac)
+{
+	const uint8_t *m = pk->l4, *sb, *tb = NULL, *b;
+	uint8_t t = m[0];
+	size_t fixed, pos, n;
+
+	sb = bound_mac(p, 6, pk->src);
+	if (sb && memcmp(sb, frame_src_mac, 6))
+		return CG_R_SPOOFED_SOURCE;
+	if (t < 133 || t > 137)
+		return CG_R_ND;
+	fixed = t == 133 ? 8 : t == 134 ? 16 : t == 137 ? 40 : 24;
+	if (pk->l4_len < fixed)
+		return CG_R_MALFORMED;
+	if (t == 136 || t == 137) {
+		tb = bound_mac(p, 6, m + 8);
+		if (tb && t == 136 && memcmp(tb, frame_src_mac, 6))
+			return CG_R_SPOOFED_SOURCE;
+	}
+	pos = fixed;
+	for (n = 0; n < ND_MAX_OPTS && pos < pk->l4_len; n++) {
+		size_t olen;
+
+		if (pk->l4_len - pos < 8 || m[pos + 1] == 0)
+			return CG_R_MALFORMED;
+		olen = (size_t)m[pos + 1] * 8;
+		if (olen > pk->l4_len - pos)
+			return CG_R_MALFORMED;
+		b = m[pos] == 1 ? sb : m[pos] == 2 ? tb : NULL;
+		if (b && memcmp(b, m + pos + 2, 6))
+			return CG_R_SPOOFED_SOURCE;
+		pos += olen;
+	}
+	return pos == pk->l4_len ? CG_R_ND : CG_R_MALFORMED;
+}
+
 /* Steps 1-12; returns the reason before monitor mode. */
 static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 			    const uint8_t *f, size_t len,
@@ -1324,17 +1409,19 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 	out->zone_from = zone;
 
 	/*
-	 * 3. ARP passes within its zone, unless an Ethernet/IPv4 ARP packet
-	 * names a bound host as its sender with another sender MAC; other
+	 * 3. ARP passes within its zone, unless an ARP packet of a shape
+	 * Linux takes on Ethernet (hardware type 1 or 6, protocol IPv4,
+	 * address lengths 6 and 4, 28 bytes) names a bound host as its
+	 * sender with another sender MAC, or comes from another MAC; other
 	 * non-IP ethertypes drop.
 	 */
 	if (ethertype == ETH_P_ARP) {
 		const uint8_t *a = f + l3;
 
-		if (len >= l3 + 28 && get16(a) == 1 && get16(a + 2) == 0x0800 &&
-		    a[4] == 6 && a[5] == 4 &&
+		if (len >= l3 + 28 && (get16(a) == 1 || get16(a) == 6) &&
+		    get16(a + 2) == 0x0800 && a[4] == 6 && a[5] == 4 &&
 		    (bound = bound_mac(p, 4, a + 14)) &&
-		    memcmp(bound, a + 8, 6))
+		    (memcmp(bound, a + 8, 6) || memcmp(bound, f + 6, 6)))
 			return CG_R_SPOOFED_SOURCE;
 		return CG_R_ARP;
 	}
@@ -1364,11 +1451,11 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 
 		if (!memcmp(pk.src, unspec, 16))
 			link_src = true;
-		if (t >= 133 && t <= 137 && pk.hop_limit == 255)
-			return CG_R_ND;
-		if ((t == 130 || t == 131 || t == 132 || t == 143) &&
-		    pk.hop_limit == 1 && link_src)
-			return CG_R_ND;
+		if (((t >= 133 && t <= 137 && pk.hop_limit == 255) ||
+		     ((t == 130 || t == 131 || t == 132 || t == 143) &&
+		      pk.hop_limit == 1 && link_src)) &&
+		    nd_stays(p, &pk, zone))
+			return nd_bindings(p, &pk, f + 6);
 	}
 
 	/* 6. Source: zone, MAC binding, MAC seen elsewhere. */
@@ -1419,6 +1506,9 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 		    proto_matches(fl->proto, pk.proto) &&
 		    ports_match(fl, &pk)) {
 			out->flow = (uint32_t)i;
+			/* 7. Inspected flows pass no fragment. */
+			if (pk.fragmented && flow_has_ics(fl))
+				return CG_R_FRAGMENT;
 			return allowed_by(r, fl, (uint32_t)i, &pk, out);
 		}
 	}
@@ -1469,6 +1559,20 @@ void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
 
 	reason = judge(r, ifname, frame, len, out, &pk);
 
+	/*
+	 * 7. A first fragment on an inspected flow (allowed by it, or a
+	 * reply in its connection) drops, and leaves nothing behind for its
+	 * key in the fragment table.
+	 */
+	if (pk.family && pk.fragmented && !pk.non_first &&
+	    (reason == CG_R_ALLOWED || reason == CG_R_REPLY ||
+	     reason == CG_R_FRAGMENT) &&
+	    out->flow != CG_FLOW_NONE &&
+	    flow_has_ics(&r->policy->flows[out->flow])) {
+		frag_forget(r, &pk);
+		reason = CG_R_FRAGMENT;
+	}
+
 	/* 13. Monitor mode passes every drop, remembering why. */
 	out->would = (uint8_t)reason;
 	if (reason < CG_R_FIRST_DROP) {
@@ -1483,13 +1587,10 @@ void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
 	}
 	/*
 	 * 7. A first fragment that passed leaves its decision to the rest of
-	 * its datagram, unless that decision names a flow with `modbus:` or
-	 * `s7comm:` (step 12): what follows it was never inspected.
+	 * its datagram (none names an inspected flow: see above).
 	 */
 	if (pk.family && pk.fragmented && !pk.non_first &&
-	    out->verdict == CG_V_PASS && out->reason != CG_R_MONITOR &&
-	    !(out->flow != CG_FLOW_NONE &&
-	      flow_has_ics(&r->policy->flows[out->flow])))
+	    out->verdict == CG_V_PASS && out->reason != CG_R_MONITOR)
 		frag_remember(r, &pk, out);
 }
 

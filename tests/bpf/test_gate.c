@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "frames.h"
+#include "ics.h"
 #include "gate.h"
 #include "harness.h"
 
@@ -33,6 +34,7 @@ static const char *policy_text =
 	"  hmi: 198.18.10.5\n"
 	"  plc: 198.18.20.11\n"
 	"  plc-bound: {address: 198.18.20.12, mac: \"02:00:00:00:20:12\"}\n"
+	"  plc6-bound: {address: \"2001:2:0:20::12\", mac: \"02:00:00:00:20:12\"}\n"
 	"flows:\n"
 	"  - {name: hmi-plc, from: hmi, to: control, proto: tcp, ports: "
 	"[502]}\n"
@@ -42,18 +44,15 @@ static const char *policy_text =
 	"  - {name: v6-modbus, from: \"2001:2:0:10::/64\", to: "
 	"\"2001:2:0:20::/64\", proto: tcp, ports: [502]}\n"
 	"  - {name: mgmt-any, from: mgmt, to: control, proto: any}\n"
-	"  - {name: shadowed, from: hmi, to: plc, proto: tcp, ports: [502, "
-	"503]}\n"
-	"  - {name: modbus-ro, from: 198.18.10.20, to: 198.18.20.30, proto: "
-	"tcp, ports: [502], modbus: read-only}\n"
-	"  - {name: modbus-any, from: 198.18.10.22, to: 198.18.20.30, proto: "
-	"tcp, ports: [502], modbus: any}\n"
-	"  - {name: modbus-list, from: 198.18.10.21, to: 198.18.20.30, proto: "
-	"tcp, ports: [502], modbus: [3, 6]}\n"
-	"  - {name: s7-ro, from: 198.18.10.20, to: 198.18.20.31, proto: tcp, "
-	"ports: [102], s7comm: read-only}\n"
-	"  - {name: s7-any, from: 198.18.10.22, to: 198.18.20.31, proto: tcp, "
-	"ports: [102], s7comm: any}\n";
+	"  - {name: shadowed, from: hmi, to: plc, proto: tcp, ports: [502, 503]}\n"
+	"  - {name: modbus-ro, from: 198.18.10.20, to: 198.18.20.30, proto: tcp, ports: [502], modbus: read-only}\n"
+	"  - {name: modbus-any, from: 198.18.10.22, to: 198.18.20.30, proto: tcp, ports: [502], modbus: any}\n"
+	"  - {name: modbus-list, from: 198.18.10.21, to: 198.18.20.30, proto: tcp, ports: [502], modbus: [3, 6]}\n"
+	"  - {name: s7-ro, from: 198.18.10.20, to: 198.18.20.31, proto: tcp, ports: [102], s7comm: read-only}\n"
+	"  - {name: s7-any, from: 198.18.10.22, to: 198.18.20.31, proto: tcp, ports: [102], s7comm: any}\n"
+	"  - {name: web, from: 198.18.10.20, to: 198.18.20.30, proto: tcp, ports: [80]}\n"
+	"  - {name: v6-web, from: \"2001:2:0:10::20\", to: \"2001:2:0:20::30\", proto: tcp, ports: [80]}\n"
+	"  - {name: v6-mb-ro, from: \"2001:2:0:10::20\", to: \"2001:2:0:20::30\", proto: tcp, ports: [1502], modbus: read-only}\n";
 
 enum {
 	F_HMI_PLC,
@@ -66,7 +65,10 @@ enum {
 	F_MB_ANY,
 	F_MB_LIST,
 	F_S7_RO,
-	F_S7_ANY
+	F_S7_ANY,
+	F_WEB,
+	F_V6_WEB,
+	F_V6_MB
 };
 
 static char ifnames[4][CG_IFNAME_MAX] = {"biz0", "crane0", "mgmt0", "other0"};
@@ -475,6 +477,9 @@ static void test_malformed_and_fragments(struct ctx *c)
 	/* Neighbour discovery: on-link only. */
 	cg_frame_icmp(&s, "fe80::1", "ff02::1:ff00:11", 135, 0, 0);
 	s.ttl = 255;
+	s.payload = (const uint8_t *)"\x20\x01\x00\x02\x00\x00\x00\x20"
+				     "\x00\x00\x00\x00\x00\x00\x00\x11";
+	s.payload_len = 16;
 	len = build(&s, buf);
 	expect(c, "nd: neighbour solicitation, hop limit 255", "biz0", buf, len,
 	       PASS, CG_R_ND, NONE);
@@ -693,6 +698,298 @@ static size_t request(struct ctx *c, uint8_t *buf, const char *src,
 		    (verdict) == PASS)                                         \
 			req_next[sport] += sizeof(pl);                         \
 	} while (0)
+
+/* An ND message: the 8-byte ICMPv6 header, then `body` (target, options). */
+static size_t nd_frame(uint8_t *buf, const char *src, const char *dst,
+		       uint8_t type, const uint8_t *body, size_t n,
+		       uint8_t mac_last)
+{
+	struct cg_frame_spec s;
+
+	cg_frame_icmp(&s, src, dst, type, 0, 0);
+	s.ttl = 255;
+	s.payload = body;
+	s.payload_len = n;
+	set_mac(&s, mac_last);
+	if (mac_last == 0x12)
+		s.src_mac[4] = 0x20;
+	return build(&s, buf);
+}
+
+/* A target address, then one link-layer option (type, MAC ..:mac_last). */
+static size_t nd_body(uint8_t *b, const char *target, uint8_t opt,
+		      uint8_t mac_last)
+{
+	size_t n = 0;
+
+	if (target) {
+		cg_frame_parse_addr(target, b);
+		n = 16;
+	}
+	if (opt) {
+		static const uint8_t base[6] = { 0x02, 0, 0, 0, 0, 0 };
+
+		b[n] = opt;
+		b[n + 1] = 1;
+		memcpy(b + n + 2, base, 6);
+		b[n + 7] = mac_last;
+		if (mac_last == 0x12)
+			b[n + 6] = 0x20;
+		n += 8;
+	}
+	return n;
+}
+
+/*
+ * ND stays on its link (README step 5), bindings hold for ARP of every
+ * shape Linux takes and for ND (source, NA target, link-layer options),
+ * and inspected flows pass no fragments (step 7).
+ */
+static void test_nd_arp_frags(struct ctx *c)
+{
+	struct cg_frame_spec s;
+	struct cg_frame_layout lay;
+	uint8_t buf[CG_FRAME_MAX], body[1024];
+	size_t len, n;
+	int t;
+
+	c->keep_mac = true;
+
+	/* Across zones, with a body: judged like any ICMPv6 frame. */
+	for (t = 135; t <= 137; t++) {
+		char name[96];
+
+		memset(body, 0x41, 800);
+		nd_body(body, "2001:2:0:20::11", 0, 0);
+		len = nd_frame(buf, "2001:2:0:10::5", "2001:2:0:20::11", t,
+			       body, 800, 0x05);
+		snprintf(name, sizeof(name),
+			 "nd %d, business -> crane global: no-rule", t);
+		expect(c, name, "biz0", buf, len, DROP, CG_R_NO_RULE, NONE);
+		len = nd_frame(buf, "2001:2:0:99::5", "2001:2:0:20::11", t,
+			       body, 800, 0x05);
+		snprintf(name, sizeof(name),
+			 "nd %d, from an address in no zone: spoofed-source", t);
+		expect(c, name, "biz0", buf, len, DROP, CG_R_SPOOFED_SOURCE,
+		       NONE);
+	}
+	n = nd_body(body, "2001:2:0:20::11", 0, 0);
+	len = nd_frame(buf, "fe80::5", "2001:2:0:20::11", 135, body, n, 0x05);
+	expect(c, "nd: link-local to another zone's global address", "biz0",
+	       buf, len, DROP, CG_R_SPOOFED_SOURCE, NONE);
+	n = nd_body(body, "2001:2:0:10::6", 1, 0x05);
+	len = nd_frame(buf, "2001:2:0:10::5", "2001:2:0:10::6", 135, body, n,
+		       0x05);
+	expect(c, "nd: NS within the ingress zone's addresses", "biz0", buf,
+	       len, PASS, CG_R_ND, NONE);
+	len = nd_frame(buf, "::", "ff02::1:ff00:6", 135, body, 16, 0x05);
+	expect(c, "nd: DAD from ::", "biz0", buf, len, PASS, CG_R_ND, NONE);
+	cg_frame_icmp(&s, "fe80::1", "ff05::2", 143, 0, 0);
+	s.ttl = 1;
+	len = build(&s, buf);
+	expect(c, "nd: MLD to a site-scope group is judged like any frame",
+	       "biz0", buf, len, DROP, CG_R_SPOOFED_SOURCE, NONE);
+	n = nd_body(body, NULL, 0, 0);
+	len = nd_frame(buf, "fe80::1", "ff02::2", 133, body, n, 0x05);
+	expect(c, "nd: RS, no options", "biz0", buf, len, PASS, CG_R_ND, NONE);
+	len = nd_frame(buf, "fe80::1", "ff02::1", 136, body, 8, 0x05);
+	expect(c, "nd: NA without its target: malformed", "biz0", buf, len,
+	       DROP, CG_R_MALFORMED, NONE);
+	n = nd_body(body, "2001:2:0:10::6", 1, 0x05);
+	body[17] = 0;
+	len = nd_frame(buf, "fe80::1", "ff02::1", 136, body, n, 0x05);
+	expect(c, "nd: an option of length 0: malformed", "biz0", buf, len,
+	       DROP, CG_R_MALFORMED, NONE);
+	n = nd_body(body, "2001:2:0:10::6", 1, 0x05);
+	len = nd_frame(buf, "fe80::1", "ff02::1", 136, body, n - 2, 0x05);
+	expect(c, "nd: an option past the end: malformed", "biz0", buf, len,
+	       DROP, CG_R_MALFORMED, NONE);
+
+	/* Bindings: 2001:2:0:20::12 is bound to 02:00:00:00:20:12. */
+	n = nd_body(body, "2001:2:0:20::12", 2, 0x66);
+	len = nd_frame(buf, "2001:2:0:20::12", "ff02::1", 136, body, n, 0x66);
+	expect(c, "nd binding: unsolicited NA for a bound address, other MAC",
+	       "crane0", buf, len, DROP, CG_R_SPOOFED_SOURCE, NONE);
+	len = nd_frame(buf, "fe80::66", "ff02::1", 136, body, n, 0x66);
+	expect(c, "nd binding: NA target bound, from another MAC", "crane0",
+	       buf, len, DROP, CG_R_SPOOFED_SOURCE, NONE);
+	len = nd_frame(buf, "fe80::66", "ff02::1", 136, body, n, 0x12);
+	expect(c, "nd binding: NA target bound, another MAC in its option",
+	       "crane0", buf, len, DROP, CG_R_SPOOFED_SOURCE, NONE);
+	n = nd_body(body, "2001:2:0:20::12", 2, 0x12);
+	len = nd_frame(buf, "2001:2:0:20::12", "ff02::1", 136, body, n, 0x12);
+	expect(c, "nd binding: NA from the bound MAC, naming it", "crane0",
+	       buf, len, PASS, CG_R_ND, NONE);
+	n = nd_body(body, "2001:2:0:20::1", 1, 0x66);
+	len = nd_frame(buf, "2001:2:0:20::12", "ff02::1:ff00:1", 135, body, n,
+		       0x12);
+	expect(c, "nd binding: NS from a bound source, another MAC in SLL",
+	       "crane0", buf, len, DROP, CG_R_SPOOFED_SOURCE, NONE);
+	len = nd_frame(buf, "2001:2:0:20::12", "ff02::1:ff00:1", 135, body, n,
+		       0x66);
+	expect(c, "nd binding: NS from a bound source, another frame MAC",
+	       "crane0", buf, len, DROP, CG_R_SPOOFED_SOURCE, NONE);
+	n = nd_body(body, "2001:2:0:20::1", 1, 0x12);
+	len = nd_frame(buf, "2001:2:0:20::12", "ff02::1:ff00:1", 135, body, n,
+		       0x12);
+	expect(c, "nd binding: NS from the bound MAC", "crane0", buf, len,
+	       PASS, CG_R_ND, NONE);
+	/* Redirect: target, destination, then a target LL option. */
+	cg_frame_parse_addr("2001:2:0:20::12", body);
+	n = 16 + nd_body(body + 16, "2001:2:0:20::12", 2, 0x66);
+	len = nd_frame(buf, "fe80::1", "fe80::99", 137, body, n, 0x01);
+	expect(c, "nd binding: redirect to a bound target, another MAC",
+	       "crane0", buf, len, DROP, CG_R_SPOOFED_SOURCE, NONE);
+
+	/* ARP: hardware type 6 (IEEE 802) is held to the binding too. */
+	cg_frame_arp(&s, "198.18.20.12", "198.18.20.1");
+	set_mac(&s, 0x98);
+	len = cg_frame_build_layout(&s, buf, sizeof(buf), &lay);
+	buf[lay.l3_off + 1] = 6;
+	expect(c, "binding: ARP (hardware type 6) claiming a bound address",
+	       "crane0", buf, len, DROP, CG_R_SPOOFED_SOURCE, NONE);
+	s.src_mac[4] = 0x20;
+	s.src_mac[5] = 0x12;
+	len = cg_frame_build_layout(&s, buf, sizeof(buf), &lay);
+	buf[lay.l3_off + 1] = 6;
+	expect(c, "binding: ARP (hardware type 6) from the bound MAC", "crane0",
+	       buf, len, PASS, CG_R_ARP, NONE);
+	memcpy(buf + 6, "\x02\x00\x00\x00\x00\x97", 6);
+	expect(c, "binding: ARP naming the bound MAC from another one",
+	       "crane0", buf, len, DROP, CG_R_SPOOFED_SOURCE, NONE);
+
+	/*
+	 * Issue 19, 1: a datagram to :80 with id 4242, then a Modbus
+	 * segment fragmented with the same id on an established connection.
+	 */
+	cg_frame_tcp(&s, "198.18.10.20", "198.18.20.30", 41000, 80,
+		     CG_TCP_PSH | CG_TCP_ACK);
+	set_mac(&s, 0x20);
+	s.ip_id = 4242;
+	s.ip4_mf = true;
+	len = build(&s, buf);
+	expect(c, "frag id: first fragment to :80", "biz0", buf, len, PASS,
+	       CG_R_ALLOWED, F_WEB);
+	s.ip4_mf = false;
+	s.ip4_frag_off = 3;
+	s.no_l4 = true;
+	len = build(&s, buf);
+	expect(c, "frag id: its tail", "biz0", buf, len, PASS, CG_R_ALLOWED,
+	       F_WEB);
+	cg_frame_tcp(&s, "198.18.10.20", "198.18.20.30", 41001, 502,
+		     CG_TCP_SYN);
+	set_mac(&s, 0x20);
+	len = build(&s, buf);
+	expect(c, "frag id: Modbus SYN", "biz0", buf, len, PASS, CG_R_ALLOWED,
+	       F_MB_RO);
+	{
+		uint8_t pl[64];
+
+		cg_frame_tcp(&s, "198.18.10.20", "198.18.20.30", 41001, 502,
+			     CG_TCP_PSH | CG_TCP_ACK);
+		set_mac(&s, 0x20);
+		s.payload = pl;
+		s.payload_len = cg_modbus_request(pl, sizeof(pl), 1, 1, 3, 0);
+		s.tcp_seq = 1001; /* the stream's next byte after the SYN */
+		len = build(&s, buf);
+		expect(c, "frag id: an established read passes", "biz0", buf,
+		       len, PASS, CG_R_ALLOWED, F_MB_RO);
+		s.ip_id = 4242;
+		s.ip4_mf = true;
+		len = build(&s, buf);
+		expect(c, "frag id: its first fragment (fast path): fragment",
+		       "biz0", buf, len, DROP, CG_R_FRAGMENT, F_MB_RO);
+		s.ip4_mf = false;
+		s.ip4_frag_off = 3;
+		s.no_l4 = true;
+		s.payload_len = cg_modbus_request(pl, sizeof(pl), 2, 1, 6, 0);
+		len = build(&s, buf);
+		expect(c, "frag id: the tail with the write follows nothing",
+		       "biz0", buf, len, DROP, CG_R_FRAGMENT, NONE);
+
+		/* Judged in full (no connection yet): the same. */
+		cg_frame_tcp(&s, "198.18.10.20", "198.18.20.30", 41002, 502,
+			     CG_TCP_SYN);
+		set_mac(&s, 0x20);
+		s.ip_id = 4300;
+		s.ip4_mf = true;
+		len = build(&s, buf);
+		expect(c, "frag: an inspected flow's fragmented SYN", "biz0",
+		       buf, len, DROP, CG_R_FRAGMENT, F_MB_RO);
+		s.ip4_mf = false;
+		s.ip4_frag_off = 0;
+		s.tcp_flags = CG_TCP_ACK;
+		len = build(&s, buf);
+		expect(c, "frag: and it opened no connection", "biz0", buf, len,
+		       PASS, CG_R_ALLOWED, F_MB_RO);
+		cg_frame_tcp(&s, "198.18.20.30", "198.18.10.20", 502, 41001,
+			     CG_TCP_PSH | CG_TCP_ACK);
+		set_mac(&s, 0x30);
+		s.ip_id = 4301;
+		s.ip4_mf = true;
+		len = build(&s, buf);
+		expect(c, "frag: an inspected flow's fragmented reply",
+		       "crane0", buf, len, DROP, CG_R_FRAGMENT, F_MB_RO);
+
+		/* IPv6: one atomic fragment to :80 primes the id. */
+		cg_frame_tcp(&s, "2001:2:0:10::20", "2001:2:0:20::30", 41003,
+			     80, CG_TCP_SYN);
+		set_mac(&s, 0x21);
+		s.n_ext = 1;
+		memset(&s.ext[0], 0, sizeof(s.ext[0]));
+		s.ext[0].type = 44;
+		s.ext[0].frag_id = 0x4242;
+		len = build(&s, buf);
+		expect(c, "frag6 id: an atomic fragment to :80", "biz0", buf,
+		       len, PASS, CG_R_ALLOWED, F_V6_WEB);
+		cg_frame_tcp(&s, "2001:2:0:10::20", "2001:2:0:20::30", 41004,
+			     1502, CG_TCP_SYN);
+		set_mac(&s, 0x21);
+		len = build(&s, buf);
+		expect(c, "frag6 id: Modbus SYN", "biz0", buf, len, PASS,
+		       CG_R_ALLOWED, F_V6_MB);
+		s.tcp_flags = CG_TCP_PSH | CG_TCP_ACK;
+		s.payload = pl;
+		s.payload_len = cg_modbus_request(pl, sizeof(pl), 1, 1, 3, 0);
+		s.n_ext = 1;
+		memset(&s.ext[0], 0, sizeof(s.ext[0]));
+		s.ext[0].type = 44;
+		s.ext[0].frag_more = true;
+		s.ext[0].frag_id = 0x4242;
+		len = build(&s, buf);
+		expect(c, "frag6 id: a Modbus first fragment: fragment", "biz0",
+		       buf, len, DROP, CG_R_FRAGMENT, F_V6_MB);
+		s.ext[0].frag_more = false;
+		s.ext[0].frag_off = 4;
+		s.no_l4 = true;
+		s.payload_len = cg_modbus_request(pl, sizeof(pl), 2, 1, 6, 0);
+		len = build(&s, buf);
+		expect(c, "frag6 id: its tail follows nothing", "biz0", buf,
+		       len, DROP, CG_R_FRAGMENT, NONE);
+	}
+
+	/* IPv6 fragment -> destination options -> TCP (RFC 8200). */
+	cg_frame_tcp(&s, "2001:2:0:10::20", "2001:2:0:20::30", 41005, 80,
+		     CG_TCP_SYN);
+	set_mac(&s, 0x21);
+	s.n_ext = 2;
+	memset(&s.ext[0], 0, sizeof(s.ext[0]) * 2);
+	s.ext[0].type = 44;
+	s.ext[0].frag_more = true;
+	s.ext[0].frag_id = 0x5151;
+	s.ext[1].type = 60;
+	len = build(&s, buf);
+	expect(c, "frag6 dstopts: first fragment", "biz0", buf, len, PASS,
+	       CG_R_ALLOWED, F_V6_WEB);
+	s.ext[0].frag_more = false;
+	s.ext[0].frag_off = 4;
+	s.no_l4 = true;
+	len = build(&s, buf);
+	expect(c, "frag6 dstopts: the rest follows", "biz0", buf, len, PASS,
+	       CG_R_ALLOWED, F_V6_WEB);
+
+	c->keep_mac = false;
+}
 
 static void test_ics(struct ctx *c)
 {
@@ -1210,6 +1507,7 @@ int main(void)
 		test_state(&c);
 		test_ics(&c);
 		test_stream(&c);
+		test_nd_arp_frags(&c);
 		test_counters(&c);
 	}
 	cg_gate_free(c.g);

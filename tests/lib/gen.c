@@ -832,7 +832,131 @@ struct cg_gen_frames {
 	 */
 	struct gen_stream stream, proposed;
 	bool has_proposed;
+	/*
+	 * A shared-id sequence in progress (1-3, 0: none): a first fragment
+	 * between the ICS conversation's two hosts on another port, one on
+	 * the conversation itself, then a tail, all with one IP id.
+	 */
+	int shared_step;
+	bool shared_dstopts; /* IPv6: fragment -> destination options */
+	uint8_t arp_hrd;     /* the frame is ARP: its hardware type, 1 or 6 */
+	bool arp_sha_other;  /* ... and its sender MAC is not the frame's */
 };
+
+/*
+ * Fragment ids: often one shared value, so that datagrams of different
+ * flows between the same hosts collide in the fragment table.
+ */
+static uint32_t frag_id(struct cg_rng *r)
+{
+	return cg_rng_pct(r, 40) ? 4242 : (uint32_t)cg_rng_next(r);
+}
+
+/* The station MAC the generator gives an address (see cg_gen_frame). */
+static void station_mac(int family, const uint8_t *addr, uint8_t *mac)
+{
+	size_t n = family == 4 ? 4 : 16;
+
+	mac[0] = 0x02;
+	mac[1] = 0x01;
+	memcpy(mac + 2, addr + n - 4, 4);
+}
+
+/* A bound host's address of `family` (random among them), or false. */
+static bool bound_host(struct cg_rng *r, const struct cg_policy *p, int family,
+		       uint8_t *addr)
+{
+	size_t i, n = 0, pick;
+
+	for (i = 0; i < p->n_hosts; i++)
+		if (p->hosts[i].has_mac && p->hosts[i].addr.family == family)
+			n++;
+	if (!n)
+		return false;
+	pick = cg_rng_below(r, (uint32_t)n);
+	for (i = 0; i < p->n_hosts; i++)
+		if (p->hosts[i].has_mac && p->hosts[i].addr.family == family &&
+		    !pick--) {
+			memcpy(addr, p->hosts[i].addr.addr, 16);
+			return true;
+		}
+	return false;
+}
+
+/*
+ * An ND message of type 133-137 (README step 5): on-link or not, its
+ * fixed part (sometimes cut short), a target that is often a bound host,
+ * and 0-3 options: link-layer options naming the source's station, the
+ * target's, or another MAC; other options; sometimes a bad length.
+ * Writes the body (after the 8-byte ICMPv6 header) into `payload`.
+ */
+static size_t nd_message(struct cg_gen_frames *g, struct cg_rng *r,
+			 struct cg_frame_spec *s, uint8_t *payload)
+{
+	static const uint8_t fixed[] = {0, 8, 16, 16, 32}; /* after 8 */
+	uint8_t t = s->icmp_type, tgt[16] = {0}, mac[6];
+	size_t n, i, opts;
+
+	/* On-link addresses, mostly. */
+	if (cg_rng_pct(r, 40)) {
+		memset(s->src, 0, 16);
+		if (cg_rng_pct(r, 85)) {
+			s->src[0] = 0xfe;
+			s->src[1] = 0x80;
+			s->src[15] = (uint8_t)cg_rng_below(r, 8);
+		}
+	} else if (cg_rng_pct(r, 30)) {
+		bound_host(r, g->p, 6, s->src);
+	}
+	if (cg_rng_pct(r, 40)) {
+		memset(s->dst, 0, 16);
+		s->dst[0] = 0xff;
+		s->dst[1] = cg_rng_pct(r, 85) ? 0x02 : 0x05;
+		s->dst[15] = (uint8_t)cg_rng_below(r, 3);
+	} else if (cg_rng_pct(r, 20)) {
+		memset(s->dst, 0, 16);
+		s->dst[0] = 0xfe;
+		s->dst[1] = 0x80;
+		s->dst[15] = 1;
+	}
+	s->ttl = cg_rng_pct(r, 90) ? 255 : 64;
+
+	n = fixed[t - 133];
+	memset(payload, 0, n);
+	if (t >= 135) {
+		if (!bound_host(r, g->p, 6, tgt) || cg_rng_pct(r, 30))
+			memcpy(tgt, cg_rng_pct(r, 50) ? s->src : s->dst, 16);
+		memcpy(payload, tgt, 16);
+		if (t == 137)
+			memcpy(payload + 16, tgt, 16);
+	}
+	if (cg_rng_pct(r, 5))
+		n = cg_rng_below(r, (uint32_t)n + 1); /* cut short */
+	opts = cg_rng_below(r, 4);
+	for (i = 0; i < opts && n + 16 <= 200; i++) {
+		uint8_t type = cg_rng_pct(r, 80) ? (uint8_t)rng_range(r, 1, 2)
+						 : (uint8_t)rng_range(r, 3, 25);
+		uint8_t len =
+			cg_rng_pct(r, 90) ? 1 : (uint8_t)cg_rng_below(r, 3);
+		uint32_t k = cg_rng_below(r, 100);
+
+		if (k < 40)
+			station_mac(6, s->src, mac);
+		else if (k < 80)
+			station_mac(6, tgt, mac);
+		else
+			for (k = 0; k < 6; k++)
+				mac[k] = (uint8_t)cg_rng_next(r);
+		memset(payload + n, 0, 16);
+		payload[n] = type;
+		payload[n + 1] = len;
+		memcpy(payload + n + 2, mac, 6);
+		n += len ? (size_t)len * 8 : 8;
+	}
+	if (n >= 8 && cg_rng_pct(r, 5))
+		n -= cg_rng_below(r, 4); /* an option past the end */
+	return n;
+}
 
 static void add_pfx(struct cg_gen_frames *g, const struct cg_prefix *p)
 {
@@ -1836,15 +1960,16 @@ static void ics_fresh(struct cg_gen_frames *g, struct cg_rng *r,
 	s->payload_len = ics_payload(r, kind, true, payload, how, sizeof(how));
 	if (cg_rng_pct(r, 3)) {
 		/* A first fragment: the payload continues elsewhere. */
-		if (s->family == 4)
+		if (s->family == 4) {
 			s->ip4_mf = true;
-		else if (s->n_ext < CG_FRAME_MAX_EXT) {
+			s->ip_id = (uint16_t)frag_id(r);
+		} else if (s->n_ext < CG_FRAME_MAX_EXT) {
 			struct cg_frame_ext *e = &s->ext[s->n_ext++];
 
 			memset(e, 0, sizeof(*e));
 			e->type = 44;
 			e->frag_more = true;
-			e->frag_id = (uint32_t)cg_rng_next(r);
+			e->frag_id = frag_id(r);
 		}
 	}
 	snprintf(what, what_size, "ics fresh to %u: %s", s->dport, how);
@@ -1924,8 +2049,71 @@ static void ics_sequel(struct cg_gen_frames *g, struct cg_rng *r,
 	}
 	s->payload_len =
 		ics_payload(r, h->ics, request, payload, how, sizeof(how));
+	if (cg_rng_pct(r, 5)) {
+		/* A first fragment inside the connection (fast path). */
+		if (s->family == 4) {
+			s->ip4_mf = true;
+			s->ip_id = (uint16_t)frag_id(r);
+		} else {
+			memset(&s->ext[0], 0, sizeof(s->ext[0]));
+			s->n_ext = 1;
+			s->ext[0].type = 44;
+			s->ext[0].frag_more = true;
+			s->ext[0].frag_id = frag_id(r);
+		}
+	}
 	snprintf(what, what_size, "ics %s: %s", same ? "again" : "other way",
 		 how);
+}
+
+/*
+ * One frame of a shared-id sequence (issue 19, 1): step 1 a first
+ * fragment from the conversation's source to its destination on another
+ * port, step 2 a first fragment on the conversation's own ports (its
+ * connection: the fast path), step 3 a non-first fragment of the same
+ * (addresses, id, protocol) that follows whatever the table holds.
+ */
+static void shared_id_frame(struct cg_gen_frames *g, struct cg_rng *r,
+			    struct cg_frame_spec *s, const char **ifname,
+			    uint8_t *payload, char *what, size_t what_size)
+{
+	const struct hist_entry *h = &g->conv;
+	int step = g->shared_step;
+
+	*s = h->spec;
+	memcpy(payload, h->payload, sizeof(h->payload));
+	s->payload = payload;
+	*ifname = h->ifname;
+	s->n_ext = 0;
+	s->ip4_mf = false;
+	s->ip4_frag_off = 0;
+	s->no_l4 = step == 3;
+	s->tcp_flags = CG_TCP_PSH | CG_TCP_ACK;
+	if (step == 1) {
+		s->dport = pick_dport(r, g, NULL);
+		s->payload_len = 8;
+	}
+	if (step == 3)
+		s->payload_len = 16;
+	if (s->family == 4) {
+		s->ip_id = 4242;
+		s->ip4_mf = step < 3;
+		s->ip4_frag_off = step == 3 ? 3 : 0;
+	} else {
+		memset(&s->ext[0], 0, sizeof(s->ext[0]) * 2);
+		s->n_ext = 1;
+		s->ext[0].type = 44;
+		s->ext[0].frag_id = 4242;
+		s->ext[0].frag_more = step < 3;
+		s->ext[0].frag_off = step == 3 ? 3 : 0;
+		if (g->shared_dstopts) {
+			s->n_ext = 2;
+			s->ext[1].type = 60;
+		}
+	}
+	snprintf(what, what_size, "shared id step %d%s", step,
+		 g->shared_dstopts ? " (dstopts)" : "");
+	g->shared_step = step == 3 ? 0 : step + 1;
 }
 
 /* A fresh frame, not related to earlier ones. */
@@ -2000,7 +2188,23 @@ static void fresh_frame(struct cg_gen_frames *g, struct cg_rng *r,
 			cg_frame_parse_addr("198.18.0.1", s->src);
 		s->family = 4;
 		s->arp_op = (uint16_t)rng_range(r, 1, 2);
-		snprintf(what, what_size, "arp");
+		/* Bound senders, hardware type 1 or 6 (both taken by Linux
+		 * on Ethernet), a sender MAC that is not the frame's. */
+		if (cg_rng_pct(r, 40)) {
+			bound_host(r, p, 4, s->src);
+			zone = zone_of(p, 4, s->src);
+			if (zone >= 0) {
+				vid = 0;
+				zone_ingress(r, &p->zones[zone], ifname, &vid);
+				s->n_tags = vid ? 1 : 0;
+				s->tags[0].tpid = 0x8100;
+				s->tags[0].tci = vid;
+			}
+		}
+		g->arp_hrd = cg_rng_pct(r, 30) ? 6 : 1;
+		g->arp_sha_other = cg_rng_pct(r, 10);
+		snprintf(what, what_size, "arp hrd %u%s", g->arp_hrd,
+			 g->arp_sha_other ? " sha other" : "");
 		return;
 	}
 	if (kind < 8) {
@@ -2062,7 +2266,7 @@ static void fresh_frame(struct cg_gen_frames *g, struct cg_rng *r,
 			s->ip4_mf = first || cg_rng_pct(r, 50);
 			s->ip4_frag_off =
 				(uint16_t)(first ? 0 : rng_range(r, 1, 8191));
-			s->ip_id = (uint16_t)cg_rng_next(r);
+			s->ip_id = (uint16_t)frag_id(r);
 		} else if (s->n_ext < CG_FRAME_MAX_EXT) {
 			struct cg_frame_ext *e = &s->ext[s->n_ext++];
 
@@ -2071,7 +2275,14 @@ static void fresh_frame(struct cg_gen_frames *g, struct cg_rng *r,
 			e->frag_off =
 				(uint16_t)(first ? 0 : rng_range(r, 1, 8191));
 			e->frag_more = first || cg_rng_pct(r, 50);
-			e->frag_id = (uint32_t)cg_rng_next(r);
+			e->frag_id = frag_id(r);
+			/* Fragment, then destination options (RFC 8200). */
+			if (first && s->n_ext < CG_FRAME_MAX_EXT &&
+			    cg_rng_pct(r, 20)) {
+				e = &s->ext[s->n_ext++];
+				memset(e, 0, sizeof(*e));
+				e->type = 60;
+			}
 		}
 		if (!first && cg_rng_pct(r, 50))
 			s->no_l4 = true;
@@ -2082,6 +2293,12 @@ static void fresh_frame(struct cg_gen_frames *g, struct cg_rng *r,
 	for (i = 0; i < s->payload_len; i++)
 		payload[i] = (uint8_t)cg_rng_next(r);
 	s->payload = payload;
+	if (s->proto == 58 && family == 6 && s->icmp_type >= 133 &&
+	    s->icmp_type <= 137 && !s->no_l4 && cg_rng_pct(r, 85)) {
+		s->payload_len = nd_message(g, r, s, payload);
+		snprintf(what, what_size, "nd %u", s->icmp_type);
+		return;
+	}
 	if (cg_rng_pct(r, 30))
 		s->pad_to = 60;
 
@@ -2172,11 +2389,21 @@ static void sequel_frame(struct cg_gen_frames *g, struct cg_rng *r,
 			uint32_t id = (uint32_t)cg_rng_next(r);
 			size_t i;
 
+			uint8_t after = 0;
+
 			for (i = 0; i < h->spec.n_ext; i++)
-				if (h->spec.ext[i].type == 44)
+				if (h->spec.ext[i].type == 44) {
 					id = h->spec.ext[i].frag_id;
-			memset(&s->ext[0], 0, sizeof(s->ext[0]));
+					if (i + 1 < h->spec.n_ext)
+						after = h->spec.ext[i + 1].type;
+				}
+			memset(&s->ext[0], 0, sizeof(s->ext[0]) * 2);
 			s->n_ext = 1;
+			/* The fragment header names what its first did. */
+			if (after && cg_rng_pct(r, 80)) {
+				s->n_ext = 2;
+				s->ext[1].type = after;
+			}
 			s->ext[0].type = 44;
 			s->ext[0].frag_off = (uint16_t)rng_range(r, 1, 200);
 			s->ext[0].frag_more = cg_rng_pct(r, 50);
@@ -2281,7 +2508,17 @@ void cg_gen_frame(struct cg_gen_frames *g, struct cg_rng *r,
 	g->ics_response = false;
 	g->ics_clean = false;
 	g->ics_start = false;
-	if (g->stream.active && cg_rng_pct(r, 35)) {
+	g->arp_hrd = 0;
+	g->arp_sha_other = false;
+	if (!g->shared_step && g->has_conv && g->conv.spec.proto == 6 &&
+	    cg_rng_pct(r, 2)) {
+		g->shared_step = 1;
+		g->shared_dstopts = cg_rng_pct(r, 50);
+	}
+	if (g->shared_step) {
+		shared_id_frame(g, r, &s, &out->ifname, payload, out->what,
+				sizeof(out->what));
+	} else if (g->stream.active && cg_rng_pct(r, 35)) {
 		stream_frame(g, r, &s, &out->ifname, payload, out->what,
 			     sizeof(out->what), &bad_csum);
 		streamed = true;
@@ -2322,6 +2559,12 @@ void cg_gen_frame(struct cg_gen_frames *g, struct cg_rng *r,
 		out->len = 60;
 		snprintf(out->what, sizeof(out->what), "zero frame");
 		return;
+	}
+	if (s.kind == CG_FRAME_ARP && g->arp_hrd &&
+	    out->len >= lay.l3_off + 28) {
+		out->buf[lay.l3_off + 1] = g->arp_hrd;
+		if (g->arp_sha_other)
+			out->buf[lay.l3_off + 13] ^= 0x5a;
 	}
 	if (bad_csum == 1 && s.proto == 6 && lay.l4_off + 18 <= out->len)
 		out->buf[lay.l4_off + 16 + cg_rng_below(r, 2)] ^=

@@ -1232,8 +1232,8 @@ static void test_ics_payload_bounds(struct cg_refeval *r)
 	s.ip_id = 79;
 	s.payload = pl;
 	s.payload_len = cg_modbus_response(pl, sizeof(pl), 1, 1, 3, 0);
-	expect(r, "the PLC's first fragment: reply", "crane0", &s,
-	       "reply flow 0 from 1 to 0");
+	expect(r, "the PLC's first fragment (a reply): fragment", "crane0", &s,
+	       "fragment flow 0 from 1 to 0");
 	s.ip4_mf = false;
 	s.ip4_frag_off = 4;
 	s.no_l4 = true;
