@@ -1537,7 +1537,9 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 			out->flow = c->flow;
 			/* 11a. What the responder says of the opener's stream.
 			 */
-			if (pk.proto == IPPROTO_TCP)
+			/* (A first fragment of an inspected flow drops at
+			 * step 7 below: it tells nothing.) */
+			if (pk.proto == IPPROTO_TCP && !pk.fragmented)
 				stream_reply(&c->stream, &pk);
 			return CG_R_REPLY;
 		}

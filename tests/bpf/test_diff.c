@@ -78,13 +78,14 @@ static void trace_tcp(const uint8_t *b, size_t len, char *out, size_t n)
 	}
 	if (proto != 6 || len < l4 + 20)
 		return;
-	snprintf(out, n, " [%u>%u seq %u ack %u fl %02x data %d]",
+	snprintf(out, n, " [%u>%u seq %u ack %u fl %02x win %u data %d]",
 		 b[l4] << 8 | b[l4 + 1], b[l4 + 2] << 8 | b[l4 + 3],
 		 (unsigned)(b[l4 + 4] << 24 | b[l4 + 5] << 16 | b[l4 + 6] << 8 |
 			    b[l4 + 7]),
 		 (unsigned)(b[l4 + 8] << 24 | b[l4 + 9] << 16 |
 			    b[l4 + 10] << 8 | b[l4 + 11]),
-		 b[l4 + 13], (int)dl - (int)(l4 + (b[l4 + 12] >> 4) * 4));
+		 b[l4 + 13], b[l4 + 14] << 8 | b[l4 + 15],
+		 (int)dl - (int)(l4 + (b[l4 + 12] >> 4) * 4));
 }
 
 static unsigned long long env_ull(const char *name, unsigned long long def)
