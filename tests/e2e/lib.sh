@@ -76,6 +76,15 @@ not_ok() {
 	diag "$@"
 }
 
+# todo DESCRIPTION REASON [DIAGNOSTIC LINE...]: a check of a known gap
+# that fails (TAP "# TODO": counted as skipped, not as a failure).
+todo() {
+	TAP_N=$((TAP_N + 1))
+	echo "not ok $TAP_N - $1 # TODO $2"
+	shift 2
+	diag "$@"
+}
+
 # skip DESCRIPTION REASON
 skip() {
 	TAP_N=$((TAP_N + 1))

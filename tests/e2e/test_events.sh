@@ -215,7 +215,7 @@ for fam in interface_packets_total interface_bytes_total events_suppressed_by_so
 		"$(grep -c "^# TYPE cranegate_$fam counter$" <<<"$scrape")" -eq 1
 done
 expect "interface_packets_total has every reason of every interface" \
-	"$(grep -c '^cranegate_interface_packets_total{' <<<"$scrape")" -eq $((4 * 15))
+	"$(grep -c '^cranegate_interface_packets_total{' <<<"$scrape")" -eq $((4 * 16))
 same_if() { # IFACE REASON: metrics and status agree (fresh reads of both)
 	local m st
 	m=$(metric "$(metrics)" "cranegate_interface_packets_total{iface=\"$1\",reason=\"$2\",verdict=\"drop\"}")
