@@ -191,6 +191,10 @@ exec 3>&2 2>/dev/null
 kill -9 -- "-$shell" 2>/dev/null # the shell's whole process group
 wait "$shell" 2>/dev/null
 exec 2>&3 3>&-
+# SIGKILL is delivered at once, but the group's processes leave the table
+# when the kernel has torn them down: give that a moment on a busy machine.
+group_gone() { ! pgrep -g "$shell" >/dev/null; }
+wait_until 5 group_gone
 expect "the shell and its process group are gone" "$(pgrep -g "$shell" | wc -l)" -eq 0
 expect "the watchdog lives on, outside that group" "$( [ -n "$wd" ] && kill -0 "$wd" 2>/dev/null && echo alive) (pending: $pc)" = "alive (pending: $pc)"
 if wait_until 15 is_active change-a; then
