@@ -1583,18 +1583,15 @@ __noinline int cg_stream_judge(struct xdp_md *ctx, const struct frame *f,
  * at once): this frame then drops.
  */
 static __always_inline bool stream_commit(struct xdp_md *ctx, struct frame *f,
-					  struct conn *c)
+					  struct conn *c,
+					  const struct cg_stream_buf *ms)
 {
-	struct cg_stream_buf *ms;
 	struct cg_stream *s;
 	__u8 fl = f->tcp_flags, state;
-	__u32 E, h, zero = 0;
+	__u32 E, h;
 
 	if (!c->val || is_shadow())
 		return true; /* a new connection: conn_open starts it */
-	ms = bpf_map_lookup_elem(&stream_buf, &zero);
-	if (!ms)
-		return false;
 	s = &c->val->stream;
 	state = s->state;
 	if (fl & TCP_SYN) {
@@ -1702,7 +1699,7 @@ static __always_inline __u32 inspect(struct xdp_md *ctx, struct frame *f,
 				     struct conn *c, struct cg_flow_info **fip,
 				     __u64 now)
 {
-	struct cg_stream_buf *ms;
+	struct cg_stream_buf *ms = NULL;
 	struct cg_flow_info *fi;
 	__u32 id = f->flow, r, zero = 0;
 	bool refused;
@@ -1730,7 +1727,7 @@ static __always_inline __u32 inspect(struct xdp_md *ctx, struct frame *f,
 		ics_count(f, refused, now);
 	if (refused)
 		return CG_R_ICS_DENIED;
-	if (f->st_touched && !stream_commit(ctx, f, c))
+	if (ms && !stream_commit(ctx, f, c, ms))
 		return CG_R_STREAM;
 	return CG_R_ALLOWED;
 }
