@@ -1538,6 +1538,38 @@ static void watchdog(const struct cg_env *env, const char *token, int rfd)
 	closelog();
 }
 
+/*
+ * In a child of fork(): become a watchdog that nothing the caller does can
+ * reach. A new session, SIGHUP ignored, a second fork (the grandchild is
+ * no one's child, so the caller's exit cannot take it along), its pid
+ * written to `report_fd` (then closed), and the caller's directory and
+ * terminal let go. Returns in the grandchild only.
+ */
+static void watchdog_detach(int report_fd)
+{
+	pid_t me;
+	int fd;
+
+	setsid();
+	signal(SIGHUP, SIG_IGN);
+	if (fork() != 0)
+		_exit(0);
+	me = getpid();
+	if (write(report_fd, &me, sizeof(me)) != sizeof(me))
+		_exit(1);
+	close(report_fd);
+	if (chdir("/"))
+		_exit(1);
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
 /* Make a path absolute (the watchdog runs from /). */
 static const char *absolute(const char *path, char *buf, size_t len)
 {
@@ -1588,29 +1620,9 @@ int cg_apply_confirmed_as(const struct cg_env *env, const char *policy_path,
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		pid_t me;
-		int fd;
-
 		close(to_wd[1]);
 		close(from_wd[0]);
-		setsid();
-		signal(SIGHUP, SIG_IGN);
-		if (fork() != 0)
-			_exit(0);
-		me = getpid();
-		if (write(from_wd[1], &me, sizeof(me)) != sizeof(me))
-			_exit(1);
-		close(from_wd[1]);
-		if (chdir("/"))
-			_exit(1);
-		fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-			if (fd > 2)
-				close(fd);
-		}
+		watchdog_detach(from_wd[1]);
 		watchdog(&wenv, ch.token, to_wd[0]);
 		_exit(0);
 	}
@@ -1745,28 +1757,12 @@ int cg_confirm_resume(const struct cg_env *env, char *buf, size_t len,
 	pid = fork();
 	if (pid == 0) {
 		sigset_t none;
-		pid_t me;
-		int fd;
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		close(pfd[0]);
-		setsid();
-		signal(SIGHUP, SIG_IGN);
-		if (fork() != 0)
-			_exit(0);
-		me = getpid();
-		if (write(pfd[1], &me, sizeof(me)) != sizeof(me))
-			_exit(1);
-		if (chdir("/"))
-			_exit(1);
+		watchdog_detach(pfd[1]);
 		/* Nothing of run's: not its log, socket or locks. */
-		fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
 		close_range(3, ~0U, 0);
 		watchdog(&wenv, pd.token, -1);
 		_exit(0);
