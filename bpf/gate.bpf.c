@@ -356,6 +356,8 @@ struct {
 	__uint(max_entries, 1);
 } conn_new SEC(".maps");
 
+#include "records.h"
+
 /* What parsing and classification learned about the frame. */
 struct frame {
 	__u64 tai; /* CLOCK_TAI ns, read when first needed; 0 = not yet */
@@ -891,7 +893,8 @@ static __always_inline void conn_seen(const struct frame *f,
 		return;
 	v->last = now;
 	if (f->proto == IPPROTO_TCP_ && (f->tcp_flags & (TCP_FIN | TCP_RST)))
-		v->closing = 1;
+		v->closing |= (f->tcp_flags & TCP_RST) ? CG_CLOSE_RST
+						       : CG_CLOSE_FIN;
 }
 
 /*
@@ -993,6 +996,8 @@ static __always_inline void conn_open(struct xdp_md *ctx, struct frame *f,
 	remember(&nv->end[c->end & 1], f, CG_R_ALLOWED);
 	nv->end[c->end & 1].mac_checked = now;
 	conn_seen(f, nv, now);
+	if (cfg_conn_count)
+		conn_count_first(nv, c->end, f->len, now);
 	if (bpf_map_update_elem(&conns, &c->key, nv, BPF_ANY)) {
 		state_count(CG_S_CONN_FAILED);
 		return;
@@ -1723,8 +1728,12 @@ static __always_inline __u32 inspect(struct xdp_md *ctx, struct frame *f,
 		f->payload_off = ms->payload_off;
 	}
 	refused = ics_refused(ctx, f, fi);
-	if (f->ics_proto && !is_shadow())
+	if (f->ics_proto && !is_shadow()) {
 		ics_count(f, refused, now);
+		if (cfg_conn_count && c->val)
+			cg_conn_request(c->val, f->ics_proto, f->function,
+					refused);
+	}
 	if (refused)
 		return CG_R_ICS_DENIED;
 	if (ms && !stream_commit(ctx, f, c, ms))
@@ -2612,6 +2621,11 @@ out:
 		frag_remember(&f, reason, now);
 
 	count(&reason_stats, reason, f.len, now);
+	/* What crossed on a live connection, for its records. */
+	if (cfg_conn_count && c.val && verdict == CG_V_PASS &&
+	    (reason == CG_R_ALLOWED || reason == CG_R_REPLY ||
+	     reason == CG_R_MONITOR))
+		conn_count(c.val, c.end, f.len);
 	if (cfg_iface_stats)
 		iface_count(f.ifindex, reason, f.len);
 	/* Per flow: what it passed (allowed, replies); a refusal is counted

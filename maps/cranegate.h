@@ -354,14 +354,54 @@ struct cg_stream {
 	struct cg_stream_rec rec[CG_STREAM_RECS];
 };
 
+/*
+ * What a connection carried, for its connection records (README,
+ * "Connection records"): frames and bytes that passed from each end
+ * (end[0] = end a of the key), when it started, and, on an inspected
+ * connection, its requests by function class and how many were refused.
+ * Every CPU that sees a frame of the connection adds to the one shared
+ * entry, so the counters take atomic adds (one locked add each; a
+ * per-CPU copy per connection would multiply the table by the CPUs).
+ * `run` reads them by sweeping the table (user/records.c).
+ *
+ * `functions` has bit F set when a request named function F: a Modbus
+ * function code, an S7 job function, or 0xF0 + group for S7 userdata
+ * (groups 0..15; the S7 setup function 0xF0 itself is group 0). It is
+ * set with an atomic or, and only when not yet set.
+ */
+enum cg_fclass {
+	CG_FC_READ = 0, /* what `read-only` admits */
+	CG_FC_WRITE,	/* writes to data: Modbus 5 6 15 16 21 22 23, S7 0x05 */
+	CG_FC_CONTROL,	/* programs, diagnostics, start/stop: Modbus 8 90,
+			 * S7 0x1A-0x1F 0x28 0x29 */
+	CG_FC_OTHER,	/* everything else, and requests that did not frame */
+	CG_FC_MAX,
+};
+
+struct cg_conn_count {
+	__u64 start;	  /* bpf_jiffies64() when the entry was created */
+	__u64 packets[2]; /* passed from end a, end b */
+	__u64 bytes[2];
+	__u32 requests[CG_FC_MAX];
+	__u32 refused; /* of the requests: refused (ics-denied) */
+	__u8 ics_proto;	     /* enum cg_ics_proto of the requests */
+	__u8 pad[3];
+	__u64 functions[4]; /* bit F: word F / 64, bit F % 64 */
+};
+
+/* cg_conn_val.closing: how the connection ended (bits; 0 = not yet). */
+#define CG_CLOSE_FIN (1u << 0)
+#define CG_CLOSE_RST (1u << 1)
+
 struct cg_conn_val {
 	__u64 last;   /* bpf_jiffies64() of the last frame */
 	__u64 until;  /* CLOCK_TAI ns: the opening flow's window ends; 0 */
 	__u8 opener;  /* 0: end a opened it, 1: end b */
-	__u8 closing; /* FIN or RST seen: short timeout */
+	__u8 closing; /* CG_CLOSE_*: FIN or RST seen: short timeout */
 	__u8 pad[6];
 	struct cg_conn_end end[2];
 	struct cg_stream stream;
+	struct cg_conn_count cnt;
 };
 
 /*

@@ -536,6 +536,7 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 		skel->rodata->cfg_ev_src_burst = l->source_events_burst;
 		skel->rodata->cfg_ev_src_limit = l->event_sources != 0;
 		skel->rodata->cfg_iface_stats = !o->no_iface_stats;
+		skel->rodata->cfg_conn_count = !o->no_conn_count;
 	}
 	bpf_map__set_max_entries(skel->maps.zones,
 				 at_least_one(c->n_zones + c->n_ifnames));

@@ -31,6 +31,8 @@ struct cg_gate_opts {
 	unsigned slot;
 	/* No per-interface counters (benchmarks: to measure their cost). */
 	bool no_iface_stats;
+	/* No counting on connection entries (benchmarks: its cost). */
+	bool no_conn_count;
 };
 
 /*

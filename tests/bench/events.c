@@ -4,7 +4,8 @@
  * plane, in ns per frame through BPF_PROG_TEST_RUN, each figure beside the
  * same frame through a variant of the gate without the feature:
  *
- *   - the established fast path with and without per-interface counters;
+ *   - the established fast path with and without per-interface counters,
+ *     and with and without counting on the connection entry (records);
  *   - a dropped (no-rule) frame whose event is: off (events_per_second:
  *     0), suppressed by its source's limit, suppressed by the reason's
  *     ceiling (no per-source limit), emitted into a ring buffer that is
@@ -87,8 +88,9 @@ enum {
 	G_NO_IFACE,
 	G_OFF, /* events_per_second: 0 */
 	G_OFF_NO_IFACE,
-	G_CEILING, /* event_sources: 0: the per-reason ceiling only */
-	G_HIGH,	   /* every event emitted */
+	G_CEILING,  /* event_sources: 0: the per-reason ceiling only */
+	G_HIGH,	    /* every event emitted */
+	G_NO_COUNT, /* no counting on connection entries */
 	G_N
 };
 
@@ -96,6 +98,7 @@ static const struct {
 	const char *name;
 	const char *limits;
 	bool no_iface;
+	bool no_count;
 } variants[G_N] = {
 	[G_DEFAULT] = {"default", "", false},
 	[G_NO_IFACE] = {"no-iface-counters", "", true},
@@ -108,6 +111,7 @@ static const struct {
 		    "1000000, source_events_per_second: 1000000, "
 		    "source_events_burst: 1000000}\n",
 		    false},
+	[G_NO_COUNT] = {"no-conn-count", "", false, true},
 };
 
 struct variant {
@@ -124,7 +128,8 @@ static int variant_load(int v, struct variant *out, bool verbose)
 				.name = "bench-events"};
 	struct cg_diags d = {.file = "bench-events.yaml"};
 	struct cg_gate_opts go = {.verbose = verbose,
-				  .no_iface_stats = variants[v].no_iface};
+				  .no_iface_stats = variants[v].no_iface,
+				  .no_conn_count = variants[v].no_count};
 	size_t len = 0, n;
 	char *yaml = bench_policy_yaml(&r, &len), *text;
 	int err;
@@ -185,6 +190,8 @@ static const struct ev_case cases[] = {
 	 "fast path, with per-interface counters"},
 	{"established", G_NO_IFACE, F_ESTABLISHED, 0, false,
 	 "fast path, without per-interface counters"},
+	{"established", G_NO_COUNT, F_ESTABLISHED, 0, false,
+	 "fast path, without counting on the connection entry (records)"},
 	{"established", -1, F_ESTABLISHED, 0, false, "empty XDP program"},
 	{"drop", G_OFF_NO_IFACE, F_NO_RULE, 0, false,
 	 "no-rule drop, events off, no per-interface counters"},
