@@ -893,8 +893,8 @@ static __always_inline void conn_seen(const struct frame *f,
 		return;
 	v->last = now;
 	if (f->proto == IPPROTO_TCP_ && (f->tcp_flags & (TCP_FIN | TCP_RST)))
-		v->closing |= (f->tcp_flags & TCP_RST) ? CG_CLOSE_RST
-						       : CG_CLOSE_FIN;
+		v->closing |=
+			(f->tcp_flags & TCP_RST) ? CG_CLOSE_RST : CG_CLOSE_FIN;
 }
 
 /*

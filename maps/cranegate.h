@@ -383,8 +383,8 @@ struct cg_conn_count {
 	__u64 packets[2]; /* passed from end a, end b */
 	__u64 bytes[2];
 	__u32 requests[CG_FC_MAX];
-	__u32 refused; /* of the requests: refused (ics-denied) */
-	__u8 ics_proto;	     /* enum cg_ics_proto of the requests */
+	__u32 refused;	/* of the requests: refused (ics-denied) */
+	__u8 ics_proto; /* enum cg_ics_proto of the requests */
 	__u8 pad[3];
 	__u64 functions[4]; /* bit F: word F / 64, bit F % 64 */
 };
