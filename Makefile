@@ -15,6 +15,11 @@ CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -std=gnu11 -D_GNU_SOURCE
 CPPFLAGS += -Imaps -Iuser -I$(BUILD) -Itests/lib
 LDLIBS += -lxdp -lbpf -lelf -lz -lyaml -lpcap -lcrypto -lmicrohttpd -lcap-ng -lm
+# IPFIX export (connection records): libfixbuf, on glib.
+FIXBUF_CFLAGS := $(shell pkg-config --cflags libfixbuf 2>/dev/null)
+FIXBUF_LIBS := $(shell pkg-config --libs libfixbuf 2>/dev/null || echo -lfixbuf)
+CPPFLAGS += $(FIXBUF_CFLAGS)
+LDLIBS += $(FIXBUF_LIBS)
 
 ifeq ($(V),1)
 Q =

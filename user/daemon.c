@@ -15,6 +15,8 @@
  *   link     an interface of the policy went away, or is there unguarded
  *   watch    POLICY changed on disk (--watch), and what became of it
  *   privileges  the capabilities kept after the first apply
+ *   connection  a connection ended (or an interim record of a long one):
+ *            records.c, from a sweep of the connection table each second
  * Each also goes to syslog(3) as one line (facility daemon).
  *
  * The gate does not depend on this process: the kernel holds the XDP
@@ -85,6 +87,7 @@
 #include "metrics.h"
 #include "output.h"
 #include "perm.h"
+#include "records.h"
 #include "runlock.h"
 #include "rxvlan.h"
 
@@ -110,6 +113,8 @@ struct run {
 	unsigned char applied_sha[32]; /* of the last file applied (--watch) */
 	unsigned char refused_sha[32]; /* of the last file refused (--watch) */
 	struct file_watch *fw;	       /* --watch */
+	struct cg_records *rec;	       /* connection records */
+	struct cg_limits limits;       /* of the policy last parsed */
 };
 
 static void iso_now(char *buf, size_t len)
@@ -281,6 +286,7 @@ static int apply_policy(struct run *r, const char *trigger, const char *path)
 	if (text && *text)
 		fputs(text, stderr);
 	if (!err) {
+		r->limits = p->limits;
 		n_w = c->n_ifnames;
 		w = calloc(n_w + 1, sizeof(*w));
 		for (i = 0; w && i < n_w; i++)
@@ -337,6 +343,7 @@ static int apply_policy(struct run *r, const char *trigger, const char *path)
 		w = NULL;
 	}
 	r->failed_sig = 0;
+	cg_records_limits(r->rec, &r->limits);
 	if (r->es)
 		cg_event_stream_forget(r->es);
 	cg_snapshot_read(r->env, &s);
@@ -1004,6 +1011,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	struct cg_event_stream *es = NULL;
 	int sfd = -1, tfd = -1, epfd = -1, evfd, err, stop_sig = 0;
 	int lfd = -1, dfd = -1, ifd = -1, wfd = -1, rlfd, ffd = -1, ferr;
+	int cfd = -1;
 	struct file_watch fw = {.fd = -1};
 	const char *first = o->policy;
 	char kept[4096];
@@ -1030,6 +1038,8 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	/* Everything that can fail for local reasons fails before the
 	 * gate changes: the log, then the metrics address. */
 	if ((err = open_log(&r)))
+		goto out;
+	if ((err = cg_records_open(env, o->ipfix, &r.rec)))
 		goto out;
 	if (o->metrics &&
 	    (err = cg_metrics_bind(o->metrics, metrics_body, (void *)env, &ms)))
@@ -1131,6 +1141,19 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 		if ((err = epoll_add(epfd, tfd)))
 			goto out;
 	}
+	/* Connection records: a sweep of the connection table a second. */
+	{
+		struct itimerspec it = {.it_interval = {.tv_sec = 1},
+					.it_value = {.tv_sec = 1}};
+
+		cfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		if (cfd < 0 || timerfd_settime(cfd, 0, &it, NULL) ||
+		    (err = epoll_add(epfd, cfd))) {
+			err = err ? err : -errno;
+			goto out;
+		}
+		cg_records_sweep(r.rec, r.log);
+	}
 	cg_snapshot_read(env, &r.base);
 	clock_gettime(CLOCK_MONOTONIC, &r.base_at);
 	syslog(LOG_NOTICE, "streaming events to %s%s%s",
@@ -1180,6 +1203,13 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 
 				if (read(wfd, &ticks, sizeof(ticks)) > 0)
 					file_changed(&r);
+			} else if (fd == cfd) {
+				uint64_t ticks;
+
+				if (read(cfd, &ticks, sizeof(ticks)) > 0) {
+					cg_records_sweep(r.rec, r.log);
+					log_flush(&r);
+				}
 			} else if (fd == tfd) {
 				uint64_t ticks;
 
@@ -1212,8 +1242,10 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 			}
 		}
 	}
-	/* What is already in the ring buffer still goes out. */
+	/* What is already in the ring buffer still goes out; so do the
+	 * records of connections that ended since the last sweep. */
 	cg_event_stream_poll(es, 0);
+	cg_records_sweep(r.rec, r.log);
 	log_flush(&r);
 	cg_fanout_flush(r.fan);
 	if (stop_sig) {
@@ -1239,6 +1271,9 @@ out:
 	cg_fanout_close(r.fan);
 	cg_event_stream_close(es);
 	cg_snapshot_free(&r.base);
+	cg_records_close(r.rec);
+	if (cfd >= 0)
+		close(cfd);
 	if (tfd >= 0)
 		close(tfd);
 	if (dfd >= 0)

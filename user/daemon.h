@@ -23,6 +23,7 @@ struct cg_run_opts {
 	bool no_reload;	      /* SIGHUP does nothing; fewer caps */
 	bool insecure;	      /* accept a policy file others can write */
 	bool watch;	      /* also reload when POLICY changes on disk */
+	const char *ipfix;    /* connection records to HOST:PORT, or NULL */
 };
 
 /*

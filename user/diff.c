@@ -2403,6 +2403,7 @@ static int diff_limits(struct cg_diff *d, const struct cg_limits *o,
 		LIMIT(source_events_per_second),
 		LIMIT(source_events_burst),
 		LIMIT(event_sources),
+		LIMIT(record_interval),
 #undef LIMIT
 	};
 	char a[16], b[16];

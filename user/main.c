@@ -35,6 +35,7 @@ struct args {
 	const char *log;     /* --log FILE */
 	const char *metrics; /* --metrics ADDR:PORT */
 	const char *summary; /* --summary SECONDS */
+	const char *ipfix;   /* run --ipfix HOST:PORT */
 	bool detach_on_exit;
 	bool no_reload; /* run --no-reload */
 	bool watch;	/* run --watch */
@@ -72,6 +73,7 @@ enum {
 	OPT_SHADOW,
 	OPT_PROMOTE,
 	OPT_SHADOW_STOP,
+	OPT_IPFIX,
 };
 
 struct command {
@@ -203,6 +205,7 @@ static int do_run(struct args *a)
 		.no_reload = a->no_reload,
 		.watch = a->watch,
 		.insecure = a->insecure,
+		.ipfix = a->ipfix,
 	};
 	char *end;
 
@@ -350,7 +353,8 @@ static const struct command commands[] = {
 	 0, do_detach},
 	{"run",
 	 "run POLICY [--log FILE] [--metrics ADDR:PORT] [--summary SECONDS] "
-	 "[--watch] [--detach-on-exit] [--no-reload] [--insecure]",
+	 "[--watch] [--detach-on-exit] [--no-reload] [--insecure] "
+	 "[--ipfix HOST:PORT]",
 	 "Apply POLICY, then stream events as JSON lines to FILE (or stdout)\n"
 	 "and to syslog, serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	 "and write a summary line every SECONDS (default 60, 0: none).\n"
@@ -372,7 +376,12 @@ static const struct command commands[] = {
 	 "with --no-reload (SIGHUP is ignored, and interfaces are not\n"
 	 "guarded again) it keeps only CAP_BPF and CAP_SYS_ADMIN, to read the\n"
 	 "maps (and CAP_NET_ADMIN with --detach-on-exit). POLICY is checked\n"
-	 "as by apply (--insecure) on every reload.",
+	 "as by apply (--insecure) on every reload.\n"
+	 "Connection records: one JSON line (\"type\": \"connection\") per\n"
+	 "connection when it ends (fin, rst, idle, window, evicted) and an\n"
+	 "interim one every `limits: record_interval` seconds (default 300);\n"
+	 "with --ipfix HOST:PORT (UDP; tcp://HOST:PORT for TCP) also as IPFIX\n"
+	 "(RFC 7011, biflow RFC 5103) to that collector.",
 	 1, do_run},
 	{"metrics", "metrics",
 	 "Print the gate's counters once in the Prometheus text format (for\n"
@@ -472,6 +481,7 @@ int main(int argc, char **argv)
 		{"log", required_argument, NULL, OPT_LOG},
 		{"metrics", required_argument, NULL, OPT_METRICS},
 		{"summary", required_argument, NULL, OPT_SUMMARY},
+		{"ipfix", required_argument, NULL, OPT_IPFIX},
 		{"detach-on-exit", no_argument, NULL, OPT_DETACH_ON_EXIT},
 		{"reason", required_argument, NULL, OPT_REASON},
 		{"flow", required_argument, NULL, OPT_FLOW},
@@ -568,6 +578,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SUMMARY:
 			a.summary = optarg;
+			break;
+		case OPT_IPFIX:
+			a.ipfix = optarg;
 			break;
 		case OPT_DETACH_ON_EXIT:
 			a.detach_on_exit = true;

@@ -2221,6 +2221,7 @@ enum {
 	L_SOURCE_RATE,
 	L_SOURCE_BURST,
 	L_EVENT_SOURCES,
+	L_RECORD_INTERVAL,
 	L_N
 };
 static const char *const limit_keys[L_N] = {"connections",
@@ -2236,7 +2237,8 @@ static const char *const limit_keys[L_N] = {"connections",
 					    "events_burst",
 					    "source_events_per_second",
 					    "source_events_burst",
-					    "event_sources"};
+					    "event_sources",
+					    "record_interval"};
 
 /* Fewer tracked sources than this would evict a source between two of
  * its frames under the lightest flood: 0 (no per-source limit) or more. */
@@ -2245,12 +2247,12 @@ static const char *const limit_keys[L_N] = {"connections",
 /* `limits:`: each key an integer within a sane range. */
 static void parse_limits(struct pctx *c, yaml_node_t *n)
 {
-	static const unsigned long lo[L_N] = {1024, 1, 1, 1, 1, 1024, 0,
-					      64,   1, 0, 1, 1, 1,    0};
+	static const unsigned long lo[L_N] = {1024, 1, 1, 1, 1, 1024, 0, 64,
+					      1,    0, 1, 1, 1, 0,    0};
 	static const unsigned long hi[L_N] = {
 		1u << 24, 7 * 86400, 3600,     7 * 86400, 7 * 86400,
 		1u << 22, 86400,     1u << 20, 600,	  1000000,
-		1000000,  1000000,   1000000,  1u << 20};
+		1000000,  1000000,   1000000,  1u << 20,  86400};
 	uint32_t *field[L_N] = {
 		&c->p->limits.connections,
 		&c->p->limits.tcp_timeout,
@@ -2266,6 +2268,7 @@ static void parse_limits(struct pctx *c, yaml_node_t *n)
 		&c->p->limits.source_events_per_second,
 		&c->p->limits.source_events_burst,
 		&c->p->limits.event_sources,
+		&c->p->limits.record_interval,
 	};
 	yaml_node_t *v[L_N];
 	struct cg_pos kp[L_N];

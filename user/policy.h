@@ -195,6 +195,9 @@ struct cg_limits {
 	uint32_t source_events_per_second;
 	uint32_t source_events_burst;
 	uint32_t event_sources; /* tracked; 0: no per-source limit */
+	/* Connection records: an interim record of a connection this
+	 * long every this many seconds (`run`); 0: only when it ends. */
+	uint32_t record_interval;
 };
 
 #define CG_LIMITS_DEFAULT                                                      \
@@ -211,7 +214,8 @@ struct cg_limits {
 			    .events_burst = 200,                               \
 			    .source_events_per_second = 10,                    \
 			    .source_events_burst = 20,                         \
-			    .event_sources = 8192})
+			    .event_sources = 8192,                             \
+			    .record_interval = 300})
 
 struct cg_policy {
 	char *file; /* the path as given, for messages */

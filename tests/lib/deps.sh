@@ -12,11 +12,14 @@ PACKAGES=(
 	clang llvm make gcc pkg-config
 	libbpf-dev libxdp-dev bpftool xdp-tools
 	libelf-dev zlib1g-dev libyaml-dev libpcap-dev libssl-dev libmicrohttpd-dev libcap-ng-dev
+	libfixbuf-dev
 	# tests and demo
 	libcmocka-dev libmodbus-dev
 	netsniff-ng tcpreplay tshark tcpdump curl man-db groff-base
 	iproute2 iputils-ping socat nftables ethtool
 	util-linux procps xxd jq python3 gnuplot-nox
+	# IPFIX collectors of the connection-record tests
+	libfixbuf-tools nfdump
 	# benchmarks (make bench)
 	time
 	# operations tests: systemd-analyze verify of the unit
