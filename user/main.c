@@ -23,6 +23,7 @@
 #include "replay.h"
 #include "runlock.h"
 #include "shadow.h"
+#include "learn.h"
 
 struct args {
 	struct cg_env env;
@@ -194,6 +195,25 @@ static int do_replay(struct args *a)
 	return cg_replay(&o);
 }
 
+static int do_learn(struct args *a)
+{
+	struct cg_learn_opts o = {
+		.zones = a->pos[0],
+		.pcap = a->pcap,
+		.log = a->log,
+		.iface = a->iface,
+		.by_source = a->by_source,
+	};
+
+	if (!a->pcap == !a->log || (a->pcap && !a->iface == !a->by_source)) {
+		fprintf(stderr,
+			"cranegate learn: needs --pcap CAPTURE with one of "
+			"--iface IFNAME or --by-source, or --log RUN_LOG\n");
+		return 2;
+	}
+	return cg_learn(&o, stdout);
+}
+
 static int do_run(struct args *a)
 {
 	struct cg_run_opts o = {
@@ -346,6 +366,19 @@ static const struct command commands[] = {
 	 "end (truncated, a pcapng interface that is not Ethernet), after\n"
 	 "printing what was judged.",
 	 1, do_replay},
+	{"learn",
+	 "learn ZONES (--pcap CAPTURE (--iface IFNAME | --by-source) | --log "
+	 "RUN_LOG)",
+	 "Print a policy (YAML) whose flows admit the connections seen in\n"
+	 "CAPTURE, or in RUN_LOG (run's connection records, and in mode:\n"
+	 "monitor the events of what it would have dropped): the zones and\n"
+	 "hosts of ZONES (a policy file), one flow per (source, destination,\n"
+	 "protocol) with the ports seen, from and to single hosts, modbus: or\n"
+	 "s7comm: read-only where every request seen was a read, else the\n"
+	 "function codes seen; a comment on each flow says how many\n"
+	 "connections, first and last. Exit 2 if ZONES or the input cannot\n"
+	 "be read.",
+	 1, do_learn},
 	{"detach", "detach",
 	 "Detach the gate from every interface and remove its pins.\n"
 	 "Refuses while `cranegate run` manages the gate (it would attach it\n"

@@ -259,4 +259,13 @@ check "records carry zones" log_has '.type == "connection" and .zone_from == "bu
 check "the held connection had an interim record" log_has '.type == "connection" and .dport == 7000 and .record == "interim"'
 check "IPFIX carries the flow name (enterprise element)" grep -q "hmi-modbus" "$T/ipfix.txt"
 check "IPFIX flowEndReason 5 (lack of resources) for the eviction" grep -Eq "flowEndReason.*: *5" "$T/ipfix.txt"
+
+# learn from the records: the policy's own flows come back, narrowed.
+"$CG_BIN" learn "$T/policy.yaml" --log "$LOG" >"$T/learned.yaml" 2>"$T/learned.err"
+check "learn --log prints a policy that passes check --strict" \
+	"$CG_BIN" check --strict "$T/learned.yaml"
+check "learn --log: the Modbus flow, read-only" \
+	grep -A5 -- "-tcp-modbus$" "$T/learned.yaml" | grep -q "modbus: read-only"
+check "learn --log: TCP 7000, UDP 7001 and 7002, Modbus: 3 flows" \
+	test "$(grep -c '^  - name:' "$T/learned.yaml")" -eq 3
 tap_done
