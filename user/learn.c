@@ -401,6 +401,25 @@ static int learn_pcap(struct learn *l, const char *path)
 	return err;
 }
 
+/* "3, 6]": the function codes of a connection record. */
+static void parse_functions(struct group *g, const char *fs)
+{
+	char *e;
+
+	while (*fs && *fs != ']') {
+		unsigned long c = strtoul(fs, &e, 10);
+
+		if (e == fs)
+			return;
+		if (g->ics == ICS_S7 && c >= 0x700)
+			g->s7_groups |= 1u << (c & 15);
+		else
+			set_fn(g, c);
+		for (fs = e; *fs == ',' || *fs == ' ';)
+			fs++;
+	}
+}
+
 /* --- run's log ------------------------------------------------------ */
 
 /* The value of "key" in a JSON line of ours (a string or a number). */
@@ -486,25 +505,12 @@ static int learn_log(struct learn *l, const char *path)
 			continue;
 		if (conn) {
 			const char *fs = strstr(line, "\"functions\": [");
-			char *e;
 
-			if (strstr(line, "\"control\": ") &&
-			    jfield(line, "end", tm, sizeof(tm)) &&
+			if (jfield(line, "end", tm, sizeof(tm)) &&
 			    iso_time(tm) > g->last)
 				g->last = iso_time(tm);
-			for (fs = fs ? fs + 14 : NULL; fs && *fs != ']';) {
-				unsigned long c = strtoul(fs, &e, 10);
-
-				if (e == fs)
-					break;
-				if (g->ics == ICS_S7 && c >= 0x700)
-					g->s7_groups |= 1u << (c & 15);
-				else
-					set_fn(g, c);
-				fs = *e == ',' ? e + 1 : e;
-				while (*fs == ' ')
-					fs++;
-			}
+			if (fs)
+				parse_functions(g, fs + 14);
 		} else if (jfield(line, "function", buf, sizeof(buf)) &&
 			   strcmp(buf, "null")) {
 			unsigned long c = strtoul(buf, NULL, 10);
