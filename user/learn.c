@@ -203,18 +203,18 @@ static void add_port(struct group *g, uint16_t port)
  */
 static struct group *opened(struct learn *l, int family, const uint8_t *src,
 			    const uint8_t *dst, uint8_t proto, uint16_t dport,
-			    double t)
+			    double t, bool again)
 {
 	int zs = zone_of(l->p, family, src), zd = zone_of(l->p, family, dst);
 	int ics = ICS_NONE;
 	struct group *g;
 
 	if (zs < 0) {
-		l->skipped_zone++;
+		l->skipped_zone += !again;
 		return NULL;
 	}
 	if (zs == zd) {
-		l->intra++;
+		l->intra += !again;
 		return NULL;
 	}
 	if (proto == 6 && dport == 502)
@@ -230,7 +230,7 @@ static struct group *opened(struct learn *l, int family, const uint8_t *src,
 		g->first = t;
 	if (t > g->last)
 		g->last = t;
-	g->count++;
+	g->count += !again;
 	return g;
 }
 
@@ -367,11 +367,11 @@ static void frame(struct learn *l, const uint8_t *f, size_t len, double t)
 		s->ap = sp;
 		s->bp = dp;
 		s->proto = proto;
-		s->g = opened(l, family, src, dst, proto, dp, t);
+		s->g = opened(l, family, src, dst, proto, dp, t, false);
 		rev = false;
 	} else if (!rev && proto == 6 && (flags & 0x12) == 0x02 && s->g) {
 		/* A new SYN on a pair seen before: another connection. */
-		s->g = opened(l, family, src, dst, proto, dp, t);
+		s->g = opened(l, family, src, dst, proto, dp, t, false);
 	}
 	if (!rev && s->g && s->g->ics && proto == 6) {
 		size_t doff = l4 + (f[l4 + 12] >> 4) * 4;
@@ -420,6 +420,52 @@ static void parse_functions(struct group *g, const char *fs)
 	}
 }
 
+/*
+ * The connections of the log's records, by "src sport dst dport start":
+ * interim and end records of one connection count once.
+ */
+#define SEEN_BUCKETS 4096
+
+struct seen_key {
+	struct seen_key *next;
+	char k[];
+};
+
+static bool seen_before(struct seen_key **set, const char *k)
+{
+	uint32_t h = 2166136261u;
+	const char *p;
+	struct seen_key *e;
+
+	for (p = k; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	h %= SEEN_BUCKETS;
+	for (e = set[h]; e; e = e->next)
+		if (!strcmp(e->k, k))
+			return true;
+	e = malloc(sizeof(*e) + strlen(k) + 1);
+	if (e) {
+		strcpy(e->k, k);
+		e->next = set[h];
+		set[h] = e;
+	}
+	return false;
+}
+
+static void seen_free(struct seen_key **set)
+{
+	size_t i;
+
+	for (i = 0; i < SEEN_BUCKETS; i++)
+		while (set[i]) {
+			struct seen_key *n = set[i]->next;
+
+			free(set[i]);
+			set[i] = n;
+		}
+	free(set);
+}
+
 /* --- run's log ------------------------------------------------------ */
 
 /* The value of "key" in a JSON line of ours (a string or a number). */
@@ -462,7 +508,8 @@ static int learn_log(struct learn *l, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL, src[64], dst[64], proto[16], dport[16], tm[64],
-	     buf[64];
+	     buf[64], sport[16], key[256];
+	struct seen_key **set;
 	size_t cap = 0;
 
 	if (!f) {
@@ -470,6 +517,7 @@ static int learn_log(struct learn *l, const char *path)
 			strerror(errno));
 		return CG_EXIT_TROUBLE;
 	}
+	set = calloc(SEEN_BUCKETS, sizeof(*set));
 	while (getline(&line, &cap, f) > 0) {
 		uint8_t a[16] = {}, b[16] = {};
 		int family, pn;
@@ -500,7 +548,12 @@ static int learn_log(struct learn *l, const char *path)
 		/* An event is a frame: only one that opens counts. */
 		if (!conn && pn == 6 && strstr(line, "\"would\": \"reply\""))
 			continue;
-		g = opened(l, family, a, b, pn, atoi(dport), iso_time(tm));
+		if (!jfield(line, "sport", sport, sizeof(sport)))
+			strcpy(sport, "0");
+		snprintf(key, sizeof(key), "%s %s %s %s %s", src, sport, dst,
+			 dport, tm);
+		g = opened(l, family, a, b, pn, atoi(dport), iso_time(tm),
+			   conn && set && seen_before(set, key));
 		if (!g || !g->ics)
 			continue;
 		if (conn) {
@@ -523,6 +576,8 @@ static int learn_log(struct learn *l, const char *path)
 	}
 	free(line);
 	fclose(f);
+	if (set)
+		seen_free(set);
 	return 0;
 }
 

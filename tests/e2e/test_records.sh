@@ -268,4 +268,6 @@ check "learn --log: the Modbus flow, read-only" \
 	grep -A5 -- "-tcp-modbus$" "$T/learned.yaml" | grep -q "modbus: read-only"
 check "learn --log: TCP 7000, UDP 7001 and 7002, Modbus: 3 flows" \
 	test "$(grep -c '^  - name:' "$T/learned.yaml")" -eq 3
+check "learn --log: 4 connections on TCP 7000 (interim and end records count once)" \
+	grep -q '^  # learned: 4 connections, first' "$T/learned.yaml"
 tap_done
