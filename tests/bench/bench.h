@@ -103,5 +103,7 @@ int bench_events(unsigned repeat, unsigned samples, const char *csv_path,
 		 bool verbose);
 int bench_drive(const char *pin_root, const char *iface, const char *src,
 		const char *dst, double secs, unsigned rate);
+/* records.c: `cgbench records`: run's sweep, records per second. */
+int bench_records(unsigned n_conns, const char *csv_path, bool verbose);
 
 #endif

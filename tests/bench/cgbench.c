@@ -1138,22 +1138,24 @@ out:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cgbench cost   [--repeat N] [--samples S] [--first "
-		   "K] [--sizes A,B,..] [--max] [--timed] [--csv FILE]\n"
-		   "       cgbench ops    [--repeat N] [--samples S] [--sizes "
-		   "N] [--csv FILE]\n"
-		   "       cgbench phases [--samples S] [--sizes A,B,..] "
-		   "[--csv FILE]\n"
-		   "       cgbench shadow [--repeat N] [--samples S] [--sizes "
-		   "N] [--csv FILE]\n"
-		   "       cgbench gen yaml|nft-linear|nft-set N [--proto "
-		   "tcp|udp] [--ifaces A,B] [--name NAME]\n"
-		   "       cgbench attach drop|xdp-filter IFACE [N] [--proto "
-		   "tcp|udp]\n"
-		   "       cgbench events [--repeat N] [--samples S] [--csv "
-		   "FILE]\n"
-		   "       cgbench drive PIN_ROOT IFACE SRC DST SECONDS "
-		   "RATE\n");
+	fprintf(f,
+		"usage: cgbench cost   [--repeat N] [--samples S] [--first "
+		"K] [--sizes A,B,..] [--max] [--timed] [--csv FILE]\n"
+		"       cgbench ops    [--repeat N] [--samples S] [--sizes "
+		"N] [--csv FILE]\n"
+		"       cgbench phases [--samples S] [--sizes A,B,..] "
+		"[--csv FILE]\n"
+		"       cgbench shadow [--repeat N] [--samples S] [--sizes "
+		"N] [--csv FILE]\n"
+		"       cgbench gen yaml|nft-linear|nft-set N [--proto "
+		"tcp|udp] [--ifaces A,B] [--name NAME]\n"
+		"       cgbench attach drop|xdp-filter IFACE [N] [--proto "
+		"tcp|udp]\n"
+		"       cgbench events [--repeat N] [--samples S] [--csv "
+		"FILE]\n"
+		"       cgbench drive PIN_ROOT IFACE SRC DST SECONDS "
+		"RATE\n"
+		"       cgbench records [--sizes CONNECTIONS] [--csv FILE]\n");
 }
 
 static int parse_sizes(const char *s, struct opts *o)
@@ -1302,7 +1304,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "cost") && strcmp(cmd, "ops") &&
 	    strcmp(cmd, "phases") && strcmp(cmd, "shadow") &&
-	    strcmp(cmd, "events")) {
+	    strcmp(cmd, "events") && strcmp(cmd, "records")) {
 		usage(stderr);
 		return 2;
 	}
@@ -1318,5 +1320,8 @@ int main(int argc, char **argv)
 		return cmd_shadow(&o);
 	if (!strcmp(cmd, "events"))
 		return bench_events(o.repeat, o.samples, o.csv, o.verbose);
+	if (!strcmp(cmd, "records"))
+		return bench_records(o.n_sizes ? o.sizes[0] : 20000, o.csv,
+				     o.verbose);
 	return cmd_phases(&o);
 }

@@ -622,6 +622,11 @@ if evc:
     if on is not None and off is not None:
         emit(f"Per-interface counters on the fast path: {on - off:+.1f} ns "
              f"({num(on, 1)} vs {num(off, 1)} ns).", "")
+    nc = by.get(("established", "no-conn-count"))
+    if on is not None and nc is not None:
+        emit(f"Counting on the connection entry (connection records) on "
+             f"the fast path: {on - nc:+.1f} ns ({num(on, 1)} vs "
+             f"{num(nc, 1)} ns).", "")
     d_off = by.get(("drop", "events-off"))
     d_noif = by.get(("drop", "events-off-no-iface-counters"))
     d_src = by.get(("drop", "default"))
@@ -668,6 +673,19 @@ if evp:
             num(int(r["written_per_s"]))])
     table(["offered (frames/s)", "driven (frames/s)", "emitted", "lost",
            "lost share", "suppressed", "lines written", "lines/s"], rows)
+
+recs = read("records.csv")
+if recs:
+    emit("### 4c. Connection records (`cgbench records`)", "",
+         "`cgbench records`: run's sweep of the connection table "
+         "(user/records.c): a first sweep that finds N new connections, "
+         "one after their timeout that writes N records (JSON to "
+         "/dev/null; with IPFIX also to a UDP socket), and a quiet one.", "")
+    table(["mode", "connections", "first sweep s", "records", "records/s",
+           "quiet sweep s"],
+          [[r["mode"], r["connections"], r["sweep_new_s"], r["records"],
+            r["records_per_s"], r["sweep_quiet_s"]] for r in recs],
+          ["---", "---:", "---:", "---:", "---:", "---:"])
 
 # ------------------------------------------------------------ 5. shadow
 shc = read("shadow.csv")

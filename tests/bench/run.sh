@@ -10,6 +10,7 @@
 #   4. events         tests/bench/events.sh (cgbench events: what events and
 #                     per-interface counters cost; the ring buffer -> run ->
 #                     log pipeline in events per second)
+#                     and cgbench records (run's sweep, records per second)
 #   5. report         tests/bench/report.py -> build/bench/results.md, *.png
 #
 # Each part prints "SKIP <part>: <reason>" and the others go on when a tool
@@ -109,6 +110,12 @@ if [ -x "$CGBENCH" ]; then
 		echo "FAIL events (see above)"
 else
 	echo "SKIP events: $CGBENCH is not built"
+fi
+# Connection records: run's sweep of the table, records per second (the
+# fast-path cost of counting is the no-conn-count row of cgbench events).
+if [ -x "$CGBENCH" ]; then
+	"$CGBENCH" records --sizes "${REC_CONNS:-20000}" --csv "$OUT/records.csv" ||
+		echo "FAIL records (see above)"
 fi
 echo "-- $(($(date +%s) - t)) s"
 
