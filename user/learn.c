@@ -466,6 +466,17 @@ static void seen_free(struct seen_key **set)
 	free(set);
 }
 
+/* An event's function (a number as text) on an ICS flow. */
+static void add_function(struct group *g, const char *text)
+{
+	unsigned long c = strtoul(text, NULL, 10);
+
+	if (g->ics == ICS_S7 && c >= 0x700)
+		g->s7_groups |= 1u << (c & 15);
+	else
+		set_fn(g, c);
+}
+
 /* --- run's log ------------------------------------------------------ */
 
 /* The value of "key" in a JSON line of ours (a string or a number). */
@@ -545,11 +556,49 @@ static int learn_log(struct learn *l, const char *path)
 			strcpy(dport, "0");
 		if (!jfield(line, conn ? "start" : "time", tm, sizeof(tm)))
 			tm[0] = 0;
-		/* An event is a frame: only one that opens counts. */
-		if (!conn && pn == 6 && strstr(line, "\"would\": \"reply\""))
-			continue;
 		if (!jfield(line, "sport", sport, sizeof(sport)))
 			strcpy(sport, "0");
+		/*
+		 * An event is a frame: the first of its (addresses, ports)
+		 * opens, in either direction; the other end's frames after it
+		 * are its replies (in monitor mode, with no connection open,
+		 * they are events too).
+		 */
+		if (!conn) {
+			bool rev;
+			struct seen *sn =
+				find_seen(l, family, a, b, atoi(sport),
+					  atoi(dport), pn, &rev);
+
+			if (sn) {
+				if (!rev && sn->g && sn->g->ics &&
+				    jfield(line, "function", buf,
+					   sizeof(buf)) &&
+				    strcmp(buf, "null"))
+					add_function(sn->g, buf);
+				continue;
+			}
+			sn = grow(l->seen, &l->cap_seen, l->n_seen,
+				  sizeof(*sn));
+			if (!sn)
+				continue;
+			l->seen = sn;
+			sn = &l->seen[l->n_seen++];
+			memset(sn, 0, sizeof(*sn));
+			sn->family = family;
+			memcpy(sn->a, a, 16);
+			memcpy(sn->b, b, 16);
+			sn->ap = atoi(sport);
+			sn->bp = atoi(dport);
+			sn->proto = pn;
+			sn->g = opened(l, family, a, b, pn, atoi(dport),
+				       iso_time(tm), false);
+			if (sn->g && sn->g->ics &&
+			    jfield(line, "function", buf, sizeof(buf)) &&
+			    strcmp(buf, "null"))
+				add_function(sn->g, buf);
+			continue;
+		}
 		snprintf(key, sizeof(key), "%s %s %s %s %s", src, sport, dst,
 			 dport, tm);
 		g = opened(l, family, a, b, pn, atoi(dport), iso_time(tm),
@@ -564,14 +613,6 @@ static int learn_log(struct learn *l, const char *path)
 				g->last = iso_time(tm);
 			if (fs)
 				parse_functions(g, fs + 14);
-		} else if (jfield(line, "function", buf, sizeof(buf)) &&
-			   strcmp(buf, "null")) {
-			unsigned long c = strtoul(buf, NULL, 10);
-
-			if (g->ics == ICS_S7 && c >= 0x700)
-				g->s7_groups |= 1u << (c & 15);
-			else
-				set_fn(g, c);
 		}
 	}
 	free(line);

@@ -209,6 +209,8 @@ struct cg_records {
 	unsigned hz;
 	long long now_ms;
 	unsigned long long tai_ns;
+	long long off_ms; /* realtime - jiffies, in ms */
+	bool off_set;
 	int written;
 };
 
@@ -231,12 +233,17 @@ static unsigned hash_key(const struct cg_conn_key *k)
 	return h % TRACK_BUCKETS;
 }
 
-/* Wall time (ms) of a jiffies stamp of this sweep's clock. */
+/*
+ * Wall time (ms) of a jiffies stamp: realtime - jiffies, measured at the
+ * first sweep and kept while the two clocks agree within 100 ms (reading
+ * them is not atomic: a fresh offset every sweep would move a connection's
+ * start by a few ms from one record to the next).
+ */
 static long long wall_ms(const struct cg_records *r, unsigned long long j)
 {
 	if (!j || j > r->jnow)
 		return r->now_ms;
-	return r->now_ms - (long long)((r->jnow - j) * 1000 / r->hz);
+	return r->off_ms + (long long)(j * 1000 / r->hz);
 }
 
 static void iso_ms(long long ms, char *buf, size_t len)
@@ -645,6 +652,13 @@ int cg_records_sweep(struct cg_records *r, FILE *log)
 	r->hz = cg_kernel_hz();
 	r->now_ms = clock_ms(CLOCK_REALTIME);
 	r->tai_ns = (unsigned long long)clock_ms(CLOCK_TAI) * 1000000ull;
+	{
+		long long off = r->now_ms - (long long)(r->jnow * 1000 / r->hz);
+
+		if (!r->off_set || llabs(off - r->off_ms) > 100)
+			r->off_ms = off;
+		r->off_set = true;
+	}
 	r->gen++;
 	r->written = 0;
 	cg_active_open(r->env, &a);

@@ -270,4 +270,38 @@ check "learn --log: TCP 7000, UDP 7001 and 7002, Modbus: 3 flows" \
 	test "$(grep -c '^  - name:' "$T/learned.yaml")" -eq 3
 check "learn --log: 4 connections on TCP 7000 (interim and end records count once)" \
 	grep -q '^  # learned: 4 connections, first' "$T/learned.yaml"
+# The workflow's first step: zones only, in monitor mode. Nothing is
+# admitted by a flow, so there are no connection records; learn reads the
+# monitor events instead.
+sed -e 's/^name: e2e-records$/name: e2e-monitor\nmode: monitor/' \
+	-e '/^flows:/,$d' -e 's/^  connections: 1024$/  source_events_burst: 1000/' \
+	"$T/policy.yaml" >"$T/monitor.yaml"
+echo "flows: []" >>"$T/monitor.yaml"
+MLOG=$T/monitor.jsonl
+start_run "$MLOG" "$T/monitor.yaml" --log "$MLOG" --summary 0 || {
+	echo "Bail out! run (monitor) did not start"
+	exit 1
+}
+check "run applies the zones in monitor mode" wait_until 10 log_has '.type == "apply" and .ok' "$MLOG"
+check "monitor: tcp passes" tcp_roundtrip biz "$PLC" 7000 "$T/in100" "$T/mout100"
+in_ns biz timeout 10 "$PYTHON" - "$PLC" <<'EOF'
+import socket, sys
+s = socket.create_connection((sys.argv[1], 502), timeout=3)
+req = bytes.fromhex("000100000006010300000001")
+s.sendall(req)
+got = b""
+while len(got) < len(req):
+    got += s.recv(64)
+s.close()
+EOF
+check "monitor: a Modbus read passes" test $? -eq 0
+sleep 0.5
+kill -INT "$RUN_PID" 2>/dev/null
+wait_until 5 bash -c "! kill -0 $RUN_PID" 2>/dev/null
+"$CG_BIN" learn "$T/monitor.yaml" --log "$MLOG" >"$T/mlearned.yaml" 2>"$T/mlearned.err"
+check "learn --log on monitor events: a policy that passes check --strict" \
+	"$CG_BIN" check --strict "$T/mlearned.yaml"
+check "learn --log on monitor events: TCP 7000 and Modbus (read-only), nothing back" \
+	test "$(grep -c '^  - name:' "$T/mlearned.yaml")" -eq 2 -a \
+	"$(grep -c 'modbus: read-only' "$T/mlearned.yaml")" -eq 1
 tap_done
