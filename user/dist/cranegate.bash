@@ -7,7 +7,7 @@ _cranegate()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 
-	local commands="check apply status events replay detach diff confirm history rollback run metrics top capture"
+	local commands="check apply status events replay detach diff confirm history rollback run metrics top capture learn"
 	local common="--pin-root --state-dir --verbose --help"
 	local reasons="no-rule unknown-zone spoofed-source multi-homed vlan-violation ics-denied fragment malformed ethertype stream monitor allowed reply"
 
@@ -62,7 +62,8 @@ _cranegate()
 	events) opts="--json --count --timeout" ;;
 	replay) opts="--policy --iface --by-source --json" ;;
 	diff) opts="--pcap --iface --by-source" ;;
-	run) opts="--log --metrics --summary --watch --detach-on-exit --no-reload --insecure" ;;
+	run) opts="--log --metrics --summary --watch --detach-on-exit --no-reload --insecure --ipfix" ;;
+	learn) opts="--pcap --log --iface --by-source" ;;
 	top) opts="--count" ;;
 	capture) opts="--reason --flow --zone --all --count --timeout -w" ;;
 	esac
@@ -71,7 +72,7 @@ _cranegate()
 		return
 	fi
 	case $cmd in
-	check | apply | run | diff | replay)
+	check | apply | run | diff | replay | learn)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		;;
 	esac
