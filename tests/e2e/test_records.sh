@@ -33,10 +33,10 @@ limits:
 zones:
   business:
     interfaces: [biz0]
-    networks: [198.18.10.0/24]
+    networks: [198.18.10.0/24, "2001:2:0:10::/64"]
   crane-control:
     interfaces: [crane0]
-    networks: [198.18.20.0/24]
+    networks: [198.18.20.0/24, "2001:2:0:20::/64"]
 hosts:
   scada-hmi: $HMI
   plc: $PLC
@@ -44,6 +44,7 @@ flows:
   - {name: hmi-echo, from: scada-hmi, to: plc, proto: tcp, ports: [7000]}
   - {name: hmi-udp, from: scada-hmi, to: plc, proto: udp, ports: [7001, 7002]}
   - {name: hmi-modbus, from: scada-hmi, to: plc, proto: tcp, ports: [502], modbus: read-only}
+  - {name: hmi-echo6, from: "$HMI6", to: "$PLC6", proto: tcp, ports: [7000]}
 EOF
 
 # The collector: every datagram to 127.0.0.1:PORT in the gateway's
@@ -82,6 +83,9 @@ for n in 100 1000 3000; do
 	head -c "$n" /dev/urandom >"$T/in$n"
 	check "tcp $n bytes echoed" tcp_roundtrip biz "$PLC" 7000 "$T/in$n" "$T/out$n"
 done
+
+# Over IPv6 too (the IPFIX record takes the IPv6 template).
+check "tcp over IPv6 echoed" tcp_roundtrip biz "$PLC6" 7000 "$T/in100" "$T/out6"
 
 # A UDP exchange: three datagrams and their echoes, from one port.
 in_ns biz timeout 10 "$PYTHON" - "$PLC" <<'EOF'
@@ -252,12 +256,16 @@ diag "$(cat "$T/compare.txt")"
 check "JSON and IPFIX records agree with the frames (packets, bytes per direction)" test $rc -eq 0
 check "six connections compared (3 TCP, UDP, Modbus, held)" grep -q "^connections 6$" "$T/compare.txt"
 check "the TCP connections end with fin" \
-	test "$(jq -s '[.[] | select(.type == "connection" and .dport == 7000 and .end_reason == "fin")] | length' "$LOG")" -eq 3
+	test "$(jq -s '[.[] | select(.type == "connection" and .dport == 7000 and (.src | contains(".")) and .end_reason == "fin")] | length' "$LOG")" -eq 3
 check "the Modbus record names its flow and functions 3 and 4" \
 	log_has '.type == "connection" and .dport == 502 and .flow == "hmi-modbus" and .ics.functions == [3, 4] and .ics.requests.read == 3 and .ics.refused == 0'
 check "records carry zones" log_has '.type == "connection" and .zone_from == "business" and .zone_to == "crane-control"'
 check "the held connection had an interim record" log_has '.type == "connection" and .dport == 7000 and .record == "interim"'
 check "IPFIX carries the flow name (enterprise element)" grep -q "hmi-modbus" "$T/ipfix.txt"
+check "the IPv6 connection: a JSON record (fin) and an IPFIX record with IPv6 addresses" \
+	log_has '.type == "connection" and .flow == "hmi-echo6" and .src == "'"$HMI6"'" and .end_reason == "fin"'
+# (ipfixDump writes IPv6 addresses with every group in four digits)
+check "... and an IPFIX record with sourceIPv6Address" grep -Eq "sourceIPv6Address +: 2001:0002::0010:0000:0000:0000:0005" "$T/ipfix.txt"
 check "IPFIX flowEndReason 5 (lack of resources) for the eviction" grep -Eq "flowEndReason.*: *5" "$T/ipfix.txt"
 
 # learn from the records: the policy's own flows come back, narrowed.
@@ -266,8 +274,8 @@ check "learn --log prints a policy that passes check --strict" \
 	"$CG_BIN" check --strict "$T/learned.yaml"
 check "learn --log: the Modbus flow, read-only" \
 	grep -A5 -- "-tcp-modbus$" "$T/learned.yaml" | grep -q "modbus: read-only"
-check "learn --log: TCP 7000, UDP 7001 and 7002, Modbus: 3 flows" \
-	test "$(grep -c '^  - name:' "$T/learned.yaml")" -eq 3
+check "learn --log: TCP 7000, UDP 7001 and 7002, Modbus, TCP 7000 over IPv6: 4 flows" \
+	test "$(grep -c '^  - name:' "$T/learned.yaml")" -eq 4
 check "learn --log: 4 connections on TCP 7000 (interim and end records count once)" \
 	grep -q '^  # learned: 4 connections, first' "$T/learned.yaml"
 # The workflow's first step: zones only, in monitor mode. Nothing is
