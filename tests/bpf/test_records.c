@@ -8,6 +8,8 @@
  * (cfg_conn_count = 0) counts nothing.
  */
 #include <errno.h>
+#include <limits.h>
+#include <time.h>
 #include <linux/bpf.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -20,6 +22,8 @@
 #include "gate.h"
 #include "harness.h"
 #include "ics.h"
+#include "loader.h"
+#include "records.h"
 
 CG_TEST_GLOBALS;
 
@@ -249,6 +253,186 @@ out:
 	unload(&in);
 }
 
+/*
+ * run's sweep (user/records.c) over a pinned table: a connection whose
+ * entry vanishes is reported "evicted"; one whose key a new connection
+ * reuses after it expired, "idle"; one opened by a time-boxed flow whose
+ * window closed, "window"; a live one, nothing. (Names resolve through
+ * the attached instance, which this test has not: tests/e2e/test_records.sh
+ * checks them.)
+ */
+static int udp_from(struct cg_gate *g, uint16_t sport)
+{
+	uint8_t buf[CG_FRAME_MAX];
+	struct cg_frame_spec s;
+	struct cg_event ev;
+	size_t len;
+	int action;
+
+	cg_frame_udp(&s, HMI, PLC, sport, 5004);
+	len = cg_frame_build(&s, buf, sizeof(buf));
+	cg_frame_station_mac(buf, len);
+	if (cg_gate_test_run(g, if_nametoindex("biz0"), buf, len, &ev, &action))
+		return -1;
+	return ev.reason;
+}
+
+static int syn_from(struct cg_gate *g, uint16_t sport, uint16_t dport)
+{
+	uint8_t buf[CG_FRAME_MAX];
+	struct cg_frame_spec s;
+	struct cg_event ev;
+	size_t len;
+	int action;
+
+	cg_frame_tcp(&s, HMI, PLC, sport, dport, CG_TCP_SYN);
+	len = cg_frame_build(&s, buf, sizeof(buf));
+	cg_frame_station_mac(buf, len);
+	if (cg_gate_test_run(g, if_nametoindex("biz0"), buf, len, &ev, &action))
+		return -1;
+	return ev.reason;
+}
+
+/* One sweep; the records it wrote, as text. */
+static char *sweep(struct cg_records *rec, int *n)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	*n = m ? cg_records_sweep(rec, m) : -1;
+	if (m)
+		fclose(m);
+	return text;
+}
+
+static bool has(const char *text, const char *a, const char *b)
+{
+	const char *line;
+
+	for (line = text; line && *line; line = strchr(line, '\n') + 1) {
+		const char *end = strchr(line, '\n');
+		char buf[2048];
+		size_t n = end ? (size_t)(end - line) : strlen(line);
+
+		snprintf(buf, sizeof(buf), "%.*s", (int)n, line);
+		if (strstr(buf, a) && strstr(buf, b))
+			return true;
+		if (!end)
+			break;
+	}
+	return false;
+}
+
+static void test_sweep(void)
+{
+	char pin[PATH_MAX / 2], path[PATH_MAX], until[32], *text = NULL,
+							   *policy_text = NULL;
+	struct cg_env env = {};
+	struct cg_gate_opts o = {.record = true};
+	struct cg_diags d = {.file = "sweep.yaml"};
+	struct cg_records *rec = NULL;
+	struct inst in = {};
+	struct cg_conn_key k, prev;
+	time_t t_end = time(NULL) + 3;
+	struct tm tm;
+	bool first = true;
+	int lock = -1, n, err;
+	size_t i;
+
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/cgt_records_%d", (int)getpid());
+	env.pin_root = pin;
+	o.pin_root = pin;
+	gmtime_r(&t_end, &tm);
+	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (asprintf(&policy_text,
+		     "version: 1\nname: sweep\n"
+		     "limits: {udp_timeout: 1}\nzones:\n"
+		     "  business: {interfaces: [biz0], networks: "
+		     "[198.18.10.0/24]}\n"
+		     "  control: {interfaces: [crane0], networks: "
+		     "[198.18.20.0/24]}\n"
+		     "flows:\n"
+		     "  - {name: stream, from: business, to: control, proto: "
+		     "udp, ports: [5004]}\n"
+		     "  - {name: vendor, from: business, to: control, proto: "
+		     "tcp, ports: [22], valid: {until: %s}}\n",
+		     until) < 0)
+		return;
+	if (!ASSERT_OK(cg_lock(&env, &lock), "sweep: private pin root"))
+		goto out;
+	err = cg_policy_parse("sweep.yaml", policy_text, strlen(policy_text),
+			      &in.p, &d);
+	if (!err)
+		err = cg_compile(in.p, &in.c, &d);
+	cg_diags_free(&d);
+	if (!ASSERT_OK(err, "sweep: policy compiles") ||
+	    !ASSERT_OK(cg_gate_load(in.c, &o, &in.g), "sweep: gate loads") ||
+	    !ASSERT_OK(cg_records_open(&env, NULL, &rec), "sweep: records"))
+		goto out;
+	cg_records_limits(rec, &in.p->limits);
+	in.conns = cg_gate_map_fd(in.g, "conns");
+
+	ASSERT_EQ(udp_from(in.g, 41000), CG_R_ALLOWED, "sweep: udp A opens");
+	ASSERT_EQ(udp_from(in.g, 41001), CG_R_ALLOWED, "sweep: udp B opens");
+	ASSERT_EQ(syn_from(in.g, 42000, 22), CG_R_ALLOWED,
+		  "sweep: the time-boxed flow opens C");
+	text = sweep(rec, &n);
+	ASSERT_EQ(n, 0, "sweep 1: new connections, no record");
+	free(text);
+
+	/* B's entry goes (as an LRU eviction would take it). */
+	while (!bpf_map_get_next_key(in.conns, first ? NULL : &prev, &k)) {
+		first = false;
+		prev = k;
+		if (k.proto == 17 && (k.aport == 41001 || k.bport == 41001)) {
+			bpf_map_delete_elem(in.conns, &k);
+			break;
+		}
+	}
+	text = sweep(rec, &n);
+	ASSERT_EQ(n, 1, "sweep 2: one record");
+	ASSERT_TRUE(text && has(text, "\"sport\": 41001",
+				"\"end_reason\": \"evicted\""),
+		    "sweep 2: B evicted, with its counters");
+	ASSERT_TRUE(text && has(text, "\"sport\": 41001",
+				"\"packets_fwd\": 1, \"packets_rev\": 0"),
+		    "sweep 2: ... 1 frame forward, none back");
+	free(text);
+
+	/* A expires (1 s) and a new datagram reuses its key. */
+	usleep(1600 * 1000);
+	ASSERT_EQ(udp_from(in.g, 41000), CG_R_ALLOWED, "sweep: udp A again");
+	text = sweep(rec, &n);
+	ASSERT_TRUE(text && has(text, "\"sport\": 41000",
+				"\"end_reason\": \"idle\""),
+		    "sweep 3: the old A ended idle (its key reused)");
+	ASSERT_FALSE(text && has(text, "\"sport\": 42000", "\"end\""),
+		     "sweep 3: C, inside its window, no record");
+	free(text);
+
+	/* C's window closes. */
+	while (time(NULL) <= t_end)
+		usleep(100 * 1000);
+	usleep(200 * 1000);
+	text = sweep(rec, &n);
+	ASSERT_TRUE(text && has(text, "\"sport\": 42000",
+				"\"end_reason\": \"window\""),
+		    "sweep 4: C ended with its flow's window");
+	free(text);
+out:
+	cg_records_close(rec);
+	unload(&in);
+	for (i = 0; i < cg_n_state_maps; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin, cg_state_maps[i]);
+		unlink(path);
+	}
+	rmdir(pin);
+	if (lock >= 0)
+		cg_unlock(lock);
+	free(policy_text);
+}
+
 int main(void)
 {
 	struct inst in = {};
@@ -262,5 +446,6 @@ int main(void)
 	}
 	unload(&in);
 	test_off();
+	test_sweep();
 	return cg_test_done();
 }
