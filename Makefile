@@ -26,7 +26,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all clean test demo bench lint install deps check-deps vmlinux
+.PHONY: all clean test demo bench lint install deps check-deps vmlinux man
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -148,6 +148,17 @@ lint:
 		--suppress=missingIncludeSystem -Imaps -Iuser \
 		'-DLIBBPF_OPTS(TYPE,NAME,...)=struct TYPE NAME' user/
 
+# The manual pages are written in Markdown (user/dist/*.md, readable in the
+# repository) and rendered to roff by pandoc; both are committed, so that
+# neither the build nor install needs pandoc. tests/docs/run.sh checks that
+# they agree wherever pandoc is installed.
+MAN_PAGES := user/dist/cranegate.8 user/dist/cranegate-policy.5
+man: $(MAN_PAGES)
+
+user/dist/%: user/dist/%.md
+	$(call msg,MAN,$@)
+	$(Q)pandoc -s -f markdown-smart -t man $< -o $@
+
 # The BPF object is embedded in the binary (the libbpf skeleton), so the
 # binary is all the gate needs. The policy under $(SYSCONFDIR)/cranegate is
 # installed only where none exists: an operator's policy is never replaced.
@@ -155,12 +166,15 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 install: $(BUILD)/cranegate
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 		$(DESTDIR)$(PREFIX)/share/cranegate/policies \
 		$(DESTDIR)$(UNITDIR)
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/cranegate
 	install -m 0755 $(BUILD)/cranegate $(DESTDIR)$(PREFIX)/sbin/cranegate
 	install -m 0644 user/dist/cranegate.8 $(DESTDIR)$(PREFIX)/share/man/man8/cranegate.8
+	install -m 0644 user/dist/cranegate-policy.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/cranegate-policy.5
 	install -m 0644 user/dist/cranegate.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cranegate
 	sed -e 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' \
