@@ -154,8 +154,11 @@ lint:
 # repository) and rendered to roff by pandoc; both are committed, so that
 # neither the build nor install needs pandoc. tests/docs/run.sh checks that
 # they agree wherever pandoc is installed.
+# The SYNOPSIS of cranegate(8) is made from the usage lines of --help.
 MAN_PAGES := user/dist/cranegate.8 user/dist/cranegate-policy.5
-man: $(MAN_PAGES)
+man: $(BUILD)/cranegate
+	$(Q)user/dist/synopsis.sh $(BUILD)/cranegate user/dist/cranegate.8.md
+	$(Q)$(MAKE) --no-print-directory $(MAN_PAGES)
 
 user/dist/%: user/dist/%.md
 	$(call msg,MAN,$@)

@@ -49,6 +49,7 @@ add_executables build/tests/fuzz
 [ -f tests/policy/run_change.sh ] && programs+=(tests/policy/run_change.sh)
 [ -f tests/policy/hostile/run.sh ] && programs+=(tests/policy/hostile/run.sh)
 [ -f tests/docs/run.sh ] && programs+=(tests/docs/run.sh)
+[ -f tests/docs/cli.sh ] && programs+=(tests/docs/cli.sh)
 for f in tests/e2e/test_*.sh; do
 	# The soak runs for minutes: `make soak`, or a pattern naming it.
 	[[ $f == */test_soak.sh && $pattern != *soak* ]] && continue
