@@ -80,6 +80,7 @@
 #include <cap-ng.h>
 #include <openssl/evp.h>
 
+#include "hex.h"
 #include "compile.h"
 #include "daemon.h"
 #include "fanout.h"
@@ -127,14 +128,6 @@ static void iso_now(char *buf, size_t len)
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
-}
-
-static void sha_hex(const unsigned char *sha, char *hex)
-{
-	int i;
-
-	for (i = 0; i < 32; i++)
-		sprintf(hex + 2 * i, "%02x", sha[i]);
 }
 
 /* Start a log record: `{"type": "TYPE", "time": "..."`. */
@@ -348,7 +341,7 @@ static int apply_policy(struct run *r, const char *trigger, const char *path)
 		cg_event_stream_forget(r->es);
 	cg_snapshot_read(r->env, &s);
 	memcpy(r->applied_sha, s.sha256, sizeof(r->applied_sha));
-	sha_hex(s.sha256, hex);
+	cg_hex(s.sha256, 32, hex);
 	syslog(LOG_NOTICE,
 	       "%s: applied policy '%s' (%s, sha256 %s) from %s on %zu "
 	       "interfaces",
@@ -589,7 +582,7 @@ static void file_changed(struct run *r)
 	if (!memcmp(sha, r->applied_sha, sizeof(sha)) ||
 	    !memcmp(sha, r->refused_sha, sizeof(sha)))
 		return;
-	sha_hex(sha, hex);
+	cg_hex(sha, 32, hex);
 	rec_begin(r, "watch");
 	fputs(", \"file\": ", r->log);
 	cg_json_str(r->log, r->o->policy);

@@ -23,6 +23,7 @@
 
 #include <pcap/pcap.h>
 
+#include "hex.h"
 #include "compile.h"
 #include "cranegate.h"
 #include "diff.h"
@@ -2547,14 +2548,6 @@ static const char *const kind_title[CG_DIFF_N_KINDS] = {
 static const char *const kind_key[CG_DIFF_N_KINDS] = {
 	"newly-allowed", "newly-denied", "allowed-otherwise"};
 
-static void sha_short(const uint8_t *sha, char *buf, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		sprintf(buf + 2 * i, "%02x", sha[i]);
-}
-
 void cg_diff_summary(const struct cg_diff *d, char *buf, size_t len)
 {
 	snprintf(buf, len,
@@ -2569,10 +2562,10 @@ void cg_diff_print_text(const struct cg_diff *d, FILE *out)
 	char a[64], b[CG_NAME_MAX + 16], c[CG_NAME_MAX + 16], sum[160];
 	size_t i, k;
 
-	sha_short(d->old->sha256, a, 6);
+	cg_hex(d->old->sha256, 6, a);
 	fprintf(out, "--- %s  policy '%s'  sha256 %s\n",
 		d->old->file ? d->old->file : "OLD", d->old->name, a);
-	sha_short(d->new_->sha256, a, 6);
+	cg_hex(d->new_->sha256, 6, a);
 	fprintf(out, "+++ %s  policy '%s'  sha256 %s\n",
 		d->new_->file ? d->new_->file : "NEW", d->new_->name, a);
 	for (i = 0; i < d->n_items; i++) {
@@ -2642,7 +2635,7 @@ static void json_policy(FILE *out, const struct cg_policy *p)
 {
 	char sha[65];
 
-	sha_short(p->sha256, sha, 32);
+	cg_hex(p->sha256, 32, sha);
 	fputs("{\"file\": ", out);
 	cg_json_str(out, p->file);
 	fputs(", \"name\": ", out);

@@ -26,6 +26,7 @@
 
 #include <openssl/evp.h>
 
+#include "hex.h"
 #include "diff.h"
 #include "history.h"
 #include "output.h"
@@ -36,15 +37,6 @@
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", b[i]);
-	out[2 * n] = 0;
-}
 
 static bool unhex(const char *s, uint8_t *out, size_t n)
 {
@@ -116,7 +108,7 @@ static void policy_copy_path(const struct cg_env *env, const uint8_t *sha,
 {
 	char h[65];
 
-	hex(sha, 32, h);
+	cg_hex(sha, 32, h);
 	snprintf(buf, len, "%s/policies/%s.yaml", env->state_dir, h);
 }
 
@@ -703,7 +695,7 @@ static int audit_write(const struct cg_env *env, const struct audit *a)
 	fputs(", \"policy\": ", f);
 	cg_json_str(f, a->policy);
 	if (a->sha) {
-		hex(a->sha, 32, h);
+		cg_hex(a->sha, 32, h);
 		fprintf(f, ", \"sha256\": \"%s\"", h);
 	} else {
 		fputs(", \"sha256\": null", f);
@@ -728,7 +720,7 @@ static int audit_write(const struct cg_env *env, const struct audit *a)
 	if (a->has_prev) {
 		fputs("{\"policy\": ", f);
 		cg_json_str(f, a->prev_name);
-		hex(a->prev_sha, 32, h);
+		cg_hex(a->prev_sha, 32, h);
 		fprintf(f, ", \"sha256\": \"%s\"", h);
 		json_opt_num(f, "rev", a->prev_rev);
 		fputc('}', f);
@@ -925,7 +917,7 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 				 "%s", old_pd.revert_policy);
 			pd.revert_rev = old_pd.revert_rev;
 		} else if (act.have) {
-			hex(act.sha, 32, pd.revert_sha);
+			cg_hex(act.sha, 32, pd.revert_sha);
 			snprintf(pd.revert_policy, sizeof(pd.revert_policy),
 				 "%s", act.name);
 			pd.revert_rev = rev_of_sha(rows, n, pd.revert_sha);
@@ -954,7 +946,7 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 		who_am_i(&w);
 		snprintf(pd.token, sizeof(pd.token), "%s", ch->token);
 		snprintf(pd.policy, sizeof(pd.policy), "%s", p->name);
-		hex(p->sha256, 32, pd.sha);
+		cg_hex(p->sha256, 32, pd.sha);
 		snprintf(pd.user, sizeof(pd.user), "%s", w.user);
 		pd.deadline_ms = now_ms() + ch->confirm_s * 1000ll;
 		iso_time(pd.deadline_ms / 1000, pd.deadline,
@@ -975,7 +967,7 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 		a.has_prev = true;
 		a.prev_name = act.name;
 		a.prev_sha = act.sha;
-		hex(act.sha, 32, h);
+		cg_hex(act.sha, 32, h);
 		a.prev_rev = rev_of_sha(rows, n, h);
 	}
 	free(rows);
@@ -1029,7 +1021,7 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 
 	lock = state_lock(env);
 	if (!read_history(env, &rows, &n) && a.has_prev) {
-		hex(ch->old_sha, 32, sha_hex);
+		cg_hex(ch->old_sha, 32, sha_hex);
 		a.prev_rev = rev_of_sha(rows, n, sha_hex);
 	}
 	if (err) {
@@ -1049,7 +1041,7 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 	} else {
 		a.result = "ok";
 		if (!read_pending(env, &pd)) {
-			hex(p->sha256, 32, sha_hex);
+			cg_hex(p->sha256, 32, sha_hex);
 			if (ch->armed && !strcmp(pd.token, ch->token)) {
 				a.confirm_by = pd.deadline;
 			} else if (!ch->armed && !ch->expect_active &&
@@ -1188,7 +1180,7 @@ void cg_audit_shadow(const struct cg_env *env, const char *action,
 		audit_diff(env, &a, p, &old, &diff);
 	lock = state_lock(env);
 	if (act.have && !read_history(env, &rows, &n)) {
-		hex(act.sha, 32, h);
+		cg_hex(act.sha, 32, h);
 		a.prev_rev = rev_of_sha(rows, n, h);
 	}
 	audit_write(env, &a);
@@ -1284,7 +1276,7 @@ void cg_history_status(const struct cg_env *env, FILE *out, bool json)
 	dirs_status(env, out, json);
 	read_active(env, &act);
 	if (act.have && !read_history(env, &rows, &n)) {
-		hex(act.sha, 32, sha);
+		cg_hex(act.sha, 32, sha);
 		rev = rev_of_sha(rows, n, sha);
 	}
 	free(rows);
@@ -1608,7 +1600,7 @@ int cg_apply_confirmed_as(const struct cg_env *env, const char *policy_path,
 	ch.confirm_s = secs;
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return -errno;
-	hex(rnd, sizeof(rnd), ch.token);
+	cg_hex(rnd, sizeof(rnd), ch.token);
 	wenv.pin_root = absolute(env->pin_root, pin_root, sizeof(pin_root));
 	wenv.state_dir = absolute(env->state_dir, state_dir, sizeof(state_dir));
 
@@ -1813,7 +1805,7 @@ int cg_history_print(const struct cg_env *env, FILE *out)
 		return err;
 	}
 	read_active(env, &act);
-	hex(act.sha, 32, sha);
+	cg_hex(act.sha, 32, sha);
 	pending = !read_pending(env, &pd);
 	if (env->json)
 		fputc('[', out);
@@ -1994,7 +1986,7 @@ int cg_rollback(const struct cg_env *env, const char *rev_text)
 	} else {
 		/* The revision active before the current one. */
 		read_active(env, &act);
-		hex(act.sha, 32, sha);
+		cg_hex(act.sha, 32, sha);
 		for (i = n; act.have && i-- > 0;)
 			if (is_revision(&rows[i]) &&
 			    !strcmp(rows[i].sha, sha)) {

@@ -34,6 +34,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
+#include "hex.h"
 #include "fanout.h"
 #include "gate.h"
 #include "history.h"
@@ -862,10 +863,10 @@ static time_t last_hit(const void *vals, int ncpu, unsigned long long jnow,
 
 static void print_sha(FILE *out, const uint8_t *sha)
 {
-	int i;
+	char hex[65];
 
-	for (i = 0; i < 32; i++)
-		fprintf(out, "%02x", sha[i]);
+	cg_hex(sha, 32, hex);
+	fputs(hex, out);
 }
 
 /*

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ struct args {
 	/* run, metrics, capture */
 	const char *log;     /* --log FILE */
 	const char *metrics; /* --metrics ADDR:PORT */
-	const char *summary; /* --summary SECONDS */
+	long long summary;   /* --summary SECONDS, or -1 */
 	const char *ipfix;   /* run --ipfix HOST:PORT */
 	bool detach_on_exit;
 	bool no_reload; /* run --no-reload */
@@ -84,6 +85,10 @@ struct command {
 	int n_pos; /* positional arguments required */
 	int (*run)(struct args *a);
 	int n_opt_pos; /* optional positional arguments after those */
+	/* The long options it takes, space-separated, besides those every
+	 * command takes (--pin-root, --state-dir, --verbose, --help). Any
+	 * other is a usage error. */
+	const char *opts;
 };
 
 static int do_check(struct args *a)
@@ -227,21 +232,14 @@ static int do_run(struct args *a)
 		.insecure = a->insecure,
 		.ipfix = a->ipfix,
 	};
-	char *end;
 
 	if (a->watch && a->no_reload) {
 		fprintf(stderr, "cranegate run: --watch reloads the policy, "
 				"--no-reload forbids it: choose one\n");
 		return 2;
 	}
-	if (a->summary) {
-		o.summary_s = (int)strtol(a->summary, &end, 10);
-		if (*end || end == a->summary || o.summary_s < 0) {
-			fprintf(stderr, "cranegate run: --summary wants "
-					"seconds (0: no summary)\n");
-			return -EINVAL;
-		}
-	}
+	if (a->summary >= 0)
+		o.summary_s = (int)a->summary;
 	return cg_run(&a->env, &o);
 }
 
@@ -310,7 +308,7 @@ static int do_confirm(struct args *a)
 }
 
 static const struct command commands[] = {
-	{"check", "check [--strict] POLICY",
+	{"check", "check [--strict] [--insecure] POLICY",
 	 "Parse, validate and compile POLICY; print every error as\n"
 	 "FILE:LINE:COL: error: MESSAGE, or the compiled sizes. Exit 0 if "
 	 "valid,\n"
@@ -318,8 +316,9 @@ static const struct command commands[] = {
 	 "warning:) about flows that never decide a frame (duplicate, "
 	 "shadowed,\n"
 	 "or taken by earlier flows or the zone rules) and hosts and zones no\n"
-	 "flow uses; --strict makes every warning an error.",
-	 1, do_check},
+	 "flow uses; --strict makes every warning an error. --insecure\n"
+	 "leaves out the warning about a policy file others can write.",
+	 1, do_check, 0, "strict insecure"},
 	{"apply",
 	 "apply [--confirm SECONDS] [--insecure] POLICY | --shadow POLICY | "
 	 "--promote [--confirm SECONDS] | --shadow-stop",
@@ -342,18 +341,19 @@ static const struct command commands[] = {
 	 "NIC strips it and the driver reports it to XDP, a front program\n"
 	 "reads it; else rx VLAN offload is turned off (detach turns it back\n"
 	 "on); else the interface is refused, and nothing changes.",
-	 0, do_apply, 1},
+	 0, do_apply, 1, "confirm insecure shadow promote shadow-stop"},
 	{"status", "status [--json]",
 	 "Attached interfaces (XDP mode; VLAN tags seen in metadata, in the\n"
 	 "frame, or blind), the active policy (name, sha256, applied at),\n"
 	 "per-reason and per-flow counters, and event counts.",
-	 0, do_status},
+	 0, do_status, 0, "json"},
 	{"events", "events [--json] [--count N] [--timeout SECONDS]",
 	 "Stream events (drops, monitor-mode would-drops, and new connections\n"
 	 "of flows with `log: true`) as they happen, until signalled. While\n"
 	 "`run` serves the gate they come from run, so that run's log and\n"
-	 "every reader each see every event; otherwise from the ring buffer.",
-	 0, do_events},
+	 "every reader each see every event; otherwise from the ring buffer.\n"
+	 "--count N stops after N events, --timeout SECONDS after that long.",
+	 0, do_events, 0, "json count timeout"},
 	{"replay",
 	 "replay --policy POLICY (--iface IFNAME | --by-source) [--json] "
 	 "CAPTURE",
@@ -365,7 +365,7 @@ static const struct command commands[] = {
 	 "touches the running gate. Exit 2 if CAPTURE cannot be read to its\n"
 	 "end (truncated, a pcapng interface that is not Ethernet), after\n"
 	 "printing what was judged.",
-	 1, do_replay},
+	 1, do_replay, 0, "policy iface by-source json"},
 	{"learn",
 	 "learn ZONES (--pcap CAPTURE (--iface IFNAME | --by-source) | --log "
 	 "RUN_LOG)",
@@ -378,12 +378,12 @@ static const struct command commands[] = {
 	 "function codes seen; a comment on each flow says how many\n"
 	 "connections, first and last. Exit 2 if ZONES or the input cannot\n"
 	 "be read.",
-	 1, do_learn},
+	 1, do_learn, 0, "pcap log iface by-source"},
 	{"detach", "detach",
 	 "Detach the gate from every interface and remove its pins.\n"
 	 "Refuses while `cranegate run` manages the gate (it would attach it\n"
 	 "again at once): stop the service first.",
-	 0, do_detach},
+	 0, do_detach, 0, ""},
 	{"run",
 	 "run POLICY [--log FILE] [--metrics ADDR:PORT] [--summary SECONDS] "
 	 "[--watch] [--detach-on-exit] [--no-reload] [--insecure] "
@@ -415,17 +415,18 @@ static const struct command commands[] = {
 	 "interim one every `limits: record_interval` seconds (default 300);\n"
 	 "with --ipfix HOST:PORT (UDP; tcp://HOST:PORT for TCP) also as IPFIX\n"
 	 "(RFC 7011, biflow RFC 5103) to that collector.",
-	 1, do_run},
+	 1, do_run, 0,
+	 "log metrics summary watch detach-on-exit no-reload insecure ipfix"},
 	{"metrics", "metrics",
 	 "Print the gate's counters once in the Prometheus text format (for\n"
 	 "node_exporter's textfile collector); the same text as /metrics.",
-	 0, do_metrics},
+	 0, do_metrics, 0, ""},
 	{"top", "top [--count N]",
 	 "A live view of the busiest verdict reasons and flows (packets and\n"
 	 "bits per second, totals) and of event rates, refreshed every "
 	 "second;\n"
 	 "--count N stops after N refreshes.",
-	 0, do_top},
+	 0, do_top, 0, "count"},
 	{"capture",
 	 "capture [--reason R] [--flow F] [--zone Z] [--all] [--count N] "
 	 "[--timeout SECONDS] -w FILE",
@@ -434,7 +435,7 @@ static const struct command commands[] = {
 	 "signalled, N frames or SECONDS. -w - writes to stdout. Reads run's\n"
 	 "events while `run` serves the gate (run's log keeps every one), the\n"
 	 "ring buffer otherwise.",
-	 0, do_capture},
+	 0, do_capture, 0, "reason flow zone all count timeout write"},
 	{"diff",
 	 "diff [--json] OLD NEW [--pcap CAPTURE (--iface IFNAME | "
 	 "--by-source)]",
@@ -447,22 +448,22 @@ static const struct command commands[] = {
 	 "changes. OLD or NEW may be @active (the active policy) or @REV (a\n"
 	 "revision of the history). Exit 0 same, 1 different, 2 trouble (a\n"
 	 "capture that cannot be read to its end is trouble).",
-	 2, do_diff},
+	 2, do_diff, 0, "json pcap iface by-source"},
 	{"history", "history [--json]",
 	 "The policies applied with this state directory, newest first: "
 	 "revision,\n"
 	 "time, action, policy name, sha256, user and result; also failed\n"
 	 "applies, confirmations, reverts and detaches.",
-	 0, do_history},
+	 0, do_history, 0, "json"},
 	{"rollback", "rollback [REV]",
 	 "Apply revision REV of the history again (default: the revision that\n"
 	 "was active before the current one), atomically, as apply does.",
-	 0, do_rollback, 1},
+	 0, do_rollback, 1, ""},
 	{"confirm", "confirm",
 	 "Keep the policy of a pending `apply --confirm`. Exit 1 if nothing "
 	 "was\n"
 	 "pending (it may have been reverted already: see history).",
-	 0, do_confirm},
+	 0, do_confirm, 0, ""},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -497,6 +498,59 @@ static void usage(FILE *out)
 		"cranegate status; cranegate apply --promote --confirm 120, "
 		"test,\n"
 		"cranegate confirm (or cranegate rollback)\n");
+}
+
+/* Does CMD take the long option NAME? */
+static bool takes_option(const struct command *cmd, const char *name)
+{
+	static const char *const common[] = {"pin-root", "state-dir", "verbose",
+					     "help"};
+	size_t i, n = strlen(name);
+	const char *p;
+
+	for (i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		if (!strcmp(name, common[i]))
+			return true;
+	for (p = cmd->opts; p && *p;) {
+		size_t w = strcspn(p, " ");
+
+		if (w == n && !strncmp(p, name, n))
+			return true;
+		p += w;
+		p += strspn(p, " ");
+	}
+	return false;
+}
+
+/* A usage error: what is wrong, then the command's usage; exit 2. */
+static int usage_error(const struct command *cmd, const char *fmt,
+		       const char *what)
+{
+	fprintf(stderr, "cranegate %s: ", cmd->name);
+	fprintf(stderr, fmt, what);
+	fprintf(stderr, "\nusage: cranegate %s\n", cmd->usage);
+	return 2;
+}
+
+/* OPTARG as a whole number from MIN to MAX, or -1 (after saying so). */
+static int parse_number(const struct command *cmd, const char *opt,
+			const char *optarg_, long long min, long long max,
+			long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(optarg_, &end, 10);
+	if (errno || end == optarg_ || *end || v < min || v > max) {
+		fprintf(stderr,
+			"cranegate %s: --%s wants a whole number from %lld to "
+			"%lld, not '%s'\nusage: cranegate %s\n",
+			cmd->name, opt, min, max, optarg_, cmd->usage);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -534,13 +588,15 @@ int main(int argc, char **argv)
 		{},
 	};
 	struct args a = {
+		.summary = -1,
 		.env = {.pin_root = "/sys/fs/bpf/cranegate",
 			.state_dir = "/var/lib/cranegate"},
 	};
 	const struct command *cmd = NULL;
 	bool help = false;
+	long long num;
 	size_t i;
-	int c, err, k;
+	int c, err, k, li;
 
 	/* The command is the first word that names one, so that options may
 	 * come before it too (cranegate --pin-root DIR status). */
@@ -574,7 +630,22 @@ int main(int argc, char **argv)
 	for (k--; k + 1 < argc; k++)
 		argv[k] = argv[k + 1];
 	argc--;
-	while ((c = getopt_long(argc, argv, "hvw:", opts, NULL)) != -1) {
+	/* getopt's own complaint (unknown option, missing argument) is
+	 * followed by the command's usage; so is an option of another
+	 * command. */
+	for (li = -1; (c = getopt_long(argc, argv, "hvw:", opts, &li)) != -1;
+	     li = -1) {
+		const char *name = li >= 0    ? opts[li].name
+				   : c == 'w' ? "write"
+				   : c == 'v' ? "verbose"
+				   : c == 'h' ? "help"
+					      : NULL;
+
+		if (name && !takes_option(cmd, name))
+			return usage_error(cmd,
+					   "--%s is not an option of this "
+					   "command",
+					   name);
 		switch (c) {
 		case 'P':
 			a.env.pin_root = optarg;
@@ -598,10 +669,15 @@ int main(int argc, char **argv)
 			a.by_source = true;
 			break;
 		case 'c':
-			a.count = atoll(optarg);
+			if (parse_number(cmd, "count", optarg, 1,
+					 1000000000000LL, &a.count))
+				return 2;
 			break;
 		case 't':
-			a.timeout = atoi(optarg);
+			if (parse_number(cmd, "timeout", optarg, 1, INT_MAX,
+					 &num))
+				return 2;
+			a.timeout = (int)num;
 			break;
 		case OPT_LOG:
 			a.log = optarg;
@@ -610,7 +686,9 @@ int main(int argc, char **argv)
 			a.metrics = optarg;
 			break;
 		case OPT_SUMMARY:
-			a.summary = optarg;
+			if (parse_number(cmd, "summary", optarg, 0, 31536000,
+					 &a.summary))
+				return 2;
 			break;
 		case OPT_IPFIX:
 			a.ipfix = optarg;

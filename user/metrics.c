@@ -29,6 +29,7 @@
 
 #include <microhttpd.h>
 
+#include "hex.h"
 #include "metrics.h"
 #include "output.h"
 
@@ -107,8 +108,7 @@ void cg_metrics_write(FILE *out, const struct cg_snapshot *s)
 	if (s->have_policy) {
 		char hex[65];
 
-		for (k = 0; k < 32; k++)
-			sprintf(hex + 2 * k, "%02x", s->sha256[k]);
+		cg_hex(s->sha256, 32, hex);
 		fputs("cranegate_policy_info{name=", out);
 		label_value(out, s->policy_name);
 		fprintf(out, ",sha256=\"%s\",mode=\"%s\"} 1\n", hex,
@@ -646,8 +646,7 @@ static void top_screen(FILE *out, const struct cg_snapshot *s,
 	char hex[13];
 	int k;
 
-	for (k = 0; k < 6; k++)
-		sprintf(hex + 2 * k, "%02x", s->sha256[k]);
+	cg_hex(s->sha256, 6, hex);
 	if (s->have_policy)
 		fprintf(out, "policy %s (%s, sha256 %s...), on", s->policy_name,
 			s->monitor ? "monitor" : "enforce", hex);

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "hex.h"
 #include "gate.h"
 #include "history.h"
 #include "output.h"
@@ -24,14 +25,6 @@ static int pin_fd(const struct cg_env *env, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", env->pin_root, name);
 	return bpf_obj_get(path);
-}
-
-static void sha_hex(const uint8_t *sha, char *out)
-{
-	int i;
-
-	for (i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", sha[i]);
 }
 
 static bool reason_drops(unsigned r)
@@ -217,7 +210,7 @@ int cg_shadow_start(const struct cg_env *env, const char *policy_path)
 		bpf_map_delete_elem(progs_fd, &slot);
 		goto fail;
 	}
-	sha_hex(p->sha256, sha);
+	cg_hex(p->sha256, 32, sha);
 	printf("shadowing policy '%s' (sha256 %.16s, %zu flows) beside the "
 	       "live '%s': verdicts stay the live policy's; see `cranegate "
 	       "status` and `cranegate events`, then `apply --promote` or "
@@ -445,7 +438,7 @@ void cg_shadow_status(const struct cg_env *env, FILE *out, bool json,
 	at = m->applied_at;
 	gmtime_r(&at, &tm);
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	sha_hex(m->sha256, sha);
+	cg_hex(m->sha256, 32, sha);
 	totals_read(env, t);
 	fd = pin_fd(env, "shadow_event_stats");
 	if (fd >= 0) {
