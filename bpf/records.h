@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Counting on the connection entry, for the connection records that
- * `run` writes (README, "Connection records"; struct cg_conn_count in
- * maps/cranegate.h). Included by gate.bpf.c after its maps.
+ * `run` writes (cranegate(8), "Connection records and learning a policy";
+ * struct cg_conn_count in maps/cranegate.h). Included by gate.bpf.c after its
+ * maps.
  *
  * The entry is shared by every CPU that sees the connection, so counts
  * are atomic adds. The cost on the established fast path is two locked

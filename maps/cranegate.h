@@ -355,11 +355,11 @@ struct cg_stream {
 };
 
 /*
- * What a connection carried, for its connection records (README,
- * "Connection records"): frames and bytes that passed from each end
- * (end[0] = end a of the key), when it started, and, on an inspected
- * connection, its requests by function class and how many were refused.
- * Every CPU that sees a frame of the connection adds to the one shared
+ * What a connection carried, for its connection records (cranegate(8),
+ * "Connection records and learning a policy"): frames and bytes that passed
+ * from each end (end[0] = end a of the key), when it started, and, on an
+ * inspected connection, its requests by function class and how many were
+ * refused. Every CPU that sees a frame of the connection adds to the one shared
  * entry, so the counters take atomic adds (one locked add each; a
  * per-CPU copy per connection would multiply the table by the CPUs).
  * `run` reads them by sweeping the table (user/records.c).

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Connection records (README, "Connection records"): `run` sweeps the
- * connection table once a second and writes one record per connection
- * when it ends, and interim records of long ones, as JSON lines in its
- * log and, with --ipfix, as IPFIX (RFC 7011, biflow RFC 5103).
+ * Connection records (cranegate(8), "Connection records and learning a
+ * policy"): `run` sweeps the connection table once a second and writes
+ * one record per connection when it ends, and interim records of long
+ * ones, as JSON lines in its log and, with --ipfix, as IPFIX (RFC 7011,
+ * biflow RFC 5103).
  */
 #ifndef CRANEGATE_RECORDS_H
 #define CRANEGATE_RECORDS_H
