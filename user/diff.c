@@ -2299,53 +2299,56 @@ static bool allow_has(const struct cg_ics *m, const char *text)
 }
 
 /*
- * `modbus: allow:` on both sides: the rules that were removed, added or
- * changed in place, or that only their order changed (no verdict depends
- * on the order, but check's shadowing lint does).
+ * `modbus: allow:` on both sides: the rules that changed in place (the
+ * same position, old text gone, new text new), were removed or added, or
+ * that only their order changed (no verdict depends on the order, but
+ * check's shadowing lint does).
  */
 static int diff_allow(struct cg_diff *d, const char *flow,
 		      const struct cg_ics *o, const struct cg_ics *n)
 {
+	bool gone[CG_ALLOW_RULES] = {false}, fresh[CG_ALLOW_RULES] = {false};
 	char a[1100], b[1100], t[1024];
-	size_t i, removed = 0, added = 0, ri = 0, ai = 0;
+	size_t i, changes = 0;
 	int err = 0;
 
-	for (i = 0; i < o->n_allow; i++) {
+	for (i = 0; i < o->n_allow && i < CG_ALLOW_RULES; i++) {
 		cg_allow_text(&o->allow[i], t, sizeof(t));
-		if (!allow_has(n, t))
-			removed++, ri = i;
+		gone[i] = !allow_has(n, t);
+		changes += gone[i];
 	}
-	for (i = 0; i < n->n_allow; i++) {
+	for (i = 0; i < n->n_allow && i < CG_ALLOW_RULES; i++) {
 		cg_allow_text(&n->allow[i], t, sizeof(t));
-		if (!allow_has(o, t))
-			added++, ai = i;
+		fresh[i] = !allow_has(o, t);
+		changes += fresh[i];
 	}
-	if (removed == 1 && added == 1 && ri == ai &&
-	    o->n_allow == n->n_allow) {
-		allow_item(o, ri, a, sizeof(a));
-		allow_item(n, ai, b, sizeof(b));
-		return add_item(d, "flow", flow, "modbus rule changed", a, b,
-				true);
+	if (!changes)
+		return add_item(d, "flow", flow, "modbus rule order changed",
+				NULL, NULL, true);
+	/* A rule replaced in place: one change, old -> new. */
+	for (i = 0; i < CG_ALLOW_RULES && !err; i++) {
+		if (!gone[i] || !fresh[i])
+			continue;
+		gone[i] = fresh[i] = false;
+		allow_item(o, i, a, sizeof(a));
+		allow_item(n, i, b, sizeof(b));
+		err = add_item(d, "flow", flow, "modbus rule changed", a, b,
+			       true);
 	}
-	for (i = 0; i < o->n_allow && !err; i++) {
-		cg_allow_text(&o->allow[i], t, sizeof(t));
-		if (allow_has(n, t))
+	for (i = 0; i < CG_ALLOW_RULES && !err; i++) {
+		if (!gone[i])
 			continue;
 		allow_item(o, i, a, sizeof(a));
 		err = add_item(d, "flow", flow, "modbus rule removed", a, NULL,
 			       true);
 	}
-	for (i = 0; i < n->n_allow && !err; i++) {
-		cg_allow_text(&n->allow[i], t, sizeof(t));
-		if (allow_has(o, t))
+	for (i = 0; i < CG_ALLOW_RULES && !err; i++) {
+		if (!fresh[i])
 			continue;
 		allow_item(n, i, b, sizeof(b));
 		err = add_item(d, "flow", flow, "modbus rule added", NULL, b,
 			       true);
 	}
-	if (!err && !removed && !added)
-		err = add_item(d, "flow", flow, "modbus rule order changed",
-			       NULL, NULL, true);
 	return err;
 }
 

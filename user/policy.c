@@ -1661,7 +1661,11 @@ static void parse_allow_functions(struct pctx *c, yaml_node_t *n,
 		for (k = 0; s && k < CG_MB_CLASSES; k++)
 			if (!strcmp(s, cg_mb_class_names[k]))
 				break;
-		if (!s || k == CG_MB_CLASSES) {
+		if (!s) {
+			expected(c, items[i], FUNCTIONS_WANTED);
+			continue;
+		}
+		if (k == CG_MB_CLASSES) {
 			char b[64];
 
 			err_at(c, npos(items[i]),
@@ -1912,6 +1916,12 @@ static void parse_ics(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 	ics->pos = kpos;
 	if (n->type == YAML_MAPPING_NODE && !strcmp(proto, "modbus")) {
 		parse_modbus_allow(c, n, ics);
+		return;
+	}
+	if (n->type == YAML_MAPPING_NODE) {
+		err_at(c, npos(n),
+		       "expected any, read-only or a list of function codes, "
+		       "got a mapping (allow: rules are for modbus)");
 		return;
 	}
 	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
