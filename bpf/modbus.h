@@ -38,6 +38,46 @@ static __always_inline __u32 get16(const __u8 *p)
 	return ((__u32)p[0] << 8) | p[1];
 }
 
+/* What the rule walk (match_step) knows of the request. */
+struct modbus_req {
+	__u32 first; /* its flow's first rule in ics_allow */
+	__u32 lo1, hi1, lo2, hi2;
+	__u32 fc, unit, ranges;
+	int mei;
+	int matched;
+};
+
+/*
+ * One rule of the walk, a bpf_loop callback: the verifier checks it once
+ * for any rule index, instead of once per unrolled iteration (16 rules of
+ * 8 ranges cost it about 95,000 instructions unrolled).
+ */
+static long match_step(__u64 i, void *data)
+{
+	struct modbus_req *q = data;
+	const struct cg_ics_allow_rule *r;
+	__u32 idx = q->first + (__u32)i;
+
+	r = bpf_map_lookup_elem(&ics_allow, &idx);
+	if (!r)
+		return 1;
+	if (!bit_set(r->codes, q->fc & 0xff) ||
+	    !bit_set(r->units, q->unit & 0xff))
+		return 0;
+	if (q->fc == 43 && (r->flags & CG_ALLOW_MEI14) && q->mei != 14)
+		return 0;
+	if (q->fc == 43 && (r->flags & CG_ALLOW_NOT_MEI14) && q->mei == 14)
+		return 0;
+	if (r->n_ranges) {
+		if (!q->ranges || !allow_in_range(r, q->lo1, q->hi1))
+			return 0;
+		if (q->ranges == 2 && !allow_in_range(r, q->lo2, q->hi2))
+			return 0;
+	}
+	q->matched = 1;
+	return 1;
+}
+
 /*
  * One Modbus ADU at `pos` whose MBAP length `len` (>= 2) the caller
  * checked to lie within the payload, against the rules ics_allow[first,
@@ -57,8 +97,9 @@ static __always_inline __u32 get16(const __u8 *p)
 __noinline int cg_modbus_rules(struct xdp_md *ctx, __u32 pos, __u32 len,
 			       __u32 first, __u32 n)
 {
-	__u32 lo1 = 0, hi1 = 0, lo2 = 0, hi2 = 0, q, bc, need = 0, idx;
-	int ranges = 0, mei = -1, i;
+	__u32 lo1 = 0, hi1 = 0, lo2 = 0, hi2 = 0, q, bc, need = 0;
+	struct modbus_req req;
+	int ranges = 0, mei = -1;
 	__u8 *h, *d, fc, unit;
 
 	h = frame_ptr(ctx, pos, 8);
@@ -141,31 +182,19 @@ __noinline int cg_modbus_rules(struct xdp_md *ctx, __u32 pos, __u32 len,
 	}
 	if (hi1 > 0xffff || hi2 > 0xffff)
 		return 1;
-
-	for (i = 0; i < CG_ICS_ALLOW_MAX; i++) {
-		const struct cg_ics_allow_rule *r;
-
-		if (i >= n)
-			break;
-		idx = first + i;
-		r = bpf_map_lookup_elem(&ics_allow, &idx);
-		if (!r)
-			break;
-		if (!bit_set(r->codes, fc) || !bit_set(r->units, unit))
-			continue;
-		if (fc == 43 && (r->flags & CG_ALLOW_MEI14) && mei != 14)
-			continue;
-		if (fc == 43 && (r->flags & CG_ALLOW_NOT_MEI14) && mei == 14)
-			continue;
-		if (r->n_ranges) {
-			if (!ranges || !allow_in_range(r, lo1, hi1))
-				continue;
-			if (ranges == 2 && !allow_in_range(r, lo2, hi2))
-				continue;
-		}
-		return 0;
-	}
-	return 1;
+	req.first = first;
+	req.lo1 = lo1;
+	req.hi1 = hi1;
+	req.lo2 = lo2;
+	req.hi2 = hi2;
+	req.fc = fc;
+	req.unit = unit;
+	req.ranges = ranges;
+	req.mei = mei;
+	req.matched = 0;
+	bpf_loop(n < CG_ICS_ALLOW_MAX ? n : CG_ICS_ALLOW_MAX, match_step, &req,
+		 0);
+	return !req.matched;
 }
 
 #endif /* CRANEGATE_BPF_MODBUS_H */
