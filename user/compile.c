@@ -516,6 +516,11 @@ static void ics_rule(const struct cg_flow *f, struct cg_ics_rule *r)
 	}
 }
 
+_Static_assert(CG_ALLOW_RULES <= CG_ICS_ALLOW_MAX,
+	       "the parser admits more rules than the program walks");
+_Static_assert(CG_ALLOW_RANGES <= CG_ICS_ALLOW_RANGES,
+	       "the parser admits more ranges than a rule entry holds");
+
 /*
  * A flow's `modbus: allow:` rules as ics_allow entries, appended at
  * c->ics_allow[c->n_ics_allow]; `r` learns where they are.
