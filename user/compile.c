@@ -870,7 +870,8 @@ void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
 					   sizeof(struct cg_flow_val) + 48);
 	size_t info_b = c->policy->n_flows * (sizeof(struct cg_flow_info) +
 					      sizeof(struct cg_counter) * 2) +
-			c->n_chains * sizeof(struct cg_flow_chain);
+			c->n_chains * sizeof(struct cg_flow_chain) +
+			c->n_ics_allow * sizeof(struct cg_ics_allow_rule);
 
 	fprintf(out, "compiled:\n");
 	fprintf(out, "  zones         %zu entries (%zu interfaces)\n",
@@ -888,6 +889,11 @@ void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
 			"  time-boxed    %zu flows; %zu flow keys fall "
 			"through a chain (limit %d flows each)\n",
 			c->n_timed, c->n_chains, CG_CHAIN_MAX);
+	if (c->n_ics_allow)
+		fprintf(out,
+			"  modbus rules  %zu (limits %d per flow, %d address "
+			"ranges per rule)\n",
+			c->n_ics_allow, CG_ALLOW_RULES, CG_ALLOW_RANGES);
 	fprintf(out, "  map memory    ~%zu KiB\n",
 		(zones_b + lpm_b + ports_b + flows_b + info_b + 1023) / 1024);
 }
