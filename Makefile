@@ -13,7 +13,9 @@ BPFTOOL ?= bpftool
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -std=gnu11 -D_GNU_SOURCE
-CPPFLAGS += -Imaps -Iuser -I$(BUILD) -Itests/lib
+CPPFLAGS += -Imaps -Iuser -I$(BUILD)
+# Tests, benchmarks and fuzz targets also see tests/lib; the product never does.
+TEST_CPPFLAGS = $(CPPFLAGS) -Itests/lib
 LDLIBS += -lxdp -lbpf -lelf -lz -lyaml -lpcap -lcrypto -lmicrohttpd -lcap-ng -lm
 
 ifeq ($(V),1)
@@ -26,7 +28,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all clean test demo bench lint install deps check-deps vmlinux
+.PHONY: all clean test demo bench lint install deps check-deps vmlinux man
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -85,12 +87,12 @@ $(BUILD)/cranegate: $(BUILD)/user/main.o $(LIB)
 $(BUILD)/tests/lib/%.o: tests/lib/%.c $(wildcard tests/lib/*.h) $(wildcard user/*.h) $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(TEST_CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIB) $(wildcard tests/lib/*.h)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(TEST_LIB_OBJS) $(LIB) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(TEST_CPPFLAGS) $(CFLAGS) $< $(TEST_LIB_OBJS) $(LIB) -o $@ $(LDLIBS)
 
 # BPF programs the end-to-end tests load into their own namespaces.
 $(BUILD)/tests/e2e/%.bpf.o: tests/e2e/%.bpf.c $(BUILD)/vmlinux.h
@@ -139,7 +141,7 @@ $(BUILD)/bench/cgbench: $(BENCH_SRCS) tests/bench/bench.h \
 		$(TEST_LIB_OBJS) $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) -I$(BUILD)/bench $(CFLAGS) $(BENCH_SRCS) \
+	$(Q)$(CC) $(TEST_CPPFLAGS) -I$(BUILD)/bench $(CFLAGS) $(BENCH_SRCS) \
 		$(TEST_LIB_OBJS) $(LIB) -o $@ $(LDLIBS)
 
 lint:
@@ -148,6 +150,17 @@ lint:
 		--suppress=missingIncludeSystem -Imaps -Iuser \
 		'-DLIBBPF_OPTS(TYPE,NAME,...)=struct TYPE NAME' user/
 
+# The manual pages are written in Markdown (user/dist/*.md, readable in the
+# repository) and rendered to roff by pandoc; both are committed, so that
+# neither the build nor install needs pandoc. tests/docs/run.sh checks that
+# they agree wherever pandoc is installed.
+MAN_PAGES := user/dist/cranegate.8 user/dist/cranegate-policy.5
+man: $(MAN_PAGES)
+
+user/dist/%: user/dist/%.md
+	$(call msg,MAN,$@)
+	$(Q)pandoc -s -f markdown-smart -t man $< -o $@
+
 # The BPF object is embedded in the binary (the libbpf skeleton), so the
 # binary is all the gate needs. The policy under $(SYSCONFDIR)/cranegate is
 # installed only where none exists: an operator's policy is never replaced.
@@ -155,12 +168,15 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 install: $(BUILD)/cranegate
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 		$(DESTDIR)$(PREFIX)/share/cranegate/policies \
 		$(DESTDIR)$(UNITDIR)
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/cranegate
 	install -m 0755 $(BUILD)/cranegate $(DESTDIR)$(PREFIX)/sbin/cranegate
 	install -m 0644 user/dist/cranegate.8 $(DESTDIR)$(PREFIX)/share/man/man8/cranegate.8
+	install -m 0644 user/dist/cranegate-policy.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/cranegate-policy.5
 	install -m 0644 user/dist/cranegate.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cranegate
 	sed -e 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' \
@@ -204,27 +220,27 @@ all: $(FUZZ_REGRESS_BINS)
 $(BUILD)/tests/fuzz/obj/%.o: user/%.c $(wildcard user/*.h) maps/cranegate.h $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c $< -o $@
+	$(Q)$(CC) $(TEST_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c $< -o $@
 
 $(BUILD)/tests/fuzz/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/regress_main.c \
 		tests/fuzz/options.c \
 		$(patsubst %,$(BUILD)/tests/fuzz/obj/%.o,$(FUZZ_USER))
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -DFUZZ_TARGET='"$*"' \
+	$(Q)$(CC) $(TEST_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -DFUZZ_TARGET='"$*"' \
 		$(filter %.c %.o,$^) -o $@ $(LDLIBS)
 
 $(BUILD)/fuzz/obj/%.o: user/%.c $(wildcard user/*.h) maps/cranegate.h $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) \
+	$(Q)$(CLANG) $(TEST_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) \
 		-fsanitize=fuzzer-no-link -c $< -o $@
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/options.c \
 		$(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_USER))
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer \
+	$(Q)$(CLANG) $(TEST_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer \
 		$(filter %.c %.o,$^) -o $@ $(LDLIBS)
 
 fuzz-bins: $(FUZZ_BINS)

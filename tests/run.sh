@@ -9,13 +9,23 @@
 #                           names it: make soak)
 #
 # Each program prints TAP lines ("ok N - ...", "not ok N - ...",
-# "ok N - ... # SKIP reason"); its output is shown as it runs. A program
-# that exits non-zero without reporting a failure of its own, that is
-# killed by the timeout, or that plans more tests than it reports, counts as
-# one more failure, named after it. The last line is always
-# "N passed, N failed, N skipped"; the exit status is 1 if anything failed.
+# "ok N - ... # SKIP reason"). A program that exits non-zero without
+# reporting a failure of its own, that is killed by the timeout, or that
+# plans more tests than it reports, counts as one more failure, named after
+# it. The last line is always "N passed, N failed, N skipped"; the exit
+# status is 1 if anything failed.
 #
-# Environment: CG_TEST_TIMEOUT (seconds per program, default 600).
+# Programs run CG_TEST_JOBS at a time (default: 2, or 1 on a one-CPU
+# machine; most of a test's time is spent waiting on traffic and timers,
+# so two lanes nearly halve the wall time even on two CPUs). Each
+# e2e program builds its own namespaces, pin root and state directory
+# under a per-run prefix, so programs share nothing but the CPUs. With more than one job, a program's output is shown whole
+# when it ends. The programs in SERIAL below measure time or rates (event
+# budgets, floods, latencies): they run afterwards, one at a time, with the
+# machine to themselves, so that a busy neighbour cannot fail them.
+#
+# Environment: CG_TEST_TIMEOUT (seconds per program, default 600),
+# CG_TEST_JOBS (programs at once).
 
 set -u -o pipefail
 
@@ -38,6 +48,7 @@ add_executables build/tests/fuzz
 [ -x tests/policy/run.sh ] && programs+=(tests/policy/run.sh)
 [ -f tests/policy/run_change.sh ] && programs+=(tests/policy/run_change.sh)
 [ -f tests/policy/hostile/run.sh ] && programs+=(tests/policy/hostile/run.sh)
+[ -f tests/docs/run.sh ] && programs+=(tests/docs/run.sh)
 for f in tests/e2e/test_*.sh; do
 	# The soak runs for minutes: `make soak`, or a pattern naming it.
 	[[ $f == */test_soak.sh && $pattern != *soak* ]] && continue
@@ -52,13 +63,43 @@ if [ -n "$pattern" ]; then
 	programs=("${selected[@]}")
 fi
 
+# Programs that time things (event rates and budgets, floods, latencies,
+# watch delays, watchdog deadlines, not one echo lost across reloads, a
+# refusal within a bound): run alone, after the others.
+SERIAL=(
+	tests/e2e/test_reload.sh
+	tests/e2e/test_integrity.sh
+	tests/policy/hostile/run.sh
+	tests/e2e/test_events.sh
+	tests/e2e/test_flood.sh
+	tests/e2e/test_fanout.sh
+	tests/e2e/test_metrics.sh
+	tests/e2e/test_timed.sh
+	tests/e2e/test_watch.sh
+	tests/e2e/test_watch_links.sh
+	tests/e2e/test_soak.sh
+)
+# The longest programs start first, so that the lanes end together.
+FIRST=(
+	tests/e2e/test_faults.sh
+	build/tests/bpf/test_diff
+	tests/e2e/test_evasion.sh
+)
+
+jobs=${CG_TEST_JOBS:-}
+if [ -z "$jobs" ]; then
+	jobs=$(nproc 2>/dev/null || echo 1)
+	[ "$jobs" -gt 2 ] && jobs=2
+fi
+case $jobs in '' | *[!0-9]* | 0) echo "CG_TEST_JOBS must be a positive number" >&2 && exit 2 ;; esac
+
 passed=0
 failed=0
 skipped=0
 failures=()
 
-out=$(mktemp /tmp/cranegate-run.XXXXXX)
-trap 'rm -f "$out"' EXIT
+work=$(mktemp -d /tmp/cranegate-run.XXXXXX)
+trap 'rm -rf "$work"' EXIT
 
 if [ ${#programs[@]} -eq 0 ]; then
 	echo "# no test program matches '${pattern}'" >&2
@@ -66,8 +107,32 @@ if [ ${#programs[@]} -eq 0 ]; then
 	exit 1
 fi
 
+in_list() {
+	local x=$1 y
+	shift
+	for y in "$@"; do [ "$x" = "$y" ] && return 0; done
+	return 1
+}
+
+# Split into the parallel part (FIRST ones first, in their order) and
+# the serial part.
+parallel=()
+serial=()
+for prog in "${FIRST[@]}"; do
+	in_list "$prog" "${programs[@]}" && parallel+=("$prog")
+done
 for prog in "${programs[@]}"; do
-	echo "# ---- $prog"
+	if in_list "$prog" "${SERIAL[@]}"; then
+		serial+=("$prog")
+	elif ! in_list "$prog" "${FIRST[@]}"; then
+		parallel+=("$prog")
+	fi
+done
+
+# run_prog PROG OUT [tee]: run PROG with its output in OUT (and on stdout
+# too with "tee"); OUT.meta gets "rc start end".
+run_prog() {
+	local prog=$1 o=$2 mode=${3:-} start end rc cmd
 	start=$(date +%s.%N)
 	# Programs run from the top of the tree with no input. Scripts run
 	# through bash so that a missing exec bit does not hide a test.
@@ -75,13 +140,23 @@ for prog in "${programs[@]}"; do
 	*.sh) cmd=(bash "$prog") ;;
 	*) cmd=("$prog") ;;
 	esac
-	timeout --kill-after=15 "$timeout_s" "${cmd[@]}" </dev/null 2>&1 | tee "$out"
-	rc=${PIPESTATUS[0]}
+	if [ "$mode" = tee ]; then
+		timeout --kill-after=15 "$timeout_s" "${cmd[@]}" </dev/null 2>&1 | tee "$o"
+		rc=${PIPESTATUS[0]}
+	else
+		timeout --kill-after=15 "$timeout_s" "${cmd[@]}" </dev/null >"$o" 2>&1
+		rc=$?
+	fi
 	end=$(date +%s.%N)
+	echo "$rc $start $end" >"$o.meta"
+}
 
-	# Count only top-level TAP lines; indented lines are subtests or
-	# quoted output. "# SKIP" and "# TODO" are TAP directives (any case).
-	p=0 f=0 s=0 planned=-1
+# account PROG OUT: count PROG's top-level TAP lines in OUT and add them
+# up. Indented lines are subtests or quoted output. "# SKIP" and "# TODO"
+# are TAP directives (any case).
+account() {
+	local prog=$1 o=$2 rc start end p=0 f=0 s=0 planned=-1 line n why=
+	read -r rc start end <"$o.meta"
 	while IFS= read -r line; do
 		case "$line" in
 		"not ok" | "not ok "*)
@@ -112,9 +187,8 @@ for prog in "${programs[@]}"; do
 			fi
 			;;
 		esac
-	done <"$out"
+	done <"$o"
 
-	why=
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		why="timed out after ${timeout_s}s"
 	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -133,11 +207,45 @@ for prog in "${programs[@]}"; do
 	[ "$f" -gt 0 ] && failures+=("$prog")
 	printf '# %s: %d passed, %d failed, %d skipped in %.1fs\n' \
 		"$prog" "$p" "$f" "$s" "$(awk "BEGIN { print $end - $start }")"
+}
+
+t0=$(date +%s)
+if [ "$jobs" -eq 1 ]; then
+	serial=("${parallel[@]}" "${serial[@]}")
+	parallel=()
+fi
+
+# The parallel part: up to $jobs programs at once, each one's output
+# shown whole when it ends.
+declare -A running=()
+i=0
+while [ "$i" -lt ${#parallel[@]} ] || [ ${#running[@]} -gt 0 ]; do
+	while [ "$i" -lt ${#parallel[@]} ] && [ ${#running[@]} -lt "$jobs" ]; do
+		run_prog "${parallel[$i]}" "$work/$i" &
+		running[$!]=$i
+		i=$((i + 1))
+	done
+	done_pid=
+	wait -n -p done_pid
+	[ -n "$done_pid" ] || continue
+	k=${running[$done_pid]}
+	unset "running[$done_pid]"
+	echo "# ---- ${parallel[$k]}"
+	cat "$work/$k"
+	account "${parallel[$k]}" "$work/$k"
+done
+
+# The serial part, one at a time, output as it comes.
+for prog in "${serial[@]}"; do
+	echo "# ---- $prog"
+	run_prog "$prog" "$work/serial" tee
+	account "$prog" "$work/serial"
 done
 
 echo "# ----"
 for prog in "${failures[@]}"; do
 	echo "# failed: $prog"
 done
+echo "# $(($(date +%s) - t0))s with $jobs job(s)"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

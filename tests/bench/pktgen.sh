@@ -5,7 +5,7 @@
 # pktgen, from a *separate sender machine* cabled to the gateway's
 # interface. For real hardware only: `make bench` never runs it (this
 # development machine has no pktgen module, and its benchmarks stay in
-# namespaces). See tests/bench/README-performance.md.
+# namespaces). See tests/bench/README.md.
 #
 # One pktgen thread per CPU from FIRST_CPU on, each bound to its own TX
 # queue of DEV, each sending COUNT frames of SIZE bytes (FCS included):
