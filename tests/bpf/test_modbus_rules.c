@@ -308,9 +308,22 @@ struct ctx {
 	struct cg_refeval *ref;
 };
 
+/* The function code of a payload's last ADU (what events name). */
+static unsigned last_function(const struct mb_case *m)
+{
+	size_t off = 0, last = 0;
+
+	while (off + 8 <= m->len) {
+		last = off;
+		off += 6 +
+		       ((size_t)m->payload[off + 4] << 8 | m->payload[off + 5]);
+	}
+	return m->payload[last + 7];
+}
+
 /* Run a frame through the program and the reference; both must say. */
 static void judge(struct ctx *c, const char *name, uint8_t *buf, size_t len,
-		  unsigned reason, unsigned flow)
+		  unsigned reason, unsigned flow, const struct mb_case *m)
 {
 	struct cg_ref_result rr;
 	struct cg_event ev = {};
@@ -327,6 +340,13 @@ static void judge(struct ctx *c, const char *name, uint8_t *buf, size_t len,
 	ASSERT_EQ(ev.reason, reason, what);
 	snprintf(what, sizeof(what), "%s: flow", name);
 	ASSERT_EQ(ev.flow, flow, what);
+	if (m) {
+		snprintf(what, sizeof(what), "%s: the event names function %u",
+			 name, last_function(m));
+		ASSERT_TRUE(ev.ics_proto == CG_ICS_PROTO_MODBUS &&
+				    ev.function == last_function(m),
+			    what);
+	}
 	cg_ref_eval(c->ref, "biz0", buf, len, &rr);
 	snprintf(what, sizeof(what), "%s: the reference agrees", name);
 	ASSERT_EQ(rr.reason, reason, what);
@@ -343,7 +363,8 @@ static void run_case(struct ctx *c, const struct mb_case *m, uint16_t sport)
 		cg_frame_tcp(&s, src, PLC, sport, 502, CG_TCP_SYN);
 		s.tcp_seq = 1000;
 		len = cg_frame_build(&s, buf, sizeof(buf));
-		judge(c, "SYN", buf, len, CG_R_ALLOWED, (unsigned)m->flow);
+		judge(c, "SYN", buf, len, CG_R_ALLOWED, (unsigned)m->flow,
+		      NULL);
 		next_seq[sport] = 1001;
 	}
 	cg_frame_tcp(&s, src, PLC, sport, 502, CG_TCP_ACK | CG_TCP_PSH);
@@ -352,7 +373,7 @@ static void run_case(struct ctx *c, const struct mb_case *m, uint16_t sport)
 	s.payload_len = m->len;
 	len = cg_frame_build(&s, buf, sizeof(buf));
 	judge(c, m->name, buf, len, m->pass ? CG_R_ALLOWED : CG_R_ICS_DENIED,
-	      (unsigned)m->flow);
+	      (unsigned)m->flow, m);
 	if (m->pass)
 		next_seq[sport] += (uint32_t)m->len;
 }
