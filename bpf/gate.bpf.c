@@ -1111,6 +1111,8 @@ static __always_inline bool bit_set(const __u8 *map, __u8 code)
 #define CG_MAX_MODBUS_ADUS 8
 #define CG_MAX_TPKTS 4
 
+#include "modbus.h"
+
 /*
  * A Modbus/TCP request (README step 12): whole ADUs, at most 8, each with
  * protocol id 0 and a length within the payload, ending exactly at the
@@ -1145,6 +1147,10 @@ static __always_inline bool modbus_refused(struct xdp_md *ctx, struct frame *f,
 				if (len < 3 || !mei || *mei != 14)
 					return true;
 			}
+		} else if (r->modbus == CG_ICS_RULES &&
+			   cg_modbus_rules(ctx, pos, len, r->modbus_allow_first,
+					   r->modbus_allow_n)) {
+			return true;
 		}
 		pos += 6 + len;
 		if (pos == end)

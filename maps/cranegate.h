@@ -216,6 +216,7 @@ enum cg_ics_check {
 	CG_ICS_OFF = 0,	  /* the key is absent */
 	CG_ICS_FRAMING,	  /* any: framing only */
 	CG_ICS_FUNCTIONS, /* framing and the allowed functions */
+	CG_ICS_RULES,	  /* framing, then one of the ics_allow rules */
 };
 
 struct cg_ics_rule {
@@ -227,6 +228,47 @@ struct cg_ics_rule {
 	__u16 pad2;
 	__u8 modbus_fc[32]; /* allowed Modbus function codes */
 	__u8 s7_job[32];    /* allowed S7 job functions */
+	/* CG_ICS_RULES: the flow's rules are ics_allow[first, first + n). */
+	__u16 modbus_allow_first;
+	__u8 modbus_allow_n;
+	__u8 pad3;
+};
+
+/*
+ * ics_allow: ARRAY of `allow:` rules (README, step 12). A flow's rules
+ * are consecutive entries, in file order, at most CG_ICS_ALLOW_MAX; a
+ * request passes if one of them matches all its fields:
+ *
+ *   codes    its function code (Modbus) - the bitmap of cg_ics_rule;
+ *   units    its unit id (Modbus; every bit set when the rule names none);
+ *   ranges   when n_ranges > 0, every address range the request touches
+ *            lies within one of them (sorted, overlapping and adjacent
+ *            ranges merged by the compiler); a request without addresses
+ *            never matches such a rule;
+ *   flags    CG_ALLOW_MEI14 / CG_ALLOW_NOT_MEI14: code 43 only with /
+ *            without MEI type 14 (the classes read and other).
+ *
+ * The shape is the protocol's "what, to whom, where": another protocol's
+ * rules (CIP services and object classes) can use codes and ranges the
+ * same way.
+ */
+#define CG_ICS_ALLOW_MAX 16
+#define CG_ICS_ALLOW_RANGES 8
+#define CG_ALLOW_MEI14 (1u << 0)
+#define CG_ALLOW_NOT_MEI14 (1u << 1)
+
+struct cg_ics_range {
+	__u16 lo; /* inclusive */
+	__u16 hi; /* inclusive */
+};
+
+struct cg_ics_allow_rule {
+	__u8 codes[32];
+	__u8 units[32];
+	__u8 flags;
+	__u8 n_ranges;
+	__u16 pad;
+	struct cg_ics_range ranges[CG_ICS_ALLOW_RANGES];
 };
 
 /*

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "compile.h"
+#include "modbus_rules.h"
 #include "u32vec.h"
 
 /* A class: one distinct prefix of one family. */
@@ -490,6 +491,9 @@ static void ics_rule(const struct cg_flow *f, struct cg_ics_rule *r)
 		for (i = 0; i < f->modbus.n_codes; i++)
 			set_bit(r->modbus_fc, f->modbus.codes[i]);
 		break;
+	case CG_ICS_ALLOW:
+		r->modbus = CG_ICS_RULES; /* ics_allow_rules() fills the rest */
+		break;
 	}
 	switch (f->s7comm.mode) {
 	case CG_ICS_NONE:
@@ -504,10 +508,48 @@ static void ics_rule(const struct cg_flow *f, struct cg_ics_rule *r)
 		r->s7_groups = (1u << 3) | (1u << 4); /* block info, CPU/SZL */
 		break;
 	case CG_ICS_LIST:
+	case CG_ICS_ALLOW: /* the parser takes allow: for modbus only */
 		r->s7comm = CG_ICS_FUNCTIONS;
 		for (i = 0; i < f->s7comm.n_codes; i++)
 			set_bit(r->s7_job, f->s7comm.codes[i]);
 		break;
+	}
+}
+
+_Static_assert(CG_ALLOW_RULES <= CG_ICS_ALLOW_MAX,
+	       "the parser admits more rules than the program walks");
+_Static_assert(CG_ALLOW_RANGES <= CG_ICS_ALLOW_RANGES,
+	       "the parser admits more ranges than a rule entry holds");
+
+/*
+ * A flow's `modbus: allow:` rules as ics_allow entries, appended at
+ * c->ics_allow[c->n_ics_allow]; `r` learns where they are.
+ */
+static void ics_allow_rules(const struct cg_flow *f, struct cg_compiled *c,
+			    struct cg_ics_rule *r)
+{
+	uint16_t lo[CG_ALLOW_RANGES], hi[CG_ALLOW_RANGES];
+	size_t i, k, n;
+
+	r->modbus_allow_first = (uint16_t)c->n_ics_allow;
+	r->modbus_allow_n = (uint8_t)f->modbus.n_allow;
+	for (i = 0; i < f->modbus.n_allow; i++) {
+		const struct cg_ics_allow *a = &f->modbus.allow[i];
+		struct cg_ics_allow_rule *e = &c->ics_allow[c->n_ics_allow++];
+
+		memset(e, 0, sizeof(*e));
+		memcpy(e->codes, a->codes, sizeof(e->codes));
+		if (a->has_units)
+			memcpy(e->units, a->units, sizeof(e->units));
+		else
+			memset(e->units, 0xff, sizeof(e->units));
+		e->flags = a->mei == CG_MEI_14	     ? CG_ALLOW_MEI14
+			   : a->mei == CG_MEI_NOT_14 ? CG_ALLOW_NOT_MEI14
+						     : 0;
+		n = cg_allow_merged(a, lo, hi);
+		for (k = 0; k < n; k++)
+			e->ranges[k] = (struct cg_ics_range){lo[k], hi[k]};
+		e->n_ranges = (uint8_t)n;
 	}
 }
 
@@ -651,6 +693,16 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 	c->ics_rules = calloc(p->n_flows + 1, sizeof(*c->ics_rules));
 	if (!c->flow_info || !c->ics_rules)
 		goto fail;
+	for (i = 0, total = 0; i < p->n_flows; i++)
+		if (p->flows[i].modbus.mode == CG_ICS_ALLOW)
+			total += p->flows[i].modbus.n_allow;
+	if ((err = check_limit(d, "modbus allow rules", total,
+			       CG_MAX_ALLOW_RULES)))
+		goto fail;
+	err = -ENOMEM;
+	c->ics_allow = calloc(total + 1, sizeof(*c->ics_allow));
+	if (!c->ics_allow)
+		goto fail;
 	for (i = 0; i < p->n_flows; i++) {
 		const struct cg_flow *f = &p->flows[i];
 
@@ -659,7 +711,10 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 			continue;
 		c->flow_info[i].flags |= CG_FLOW_ICS;
 		c->flow_info[i].ics = c->n_ics_rules;
-		ics_rule(f, &c->ics_rules[c->n_ics_rules++]);
+		ics_rule(f, &c->ics_rules[c->n_ics_rules]);
+		if (f->modbus.mode == CG_ICS_ALLOW)
+			ics_allow_rules(f, c, &c->ics_rules[c->n_ics_rules]);
+		c->n_ics_rules++;
 	}
 	total = 0;
 	for (i = 0; i < p->n_flows; i++) {
@@ -792,6 +847,7 @@ void cg_compiled_free(struct cg_compiled *c)
 	free(c->flows);
 	free(c->flow_info);
 	free(c->ics_rules);
+	free(c->ics_allow);
 	free(c->chains);
 	free(c->ifnames);
 	free(c);
@@ -814,7 +870,8 @@ void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
 					   sizeof(struct cg_flow_val) + 48);
 	size_t info_b = c->policy->n_flows * (sizeof(struct cg_flow_info) +
 					      sizeof(struct cg_counter) * 2) +
-			c->n_chains * sizeof(struct cg_flow_chain);
+			c->n_chains * sizeof(struct cg_flow_chain) +
+			c->n_ics_allow * sizeof(struct cg_ics_allow_rule);
 
 	fprintf(out, "compiled:\n");
 	fprintf(out, "  zones         %zu entries (%zu interfaces)\n",
@@ -832,6 +889,11 @@ void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
 			"  time-boxed    %zu flows; %zu flow keys fall "
 			"through a chain (limit %d flows each)\n",
 			c->n_timed, c->n_chains, CG_CHAIN_MAX);
+	if (c->n_ics_allow)
+		fprintf(out,
+			"  modbus rules  %zu (limits %d per flow, %d address "
+			"ranges per rule)\n",
+			c->n_ics_allow, CG_ALLOW_RULES, CG_ALLOW_RANGES);
 	fprintf(out, "  map memory    ~%zu KiB\n",
 		(zones_b + lpm_b + ports_b + flows_b + info_b + 1023) / 1024);
 }

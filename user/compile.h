@@ -16,6 +16,7 @@
 #define CG_MAX_CLASSES6 (1u << 20)
 #define CG_MAX_FLOW_KEYS (1u << 22) /* entries in the flows hash */
 #define CG_MAX_FLOWS (1u << 20)
+#define CG_MAX_ALLOW_RULES 65535 /* ics_allow entries: 16-bit index */
 
 struct cg_zone_entry {
 	char ifname[CG_IFNAME_MAX];
@@ -68,6 +69,8 @@ struct cg_compiled {
 	struct cg_flow_info *flow_info; /* policy->n_flows entries */
 	struct cg_ics_rule *ics_rules;	/* flows with modbus:/s7comm: */
 	size_t n_ics_rules;
+	struct cg_ics_allow_rule *ics_allow; /* modbus: allow: rules */
+	size_t n_ics_allow;
 	struct cg_flow_chain *chains; /* keys whose first flow is timed */
 	size_t n_chains;
 	size_t n_timed;			/* flows with valid: */

@@ -27,6 +27,7 @@
 #include "compile.h"
 #include "cranegate.h"
 #include "diff.h"
+#include "modbus_rules.h"
 #include "u32vec.h"
 #include "gate.h"
 #include "history.h"
@@ -2264,7 +2265,92 @@ static void ics_text(const struct cg_ics *ics, struct sbuf *b)
 			sb_add(b, "%s%u", i ? ", " : "", ics->codes[i]);
 		sb_add(b, "]");
 		break;
+	case CG_ICS_ALLOW:
+		sb_add(b, "allow [");
+		for (i = 0; i < ics->n_allow; i++) {
+			char t[1024];
+
+			cg_allow_text(&ics->allow[i], t, sizeof(t));
+			sb_add(b, "%s{%s}", i ? ", " : "", t);
+		}
+		sb_add(b, "]");
+		break;
 	}
+}
+
+/* Rule `i` of a modbus allow list as "rule N: TEXT". */
+static void allow_item(const struct cg_ics *m, size_t i, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "rule %zu: ", i + 1);
+
+	cg_allow_text(&m->allow[i], buf + n, len - (size_t)n);
+}
+
+static bool allow_has(const struct cg_ics *m, const char *text)
+{
+	char t[1024];
+	size_t i;
+
+	for (i = 0; i < m->n_allow; i++) {
+		cg_allow_text(&m->allow[i], t, sizeof(t));
+		if (!strcmp(t, text))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * `modbus: allow:` on both sides: the rules that changed in place (the
+ * same position, old text gone, new text new), were removed or added, or
+ * that only their order changed (no verdict depends on the order, but
+ * check's shadowing lint does).
+ */
+static int diff_allow(struct cg_diff *d, const char *flow,
+		      const struct cg_ics *o, const struct cg_ics *n)
+{
+	bool gone[CG_ALLOW_RULES] = {false}, fresh[CG_ALLOW_RULES] = {false};
+	char a[1100], b[1100], t[1024];
+	size_t i, changes = 0;
+	int err = 0;
+
+	for (i = 0; i < o->n_allow && i < CG_ALLOW_RULES; i++) {
+		cg_allow_text(&o->allow[i], t, sizeof(t));
+		gone[i] = !allow_has(n, t);
+		changes += gone[i];
+	}
+	for (i = 0; i < n->n_allow && i < CG_ALLOW_RULES; i++) {
+		cg_allow_text(&n->allow[i], t, sizeof(t));
+		fresh[i] = !allow_has(o, t);
+		changes += fresh[i];
+	}
+	if (!changes)
+		return add_item(d, "flow", flow, "modbus rule order changed",
+				NULL, NULL, true);
+	/* A rule replaced in place: one change, old -> new. */
+	for (i = 0; i < CG_ALLOW_RULES && !err; i++) {
+		if (!gone[i] || !fresh[i])
+			continue;
+		gone[i] = fresh[i] = false;
+		allow_item(o, i, a, sizeof(a));
+		allow_item(n, i, b, sizeof(b));
+		err = add_item(d, "flow", flow, "modbus rule changed", a, b,
+			       true);
+	}
+	for (i = 0; i < CG_ALLOW_RULES && !err; i++) {
+		if (!gone[i])
+			continue;
+		allow_item(o, i, a, sizeof(a));
+		err = add_item(d, "flow", flow, "modbus rule removed", a, NULL,
+			       true);
+	}
+	for (i = 0; i < CG_ALLOW_RULES && !err; i++) {
+		if (!fresh[i])
+			continue;
+		allow_item(n, i, b, sizeof(b));
+		err = add_item(d, "flow", flow, "modbus rule added", NULL, b,
+			       true);
+	}
+	return err;
 }
 
 /*
@@ -2341,11 +2427,18 @@ static int diff_flows(struct cg_diff *d)
 		}
 		flow_texts(o, fo, a);
 		flow_texts(n, &n->flows[peer], b);
-		for (w = 0; w < FT_N && !err; w++)
-			if (strcmp(sb_str(&a[w]), sb_str(&b[w])))
+		for (w = 0; w < FT_N && !err; w++) {
+			if (!strcmp(sb_str(&a[w]), sb_str(&b[w])))
+				continue;
+			if (w == FT_MODBUS && fo->modbus.mode == CG_ICS_ALLOW &&
+			    n->flows[peer].modbus.mode == CG_ICS_ALLOW)
+				err = diff_allow(d, fo->name, &fo->modbus,
+						 &n->flows[peer].modbus);
+			else
 				err = add_item(d, "flow", fo->name, what[w],
 					       sb_str(&a[w]), sb_str(&b[w]),
 					       w >= FT_LOG);
+		}
 		for (w = 0; w < FT_N; w++) {
 			free(a[w].s);
 			free(b[w].s);

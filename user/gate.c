@@ -206,6 +206,26 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 			return -errno;
 		}
 	}
+	/* modbus: allow: rules, consecutive per flow. */
+	if (c->n_ics_allow) {
+		uint32_t *keys = malloc(c->n_ics_allow * sizeof(*keys));
+		uint32_t count = (uint32_t)c->n_ics_allow;
+
+		if (!keys)
+			return -ENOMEM;
+		for (k = 0; k < c->n_ics_allow; k++)
+			keys[k] = k;
+		err = bpf_map_update_batch(bpf_map__fd(skel->maps.ics_allow),
+					   keys, c->ics_allow, &count, NULL);
+		free(keys);
+		if (err) {
+			fprintf(stderr,
+				"cranegate: filling the modbus rule map "
+				"failed: %s\n",
+				strerror(errno));
+			return -errno;
+		}
+	}
 	if (c->n_chains) {
 		uint32_t *keys = malloc(c->n_chains * sizeof(*keys));
 		uint32_t count = c->n_chains;
@@ -554,6 +574,8 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 				 at_least_one(c->n_chains));
 	bpf_map__set_max_entries(skel->maps.ics_rules,
 				 at_least_one(c->n_ics_rules));
+	bpf_map__set_max_entries(skel->maps.ics_allow,
+				 at_least_one(c->n_ics_allow));
 	bpf_map__set_max_entries(skel->maps.flow_stats,
 				 at_least_one(p->n_flows));
 	bpf_map__set_max_entries(skel->maps.names,

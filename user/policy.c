@@ -34,6 +34,7 @@
 #include <yaml.h>
 
 #include "policy.h"
+#include "modbus_rules.h"
 
 /* Diagnostics kept in memory; the rest are only counted. */
 #define CG_DIAGS_KEEP 1000
@@ -1613,6 +1614,297 @@ static void parse_ports(struct pctx *c, struct cg_flow *f, yaml_node_t *n,
 	free(sorted);
 }
 
+/* ------------------------------------------------------------------ */
+/* modbus: {allow: [...]} (policy.h, struct cg_ics_allow)              */
+
+#define FUNCTIONS_WANTED                                                       \
+	"class names (read, write, diagnostics, program, other) or function "  \
+	"codes 0..255"
+
+static void parse_allow_functions(struct pctx *c, yaml_node_t *n,
+				  struct cg_ics_allow *a)
+{
+	yaml_node_t **items, *first_code[256] = {0},
+			     *first_class[CG_MB_CLASSES] = {0};
+	unsigned long v;
+	long cnt, i;
+	unsigned int k;
+
+	cnt = list_items(c, n, "a list of " FUNCTIONS_WANTED, &items);
+	if (cnt < 0)
+		return;
+	if (cnt == 0)
+		err_at(c, npos(n), "modbus rule has no functions; expected %s",
+		       FUNCTIONS_WANTED);
+	for (i = 0; i < cnt; i++) {
+		const char *s =
+			items[i]->type == YAML_SCALAR_NODE && !is_null(items[i])
+				? sval(items[i])
+				: NULL;
+
+		if (s && *s >= '0' && *s <= '9') {
+			if (!get_int(c, items[i], "function code", 0, 255, true,
+				     &v))
+				continue;
+			if (first_code[v]) {
+				err_at(c, npos(items[i]),
+				       "duplicate modbus function code %lu "
+				       "(first at %d:%d)",
+				       v, npos(first_code[v]).line,
+				       npos(first_code[v]).col);
+				continue;
+			}
+			first_code[v] = items[i];
+			cg_bit_set(a->named, (unsigned int)v);
+			continue;
+		}
+		for (k = 0; s && k < CG_MB_CLASSES; k++)
+			if (!strcmp(s, cg_mb_class_names[k]))
+				break;
+		if (!s) {
+			expected(c, items[i], FUNCTIONS_WANTED);
+			continue;
+		}
+		if (k == CG_MB_CLASSES) {
+			char b[64];
+
+			err_at(c, npos(items[i]),
+			       "unknown modbus function class %s; expected %s",
+			       describe(items[i], b, sizeof(b)),
+			       FUNCTIONS_WANTED);
+			continue;
+		}
+		if (first_class[k]) {
+			err_at(c, npos(items[i]),
+			       "duplicate modbus function class %s (first at "
+			       "%d:%d)",
+			       s, npos(first_class[k]).line,
+			       npos(first_class[k]).col);
+			continue;
+		}
+		first_class[k] = items[i];
+		a->classes |= (uint8_t)(1u << k);
+	}
+	/* A code its classes already hold says nothing more. */
+	for (k = 0; k < 256; k++) {
+		enum cg_mb_class cl = cg_mb_class_of((uint8_t)k, 14);
+
+		if (first_code[k] && k != 43 && (a->classes & (1u << cl)))
+			warn_at(c, npos(first_code[k]),
+				"modbus function code %u is in class %s, "
+				"which this rule names already",
+				k, cg_mb_class_names[cl]);
+	}
+	free(items);
+	cg_allow_finish(a);
+}
+
+static void parse_allow_units(struct pctx *c, yaml_node_t *n,
+			      struct cg_ics_allow *a)
+{
+	yaml_node_t **items, *first[256] = {0};
+	unsigned long v;
+	long cnt, i;
+
+	cnt = list_items(c, n, "a list of unit ids 0..255", &items);
+	if (cnt < 0)
+		return;
+	if (cnt == 0) {
+		err_at(c, npos(n),
+		       "modbus rule has an empty units list; expected unit "
+		       "ids 0..255, or no units key for every unit");
+		return;
+	}
+	a->has_units = true;
+	for (i = 0; i < cnt; i++) {
+		if (!get_int(c, items[i], "unit id", 0, 255, true, &v))
+			continue;
+		if (first[v]) {
+			err_at(c, npos(items[i]),
+			       "duplicate modbus unit id %lu (first at %d:%d)",
+			       v, npos(first[v]).line, npos(first[v]).col);
+			continue;
+		}
+		first[v] = items[i];
+		cg_bit_set(a->units, (unsigned int)v);
+	}
+	free(items);
+}
+
+/* One address or "LO-HI" range, 0..65535. */
+static bool parse_address(struct pctx *c, yaml_node_t *n,
+			  struct cg_addr_range *r)
+{
+	const char *s = NULL, *dash;
+	unsigned long lo, hi;
+	char part[24];
+	int e1, e2;
+
+	if (n->type == YAML_SCALAR_NODE && !is_null(n))
+		s = scalar(c, n, "an address or an address range");
+	else
+		expected(c, n, "an address or an address range");
+	if (!s)
+		return false;
+	r->pos = npos(n);
+	dash = strchr(s, '-');
+	if (!dash || dash == s) {
+		e1 = parse_uint(s, true, 65535, &lo);
+		if (e1 == -ERANGE) {
+			err_at(c, r->pos,
+			       "modbus address %.20s is out of range; expected "
+			       "0..65535",
+			       s);
+			return false;
+		}
+		if (e1) {
+			err_at(c, r->pos,
+			       "invalid modbus address '%.40s'; expected a "
+			       "number 0..65535 or a range such as 100-119",
+			       s);
+			return false;
+		}
+		r->lo = r->hi = (uint16_t)lo;
+		return true;
+	}
+	if ((size_t)(dash - s) >= sizeof(part)) {
+		e1 = -EINVAL;
+	} else {
+		memcpy(part, s, dash - s);
+		part[dash - s] = '\0';
+		e1 = parse_uint(part, true, 65535, &lo);
+	}
+	e2 = parse_uint(dash + 1, true, 65535, &hi);
+	if (e1 == -EINVAL || e2 == -EINVAL) {
+		err_at(c, r->pos,
+		       "invalid modbus address range '%.40s'; expected LO-HI "
+		       "such as 100-119",
+		       s);
+		return false;
+	}
+	if (e1 || e2) {
+		err_at(c, r->pos,
+		       "modbus address range %.40s is out of range; expected "
+		       "addresses 0..65535",
+		       s);
+		return false;
+	}
+	if (lo > hi) {
+		err_at(c, r->pos,
+		       "modbus address range %s is reversed; expected LO-HI "
+		       "with LO <= HI",
+		       s);
+		return false;
+	}
+	r->lo = (uint16_t)lo;
+	r->hi = (uint16_t)hi;
+	return true;
+}
+
+static void parse_allow_addresses(struct pctx *c, yaml_node_t *n,
+				  struct cg_ics_allow *a)
+{
+	yaml_node_t **items;
+	long cnt, i;
+
+	cnt = list_items(c, n, "a list of addresses or address ranges", &items);
+	if (cnt < 0)
+		return;
+	if (cnt == 0) {
+		err_at(c, npos(n),
+		       "modbus rule has an empty addresses list; expected "
+		       "addresses or ranges such as 100-119, or no addresses "
+		       "key for every address");
+		free(items);
+		return;
+	}
+	if (cnt > CG_ALLOW_RANGES) {
+		err_at(c, npos(items[CG_ALLOW_RANGES]),
+		       "modbus rule has %ld address ranges; the limit is %d "
+		       "per rule (write another rule for the rest)",
+		       cnt, CG_ALLOW_RANGES);
+		cnt = CG_ALLOW_RANGES;
+	}
+	for (i = 0; i < cnt; i++)
+		if (parse_address(c, items[i], &a->ranges[a->n_ranges]))
+			a->n_ranges++;
+	/* A rule whose every range was wrong must not admit every address. */
+	if (!a->n_ranges)
+		a->ranges[a->n_ranges++] = (struct cg_addr_range){1, 0, {0}};
+	free(items);
+}
+
+static void parse_allow_rule(struct pctx *c, yaml_node_t *n,
+			     struct cg_ics_allow *a)
+{
+	static const char *const keys[] = {"functions", "units", "addresses"};
+	yaml_node_t *v[3];
+	struct cg_pos kp[3];
+
+	a->pos = npos(n);
+	a->functions_pos = a->pos;
+	if (n->type != YAML_MAPPING_NODE) {
+		expected(c, n,
+			 "a modbus rule (a mapping with functions, and "
+			 "optionally units and addresses)");
+		return;
+	}
+	map_fields(c, n, keys, 3, "in a modbus rule", v, kp);
+	if (!v[0]) {
+		err_at(c, a->pos, "modbus rule has no functions; expected %s",
+		       FUNCTIONS_WANTED);
+	} else {
+		a->functions_pos = npos(v[0]);
+		parse_allow_functions(c, v[0], a);
+	}
+	if (v[1])
+		parse_allow_units(c, v[1], a);
+	if (v[2])
+		parse_allow_addresses(c, v[2], a);
+}
+
+/* `modbus: {allow: [RULE, ...]}`, at most CG_ALLOW_RULES rules. */
+static void parse_modbus_allow(struct pctx *c, yaml_node_t *n,
+			       struct cg_ics *ics)
+{
+	static const char *const keys[] = {"allow"};
+	yaml_node_t *v[1], **items;
+	struct cg_pos kp[1];
+	long cnt, i;
+
+	ics->mode = CG_ICS_ALLOW;
+	map_fields(c, n, keys, 1, "in modbus", v, kp);
+	if (!v[0]) {
+		err_at(c, npos(n),
+		       "modbus mapping has no allow; expected allow: a list "
+		       "of rules");
+		return;
+	}
+	if (v[0]->type != YAML_SEQUENCE_NODE) {
+		expected(c, v[0], "a list of modbus rules");
+		return;
+	}
+	cnt = list_items(c, v[0], "a list of modbus rules", &items);
+	if (cnt < 0)
+		return;
+	if (cnt == 0) {
+		err_at(c, npos(v[0]),
+		       "modbus allow has no rules; expected at least one rule "
+		       "such as {functions: [read]}");
+		return;
+	}
+	if (cnt > CG_ALLOW_RULES) {
+		err_at(c, npos(items[CG_ALLOW_RULES]),
+		       "modbus allow has %ld rules; the limit is %d per flow",
+		       cnt, CG_ALLOW_RULES);
+		cnt = CG_ALLOW_RULES;
+	}
+	ics->allow = xcalloc(c, cnt, sizeof(*ics->allow));
+	for (i = 0; i < cnt && ics->allow; i++)
+		parse_allow_rule(c, items[i], &ics->allow[ics->n_allow++]);
+	free(items);
+}
+
 /* `modbus:` or `s7comm:`: any, read-only, or a list of function codes. */
 static void parse_ics(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 		      const char *proto, struct cg_ics *ics)
@@ -1622,6 +1914,16 @@ static void parse_ics(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 	long cnt, i;
 
 	ics->pos = kpos;
+	if (n->type == YAML_MAPPING_NODE && !strcmp(proto, "modbus")) {
+		parse_modbus_allow(c, n, ics);
+		return;
+	}
+	if (n->type == YAML_MAPPING_NODE) {
+		err_at(c, npos(n),
+		       "expected any, read-only or a list of function codes, "
+		       "got a mapping (allow: rules are for modbus)");
+		return;
+	}
 	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
 		const char *s = sval(n);
 
@@ -2800,6 +3102,7 @@ out:
 static void ics_free(struct cg_ics *ics)
 {
 	free(ics->codes);
+	free(ics->allow);
 }
 
 void cg_policy_free(struct cg_policy *p)

@@ -113,6 +113,58 @@ enum cg_ics_mode {
 	CG_ICS_ANY,	  /* framing checked, every function allowed */
 	CG_ICS_READ_ONLY, /* the contract's read-only class */
 	CG_ICS_LIST,	  /* exactly the listed function codes */
+	CG_ICS_ALLOW,	  /* `allow:` rules (modbus only, see below) */
+};
+
+/*
+ * `modbus: {allow: [RULE, ...]}`: a request passes if one rule matches
+ * all its fields. A rule names function classes and codes, optionally
+ * unit ids and address ranges. The same shape (codes, an optional set of
+ * small ids, ranges of 16-bit numbers) serves other protocols' rules.
+ * Limits: CG_ALLOW_RULES rules per key, CG_ALLOW_RANGES ranges per rule
+ * (the data plane walks them in bounded loops).
+ */
+#define CG_ALLOW_RULES 16
+#define CG_ALLOW_RANGES 8
+
+/* Modbus function classes, in the order `functions:` names them. */
+enum cg_mb_class {
+	CG_MB_READ = 0,	   /* the contract's read-only set */
+	CG_MB_WRITE,	   /* 5, 6, 15, 16, 21, 22, 23 */
+	CG_MB_DIAGNOSTICS, /* 8 */
+	CG_MB_PROGRAM,	   /* 9, 10, 13, 14, 41, 42, 90, 91, 125-127 */
+	CG_MB_OTHER,	   /* every other code, and 43 with MEI type != 14 */
+	CG_MB_CLASSES,
+};
+
+struct cg_addr_range {
+	uint16_t lo; /* inclusive */
+	uint16_t hi; /* inclusive, >= lo */
+	struct cg_pos pos;
+};
+
+/*
+ * Code 43 (encapsulated interface transport) belongs to class read with
+ * MEI type 14 (read device identification), else to class other: a rule
+ * that admits 43 through one of the two classes only says which.
+ */
+enum cg_mei43 {
+	CG_MEI_ANY = 0, /* 43 named as a code, or both classes */
+	CG_MEI_14,	/* through class read: MEI type 14 */
+	CG_MEI_NOT_14,	/* through class other: no MEI type, or not 14 */
+};
+
+struct cg_ics_allow {
+	struct cg_pos pos;
+	uint8_t classes;   /* bit per enum cg_mb_class named */
+	uint8_t named[32]; /* codes named as numbers (bit per code) */
+	uint8_t codes[32]; /* every code the rule admits: classes + named */
+	uint8_t mei;	   /* enum cg_mei43: what 43 needs, when admitted */
+	bool has_units;	   /* units: given; else every unit */
+	uint8_t units[32]; /* unit ids (bit per id), when has_units */
+	size_t n_ranges;   /* 0: no addresses condition */
+	struct cg_addr_range ranges[CG_ALLOW_RANGES]; /* as written */
+	struct cg_pos functions_pos;
 };
 
 struct cg_ics {
@@ -120,6 +172,8 @@ struct cg_ics {
 	uint8_t *codes; /* CG_ICS_LIST: function codes 0..255 */
 	size_t n_codes;
 	struct cg_pos pos;
+	struct cg_ics_allow *allow; /* CG_ICS_ALLOW: the rules, in order */
+	size_t n_allow;
 };
 
 /*

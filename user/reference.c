@@ -13,6 +13,7 @@
 #include <linux/types.h>
 
 #include "cranegate.h"
+#include "modbus_rules.h"
 #include "reference.h"
 
 #define ETH_HLEN 14
@@ -769,6 +770,120 @@ static bool modbus_read_only(const uint8_t *pdu, size_t pdu_len)
 }
 
 /*
+ * What a Modbus request with addresses touches, read from its PDU (the
+ * function code and its data, `n` bytes) as the Modbus application
+ * protocol specification (v1.1b3, section 6) lays it out. Returns false
+ * for a PDU that breaks the layout: a length other than the function's,
+ * a quantity outside the specification's limits, a byte count that is
+ * not what the quantity needs, or a range past address 65535. Sets
+ * *n_ranges to 0 for functions without addresses (always well-formed
+ * here).
+ */
+struct mb_touch {
+	int n_ranges;
+	uint32_t lo[2], hi[2];
+};
+
+static bool mb_range(struct mb_touch *t, uint32_t start, uint32_t qty,
+		     uint32_t max)
+{
+	if (qty < 1 || qty > max || start + qty - 1 > 65535)
+		return false;
+	t->lo[t->n_ranges] = start;
+	t->hi[t->n_ranges] = start + qty - 1;
+	t->n_ranges++;
+	return true;
+}
+
+static bool modbus_touches(const uint8_t *pdu, size_t n, struct mb_touch *t)
+{
+	t->n_ranges = 0;
+	switch (pdu[0]) {
+	case 1: /* read coils */
+	case 2: /* read discrete inputs */
+		return n == 5 &&
+		       mb_range(t, get16(pdu + 1), get16(pdu + 3), 2000);
+	case 3: /* read holding registers */
+	case 4: /* read input registers */
+		return n == 5 &&
+		       mb_range(t, get16(pdu + 1), get16(pdu + 3), 125);
+	case 5: /* write single coil */
+	case 6: /* write single register */
+		return n == 5 && mb_range(t, get16(pdu + 1), 1, 1);
+	case 22: /* mask write register */
+		return n == 7 && mb_range(t, get16(pdu + 1), 1, 1);
+	case 15: /* write multiple coils */
+		return n >= 6 && pdu[5] == (get16(pdu + 3) + 7) / 8 &&
+		       n == 6 + (size_t)pdu[5] &&
+		       mb_range(t, get16(pdu + 1), get16(pdu + 3), 1968);
+	case 16: /* write multiple registers */
+		return n >= 6 && pdu[5] == 2 * get16(pdu + 3) &&
+		       n == 6 + (size_t)pdu[5] &&
+		       mb_range(t, get16(pdu + 1), get16(pdu + 3), 123);
+	case 23: /* read/write multiple registers */
+		return n >= 10 && pdu[9] == 2 * get16(pdu + 7) &&
+		       n == 10 + (size_t)pdu[9] &&
+		       mb_range(t, get16(pdu + 1), get16(pdu + 3), 125) &&
+		       mb_range(t, get16(pdu + 5), get16(pdu + 7), 121);
+	default:
+		return true;
+	}
+}
+
+/* Does every address from lo to hi lie in one of the rule's ranges? */
+static bool rule_holds_addresses(const struct cg_ics_allow *a, uint32_t lo,
+				 uint32_t hi)
+{
+	uint32_t x;
+	size_t i;
+
+	for (x = lo; x <= hi; x++) {
+		for (i = 0; i < a->n_ranges; i++)
+			if (a->ranges[i].lo <= x && x <= a->ranges[i].hi)
+				break;
+		if (i == a->n_ranges)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * `modbus: allow:`: a well-formed request passes if one rule matches its
+ * function (43: with its MEI type's class), its unit, and, when the rule
+ * has addresses, every address it touches.
+ */
+static bool modbus_rules_allow(const struct cg_ics *rule, uint8_t unit,
+			       const uint8_t *pdu, size_t n)
+{
+	int mei = pdu[0] == 43 && n >= 2 ? pdu[1] : -1;
+	struct mb_touch t;
+	size_t i;
+	int k;
+
+	if (!modbus_touches(pdu, n, &t))
+		return false;
+	for (i = 0; i < rule->n_allow; i++) {
+		const struct cg_ics_allow *a = &rule->allow[i];
+		bool ok = cg_bit(a->codes, pdu[0]);
+
+		if (pdu[0] == 43 && a->mei == CG_MEI_14)
+			ok = ok && mei == 14;
+		if (pdu[0] == 43 && a->mei == CG_MEI_NOT_14)
+			ok = ok && mei != 14;
+		if (a->has_units)
+			ok = ok && cg_bit(a->units, unit);
+		if (a->n_ranges) {
+			ok = ok && t.n_ranges > 0;
+			for (k = 0; ok && k < t.n_ranges; k++)
+				ok = rule_holds_addresses(a, t.lo[k], t.hi[k]);
+		}
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Modbus/TCP: the payload is whole ADUs, at most MODBUS_MAX_ADUS, ending
  * exactly at its end. Each ADU is the MBAP header (transaction id,
  * protocol id 0, length, unit id) and a PDU; the MBAP length counts the
@@ -801,6 +916,9 @@ static bool modbus_allows(const struct cg_ics *rule, const uint8_t *p,
 			break;
 		case CG_ICS_LIST:
 			ok = ics_listed(rule, pdu[0]);
+			break;
+		case CG_ICS_ALLOW:
+			ok = modbus_rules_allow(rule, adu[6], pdu, mlen - 1);
 			break;
 		default:
 			ok = true;

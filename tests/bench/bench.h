@@ -25,6 +25,13 @@
 /* The Modbus client and PLC of the one modbus: read-only flow. */
 #define BENCH_MODBUS_SRC "198.18.250.1"
 #define BENCH_MODBUS_DST "198.19.120.1"
+/*
+ * Their flow with 8 `modbus: allow:` rules (FC 16, unit 1, 8 ranges each,
+ * rule r holding 1000 * r + 10 * j .. + 4 for j < 8), on this port; the
+ * last range of the last rule starts at BENCH_MODBUS_RULES_LAST.
+ */
+#define BENCH_MODBUS_RULES_PORT 1502
+#define BENCH_MODBUS_RULES_LAST 8070
 
 struct bench_flow {
 	uint8_t src[4];

@@ -81,6 +81,7 @@ struct opts {
 	const char *name;
 	bool verbose;
 	bool timed; /* every benchmark flow time-boxed (valid:, open now) */
+	const char *cls; /* cost: only these frame classes (A,B,..) */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -163,6 +164,8 @@ enum {
 	C_MODBUS_NEW,
 	C_S7_NEW,
 	C_S7_READ,
+	C_MODBUS_RULES,
+	C_MODBUS_RULES_NEW,
 	C_N
 };
 
@@ -209,6 +212,17 @@ static const struct cls classes[C_N] = {
 	[C_S7_READ] = {"s7-read", CLS_REPEAT, 0, CG_R_ALLOWED,
 		       "S7comm read variable sent again on a normalized "
 		       "stream (the retransmission check)"},
+	[C_MODBUS_RULES] = {"modbus-write-8-rules", CLS_REPEAT, 0,
+			    CG_R_ICS_DENIED,
+			    "Modbus write multiple registers (FC 16, 2 "
+			    "registers), new data in order, checked against "
+			    "8 allow: rules of 8 ranges each and refused by "
+			    "all (the whole walk; cf. modbus-write)"},
+	[C_MODBUS_RULES_NEW] = {"modbus-write-8-rules-new", CLS_FIRST_REPLY, 0,
+				CG_R_ALLOWED,
+				"Modbus write multiple registers (FC 16), the "
+				"first data of a stream, allowed by the last "
+				"range of the 8th allow: rule (single runs)"},
 };
 
 struct frame {
@@ -250,6 +264,19 @@ static void modbus_frames(struct frame *fr, struct frame *fwd, uint16_t sport,
 	const uint8_t adu[] = {0, 1, 0, 0, 0, 6, 1, fc, 0, 0, 0, 10};
 
 	ics_frames(fr, fwd, sport, 502, adu, sizeof(adu));
+}
+
+/*
+ * FC 16, two registers at `addr`, to the port of the bench's flow with 8
+ * allow: rules (rules.c, BENCH_MODBUS_RULES_PORT).
+ */
+static void modbus_rules_frames(struct frame *fr, struct frame *fwd,
+				uint16_t sport, uint16_t addr)
+{
+	const uint8_t adu[] = {0,	    1, 0, 0, 0, 11, 1, 16, addr >> 8,
+			       addr & 0xff, 0, 2, 4, 0, 1,  0, 2};
+
+	ics_frames(fr, fwd, sport, BENCH_MODBUS_RULES_PORT, adu, sizeof(adu));
 }
 
 /* S7comm read variable (job 0x04) in TPKT/COTP, as an HMI polls. */
@@ -339,10 +366,33 @@ static void build(int c, unsigned n_flows, unsigned k, struct frame *fr,
 	case C_S7_READ:
 		s7_frames(fr, fwd, 50012);
 		break;
+	case C_MODBUS_RULES:
+		modbus_rules_frames(fr, fwd, 50013, 9999);
+		break;
+	case C_MODBUS_RULES_NEW:
+		modbus_rules_frames(fr, fwd, (uint16_t)(45000 + k),
+				    BENCH_MODBUS_RULES_LAST);
+		break;
 	}
 }
 
 /* ------------------------------------------------------------ cost */
+
+/* --class A,B: only those classes (all without it). */
+static bool class_wanted(const struct opts *o, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = o->cls;
+
+	if (!p)
+		return true;
+	while ((p = strstr(p, name))) {
+		if ((p == o->cls || p[-1] == ',') && (!p[n] || p[n] == ','))
+			return true;
+		p += n;
+	}
+	return false;
+}
 
 struct prog {
 	const char *name;
@@ -393,7 +443,8 @@ static int measure_class(const struct opts *o, int c, unsigned n_flows,
 		/* The open connection (and for ICS classes the start of
 		 * the stream) that the repeated frame belongs to. */
 		if (c == C_ESTABLISHED_REPLY || c == C_MODBUS_READ ||
-		    c == C_MODBUS_WRITE || c == C_S7_READ)
+		    c == C_MODBUS_WRITE || c == C_S7_READ ||
+		    c == C_MODBUS_RULES)
 			run_once(gate_fd, ifindex[0], fwd.buf, fwd.len, 1,
 				 NULL);
 		before = reason_count(g, cl->reason);
@@ -617,6 +668,8 @@ static int cmd_cost(const struct opts *o)
 			double v[MAX_PROGS][MAX_SAMPLES];
 			bool ok;
 
+			if (!class_wanted(o, classes[c].name))
+				continue;
 			err = measure_class(o, c, sizes[i], z.g, progs, n_progs,
 					    v, &ok);
 			if (err) {
@@ -1140,7 +1193,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: cgbench cost   [--repeat N] [--samples S] [--first "
-		"K] [--sizes A,B,..] [--max] [--timed] [--csv FILE]\n"
+		"K] [--sizes A,B,..] [--max] [--timed] [--class A,B,..] "
+		"[--csv FILE]\n"
 		"       cgbench ops    [--repeat N] [--samples S] [--sizes "
 		"N] [--csv FILE]\n"
 		"       cgbench phases [--samples S] [--sizes A,B,..] "
@@ -1186,6 +1240,7 @@ int main(int argc, char **argv)
 		{"name", required_argument, NULL, 'N'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"timed", no_argument, NULL, 't'},
+		{"class", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -1251,6 +1306,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			o.timed = true;
+			break;
+		case 'C':
+			o.cls = optarg;
 			break;
 		case 'h':
 			usage(stdout);

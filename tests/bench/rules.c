@@ -60,6 +60,22 @@ static void write_yaml(const struct bench_rules *r, FILE *out)
 	fprintf(out, "  - {name: modbus, from: " BENCH_MODBUS_SRC
 		     ", to: " BENCH_MODBUS_DST
 		     ", proto: tcp, ports: [502], modbus: read-only}\n");
+	fprintf(out,
+		"  - name: modbus-rules\n    from: " BENCH_MODBUS_SRC
+		"\n    to: " BENCH_MODBUS_DST
+		"\n    proto: tcp\n    ports: [%u]\n    modbus:\n"
+		"      allow:\n",
+		BENCH_MODBUS_RULES_PORT);
+	for (i = 1; i <= 8; i++) {
+		unsigned j;
+
+		fprintf(out, "        - {functions: [16], units: [1], "
+			     "addresses: [");
+		for (j = 0; j < 8; j++)
+			fprintf(out, "%s%u-%u", j ? ", " : "",
+				1000 * i + 10 * j, 1000 * i + 10 * j + 4);
+		fprintf(out, "]}\n");
+	}
 	fprintf(out, "  - {name: s7, from: " BENCH_MODBUS_SRC
 		     ", to: " BENCH_MODBUS_DST
 		     ", proto: tcp, ports: [102], s7comm: read-only}\n");

@@ -628,6 +628,97 @@ static void emit_valid(struct cg_rng *r, struct sbuf *b, time_t now)
 	sb_printf(b, "}\n");
 }
 
+/*
+ * Address ranges of `modbus: allow:` rules come from this pool, and the
+ * requests' addresses from around its edges (modbus_edges), so that
+ * requests land on, inside and just outside them.
+ */
+static const char *const mb_range_pool[] = {
+	"0-9",	     "10-19",	  "100-119",	 "120-130", "200",
+	"1000-1009", "2000-2003", "65530-65535", "50-59",   "60-69",
+};
+static const uint16_t modbus_edges[] = {
+	0,    1,    5,	   9,	  10,	 19,	20,   50,   55,	   60,
+	69,   70,   99,	   100,	  101,	 118,	119,  120,  130,   131,
+	199,  200,  201,   999,	  1000,	 1005,	1009, 1010, 1999,  2000,
+	2003, 2004, 65529, 65530, 65534, 65535, 300,  4096, 40000, 7,
+};
+
+/* `modbus: {allow: [...]}`: 1-4 rules over classes, codes, units, ranges. */
+static void emit_modbus_allow(struct cg_rng *r, struct sbuf *b)
+{
+	static const char *const classes[] = {"read", "write", "diagnostics",
+					      "program", "other"};
+	static const uint8_t codes[] = {1,  2,	3,  4, 5,  6, 15, 16,
+					22, 23, 43, 8, 90, 7, 21, 65};
+	uint32_t n = rng_range(r, 1, 4), i, k, m;
+
+	sb_printf(b, "    modbus:\n      allow:\n");
+	for (i = 0; i < n; i++) {
+		bool seen_c[5] = {false}, seen_f[256] = {false};
+		bool seen_u[256] = {false};
+		int first = 1;
+
+		sb_printf(b, "        - {functions: [");
+		m = rng_range(r, 1, 3);
+		for (k = 0; k < m; k++) {
+			if (cg_rng_pct(r, 45)) {
+				uint32_t c = cg_rng_below(r, 5);
+
+				if (seen_c[c])
+					continue;
+				seen_c[c] = true;
+				sb_printf(b, "%s%s", first ? "" : ", ",
+					  classes[c]);
+			} else {
+				uint8_t c = PICK(r, codes);
+
+				if (seen_f[c])
+					continue;
+				seen_f[c] = true;
+				sb_printf(b, "%s%u", first ? "" : ", ", c);
+			}
+			first = 0;
+		}
+		sb_printf(b, "]");
+		if (cg_rng_pct(r, 50)) {
+			sb_printf(b, ", units: [");
+			m = rng_range(r, 1, 3);
+			for (k = 0, first = 1; k < m; k++) {
+				uint8_t u =
+					cg_rng_pct(r, 60)
+						? (uint8_t)rng_range(r, 1, 2)
+						: (uint8_t)cg_rng_next(r);
+
+				if (seen_u[u])
+					continue;
+				seen_u[u] = true;
+				sb_printf(b, "%s%u", first ? "" : ", ", u);
+				first = 0;
+			}
+			sb_printf(b, "]");
+		}
+		if (cg_rng_pct(r, 60)) {
+			bool seen_r[10] = {false};
+
+			sb_printf(b, ", addresses: [");
+			m = rng_range(r, 1, 4);
+			for (k = 0, first = 1; k < m; k++) {
+				uint32_t a = cg_rng_below(r, 10);
+
+				if (seen_r[a])
+					continue;
+				seen_r[a] = true;
+				sb_printf(b, "%s%s", first ? "" : ", ",
+					  mb_range_pool[a]);
+				first = 0;
+			}
+			sb_printf(b, "]");
+		}
+		sb_printf(b, "}\n");
+	}
+}
+
 static void emit_ics(struct cg_rng *r, struct sbuf *b)
 {
 	static const uint8_t modbus_pool[] = {1,  2,  3,  4,  5,  6,   7,
@@ -649,7 +740,9 @@ static void emit_ics(struct cg_rng *r, struct sbuf *b)
 				  1000 + cg_rng_below(r, 16));
 		sb_printf(b, "]\n");
 	}
-	if (modbus)
+	if (modbus && cg_rng_pct(r, 35))
+		emit_modbus_allow(r, b);
+	else if (modbus)
 		emit_ics_rule(r, b, "modbus", modbus_pool, sizeof(modbus_pool));
 	if (s7)
 		emit_ics_rule(r, b, "s7comm", s7_pool, sizeof(s7_pool));
@@ -1328,6 +1421,40 @@ static uint8_t pick_modbus_fc(struct cg_rng *r, uint8_t *mei)
 }
 
 /*
+ * A request with addresses for `allow:` rules: a start near the edges of
+ * the rules' ranges, a quantity at or just past the protocol's limits or
+ * small, and a byte count that is right (mostly) or off by one.
+ */
+static size_t gen_modbus_addr(struct cg_rng *r, uint8_t *buf, size_t cap,
+			      uint16_t tid, uint8_t unit)
+{
+	static const uint8_t fcs[] = {1, 2, 3, 4, 5, 6, 15, 16, 22, 23};
+	static const uint16_t qtys[] = {1,   2,	   10,	 20,   0,    125,
+					126, 2000, 2001, 1968, 1969, 123,
+					124, 121,  122,	 4,    11,   8};
+	uint8_t fc = PICK(r, fcs), bc;
+	uint16_t start = PICK(r, modbus_edges), start2 = PICK(r, modbus_edges);
+	uint16_t qty = cg_rng_pct(r, 50) ? (uint16_t)rng_range(r, 1, 12)
+					 : PICK(r, qtys);
+	uint16_t qty2 = cg_rng_pct(r, 60) ? (uint16_t)rng_range(r, 1, 12)
+					  : PICK(r, qtys);
+	size_t n_data;
+
+	if (cg_rng_pct(r, 45) && start >= qty)
+		start = (uint16_t)(start - qty + 1); /* ends on the edge */
+	bc = cg_modbus_byte_count(fc, qty, qty2);
+	n_data = bc;
+	if (cg_rng_pct(r, 8))
+		bc = (uint8_t)(bc + (cg_rng_pct(r, 50) ? 1 : -1));
+	if (cg_rng_pct(r, 6))
+		n_data = n_data + (cg_rng_pct(r, 50) ? 1 : -1);
+	if (n_data > 300)
+		n_data = 0;
+	return cg_modbus_addr_request(buf, cap, tid, unit, fc, start, qty,
+				      start2, qty2, bc, n_data);
+}
+
+/*
  * Modbus ADUs, one mostly, sometimes a few, sometimes around the limit of
  * 8; their offsets go into units[].
  */
@@ -1345,7 +1472,9 @@ static size_t gen_modbus(struct cg_rng *r, bool request, uint8_t *buf,
 		uint8_t unit = cg_rng_pct(r, 70) ? 1 : (uint8_t)cg_rng_next(r);
 
 		fc = pick_modbus_fc(r, &mei);
-		if (request)
+		if (request && cg_rng_pct(r, 55))
+			w = gen_modbus_addr(r, buf + off, cap - off, tid, unit);
+		else if (request)
 			w = cg_modbus_request(buf + off, cap - off, tid, unit,
 					      fc, mei);
 		else

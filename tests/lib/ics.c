@@ -148,6 +148,59 @@ size_t cg_modbus_request(uint8_t *buf, size_t cap, uint16_t tid, uint8_t unit,
 	return cg_modbus_adu(buf, cap, tid, unit, fc, d, n);
 }
 
+size_t cg_modbus_addr_request(uint8_t *buf, size_t cap, uint16_t tid,
+			      uint8_t unit, uint8_t fc, uint16_t start,
+			      uint16_t qty, uint16_t start2, uint16_t qty2,
+			      uint8_t bc, size_t n_data)
+{
+	uint8_t d[600];
+	size_t n = 0, i;
+
+	if (n_data > 512)
+		return 0;
+	put16(d, start);
+	switch (fc) {
+	case 15:
+	case 16:
+		put16(d + 2, qty);
+		d[4] = bc;
+		n = 5;
+		break;
+	case 22:
+		put16(d + 2, 0x00f2);
+		put16(d + 4, 0x0025);
+		n = 6;
+		n_data = 0;
+		break;
+	case 23:
+		put16(d + 2, qty);
+		put16(d + 4, start2);
+		put16(d + 6, qty2);
+		d[8] = bc;
+		n = 9;
+		break;
+	default:
+		put16(d + 2, qty);
+		n = 4;
+		n_data = 0;
+		break;
+	}
+	for (i = 0; i < n_data; i++)
+		d[n++] = (uint8_t)(0x11 * (i + 1));
+	return cg_modbus_adu(buf, cap, tid, unit, fc, d, n);
+}
+
+uint8_t cg_modbus_byte_count(uint8_t fc, uint16_t qty, uint16_t qty2)
+{
+	if (fc == 15)
+		return (uint8_t)((qty + 7) / 8);
+	if (fc == 16)
+		return (uint8_t)(2 * qty);
+	if (fc == 23)
+		return (uint8_t)(2 * qty2);
+	return 0;
+}
+
 size_t cg_modbus_response(uint8_t *buf, size_t cap, uint16_t tid, uint8_t unit,
 			  uint8_t fc, int exception)
 {

@@ -58,6 +58,22 @@ size_t cg_modbus_adu(uint8_t *buf, size_t cap, uint16_t tid, uint8_t unit,
 size_t cg_modbus_request(uint8_t *buf, size_t cap, uint16_t tid, uint8_t unit,
 			 uint8_t fc, uint8_t mei);
 
+/*
+ * A Modbus request with addresses, its fields given (for `allow:` rules):
+ * `fc` 1-6 write start and quantity (5, 6: start and the value `qty`);
+ * 15, 16: start, quantity, the byte count `bc` and `n_data` bytes of
+ * values; 22: start and two masks; 23: read start and quantity, write
+ * start (`start2`) and quantity (`qty2`), `bc` and `n_data` bytes. The
+ * byte counts and lengths are what the caller says, right or wrong.
+ */
+size_t cg_modbus_addr_request(uint8_t *buf, size_t cap, uint16_t tid,
+			      uint8_t unit, uint8_t fc, uint16_t start,
+			      uint16_t qty, uint16_t start2, uint16_t qty2,
+			      uint8_t bc, size_t n_data);
+
+/* The byte count a well-formed 15, 16 or 23 carries for its quantity. */
+uint8_t cg_modbus_byte_count(uint8_t fc, uint16_t qty, uint16_t qty2);
+
 /* A server's answer to `fc`: a short normal response, or an exception. */
 size_t cg_modbus_response(uint8_t *buf, size_t cap, uint16_t tid, uint8_t unit,
 			  uint8_t fc, int exception);

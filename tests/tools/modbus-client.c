@@ -3,12 +3,14 @@
  * modbus-client: one Modbus/TCP request (Debian's libmodbus) on a fresh
  * connection, for the end-to-end tests.
  *
- *	modbus-client [--timeout S] ADDR PORT read ADDR COUNT     (FC 3)
+ *	modbus-client [--timeout S] [--unit N] ADDR PORT read ADDR COUNT (FC 3)
  *	modbus-client ... ADDR PORT read-input ADDR COUNT         (FC 4)
  *	modbus-client ... ADDR PORT read-coils ADDR COUNT         (FC 1)
  *	modbus-client ... ADDR PORT write ADDR VALUE              (FC 6)
  *	modbus-client ... ADDR PORT write-multi ADDR VALUE...     (FC 16)
  *	modbus-client ... ADDR PORT write-coil ADDR 0|1           (FC 5)
+ *
+ * --unit N sets the unit id (default: libmodbus's for TCP, 255).
  *
  * Reads print the values, space-separated, on one line. Exit 0 when the
  * server answered, 1 when the request failed (no connection, no answer
@@ -24,7 +26,8 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: modbus-client [--timeout S] ADDR PORT OP ARGS...\n"
+	fprintf(out, "usage: modbus-client [--timeout S] [--unit N] ADDR PORT "
+		     "OP ARGS...\n"
 		     "  OP: read ADDR COUNT | read-input ADDR COUNT | "
 		     "read-coils ADDR COUNT\n"
 		     "      write ADDR VALUE | write-multi ADDR VALUE... | "
@@ -35,13 +38,17 @@ int main(int argc, char **argv)
 {
 	uint16_t regs[MAX_VALUES];
 	uint8_t bits[MAX_VALUES];
-	int timeout = 2, i = 1, addr, n = 0, rc, k;
+	int timeout = 2, i = 1, addr, n = 0, rc, k, unit = -1;
 	const char *op;
 	modbus_t *ctx;
 
-	if (argc > 2 && !strcmp(argv[1], "--timeout")) {
-		timeout = atoi(argv[2]);
-		i = 3;
+	while (argc - i > 1 &&
+	       (!strcmp(argv[i], "--timeout") || !strcmp(argv[i], "--unit"))) {
+		if (!strcmp(argv[i], "--timeout"))
+			timeout = atoi(argv[i + 1]);
+		else
+			unit = atoi(argv[i + 1]);
+		i += 2;
 	}
 	if (argc - i < 4) {
 		usage(stderr);
@@ -55,6 +62,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	modbus_set_response_timeout(ctx, (uint32_t)timeout, 0);
+	if (unit >= 0)
+		modbus_set_slave(ctx, unit);
 	if (modbus_connect(ctx) < 0) {
 		fprintf(stderr, "modbus-client: connect to %s:%s: %s\n",
 			argv[i], argv[i + 1], modbus_strerror(errno));

@@ -4,8 +4,10 @@
  * a PLC in the end-to-end tests.
  *
  *	modbus-server [--bind ADDR] [--port N] [--state FILE] [--seconds S]
+ *		      [--items N]
  *
- * It serves 64 coils, discrete inputs, holding and input registers;
+ * It serves N (default 64) coils, discrete inputs, holding and input
+ * registers, to any unit id;
  * holding register i starts as 1000 + i, input register i as 2000 + i.
  * Every request it receives is logged on stdout ("request fc N unit U"),
  * and after each one, on SIGUSR1 and on exit it writes the holding
@@ -24,7 +26,9 @@
 #include <unistd.h>
 #include <modbus/modbus.h>
 
-#define N_ITEMS 64
+#define N_ITEMS_MAX 4096
+
+static int n_items = 64;
 
 static volatile sig_atomic_t stop, dump_now;
 
@@ -48,9 +52,9 @@ static int dump(const modbus_mapping_t *m, const char *path)
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
-	for (i = 0; i < N_ITEMS; i++)
+	for (i = 0; i < n_items; i++)
 		fprintf(f, "hr[%d]=%u\n", i, m->tab_registers[i]);
-	for (i = 0; i < N_ITEMS; i++)
+	for (i = 0; i < n_items; i++)
 		fprintf(f, "coil[%d]=%u\n", i, m->tab_bits[i]);
 	if (fclose(f) || rename(tmp, path))
 		return -errno;
@@ -60,7 +64,7 @@ static int dump(const modbus_mapping_t *m, const char *path)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: modbus-server [--bind ADDR] [--port N] "
-		     "[--state FILE] [--seconds S]\n");
+		     "[--state FILE] [--seconds S] [--items N]\n");
 }
 
 int main(int argc, char **argv)
@@ -83,6 +87,10 @@ int main(int argc, char **argv)
 			state = argv[++i];
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			seconds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--items") && i + 1 < argc &&
+			 atoi(argv[i + 1]) > 0 &&
+			 atoi(argv[i + 1]) <= N_ITEMS_MAX)
+			n_items = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -100,12 +108,12 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 
 	ctx = modbus_new_tcp(bind_addr, port);
-	map = modbus_mapping_new(N_ITEMS, N_ITEMS, N_ITEMS, N_ITEMS);
+	map = modbus_mapping_new(n_items, n_items, n_items, n_items);
 	if (!ctx || !map) {
 		fprintf(stderr, "modbus-server: %s\n", modbus_strerror(errno));
 		goto out;
 	}
-	for (i = 0; i < N_ITEMS; i++) {
+	for (i = 0; i < n_items; i++) {
 		map->tab_registers[i] = (uint16_t)(1000 + i);
 		map->tab_input_registers[i] = (uint16_t)(2000 + i);
 	}

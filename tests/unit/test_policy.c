@@ -791,8 +791,10 @@ static void test_errors(void)
 		"t.yaml:15:25: error: expected an integer function code "
 		"0..255, got the string '4'; write numbers without quotes\n");
 	expect_fail("modbus mapping", FLOW("tcp", "    modbus: {read: only}\n"),
-		    "t.yaml:15:13: error: expected any, read-only or a list of "
-		    "function codes, got a mapping\n");
+		    "t.yaml:15:13: error: modbus mapping has no allow; expected "
+		    "allow: a list of rules\n"
+		    "t.yaml:15:14: error: unknown key 'read' in modbus; expected "
+		    "one of: allow\n");
 	expect_ok("modbus single code", FLOW("tcp", "    modbus: 3\n"), "");
 	expect_fail(
 		"flow name clash",
