@@ -22,6 +22,7 @@
 #include "perm.h"
 #include "replay.h"
 #include "runlock.h"
+#include "self.h"
 #include "shadow.h"
 
 struct args {
@@ -96,6 +97,13 @@ static int do_check(struct args *a)
 	err = cg_policy_load(a->pos[0], &p, &d);
 	if (!err)
 		err = cg_compile(p, &c, &d);
+	/* Nothing reaches the gateway: its SSH and other services are
+	 * closed to every zone (README, "The gateway itself"). */
+	if (!err && p->n_zones && !cg_policy_reaches_self(p))
+		cg_diag_add(&d, CG_WARNING, (struct cg_pos){1, 1},
+			    "no flow reaches self: the gateway's own services "
+			    "(SSH, ...) are closed to every zone; add a flow "
+			    "with `to: self` from the zone that manages it");
 	if (!err)
 		err = cg_lint_check(p, &d, a->strict);
 	cg_diags_print(&d, stderr);

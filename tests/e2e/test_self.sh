@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# End to end: the gateway defends itself (`self`). A service listening on
+# the gateway is reached only where a `to: self` flow allows it; replies to
+# the gateway's own connections come in only along a `from: self` flow;
+# `run` protects an address added while it runs; `apply` over SSH refuses a
+# policy that would cut the session. TAP output.
+
+. "$(dirname "$0")/lib.sh"
+
+sandbox_up
+
+BASE=$CG_TOP/policies/example.yaml
+[ -r "$BASE" ] || tap_skip_all "$BASE is missing"
+# The example policy (management reaches the gateway's SSH port from
+# crane-mgmt only), plus the gateway's own connections to the business
+# host's port 8080 (from: self).
+POLICY=$CG_TMP/self.yaml
+{
+	cat "$BASE"
+	cat <<'EOF'
+
+  - name: gateway-fetches-updates
+    from: self
+    to: business
+    proto: tcp
+    ports: [8080]
+EOF
+} >"$POLICY"
+chmod 0644 "$POLICY"
+
+# A service on the gateway (all its addresses) and two on the business host.
+tcp_echo_server gw 22 120
+tcp_echo_server biz 8080 120
+tcp_echo_server biz 8081 120
+
+# ---- without the gate: the attack works (the frame is intra-zone).
+check "no gate: business -> the gateway's business-side address, TCP 22, connects" \
+	tcp_connects biz $GW_BIZ 22
+
+check "check accepts the policy" "$CG_BIN" check "$POLICY"
+check "apply the policy" cg apply "$POLICY"
+
+# ---- the attack, with the gate
+before=$(cg_status_json)
+check_fails "business -> $GW_BIZ TCP 22 (the gateway's own service) fails" \
+	tcp_connects biz $GW_BIZ 22
+after=$(cg_status_json)
+expect "... counted as no-rule" \
+	$(($(cg_reason no-rule "$after") - $(cg_reason no-rule "$before"))) -ge 1
+check_fails "business -> $GW_BIZ6 TCP 22 over IPv6 fails" tcp_connects biz $GW_BIZ6 22
+check_fails "business -> the gateway's crane-side address $GW_CRANE TCP 22 fails" \
+	tcp_connects biz $GW_CRANE 22
+before=$(cg_status_json)
+check "crane-mgmt -> $GW_MGMT TCP 22 connects (to: self flow)" tcp_connects mgt $GW_MGMT 22
+after=$(cg_status_json)
+expect "... counted on the flow mgmt-to-gateway" \
+	$(($(cg_flow mgmt-to-gateway "$after") - $(cg_flow mgmt-to-gateway "$before"))) -ge 1
+check "crane-mgmt -> $GW_MGMT6 TCP 22 connects over IPv6" tcp_connects mgt $GW_MGMT6 22
+check "crane-mgmt -> the gateway's business-side address TCP 22 connects" \
+	tcp_connects mgt $GW_BIZ 22
+check "ARP and ND still pass: the HMI pings the PLC" pings biz $PLC 2
+
+# ---- the gateway's own connections: replies along a from: self flow
+check "the gateway -> business host TCP 8080 connects (from: self, replies pass)" \
+	tcp_connects gw $HMI 8080
+check_fails "the gateway -> business host TCP 8081 fails (no from: self flow)" \
+	tcp_connects gw $HMI 8081
+
+tap_done
