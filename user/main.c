@@ -50,7 +50,8 @@ struct args {
 	bool shadow;	     /* apply --shadow */
 	bool promote;	     /* apply --promote */
 	bool shadow_stop;    /* apply --shadow-stop */
-	char **pos;	     /* positional arguments */
+	bool force; /* apply --force: even if it cuts this SSH session */
+	char **pos; /* positional arguments */
 	int n_pos;
 };
 
@@ -73,6 +74,7 @@ enum {
 	OPT_SHADOW,
 	OPT_PROMOTE,
 	OPT_SHADOW_STOP,
+	OPT_FORCE,
 };
 
 struct command {
@@ -121,6 +123,37 @@ static int do_check(struct args *a)
 	return err ? -EINVAL : 0;
 }
 
+/*
+ * apply over SSH: refuse a policy that would cut the session it is applied
+ * over (README, "The gateway itself"). 0: go on; CG_EXIT_CUTS_SSH: refused.
+ */
+#define CG_EXIT_CUTS_SSH 3
+
+static int ssh_guard(const char *path)
+{
+	struct cg_diags d = {.file = path};
+	struct cg_policy *p = NULL;
+	struct cg_compiled *c = NULL;
+	char why[1024];
+	int cut = 0;
+
+	/* A policy that does not load is apply's to report. */
+	if (!cg_policy_load(path, &p, &d) && !cg_compile(p, &c, &d))
+		cut = cg_self_ssh_cut(p, c, getenv("SSH_CONNECTION"), why,
+				      sizeof(why));
+	if (cut == 1)
+		fprintf(stderr,
+			"cranegate apply: refused: %s would cut the SSH "
+			"session this apply runs over: %s"
+			"Nothing was changed. Apply with --force to cut the "
+			"session anyway.\n",
+			path, why);
+	cg_compiled_free(c);
+	cg_policy_free(p);
+	cg_diags_free(&d);
+	return cut == 1 ? CG_EXIT_CUTS_SSH : 0;
+}
+
 static int do_apply(struct args *a)
 {
 	int modes = a->shadow + a->promote + a->shadow_stop;
@@ -131,7 +164,7 @@ static int do_apply(struct args *a)
 	    ((a->shadow || a->shadow_stop) && a->confirm)) {
 		fprintf(stderr,
 			"usage: cranegate apply [--confirm SECONDS] "
-			"[--insecure] POLICY\n"
+			"[--insecure] [--force] POLICY\n"
 			"       cranegate apply --shadow [--insecure] POLICY\n"
 			"       cranegate apply --promote [--confirm SECONDS]\n"
 			"       cranegate apply --shadow-stop\n");
@@ -141,6 +174,8 @@ static int do_apply(struct args *a)
 	 * safe from other users. */
 	if (a->n_pos && !a->insecure &&
 	    (err = cg_policy_perm_check(a->pos[0], false, stderr)))
+		return err;
+	if (a->n_pos && !a->shadow && !a->force && (err = ssh_guard(a->pos[0])))
 		return err;
 	if (a->shadow)
 		return cg_shadow_start(&a->env, a->pos[0]);
@@ -306,7 +341,8 @@ static const struct command commands[] = {
 	 "flow uses; --strict makes every warning an error.",
 	 1, do_check},
 	{"apply",
-	 "apply [--confirm SECONDS] [--insecure] POLICY | --shadow POLICY | "
+	 "apply [--confirm SECONDS] [--insecure] [--force] POLICY | --shadow "
+	 "POLICY | "
 	 "--promote [--confirm SECONDS] | --shadow-stop",
 	 "Compile POLICY, load it as a new instance and switch every "
 	 "interface\n"
@@ -318,6 +354,10 @@ static const struct command commands[] = {
 	 "POLICY must not be writable by anyone but root (or you): not by its\n"
 	 "group or others, nor its directories unless sticky; otherwise apply\n"
 	 "refuses it, unless --insecure.\n"
+	 "Run over SSH (SSH_CONNECTION), apply refuses a POLICY that would\n"
+	 "cut the session (no `to: self` flow from the client to the port it\n"
+	 "is connected to), naming the flow to add; exit 3, nothing changed.\n"
+	 "--force applies it anyway.\n"
 	 "--shadow POLICY judges every live frame with POLICY too, without\n"
 	 "changing a verdict; status and events show where they disagree.\n"
 	 "--promote applies the shadowed policy (as apply does, --confirm\n"
@@ -490,6 +530,7 @@ int main(int argc, char **argv)
 		{"confirm", required_argument, NULL, OPT_CONFIRM},
 		{"pcap", required_argument, NULL, OPT_PCAP},
 		{"insecure", no_argument, NULL, OPT_INSECURE},
+		{"force", no_argument, NULL, OPT_FORCE},
 		{"no-reload", no_argument, NULL, OPT_NO_RELOAD},
 		{"watch", no_argument, NULL, OPT_WATCH},
 		{"shadow", no_argument, NULL, OPT_SHADOW},
@@ -606,6 +647,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_INSECURE:
 			a.insecure = true;
+			break;
+		case OPT_FORCE:
+			a.force = true;
 			break;
 		case OPT_WATCH:
 			a.watch = true;

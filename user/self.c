@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 
 #include "cranegate.h"
+#include "compile.h"
 #include "self.h"
 
 void cg_self_set_free(struct cg_self_set *s)
@@ -186,4 +187,111 @@ bool cg_policy_reaches_self(const struct cg_policy *p)
 			if (p->flows[i].to[j].kind == CG_REF_SELF)
 				return true;
 	return false;
+}
+
+/* Does a flow's list hold the address (a zone's network, a host, a CIDR)? */
+static bool refs_hold_addr(const struct cg_policy *p, const struct cg_ref *r,
+			   size_t n, const struct cg_prefix *a)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		switch (r[i].kind) {
+		case CG_REF_ZONE:
+			for (k = 0; k < p->zones[r[i].index].n_nets; k++)
+				if (cg_prefix_contains(&p->zones[r[i].index]
+								.nets[k]
+								.prefix,
+						       a))
+					return true;
+			break;
+		case CG_REF_HOST:
+			if (cg_prefix_contains(&p->hosts[r[i].index].addr, a))
+				return true;
+			break;
+		case CG_REF_CIDR:
+			if (cg_prefix_contains(&r[i].cidr, a))
+				return true;
+			break;
+		case CG_REF_SELF:
+			break;
+		}
+	}
+	return false;
+}
+
+static bool has_self(const struct cg_ref *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (r[i].kind == CG_REF_SELF)
+			return true;
+	return false;
+}
+
+static bool flow_port(const struct cg_flow *f, unsigned port)
+{
+	size_t i;
+
+	if (!f->n_ports)
+		return true;
+	for (i = 0; i < f->n_ports; i++)
+		if (f->ports[i].lo <= port && port <= f->ports[i].hi)
+			return true;
+	return false;
+}
+
+int cg_self_ssh_cut(const struct cg_policy *p, const struct cg_compiled *c,
+		    const char *ssh_connection, char *why, size_t len)
+{
+	char client[64], server[64], zone[CG_NAME_MAX] = "";
+	unsigned cport, sport;
+	struct cg_prefix ca, sa;
+	struct cg_self_set s;
+	bool ours;
+	size_t i, k;
+	int err;
+
+	if (!ssh_connection ||
+	    sscanf(ssh_connection, "%63s %u %63s %u", client, &cport, server,
+		   &sport) != 4 ||
+	    sport > 65535 || cg_prefix_parse(client, &ca) ||
+	    cg_prefix_parse(server, &sa))
+		return 0; /* not a session we can read */
+	if ((err = cg_self_learn(c->ifnames, c->n_ifnames, &s)))
+		return err;
+	ours = set_has(&s, sa.family, sa.addr);
+	cg_self_set_free(&s);
+	if (!ours)
+		return 0; /* not over an interface of the gate */
+
+	for (i = 0; i < p->n_flows; i++) {
+		const struct cg_flow *f = &p->flows[i];
+
+		if ((f->proto == CG_P_TCP || f->proto == CG_P_ANY) &&
+		    !f->valid.timed && has_self(f->to, f->n_to) &&
+		    refs_hold_addr(p, f->from, f->n_from, &ca) &&
+		    flow_port(f, sport))
+			return 0;
+	}
+	for (i = 0; i < p->n_zones && !zone[0]; i++)
+		for (k = 0; k < p->zones[i].n_nets; k++)
+			if (cg_prefix_contains(&p->zones[i].nets[k].prefix,
+					       &ca)) {
+				snprintf(zone, sizeof(zone), "%s",
+					 p->zones[i].name);
+				break;
+			}
+	snprintf(why, len,
+		 "no flow allows tcp from %s%s%s%s to self port %u, which "
+		 "carries this SSH session (%s -> %s); add one, e.g.\n"
+		 "  - name: ssh-to-gateway\n"
+		 "    from: %s\n"
+		 "    to: self\n"
+		 "    proto: tcp\n"
+		 "    ports: [%u]\n",
+		 client, zone[0] ? " (zone '" : "", zone, zone[0] ? "')" : "",
+		 sport, client, server, zone[0] ? zone : client, sport);
+	return 1;
 }

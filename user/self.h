@@ -63,3 +63,16 @@ int cg_self_watch_drain(int fd);
 bool cg_policy_reaches_self(const struct cg_policy *p);
 
 #endif
+
+/*
+ * apply over SSH: would `p` cut the session SSH_CONNECTION describes
+ * ("client_ip client_port server_ip server_port")? The session is cut
+ * when server_ip is one of the gateway's addresses on the interfaces the
+ * policy names (learned now) and no flow with `to: self` allows tcp from
+ * client_ip to server_port. Returns 1 (cut; `why` says what is missing and
+ * how to add it), 0 (not cut, or not a session over the gate), or a
+ * negative errno.
+ */
+struct cg_compiled;
+int cg_self_ssh_cut(const struct cg_policy *p, const struct cg_compiled *c,
+		    const char *ssh_connection, char *why, size_t len);

@@ -87,4 +87,26 @@ check "... and removed from the gate when it goes" \
 kill -INT "$RUN_PID" 2>/dev/null
 wait "$RUN_TIMEOUT_PID" 2>/dev/null
 
+# ---- apply over SSH: a policy that would cut the session is refused.
+sed '/^  - name: mgmt-to-gateway/,/^    log: true/d' "$POLICY" >"$CG_TMP/cut.yaml"
+chmod 0644 "$CG_TMP/cut.yaml"
+before_sha=$(jq -r '.policy.sha256' <<<"$(cg_status_json)")
+out=$(SSH_CONNECTION="$MGT 50022 $GW_MGMT 22" cg apply "$CG_TMP/cut.yaml" 2>&1)
+rc=$?
+expect "apply over SSH of a policy without the session's to: self flow exits 3" "$rc" -eq 3
+expect "... and says what is missing" \
+	"$(grep -c "refused: .* would cut the SSH session.*no flow allows tcp from $MGT (zone 'crane-mgmt') to self port 22" <<<"$out")" -eq 1
+expect "... and changes nothing" "$(jq -r '.policy.sha256' <<<"$(cg_status_json)")" = "$before_sha"
+check "apply over SSH of the policy that keeps the flow is accepted" \
+	env SSH_CONNECTION="$MGT 50022 $GW_MGMT 22" nsenter --net="/var/run/netns/${P}gw" \
+	"$CG_BIN" apply --pin-root "$CG_PIN_ROOT" --state-dir "$CG_STATE_DIR" "$POLICY"
+check "apply over SSH from a business host's session (not via a gate address) is not refused" \
+	env SSH_CONNECTION="$HMI 50022 198.19.9.9 22" nsenter --net="/var/run/netns/${P}gw" \
+	"$CG_BIN" apply --pin-root "$CG_PIN_ROOT" --state-dir "$CG_STATE_DIR" "$CG_TMP/cut.yaml"
+check "--force applies a policy that cuts the session" \
+	env SSH_CONNECTION="$MGT 50022 $GW_MGMT 22" nsenter --net="/var/run/netns/${P}gw" \
+	"$CG_BIN" apply --force --pin-root "$CG_PIN_ROOT" --state-dir "$CG_STATE_DIR" "$CG_TMP/cut.yaml"
+check_fails "... and the session's path is cut: crane-mgmt -> $GW_MGMT TCP 22 fails" \
+	tcp_connects mgt $GW_MGMT 22
+
 tap_done
