@@ -40,6 +40,7 @@
 #include "compile.h"
 #include "gate.h"
 #include "reference.h"
+#include "self.h"
 #include "frames.h"
 #include "gen.h"
 #include "harness.h"
@@ -210,6 +211,8 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 	unsigned long fi, first_bad = 0;
 	bool reported = false;
 	struct cg_rng rng;
+	struct cg_self_addr self_v[64];
+	struct cg_self_set self = {0};
 	char *yaml;
 	int err;
 
@@ -229,6 +232,26 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 		goto fail;
 	}
 	ref = cg_ref_new(policy);
+	/* Every third single-address host is an address of the gateway
+	 * (`self`), in both the gate and the reference. */
+	self.n = 0;
+	for (fi = 0; fi < policy->n_hosts && fi < 64; fi++) {
+		const struct cg_prefix *h = &policy->hosts[fi].addr;
+
+		if (fi % 3 || h->len != (h->family == 4 ? 32 : 128))
+			continue;
+		self_v[self.n].family = h->family;
+		memcpy(self_v[self.n].addr, h->addr, 16);
+		self_v[self.n].ifindex = 0;
+		self.n++;
+	}
+	self.v = self_v;
+	if (ref)
+		cg_ref_set_self(ref, &self);
+	if ((err = cg_gate_set_self(gate, &self))) {
+		fprintf(out, "# cg_gate_set_self: %s\n", strerror(-err));
+		goto fail;
+	}
 	gen = cg_gen_frames_new(policy);
 	for (fi = 0; fi < policy->n_flows; fi++)
 		if (!cg_window_open(&policy->flows[fi].valid,
