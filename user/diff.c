@@ -1532,6 +1532,9 @@ struct names {
 
 static int names_add(struct names *nm, const char *s)
 {
+	/* self stands for two regions (one per family): name it once. */
+	if (!strcmp(s, "self") && nm->n && !strcmp(nm->v[nm->n - 1], "self"))
+		return 0;
 	if (nm->n == nm->cap) {
 		size_t cap = nm->cap ? nm->cap * 2 : 8;
 		char **v = realloc(nm->v, cap * sizeof(*v));
@@ -1593,6 +1596,10 @@ static void region_name(const struct cg_space *s, uint32_t r, char *buf,
 	const struct region *rg = &s->regions[r];
 	size_t k, i;
 
+	if (is_self_region(&rg->prefix)) {
+		snprintf(buf, len, "self");
+		return;
+	}
 	for (k = s->n_pol; k-- > 0;) {
 		const struct cg_policy *p = s->pol[k].p;
 
