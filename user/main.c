@@ -337,8 +337,9 @@ static const struct command commands[] = {
 	 "1 if not. Touches nothing in the kernel. Also warns (FILE:LINE:COL:\n"
 	 "warning:) about flows that never decide a frame (duplicate, "
 	 "shadowed,\n"
-	 "or taken by earlier flows or the zone rules) and hosts and zones no\n"
-	 "flow uses; --strict makes every warning an error.",
+	 "or taken by earlier flows or the zone rules), hosts and zones no\n"
+	 "flow uses, and a policy in which no flow reaches `self` (the\n"
+	 "gateway's own services); --strict makes every warning an error.",
 	 1, do_check},
 	{"apply",
 	 "apply [--confirm SECONDS] [--insecure] [--force] POLICY | --shadow "
