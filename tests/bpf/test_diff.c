@@ -133,6 +133,8 @@ struct policy_result {
 	unsigned long stream_frames; /* made by the generator's streams */
 	unsigned long function_only; /* same decision, another function */
 	unsigned long timed_allowed; /* frames a time-boxed flow allowed */
+	unsigned long self_frames;   /* frames to the gateway (self) */
+	unsigned long self_allowed;  /* ... that a to: self flow allowed */
 	bool windows_closed;	     /* it has a window not open now */
 	char text[TEXT_MAX]; /* comment lines to print before its TAP line */
 };
@@ -306,6 +308,10 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 		if (res.would == CG_R_ALLOWED && res.flow < policy->n_flows &&
 		    policy->flows[res.flow].valid.timed)
 			pr->timed_allowed++;
+		if (res.zone_to == CG_ZONE_SELF) {
+			pr->self_frames++;
+			pr->self_allowed += res.would == CG_R_ALLOWED;
+		}
 		if (agrees(&ev, action, &res))
 			continue;
 		if (!pr->mismatches++)
@@ -373,7 +379,7 @@ int main(void)
 	unsigned long hits[CG_R_MAX] = {0}, n_run = 0, timed_allowed = 0,
 		      closed = 0;
 	unsigned long pairs[CG_R_MAX][CG_R_MAX] = {{0}}, stream_frames = 0;
-	unsigned long function_only = 0;
+	unsigned long function_only = 0, self_frames = 0, self_allowed = 0;
 	int q;
 	struct diff_run run = {0};
 	unsigned int n_jobs, w;
@@ -471,6 +477,8 @@ int main(void)
 		stream_frames += pr->stream_frames;
 		function_only += pr->function_only;
 		timed_allowed += pr->timed_allowed;
+		self_frames += pr->self_frames;
+		self_allowed += pr->self_allowed;
 		closed += pr->windows_closed;
 	}
 
@@ -482,6 +490,15 @@ int main(void)
 		ASSERT_TRUE(timed_allowed > 0,
 			    "some frames are allowed by time-boxed flows");
 		ASSERT_TRUE(closed > 0, "some policies have closed windows");
+	}
+
+	/* The gateway's addresses (self) must be reached, and allowed. */
+	printf("# self: %lu frames to the gateway, %lu allowed by to: self\n",
+	       self_frames, self_allowed);
+	if (only == ~0ul && run.n_policies >= 50) {
+		ASSERT_TRUE(self_frames > 0, "some frames go to the gateway");
+		ASSERT_TRUE(self_allowed > 0,
+			    "some frames are allowed by to: self flows");
 	}
 
 	printf("# reasons seen (before monitor):");
