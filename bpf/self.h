@@ -20,7 +20,7 @@
 #define CG_SOCK_BINDPORT_LOCK 8 /* include/net/sock.h: SOCK_BINDPORT_LOCK */
 #define CG_TCP_LISTEN 10
 
-/* The class ids the compiler gave `self` (one past its prefix classes). */
+/* The class the compiler gave `self` (one past its prefix classes). */
 const volatile __u32 cfg_self_class = 0;
 
 struct {
