@@ -209,7 +209,7 @@ clean:
 # own copies of the user objects the targets reach.
 .PHONY: fuzz fuzz-bins soak
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_USER := policy compile reference output replay gate modbus_rules
+FUZZ_USER := policy compile reference output replay gate modbus_rules self
 # nonnull-attribute is recoverable so that tests/fuzz/ubsan.supp can hold a
 # reported bug back; tests/fuzz/options.c makes every report stop the run.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \

@@ -2310,6 +2310,8 @@ static __always_inline void frag_remember(const struct frame *f, __u32 reason,
 	state_count(CG_S_FRAG_TRACKED);
 }
 
+#include "self.h"
+
 static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 				   struct conn *c, struct cg_flow_info **fi,
 				   __u64 now)
@@ -2317,6 +2319,7 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 	const struct cg_class_val *cls;
 	struct cg_zone_key zk = {};
 	struct cg_zone_val *zv;
+	int known = 0; /* the destination has a class: look up the flows */
 
 	/* 2. Ingress zone by (interface, VLAN id). */
 	zk.ifindex = f->ifindex;
@@ -2357,6 +2360,8 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 	 * 6. Source: must lie in the ingress zone's networks, carry the MAC
 	 * its host is bound to, and come from a MAC not seen in another zone.
 	 */
+	if (cg_self_addr(f, 0))
+		return CG_R_SPOOFED_SOURCE; /* the gateway's own address */
 	cls = class_lookup(f, f->src);
 	if (!cls || cls->zone == CG_ZONE_NONE)
 		return CG_R_SPOOFED_SOURCE;
@@ -2374,15 +2379,26 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 	if (f->l4_bad)
 		return CG_R_MALFORMED;
 
-	/* 9. Destination zone; traffic within one zone is not ours to judge. */
-	cls = class_lookup(f, f->dst);
-	if (cls) {
-		f->zone_to = cls->zone;
-		if (cls->zone == f->zone_from)
-			return CG_R_INTRA_ZONE;
-		f->dst_class = cls->class_id;
-		f->flow = flow_lookup(f);
+	/*
+	 * 9. Destination zone; traffic within one zone is not ours to judge.
+	 * The gateway's own addresses are a zone of their own (self).
+	 */
+	if (cg_self_addr(f, 1)) {
+		f->zone_to = CG_ZONE_SELF;
+		f->dst_class = cfg_self_class;
+		known = 1;
+	} else {
+		cls = class_lookup(f, f->dst);
+		if (cls) {
+			f->zone_to = cls->zone;
+			if (cls->zone == f->zone_from)
+				return CG_R_INTRA_ZONE;
+			f->dst_class = cls->class_id;
+			known = 1;
+		}
 	}
+	if (known)
+		f->flow = flow_lookup(f);
 
 	/*
 	 * 10. The allowlist; 7: inspected flows pass no fragments. Step 12
@@ -2402,6 +2418,15 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 						     : CG_R_NO_RULE;
 	if (conn_reply(f, c, now))
 		return CG_R_REPLY;
+	/* A reply to the gateway's own connection (see cg_self_reply). */
+	if (f->zone_to == CG_ZONE_SELF) {
+		__u32 id = cg_self_reply(ctx, f);
+
+		if (id != CG_FLOW_NONE) {
+			f->flow = id;
+			return CG_R_REPLY;
+		}
+	}
 	return CG_R_NO_RULE;
 }
 

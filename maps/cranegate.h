@@ -795,6 +795,27 @@ struct cg_name {
  *   cfg_timed          non-zero: the flows map holds CG_FLOW_CHAIN values
  */
 
+/*
+ * The gateway itself (`self`, README "The gateway itself").
+ *
+ * self4 / self6: HASH, policy maps of the instance, from an address of the
+ * gateway (on an interface the policy names) to a struct cg_self_val. The
+ * loader fills them from rtnetlink before the instance goes live, and
+ * `run` keeps them current as addresses come and go, one element at a
+ * time: an address is added before any is removed, so an address that
+ * stays is never missing. A frame to one of them has zone_to CG_ZONE_SELF
+ * and the destination class cfg_self_class (rodata): it is judged like
+ * traffic between zones, never intra-zone. A frame *from* one of them
+ * arriving on an interface is spoofed-source: the gateway's own frames
+ * leave it, they never come in.
+ */
+#define CG_ZONE_SELF 0xfffeu
+#define CG_SELF_MAX 1024 /* addresses per family */
+
+struct cg_self_val {
+	__u32 ifindex; /* the interface that holds it (information only) */
+};
+
 #ifndef __bpf__
 static const char *const cg_reason_names[CG_R_MAX] = {
 	[CG_R_ALLOWED] = "allowed",

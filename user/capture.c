@@ -58,8 +58,9 @@ static bool wanted(const struct cap *c, const struct cg_event *e,
 		const char *from = e->zone_from == CG_ZONE_NONE
 					   ? NULL
 					   : n->zone(n->ctx, e->zone_from);
-		const char *to = e->zone_to == CG_ZONE_NONE
-					 ? NULL
+		const char *to = e->zone_to == CG_ZONE_NONE ? NULL
+				 : e->zone_to == CG_ZONE_SELF
+					 ? "self"
 					 : n->zone(n->ctx, e->zone_to);
 
 		if (!(from && !strcmp(from, o->zone)) &&

@@ -357,10 +357,26 @@ static int expand_refs(const struct compiler *cc, const struct cg_ref *refs,
 		case CG_REF_CIDR:
 			err = classes_inside(cc, &refs[i].cidr, out);
 			break;
+		case CG_REF_SELF:
+			/* One class past the prefix classes: the program
+			 * gives it to a destination in the self set. */
+			err = u32vec_push(out, (uint32_t)cc->n_classes);
+			break;
 		}
 	}
 	u32vec_sort_unique(out);
 	return err;
+}
+
+/*
+ * Can a source of class a meet a destination of class b? Not across
+ * address families; the self class (n_classes) holds both families.
+ */
+static bool families_meet(const struct compiler *cc, uint32_t a, uint32_t b)
+{
+	if (a >= cc->n_classes || b >= cc->n_classes)
+		return true;
+	return cc->classes[a].prefix.family == cc->classes[b].prefix.family;
 }
 
 static bool flow_has_ports(const struct cg_flow *f)
@@ -633,6 +649,7 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 		goto fail;
 	err = -ENOMEM;
 	c->n_classes = cc.n_classes;
+	c->self_class = cc.n_classes;
 	c->classes4 = calloc(cc.first6 + 1, sizeof(*c->classes4));
 	c->classes6 =
 		calloc(cc.n_classes - cc.first6 + 1, sizeof(*c->classes6));
@@ -772,8 +789,7 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 			for (b = 0; b < dst.n; b++) {
 				/* An IPv4 source never meets an IPv6
 				 * destination. */
-				if (cc.classes[src.v[a]].prefix.family !=
-				    cc.classes[dst.v[b]].prefix.family)
+				if (!families_meet(&cc, src.v[a], dst.v[b]))
 					continue;
 				k.src_class = src.v[a];
 				k.dst_class = dst.v[b];

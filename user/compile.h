@@ -61,7 +61,10 @@ struct cg_compiled {
 	size_t n_classes4;
 	struct cg_class6_entry *classes6;
 	size_t n_classes6;
-	uint32_t n_classes;	/* distinct class ids */
+	uint32_t n_classes; /* distinct class ids */
+	/* The class of the gateway's own addresses (`self`): n_classes, an
+	 * id no prefix has. The self set itself is learned at apply. */
+	uint32_t self_class;
 	uint32_t *port_classes; /* CG_PORT_CLASSES_ENTRIES entries */
 	uint32_t n_port_classes;
 	struct cg_flow_entry *flows;

@@ -91,12 +91,44 @@
 #include "records.h"
 #include "runlock.h"
 #include "rxvlan.h"
+#include "self.h"
 
 /* An interface of the active policy, and the ifindex it had last. */
 struct watched {
 	char name[CG_IFNAME_MAX];
 	unsigned ifindex; /* 0: not there */
 };
+
+/*
+ * The gateway's addresses changed (or may have): write the current ones
+ * to every instance of the gate (self.h), for the interfaces of the
+ * policy that is enforcing.
+ */
+static void self_refresh(const struct cg_env *env, const struct watched *ifs,
+			 size_t n_ifs)
+{
+	char(*names)[CG_IFNAME_MAX] = calloc(n_ifs + 1, sizeof(*names));
+	size_t i;
+	int n;
+
+	if (!names)
+		return;
+	for (i = 0; i < n_ifs; i++)
+		memcpy(names[i], ifs[i].name, CG_IFNAME_MAX);
+	n = cg_self_refresh_gate(env, names, n_ifs);
+	if (n < 0)
+		syslog(LOG_ERR,
+		       "the gateway's addresses changed; updating the gate "
+		       "failed (%s): traffic to a new address is judged as "
+		       "before",
+		       strerror(-n));
+	else
+		syslog(LOG_INFO,
+		       "self: the gate knows %d addresses of the "
+		       "gateway",
+		       n);
+	free(names);
+}
 
 struct run {
 	const struct cg_env *env;
@@ -1005,6 +1037,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	int sfd = -1, tfd = -1, epfd = -1, evfd, err, stop_sig = 0;
 	int lfd = -1, dfd = -1, ifd = -1, wfd = -1, rlfd, ffd = -1, ferr;
 	int cfd = -1;
+	int afd = -1; /* the gateway's addresses (self.h) */
 	struct file_watch fw = {.fd = -1};
 	const char *first = o->policy;
 	char kept[4096];
@@ -1071,6 +1104,19 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 			"%s: %s; events and capture will take events from "
 			"this log\n",
 			env->state_dir, strerror(-ferr));
+	/* Addresses that come and go while run runs are the gateway's:
+	 * `self` follows them. One refresh after subscribing closes the
+	 * window since the apply learned them. */
+	afd = cg_self_watch_open();
+	if (afd < 0) {
+		err = afd;
+		fprintf(stderr,
+			"cranegate: cannot watch the gateway's addresses "
+			"(netlink): %s\n",
+			strerror(-err));
+		goto out;
+	}
+	self_refresh(env, r.ifaces, r.n_ifaces);
 	lfd = link_watch_open();
 	if (lfd < 0) {
 		err = lfd;
@@ -1117,6 +1163,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	if ((ffd >= 0 && (err = epoll_add(epfd, ffd))) ||
 	    (err = epoll_add(epfd, sfd)) || (err = epoll_add(epfd, evfd)) ||
 	    (err = epoll_add(epfd, lfd)) || (err = epoll_add(epfd, dfd)) ||
+	    (err = epoll_add(epfd, afd)) ||
 	    (ifd >= 0 &&
 	     ((err = epoll_add(epfd, ifd)) || (err = epoll_add(epfd, wfd)))))
 		goto out;
@@ -1174,6 +1221,9 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 				cg_fanout_flush(r.fan);
 			} else if (fd == ffd) {
 				cg_fanout_service(r.fan);
+			} else if (fd == afd) {
+				if (cg_self_watch_drain(afd))
+					self_refresh(env, r.ifaces, r.n_ifaces);
 			} else if (fd == lfd) {
 				struct itimerspec settle = {
 					.it_value = {.tv_nsec = 100000000}};
@@ -1273,6 +1323,8 @@ out:
 		close(dfd);
 	if (lfd >= 0)
 		close(lfd);
+	if (afd >= 0)
+		close(afd);
 	if (ifd >= 0)
 		close(ifd);
 	if (wfd >= 0)

@@ -196,11 +196,35 @@ static int cmp_region(const void *a, const void *b)
 			  &((const struct region *)b)->prefix);
 }
 
+/*
+ * `self` in the model: the gateway's addresses are learned at apply, so
+ * the model gives them two regions of their own, 0.0.0.0/32 and ::/128
+ * (addresses no frame carries), in no zone.
+ */
+static struct cg_prefix self_prefix(int family)
+{
+	struct cg_prefix p = {.family = family, .len = family == 4 ? 32 : 128};
+
+	return p;
+}
+
+static bool is_self_region(const struct cg_prefix *p)
+{
+	static const uint8_t zero[16];
+
+	return p->len == (p->family == 4 ? 32 : 128) &&
+	       !memcmp(p->addr, zero, p->family == 4 ? 4 : 16);
+}
+
 static int collect_regions(struct cg_space *s)
 {
 	size_t cap = 0, k, i, j;
+	struct cg_prefix sp4 = self_prefix(4), sp6 = self_prefix(6);
 	int err;
 
+	if ((err = add_prefix(s, &cap, &sp4)) ||
+	    (err = add_prefix(s, &cap, &sp6)))
+		return err;
 	for (k = 0; k < s->n_pol; k++) {
 		const struct cg_policy *p = s->pol[k].p;
 
@@ -365,6 +389,14 @@ static int expand_refs(const struct cg_space *s, const struct cg_policy *p,
 		case CG_REF_CIDR:
 			err = regions_inside(s, &refs[i].cidr, out);
 			break;
+		case CG_REF_SELF: {
+			struct cg_prefix s4 = self_prefix(4),
+					 s6 = self_prefix(6);
+
+			if (!(err = regions_inside(s, &s4, out)))
+				err = regions_inside(s, &s6, out);
+			break;
+		}
 		}
 	}
 	u32vec_sort_unique(out);
@@ -434,6 +466,8 @@ static int prepare_policy(struct cg_space *s, size_t k)
 			}
 		u32vec_sort_unique(&in);
 		for (j = 0; j < in.n; j++) {
+			if (is_self_region(&s->regions[in.v[j]].prefix))
+				continue;
 			s->regions[in.v[j]].zone[k] = i;
 			if (!s->regions[in.v[j]].empty &&
 			    (err = u32vec_push(&sp->zone_regions[i],
@@ -1500,6 +1534,9 @@ struct names {
 
 static int names_add(struct names *nm, const char *s)
 {
+	/* self stands for two regions (one per family): name it once. */
+	if (!strcmp(s, "self") && nm->n && !strcmp(nm->v[nm->n - 1], "self"))
+		return 0;
 	if (nm->n == nm->cap) {
 		size_t cap = nm->cap ? nm->cap * 2 : 8;
 		char **v = realloc(nm->v, cap * sizeof(*v));
@@ -1561,6 +1598,10 @@ static void region_name(const struct cg_space *s, uint32_t r, char *buf,
 	const struct region *rg = &s->regions[r];
 	size_t k, i;
 
+	if (is_self_region(&rg->prefix)) {
+		snprintf(buf, len, "self");
+		return;
+	}
 	for (k = s->n_pol; k-- > 0;) {
 		const struct cg_policy *p = s->pol[k].p;
 
@@ -2215,6 +2256,8 @@ static void refs_text(const struct cg_policy *p, const struct cg_ref *r,
 			v[i] = strdup(p->zones[r[i].index].name);
 		else if (r[i].kind == CG_REF_HOST)
 			v[i] = strdup(p->hosts[r[i].index].name);
+		else if (r[i].kind == CG_REF_SELF)
+			v[i] = strdup("self");
 		else {
 			cg_prefix_format(&r[i].cidr, buf, sizeof(buf));
 			v[i] = strdup(buf);

@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "gate.h"
+#include "self.h"
 #include "gate.skel.h"
 
 struct cg_gate {
@@ -537,6 +538,7 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	skel->rodata->cfg_slot = o->slot;
 	skel->rodata->cfg_lookups = c->lookups;
 	skel->rodata->cfg_timed = c->n_chains > 0;
+	skel->rodata->cfg_self_class = c->self_class;
 	skel->rodata->cfg_hz = kernel_hz();
 	{
 		uint64_t hz = skel->rodata->cfg_hz;
@@ -635,6 +637,27 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 
 	if ((err = fill_policy(skel, c)))
 		goto cleanup;
+	if (o->learn_self) {
+		struct cg_self_set self;
+
+		err = cg_self_learn(c->ifnames, c->n_ifnames, &self);
+		if (!err) {
+			err = cg_self_fill(bpf_map__fd(skel->maps.self4),
+					   bpf_map__fd(skel->maps.self6),
+					   &self);
+			cg_self_set_free(&self);
+		}
+		if (err) {
+			fprintf(stderr,
+				"cranegate: learning the gateway's own "
+				"addresses failed: %s%s\n",
+				strerror(-err),
+				err == -E2BIG ? " (more than 1024 addresses "
+						"of one family)"
+					      : "");
+			goto cleanup;
+		}
+	}
 	if ((err = iface_slots_record(g)))
 		goto cleanup;
 
@@ -664,6 +687,12 @@ void cg_gate_free(struct cg_gate *g)
 		return;
 	gate_bpf__destroy(g->skel);
 	free(g);
+}
+
+int cg_gate_set_self(struct cg_gate *g, const struct cg_self_set *s)
+{
+	return cg_self_fill(bpf_map__fd(g->skel->maps.self4),
+			    bpf_map__fd(g->skel->maps.self6), s);
 }
 
 int cg_gate_prog_fd(const struct cg_gate *g)
@@ -831,7 +860,7 @@ int cg_gate_map_fd(const struct cg_gate *g, const char *name)
 }
 
 /* A map of a loaded program, by name; an fd the caller closes, or -1. */
-static int prog_map_fd(int prog_fd, const char *name)
+int cg_prog_map_fd(int prog_fd, const char *name)
 {
 	struct bpf_prog_info info = {};
 	uint32_t len = sizeof(info), ids[64], i;
@@ -880,9 +909,9 @@ int cg_gate_carry_flow_stats(struct cg_gate *g, int old_fd)
 	if (old_fd < 0)
 		return 0;
 	ncpu = libbpf_num_possible_cpus();
-	meta_fd = prog_map_fd(old_fd, "meta");
-	names_fd = prog_map_fd(old_fd, "names");
-	stats_fd = prog_map_fd(old_fd, "flow_stats");
+	meta_fd = cg_prog_map_fd(old_fd, "meta");
+	names_fd = cg_prog_map_fd(old_fd, "names");
+	stats_fd = cg_prog_map_fd(old_fd, "flow_stats");
 	if (ncpu <= 0 || meta_fd < 0 || names_fd < 0 || stats_fd < 0 ||
 	    bpf_map_lookup_elem(meta_fd, &zero, &meta) ||
 	    bpf_map__lookup_elem(g->skel->maps.meta, &zero, sizeof(zero), &m,

@@ -33,6 +33,10 @@ struct cg_gate_opts {
 	bool no_iface_stats;
 	/* No counting on connection entries (benchmarks: its cost). */
 	bool no_conn_count;
+	/* Fill self4/self6 with the addresses of the policy's interfaces
+	 * (self.h) before the instance is used: apply and run. Private
+	 * instances leave them empty (cg_gate_set_self fills them). */
+	bool learn_self;
 };
 
 /*
@@ -54,6 +58,10 @@ void cg_gate_free(struct cg_gate *g);
 void cg_gate_iface_stats_settle(struct cg_gate *g, bool applied);
 
 int cg_gate_prog_fd(const struct cg_gate *g);
+
+/* Make the instance's self4/self6 hold exactly these addresses. */
+struct cg_self_set;
+int cg_gate_set_self(struct cg_gate *g, const struct cg_self_set *s);
 
 /*
  * The kernel's HZ (measured once from /proc/timer_list) and its jiffies
@@ -106,6 +114,9 @@ int cg_gate_event_count(const struct cg_gate *g, unsigned reason,
  * interface has no counters. */
 int cg_gate_iface_count(const struct cg_gate *g, unsigned ifindex,
 			unsigned reason, struct cg_iface_count *out);
+/* A map of a loaded program by name: an fd the caller closes, or -1. */
+int cg_prog_map_fd(int prog_fd, const char *name);
+
 /* A map of the instance by name (tests, benchmarks), or -ENOENT. */
 int cg_gate_map_fd(const struct cg_gate *g, const char *name);
 

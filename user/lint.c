@@ -178,6 +178,16 @@ static bool zone_used(const struct cg_policy *p, size_t z)
 	return false;
 }
 
+static bool flow_from_self(const struct cg_flow *f)
+{
+	size_t j;
+
+	for (j = 0; j < f->n_from; j++)
+		if (f->from[j].kind == CG_REF_SELF)
+			return true;
+	return false;
+}
+
 int cg_lint(const struct cg_policy *p, struct cg_diags *d)
 {
 	const struct cg_policy *pols[1] = {p};
@@ -230,8 +240,10 @@ int cg_lint(const struct cg_policy *p, struct cg_diags *d)
 	}
 	if ((err = cg_space_flow_usage(s, usage)))
 		goto out;
+	/* The model cannot see the gateway's own connections (README, "The
+	 * gateway itself"): a flow from self decides replies to them. */
 	for (i = 0; i < p->n_flows; i++)
-		if (!usage[i].decides)
+		if (!usage[i].decides && !flow_from_self(&p->flows[i]))
 			lint_dead_flow(p, s, usage, i, d);
 out:
 	free(usage);

@@ -367,6 +367,7 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 	struct cg_compiled *c = NULL;
 	struct cg_gate *g = NULL;
 	struct cg_gate_opts go = {.pin_root = env->pin_root,
+				  .learn_self = true,
 				  .verbose = env->verbose};
 	struct switched *sw = NULL;
 	struct if_nameindex *ifs = NULL, *it;

@@ -23,6 +23,7 @@
 #include "perm.h"
 #include "replay.h"
 #include "runlock.h"
+#include "self.h"
 #include "shadow.h"
 #include "learn.h"
 
@@ -52,7 +53,8 @@ struct args {
 	bool shadow;	     /* apply --shadow */
 	bool promote;	     /* apply --promote */
 	bool shadow_stop;    /* apply --shadow-stop */
-	char **pos;	     /* positional arguments */
+	bool force; /* apply --force: even if it cuts this SSH session */
+	char **pos; /* positional arguments */
 	int n_pos;
 };
 
@@ -76,6 +78,7 @@ enum {
 	OPT_PROMOTE,
 	OPT_SHADOW_STOP,
 	OPT_IPFIX,
+	OPT_FORCE,
 };
 
 struct command {
@@ -104,6 +107,13 @@ static int do_check(struct args *a)
 	err = cg_policy_load(a->pos[0], &p, &d);
 	if (!err)
 		err = cg_compile(p, &c, &d);
+	/* Nothing reaches the gateway: its SSH and other services are
+	 * closed to every zone (README, "The gateway itself"). */
+	if (!err && p->n_zones && !cg_policy_reaches_self(p))
+		cg_diag_add(&d, CG_WARNING, (struct cg_pos){1, 1},
+			    "no flow reaches self: the gateway's own services "
+			    "(SSH, ...) are closed to every zone; add a flow "
+			    "with `to: self` from the zone that manages it");
 	if (!err)
 		err = cg_lint_check(p, &d, a->strict);
 	cg_diags_print(&d, stderr);
@@ -121,6 +131,37 @@ static int do_check(struct args *a)
 	return err ? -EINVAL : 0;
 }
 
+/*
+ * apply over SSH: refuse a policy that would cut the session it is applied
+ * over (README, "The gateway itself"). 0: go on; CG_EXIT_CUTS_SSH: refused.
+ */
+#define CG_EXIT_CUTS_SSH 3
+
+static int ssh_guard(const char *path)
+{
+	struct cg_diags d = {.file = path};
+	struct cg_policy *p = NULL;
+	struct cg_compiled *c = NULL;
+	char why[1024];
+	int cut = 0;
+
+	/* A policy that does not load is apply's to report. */
+	if (!cg_policy_load(path, &p, &d) && !cg_compile(p, &c, &d))
+		cut = cg_self_ssh_cut(p, c, getenv("SSH_CONNECTION"), why,
+				      sizeof(why));
+	if (cut == 1)
+		fprintf(stderr,
+			"cranegate apply: refused: %s would cut the SSH "
+			"session this apply runs over: %s"
+			"Nothing was changed. Apply with --force to cut the "
+			"session anyway.\n",
+			path, why);
+	cg_compiled_free(c);
+	cg_policy_free(p);
+	cg_diags_free(&d);
+	return cut == 1 ? CG_EXIT_CUTS_SSH : 0;
+}
+
 static int do_apply(struct args *a)
 {
 	int modes = a->shadow + a->promote + a->shadow_stop;
@@ -131,7 +172,7 @@ static int do_apply(struct args *a)
 	    ((a->shadow || a->shadow_stop) && a->confirm)) {
 		fprintf(stderr,
 			"usage: cranegate apply [--confirm SECONDS] "
-			"[--insecure] POLICY\n"
+			"[--insecure] [--force] POLICY\n"
 			"       cranegate apply --shadow [--insecure] POLICY\n"
 			"       cranegate apply --promote [--confirm SECONDS]\n"
 			"       cranegate apply --shadow-stop\n");
@@ -141,6 +182,8 @@ static int do_apply(struct args *a)
 	 * safe from other users. */
 	if (a->n_pos && !a->insecure &&
 	    (err = cg_policy_perm_check(a->pos[0], false, stderr)))
+		return err;
+	if (a->n_pos && !a->shadow && !a->force && (err = ssh_guard(a->pos[0])))
 		return err;
 	if (a->shadow)
 		return cg_shadow_start(&a->env, a->pos[0]);
@@ -315,12 +358,15 @@ static const struct command commands[] = {
 	 "1 if not. Touches nothing in the kernel. Also warns (FILE:LINE:COL:\n"
 	 "warning:) about flows that never decide a frame (duplicate, "
 	 "shadowed,\n"
-	 "or taken by earlier flows or the zone rules) and hosts and zones no\n"
-	 "flow uses; --strict makes every warning an error. --insecure\n"
-	 "leaves out the warning about a policy file others can write.",
+	 "or taken by earlier flows or the zone rules), hosts and zones no\n"
+	 "flow uses, and a policy in which no flow reaches `self` (the\n"
+	 "gateway's own services); --strict makes every warning an error.\n"
+	 "--insecure leaves out the warning about a policy file others can\n"
+	 "write.",
 	 1, do_check, 0, "strict insecure"},
 	{"apply",
-	 "apply [--confirm SECONDS] [--insecure] POLICY | --shadow POLICY | "
+	 "apply [--confirm SECONDS] [--insecure] [--force] POLICY | --shadow "
+	 "POLICY | "
 	 "--promote [--confirm SECONDS] | --shadow-stop",
 	 "Compile POLICY, load it as a new instance and switch every "
 	 "interface\n"
@@ -332,6 +378,10 @@ static const struct command commands[] = {
 	 "POLICY must not be writable by anyone but root (or you): not by its\n"
 	 "group or others, nor its directories unless sticky; otherwise apply\n"
 	 "refuses it, unless --insecure.\n"
+	 "Run over SSH (SSH_CONNECTION), apply refuses a POLICY that would\n"
+	 "cut the session (no `to: self` flow from the client to the port it\n"
+	 "is connected to), naming the flow to add; exit 3, nothing changed.\n"
+	 "--force applies it anyway.\n"
 	 "--shadow POLICY judges every live frame with POLICY too, without\n"
 	 "changing a verdict; status and events show where they disagree.\n"
 	 "--promote applies the shadowed policy (as apply does, --confirm\n"
@@ -341,7 +391,7 @@ static const struct command commands[] = {
 	 "NIC strips it and the driver reports it to XDP, a front program\n"
 	 "reads it; else rx VLAN offload is turned off (detach turns it back\n"
 	 "on); else the interface is refused, and nothing changes.",
-	 0, do_apply, 1, "confirm insecure shadow promote shadow-stop"},
+	 0, do_apply, 1, "confirm insecure force shadow promote shadow-stop"},
 	{"status", "status [--json]",
 	 "Attached interfaces (XDP mode; VLAN tags seen in metadata, in the\n"
 	 "frame, or blind), the active policy (name, sha256, applied at),\n"
@@ -579,6 +629,7 @@ int main(int argc, char **argv)
 		{"confirm", required_argument, NULL, OPT_CONFIRM},
 		{"pcap", required_argument, NULL, OPT_PCAP},
 		{"insecure", no_argument, NULL, OPT_INSECURE},
+		{"force", no_argument, NULL, OPT_FORCE},
 		{"no-reload", no_argument, NULL, OPT_NO_RELOAD},
 		{"watch", no_argument, NULL, OPT_WATCH},
 		{"shadow", no_argument, NULL, OPT_SHADOW},
@@ -722,6 +773,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_INSECURE:
 			a.insecure = true;
+			break;
+		case OPT_FORCE:
+			a.force = true;
 			break;
 		case OPT_WATCH:
 			a.watch = true;

@@ -92,6 +92,16 @@ static const char *name_of(const char *(*fn)(void *, unsigned), void *ctx,
 	return fn ? fn(ctx, id) : NULL;
 }
 
+/* A zone's name; the gateway's own addresses are the zone `self`. */
+static const char *zone_of(const struct cg_namer *n, unsigned id)
+{
+	if (id == CG_ZONE_NONE)
+		return NULL;
+	if (id == CG_ZONE_SELF)
+		return "self";
+	return name_of(n->zone, n->ctx, id);
+}
+
 void cg_event_json_fields(FILE *out, const struct cg_event *e,
 			  const struct cg_namer *n, long long realtime_off_ns)
 {
@@ -136,13 +146,9 @@ void cg_event_json_fields(FILE *out, const struct cg_event *e,
 		fputs(", \"sport\": null, \"dport\": null", out);
 	fprintf(out, ", \"vlan\": %u, \"src_mac\": \"%s\"", e->vlan, mac);
 	fputs(", \"zone_from\": ", out);
-	cg_json_str(out, e->zone_from == CG_ZONE_NONE
-				 ? NULL
-				 : name_of(n->zone, n->ctx, e->zone_from));
+	cg_json_str(out, zone_of(n, e->zone_from));
 	fputs(", \"zone_to\": ", out);
-	cg_json_str(out, e->zone_to == CG_ZONE_NONE
-				 ? NULL
-				 : name_of(n->zone, n->ctx, e->zone_to));
+	cg_json_str(out, zone_of(n, e->zone_to));
 	if (e->function == CG_FUNC_NONE)
 		fputs(", \"function\": null", out);
 	else
@@ -242,12 +248,8 @@ void cg_event_brief(FILE *out, const struct cg_event *e,
 	const char *flow = e->flow == CG_FLOW_NONE
 				   ? NULL
 				   : name_of(n->flow, n->ctx, e->flow);
-	const char *zf = e->zone_from == CG_ZONE_NONE
-				 ? NULL
-				 : name_of(n->zone, n->ctx, e->zone_from);
-	const char *zt = e->zone_to == CG_ZONE_NONE
-				 ? NULL
-				 : name_of(n->zone, n->ctx, e->zone_to);
+	const char *zf = zone_of(n, e->zone_from);
+	const char *zt = zone_of(n, e->zone_to);
 	bool ip = e->family == 4 || e->family == 6;
 
 	cg_addr_format(e->family, e->src, src, sizeof(src));

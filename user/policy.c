@@ -1285,6 +1285,15 @@ static void build_names(struct pctx *c, struct kv *zones, size_t nz,
 	for (i = 0; i < nh && i < c->p->n_hosts; i++)
 		c->names[c->n_names++] = (struct name_ent){
 			hosts[i].name, CG_REF_HOST, i, npos(hosts[i].key)};
+	/* `self` names the gateway in flows: no zone or host may take it. */
+	for (i = 0; i < c->n_names; i++)
+		if (!strcmp(c->names[i].name, "self"))
+			err_at(c, c->names[i].pos,
+			       "'self' is reserved: in a flow it names the "
+			       "gateway's own addresses; give this %s another "
+			       "name",
+			       c->names[i].kind == CG_REF_ZONE ? "zone"
+							       : "host");
 	qsort(c->names, c->n_names, sizeof(*c->names), name_cmp);
 	for (i = 1, k = 0; i < c->n_names; i++) {
 		if (strcmp(c->names[i].name, c->names[k].name)) {
@@ -1442,7 +1451,9 @@ static bool parse_refs(struct pctx *c, yaml_node_t *n, const char *side,
 			continue;
 		}
 		r->pos = npos(items[i]);
-		if (looks_like_address(s)) {
+		if (!strcmp(s, "self")) {
+			r->kind = CG_REF_SELF;
+		} else if (looks_like_address(s)) {
 			if (!parse_cidr(c, items[i], s, &r->cidr)) {
 				ok = false;
 				continue;
@@ -2170,7 +2181,9 @@ static unsigned int ref_families(const struct cg_policy *p,
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
-		if (r[i].kind == CG_REF_CIDR) {
+		if (r[i].kind == CG_REF_SELF) {
+			fams |= FAM4 | FAM6; /* learned at apply */
+		} else if (r[i].kind == CG_REF_CIDR) {
 			fams |= fam_bit(r[i].cidr.family);
 		} else if (r[i].kind == CG_REF_HOST) {
 			if (p->hosts[r[i].index].addr.family)
@@ -2217,6 +2230,40 @@ static void check_ics(struct pctx *c, const struct cg_flow *f,
 			"%s is inspected on tcp port %u, which the ports of %s "
 			"do not include",
 			what, port, label);
+}
+
+static bool refs_have_self(const struct cg_ref *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (r[i].kind == CG_REF_SELF)
+			return true;
+	return false;
+}
+
+/*
+ * `self` in a flow: the gateway's frames to itself never cross the gate,
+ * and the requests it sends leave without passing it, so neither can be
+ * judged (README, "The gateway itself").
+ */
+static void check_self(struct pctx *c, const struct cg_flow *f,
+		       struct cg_pos from_pos, const char *label)
+{
+	bool from = refs_have_self(f->from, f->n_from);
+
+	if (from && refs_have_self(f->to, f->n_to))
+		err_at(c, f->pos,
+		       "%s names self in both from and to; the gateway's "
+		       "traffic to itself never crosses the gate",
+		       label);
+	if (from &&
+	    (f->modbus.mode != CG_ICS_NONE || f->s7comm.mode != CG_ICS_NONE))
+		err_at(c, from_pos,
+		       "%s is from self and inspects ICS requests; the "
+		       "gateway's own requests leave without passing the gate, "
+		       "so they cannot be inspected",
+		       label);
 }
 
 static void check_flows(struct pctx *c, const struct flow_pos *fps)
@@ -2269,6 +2316,8 @@ static void check_flows(struct pctx *c, const struct flow_pos *fps)
 			check_ics(c, f, &f->s7comm, "s7comm", 102, label);
 		}
 
+		if (!aux->from_bad && !aux->to_bad)
+			check_self(c, f, fps[i].from, label);
 		if (!aux->from_bad) {
 			from = ref_families(p, f->from, f->n_from, &ez_from);
 			if (!from)

@@ -81,6 +81,9 @@ enum cg_ref_kind {
 	CG_REF_ZONE, /* `index` is into policy->zones */
 	CG_REF_HOST, /* `index` is into policy->hosts */
 	CG_REF_CIDR, /* `cidr` */
+	/* `self`: the gateway's own addresses on the interfaces the policy
+	 * names, learned at apply (README, "The gateway itself"). */
+	CG_REF_SELF,
 };
 
 struct cg_ref {

@@ -15,6 +15,7 @@
 #include "cranegate.h"
 #include "modbus_rules.h"
 #include "reference.h"
+#include "self.h"
 
 #define ETH_HLEN 14
 #define VLAN_HLEN 4
@@ -135,7 +136,8 @@ struct ref_frag {
 
 struct cg_refeval {
 	const struct cg_policy *policy;
-	int64_t now; /* Unix ns, for windows */
+	const struct cg_self_set *self; /* the gateway's addresses; borrowed */
+	int64_t now;			/* Unix ns, for windows */
 	struct ref_conn *conns;
 	size_t n_conns;
 	size_t cap_conns;
@@ -280,16 +282,39 @@ static bool policy_names_iface(const struct cg_policy *p, const char *ifname)
 	return false;
 }
 
-/* Does one of a flow's from/to items hold the address? */
+/* Is the address one of the gateway's own (`self`)? */
+static bool is_self(const struct cg_refeval *r, int family, const uint8_t *addr)
+{
+	size_t i;
+
+	for (i = 0; r->self && i < r->self->n; i++)
+		if (r->self->v[i].family == family &&
+		    !memcmp(r->self->v[i].addr, addr, family == 4 ? 4 : 16))
+			return true;
+	return false;
+}
+
+/*
+ * Does one of a flow's from/to items hold the address? An address of the
+ * gateway (`self`, is_self) is held by `self` alone: the zones, hosts and
+ * CIDRs around it do not name it.
+ */
 static bool refs_hold(const struct cg_policy *p, const struct cg_ref *refs,
-		      size_t n, int family, const uint8_t *addr)
+		      size_t n, int family, const uint8_t *addr, bool is_self)
 {
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
 		const struct cg_ref *rf = &refs[i];
 
+		if (is_self || rf->kind == CG_REF_SELF) {
+			if (is_self && rf->kind == CG_REF_SELF)
+				return true;
+			continue;
+		}
 		switch (rf->kind) {
+		case CG_REF_SELF:
+			break;
 		case CG_REF_ZONE: {
 			const struct cg_zone *zn = &p->zones[rf->index];
 
@@ -1498,6 +1523,7 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 	const struct cg_policy *p = r->policy;
 	struct ref_packet pk;
 	uint16_t ethertype, vid = 0, zone, src_zone, dst_zone;
+	bool dst_self;
 	size_t l3 = ETH_HLEN, i;
 	const uint8_t *bound;
 
@@ -1576,7 +1602,10 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 			return nd_bindings(p, &pk, f + 6);
 	}
 
-	/* 6. Source: zone, MAC binding, MAC seen elsewhere. */
+	/* 6. Source: not the gateway's own address (its frames never come
+	 * in), zone, MAC binding, MAC seen elsewhere. */
+	if (is_self(r, pk.family, pk.src))
+		return CG_R_SPOOFED_SOURCE;
 	src_zone = zone_of_addr(p, pk.family, pk.src);
 	if (src_zone == CG_ZONE_NONE)
 		return CG_R_SPOOFED_SOURCE;
@@ -1608,8 +1637,9 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 		return CG_R_MALFORMED;
 	*pkp = pk;
 
-	/* 9. Destination. */
-	dst_zone = zone_of_addr(p, pk.family, pk.dst);
+	/* 9. Destination; the gateway's own addresses are the zone self. */
+	dst_self = is_self(r, pk.family, pk.dst);
+	dst_zone = dst_self ? CG_ZONE_SELF : zone_of_addr(p, pk.family, pk.dst);
 	out->zone_to = dst_zone;
 	if (dst_zone == src_zone)
 		return CG_R_INTRA_ZONE;
@@ -1619,8 +1649,10 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 		const struct cg_flow *fl = &p->flows[i];
 
 		if (cg_window_open(&fl->valid, r->now) &&
-		    refs_hold(p, fl->from, fl->n_from, pk.family, pk.src) &&
-		    refs_hold(p, fl->to, fl->n_to, pk.family, pk.dst) &&
+		    refs_hold(p, fl->from, fl->n_from, pk.family, pk.src,
+			      false) &&
+		    refs_hold(p, fl->to, fl->n_to, pk.family, pk.dst,
+			      dst_self) &&
 		    proto_matches(fl->proto, pk.proto) &&
 		    ports_match(fl, &pk)) {
 			out->flow = (uint32_t)i;
@@ -1725,6 +1757,11 @@ struct cg_refeval *cg_ref_new(const struct cg_policy *p)
 	if (!clock_gettime(CLOCK_REALTIME, &ts))
 		r->now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	return r;
+}
+
+void cg_ref_set_self(struct cg_refeval *r, const struct cg_self_set *s)
+{
+	r->self = s;
 }
 
 void cg_ref_set_now(struct cg_refeval *r, int64_t unix_ns)

@@ -65,6 +65,14 @@ struct cg_refeval *cg_ref_new(const struct cg_policy *p);
 void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
 		 size_t len, struct cg_ref_result *out);
 
+/*
+ * The gateway's own addresses (`self`; borrowed, NULL: none). The
+ * evaluator knows no sockets: it has no reply to the gateway's own
+ * connections (README, "The gateway itself").
+ */
+struct cg_self_set;
+void cg_ref_set_self(struct cg_refeval *r, const struct cg_self_set *s);
+
 /* The wall-clock time (Unix nanoseconds) at which windows are judged. */
 void cg_ref_set_now(struct cg_refeval *r, int64_t unix_ns);
 

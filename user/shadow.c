@@ -143,6 +143,7 @@ int cg_shadow_start(const struct cg_env *env, const char *policy_path)
 	struct cg_gate *g = NULL;
 	struct cg_active *live = NULL;
 	struct cg_gate_opts go = {.pin_root = env->pin_root,
+				  .learn_self = true,
 				  .verbose = env->verbose,
 				  .slot = CG_SLOT_SHADOW};
 	struct cg_live l;

@@ -40,6 +40,7 @@
 #include "compile.h"
 #include "gate.h"
 #include "reference.h"
+#include "self.h"
 #include "frames.h"
 #include "gen.h"
 #include "harness.h"
@@ -132,6 +133,8 @@ struct policy_result {
 	unsigned long stream_frames; /* made by the generator's streams */
 	unsigned long function_only; /* same decision, another function */
 	unsigned long timed_allowed; /* frames a time-boxed flow allowed */
+	unsigned long self_frames;   /* frames to the gateway (self) */
+	unsigned long self_allowed;  /* ... that a to: self flow allowed */
 	bool windows_closed;	     /* it has a window not open now */
 	char text[TEXT_MAX]; /* comment lines to print before its TAP line */
 };
@@ -210,6 +213,8 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 	unsigned long fi, first_bad = 0;
 	bool reported = false;
 	struct cg_rng rng;
+	struct cg_self_addr self_v[64];
+	struct cg_self_set self = {0};
 	char *yaml;
 	int err;
 
@@ -229,6 +234,26 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 		goto fail;
 	}
 	ref = cg_ref_new(policy);
+	/* Every third single-address host is an address of the gateway
+	 * (`self`), in both the gate and the reference. */
+	self.n = 0;
+	for (fi = 0; fi < policy->n_hosts && fi < 64; fi++) {
+		const struct cg_prefix *h = &policy->hosts[fi].addr;
+
+		if (fi % 3 || h->len != (h->family == 4 ? 32 : 128))
+			continue;
+		self_v[self.n].family = h->family;
+		memcpy(self_v[self.n].addr, h->addr, 16);
+		self_v[self.n].ifindex = 0;
+		self.n++;
+	}
+	self.v = self_v;
+	if (ref)
+		cg_ref_set_self(ref, &self);
+	if ((err = cg_gate_set_self(gate, &self))) {
+		fprintf(out, "# cg_gate_set_self: %s\n", strerror(-err));
+		goto fail;
+	}
 	gen = cg_gen_frames_new(policy);
 	for (fi = 0; fi < policy->n_flows; fi++)
 		if (!cg_window_open(&policy->flows[fi].valid,
@@ -283,6 +308,10 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 		if (res.would == CG_R_ALLOWED && res.flow < policy->n_flows &&
 		    policy->flows[res.flow].valid.timed)
 			pr->timed_allowed++;
+		if (res.zone_to == CG_ZONE_SELF) {
+			pr->self_frames++;
+			pr->self_allowed += res.would == CG_R_ALLOWED;
+		}
 		if (agrees(&ev, action, &res))
 			continue;
 		if (!pr->mismatches++)
@@ -350,7 +379,7 @@ int main(void)
 	unsigned long hits[CG_R_MAX] = {0}, n_run = 0, timed_allowed = 0,
 		      closed = 0;
 	unsigned long pairs[CG_R_MAX][CG_R_MAX] = {{0}}, stream_frames = 0;
-	unsigned long function_only = 0;
+	unsigned long function_only = 0, self_frames = 0, self_allowed = 0;
 	int q;
 	struct diff_run run = {0};
 	unsigned int n_jobs, w;
@@ -448,6 +477,8 @@ int main(void)
 		stream_frames += pr->stream_frames;
 		function_only += pr->function_only;
 		timed_allowed += pr->timed_allowed;
+		self_frames += pr->self_frames;
+		self_allowed += pr->self_allowed;
 		closed += pr->windows_closed;
 	}
 
@@ -459,6 +490,15 @@ int main(void)
 		ASSERT_TRUE(timed_allowed > 0,
 			    "some frames are allowed by time-boxed flows");
 		ASSERT_TRUE(closed > 0, "some policies have closed windows");
+	}
+
+	/* The gateway's addresses (self) must be reached, and allowed. */
+	printf("# self: %lu frames to the gateway, %lu allowed by to: self\n",
+	       self_frames, self_allowed);
+	if (only == ~0ul && run.n_policies >= 50) {
+		ASSERT_TRUE(self_frames > 0, "some frames go to the gateway");
+		ASSERT_TRUE(self_allowed > 0,
+			    "some frames are allowed by to: self flows");
 	}
 
 	printf("# reasons seen (before monitor):");

@@ -5,6 +5,8 @@
  * flow that decided, the XDP action, and the counters.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <linux/bpf.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -34,7 +36,8 @@ static const char *policy_text =
 	"  hmi: 198.18.10.5\n"
 	"  plc: 198.18.20.11\n"
 	"  plc-bound: {address: 198.18.20.12, mac: \"02:00:00:00:20:12\"}\n"
-	"  plc6-bound: {address: \"2001:2:0:20::12\", mac: \"02:00:00:00:20:12\"}\n"
+	"  plc6-bound: {address: \"2001:2:0:20::12\", mac: "
+	"\"02:00:00:00:20:12\"}\n"
 	"flows:\n"
 	"  - {name: hmi-plc, from: hmi, to: control, proto: tcp, ports: "
 	"[502]}\n"
@@ -44,15 +47,24 @@ static const char *policy_text =
 	"  - {name: v6-modbus, from: \"2001:2:0:10::/64\", to: "
 	"\"2001:2:0:20::/64\", proto: tcp, ports: [502]}\n"
 	"  - {name: mgmt-any, from: mgmt, to: control, proto: any}\n"
-	"  - {name: shadowed, from: hmi, to: plc, proto: tcp, ports: [502, 503]}\n"
-	"  - {name: modbus-ro, from: 198.18.10.20, to: 198.18.20.30, proto: tcp, ports: [502], modbus: read-only}\n"
-	"  - {name: modbus-any, from: 198.18.10.22, to: 198.18.20.30, proto: tcp, ports: [502], modbus: any}\n"
-	"  - {name: modbus-list, from: 198.18.10.21, to: 198.18.20.30, proto: tcp, ports: [502], modbus: [3, 6]}\n"
-	"  - {name: s7-ro, from: 198.18.10.20, to: 198.18.20.31, proto: tcp, ports: [102], s7comm: read-only}\n"
-	"  - {name: s7-any, from: 198.18.10.22, to: 198.18.20.31, proto: tcp, ports: [102], s7comm: any}\n"
-	"  - {name: web, from: 198.18.10.20, to: 198.18.20.30, proto: tcp, ports: [80]}\n"
-	"  - {name: v6-web, from: \"2001:2:0:10::20\", to: \"2001:2:0:20::30\", proto: tcp, ports: [80]}\n"
-	"  - {name: v6-mb-ro, from: \"2001:2:0:10::20\", to: \"2001:2:0:20::30\", proto: tcp, ports: [1502], modbus: read-only}\n";
+	"  - {name: shadowed, from: hmi, to: plc, proto: tcp, ports: [502, "
+	"503]}\n"
+	"  - {name: modbus-ro, from: 198.18.10.20, to: 198.18.20.30, proto: "
+	"tcp, ports: [502], modbus: read-only}\n"
+	"  - {name: modbus-any, from: 198.18.10.22, to: 198.18.20.30, proto: "
+	"tcp, ports: [502], modbus: any}\n"
+	"  - {name: modbus-list, from: 198.18.10.21, to: 198.18.20.30, proto: "
+	"tcp, ports: [502], modbus: [3, 6]}\n"
+	"  - {name: s7-ro, from: 198.18.10.20, to: 198.18.20.31, proto: tcp, "
+	"ports: [102], s7comm: read-only}\n"
+	"  - {name: s7-any, from: 198.18.10.22, to: 198.18.20.31, proto: tcp, "
+	"ports: [102], s7comm: any}\n"
+	"  - {name: web, from: 198.18.10.20, to: 198.18.20.30, proto: tcp, "
+	"ports: [80]}\n"
+	"  - {name: v6-web, from: \"2001:2:0:10::20\", to: "
+	"\"2001:2:0:20::30\", proto: tcp, ports: [80]}\n"
+	"  - {name: v6-mb-ro, from: \"2001:2:0:10::20\", to: "
+	"\"2001:2:0:20::30\", proto: tcp, ports: [1502], modbus: read-only}\n";
 
 enum {
 	F_HMI_PLC,
@@ -728,7 +740,7 @@ static size_t nd_body(uint8_t *b, const char *target, uint8_t opt,
 		n = 16;
 	}
 	if (opt) {
-		static const uint8_t base[6] = { 0x02, 0, 0, 0, 0, 0 };
+		static const uint8_t base[6] = {0x02, 0, 0, 0, 0, 0};
 
 		b[n] = opt;
 		b[n + 1] = 1;
@@ -770,7 +782,8 @@ static void test_nd_arp_frags(struct ctx *c)
 		len = nd_frame(buf, "2001:2:0:99::5", "2001:2:0:20::11", t,
 			       body, 800, 0x05);
 		snprintf(name, sizeof(name),
-			 "nd %d, from an address in no zone: spoofed-source", t);
+			 "nd %d, from an address in no zone: spoofed-source",
+			 t);
 		expect(c, name, "biz0", buf, len, DROP, CG_R_SPOOFED_SOURCE,
 		       NONE);
 	}
@@ -819,8 +832,8 @@ static void test_nd_arp_frags(struct ctx *c)
 	       "crane0", buf, len, DROP, CG_R_SPOOFED_SOURCE, NONE);
 	n = nd_body(body, "2001:2:0:20::12", 2, 0x12);
 	len = nd_frame(buf, "2001:2:0:20::12", "ff02::1", 136, body, n, 0x12);
-	expect(c, "nd binding: NA from the bound MAC, naming it", "crane0",
-	       buf, len, PASS, CG_R_ND, NONE);
+	expect(c, "nd binding: NA from the bound MAC, naming it", "crane0", buf,
+	       len, PASS, CG_R_ND, NONE);
 	n = nd_body(body, "2001:2:0:20::1", 1, 0x66);
 	len = nd_frame(buf, "2001:2:0:20::12", "ff02::1:ff00:1", 135, body, n,
 		       0x12);
@@ -833,8 +846,8 @@ static void test_nd_arp_frags(struct ctx *c)
 	n = nd_body(body, "2001:2:0:20::1", 1, 0x12);
 	len = nd_frame(buf, "2001:2:0:20::12", "ff02::1:ff00:1", 135, body, n,
 		       0x12);
-	expect(c, "nd binding: NS from the bound MAC", "crane0", buf, len,
-	       PASS, CG_R_ND, NONE);
+	expect(c, "nd binding: NS from the bound MAC", "crane0", buf, len, PASS,
+	       CG_R_ND, NONE);
 	/* Redirect: target, destination, then a target LL option. */
 	cg_frame_parse_addr("2001:2:0:20::12", body);
 	n = 16 + nd_body(body + 16, "2001:2:0:20::12", 2, 0x66);
@@ -1491,6 +1504,176 @@ out:
 	free(text);
 }
 
+/*
+ * The gateway itself (`self`, README "The gateway itself"): its addresses,
+ * learned from the sandbox's biz0 as apply learns them, are reached only
+ * through `to: self`; ARP and ND still pass; a frame from them is spoofed;
+ * a reply to a connection the gateway opened (a real socket in this
+ * namespace) passes along a `from: self` flow only.
+ */
+static const char *self_text =
+	"version: 1\n"
+	"name: bpf-self\n"
+	"zones:\n"
+	"  business: {interfaces: [biz0], networks: [198.18.10.0/24, "
+	"\"2001:2:0:10::/64\"]}\n"
+	"  control: {interfaces: [crane0], networks: [198.18.20.0/24]}\n"
+	"  mgmt: {interfaces: [mgmt0], networks: [198.18.30.0/24]}\n"
+	"flows:\n"
+	"  - {name: mgmt-ssh-gw, from: mgmt, to: self, proto: tcp, ports: "
+	"[22]}\n"
+	"  - {name: gw-fetch, from: self, to: business, proto: tcp, ports: "
+	"[8080]}\n"
+	"  - {name: ping-gw, from: business, to: self, proto: icmp}\n";
+
+/* A socket of the gateway connecting to ADDR:PORT; its local port, or 0. */
+static uint16_t gw_connect(const char *addr, uint16_t port, int *fd)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(port)};
+	socklen_t sl = sizeof(sa);
+
+	*fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (*fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return 0;
+	if (connect(*fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    errno != EINPROGRESS)
+		return 0;
+	if (getsockname(*fd, (struct sockaddr *)&sa, &sl))
+		return 0;
+	return ntohs(sa.sin_port);
+}
+
+static void test_self(void)
+{
+	struct ctx c = {};
+	struct cg_policy *p = NULL;
+	struct cg_compiled *cp = NULL;
+	struct cg_diags d = {.file = "self.yaml"};
+	struct cg_gate_opts o = {.record = true, .learn_self = true};
+	struct cg_frame_spec s;
+	struct sockaddr_in la = {.sin_family = AF_INET, .sin_port = htons(22)};
+	uint8_t buf[CG_FRAME_MAX], body[64];
+	int lfd = -1, fd1 = -1, fd2 = -1, one = 1, err;
+	uint16_t p1, p2;
+	size_t len, n;
+
+	/* The gateway's addresses on biz0, and a route for its connections. */
+	if (!ASSERT_OK(system("ip link set lo up && ip link set biz0 up && "
+			      "ip link set cgp0 up && "
+			      "ip addr add 198.18.10.1/24 dev biz0 && "
+			      "ip addr add 2001:2:0:10::1/64 dev biz0 nodad"),
+		       "self: addresses on biz0"))
+		return;
+	err = cg_policy_parse("self.yaml", self_text, strlen(self_text), &p,
+			      &d);
+	if (!err)
+		err = cg_compile(p, &cp, &d);
+	cg_diags_print(&d, stdout);
+	cg_diags_free(&d);
+	if (!ASSERT_OK(err, "self: policy compiles") ||
+	    !ASSERT_OK(cg_gate_load(cp, &o, &c.g),
+		       "self: instance loads and learns biz0's addresses"))
+		goto out;
+
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.10.1", 40000, 22, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(&c, "self: business -> its gateway's address, TCP 22: no-rule",
+	       "biz0", buf, len, DROP, CG_R_NO_RULE, NONE);
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.10.77", 40000, 22, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(&c, "self: business -> another business host: intra-zone",
+	       "biz0", buf, len, PASS, CG_R_INTRA_ZONE, NONE);
+	cg_frame_tcp(&s, "198.18.30.5", "198.18.10.1", 40000, 22, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(&c, "self: mgmt -> the gateway, TCP 22: allowed (to: self)",
+	       "mgmt0", buf, len, PASS, CG_R_ALLOWED, 0);
+	cg_frame_tcp(&s, "198.18.30.5", "198.18.10.1", 40000, 23, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(&c, "self: mgmt -> the gateway, TCP 23: no-rule", "mgmt0", buf,
+	       len, DROP, CG_R_NO_RULE, NONE);
+	cg_frame_icmp(&s, "198.18.10.5", "198.18.10.1", 8, 0, 7);
+	len = build(&s, buf);
+	expect(&c, "self: business pings the gateway: allowed (ping-gw)",
+	       "biz0", buf, len, PASS, CG_R_ALLOWED, 2);
+	cg_frame_tcp(&s, "2001:2:0:10::5", "2001:2:0:10::1", 40000, 22,
+		     CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(&c, "self: business -> the gateway over IPv6: no-rule", "biz0",
+	       buf, len, DROP, CG_R_NO_RULE, NONE);
+	cg_frame_tcp(&s, "198.18.10.1", "198.18.20.11", 40000, 502, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(&c,
+	       "self: a frame from the gateway's address coming in: "
+	       "spoofed-source",
+	       "biz0", buf, len, DROP, CG_R_SPOOFED_SOURCE, NONE);
+	cg_frame_arp(&s, "198.18.10.5", "198.18.10.1");
+	len = build(&s, buf);
+	expect(&c, "self: ARP for the gateway passes", "biz0", buf, len, PASS,
+	       CG_R_ARP, NONE);
+	n = nd_body(body, "2001:2:0:10::1", 1, 0x05);
+	c.keep_mac = true;
+	len = nd_frame(buf, "2001:2:0:10::5", "ff02::1:ff00:1", 135, body, n,
+		       0x05);
+	expect(&c, "self: neighbour solicitation for the gateway passes",
+	       "biz0", buf, len, PASS, CG_R_ND, NONE);
+	c.keep_mac = false;
+
+	/* The gateway's own connections: real sockets in this namespace. */
+	p1 = gw_connect("198.18.10.5", 8080, &fd1);
+	p2 = gw_connect("198.18.10.5", 8081, &fd2);
+	if (!ASSERT_NEQ(p1, 0, "self: the gateway connects to :8080") ||
+	    !ASSERT_NEQ(p2, 0, "self: the gateway connects to :8081"))
+		goto out;
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.10.1", 8080, p1,
+		     CG_TCP_SYN | CG_TCP_ACK);
+	len = build(&s, buf);
+	expect(&c,
+	       "self: the SYN-ACK to the gateway's connection: reply "
+	       "(from: self)",
+	       "biz0", buf, len, PASS, CG_R_REPLY, 1);
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.10.1", 8081, p2,
+		     CG_TCP_SYN | CG_TCP_ACK);
+	len = build(&s, buf);
+	expect(&c, "self: a reply on a port no from: self flow names: no-rule",
+	       "biz0", buf, len, DROP, CG_R_NO_RULE, NONE);
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.10.1", 8080, p1, CG_TCP_SYN);
+	len = build(&s, buf);
+	expect(&c, "self: a bare SYN to the connection's port is no reply",
+	       "biz0", buf, len, DROP, CG_R_NO_RULE, NONE);
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.10.1", 8080, p1 ^ 1,
+		     CG_TCP_ACK);
+	len = build(&s, buf);
+	expect(&c, "self: an ACK to a port with no socket: no-rule", "biz0",
+	       buf, len, DROP, CG_R_NO_RULE, NONE);
+
+	/* A service: a listener bound to its port is reached by to: self
+	 * only, whatever the frame's flags. */
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	inet_pton(AF_INET, "198.18.10.1", &la.sin_addr);
+	if (!ASSERT_OK(bind(lfd, (struct sockaddr *)&la, sizeof(la)) ||
+			       listen(lfd, 4),
+		       "self: a service listens on 198.18.10.1:22"))
+		goto out;
+	cg_frame_tcp(&s, "198.18.10.5", "198.18.10.1", 8080, 22, CG_TCP_ACK);
+	len = build(&s, buf);
+	expect(&c,
+	       "self: an ACK from :8080 to the service's port: no-rule "
+	       "(a service is no connection of the gateway)",
+	       "biz0", buf, len, DROP, CG_R_NO_RULE, NONE);
+out:
+	if (lfd >= 0)
+		close(lfd);
+	if (fd1 >= 0)
+		close(fd1);
+	if (fd2 >= 0)
+		close(fd2);
+	cg_gate_free(c.g);
+	cg_compiled_free(cp);
+	cg_policy_free(p);
+}
+
 int main(void)
 {
 	struct ctx c = {};
@@ -1516,5 +1699,6 @@ int main(void)
 	cg_policy_free(p);
 	test_monitor();
 	test_timed();
+	test_self();
 	return cg_test_done();
 }

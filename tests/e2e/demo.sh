@@ -98,12 +98,12 @@ say "The gateway forwards IPv4 and IPv6 between its four interfaces."
 say "Every host routes through the gateway; without a gate, everything reaches everything."
 tcp_echo_server plc 502 600 && tcp_echo_server plc 102 600 &&
 	tcp_echo_server plc 22 600 && tcp_echo_server biz 8502 600 &&
-	tcp_echo_server mgt 22 600 || {
+	tcp_echo_server mgt 22 600 && tcp_echo_server gw 22 600 || {
 	echo "demo: could not start the echo servers" >&2
 	exit 1
 }
 say "Echo servers listen on the PLC (TCP 502 Modbus, 102 S7comm, 22 SSH),"
-say "on the HMI (TCP 8502) and on the management laptop (TCP 22)."
+say "on the HMI (TCP 8502), on the management laptop (TCP 22) and on the gateway itself (TCP 22)."
 
 step "check the policy, then apply it to the gateway"
 say "The policy, $POLICY: zones, then the flows that may cross between them."
@@ -179,6 +179,18 @@ tcp_connects mgt $PLC 22 && as_expected "SSH to the PLC: connected (mgmt-ssh)" |
 	surprise "SSH to the PLC failed"
 tcp_connects mgt $PLC 102 && as_expected "S7comm to the PLC: connected (plc-programming, log: true)" ||
 	surprise "S7comm to the PLC failed"
+
+step "the gateway itself: its SSH port from business (refused) and from management (mgmt-to-gateway)"
+before=$(cg_status_json)
+say "$ socat /dev/null TCP:$GW_BIZ:22,connect-timeout=3   (from the HMI, to the gateway's own address)"
+if tcp_connects biz $GW_BIZ 22; then
+	surprise "the connection opened"
+else
+	as_expected "dropped at biz0: the gateway's address is not business's, only to: self flows reach it"
+fi
+counted no-rule "$before" || surprise "no-rule did not count it"
+tcp_connects mgt $GW_MGMT 22 && as_expected "SSH to the gateway from the management laptop: connected (mgmt-to-gateway)" ||
+	surprise "SSH to the gateway from management failed"
 
 step "a business host sends a frame with a forged source address, 198.19.0.99 (in no zone)"
 before=$(cg_status_json)

@@ -50,6 +50,11 @@ flows:
     to: [crane-control, crane-cctv]
     proto: tcp
     ports: [22]
+  - name: mgmt-to-gateway
+    from: crane-mgmt
+    to: self
+    proto: tcp
+    ports: [22]
 $2
 EOF
 }

@@ -80,8 +80,8 @@ expect "the flow v6-ops-polls-plcs counted the connection" \
 check_fails "PLC -> HMI over IPv6: a new TCP connection fails" tcp_connects plc $HMI6 8502
 check_fails "business -> management over IPv6: TCP 22 fails" tcp_connects biz $MGT6 22
 
-check "the HMI pings its gateway (intra-zone)" pings biz $GW_BIZ 2
-check "the HMI pings its gateway over IPv6 (intra-zone, nd)" pings biz $GW_BIZ6 2
+check "the HMI pings its gateway (ping-gateway, to: self)" pings biz $GW_BIZ 2
+check "the HMI pings its gateway over IPv6 (ping-gateway-v6, nd)" pings biz $GW_BIZ6 2
 
 # ---- denied traffic, with the event stream running
 cg_bg 60 "$EVENTS" events --json

@@ -829,7 +829,12 @@ char *cg_gen_policy(struct cg_rng *r)
 		while (!both) {
 			ends.len = 0;
 			both = gen_endpoints(r, &pl, &ends, "from");
-			both &= gen_endpoints(r, &pl, &ends, "to");
+			/* Some flows reach the gateway itself (`self`:
+			 * either family, learned at apply). */
+			if (cg_rng_below(r, 8) == 0)
+				sb_printf(&ends, "    to: self\n");
+			else
+				both &= gen_endpoints(r, &pl, &ends, "to");
 		}
 		do
 			proto = PICK(r, protos);
@@ -1200,6 +1205,8 @@ static size_t ref_prefixes(const struct cg_policy *p, const struct cg_ref *rf,
 	case CG_REF_CIDR:
 		if (!family || rf->cidr.family == family)
 			out[n++] = &rf->cidr;
+		break;
+	case CG_REF_SELF: /* no prefix: the test picks hosts as self */
 		break;
 	}
 	return n;

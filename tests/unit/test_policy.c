@@ -560,11 +560,10 @@ static void test_errors(void)
 	expect_fail("version 0", "version: 0\nname: t\n" ZONES_BODY,
 		    "t.yaml:1:10: error: unsupported policy version 0; this "
 		    "cranegate reads version 1\n");
-	expect_fail(
-		"unknown top key", ZONES "flow: []\n",
-		"t.yaml:10:1: error: unknown key 'flow' at the top level; "
-		"expected one of: version, name, mode, fragments, limits, "
-		"zones, hosts, flows\n");
+	expect_fail("unknown top key", ZONES "flow: []\n",
+		    "t.yaml:10:1: error: unknown key 'flow' at the top level; "
+		    "expected one of: version, name, mode, fragments, limits, "
+		    "zones, hosts, flows\n");
 	expect_fail(
 		"duplicate top key", ZONES "version: 1\n",
 		"t.yaml:10:1: error: duplicate key 'version' (first at 1:1)\n");
@@ -1196,6 +1195,43 @@ static void test_diags(void)
 	ASSERT_EQ(d.n, 0, "diags: freed");
 }
 
+/* `self` in from/to names the gateway (README, "The gateway itself"). */
+static void test_self(void)
+{
+	struct cg_diags d = {0};
+	struct cg_policy *p = NULL;
+	int err;
+
+	err = parse(ZONES "flows:\n"
+			  "  - name: to-gw\n"
+			  "    from: [a, self]\n"
+			  "    to: self\n"
+			  "    proto: tcp\n",
+		    &p, &d);
+	/* from [a, self] to self: an error (self to self). */
+	ASSERT_TRUE(err != 0, "self: self to self is refused");
+	cg_policy_free(p);
+	cg_diags_free(&d);
+	p = NULL;
+	memset(&d, 0, sizeof(d));
+	err = parse(ZONES "flows:\n"
+			  "  - name: to-gw\n"
+			  "    from: a\n"
+			  "    to: [self, b]\n"
+			  "    proto: icmp\n",
+		    &p, &d);
+	if (ASSERT_OK(err, "self: a flow to [self, b] parses") &&
+	    ASSERT_TRUE(p && p->n_flows == 1 && p->flows[0].n_to == 2,
+			"self: two items in to")) {
+		ASSERT_EQ(p->flows[0].to[0].kind, CG_REF_SELF,
+			  "self: to[0] is self");
+		ASSERT_EQ(p->flows[0].to[1].kind, CG_REF_ZONE,
+			  "self: to[1] is a zone");
+	}
+	cg_policy_free(p);
+	cg_diags_free(&d);
+}
+
 int main(void)
 {
 	test_prefix();
@@ -1208,5 +1244,6 @@ int main(void)
 	test_far_windows();
 	test_load();
 	test_diags();
+	test_self();
 	return cg_test_done();
 }

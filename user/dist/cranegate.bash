@@ -57,7 +57,7 @@ _cranegate()
 	local opts=
 	case $cmd in
 	check) opts="--strict --insecure" ;;
-	apply) opts="--confirm --insecure --shadow --promote --shadow-stop" ;;
+	apply) opts="--confirm --insecure --force --shadow --promote --shadow-stop" ;;
 	status) opts="--json" ;;
 	events) opts="--json --count --timeout" ;;
 	replay) opts="--policy --iface --by-source --json" ;;
