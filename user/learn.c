@@ -624,28 +624,63 @@ static int learn_log(struct learn *l, const char *path)
 
 /* --- the policy ----------------------------------------------------- */
 
-/* The zones file without its version, name and flows. */
-static int copy_zones(const char *path, FILE *out)
+/*
+ * The zones file without its version, name and flows; its flows that
+ * reach the gateway itself (`to: self`, management access that traffic
+ * through the gate cannot show) go to KEPT, as they are.
+ */
+static int copy_zones(const char *path, FILE *out, FILE *kept)
 {
 	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	bool skip = false;
+	char *line = NULL, *item = NULL;
+	size_t cap = 0, item_len = 0;
+	FILE *cur = NULL;
+	bool skip = false, in_flows = false, to_self = false;
 
 	if (!f)
 		return -errno;
 	while (getline(&line, &cap, f) > 0) {
 		bool top = line[0] != ' ' && line[0] != '\t' &&
 			   line[0] != '#' && line[0] != '\n' && line[0] != '-';
+		const char *t = line + strspn(line, " \t");
+		bool starts_item = in_flows && !top && !strncmp(t, "- ", 2) &&
+				   t - line <= 2;
 
-		if (top)
-			skip = !strncmp(line, "flows:", 6) ||
-			       !strncmp(line, "version:", 8) ||
+		if ((top || starts_item) && cur) {
+			fclose(cur);
+			cur = NULL;
+			if (to_self)
+				fwrite(item, 1, item_len, kept);
+			free(item);
+			item = NULL;
+		}
+		if (top) {
+			in_flows = !strncmp(line, "flows:", 6);
+			skip = in_flows || !strncmp(line, "version:", 8) ||
 			       !strncmp(line, "name:", 5) ||
 			       !strncmp(line, "mode:", 5) ||
 			       !strncmp(line, "---", 3);
+		}
+		if (starts_item) {
+			cur = open_memstream(&item, &item_len);
+			to_self = false;
+		}
+		if (cur) {
+			const char *k = strstr(line, "to:");
+
+			fputs(line, cur);
+			if (k &&
+			    !strncmp(k + 3 + strspn(k + 3, " "), "self", 4))
+				to_self = true;
+		}
 		if (!skip)
 			fputs(line, out);
+	}
+	if (cur) {
+		fclose(cur);
+		if (to_self)
+			fwrite(item, 1, item_len, kept);
+		free(item);
 	}
 	free(line);
 	fclose(f);
@@ -754,7 +789,9 @@ static void print_policy(struct learn *l, const struct cg_learn_opts *o,
 {
 	const char *base = o->pcap ? o->pcap : o->log, *slash;
 	char nm[400], sn[80], dn[80], sr[80], dr[80], t1[32], t2[32];
-	size_t i, j;
+	size_t i, j, kept_len = 0;
+	char *kept_text = NULL;
+	FILE *kept;
 
 	slash = strrchr(base, '/');
 	base = slash ? slash + 1 : base;
@@ -766,12 +803,22 @@ static void print_policy(struct learn *l, const struct cg_learn_opts *o,
 		o->pcap ? o->pcap : o->log, o->pcap ? "capture" : "run's log");
 	fprintf(out, "version: 1\nname: learned-%.*s\nmode: enforce\n",
 		(int)strcspn(base, "."), base);
-	copy_zones(o->zones, out);
-	if (!l->n_groups) {
+	kept = open_memstream(&kept_text, &kept_len);
+	if (kept) {
+		copy_zones(o->zones, out, kept);
+		fclose(kept);
+	}
+	if (!l->n_groups && !kept_len) {
 		fputs("flows: []\n", out);
+		free(kept_text);
 		return;
 	}
 	fputs("flows:\n", out);
+	if (kept_len)
+		fprintf(out,
+			"  # kept from %s: access to the gateway itself\n%s",
+			o->zones, kept_text);
+	free(kept_text);
 	for (i = 0; i < l->n_groups; i++) {
 		struct group *g = &l->groups[i];
 		int zs = zone_of(l->p, g->family, g->src);

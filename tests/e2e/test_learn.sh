@@ -52,7 +52,8 @@ hosts:
   scada-hmi: 198.18.10.5
   vms: 198.18.10.40
   plc-hoist: 198.18.20.11
-flows: []
+flows:   # the gateway's own SSH: learn keeps it
+  - {name: mgmt-gateway-ssh, from: crane-mgmt, to: self, proto: tcp, ports: [22]}
 EOF
 "$PYTHON" "$GEN" "$T/crane.pcap"
 "$PYTHON" "$GEN" "$T/extra.pcap" --extra-connection
@@ -93,7 +94,8 @@ zones_per_address() {
 			*) echo "  z$i: {interfaces: [lrn$i], networks: [$a/32]}" ;;
 			esac
 		done
-	echo "flows: []"
+	echo "flows:"
+	echo "  - {name: gateway-ssh, from: z1, to: self, proto: tcp, ports: [22]}"
 }
 
 # The ICS captures, and two others (EtherNet/IP, DNP3: plain TCP flows).

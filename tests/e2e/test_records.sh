@@ -45,6 +45,7 @@ flows:
   - {name: hmi-udp, from: scada-hmi, to: plc, proto: udp, ports: [7001, 7002]}
   - {name: hmi-modbus, from: scada-hmi, to: plc, proto: tcp, ports: [502], modbus: read-only}
   - {name: hmi-echo6, from: "$HMI6", to: "$PLC6", proto: tcp, ports: [7000]}
+  - {name: gateway-ssh, from: scada-hmi, to: self, proto: tcp, ports: [22]}
 EOF
 
 # The collector: every datagram to 127.0.0.1:PORT in the gateway's
@@ -284,7 +285,7 @@ check "learn --log: 4 connections on TCP 7000 (interim and end records count onc
 sed -e 's/^name: e2e-records$/name: e2e-monitor\nmode: monitor/' \
 	-e '/^flows:/,$d' -e 's/^  connections: 1024$/  source_events_burst: 1000/' \
 	"$T/policy.yaml" >"$T/monitor.yaml"
-echo "flows: []" >>"$T/monitor.yaml"
+printf 'flows:\n  - {name: gateway-ssh, from: scada-hmi, to: self, proto: tcp, ports: [22]}\n' >>"$T/monitor.yaml"
 MLOG=$T/monitor.jsonl
 start_run "$MLOG" "$T/monitor.yaml" --log "$MLOG" --summary 0 || {
 	echo "Bail out! run (monitor) did not start"
