@@ -25,6 +25,7 @@
  * The zones file is copied as it is, but for its version, name and flows.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -624,6 +625,26 @@ static int learn_log(struct learn *l, const char *path)
 
 /* --- the policy ----------------------------------------------------- */
 
+static bool name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-';
+}
+
+/* Does LINE hold the key `to:` (not `proto:`) with the value self? */
+static bool names_to_self(const char *line)
+{
+	const char *k, *v;
+
+	for (k = strstr(line, "to:"); k; k = strstr(k + 1, "to:")) {
+		if (k > line && name_char(k[-1]))
+			continue;
+		v = k + 3 + strspn(k + 3, " ");
+		if (!strncmp(v, "self", 4) && !name_char(v[4]))
+			return true;
+	}
+	return false;
+}
+
 /*
  * The zones file without its version, name and flows; its flows that
  * reach the gateway itself (`to: self`, management access that traffic
@@ -666,11 +687,8 @@ static int copy_zones(const char *path, FILE *out, FILE *kept)
 			to_self = false;
 		}
 		if (cur) {
-			const char *k = strstr(line, "to:");
-
 			fputs(line, cur);
-			if (k &&
-			    !strncmp(k + 3 + strspn(k + 3, " "), "self", 4))
+			if (names_to_self(line))
 				to_self = true;
 		}
 		if (!skip)
