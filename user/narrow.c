@@ -195,12 +195,44 @@ static int64_t new_until(const struct cg_compiled *c,
 	return res.reason == CG_R_ALLOWED ? 1 : -1;
 }
 
+/*
+ * The keys first, then the entries. A write to an entry of a hash map
+ * puts a new element at the head of its bucket, so walking with
+ * get_next_key while writing can meet a key twice (or skip one); the
+ * keys are collected before anything is written.
+ */
+static struct cg_conn_key *conn_keys(int fd, size_t *n)
+{
+	struct cg_conn_key *keys = NULL, *k;
+	size_t cap = 0;
+	bool first = true;
+
+	*n = 0;
+	for (;;) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			k = realloc(keys, cap * sizeof(*keys));
+			if (!k) {
+				free(keys);
+				return NULL;
+			}
+			keys = k;
+		}
+		if (bpf_map_get_next_key(fd, first ? NULL : &keys[*n - 1],
+					 &keys[*n]))
+			break;
+		first = false;
+		(*n)++;
+	}
+	return keys;
+}
+
 int cg_conns_narrow(int conns_fd, const struct cg_compiled *c,
 		    struct cg_narrow_stats *st)
 {
-	struct cg_conn_key key, next;
+	struct cg_conn_key *keys, key;
 	struct cg_policy *all_open = NULL;
-	bool first = true;
+	size_t i, n;
 	int err = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -210,12 +242,17 @@ int cg_conns_narrow(int conns_fd, const struct cg_compiled *c,
 	all_open = windows_open(c->policy);
 	if (!all_open)
 		return -ENOMEM;
-	while (!bpf_map_get_next_key(conns_fd, first ? NULL : &key, &next)) {
+	keys = conn_keys(conns_fd, &n);
+	if (!keys) {
+		free(all_open->flows);
+		free(all_open);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
 		struct cg_conn_val v;
 		int64_t u;
 
-		first = false;
-		key = next;
+		key = keys[i];
 		if (bpf_map_lookup_elem(conns_fd, &key, &v))
 			continue; /* gone meanwhile (LRU, expiry) */
 		st->walked++;
@@ -245,6 +282,7 @@ int cg_conns_narrow(int conns_fd, const struct cg_compiled *c,
 		else
 			st->narrowed++;
 	}
+	free(keys);
 	free(all_open->flows);
 	free(all_open);
 	return err;

@@ -170,6 +170,8 @@ open(path, "a").write(head + " " * room + tail)' "$tiny/audit.jsonl"
 		not_ok "full: with space again, the revert happens (B is back)" "$(cg status 2>&1 | head -5)"
 	fi
 	expect "... nothing is pending" "$(pending_rev)" = none
+	# The switch comes first, its audit line right after (with the diff).
+	wait_until 10 bash -c "jq -e 'select(.action == \"revert\" and .result == \"ok\")' '$tiny/audit.jsonl' >/dev/null" || true
 	expect "... and the revert is recorded as revision 4, taking back 3" \
 		"$(jq -r 'select(.action == "revert" and .result == "ok") | "\(.rev) \(.reverts_rev)"' "$tiny/audit.jsonl")" = "4 3"
 	agree "full, after the revert"
