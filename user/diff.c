@@ -30,7 +30,6 @@
 #include "modbus_rules.h"
 #include "u32vec.h"
 #include "gate.h"
-#include "history.h"
 #include "output.h"
 #include "replay.h"
 
@@ -3305,21 +3304,12 @@ out:
 	return err;
 }
 
-/* A policy to diff: a file, or @active / @REV from the state directory. */
-static int load_ref(const struct cg_diff_opts *o, const char *ref,
-		    struct cg_policy **out)
+/* A policy to diff: a file (main.c resolves @active / @REV to one). */
+static int load_ref(const char *ref, struct cg_policy **out)
 {
-	char path[PATH_MAX];
 	struct cg_diags d = {.file = ref};
 	int err;
 
-	if (ref[0] == '@' && o->env) {
-		if ((err = cg_history_policy_path(o->env, ref + 1, path,
-						  sizeof(path))))
-			return err;
-		d.file = path;
-		ref = path;
-	}
 	err = cg_policy_load(ref, out, &d);
 	cg_diags_print(&d, stderr);
 	cg_diags_free(&d);
@@ -3332,9 +3322,9 @@ int cg_diff_run(const struct cg_diff_opts *o)
 	struct cg_diff *df = NULL;
 	int err;
 
-	err = load_ref(o, o->old_path, &po);
+	err = load_ref(o->old_path, &po);
 	if (!err)
-		err = load_ref(o, o->new_path, &pn);
+		err = load_ref(o->new_path, &pn);
 	if (err)
 		goto out;
 	if (o->capture) {

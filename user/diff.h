@@ -190,12 +190,9 @@ const char *cg_decision_text(const struct cg_decision *dec,
 /* ------------------------------------------------------------------ */
 /* The commands                                                        */
 
-struct cg_env;
-
 struct cg_diff_opts {
-	/* A file, or @active / @REV: a policy kept in env's state directory. */
+	/* Files (the caller resolves @active / @REV to the kept copy). */
 	const char *old_path, *new_path;
-	const struct cg_env *env; /* for @active and @REV; may be NULL */
 	const char *capture;	  /* --pcap: impact on recorded traffic */
 	const char *iface;	  /* with capture: --iface, or NULL */
 	bool by_source;		  /* with capture: --by-source */

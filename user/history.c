@@ -531,19 +531,18 @@ struct active {
 	char name[CG_NAME_MAX];
 };
 
+/* The active policy's identity: its metadata only, no counters. */
 static void read_active(const struct cg_env *env, struct active *a)
 {
-	struct cg_snapshot s;
+	struct cg_active *ac = NULL;
 
 	memset(a, 0, sizeof(*a));
-	if (cg_snapshot_read(env, &s))
+	if (cg_active_open(env, &ac) || !ac)
 		return;
-	if (s.have_policy) {
-		a->have = true;
-		memcpy(a->sha, s.sha256, 32);
-		snprintf(a->name, sizeof(a->name), "%s", s.policy_name);
-	}
-	cg_snapshot_free(&s);
+	a->have = true;
+	memcpy(a->sha, cg_active_meta(ac)->sha256, 32);
+	snprintf(a->name, sizeof(a->name), "%s", cg_active_meta(ac)->name);
+	cg_active_close(ac);
 }
 
 struct pending {

@@ -314,10 +314,10 @@ static int do_capture(struct args *a)
 /* diff's exit status is diff(1)'s: 0 same, 1 different, 2 trouble. */
 static int do_diff(struct args *a)
 {
+	char old_path[PATH_MAX], new_path[PATH_MAX];
 	struct cg_diff_opts o = {
 		.old_path = a->pos[0],
 		.new_path = a->pos[1],
-		.env = &a->env,
 		.capture = a->pcap,
 		.iface = a->iface,
 		.by_source = a->by_source,
@@ -330,6 +330,19 @@ static int do_diff(struct args *a)
 		fprintf(stderr, "cranegate diff: --pcap needs one of --iface "
 				"IFNAME or --by-source\n");
 		return 2;
+	}
+	/* @active / @REV: the copy the state directory keeps. */
+	if (o.old_path[0] == '@') {
+		if (cg_history_policy_path(&a->env, o.old_path + 1, old_path,
+					   sizeof(old_path)))
+			return 2;
+		o.old_path = old_path;
+	}
+	if (o.new_path[0] == '@') {
+		if (cg_history_policy_path(&a->env, o.new_path + 1, new_path,
+					   sizeof(new_path)))
+			return 2;
+		o.new_path = new_path;
 	}
 	err = cg_diff_run(&o);
 	return err < 0 ? 2 : err;
