@@ -193,9 +193,9 @@ const char *cg_decision_text(const struct cg_decision *dec,
 struct cg_diff_opts {
 	/* Files (the caller resolves @active / @REV to the kept copy). */
 	const char *old_path, *new_path;
-	const char *capture;	  /* --pcap: impact on recorded traffic */
-	const char *iface;	  /* with capture: --iface, or NULL */
-	bool by_source;		  /* with capture: --by-source */
+	const char *capture; /* --pcap: impact on recorded traffic */
+	const char *iface;   /* with capture: --iface, or NULL */
+	bool by_source;	     /* with capture: --by-source */
 	bool json;
 	bool verbose;
 };

@@ -47,42 +47,6 @@
 #include "loader.h"
 #include "policy.h"
 
-/* What an apply is, and what cg_change_begin learns for cg_change_end. */
-struct cg_change {
-	const char *action; /* "apply" (NULL), "rollback", "revert",
-			     * "promote" */
-	int confirm_s;	    /* apply --confirm: seconds, else 0 */
-	char token[33];	    /* apply --confirm: ties pending to watchdog */
-	int watchdog_pid;
-	unsigned from_rev;    /* rollback: the revision restored */
-	unsigned reverts_rev; /* revert: the revision taken back */
-	bool expect_active;   /* revert: only if this is still active */
-	uint8_t expect_sha[32];
-
-	/* Filled in by cg_change_begin. */
-	bool begun;
-	bool had_old; /* a policy was active before */
-	uint8_t old_sha[32];
-	char old_name[CG_NAME_MAX];
-	bool armed;	 /* pending.json written for this apply */
-	const char *why; /* why begin refused, for the audit log */
-	char whybuf[160];
-	bool no_state; /* the state directory is not usable: no record */
-	unsigned rev;  /* assigned by cg_change_begin, recorded before the
-			* switch */
-
-	/* Filled in by cg_change_end. */
-	unsigned cancelled_rev; /* a pending confirmation this change ended */
-	unsigned kept_rev;	/* ... or kept (the same bytes again) */
-};
-
-/*
- * apply with change control: cg_apply's work (loader.c) with `ch`
- * describing the change (NULL: a plain apply).
- */
-int cg_apply_change(const struct cg_env *env, const char *policy_path,
-		    struct cg_change *ch);
-
 /*
  * Hooks of cg_apply_change. begin runs under the pin root's lock, after
  * the policy compiled and before anything is switched: it keeps a copy of
@@ -111,6 +75,14 @@ void cg_change_detached(const struct cg_env *env, int err);
 
 /* Hook of cg_status: the active revision and a pending confirmation. */
 void cg_history_status(const struct cg_env *env, FILE *out, bool json);
+
+/*
+ * Hand the apply transaction (loader.c) the hooks above: begin/end,
+ * detaching/detached, the status lines and the events' revisions. The
+ * command line calls it once at start; without it the transaction keeps
+ * no record.
+ */
+void cg_history_install(void);
 
 /* `check`: an audit line, if the state directory exists (never made). */
 void cg_audit_check(const struct cg_env *env, const char *path,

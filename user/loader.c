@@ -37,7 +37,6 @@
 #include "hex.h"
 #include "fanout.h"
 #include "gate.h"
-#include "history.h"
 #include "loader.h"
 #include "narrow.h"
 #include "output.h"
@@ -347,15 +346,25 @@ static bool in_policy(const struct cg_compiled *c, const char *name)
 	return false;
 }
 
+static struct cg_change_hooks hooks;
+
+void cg_change_hooks_set(const struct cg_change_hooks *h)
+{
+	memset(&hooks, 0, sizeof(hooks));
+	if (h)
+		hooks = *h;
+}
+
 int cg_apply(const struct cg_env *env, const char *policy_path)
 {
 	return cg_apply_change(env, policy_path, NULL);
 }
 
 /*
- * History and audit (history.c) hook in at two points: before anything
- * switches (keep a copy of the policy, arm a commit-confirmed revert;
- * a failure there changes nothing) and on every way out (the audit line).
+ * History and audit (history.c, through cg_change_hooks) hook in at two
+ * points: before anything switches (keep a copy of the policy, arm a
+ * commit-confirmed revert; a failure there changes nothing) and on every
+ * way out (the audit line).
  */
 int cg_apply_change(const struct cg_env *env, const char *policy_path,
 		    struct cg_change *ch)
@@ -394,7 +403,7 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 	pin_path(env, "prog", prog_pin, sizeof(prog_pin));
 	old_fd = enforcing_prog(env);
 	old_id = prog_id_of(old_fd);
-	if ((err = cg_change_begin(env, ch, p, policy_path)))
+	if (hooks.begin && (err = hooks.begin(env, ch, p, policy_path)))
 		goto out;
 
 	/* The new instance goes into the slot that does not enforce. */
@@ -601,7 +610,8 @@ out:
 		close(live_fd);
 	if (g)
 		cg_gate_iface_stats_settle(g, !err);
-	cg_change_end(env, ch, p, policy_path, err);
+	if (hooks.end)
+		hooks.end(env, ch, p, policy_path, err);
 	if (ifs)
 		if_freenameindex(ifs);
 	for (i = 0; sw && i < n_sw + 1 && i < c->n_ifnames; i++) {
@@ -632,7 +642,7 @@ int cg_detach(const struct cg_env *env)
 	if ((err = cg_lock(env, &lock_fd)))
 		return err;
 	/* Recorded before it happens, or it does not happen. */
-	if ((err = cg_change_detaching(env))) {
+	if (hooks.detaching && (err = hooks.detaching(env))) {
 		cg_unlock(lock_fd);
 		return err;
 	}
@@ -676,7 +686,8 @@ int cg_detach(const struct cg_env *env)
 		close(fd);
 	if (err) {
 		cg_unlock(lock_fd);
-		cg_change_detached(env, err);
+		if (hooks.detached)
+			hooks.detached(env, err);
 		return err;
 	}
 	/* Offloads this gate turned off, even by a loader since killed. */
@@ -691,7 +702,8 @@ int cg_detach(const struct cg_env *env)
 	if (!n)
 		printf("no interface had this gate attached\n");
 	cg_unlock(lock_fd);
-	cg_change_detached(env, 0);
+	if (hooks.detached)
+		hooks.detached(env, 0);
 	return 0;
 }
 
@@ -1473,7 +1485,8 @@ int cg_status(const struct cg_env *env, FILE *out)
 		}
 		fputs(json ? "}}" : "", out);
 	}
-	cg_history_status(env, out, json);
+	if (hooks.status)
+		hooks.status(env, out, json);
 	fputs(json ? "}\n" : "", out);
 	cg_active_close(a);
 	free(vals);
@@ -1540,7 +1553,8 @@ static unsigned ev_revision(void *ctx, unsigned long long policy_id)
 
 	if (policy_id != s->rev_id) {
 		s->rev_id = policy_id;
-		s->rev = cg_history_rev_of_id(s->env, policy_id);
+		s->rev = hooks.rev_of_id ? hooks.rev_of_id(s->env, policy_id)
+					 : 0;
 	}
 	return s->rev;
 }

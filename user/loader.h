@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "cranegate.h"
+#include "policy.h"
 
 struct cg_env {
 	const char *pin_root;  /* default /sys/fs/bpf/cranegate */
@@ -30,6 +31,64 @@ struct cg_env {
 	bool verbose;
 	bool json;
 };
+
+/* What an apply is, and what cg_change_begin learns for cg_change_end. */
+struct cg_change {
+	const char *action; /* "apply" (NULL), "rollback", "revert",
+			     * "promote" */
+	int confirm_s;	    /* apply --confirm: seconds, else 0 */
+	char token[33];	    /* apply --confirm: ties pending to watchdog */
+	int watchdog_pid;
+	unsigned from_rev;    /* rollback: the revision restored */
+	unsigned reverts_rev; /* revert: the revision taken back */
+	bool expect_active;   /* revert: only if this is still active */
+	uint8_t expect_sha[32];
+
+	/* Filled in by cg_change_begin. */
+	bool begun;
+	bool had_old; /* a policy was active before */
+	uint8_t old_sha[32];
+	char old_name[CG_NAME_MAX];
+	bool armed;	 /* pending.json written for this apply */
+	const char *why; /* why begin refused, for the audit log */
+	char whybuf[160];
+	bool no_state; /* the state directory is not usable: no record */
+	unsigned rev;  /* assigned by cg_change_begin, recorded before the
+			* switch */
+
+	/* Filled in by cg_change_end. */
+	unsigned cancelled_rev; /* a pending confirmation this change ended */
+	unsigned kept_rev;	/* ... or kept (the same bytes again) */
+};
+
+/*
+ * apply with change control: cg_apply's work with `ch` describing the
+ * change (NULL: a plain apply).
+ */
+int cg_apply_change(const struct cg_env *env, const char *policy_path,
+		    struct cg_change *ch);
+
+/*
+ * Change control hooks in from the layer above (history.c installs them,
+ * cg_history_install): the transaction calls begin under the pin root's
+ * lock before anything switches (non-zero: it stops, nothing changed) and
+ * end on every way out; detaching before a detach (non-zero: no detach)
+ * and detached after. status adds its lines to cg_status; rev_of_id names
+ * the revision of an event's policy id (0: none). Any may be NULL.
+ */
+struct cg_policy;
+struct cg_change_hooks {
+	int (*begin)(const struct cg_env *env, struct cg_change *ch,
+		     const struct cg_policy *p, const char *policy_path);
+	void (*end)(const struct cg_env *env, struct cg_change *ch,
+		    const struct cg_policy *p, const char *policy_path,
+		    int err);
+	int (*detaching)(const struct cg_env *env);
+	void (*detached)(const struct cg_env *env, int err);
+	void (*status)(const struct cg_env *env, FILE *out, bool json);
+	unsigned (*rev_of_id)(const struct cg_env *env, unsigned long long id);
+};
+void cg_change_hooks_set(const struct cg_change_hooks *h);
 
 /* Lock the pin root (creating it, and mounting bpffs if needed). */
 int cg_lock(const struct cg_env *env, int *lock_fd);

@@ -662,6 +662,9 @@ int main(int argc, char **argv)
 	size_t i;
 	int c, err, k, li;
 
+	/* Every change is recorded: history hands the transaction its hooks. */
+	cg_history_install();
+
 	/* The command is the first word that names one, so that options may
 	 * come before it too (cranegate --pin-root DIR status). */
 	for (k = 1; k < argc && !cmd; k++) {
