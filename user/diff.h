@@ -173,6 +173,8 @@ bool cg_diff_differs(const struct cg_diff *d);
 
 void cg_diff_print_text(const struct cg_diff *d, FILE *out);
 void cg_diff_print_json(const struct cg_diff *d, FILE *out);
+/* {"file": ..., "name": ..., "sha256": ...} of one side. */
+void cg_policy_json(FILE *out, const struct cg_policy *p);
 /* "2 newly allowed, 1 newly denied, ..." */
 void cg_diff_summary(const struct cg_diff *d, char *buf, size_t len);
 /* The summary as the members of a JSON object, for the audit log. */
@@ -201,9 +203,9 @@ struct cg_diff_opts {
 };
 
 /*
- * `cranegate diff`. Returns 0 when the policies behave the same (on the
- * capture, with --pcap), 1 when they differ, or a negative errno when it
- * could not tell (diff(1)'s "trouble").
+ * `cranegate diff` (diff_run.c). Returns 0 when the policies behave the same
+ * (on the capture, with --pcap), 1 when they differ, or a negative errno when
+ * it could not tell (diff(1)'s "trouble").
  */
 int cg_diff_run(const struct cg_diff_opts *o);
 
