@@ -174,6 +174,9 @@ else
 	not_ok "without confirm, A is back within 15 s" "active: $(active)"
 fi
 check "... and the HMI polls the hoist again" polls
+# The switch comes first, its audit line right after (with the diff).
+revert_recorded() { [ "$(field "$(audit_last revert)" .result)" = ok ]; }
+wait_until 10 revert_recorded || true
 rv=$(audit_last revert)
 expect "the revert is audited: revision 6 taken back, as revision 7" "$(field "$rv" '"\(.result) \(.reverts_rev) \(.rev) \(.policy)"')" = "ok 6 7 change-a"
 expect "history: revision 6 reverted" "$(cg history --json | jq -r '[.[] | select(.rev == 6)][0].reverted')" = true
@@ -318,6 +321,8 @@ if wait_until 15 detached; then
 else
 	not_ok "without confirm, the gate detaches again within 15 s" "$(cg status 2>&1)"
 fi
+# The detach comes first, its audit line right after.
+wait_until 10 revert_recorded || true
 expect "... and the revert is audited as a revert" \
 	"$(field "$(audit_last revert)" '"\(.result) \(.reverts_rev)"')" = "ok $(cg history --json | jq -r '[.[] | select(.action == "apply")][0].rev')"
 left=$(pins_left)
