@@ -13,7 +13,12 @@ BPFTOOL ?= bpftool
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -std=gnu11 -D_GNU_SOURCE
-CPPFLAGS += -Imaps -Iuser -I$(BUILD)
+# user/ in layers, arrows pointing down: policy (the language, no libbpf),
+# kernel (instances, the live gate, the apply transaction), ops (change
+# control, shadow, run), cli (the command table). See user/README.md.
+USER_DIRS := user/policy user/kernel user/ops user/cli
+USER_HDRS := $(wildcard $(addsuffix /*.h,$(USER_DIRS)))
+CPPFLAGS += -Imaps $(addprefix -I,$(USER_DIRS)) -I$(BUILD)
 # Tests, benchmarks and fuzz targets also see tests/lib; the product never does.
 TEST_CPPFLAGS = $(CPPFLAGS) -Itests/lib
 LDLIBS += -lxdp -lbpf -lelf -lz -lyaml -lpcap -lcrypto -lmicrohttpd -lcap-ng -lm
@@ -39,8 +44,9 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
-# Everything in user/ but main.c goes into a library that the tests link too.
-LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+# Everything in user/ but the command line goes into a library that the
+# tests link too.
+LIB_SRCS := $(filter-out user/cli/%,$(wildcard $(addsuffix /*.c,$(USER_DIRS))))
 LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 LIB := $(BUILD)/libcranegate.a
 
@@ -76,7 +82,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 # User objects depend on every skeleton (they are few and small).
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) maps/cranegate.h $(SKELS)
+$(BUILD)/user/%.o: user/%.c $(USER_HDRS) maps/cranegate.h $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -85,11 +91,11 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/cranegate: $(BUILD)/user/main.o $(LIB)
+$(BUILD)/cranegate: $(BUILD)/user/cli/main.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/lib/%.o: tests/lib/%.c $(wildcard tests/lib/*.h) $(wildcard user/*.h) $(SKELS)
+$(BUILD)/tests/lib/%.o: tests/lib/%.c $(wildcard tests/lib/*.h) $(USER_HDRS) $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -150,9 +156,9 @@ $(BUILD)/bench/cgbench: $(BENCH_SRCS) tests/bench/bench.h \
 		$(TEST_LIB_OBJS) $(LIB) -o $@ $(LDLIBS)
 
 lint:
-	$(Q)clang-format --dry-run --Werror bpf/*.c user/*.c user/*.h maps/*.h
+	$(Q)clang-format --dry-run --Werror bpf/*.c user/*/*.c user/*/*.h maps/*.h
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-		--suppress=missingIncludeSystem -Imaps -Iuser \
+		--suppress=missingIncludeSystem -Imaps $(addprefix -I,$(USER_DIRS)) \
 		'-DLIBBPF_OPTS(TYPE,NAME,...)=struct TYPE NAME' user/
 
 # The manual pages are written in Markdown (user/dist/*.md, readable in the
@@ -209,7 +215,8 @@ clean:
 # own copies of the user objects the targets reach.
 .PHONY: fuzz fuzz-bins soak
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_USER := policy compile reference output replay gate modbus_rules self
+FUZZ_USER := policy/policy policy/compile policy/reference policy/output \
+	     kernel/replay kernel/gate policy/modbus_rules kernel/self
 # nonnull-attribute is recoverable so that tests/fuzz/ubsan.supp can hold a
 # reported bug back; tests/fuzz/options.c makes every report stop the run.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -225,7 +232,7 @@ all: $(FUZZ_REGRESS_BINS)
 .SECONDARY: $(patsubst %,$(BUILD)/tests/fuzz/obj/%.o,$(FUZZ_USER)) \
 	    $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_USER))
 
-$(BUILD)/tests/fuzz/obj/%.o: user/%.c $(wildcard user/*.h) maps/cranegate.h $(SKELS)
+$(BUILD)/tests/fuzz/obj/%.o: user/%.c $(USER_HDRS) maps/cranegate.h $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c $< -o $@
@@ -238,7 +245,7 @@ $(BUILD)/tests/fuzz/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/regress_main.c \
 	$(Q)$(CC) $(TEST_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -DFUZZ_TARGET='"$*"' \
 		$(filter %.c %.o,$^) -o $@ $(LDLIBS)
 
-$(BUILD)/fuzz/obj/%.o: user/%.c $(wildcard user/*.h) maps/cranegate.h $(SKELS)
+$(BUILD)/fuzz/obj/%.o: user/%.c $(USER_HDRS) maps/cranegate.h $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CLANG) $(TEST_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) \

@@ -8,7 +8,7 @@
  *   -> counters, event (rate-limited) -> XDP_PASS / XDP_DROP
  *
  * The order of checks is specified in README.md ("How a frame is judged")
- * and checked against the reference evaluator (user/reference.c) by the
+ * and checked against the reference evaluator (user/policy/reference.c) by the
  * differential test. Every path ends at `out:`, which counts and logs.
  */
 #include "vmlinux.h"

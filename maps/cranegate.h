@@ -404,7 +404,7 @@ struct cg_stream {
  * refused. Every CPU that sees a frame of the connection adds to the one shared
  * entry, so the counters take atomic adds (one locked add each; a
  * per-CPU copy per connection would multiply the table by the CPUs).
- * `run` reads them by sweeping the table (user/records.c).
+ * `run` reads them by sweeping the table (user/ops/records.c).
  *
  * `functions` has bit F set when a request named function F: a Modbus
  * function code, an S7 job function, or 0xF0 + group for S7 userdata

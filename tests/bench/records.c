@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cgbench records: connection records per second through run's sweep
- * (user/records.c, the code `run` calls once a second). A gate with
+ * (user/ops/records.c, the code `run` calls once a second). A gate with
  * pinned state maps under a private pin root; N UDP connections opened by
  * test runs (one datagram each, distinct source ports); then
  *

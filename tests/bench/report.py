@@ -680,7 +680,7 @@ recs = read("records.csv")
 if recs:
     emit("### 4c. Connection records (`cgbench records`)", "",
          "`cgbench records`: run's sweep of the connection table "
-         "(user/records.c): a first sweep that finds N new connections, "
+         "(user/ops/records.c): a first sweep that finds N new connections, "
          "one after their timeout that writes N records (JSON to "
          "/dev/null; with IPFIX also to a UDP socket), and a quiet one.", "")
     table(["mode", "connections", "first sweep s", "records", "records/s",

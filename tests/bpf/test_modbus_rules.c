@@ -5,7 +5,7 @@
  * and last address, one past either end), FC 23's two ranges, the
  * protocol's quantity limits, byte counts that disagree with quantities,
  * units, and several rules in one list. Every request also goes through
- * the reference evaluator (user/reference.c), which must agree.
+ * the reference evaluator (user/policy/reference.c), which must agree.
  *
  * The crafted requests are then written to a pcap, one connection each,
  * and read back with tshark: the unit id, function code, addresses and

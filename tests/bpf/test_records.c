@@ -254,7 +254,7 @@ out:
 }
 
 /*
- * run's sweep (user/records.c) over a pinned table: a connection whose
+ * run's sweep (user/ops/records.c) over a pinned table: a connection whose
  * entry vanishes is reported "evicted"; one whose key a new connection
  * reuses after it expired, "idle"; one opened by a time-boxed flow whose
  * window closed, "window"; a live one, nothing. (Names resolve through

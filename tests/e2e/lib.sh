@@ -521,7 +521,7 @@ xdp_prog_ids() {
 
 # is_front ID: is XDP program ID a VLAN-tag front of this run's gate (a
 # device-bound program that hands frames to the live instance through the
-# pinned `progs` map; user/rxvlan.h)?
+# pinned `progs` map; user/kernel/rxvlan.h)?
 is_front() {
 	local progs
 	progs=$(bpftool -j map show pinned "$CG_PIN_ROOT/progs" 2>/dev/null | jq -r '.id // empty')

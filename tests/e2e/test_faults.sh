@@ -244,7 +244,7 @@ if command -v strace >/dev/null; then
 			[ $((before + k)) -le "$n_bpf" ] && points+=("bpf:$((before + k))")
 		done
 	fi
-	# Where fronts (user/rxvlan.h) stay attached there is no swap: the
+	# Where fronts (user/kernel/rxvlan.h) stay attached there is no swap: the
 	# commit is one of the map writes after the new instance is loaded.
 	# Kill on each of them.
 	mapfile -t writes < <(grep 'bpf(' "$T/trace" | grep -n 'BPF_PROG_LOAD\|BPF_MAP_UPDATE_ELEM' |
@@ -302,7 +302,7 @@ else
 fi
 att=$(jq -r '[.attached[]?.iface] | join(",")' <<<"$st")
 diag "after crane0 came back: attached to '$att'; crane0 carries '$(xdp_prog_ids crane0 | tr '\n' ' ')'"
-# A front (user/rxvlan.h) where the driver reports VLAN tags, else the
+# A front (user/kernel/rxvlan.h) where the driver reports VLAN tags, else the
 # pinned program.
 expect "the other interfaces still carry the gate (a front or the pinned program)" \
 	"$(for d in biz0 cctv0 mgmt0; do gate_ids "$d"; done | sed "s/^$pid\$/front/" | sort -u | tr '\n' ' ')" = "front "
@@ -377,7 +377,7 @@ wait "$CG_LAST_PID" 2>/dev/null
 # ---- 3. the pin root removed under a running gate
 check "apply B before removing the pins" cg apply "$T/b.yaml"
 ids=$(for d in "${IFACES[@]}"; do xdp_prog_ids "$d"; done | tr '\n' ' ')
-# With fronts (user/rxvlan.h) the policy is reachable only through the
+# With fronts (user/kernel/rxvlan.h) the policy is reachable only through the
 # program array `progs`, and the kernel empties a program array when its
 # last user reference (fd or pin) goes: the fronts then drop every frame
 # (closed). The gate attached itself judges alone and keeps enforcing B.

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The semantic model behind `cranegate diff` and the lint (user/diff.c):
+ * The semantic model behind `cranegate diff` and the lint (user/policy/diff.c):
  *
  *  - hand-worked diffs: the lines, their decisions, protocols and ports;
- *  - the model against the reference evaluator (user/reference.c, a
+ *  - the model against the reference evaluator (user/policy/reference.c, a
  *    plain linear scan written from README's rules): random policies,
  *    random first frames, the same decision and flow;
  *  - a diff misses no change and invents none: for random pairs of

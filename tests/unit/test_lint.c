@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The lint of `cranegate check` (user/lint.c): each warning's exact text
+ * The lint of `cranegate check` (user/policy/lint.c): each warning's exact text
  * and position, what must not warn, and --strict. The golden files in
  * tests/policy/lint/ check the same through the CLI; tests/unit/test_diff.c
  * checks on random policies that "never decides a frame" is exact.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the policy parser (user/policy.c): the prefix helpers,
+ * Unit tests of the policy parser (user/policy/policy.c): the prefix helpers,
  * the parsed struct of a valid policy down to every position, the
  * file's sha256, and the exact text and position of the messages for
  * broken policies, all of which must come out in one run.

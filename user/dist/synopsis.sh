@@ -3,7 +3,7 @@
 #
 # user/dist/synopsis.sh CRANEGATE PAGE.md: rewrite the SYNOPSIS section of
 # cranegate(8)'s Markdown from the usage lines of `CRANEGATE --help`, the
-# one source of every command's usage (the command table of user/main.c).
+# one source of every command's usage (the command table of user/cli/main.c).
 # With --check, change nothing and exit 1 if the section differs.
 
 set -euo pipefail

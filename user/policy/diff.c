@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "hex.h"
 #include "compile.h"
 #include "cranegate.h"
