@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Counters and events: token buckets per reason and per source, the
+ * ring buffer record, per-interface and state counters.
+ * Included by gate.bpf.c, in order: each header uses the ones before it.
+ */
+#ifndef CRANEGATE_BPF_EVENTS_H
+#define CRANEGATE_BPF_EVENTS_H
+
+/*
+ * Take one event's worth from a token bucket that refills at `rate` events
+ * per second up to `burst` events; true when there was one. `now` is in
+ * jiffies; tokens are kept in units of 1/HZ event, so that each jiffy adds
+ * `rate` units exactly. A bucket never used (last == 0) starts full.
+ */
+static __always_inline bool bucket_take(struct cg_event_bucket *b, __u64 now,
+					__u64 rate, __u64 burst)
+{
+	__u64 cap = burst * cfg_hz;
+	__u64 cost = cfg_hz;
+
+	if (b->last == 0) {
+		b->tokens = cap;
+	} else if (now > b->last) {
+		__u64 add = (now - b->last) * rate;
+
+		b->tokens = (cap - b->tokens < add) ? cap : b->tokens + add;
+	}
+	b->last = now;
+	if (b->tokens < cost)
+		return false;
+	b->tokens -= cost;
+	return true;
+}
+
+/* The ceiling: per (reason, CPU). */
+static __always_inline bool event_allowed(__u32 reason, __u64 now)
+{
+	struct cg_event_bucket *b =
+		bpf_map_lookup_elem(&event_buckets, &reason);
+
+	return b && bucket_take(b, now, cfg_ev_rate, cfg_ev_burst);
+}
+
+/*
+ * The per-(reason, source) limit. A source seen for the first time gets a
+ * full bucket, less this event; if the insert fails the event goes on to
+ * the ceiling, which still bounds it.
+ */
+static __always_inline bool source_allowed(const struct frame *f, __u32 reason,
+					   __u64 now)
+{
+	struct cg_event_source_key k = {};
+	struct cg_event_bucket *b, nb;
+
+	k.reason = reason;
+	k.family = f->family;
+	if (f->family)
+		__builtin_memcpy(k.addr, f->src, 16);
+	else
+		__builtin_memcpy(k.addr, f->src_mac, 6);
+	b = bpf_map_lookup_elem(&event_sources, &k);
+	if (b)
+		return bucket_take(b, now, cfg_ev_src_rate, cfg_ev_src_burst);
+	nb.tokens = (cfg_ev_src_burst - 1) * cfg_hz;
+	nb.last = now ?: 1;
+	bpf_map_update_elem(&event_sources, &k, &nb, BPF_NOEXIST);
+	return true;
+}
+
+static __always_inline void fill_event(struct cg_event *e,
+				       const struct frame *f, __u32 verdict,
+				       __u32 reason, __u32 would, __u64 now)
+{
+	e->ts_ns = now;
+	e->policy_id = cfg_policy_id;
+	e->ifindex = f->ifindex;
+	e->flow = f->flow;
+	e->pkt_len = f->len;
+	e->vlan = f->vlan;
+	e->zone_from = f->zone_from;
+	e->zone_to = f->zone_to;
+	e->sport = f->sport;
+	e->dport = f->dport;
+	e->function = f->function;
+	e->ics_proto = f->ics_proto;
+	e->zone_seen = f->zone_seen;
+	e->verdict = verdict;
+	e->reason = reason;
+	e->would = would;
+	e->family = f->family;
+	e->proto = f->proto;
+	__builtin_memcpy(e->src_mac, f->src_mac, 6);
+	e->flags = f->has_ports ? CG_EV_PORTS : 0;
+	__builtin_memcpy(e->src, f->src, 16);
+	__builtin_memcpy(e->dst, f->dst, 16);
+}
+
+static __always_inline void count(void *map, __u32 idx, __u32 len, __u64 now)
+{
+	struct cg_counter *c = bpf_map_lookup_elem(map, &idx);
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+		c->last = now;
+	}
+}
+
+static __always_inline void emit_event(struct xdp_md *ctx,
+				       const struct frame *f, __u32 verdict,
+				       __u32 reason, __u32 would, __u64 now)
+{
+	__u32 cap;
+	struct cg_event_counter *ec;
+	struct cg_event *e;
+	__u32 key = would;
+
+	ec = bpf_map_lookup_elem(&event_stats, &key);
+	if (!ec)
+		return;
+	/* Events off (events_per_second: 0): counted, never sent. */
+	if (!cfg_ev_rate) {
+		ec->suppressed++;
+		return;
+	}
+	/* The source's own bucket first: see maps/cranegate.h. */
+	if (cfg_ev_src_limit && !source_allowed(f, key, now)) {
+		ec->suppressed++;
+		ec->suppressed_source++;
+		return;
+	}
+	if (!event_allowed(key, now)) {
+		ec->suppressed++;
+		return;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		ec->lost++;
+		return;
+	}
+	fill_event(e, f, verdict, reason, would, bpf_ktime_get_ns());
+	e->shadow_policy_id = 0;
+	cap = f->len < CG_EVENT_DATA ? f->len : CG_EVENT_DATA;
+	e->cap_len = 0;
+	if (cap && !bpf_xdp_load_bytes(ctx, 0, e->data, cap))
+		e->cap_len = cap;
+	bpf_ringbuf_submit(e, 0);
+	ec->emitted++;
+}
+
+/* Frames and bytes per (ingress interface, reason). */
+static __always_inline void iface_count(__u32 ifindex, __u32 reason, __u32 len)
+{
+	struct cg_iface_stats *s;
+	__u64 r = reason;
+	__u32 slot;
+
+	/* One 64-bit register, checked and then used as the index: clang
+	 * may otherwise check a zero-extended copy the verifier does not
+	 * tie to it. */
+	asm volatile("" : "+r"(r));
+	if (ifindex >= CG_IFINDEX_SLOTS || r >= CG_R_MAX)
+		return;
+	slot = cfg_iface_slot[ifindex];
+	if (!slot)
+		return;
+	s = bpf_map_lookup_elem(&iface_stats, &slot);
+	if (!s)
+		return;
+	s->r[r].packets++;
+	s->r[r].bytes += len;
+}
+
+static __always_inline void state_count(__u32 stat)
+{
+	__u64 *v = bpf_map_lookup_elem(&state_stats, &stat);
+
+	if (v)
+		(*v)++;
+}
+
+#endif /* CRANEGATE_BPF_EVENTS_H */
