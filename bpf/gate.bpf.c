@@ -9,7 +9,8 @@
  *
  * The order of checks is specified in cranegate-policy(5) ("How a frame is
  * judged") and checked against the reference evaluator
- * (user/policy/reference.c) by the differential test. Every path ends at `out:`, which counts and logs.
+ * (user/policy/reference.c) by the differential test. Every path ends at
+ * `out:`, which counts and logs.
  *
  * This file keeps the configuration, judge() and the entry point; the
  * headers below hold the rest by concern (bpf/README.md, "Where the code
