@@ -215,8 +215,9 @@ clean:
 # own copies of the user objects the targets reach.
 .PHONY: fuzz fuzz-bins soak
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_USER := policy/policy policy/compile policy/reference policy/output \
-	     kernel/replay kernel/gate policy/modbus_rules kernel/self
+FUZZ_USER := policy/policy policy/values policy/compile policy/reference \
+	     policy/output policy/modbus_rules kernel/replay kernel/gate \
+	     kernel/self
 # nonnull-attribute is recoverable so that tests/fuzz/ubsan.supp can hold a
 # reported bug back; tests/fuzz/options.c makes every report stop the run.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
