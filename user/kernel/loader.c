@@ -17,8 +17,6 @@
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +33,6 @@
 #include <xdp/libxdp.h>
 
 #include "hex.h"
-#include "fanout.h"
 #include "gate.h"
 #include "loader.h"
 #include "narrow.h"
@@ -52,8 +49,8 @@ static int libxdp_quiet(enum libxdp_print_level level, const char *fmt,
 	return 0;
 }
 
-static void pin_path(const struct cg_env *env, const char *name, char *buf,
-		     size_t len)
+void cg_pin_path(const struct cg_env *env, const char *name, char *buf,
+		 size_t len)
 {
 	snprintf(buf, len, "%s/%s", env->pin_root, name);
 }
@@ -183,7 +180,7 @@ static int stray_instance(const struct cg_env *env, uint32_t id)
 	char path[PATH_MAX];
 	int fd, conns;
 
-	pin_path(env, "conns", path, sizeof(path));
+	cg_pin_path(env, "conns", path, sizeof(path));
 	conns = bpf_obj_get(path);
 	if (conns < 0 || bpf_obj_get_info_by_fd(conns, &mi, &mlen)) {
 		if (conns >= 0)
@@ -215,9 +212,9 @@ void cg_live_open(const struct cg_env *env, int *progs_fd, int *live_fd,
 	uint32_t zero = 0;
 
 	memset(l, 0, sizeof(*l));
-	pin_path(env, "progs", path, sizeof(path));
+	cg_pin_path(env, "progs", path, sizeof(path));
 	*progs_fd = bpf_obj_get(path);
-	pin_path(env, "live", path, sizeof(path));
+	cg_pin_path(env, "live", path, sizeof(path));
 	*live_fd = bpf_obj_get(path);
 	if (*live_fd >= 0 && bpf_map_lookup_elem(*live_fd, &zero, l))
 		memset(l, 0, sizeof(*l));
@@ -263,7 +260,7 @@ static int enforcing_prog(const struct cg_env *env)
 
 	if (fd >= 0)
 		return fd;
-	pin_path(env, "prog", path, sizeof(path));
+	cg_pin_path(env, "prog", path, sizeof(path));
 	return bpf_obj_get(path);
 }
 
@@ -355,6 +352,11 @@ void cg_change_hooks_set(const struct cg_change_hooks *h)
 		hooks = *h;
 }
 
+unsigned cg_change_rev_of_id(const struct cg_env *env, unsigned long long id)
+{
+	return hooks.rev_of_id ? hooks.rev_of_id(env, id) : 0;
+}
+
 int cg_apply(const struct cg_env *env, const char *policy_path)
 {
 	return cg_apply_change(env, policy_path, NULL);
@@ -400,7 +402,7 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 		goto out;
 	libxdp_set_print(libxdp_quiet);
 
-	pin_path(env, "prog", prog_pin, sizeof(prog_pin));
+	cg_pin_path(env, "prog", prog_pin, sizeof(prog_pin));
 	old_fd = enforcing_prog(env);
 	old_id = prog_id_of(old_fd);
 	if (hooks.begin && (err = hooks.begin(env, ch, p, policy_path)))
@@ -692,10 +694,10 @@ int cg_detach(const struct cg_env *env)
 	}
 	/* Offloads this gate turned off, even by a loader since killed. */
 	cg_rxvlan_restore(env);
-	pin_path(env, "prog", path, sizeof(path));
+	cg_pin_path(env, "prog", path, sizeof(path));
 	unlink(path);
 	for (i = 0; i < cg_n_state_maps; i++) {
-		pin_path(env, cg_state_maps[i], path, sizeof(path));
+		cg_pin_path(env, cg_state_maps[i], path, sizeof(path));
 		unlink(path);
 	}
 	rmdir(env->pin_root);
@@ -977,9 +979,9 @@ static int read_ifstats(const struct cg_env *env, uint32_t prog_id, int ncpu,
 
 	*out = NULL;
 	*n = 0;
-	pin_path(env, "iface_slots", path, sizeof(path));
+	cg_pin_path(env, "iface_slots", path, sizeof(path));
 	slots = bpf_obj_get(path);
-	pin_path(env, "iface_stats", path, sizeof(path));
+	cg_pin_path(env, "iface_stats", path, sizeof(path));
 	stats = bpf_obj_get(path);
 	v = calloc(ncpu, sizeof(*v));
 	if (slots < 0 || stats < 0 || !v)
@@ -1157,7 +1159,7 @@ int cg_status(const struct cg_env *env, FILE *out)
 	cg_shadow_status(env, out, json, a);
 
 	/* Per-reason counters (state: they survive reloads). */
-	pin_path(env, "reason_stats", path, sizeof(path));
+	cg_pin_path(env, "reason_stats", path, sizeof(path));
 	fd = bpf_obj_get(path);
 	fputs(json ? ", \"reasons\": {" : "reasons:\n", out);
 	for (r = 0, first = 1; fd >= 0 && r < CG_R_MAX; r++) {
@@ -1319,7 +1321,7 @@ int cg_status(const struct cg_env *env, FILE *out)
 			uint32_t mlen = sizeof(mi), used = 0;
 			char key[64], *kp = NULL;
 
-			pin_path(env, tables[r], path, sizeof(path));
+			cg_pin_path(env, tables[r], path, sizeof(path));
 			fd = bpf_obj_get(path);
 			if (fd < 0 || bpf_obj_get_info_by_fd(fd, &mi, &mlen)) {
 				if (fd >= 0)
@@ -1346,7 +1348,7 @@ int cg_status(const struct cg_env *env, FILE *out)
 					tables[r], used, mi.max_entries);
 			first = 0;
 		}
-		pin_path(env, "state_stats", path, sizeof(path));
+		cg_pin_path(env, "state_stats", path, sizeof(path));
 		fd = bpf_obj_get(path);
 		for (r = 0; fd >= 0 && pc && r < CG_S_MAX; r++) {
 			uint64_t sum = 0;
@@ -1422,7 +1424,7 @@ int cg_status(const struct cg_env *env, FILE *out)
 	fputs(json ? "]" : "", out);
 
 	/* What happened to events. */
-	pin_path(env, "event_stats", path, sizeof(path));
+	cg_pin_path(env, "event_stats", path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
 		uint64_t tot[4] = {}, by[CG_R_MAX][4] = {};
@@ -1493,393 +1495,6 @@ int cg_status(const struct cg_env *env, FILE *out)
 	return 0;
 }
 
-/*
- * The event stream. The namer resolves zone and flow ids through the
- * active instance, reopened when an event names another policy (a reload
- * happened), so that names always belong to the policy that judged the
- * frame, as long as it is still the active one.
- */
-struct cg_event_stream {
-	const struct cg_env *env;
-	struct cg_active *active;
-	struct cg_active *shadow;  /* the candidate of shadow events */
-	unsigned long long rev_id; /* the policy id rev belongs to */
-	unsigned rev;
-	struct ring_buffer *rb;
-	int map_fd;
-	/*
-	 * A subscriber reads run's fan-out (sub_fd >= 0) while a run serves
-	 * the gate, the ring buffer otherwise; the owner (run) always reads
-	 * the ring buffer. See fanout.h.
-	 */
-	bool owner;
-	int sub_fd;
-	long long next_try; /* when to look for a run again (ms) */
-	bool said_proto;    /* "another build" said once */
-	char *sub_buf;	    /* bytes read from run, up to a whole record */
-	size_t sub_len;
-	unsigned long long sub_lost;
-	cg_event_fn fn;
-	void *ctx;
-	long long off;
-	char ifname[IF_NAMESIZE];
-#define CG_NAME_CACHE 8
-	struct {
-		unsigned ifindex;
-		char name[IF_NAMESIZE];
-	} names[CG_NAME_CACHE];
-	int n_names;
-};
-
-static const char *ev_zone(void *ctx, unsigned id)
-{
-	return cg_active_zone(((struct cg_event_stream *)ctx)->active, id);
-}
-
-static const char *ev_flow(void *ctx, unsigned id)
-{
-	return cg_active_flow(((struct cg_event_stream *)ctx)->active, id);
-}
-
-static const char *ev_shadow_flow(void *ctx, unsigned id)
-{
-	return cg_active_flow(((struct cg_event_stream *)ctx)->shadow, id);
-}
-
-/* The history's revision of a policy id, looked up once per policy. */
-static unsigned ev_revision(void *ctx, unsigned long long policy_id)
-{
-	struct cg_event_stream *s = ctx;
-
-	if (policy_id != s->rev_id) {
-		s->rev_id = policy_id;
-		s->rev = hooks.rev_of_id ? hooks.rev_of_id(s->env, policy_id)
-					 : 0;
-	}
-	return s->rev;
-}
-
-/*
- * Interface names, cached for the current batch of events: the lookup is
- * three syscalls, and a flood names the same interface over and over. The
- * cache is dropped at every poll, so a renamed interface shows its new
- * name in the next batch.
- */
-static const char *ev_iface(void *ctx, unsigned ifindex)
-{
-	struct cg_event_stream *s = ctx;
-	int i;
-
-	for (i = 0; i < s->n_names; i++)
-		if (s->names[i].ifindex == ifindex)
-			return s->names[i].name;
-	if (!if_indextoname(ifindex, s->ifname))
-		return NULL;
-	if (s->n_names < CG_NAME_CACHE) {
-		s->names[s->n_names].ifindex = ifindex;
-		memcpy(s->names[s->n_names++].name, s->ifname, IF_NAMESIZE);
-	}
-	return s->ifname;
-}
-
-static void deliver(struct cg_event_stream *s, const void *data, size_t size)
-{
-	struct cg_namer n = {ev_zone, ev_flow,	      ev_iface,
-			     s,	      ev_shadow_flow, ev_revision};
-	struct cg_event e = {};
-
-	memcpy(&e, data, size < sizeof(e) ? size : sizeof(e));
-	if (e.cap_len > CG_EVENT_DATA)
-		e.cap_len = 0;
-	if (!s->active || e.policy_id != cg_active_policy_id(s->active)) {
-		cg_active_close(s->active);
-		s->active = NULL;
-		cg_active_open(s->env, &s->active);
-	}
-	if ((e.flags & CG_EV_SHADOW) &&
-	    (!s->shadow ||
-	     e.shadow_policy_id != cg_active_policy_id(s->shadow))) {
-		cg_active_close(s->shadow);
-		s->shadow = NULL;
-		cg_instance_open(
-			cg_gate_slot_prog(s->env, CG_SLOT_SHADOW, NULL),
-			&s->shadow);
-		/* Replaced since: its flow names are not this event's. */
-		if (s->shadow &&
-		    e.shadow_policy_id != cg_active_policy_id(s->shadow)) {
-			cg_active_close(s->shadow);
-			s->shadow = NULL;
-		}
-	}
-	s->fn(s->ctx, &e, &n, s->off);
-}
-
-static int on_sample(void *ctx, void *data, size_t size)
-{
-	deliver(ctx, data, size);
-	return 0;
-}
-
-#define SUB_BUF (64 * 1024)
-/*
- * How often a reader of the ring buffer looks for a run (a stat of the
- * socket): the window in which both read the ring buffer when run starts.
- */
-#define SUB_RETRY_MS 200
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
-}
-
-/* While a run serves the gate, take its events instead of the ring's. */
-static void subscribe(struct cg_event_stream *s)
-{
-	int fd;
-
-	s->next_try = mono_ms() + SUB_RETRY_MS;
-	fd = cg_fanout_connect(s->env);
-	if (fd == -EPROTO && !s->said_proto) {
-		s->said_proto = true;
-		fprintf(stderr,
-			"cranegate: the running `run` is another build; "
-			"reading the ring buffer (restart run to share its "
-			"events)\n");
-	}
-	if (fd < 0)
-		return;
-	s->sub_fd = fd;
-	s->sub_len = 0;
-	if (s->env->verbose)
-		fprintf(stderr, "cranegate: reading events from run\n");
-}
-
-static void unsubscribe(struct cg_event_stream *s, const char *why)
-{
-	close(s->sub_fd);
-	s->sub_fd = -1;
-	s->sub_len = 0;
-	s->next_try = mono_ms() + SUB_RETRY_MS;
-	fprintf(stderr, "cranegate: %s; reading the ring buffer\n", why);
-}
-
-/* Events from run's fan-out: the records that arrived whole. */
-static int sub_poll(struct cg_event_stream *s, int timeout_ms)
-{
-	struct pollfd pfd = {.fd = s->sub_fd, .events = POLLIN};
-	size_t at = 0;
-	ssize_t n;
-	int count = 0;
-
-	n = poll(&pfd, 1, timeout_ms);
-	if (n < 0)
-		return errno == EINTR ? -EINTR : -errno;
-	if (!n)
-		return 0;
-	n = recv(s->sub_fd, s->sub_buf + s->sub_len, SUB_BUF - s->sub_len,
-		 MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n <= 0) {
-		unsubscribe(s, "run stopped");
-		return 0;
-	}
-	s->sub_len += n;
-	while (s->sub_len - at >= sizeof(struct cg_fanout_hdr)) {
-		struct cg_fanout_hdr h;
-		const char *p = s->sub_buf + at + sizeof(h);
-
-		memcpy(&h, s->sub_buf + at, sizeof(h));
-		if (h.len > SUB_BUF - sizeof(h)) {
-			unsubscribe(s, "run sent a record too long to be one");
-			return count;
-		}
-		if (s->sub_len - at - sizeof(h) < h.len)
-			break;
-		if (h.type == CG_FAN_EVENT) {
-			deliver(s, p, h.len);
-			count++;
-		} else if (h.type == CG_FAN_LOST && h.len == sizeof(uint64_t)) {
-			uint64_t lost;
-
-			memcpy(&lost, p, sizeof(lost));
-			s->sub_lost += lost;
-			fprintf(stderr,
-				"cranegate: %llu events lost: this reader fell "
-				"behind run (run's log has them)\n",
-				(unsigned long long)lost);
-		}
-		at += sizeof(h) + h.len;
-	}
-	memmove(s->sub_buf, s->sub_buf + at, s->sub_len - at);
-	s->sub_len -= at;
-	return count;
-}
-
-static int stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
-		       bool owner, struct cg_event_stream **out)
-{
-	struct cg_event_stream *s;
-	char path[PATH_MAX];
-	int err;
-
-	*out = NULL;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->env = env;
-	s->fn = fn;
-	s->ctx = ctx;
-	s->owner = owner;
-	s->sub_fd = -1;
-	pin_path(env, "events", path, sizeof(path));
-	s->map_fd = bpf_obj_get(path);
-	if (s->map_fd < 0) {
-		err = -errno;
-		fprintf(stderr,
-			"cranegate: no gate at %s (apply a policy first)\n",
-			env->pin_root);
-		free(s);
-		return err;
-	}
-	cg_active_open(env, &s->active);
-	s->off = cg_realtime_offset();
-	s->rb = ring_buffer__new(s->map_fd, on_sample, s, NULL);
-	if (!s->rb) {
-		err = -errno;
-		fprintf(stderr,
-			"cranegate: cannot read the event ring buffer: %s\n",
-			strerror(-err));
-		cg_event_stream_close(s);
-		return err;
-	}
-	if (!owner) {
-		s->sub_buf = malloc(SUB_BUF);
-		if (!s->sub_buf) {
-			cg_event_stream_close(s);
-			return -ENOMEM;
-		}
-		subscribe(s);
-	}
-	*out = s;
-	return 0;
-}
-
-int cg_event_stream_open(const struct cg_env *env, cg_event_fn fn, void *ctx,
-			 struct cg_event_stream **out)
-{
-	return stream_open(env, fn, ctx, false, out);
-}
-
-int cg_event_stream_open_owner(const struct cg_env *env, cg_event_fn fn,
-			       void *ctx, struct cg_event_stream **out)
-{
-	return stream_open(env, fn, ctx, true, out);
-}
-
-void cg_event_stream_forget(struct cg_event_stream *s)
-{
-	cg_active_close(s->active);
-	cg_active_close(s->shadow);
-	s->active = s->shadow = NULL;
-}
-
-int cg_event_stream_fd(const struct cg_event_stream *s)
-{
-	return ring_buffer__epoll_fd(s->rb);
-}
-
-int cg_event_stream_poll(struct cg_event_stream *s, int timeout_ms)
-{
-	/* The wall clock may have been stepped since the last batch. */
-	s->off = cg_realtime_offset();
-	s->n_names = 0;
-	if (!s->owner && s->sub_fd < 0 && mono_ms() >= s->next_try)
-		subscribe(s);
-	if (s->sub_fd >= 0)
-		return sub_poll(s, timeout_ms);
-	return ring_buffer__poll(s->rb, timeout_ms);
-}
-
-unsigned long long cg_event_stream_lost(const struct cg_event_stream *s)
-{
-	return s->sub_lost;
-}
-
-void cg_event_stream_close(struct cg_event_stream *s)
-{
-	if (!s)
-		return;
-	ring_buffer__free(s->rb);
-	cg_active_close(s->active);
-	cg_active_close(s->shadow);
-	if (s->map_fd >= 0)
-		close(s->map_fd);
-	if (s->sub_fd >= 0)
-		close(s->sub_fd);
-	free(s->sub_buf);
-	free(s);
-}
-
-/* events: the ring buffer, as JSON lines or text, until signalled. */
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	stop = 1;
-}
-
-struct ev_print {
-	bool json;
-	long long max, seen;
-};
-
-static void print_event(void *ctx, const struct cg_event *e,
-			const struct cg_namer *n, long long off)
-{
-	struct ev_print *p = ctx;
-
-	if (p->max && p->seen >= p->max)
-		return;
-	if (p->json) {
-		fputc('{', stdout);
-		cg_event_json_fields(stdout, e, n, off);
-		fputs("}\n", stdout);
-	} else {
-		cg_event_text(stdout, e, n, off);
-	}
-	fflush(stdout);
-	if (p->max && ++p->seen >= p->max)
-		stop = 1;
-}
-
-int cg_events_run(const struct cg_env *env, long long max, int timeout_s)
-{
-	struct ev_print p = {.json = env->json, .max = max};
-	struct cg_event_stream *s;
-	time_t end = timeout_s > 0 ? time(NULL) + timeout_s : 0;
-	int err;
-
-	if ((err = cg_event_stream_open(env, print_event, &p, &s)))
-		return err;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	while (!stop && (!end || time(NULL) < end)) {
-		err = cg_event_stream_poll(s, 200);
-		if (err == -EINTR)
-			break;
-		if (err < 0)
-			goto out;
-	}
-	err = 0;
-out:
-	cg_event_stream_close(s);
-	return err;
-}
-
 /* The snapshot: the same reads as status, into a struct. */
 int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 {
@@ -1899,7 +1514,7 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 	if (!vals)
 		return -ENOMEM;
 
-	pin_path(env, "reason_stats", path, sizeof(path));
+	cg_pin_path(env, "reason_stats", path, sizeof(path));
 	fd = bpf_obj_get(path);
 	for (r = 0; fd >= 0 && r < CG_R_MAX; r++) {
 		if (percpu_sum(fd, r, vals, sizeof(struct cg_counter), ncpu,
@@ -1912,7 +1527,7 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 		s->have_gate = true;
 		close(fd);
 	}
-	pin_path(env, "event_stats", path, sizeof(path));
+	cg_pin_path(env, "event_stats", path, sizeof(path));
 	fd = bpf_obj_get(path);
 	for (r = 0; fd >= 0 && r < CG_R_MAX; r++) {
 		if (percpu_sum(fd, r, vals, sizeof(struct cg_event_counter),

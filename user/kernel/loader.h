@@ -89,6 +89,12 @@ struct cg_change_hooks {
 	unsigned (*rev_of_id)(const struct cg_env *env, unsigned long long id);
 };
 void cg_change_hooks_set(const struct cg_change_hooks *h);
+/* The hooks' revision of a policy id (0: none, or no hooks). */
+unsigned cg_change_rev_of_id(const struct cg_env *env, unsigned long long id);
+
+/* PIN_ROOT/name. */
+void cg_pin_path(const struct cg_env *env, const char *name, char *buf,
+		 size_t len);
 
 /* Lock the pin root (creating it, and mounting bpffs if needed). */
 int cg_lock(const struct cg_env *env, int *lock_fd);
