@@ -78,5 +78,21 @@ top=$(git ls-files | cut -d/ -f1 | sort -u | grep -v "^\.[a-z-]*$" | tr '\n' ' '
 want=".ci Makefile README.md bpf maps policies tests user vmlinux "
 if [ "$top" = "$want" ]; then ok "the top level is the design card's"; else not_ok "the top level is the design card's" "have: $top" "want: $want"; fi
 
+# user/ in layers (user/README.md): a layer includes no header of a layer
+# above it, and the product no test header.
+up() { # LOWER-DIR HIGHER-DIR...: includes of a higher layer's headers
+	local low=$1 hi h
+	shift
+	for hi in "$@"; do
+		for h in user/"$hi"/*.h; do
+			grep -l "#include \"$(basename "$h")\"" user/"$low"/*.[ch] 2>/dev/null | sed "s|\$| includes $h|"
+		done
+	done
+}
+bad=$( (up policy kernel ops cli; up kernel ops cli; up ops cli) | sort -u | tr '\n' ';')
+if [ -z "$bad" ]; then ok "user/: no layer includes a header of a layer above it"; else not_ok "user/: no layer includes a header of a layer above it" "$bad"; fi
+bad=$(grep -l '#include "harness.h"\|tests/lib' user/*/*.[ch] 2>/dev/null | tr '\n' ' ')
+if [ -z "$bad" ]; then ok "user/: no test header in the product"; else not_ok "user/: no test header in the product" "$bad"; fi
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

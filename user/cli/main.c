@@ -616,6 +616,17 @@ static int parse_number(const struct command *cmd, const char *opt,
 	return 0;
 }
 
+/* The layers above the apply transaction, handed to it as hooks. */
+static const struct cg_change_hooks hooks = {
+	.begin = cg_change_begin,
+	.end = cg_change_end,
+	.detaching = cg_change_detaching,
+	.detached = cg_change_detached,
+	.status = cg_history_status,
+	.rev_of_id = cg_history_rev_of_id,
+	.shadow_status = cg_shadow_status,
+};
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -662,8 +673,9 @@ int main(int argc, char **argv)
 	size_t i;
 	int c, err, k, li;
 
-	/* Every change is recorded: history hands the transaction its hooks. */
-	cg_history_install();
+	/* Every change is recorded: history and shadow hook into the
+	 * transaction (loader.h), which does not call up to them. */
+	cg_change_hooks_set(&hooks);
 
 	/* The command is the first word that names one, so that options may
 	 * come before it too (cranegate --pin-root DIR status). */

@@ -39,7 +39,7 @@
 #include "output.h"
 #include "perm.h"
 #include "rxvlan.h"
-#include "shadow.h"
+#include "shadow_maps.h"
 
 #define BPFFS "/sys/fs/bpf"
 
@@ -53,6 +53,14 @@ void cg_pin_path(const struct cg_env *env, const char *name, char *buf,
 		 size_t len)
 {
 	snprintf(buf, len, "%s/%s", env->pin_root, name);
+}
+
+int cg_pin_fd(const struct cg_env *env, const char *name)
+{
+	char path[PATH_MAX];
+
+	cg_pin_path(env, name, path, sizeof(path));
+	return bpf_obj_get(path);
 }
 
 static bool is_bpffs(const char *path)
@@ -1156,7 +1164,8 @@ int cg_status(const struct cg_env *env, FILE *out)
 	} else {
 		fputs(json ? ", \"policy\": null" : "policy:   none\n", out);
 	}
-	cg_shadow_status(env, out, json, a);
+	if (hooks.shadow_status)
+		hooks.shadow_status(env, out, json, a);
 
 	/* Per-reason counters (state: they survive reloads). */
 	cg_pin_path(env, "reason_stats", path, sizeof(path));

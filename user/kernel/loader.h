@@ -74,9 +74,12 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
  * lock before anything switches (non-zero: it stops, nothing changed) and
  * end on every way out; detaching before a detach (non-zero: no detach)
  * and detached after. status adds its lines to cg_status; rev_of_id names
- * the revision of an event's policy id (0: none). Any may be NULL.
+ * the revision of an event's policy id (0: none); shadow_status adds the
+ * shadow's lines. Any may be NULL. The command line (cli/main.c) wires
+ * them.
  */
 struct cg_policy;
+struct cg_active;
 struct cg_change_hooks {
 	int (*begin)(const struct cg_env *env, struct cg_change *ch,
 		     const struct cg_policy *p, const char *policy_path);
@@ -87,14 +90,17 @@ struct cg_change_hooks {
 	void (*detached)(const struct cg_env *env, int err);
 	void (*status)(const struct cg_env *env, FILE *out, bool json);
 	unsigned (*rev_of_id)(const struct cg_env *env, unsigned long long id);
+	void (*shadow_status)(const struct cg_env *env, FILE *out, bool json,
+			      const struct cg_active *live);
 };
 void cg_change_hooks_set(const struct cg_change_hooks *h);
 /* The hooks' revision of a policy id (0: none, or no hooks). */
 unsigned cg_change_rev_of_id(const struct cg_env *env, unsigned long long id);
 
-/* PIN_ROOT/name. */
+/* PIN_ROOT/name, and the object pinned there (an fd, or -1). */
 void cg_pin_path(const struct cg_env *env, const char *name, char *buf,
 		 size_t len);
+int cg_pin_fd(const struct cg_env *env, const char *name);
 
 /* Lock the pin root (creating it, and mounting bpffs if needed). */
 int cg_lock(const struct cg_env *env, int *lock_fd);

@@ -13,17 +13,6 @@
 
 #include "policy.h"
 
-struct cg_self_addr {
-	uint8_t family; /* 4 or 6 */
-	uint8_t addr[16];
-	uint32_t ifindex;
-};
-
-struct cg_self_set {
-	struct cg_self_addr *v;
-	size_t n;
-};
-
 /*
  * The addresses of the interfaces named in `ifnames` (current network
  * namespace), through getifaddrs(3), which asks rtnetlink (RTM_GETADDR).

@@ -2054,17 +2054,3 @@ done:
 	free(rows);
 	return err;
 }
-
-void cg_history_install(void)
-{
-	static const struct cg_change_hooks h = {
-		.begin = cg_change_begin,
-		.end = cg_change_end,
-		.detaching = cg_change_detaching,
-		.detached = cg_change_detached,
-		.status = cg_history_status,
-		.rev_of_id = cg_history_rev_of_id,
-	};
-
-	cg_change_hooks_set(&h);
-}

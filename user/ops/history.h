@@ -76,14 +76,6 @@ void cg_change_detached(const struct cg_env *env, int err);
 /* Hook of cg_status: the active revision and a pending confirmation. */
 void cg_history_status(const struct cg_env *env, FILE *out, bool json);
 
-/*
- * Hand the apply transaction (loader.c) the hooks above: begin/end,
- * detaching/detached, the status lines and the events' revisions. The
- * command line calls it once at start; without it the transaction keeps
- * no record.
- */
-void cg_history_install(void);
-
 /* `check`: an audit line, if the state directory exists (never made). */
 void cg_audit_check(const struct cg_env *env, const char *path,
 		    const struct cg_policy *p, const struct cg_diags *d,

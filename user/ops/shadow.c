@@ -19,71 +19,6 @@
 #include "output.h"
 #include "shadow.h"
 
-static int pin_fd(const struct cg_env *env, const char *name)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", env->pin_root, name);
-	return bpf_obj_get(path);
-}
-
-static bool reason_drops(unsigned r)
-{
-	return r >= CG_R_FIRST_DROP;
-}
-
-/* A per-CPU counter summed over CPUs: packets and bytes. */
-static int counter_sum(int fd, const void *key, struct cg_counter *sum)
-{
-	int ncpu = libbpf_num_possible_cpus(), i;
-	struct cg_counter *v;
-
-	memset(sum, 0, sizeof(*sum));
-	if (ncpu < 1)
-		return -EINVAL;
-	v = calloc(ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, key, v)) {
-		free(v);
-		return -errno;
-	}
-	for (i = 0; i < ncpu; i++) {
-		sum->packets += v[i].packets;
-		sum->bytes += v[i].bytes;
-	}
-	free(v);
-	return 0;
-}
-
-void cg_shadow_reset(const struct cg_env *env)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	int stats = pin_fd(env, "shadow_stats");
-	int flows = pin_fd(env, "shadow_flows");
-	int evs = pin_fd(env, "shadow_event_stats");
-	struct cg_shadow_key k;
-	void *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(struct cg_counter));
-	uint32_t i;
-
-	for (i = 0; zero && stats >= 0 && i < CG_SHADOW_PAIRS; i++)
-		bpf_map_update_elem(stats, &i, zero, BPF_ANY);
-	/* cg_event_counter is as large as cg_counter: the same zeros. */
-	i = 0;
-	if (zero && evs >= 0)
-		bpf_map_update_elem(evs, &i, zero, BPF_ANY);
-	while (flows >= 0 && !bpf_map_get_next_key(flows, NULL, &k))
-		if (bpf_map_delete_elem(flows, &k))
-			break;
-	free(zero);
-	if (stats >= 0)
-		close(stats);
-	if (flows >= 0)
-		close(flows);
-	if (evs >= 0)
-		close(evs);
-}
-
 /*
  * Stop comparing (one write to `live`), then empty the slot. With
  * `only_sha`, only if the candidate in the slot is that policy. *was
@@ -300,63 +235,11 @@ int cg_shadow_promote(const struct cg_env *env, const char *confirm_s)
 	return 0;
 }
 
-/* The shadow counters, summed: the reason matrix and its totals. */
-struct totals {
-	struct cg_counter pair[CG_R_MAX][CG_R_MAX];
-	unsigned long long frames, disagree, pass_drop, drop_pass;
-};
-
-static int totals_read(const struct cg_env *env, struct totals *t)
-{
-	int fd = pin_fd(env, "shadow_stats");
-	uint32_t lr, sr, k;
-
-	memset(t, 0, sizeof(*t));
-	if (fd < 0)
-		return -ENOENT;
-	for (lr = 0; lr < CG_R_MAX; lr++)
-		for (sr = 0; sr < CG_R_MAX; sr++) {
-			struct cg_counter *c = &t->pair[lr][sr];
-
-			k = lr * CG_R_MAX + sr;
-			if (counter_sum(fd, &k, c))
-				continue;
-			t->frames += c->packets;
-			if (reason_drops(lr) == reason_drops(sr))
-				continue;
-			t->disagree += c->packets;
-			if (reason_drops(sr))
-				t->pass_drop += c->packets;
-			else
-				t->drop_pass += c->packets;
-		}
-	close(fd);
-	return 0;
-}
-
-int cg_shadow_totals_read(const struct cg_env *env, struct cg_shadow_totals *t)
-{
-	struct totals tt;
-	struct cg_live l;
-	int fd;
-
-	memset(t, 0, sizeof(*t));
-	fd = cg_gate_slot_prog(env, CG_SLOT_SHADOW, &l);
-	t->active = fd >= 0 && l.shadow;
-	if (fd >= 0)
-		close(fd);
-	if (totals_read(env, &tt))
-		return -ENOENT;
-	t->frames = tt.frames;
-	t->disagree = tt.disagree;
-	return 0;
-}
-
 static void flows_print(const struct cg_env *env, FILE *out, bool json,
 			const struct cg_active *live,
 			const struct cg_active *sh)
 {
-	int fd = pin_fd(env, "shadow_flows");
+	int fd = cg_pin_fd(env, "shadow_flows");
 	struct cg_shadow_key k, next;
 	struct cg_counter c;
 	void *kp = NULL;
@@ -367,7 +250,7 @@ static void flows_print(const struct cg_env *env, FILE *out, bool json,
 
 		k = next;
 		kp = &k;
-		if (counter_sum(fd, &k, &c) || !c.packets)
+		if (cg_counter_sum(fd, &k, &c) || !c.packets)
 			continue;
 		lf = k.live_flow == CG_FLOW_NONE
 			     ? NULL
@@ -382,14 +265,16 @@ static void flows_print(const struct cg_env *env, FILE *out, bool json,
 			fprintf(out,
 				", \"live_verdict\": \"%s\", \"live_reason\": "
 				"\"%s\", \"shadow_rule\": ",
-				reason_drops(k.live_reason) ? "drop" : "pass",
+				cg_reason_drops(k.live_reason) ? "drop"
+							       : "pass",
 				cg_reason_name(k.live_reason));
 			cg_json_str(out, sf);
 			fprintf(out,
 				", \"shadow_verdict\": \"%s\", "
 				"\"shadow_reason\": \"%s\", \"packets\": %llu, "
 				"\"bytes\": %llu}",
-				reason_drops(k.shadow_reason) ? "drop" : "pass",
+				cg_reason_drops(k.shadow_reason) ? "drop"
+								 : "pass",
 				cg_reason_name(k.shadow_reason),
 				(unsigned long long)c.packets,
 				(unsigned long long)c.bytes);
@@ -418,7 +303,7 @@ void cg_shadow_status(const struct cg_env *env, FILE *out, bool json,
 	struct cg_active *sh = NULL;
 	const struct cg_policy_meta *m;
 	struct cg_event_counter ev = {};
-	struct totals *t;
+	struct cg_shadow_matrix *t;
 	struct cg_live l;
 	char tbuf[32], sha[65];
 	time_t at;
@@ -440,8 +325,8 @@ void cg_shadow_status(const struct cg_env *env, FILE *out, bool json,
 	gmtime_r(&at, &tm);
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	cg_hex(m->sha256, 32, sha);
-	totals_read(env, t);
-	fd = pin_fd(env, "shadow_event_stats");
+	cg_shadow_matrix_read(env, t);
+	fd = cg_pin_fd(env, "shadow_event_stats");
 	if (fd >= 0) {
 		int ncpu = libbpf_num_possible_cpus(), i;
 		struct cg_event_counter *v = calloc(ncpu, sizeof(*v));
@@ -487,7 +372,8 @@ void cg_shadow_status(const struct cg_env *env, FILE *out, bool json,
 	for (lr = 0; lr < CG_R_MAX; lr++)
 		for (sr = 0; sr < CG_R_MAX; sr++) {
 			const struct cg_counter *c = &t->pair[lr][sr];
-			bool differ = reason_drops(lr) != reason_drops(sr);
+			bool differ =
+				cg_reason_drops(lr) != cg_reason_drops(sr);
 
 			if (!c->packets)
 				continue;

@@ -23,24 +23,15 @@
 #include <stdio.h>
 
 #include "loader.h"
+#include "shadow_maps.h"
 
 int cg_shadow_start(const struct cg_env *env, const char *policy_path);
 int cg_shadow_stop(const struct cg_env *env);
 /* confirm_s: apply --promote --confirm SECONDS, or NULL. */
 int cg_shadow_promote(const struct cg_env *env, const char *confirm_s);
 
-/* Zero the shadow counters (under the pin root's lock). */
-void cg_shadow_reset(const struct cg_env *env);
-
 /* The shadow, for status: text lines or a `, "shadow": ...` member. */
 void cg_shadow_status(const struct cg_env *env, FILE *out, bool json,
 		      const struct cg_active *live);
-
-struct cg_shadow_totals {
-	bool active; /* a candidate is in the slot and live.shadow is set */
-	unsigned long long frames, disagree;
-};
-
-int cg_shadow_totals_read(const struct cg_env *env, struct cg_shadow_totals *t);
 
 #endif

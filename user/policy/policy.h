@@ -365,4 +365,19 @@ void cg_time_format(int64_t t, char *buf, size_t len);
 /* Is the flow's window open at Unix time `now_ns` (nanoseconds)? */
 bool cg_window_open(const struct cg_window *w, int64_t now_ns);
 
+/*
+ * The gateway's own addresses, as the zone `self` holds them: learned by
+ * kernel/self.c, read by the reference evaluator.
+ */
+struct cg_self_addr {
+	uint8_t family; /* 4 or 6 */
+	uint8_t addr[16];
+	uint32_t ifindex;
+};
+
+struct cg_self_set {
+	struct cg_self_addr *v;
+	size_t n;
+};
+
 #endif /* CRANEGATE_POLICY_H */

@@ -15,7 +15,6 @@
 #include "cranegate.h"
 #include "modbus_rules.h"
 #include "reference.h"
-#include "self.h"
 
 #define ETH_HLEN 14
 #define VLAN_HLEN 4
