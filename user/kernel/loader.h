@@ -97,6 +97,15 @@ void cg_change_hooks_set(const struct cg_change_hooks *h);
 /* The hooks' revision of a policy id (0: none, or no hooks). */
 unsigned cg_change_rev_of_id(const struct cg_env *env, unsigned long long id);
 
+/* The hooks as set (every field may be NULL). */
+const struct cg_change_hooks *cg_change_hooks(void);
+
+/* The XDP program on an interface and its attach mode ("native", ...). */
+int cg_xdp_query(int ifindex, uint32_t *prog_id, uint8_t *mode);
+const char *cg_xdp_mode_name(uint8_t mode);
+/* The enforcing instance's program (an fd), or -1. */
+int cg_enforcing_prog(const struct cg_env *env);
+
 /* PIN_ROOT/name, and the object pinned there (an fd, or -1). */
 void cg_pin_path(const struct cg_env *env, const char *name, char *buf,
 		 size_t len);
