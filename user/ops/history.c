@@ -29,16 +29,15 @@
 #include "hex.h"
 #include "diff.h"
 #include "history.h"
+#include "history_int.h"
 #include "output.h"
 #include "perm.h"
 #include "runlock.h"
 
-#define MAX_CONFIRM_S (24 * 3600)
-
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static bool unhex(const char *s, uint8_t *out, size_t n)
+bool cg_hist_unhex(const char *s, uint8_t *out, size_t n)
 {
 	size_t i;
 
@@ -62,7 +61,7 @@ static void iso_time(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static long long now_ms(void)
+long long cg_hist_now_ms(void)
 {
 	struct timespec ts;
 
@@ -97,14 +96,14 @@ static void who_am_i(struct who *w)
 		snprintf(w->user, sizeof(w->user), "uid %u", w->uid);
 }
 
-static void state_path(const struct cg_env *env, const char *name, char *buf,
-		       size_t len)
+void cg_hist_state_path(const struct cg_env *env, const char *name, char *buf,
+			size_t len)
 {
 	snprintf(buf, len, "%s/%s", env->state_dir, name);
 }
 
-static void policy_copy_path(const struct cg_env *env, const uint8_t *sha,
-			     char *buf, size_t len)
+void cg_hist_policy_copy_path(const struct cg_env *env, const uint8_t *sha,
+			      char *buf, size_t len)
 {
 	char h[65];
 
@@ -112,7 +111,7 @@ static void policy_copy_path(const struct cg_env *env, const uint8_t *sha,
 	snprintf(buf, len, "%s/policies/%s.yaml", env->state_dir, h);
 }
 
-static int fsync_dir(const char *dir);
+int cg_hist_fsync_dir(const char *dir);
 static void dir_of(const char *path, char *buf, size_t len);
 
 /* mkdir 0700; if it made the directory, the entry is made durable. */
@@ -123,7 +122,7 @@ static int mkdir_durable(const char *dir)
 	if (mkdir(dir, 0700))
 		return errno == EEXIST ? 0 : -errno;
 	dir_of(dir, parent, sizeof(parent));
-	return fsync_dir(parent);
+	return cg_hist_fsync_dir(parent);
 }
 
 /*
@@ -139,7 +138,7 @@ static int state_mkdir(const struct cg_env *env)
 		return -EPERM;
 	if ((err = mkdir_durable(env->state_dir)))
 		goto fail;
-	state_path(env, "policies", dir, sizeof(dir));
+	cg_hist_state_path(env, "policies", dir, sizeof(dir));
 	if ((err = mkdir_durable(dir)))
 		goto fail;
 	return 0;
@@ -150,12 +149,12 @@ fail:
 	return -errno;
 }
 
-static int state_lock(const struct cg_env *env)
+int cg_hist_state_lock(const struct cg_env *env)
 {
 	char path[PATH_MAX];
 	int fd;
 
-	state_path(env, "lock", path, sizeof(path));
+	cg_hist_state_path(env, "lock", path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -166,7 +165,7 @@ static int state_lock(const struct cg_env *env)
 	return fd;
 }
 
-static void state_unlock(int fd)
+void cg_hist_state_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd);
@@ -207,7 +206,7 @@ static void sha256_of(const char *buf, size_t len, uint8_t *out)
 }
 
 /* fsync a directory, so that a rename or create in it is on disk. */
-static int fsync_dir(const char *dir)
+int cg_hist_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
 
@@ -267,7 +266,7 @@ static int write_file(const char *path, const char *buf, size_t len)
 		return err;
 	}
 	dir_of(path, dir, sizeof(dir));
-	return fsync_dir(dir);
+	return cg_hist_fsync_dir(dir);
 }
 
 /*
@@ -282,7 +281,7 @@ static int keep_policy(const struct cg_env *env, const struct cg_policy *p,
 	size_t len, olen;
 	int err;
 
-	policy_copy_path(env, p->sha256, dst, sizeof(dst));
+	cg_hist_policy_copy_path(env, p->sha256, dst, sizeof(dst));
 	old = slurp(dst, &olen);
 	if (old) {
 		sha256_of(old, olen, sha);
@@ -442,7 +441,7 @@ static int read_history(const struct cg_env *env, struct hrow **out,
 
 	*out = NULL;
 	*n_out = 0;
-	state_path(env, "audit.jsonl", path, sizeof(path));
+	cg_hist_state_path(env, "audit.jsonl", path, sizeof(path));
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
@@ -525,14 +524,8 @@ static unsigned rev_of_sha(const struct hrow *rows, size_t n, const char *sha)
 /* ------------------------------------------------------------------ */
 /* The active policy, and the pending confirmation                     */
 
-struct active {
-	bool have;
-	uint8_t sha[32];
-	char name[CG_NAME_MAX];
-};
-
 /* The active policy's identity: its metadata only, no counters. */
-static void read_active(const struct cg_env *env, struct active *a)
+void cg_hist_read_active(const struct cg_env *env, struct active *a)
 {
 	struct cg_active *ac = NULL;
 
@@ -545,20 +538,12 @@ static void read_active(const struct cg_env *env, struct active *a)
 	cg_active_close(ac);
 }
 
-struct pending {
-	char token[33], policy[CG_NAME_MAX], sha[65], user[64];
-	char deadline[32], revert_policy[CG_NAME_MAX], revert_sha[65];
-	unsigned rev, revert_rev;
-	long long deadline_ms;
-	int watchdog_pid;
-};
-
-static int read_pending(const struct cg_env *env, struct pending *pd)
+int cg_hist_read_pending(const struct cg_env *env, struct pending *pd)
 {
 	char path[PATH_MAX], *buf;
 
 	memset(pd, 0, sizeof(*pd));
-	state_path(env, "pending.json", path, sizeof(path));
+	cg_hist_state_path(env, "pending.json", path, sizeof(path));
 	buf = slurp(path, NULL);
 	if (!buf)
 		return -ENOENT;
@@ -579,7 +564,7 @@ static int read_pending(const struct cg_env *env, struct pending *pd)
 	return pd->token[0] ? 0 : -ENOENT;
 }
 
-static int write_pending(const struct cg_env *env, const struct pending *pd)
+int cg_hist_write_pending(const struct cg_env *env, const struct pending *pd)
 {
 	char path[PATH_MAX], *buf = NULL;
 	size_t len = 0;
@@ -611,48 +596,25 @@ static int write_pending(const struct cg_env *env, const struct pending *pd)
 		fputs("null", f);
 	fprintf(f, ", \"watchdog_pid\": %d}\n", pd->watchdog_pid);
 	fclose(f);
-	state_path(env, "pending.json", path, sizeof(path));
+	cg_hist_state_path(env, "pending.json", path, sizeof(path));
 	err = buf ? write_file(path, buf, len) : -ENOMEM;
 	free(buf);
 	return err;
 }
 
-static int remove_pending(const struct cg_env *env)
+int cg_hist_remove_pending(const struct cg_env *env)
 {
 	char path[PATH_MAX];
 
-	state_path(env, "pending.json", path, sizeof(path));
+	cg_hist_state_path(env, "pending.json", path, sizeof(path));
 	if (unlink(path) && errno != ENOENT)
 		return -errno;
-	fsync_dir(env->state_dir);
+	cg_hist_fsync_dir(env->state_dir);
 	return 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* Audit lines                                                         */
-
-struct audit {
-	const char *action;
-	unsigned rev;
-	const char *policy; /* name */
-	const uint8_t *sha;
-	const char *file;
-	unsigned from_rev, reverts_rev;
-	const char *confirm_by;
-	const char *result;
-	const char *error;
-	unsigned cancels_confirm_rev; /* a decision ended that confirmation */
-	/* check */
-	bool counts;
-	size_t errors, warnings;
-	/* the policy active before, and what changes against it */
-	bool has_prev;
-	const char *prev_name;
-	const uint8_t *prev_sha;
-	unsigned prev_rev;
-	const struct cg_diff *diff;
-	const char *diff_note; /* why there is no diff */
-};
 
 static void json_opt_num(FILE *f, const char *key, unsigned v)
 {
@@ -668,7 +630,7 @@ static int audit_append(const struct cg_env *env, const char *line, size_t len);
  * One audit line, appended durably (see audit_append); the caller holds
  * STATE/lock. 0 or -errno (said on stderr).
  */
-static int audit_write(const struct cg_env *env, const struct audit *a)
+int cg_hist_audit_write(const struct cg_env *env, const struct audit *a)
 {
 	char t[32], h[65], *buf = NULL;
 	char *abs = a->file ? realpath(a->file, NULL) : NULL;
@@ -764,7 +726,7 @@ static int audit_append(const struct cg_env *env, const char *line, size_t len)
 	bool fresh;
 	int fd, err = 0;
 
-	state_path(env, "audit.jsonl", path, sizeof(path));
+	cg_hist_state_path(env, "audit.jsonl", path, sizeof(path));
 	fresh = access(path, F_OK) != 0;
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -796,7 +758,7 @@ static int audit_append(const struct cg_env *env, const char *line, size_t len)
 	} else if (fsync(fd)) {
 		err = -errno;
 	} else if (fresh) {
-		err = fsync_dir(env->state_dir);
+		err = cg_hist_fsync_dir(env->state_dir);
 	}
 out:
 	if (err)
@@ -828,7 +790,7 @@ static void audit_diff(const struct cg_env *env, struct audit *a,
 			a->has_prev || !p ? NULL : "no policy was active";
 		return;
 	}
-	policy_copy_path(env, a->prev_sha, path, sizeof(path));
+	cg_hist_policy_copy_path(env, a->prev_sha, path, sizeof(path));
 	d.file = path;
 	if (access(path, R_OK)) {
 		a->diff_note = "the previous policy has no copy in the state "
@@ -877,7 +839,7 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 	int err, lock;
 
 	ch->begun = true;
-	read_active(env, &act);
+	cg_hist_read_active(env, &act);
 	ch->had_old = act.have;
 	memcpy(ch->old_sha, act.sha, 32);
 	snprintf(ch->old_name, sizeof(ch->old_name), "%s", act.name);
@@ -898,16 +860,16 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 	if ((err = keep_policy(env, p, policy_path)))
 		return refuse(ch, err, "cannot keep a copy of the policy");
 
-	lock = state_lock(env);
+	lock = cg_hist_state_lock(env);
 	if (lock < 0)
 		return refuse(ch, lock, "cannot lock the state directory");
 	if ((err = read_history(env, &rows, &n))) {
-		state_unlock(lock);
+		cg_hist_state_unlock(lock);
 		return refuse(ch, err, "cannot read the audit log");
 	}
 	if (ch->confirm_s) {
 		/* apply --confirm: the way back must be there. */
-		if (!read_pending(env, &old_pd)) {
+		if (!cg_hist_read_pending(env, &old_pd)) {
 			/* Unconfirmed over unconfirmed: back to the last
 			 * confirmed. */
 			snprintf(pd.revert_sha, sizeof(pd.revert_sha), "%s",
@@ -924,8 +886,8 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 		if (pd.revert_sha[0]) {
 			uint8_t sha[32];
 
-			unhex(pd.revert_sha, sha, 32);
-			policy_copy_path(env, sha, path, sizeof(path));
+			cg_hist_unhex(pd.revert_sha, sha, 32);
+			cg_hist_policy_copy_path(env, sha, path, sizeof(path));
 			if (access(path, R_OK)) {
 				fprintf(stderr,
 					"cranegate: cannot arm the revert: the "
@@ -935,7 +897,7 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 					"with this one, or apply without "
 					"--confirm\n",
 					pd.revert_policy, env->state_dir);
-				state_unlock(lock);
+				cg_hist_state_unlock(lock);
 				free(rows);
 				ch->why = "the active policy has no copy to "
 					  "revert to";
@@ -947,7 +909,7 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 		snprintf(pd.policy, sizeof(pd.policy), "%s", p->name);
 		cg_hex(p->sha256, 32, pd.sha);
 		snprintf(pd.user, sizeof(pd.user), "%s", w.user);
-		pd.deadline_ms = now_ms() + ch->confirm_s * 1000ll;
+		pd.deadline_ms = cg_hist_now_ms() + ch->confirm_s * 1000ll;
 		iso_time(pd.deadline_ms / 1000, pd.deadline,
 			 sizeof(pd.deadline));
 		pd.watchdog_pid = ch->watchdog_pid;
@@ -970,8 +932,8 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 		a.prev_rev = rev_of_sha(rows, n, h);
 	}
 	free(rows);
-	if ((err = audit_write(env, &a))) {
-		state_unlock(lock);
+	if ((err = cg_hist_audit_write(env, &a))) {
+		cg_hist_state_unlock(lock);
 		ch->rev = 0; /* not recorded: not given out */
 		return refuse(ch, err,
 			      "cannot record the change in the "
@@ -980,14 +942,14 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 	if (pd.token[0]) {
 		/* Armed before anything switches. */
 		pd.rev = ch->rev;
-		if ((err = write_pending(env, &pd))) {
-			state_unlock(lock);
+		if ((err = cg_hist_write_pending(env, &pd))) {
+			cg_hist_state_unlock(lock);
 			return refuse(ch, err,
 				      "cannot write the pending confirmation");
 		}
 		ch->armed = true;
 	}
-	state_unlock(lock);
+	cg_hist_state_unlock(lock);
 	return 0;
 }
 
@@ -1018,7 +980,7 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 	}
 	audit_diff(env, &a, p, &old, &diff);
 
-	lock = state_lock(env);
+	lock = cg_hist_state_lock(env);
 	if (!read_history(env, &rows, &n) && a.has_prev) {
 		cg_hex(ch->old_sha, 32, sha_hex);
 		a.prev_rev = rev_of_sha(rows, n, sha_hex);
@@ -1034,12 +996,12 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 			snprintf(errbuf, sizeof(errbuf), "%s", strerror(-err));
 		a.error = errbuf;
 		/* Disarm: nothing switched, or everything switched back. */
-		if (ch->armed && !read_pending(env, &pd) &&
+		if (ch->armed && !cg_hist_read_pending(env, &pd) &&
 		    !strcmp(pd.token, ch->token))
-			remove_pending(env);
+			cg_hist_remove_pending(env);
 	} else {
 		a.result = "ok";
-		if (!read_pending(env, &pd)) {
+		if (!cg_hist_read_pending(env, &pd)) {
 			cg_hex(p->sha256, 32, sha_hex);
 			if (ch->armed && !strcmp(pd.token, ch->token)) {
 				a.confirm_by = pd.deadline;
@@ -1054,33 +1016,33 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 					"cranegate: note: this %s cancels the "
 					"pending confirmation of revision %u\n",
 					a.action, pd.rev);
-				remove_pending(env);
+				cg_hist_remove_pending(env);
 				ch->cancelled_rev = pd.rev;
 				a.cancels_confirm_rev = pd.rev;
 			}
 		}
 	}
-	werr = audit_write(env, &a);
+	werr = cg_hist_audit_write(env, &a);
 	if (werr && !err && a.rev)
 		fprintf(stderr,
 			"cranegate: warning: revision %u is in force, but its "
 			"result could not be recorded; `history` lists it as "
 			"\"unrecorded\"\n",
 			a.rev);
-	state_unlock(lock);
+	cg_hist_state_unlock(lock);
 	free(rows);
 	cg_diff_free(diff);
 	cg_policy_free(old);
 }
 
 /* Set by the watchdog, so that its detach is audited as the revert. */
-static const char *detach_action = "detach";
-static unsigned detach_reverts;
+const char *cg_hist_detach_action = "detach";
+unsigned cg_hist_detach_reverts;
 
 int cg_change_detaching(const struct cg_env *env)
 {
-	struct audit a = {.action = detach_action,
-			  .reverts_rev = detach_reverts,
+	struct audit a = {.action = cg_hist_detach_action,
+			  .reverts_rev = cg_hist_detach_reverts,
 			  .result = "started"};
 	int lock, err;
 
@@ -1088,9 +1050,9 @@ int cg_change_detaching(const struct cg_env *env)
 		return 0; /* never used with this state directory */
 	if (cg_dir_perm_check(env->state_dir, "state directory", false, stderr))
 		return -EPERM;
-	lock = state_lock(env);
-	err = lock < 0 ? lock : audit_write(env, &a);
-	state_unlock(lock);
+	lock = cg_hist_state_lock(env);
+	err = lock < 0 ? lock : cg_hist_audit_write(env, &a);
+	cg_hist_state_unlock(lock);
 	if (err)
 		fprintf(stderr,
 			"cranegate: refusing to detach: it cannot be recorded "
@@ -1101,29 +1063,30 @@ int cg_change_detaching(const struct cg_env *env)
 
 void cg_change_detached(const struct cg_env *env, int err)
 {
-	struct audit a = {.action = detach_action,
-			  .reverts_rev = detach_reverts};
+	struct audit a = {.action = cg_hist_detach_action,
+			  .reverts_rev = cg_hist_detach_reverts};
 	struct pending pd;
 	char errbuf[128];
 	int lock;
 
 	if (access(env->state_dir, F_OK))
 		return; /* never used with this state directory */
-	lock = state_lock(env);
-	if (!err && !detach_reverts && !read_pending(env, &pd)) {
+	lock = cg_hist_state_lock(env);
+	if (!err && !cg_hist_detach_reverts &&
+	    !cg_hist_read_pending(env, &pd)) {
 		fprintf(stderr,
 			"cranegate: note: detach cancels the pending "
 			"confirmation of revision %u\n",
 			pd.rev);
-		remove_pending(env);
+		cg_hist_remove_pending(env);
 	}
 	a.result = err ? "failed" : "ok";
 	if (err) {
 		snprintf(errbuf, sizeof(errbuf), "%s", strerror(-err));
 		a.error = errbuf;
 	}
-	audit_write(env, &a);
-	state_unlock(lock);
+	cg_hist_audit_write(env, &a);
+	cg_hist_state_unlock(lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1140,7 +1103,7 @@ int cg_history_keep(const struct cg_env *env, const struct cg_policy *p,
 int cg_history_copy(const struct cg_env *env, const uint8_t *sha, char *buf,
 		    size_t len)
 {
-	policy_copy_path(env, sha, buf, len);
+	cg_hist_policy_copy_path(env, sha, buf, len);
 	return access(buf, R_OK) ? -ENOENT : 0;
 }
 
@@ -1169,7 +1132,7 @@ void cg_audit_shadow(const struct cg_env *env, const char *action,
 		a.error = errbuf;
 	}
 	/* What the candidate would change against the live policy. */
-	read_active(env, &act);
+	cg_hist_read_active(env, &act);
 	if (act.have) {
 		a.has_prev = true;
 		a.prev_name = act.name;
@@ -1177,13 +1140,13 @@ void cg_audit_shadow(const struct cg_env *env, const char *action,
 	}
 	if (p)
 		audit_diff(env, &a, p, &old, &diff);
-	lock = state_lock(env);
+	lock = cg_hist_state_lock(env);
 	if (act.have && !read_history(env, &rows, &n)) {
 		cg_hex(act.sha, 32, h);
 		a.prev_rev = rev_of_sha(rows, n, h);
 	}
-	audit_write(env, &a);
-	state_unlock(lock);
+	cg_hist_audit_write(env, &a);
+	cg_hist_state_unlock(lock);
 	free(rows);
 	cg_diff_free(diff);
 	cg_policy_free(old);
@@ -1273,13 +1236,13 @@ void cg_history_status(const struct cg_env *env, FILE *out, bool json)
 	bool pending;
 
 	dirs_status(env, out, json);
-	read_active(env, &act);
+	cg_hist_read_active(env, &act);
 	if (act.have && !read_history(env, &rows, &n)) {
 		cg_hex(act.sha, 32, sha);
 		rev = rev_of_sha(rows, n, sha);
 	}
 	free(rows);
-	pending = !read_pending(env, &pd);
+	pending = !cg_hist_read_pending(env, &pd);
 	if (json) {
 		fputs(", \"revision\": ", out);
 		if (rev)
@@ -1297,8 +1260,9 @@ void cg_history_status(const struct cg_env *env, FILE *out, bool json)
 			", \"sha256\": \"%s\", \"deadline\": \"%s\", "
 			"\"seconds_left\": %lld, \"revert_to\": ",
 			pd.sha, pd.deadline,
-			pd.deadline_ms > now_ms()
-				? (pd.deadline_ms - now_ms() + 999) / 1000
+			pd.deadline_ms > cg_hist_now_ms()
+				? (pd.deadline_ms - cg_hist_now_ms() + 999) /
+					  1000
 				: 0);
 		cg_json_str(out, pd.revert_sha[0] ? pd.revert_policy : NULL);
 		fputs(", \"revert_rev\": ", out);
@@ -1318,14 +1282,15 @@ void cg_history_status(const struct cg_env *env, FILE *out, bool json)
 		fprintf(out, "revision: %u (cranegate history)\n", rev);
 	if (!pending)
 		return;
-	if (pd.deadline_ms > now_ms())
+	if (pd.deadline_ms > cg_hist_now_ms())
 		fprintf(out,
 			"confirm:  revision %u '%s' reverts to %s in %lld s "
 			"(at %s) unless `cranegate confirm` runs\n",
 			pd.rev, pd.policy,
 			pd.revert_sha[0] ? pd.revert_policy
 					 : "no policy (detach)",
-			(pd.deadline_ms - now_ms() + 999) / 1000, pd.deadline);
+			(pd.deadline_ms - cg_hist_now_ms() + 999) / 1000,
+			pd.deadline);
 	else
 		fprintf(out,
 			"confirm:  revision %u '%s' was due to revert at "
@@ -1359,7 +1324,7 @@ void cg_audit_check(const struct cg_env *env, const char *path,
 	a.errors = d->n_errors;
 	a.warnings = d->n_warnings;
 	if (!err && p) {
-		read_active(env, &act);
+		cg_hist_read_active(env, &act);
 		if (act.have) {
 			a.has_prev = true;
 			a.prev_name = act.name;
@@ -1367,422 +1332,12 @@ void cg_audit_check(const struct cg_env *env, const char *path,
 		}
 		audit_diff(env, &a, p, &old, &diff);
 	}
-	lock = state_lock(env);
+	lock = cg_hist_state_lock(env);
 	if (lock >= 0)
-		audit_write(env, &a);
-	state_unlock(lock);
+		cg_hist_audit_write(env, &a);
+	cg_hist_state_unlock(lock);
 	cg_diff_free(diff);
 	cg_policy_free(old);
-}
-
-/* ------------------------------------------------------------------ */
-/* apply --confirm, and the watchdog                                   */
-
-static void sleep_ms(long long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-/*
- * Claim the pending record for the revert: renamed to pending.claimed, so
- * that a `confirm` from now on finds nothing pending, and put back if the
- * revert cannot happen yet. 1 claimed, 0 gone (confirmed, superseded),
- * -errno when the state directory refuses (read-only): try again later.
- */
-static int claim_pending(const struct cg_env *env, const char *token,
-			 struct pending *pd)
-{
-	char from[PATH_MAX], to[PATH_MAX];
-	int lock, ret = 1;
-
-	lock = state_lock(env);
-	if (lock < 0)
-		return lock;
-	if (read_pending(env, pd) || strcmp(pd->token, token)) {
-		ret = 0;
-	} else {
-		state_path(env, "pending.json", from, sizeof(from));
-		state_path(env, "pending.claimed", to, sizeof(to));
-		if (rename(from, to))
-			ret = -errno;
-	}
-	state_unlock(lock);
-	return ret;
-}
-
-static void unclaim_pending(const struct cg_env *env, bool revert_done)
-{
-	char from[PATH_MAX], to[PATH_MAX];
-	int lock = state_lock(env);
-
-	state_path(env, "pending.claimed", from, sizeof(from));
-	state_path(env, "pending.json", to, sizeof(to));
-	if (revert_done || !access(to, F_OK))
-		unlink(from); /* done, or a newer apply is pending */
-	else
-		rename(from, to);
-	fsync_dir(env->state_dir);
-	state_unlock(lock);
-}
-
-/* Take revision pd->rev back: 0, -ESTALE (nothing to take back) or -errno. */
-static int revert(const struct cg_env *env, const struct pending *pd)
-{
-	char path[PATH_MAX];
-	int err;
-
-	if (pd->revert_sha[0]) {
-		struct cg_change ch = {.action = "revert",
-				       .reverts_rev = pd->rev,
-				       .expect_active = true};
-		uint8_t sha[32];
-
-		unhex(pd->revert_sha, sha, 32);
-		unhex(pd->sha, ch.expect_sha, 32);
-		policy_copy_path(env, sha, path, sizeof(path));
-		err = cg_apply_change(env, path, &ch);
-		if (err)
-			syslog(LOG_ERR,
-			       "revision %u '%s' was not confirmed by %s; "
-			       "reverting to '%s' failed: %s",
-			       pd->rev, pd->policy, pd->deadline,
-			       pd->revert_policy, strerror(-err));
-		else
-			syslog(LOG_WARNING,
-			       "revision %u '%s' was not confirmed by %s; "
-			       "reverted to '%s' (revision %u)",
-			       pd->rev, pd->policy, pd->deadline,
-			       pd->revert_policy, ch.rev);
-		return err;
-	} else {
-		struct active act;
-		uint8_t sha[32];
-
-		read_active(env, &act);
-		unhex(pd->sha, sha, 32);
-		if (!act.have || memcmp(act.sha, sha, 32))
-			return -ESTALE; /* something else is active now */
-		detach_action = "revert";
-		detach_reverts = pd->rev;
-		err = cg_detach(env);
-		syslog(err ? LOG_ERR : LOG_WARNING,
-		       "revision %u '%s' was not confirmed by %s; no policy "
-		       "was active before it: %s",
-		       pd->rev, pd->policy, pd->deadline,
-		       err ? "detaching failed" : "detached");
-		return err;
-	}
-}
-
-/*
- * The watchdog: wait for the applier's word ('1' applied, '0' failed, or
- * nothing: it died, and the pending record tells; rfd -1: resumed by run),
- * then for the deadline; revert unless the record is gone or belongs to
- * another apply. A revert that cannot be recorded (the state directory is
- * full or read-only) is not done: the record goes back, and the watchdog
- * tries again every few seconds, until it can or someone decides.
- */
-static void watchdog(const struct cg_env *env, const char *token, int rfd)
-{
-	struct pending pd;
-	char c = 0;
-	bool said = false;
-	int claimed, err;
-
-	if (rfd >= 0 && read(rfd, &c, 1) == 1 && c == '0')
-		return;
-	if (rfd >= 0)
-		close(rfd);
-	openlog("cranegate", LOG_PID, LOG_DAEMON);
-	for (;;) {
-		long long left;
-
-		if (read_pending(env, &pd) || strcmp(pd.token, token))
-			break; /* confirmed, superseded, or never armed */
-		left = pd.deadline_ms - now_ms();
-		if (left > 0) {
-			sleep_ms(left < 200 ? left : 200);
-			continue;
-		}
-		claimed = claim_pending(env, token, &pd);
-		if (claimed == 0)
-			break;
-		err = claimed < 0 ? claimed : revert(env, &pd);
-		if (claimed > 0)
-			unclaim_pending(env, !err || err == -ESTALE);
-		if (!err || err == -ESTALE)
-			break;
-		if (!said)
-			syslog(LOG_ERR,
-			       "revision %u '%s' is due to revert, but it "
-			       "cannot be done and recorded (%s); trying again "
-			       "every 5 s",
-			       pd.rev, pd.policy, strerror(-err));
-		said = true;
-		if (access(env->state_dir, F_OK))
-			break;
-		sleep_ms(5000);
-	}
-	closelog();
-}
-
-/*
- * In a child of fork(): become a watchdog that nothing the caller does can
- * reach. A new session, SIGHUP ignored, a second fork (the grandchild is
- * no one's child, so the caller's exit cannot take it along), its pid
- * written to `report_fd` (then closed), and the caller's directory and
- * terminal let go. Returns in the grandchild only.
- */
-static void watchdog_detach(int report_fd)
-{
-	pid_t me;
-	int fd;
-
-	setsid();
-	signal(SIGHUP, SIG_IGN);
-	if (fork() != 0)
-		_exit(0);
-	me = getpid();
-	if (write(report_fd, &me, sizeof(me)) != sizeof(me))
-		_exit(1);
-	close(report_fd);
-	if (chdir("/"))
-		_exit(1);
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-}
-
-/* Make a path absolute (the watchdog runs from /). */
-static const char *absolute(const char *path, char *buf, size_t len)
-{
-	char cwd[PATH_MAX];
-
-	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		return path;
-	snprintf(buf, len, "%s/%s", cwd, path);
-	return buf;
-}
-
-int cg_apply_confirmed(const struct cg_env *env, const char *policy_path,
-		       const char *seconds)
-{
-	return cg_apply_confirmed_as(env, policy_path, seconds, "apply");
-}
-
-int cg_apply_confirmed_as(const struct cg_env *env, const char *policy_path,
-			  const char *seconds, const char *action)
-{
-	char pin_root[2 * PATH_MAX + 2], state_dir[2 * PATH_MAX + 2], *end;
-	struct cg_change ch = {.action = action};
-	struct cg_env wenv = *env;
-	uint8_t rnd[16];
-	int to_wd[2], from_wd[2], err, status;
-	long secs;
-	pid_t pid;
-
-	secs = strtol(seconds, &end, 10);
-	if (*end || end == seconds || secs < 1 || secs > MAX_CONFIRM_S) {
-		fprintf(stderr,
-			"cranegate apply: --confirm wants seconds, 1 to %d\n",
-			MAX_CONFIRM_S);
-		return -EINVAL;
-	}
-	ch.confirm_s = secs;
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-		return -errno;
-	cg_hex(rnd, sizeof(rnd), ch.token);
-	wenv.pin_root = absolute(env->pin_root, pin_root, sizeof(pin_root));
-	wenv.state_dir = absolute(env->state_dir, state_dir, sizeof(state_dir));
-
-	/* The watchdog first: from here on, a dying shell cannot stop it. */
-	if (pipe2(to_wd, O_CLOEXEC) || pipe2(from_wd, O_CLOEXEC))
-		return -errno;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		close(to_wd[1]);
-		close(from_wd[0]);
-		watchdog_detach(from_wd[1]);
-		watchdog(&wenv, ch.token, to_wd[0]);
-		_exit(0);
-	}
-	close(to_wd[0]);
-	close(from_wd[1]);
-	waitpid(pid, &status, 0);
-	if (read(from_wd[0], &ch.watchdog_pid, sizeof(ch.watchdog_pid)) !=
-	    sizeof(ch.watchdog_pid))
-		ch.watchdog_pid = 0;
-	close(from_wd[0]);
-
-	err = cg_apply_change(&wenv, policy_path, &ch);
-	if (write(to_wd[1], err ? "0" : "1", 1) != 1)
-		err = err ? err : -EIO;
-	close(to_wd[1]);
-	if (!err) {
-		struct pending pd;
-
-		if (!read_pending(&wenv, &pd))
-			printf("revision %u: confirm within %ld s (cranegate "
-			       "confirm), or it reverts to %s at %s\n",
-			       ch.rev, secs,
-			       pd.revert_sha[0] ? pd.revert_policy
-						: "no policy (detach)",
-			       pd.deadline);
-	}
-	return err;
-}
-
-int cg_confirm(const struct cg_env *env)
-{
-	struct audit a = {.action = "confirm"};
-	struct pending pd;
-	uint8_t sha[32];
-	int lock;
-
-	if (access(env->state_dir, F_OK)) {
-		fprintf(stderr,
-			"cranegate: nothing to confirm: no state in %s\n",
-			env->state_dir);
-		return -ENOENT;
-	}
-	lock = state_lock(env);
-	if (lock < 0)
-		return lock;
-	if (read_pending(env, &pd)) {
-		a.result = "nothing pending";
-		audit_write(env, &a);
-		state_unlock(lock);
-		fprintf(stderr,
-			"cranegate: no apply is waiting for confirmation (see "
-			"cranegate history: it may have been reverted)\n");
-		return -ENOENT;
-	}
-	a.rev = pd.rev;
-	a.policy = pd.policy;
-	a.sha = unhex(pd.sha, sha, 32) ? sha : NULL;
-	a.result = "ok";
-	/* Recorded before it takes effect: else the revert still comes. */
-	if (audit_write(env, &a)) {
-		state_unlock(lock);
-		fprintf(stderr,
-			"cranegate: not confirmed: the confirmation cannot be "
-			"recorded in %s; revision %u still reverts at %s\n",
-			env->state_dir, pd.rev, pd.deadline);
-		return -EIO;
-	}
-	if (remove_pending(env)) {
-		state_unlock(lock);
-		fprintf(stderr,
-			"cranegate: not confirmed: cannot remove "
-			"%s/pending.json "
-			"(%s); revision %u still reverts at %s\n",
-			env->state_dir, strerror(errno), pd.rev, pd.deadline);
-		return -EIO;
-	}
-	state_unlock(lock);
-	printf("confirmed revision %u, policy '%s': it stays\n", pd.rev,
-	       pd.policy);
-	return 0;
-}
-
-/* Is pid a cranegate process (a watchdog), not a pid reused after a boot? */
-static bool is_cranegate(int pid)
-{
-	char path[64], comm[32] = "";
-	FILE *f;
-
-	if (pid <= 0 || kill(pid, 0))
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = 0;
-	fclose(f);
-	return !strncmp(comm, "cranegate", 9);
-}
-
-int cg_confirm_resume(const struct cg_env *env, char *buf, size_t len,
-		      unsigned *rev)
-{
-	char pin_root[2 * PATH_MAX + 2], state_dir[2 * PATH_MAX + 2];
-	struct cg_env wenv = *env;
-	struct pending pd;
-	uint8_t sha[32];
-	int status, pfd[2], lock;
-	pid_t pid, wd = 0;
-
-	if (access(env->state_dir, F_OK) || read_pending(env, &pd) ||
-	    !unhex(pd.sha, sha, 32))
-		return -ENOENT;
-	policy_copy_path(env, sha, buf, len);
-	if (access(buf, R_OK)) {
-		fprintf(stderr,
-			"cranegate: revision %u awaits confirmation, but its "
-			"policy has no copy in %s/policies\n",
-			pd.rev, env->state_dir);
-		return -ENOENT;
-	}
-	*rev = pd.rev;
-	if (is_cranegate(pd.watchdog_pid))
-		return 0;
-
-	/* Its watchdog is gone (a reboot): a new one, as apply starts it. */
-	wenv.pin_root = absolute(env->pin_root, pin_root, sizeof(pin_root));
-	wenv.state_dir = absolute(env->state_dir, state_dir, sizeof(state_dir));
-	if (pipe2(pfd, O_CLOEXEC))
-		return 0;
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		close(pfd[0]);
-		watchdog_detach(pfd[1]);
-		/* Nothing of run's: not its log, socket or locks. */
-		close_range(3, ~0U, 0);
-		watchdog(&wenv, pd.token, -1);
-		_exit(0);
-	}
-	close(pfd[1]);
-	if (pid > 0) {
-		waitpid(pid, &status, 0);
-		if (read(pfd[0], &wd, sizeof(wd)) != sizeof(wd))
-			wd = 0;
-	}
-	close(pfd[0]);
-	if (wd <= 0) {
-		fprintf(stderr,
-			"cranegate: cannot start a watchdog for revision %u: "
-			"it will not revert by itself\n",
-			pd.rev);
-		return 0;
-	}
-	lock = state_lock(env);
-	if (!read_pending(env, &pd) && pd.rev == *rev) {
-		pd.watchdog_pid = wd;
-		write_pending(env, &pd);
-	}
-	state_unlock(lock);
-	syslog(LOG_NOTICE,
-	       "revision %u '%s' awaits confirmation until %s; its watchdog "
-	       "was gone, a new one (pid %d) reverts it unless confirmed",
-	       pd.rev, pd.policy, pd.deadline, wd);
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1803,9 +1358,9 @@ int cg_history_print(const struct cg_env *env, FILE *out)
 			env->state_dir, strerror(-err));
 		return err;
 	}
-	read_active(env, &act);
+	cg_hist_read_active(env, &act);
 	cg_hex(act.sha, 32, sha);
-	pending = !read_pending(env, &pd);
+	pending = !cg_hist_read_pending(env, &pd);
 	if (env->json)
 		fputc('[', out);
 	else
@@ -1915,7 +1470,7 @@ int cg_history_policy_path(const struct cg_env *env, const char *ref, char *buf,
 	bool found = false;
 
 	if (!strcmp(ref, "active")) {
-		read_active(env, &act);
+		cg_hist_read_active(env, &act);
 		if (!act.have) {
 			fprintf(stderr,
 				"cranegate: no policy is active at %s\n",
@@ -1931,7 +1486,7 @@ int cg_history_policy_path(const struct cg_env *env, const char *ref, char *buf,
 			for (i = 0; !*end && end != ref && i < n; i++)
 				if (is_revision(&rows[i]) &&
 				    rows[i].rev == rev &&
-				    unhex(rows[i].sha, sha, 32))
+				    cg_hist_unhex(rows[i].sha, sha, 32))
 					found = true;
 		free(rows);
 		if (!found) {
@@ -1942,7 +1497,7 @@ int cg_history_policy_path(const struct cg_env *env, const char *ref, char *buf,
 			return -ENOENT;
 		}
 	}
-	policy_copy_path(env, sha, buf, len);
+	cg_hist_policy_copy_path(env, sha, buf, len);
 	if (access(buf, R_OK)) {
 		fprintf(stderr,
 			"cranegate: %s: no kept copy of that policy in "
@@ -1984,7 +1539,7 @@ int cg_rollback(const struct cg_env *env, const char *rev_text)
 		}
 	} else {
 		/* The revision active before the current one. */
-		read_active(env, &act);
+		cg_hist_read_active(env, &act);
 		cg_hex(act.sha, 32, sha);
 		for (i = n; act.have && i-- > 0;)
 			if (is_revision(&rows[i]) &&
@@ -2012,11 +1567,11 @@ int cg_rollback(const struct cg_env *env, const char *rev_text)
 			goto out;
 		}
 	}
-	if (!unhex(target->sha, want, 32)) {
+	if (!cg_hist_unhex(target->sha, want, 32)) {
 		err = -EINVAL;
 		goto out;
 	}
-	policy_copy_path(env, want, path, sizeof(path));
+	cg_hist_policy_copy_path(env, want, path, sizeof(path));
 	d.file = path;
 	err = cg_policy_load(path, &p, &d);
 	cg_diags_free(&d);
@@ -2044,10 +1599,10 @@ out:
 			 !target ? "no such revision"
 				 : "the kept copy is missing or altered");
 		a.error = why;
-		lock = state_lock(env);
+		lock = cg_hist_state_lock(env);
 		if (lock >= 0)
-			audit_write(env, &a);
-		state_unlock(lock);
+			cg_hist_audit_write(env, &a);
+		cg_hist_state_unlock(lock);
 	}
 done:
 	cg_policy_free(p);
