@@ -129,7 +129,7 @@ static int mkdir_durable(const char *dir)
  * Create the state directory (and policies/), 0700, after checking that
  * what is there belongs to root and is writable by no one else.
  */
-static int state_mkdir(const struct cg_env *env)
+int cg_hist_state_mkdir(const struct cg_env *env)
 {
 	char dir[PATH_MAX];
 	int err;
@@ -273,8 +273,8 @@ static int write_file(const char *path, const char *buf, size_t len)
  * Keep the policy's bytes under policies/SHA.yaml: the bytes that were
  * parsed, so the file is read again and must hash to the policy's sha256.
  */
-static int keep_policy(const struct cg_env *env, const struct cg_policy *p,
-		       const char *path)
+int cg_hist_keep_policy(const struct cg_env *env, const struct cg_policy *p,
+			const char *path)
 {
 	char dst[PATH_MAX], *buf, *old;
 	uint8_t sha[32];
@@ -363,11 +363,6 @@ static long long json_get_num(const char *line, const char *key)
 }
 
 /* One line of the audit log, as history needs it. */
-struct hrow {
-	char time[32], action[16], policy[CG_NAME_MAX], sha[65], user[64];
-	char result[32], error[160], confirm_by[32];
-	unsigned rev, from_rev, reverts_rev;
-};
 
 static void hrow_parse(const char *line, struct hrow *r)
 {
@@ -430,8 +425,8 @@ static size_t settle_started(struct hrow *rows, size_t n)
 static unsigned warned_torn;
 
 /* Every audit line but checks, oldest first. */
-static int read_history(const struct cg_env *env, struct hrow **out,
-			size_t *n_out)
+int cg_hist_read_history(const struct cg_env *env, struct hrow **out,
+			 size_t *n_out)
 {
 	char path[PATH_MAX], *line = NULL;
 	struct hrow *rows = NULL, *v;
@@ -487,7 +482,7 @@ static int read_history(const struct cg_env *env, struct hrow **out,
 	return 0;
 }
 
-static bool is_revision(const struct hrow *r)
+bool cg_hist_is_revision(const struct hrow *r)
 {
 	return r->rev &&
 	       (!strcmp(r->result, "ok") || !strcmp(r->result, "unrecorded")) &&
@@ -511,12 +506,12 @@ static unsigned max_rev(const struct hrow *rows, size_t n)
 }
 
 /* The newest revision holding `sha` (hex), or 0. */
-static unsigned rev_of_sha(const struct hrow *rows, size_t n, const char *sha)
+unsigned cg_hist_rev_of_sha(const struct hrow *rows, size_t n, const char *sha)
 {
 	size_t i;
 
 	for (i = n; i-- > 0;)
-		if (is_revision(&rows[i]) && !strcmp(rows[i].sha, sha))
+		if (cg_hist_is_revision(&rows[i]) && !strcmp(rows[i].sha, sha))
 			return rows[i].rev;
 	return 0;
 }
@@ -775,9 +770,9 @@ out:
  * The diff of `p` against the policy active before (its kept copy).
  * Sets a->diff (to free with cg_diff_free, with *old) or a->diff_note.
  */
-static void audit_diff(const struct cg_env *env, struct audit *a,
-		       const struct cg_policy *p, struct cg_policy **old,
-		       struct cg_diff **diff)
+void cg_hist_audit_diff(const struct cg_env *env, struct audit *a,
+			const struct cg_policy *p, struct cg_policy **old,
+			struct cg_diff **diff)
 {
 	struct cg_diags d = {};
 	char path[PATH_MAX];
@@ -814,7 +809,7 @@ static void audit_diff(const struct cg_env *env, struct audit *a,
 /* Hooks of apply, detach and status                                   */
 
 /* Why begin refused, for the audit line and the operator. */
-static int refuse(struct cg_change *ch, int err, const char *what)
+int cg_hist_refuse(struct cg_change *ch, int err, const char *what)
 {
 	snprintf(ch->whybuf, sizeof(ch->whybuf), "%s: %s", what,
 		 strerror(-err));
@@ -852,20 +847,22 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 			  "active";
 		return -ESTALE;
 	}
-	if ((err = state_mkdir(env))) {
+	if ((err = cg_hist_state_mkdir(env))) {
 		ch->no_state = true;
 		return err;
 	}
 	/* Recorded before it happens: the copy first, then the line. */
-	if ((err = keep_policy(env, p, policy_path)))
-		return refuse(ch, err, "cannot keep a copy of the policy");
+	if ((err = cg_hist_keep_policy(env, p, policy_path)))
+		return cg_hist_refuse(ch, err,
+				      "cannot keep a copy of the policy");
 
 	lock = cg_hist_state_lock(env);
 	if (lock < 0)
-		return refuse(ch, lock, "cannot lock the state directory");
-	if ((err = read_history(env, &rows, &n))) {
+		return cg_hist_refuse(ch, lock,
+				      "cannot lock the state directory");
+	if ((err = cg_hist_read_history(env, &rows, &n))) {
 		cg_hist_state_unlock(lock);
-		return refuse(ch, err, "cannot read the audit log");
+		return cg_hist_refuse(ch, err, "cannot read the audit log");
 	}
 	if (ch->confirm_s) {
 		/* apply --confirm: the way back must be there. */
@@ -881,7 +878,8 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 			cg_hex(act.sha, 32, pd.revert_sha);
 			snprintf(pd.revert_policy, sizeof(pd.revert_policy),
 				 "%s", act.name);
-			pd.revert_rev = rev_of_sha(rows, n, pd.revert_sha);
+			pd.revert_rev =
+				cg_hist_rev_of_sha(rows, n, pd.revert_sha);
 		}
 		if (pd.revert_sha[0]) {
 			uint8_t sha[32];
@@ -929,23 +927,24 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 		a.prev_name = act.name;
 		a.prev_sha = act.sha;
 		cg_hex(act.sha, 32, h);
-		a.prev_rev = rev_of_sha(rows, n, h);
+		a.prev_rev = cg_hist_rev_of_sha(rows, n, h);
 	}
 	free(rows);
 	if ((err = cg_hist_audit_write(env, &a))) {
 		cg_hist_state_unlock(lock);
 		ch->rev = 0; /* not recorded: not given out */
-		return refuse(ch, err,
-			      "cannot record the change in the "
-			      "audit log");
+		return cg_hist_refuse(ch, err,
+				      "cannot record the change in the "
+				      "audit log");
 	}
 	if (pd.token[0]) {
 		/* Armed before anything switches. */
 		pd.rev = ch->rev;
 		if ((err = cg_hist_write_pending(env, &pd))) {
 			cg_hist_state_unlock(lock);
-			return refuse(ch, err,
-				      "cannot write the pending confirmation");
+			return cg_hist_refuse(
+				ch, err,
+				"cannot write the pending confirmation");
 		}
 		ch->armed = true;
 	}
@@ -965,7 +964,7 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 	char errbuf[160], sha_hex[65];
 	int lock, werr;
 
-	if (ch->no_state || (!ch->begun && state_mkdir(env)))
+	if (ch->no_state || (!ch->begun && cg_hist_state_mkdir(env)))
 		return; /* no state directory that can hold the record */
 	a.rev = ch->rev;
 	a.policy = p ? p->name : NULL;
@@ -978,12 +977,12 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 		a.prev_name = ch->old_name;
 		a.prev_sha = ch->old_sha;
 	}
-	audit_diff(env, &a, p, &old, &diff);
+	cg_hist_audit_diff(env, &a, p, &old, &diff);
 
 	lock = cg_hist_state_lock(env);
-	if (!read_history(env, &rows, &n) && a.has_prev) {
+	if (!cg_hist_read_history(env, &rows, &n) && a.has_prev) {
 		cg_hex(ch->old_sha, 32, sha_hex);
-		a.prev_rev = rev_of_sha(rows, n, sha_hex);
+		a.prev_rev = cg_hist_rev_of_sha(rows, n, sha_hex);
 	}
 	if (err) {
 		a.result = "failed";
@@ -1090,257 +1089,6 @@ void cg_change_detached(const struct cg_env *env, int err)
 }
 
 /* ------------------------------------------------------------------ */
-/* Shadow evaluation (apply --shadow, --promote, --shadow-stop)         */
-
-int cg_history_keep(const struct cg_env *env, const struct cg_policy *p,
-		    const char *policy_path)
-{
-	int err = state_mkdir(env);
-
-	return err ? err : keep_policy(env, p, policy_path);
-}
-
-int cg_history_copy(const struct cg_env *env, const uint8_t *sha, char *buf,
-		    size_t len)
-{
-	cg_hist_policy_copy_path(env, sha, buf, len);
-	return access(buf, R_OK) ? -ENOENT : 0;
-}
-
-void cg_audit_shadow(const struct cg_env *env, const char *action,
-		     const struct cg_policy *p, const char *name,
-		     const uint8_t *sha, const char *policy_path, int err,
-		     const char *why)
-{
-	struct audit a = {.action = action, .file = policy_path};
-	struct cg_policy *old = NULL;
-	struct cg_diff *diff = NULL;
-	struct hrow *rows = NULL;
-	struct active act;
-	char errbuf[160], h[65];
-	size_t n = 0;
-	int lock;
-
-	if (state_mkdir(env))
-		return;
-	a.policy = p ? p->name : name;
-	a.sha = p ? p->sha256 : sha;
-	a.result = err ? "failed" : "ok";
-	if (err) {
-		snprintf(errbuf, sizeof(errbuf), "%s",
-			 why ? why : strerror(-err));
-		a.error = errbuf;
-	}
-	/* What the candidate would change against the live policy. */
-	cg_hist_read_active(env, &act);
-	if (act.have) {
-		a.has_prev = true;
-		a.prev_name = act.name;
-		a.prev_sha = act.sha;
-	}
-	if (p)
-		audit_diff(env, &a, p, &old, &diff);
-	lock = cg_hist_state_lock(env);
-	if (act.have && !read_history(env, &rows, &n)) {
-		cg_hex(act.sha, 32, h);
-		a.prev_rev = rev_of_sha(rows, n, h);
-	}
-	cg_hist_audit_write(env, &a);
-	cg_hist_state_unlock(lock);
-	free(rows);
-	cg_diff_free(diff);
-	cg_policy_free(old);
-}
-
-unsigned cg_history_rev_of_id(const struct cg_env *env, unsigned long long id)
-{
-	struct hrow *rows = NULL;
-	unsigned rev = 0;
-	char prefix[17];
-	size_t n = 0, i;
-
-	snprintf(prefix, sizeof(prefix), "%016llx", id);
-	if (read_history(env, &rows, &n))
-		return 0;
-	for (i = n; i-- > 0 && !rev;)
-		if (is_revision(&rows[i]) && !strncmp(rows[i].sha, prefix, 16))
-			rev = rows[i].rev;
-	free(rows);
-	return rev;
-}
-
-/*
- * Whether the pin root and the state directory are root's alone (apply,
- * rollback and run refuse them otherwise), and the run managing the gate.
- */
-static void dirs_status(const struct cg_env *env, FILE *out, bool json)
-{
-	const char *dirs[2] = {env->pin_root, env->state_dir};
-	const char *roles[2] = {"pin root", "state directory"};
-	char *msg[2] = {};
-	size_t len, i;
-	bool bad = false;
-	int pid;
-
-	for (i = 0; i < 2; i++) {
-		FILE *m = open_memstream(&msg[i], &len);
-
-		if (m) {
-			bad |= cg_dir_perm_check(dirs[i], roles[i], i == 0, m);
-			fclose(m);
-		}
-		if (msg[i] && (len = strlen(msg[i])) && msg[i][len - 1] == '\n')
-			msg[i][len - 1] = 0;
-	}
-	if (json) {
-		fprintf(out,
-			", \"directories_ok\": %s, \"directory_problems\": [",
-			bad ? "false" : "true");
-		for (i = 0, len = 0; i < 2; i++)
-			if (msg[i] && msg[i][0]) {
-				fputs(len++ ? ", " : "", out);
-				cg_json_str(out, msg[i]);
-			}
-		fputs("], \"run_pid\": ", out);
-		if (cg_run_holder(env, &pid) && pid > 0)
-			fprintf(out, "%d", pid);
-		else
-			fputs("null", out);
-	} else {
-		if (!bad)
-			fprintf(out,
-				"access:   pin root %s and state directory %s "
-				"are root's and writable by no one else\n",
-				env->pin_root, env->state_dir);
-		for (i = 0; i < 2; i++)
-			if (msg[i] && msg[i][0])
-				fprintf(out, "access:   %s\n", msg[i]);
-		if (cg_run_holder(env, &pid))
-			fprintf(out,
-				"run:      `cranegate run` (pid %d) manages "
-				"this gate (detach refuses while it runs)\n",
-				pid);
-	}
-	free(msg[0]);
-	free(msg[1]);
-}
-
-void cg_history_status(const struct cg_env *env, FILE *out, bool json)
-{
-	struct hrow *rows = NULL;
-	struct active act;
-	struct pending pd;
-	size_t n = 0;
-	unsigned rev = 0;
-	char sha[65];
-	bool pending;
-
-	dirs_status(env, out, json);
-	cg_hist_read_active(env, &act);
-	if (act.have && !read_history(env, &rows, &n)) {
-		cg_hex(act.sha, 32, sha);
-		rev = rev_of_sha(rows, n, sha);
-	}
-	free(rows);
-	pending = !cg_hist_read_pending(env, &pd);
-	if (json) {
-		fputs(", \"revision\": ", out);
-		if (rev)
-			fprintf(out, "%u", rev);
-		else
-			fputs("null", out);
-		fputs(", \"pending_confirm\": ", out);
-		if (!pending) {
-			fputs("null", out);
-			return;
-		}
-		fprintf(out, "{\"rev\": %u, \"policy\": ", pd.rev);
-		cg_json_str(out, pd.policy);
-		fprintf(out,
-			", \"sha256\": \"%s\", \"deadline\": \"%s\", "
-			"\"seconds_left\": %lld, \"revert_to\": ",
-			pd.sha, pd.deadline,
-			pd.deadline_ms > cg_hist_now_ms()
-				? (pd.deadline_ms - cg_hist_now_ms() + 999) /
-					  1000
-				: 0);
-		cg_json_str(out, pd.revert_sha[0] ? pd.revert_policy : NULL);
-		fputs(", \"revert_rev\": ", out);
-		if (pd.revert_rev)
-			fprintf(out, "%u", pd.revert_rev);
-		else
-			fputs("null", out);
-		fprintf(out,
-			", \"watchdog_pid\": %d, \"watchdog_running\": %s}",
-			pd.watchdog_pid,
-			pd.watchdog_pid > 0 && !kill(pd.watchdog_pid, 0)
-				? "true"
-				: "false");
-		return;
-	}
-	if (rev)
-		fprintf(out, "revision: %u (cranegate history)\n", rev);
-	if (!pending)
-		return;
-	if (pd.deadline_ms > cg_hist_now_ms())
-		fprintf(out,
-			"confirm:  revision %u '%s' reverts to %s in %lld s "
-			"(at %s) unless `cranegate confirm` runs\n",
-			pd.rev, pd.policy,
-			pd.revert_sha[0] ? pd.revert_policy
-					 : "no policy (detach)",
-			(pd.deadline_ms - cg_hist_now_ms() + 999) / 1000,
-			pd.deadline);
-	else
-		fprintf(out,
-			"confirm:  revision %u '%s' was due to revert at "
-			"%s%s\n",
-			pd.rev, pd.policy, pd.deadline,
-			pd.watchdog_pid > 0 && !kill(pd.watchdog_pid, 0)
-				? " (reverting)"
-				: "; its watchdog is gone: `cranegate "
-				  "rollback` or `cranegate confirm`");
-}
-
-void cg_audit_check(const struct cg_env *env, const char *path,
-		    const struct cg_policy *p, const struct cg_diags *d,
-		    int err)
-{
-	struct audit a = {.action = "check", .file = path, .counts = true};
-	struct cg_policy *old = NULL;
-	struct cg_diff *diff = NULL;
-	struct active act;
-	struct stat st;
-	int lock;
-
-	/* A check must not need (or create) the state of a live gate. */
-	if (stat(env->state_dir, &st) || !S_ISDIR(st.st_mode) ||
-	    access(env->state_dir, W_OK) ||
-	    cg_dir_perm_check(env->state_dir, "state directory", false, NULL))
-		return;
-	a.policy = p ? p->name : NULL;
-	a.sha = p ? p->sha256 : NULL;
-	a.result = err ? "invalid" : "valid";
-	a.errors = d->n_errors;
-	a.warnings = d->n_warnings;
-	if (!err && p) {
-		cg_hist_read_active(env, &act);
-		if (act.have) {
-			a.has_prev = true;
-			a.prev_name = act.name;
-			a.prev_sha = act.sha;
-		}
-		audit_diff(env, &a, p, &old, &diff);
-	}
-	lock = cg_hist_state_lock(env);
-	if (lock >= 0)
-		cg_hist_audit_write(env, &a);
-	cg_hist_state_unlock(lock);
-	cg_diff_free(diff);
-	cg_policy_free(old);
-}
-
-/* ------------------------------------------------------------------ */
 /* history and rollback                                                */
 
 int cg_history_print(const struct cg_env *env, FILE *out)
@@ -1353,7 +1101,7 @@ int cg_history_print(const struct cg_env *env, FILE *out)
 	char sha[65];
 	int err;
 
-	if ((err = read_history(env, &rows, &n))) {
+	if ((err = cg_hist_read_history(env, &rows, &n))) {
 		fprintf(stderr, "cranegate: cannot read %s/audit.jsonl: %s\n",
 			env->state_dir, strerror(-err));
 		return err;
@@ -1372,7 +1120,7 @@ int cg_history_print(const struct cg_env *env, FILE *out)
 		bool confirmed = false, reverted = false, is_active = false;
 
 		snprintf(result, sizeof(result), "%s", r->result);
-		if (is_revision(r)) {
+		if (cg_hist_is_revision(r)) {
 			for (j = i + 1; j < n; j++) {
 				if (!strcmp(rows[j].action, "confirm") &&
 				    rows[j].rev == r->rev &&
@@ -1444,7 +1192,7 @@ int cg_history_print(const struct cg_env *env, FILE *out)
 				 sizeof(result) - strlen(result),
 				 " (revision %u not confirmed)",
 				 r->reverts_rev);
-		if (is_revision(r))
+		if (cg_hist_is_revision(r))
 			snprintf(revs, sizeof(revs), "%s%u",
 				 is_active ? "*" : "", r->rev);
 		else
@@ -1482,9 +1230,9 @@ int cg_history_policy_path(const struct cg_env *env, const char *ref, char *buf,
 	} else {
 		unsigned long rev = strtoul(ref, &end, 10);
 
-		if (!read_history(env, &rows, &n))
+		if (!cg_hist_read_history(env, &rows, &n))
 			for (i = 0; !*end && end != ref && i < n; i++)
-				if (is_revision(&rows[i]) &&
+				if (cg_hist_is_revision(&rows[i]) &&
 				    rows[i].rev == rev &&
 				    cg_hist_unhex(rows[i].sha, sha, 32))
 					found = true;
@@ -1521,13 +1269,13 @@ int cg_rollback(const struct cg_env *env, const char *rev_text)
 	size_t n = 0, i, cur = SIZE_MAX;
 	int err, lock;
 
-	if ((err = read_history(env, &rows, &n)))
+	if ((err = cg_hist_read_history(env, &rows, &n)))
 		return err;
 	if (rev_text) {
 		unsigned long rev = strtoul(rev_text, &end, 10);
 
 		for (i = 0; !*end && end != rev_text && i < n; i++)
-			if (is_revision(&rows[i]) && rows[i].rev == rev)
+			if (cg_hist_is_revision(&rows[i]) && rows[i].rev == rev)
 				target = &rows[i];
 		if (!target) {
 			fprintf(stderr,
@@ -1542,7 +1290,7 @@ int cg_rollback(const struct cg_env *env, const char *rev_text)
 		cg_hist_read_active(env, &act);
 		cg_hex(act.sha, 32, sha);
 		for (i = n; act.have && i-- > 0;)
-			if (is_revision(&rows[i]) &&
+			if (cg_hist_is_revision(&rows[i]) &&
 			    !strcmp(rows[i].sha, sha)) {
 				cur = i;
 				break;
@@ -1550,11 +1298,11 @@ int cg_rollback(const struct cg_env *env, const char *rev_text)
 		if (!act.have) {
 			/* Detached: the last policy applied. */
 			for (i = n; i-- > 0 && !target;)
-				if (is_revision(&rows[i]))
+				if (cg_hist_is_revision(&rows[i]))
 					target = &rows[i];
 		} else {
 			for (i = cur == SIZE_MAX ? n : cur; i-- > 0 && !target;)
-				if (is_revision(&rows[i]) &&
+				if (cg_hist_is_revision(&rows[i]) &&
 				    strcmp(rows[i].sha, sha))
 					target = &rows[i];
 		}

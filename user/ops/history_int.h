@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Shared by history.c and confirm.c (apply --confirm and its watchdog):
+ * Shared by history.c, confirm.c (apply --confirm and its watchdog) and
+ * shadow_audit.c:
  * the state directory's records and locks. Not an interface of the layer;
  * history.h is.
  */
@@ -12,6 +13,12 @@
 #include <stdint.h>
 
 #include "history.h"
+
+struct hrow {
+	char time[32], action[16], policy[CG_NAME_MAX], sha[65], user[64];
+	char result[32], error[160], confirm_by[32];
+	unsigned rev, from_rev, reverts_rev;
+};
 
 struct active {
 	bool have;
@@ -64,6 +71,18 @@ void cg_hist_state_path(const struct cg_env *env, const char *name, char *buf,
 void cg_hist_state_unlock(int fd);
 bool cg_hist_unhex(const char *s, uint8_t *out, size_t n);
 int cg_hist_write_pending(const struct cg_env *env, const struct pending *pd);
+
+void cg_hist_audit_diff(const struct cg_env *env, struct audit *a,
+			const struct cg_policy *p, struct cg_policy **old,
+			struct cg_diff **diff);
+bool cg_hist_is_revision(const struct hrow *r);
+int cg_hist_keep_policy(const struct cg_env *env, const struct cg_policy *p,
+			const char *path);
+int cg_hist_read_history(const struct cg_env *env, struct hrow **out,
+			 size_t *n_out);
+int cg_hist_refuse(struct cg_change *ch, int err, const char *what);
+unsigned cg_hist_rev_of_sha(const struct hrow *rows, size_t n, const char *sha);
+int cg_hist_state_mkdir(const struct cg_env *env);
 
 /* apply --confirm SECONDS: at most a day. */
 #define MAX_CONFIRM_S (24 * 3600)
