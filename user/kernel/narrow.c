@@ -196,35 +196,51 @@ static int64_t new_until(const struct cg_compiled *c,
 }
 
 /*
- * The keys first, then the entries. A write to an entry of a hash map
- * puts a new element at the head of its bucket, so walking with
- * get_next_key while writing can meet a key twice (or skip one); the
- * keys are collected before anything is written.
+ * The keys first, then the entries, read bucket by bucket
+ * (bpf_map_lookup_batch). A write to a hash map's entry puts a new element
+ * at the head of its bucket, and a deleted key sends get_next_key back to
+ * the start, so walking with get_next_key while the gate (or this walk)
+ * writes meets keys twice; a batch walk visits each bucket once.
  */
-static struct cg_conn_key *conn_keys(int fd, size_t *n)
-{
-	struct cg_conn_key *keys = NULL, *k;
-	size_t cap = 0;
-	bool first = true;
+#define KEYS_BATCH 1024
 
+static int conn_keys(int fd, struct cg_conn_key **out, size_t *n)
+{
+	struct cg_conn_key *keys = NULL, *k, batch;
+	struct cg_conn_val *vals;
+	bool first = true;
+	int err;
+
+	*out = NULL;
 	*n = 0;
+	vals = calloc(KEYS_BATCH, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
 	for (;;) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 256;
-			k = realloc(keys, cap * sizeof(*keys));
-			if (!k) {
-				free(keys);
-				return NULL;
-			}
-			keys = k;
-		}
-		if (bpf_map_get_next_key(fd, first ? NULL : &keys[*n - 1],
-					 &keys[*n]))
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 got = KEYS_BATCH;
+
+		k = realloc(keys, (*n + KEYS_BATCH) * sizeof(*keys));
+		if (!k) {
+			err = -ENOMEM;
 			break;
+		}
+		keys = k;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
+					   keys + *n, vals, &got, &o);
+		err = err ? -errno : 0;
+		*n += got;
 		first = false;
-		(*n)++;
+		if (err)
+			break;
 	}
-	return keys;
+	free(vals);
+	if (err != -ENOENT) { /* ENOENT: the walk is done */
+		free(keys);
+		return err;
+	}
+	*out = keys;
+	return 0;
 }
 
 int cg_conns_narrow(int conns_fd, const struct cg_compiled *c,
@@ -242,11 +258,11 @@ int cg_conns_narrow(int conns_fd, const struct cg_compiled *c,
 	all_open = windows_open(c->policy);
 	if (!all_open)
 		return -ENOMEM;
-	keys = conn_keys(conns_fd, &n);
-	if (!keys) {
+	err = conn_keys(conns_fd, &keys, &n);
+	if (err) {
 		free(all_open->flows);
 		free(all_open);
-		return -ENOMEM;
+		return err;
 	}
 	for (i = 0; i < n; i++) {
 		struct cg_conn_val v;
