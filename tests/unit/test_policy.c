@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "hex.h"
 #include "policy.h"
 
 CG_TEST_GLOBALS;
@@ -1232,8 +1233,28 @@ static void test_self(void)
 	cg_diags_free(&d);
 }
 
+/* hex.h: a sha256 printed, and read back from the state directory. */
+static void test_hex(void)
+{
+	uint8_t b[4] = {0x00, 0x9f, 0xa0, 0xff}, r[4];
+	char h[9];
+
+	cg_hex(b, 4, h);
+	ASSERT_STREQ(h, "009fa0ff", "hex: lowercase, two digits a byte");
+	ASSERT_TRUE(cg_unhex(h, r, 4) && !memcmp(r, b, 4),
+		    "unhex: reads back what hex wrote");
+	ASSERT_TRUE(cg_unhex("009FA0FF", r, 4) && !memcmp(r, b, 4),
+		    "unhex: upper case too");
+	ASSERT_FALSE(cg_unhex("009fa0f", r, 4), "unhex: one digit short");
+	ASSERT_FALSE(cg_unhex("009fa0ff0", r, 4), "unhex: one digit long");
+	ASSERT_FALSE(cg_unhex("009fa0fg", r, 4), "unhex: not a digit");
+	ASSERT_FALSE(cg_unhex("+09fa0ff", r, 4), "unhex: no sign");
+	ASSERT_FALSE(cg_unhex(" 09fa0ff", r, 4), "unhex: no blank");
+}
+
 int main(void)
 {
+	test_hex();
 	test_prefix();
 	test_valid();
 	test_sha256();

@@ -84,7 +84,10 @@ static unsigned ev_revision(void *ctx, unsigned long long policy_id)
 
 	if (policy_id != s->rev_id) {
 		s->rev_id = policy_id;
-		s->rev = cg_change_rev_of_id(s->env, policy_id);
+		s->rev = cg_change_hooks()->rev_of_id
+				 ? cg_change_hooks()->rev_of_id(s->env,
+								policy_id)
+				 : 0;
 	}
 	return s->rev;
 }

@@ -359,11 +359,6 @@ const struct cg_change_hooks *cg_change_hooks(void)
 	return &hooks;
 }
 
-unsigned cg_change_rev_of_id(const struct cg_env *env, unsigned long long id)
-{
-	return hooks.rev_of_id ? hooks.rev_of_id(env, id) : 0;
-}
-
 int cg_apply(const struct cg_env *env, const char *policy_path)
 {
 	return cg_apply_change(env, policy_path, NULL);

@@ -69,14 +69,13 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 		    struct cg_change *ch);
 
 /*
- * Change control hooks in from the layer above (history.c installs them,
- * cg_history_install): the transaction calls begin under the pin root's
- * lock before anything switches (non-zero: it stops, nothing changed) and
- * end on every way out; detaching before a detach (non-zero: no detach)
- * and detached after. status adds its lines to cg_status; rev_of_id names
- * the revision of an event's policy id (0: none); shadow_status adds the
- * shadow's lines. Any may be NULL. The command line (cli/main.c) wires
- * them.
+ * Change control hooks in from the layers above (history.c, shadow.c): the
+ * transaction calls begin under the pin root's lock before anything
+ * switches (non-zero: it stops, nothing changed) and end on every way out;
+ * detaching before a detach (non-zero: no detach) and detached after.
+ * status and shadow_status add their lines to cg_status; rev_of_id names
+ * the revision of an event's policy id (0: none). Any may be NULL. The
+ * command line (cli/main.c) wires them.
  */
 struct cg_policy;
 struct cg_active;
@@ -94,8 +93,6 @@ struct cg_change_hooks {
 			      const struct cg_active *live);
 };
 void cg_change_hooks_set(const struct cg_change_hooks *h);
-/* The hooks' revision of a policy id (0: none, or no hooks). */
-unsigned cg_change_rev_of_id(const struct cg_env *env, unsigned long long id);
 
 /* The hooks as set (every field may be NULL). */
 const struct cg_change_hooks *cg_change_hooks(void);

@@ -90,8 +90,8 @@ static int revert(const struct cg_env *env, const struct pending *pd)
 				       .expect_active = true};
 		uint8_t sha[32];
 
-		cg_hist_unhex(pd->revert_sha, sha, 32);
-		cg_hist_unhex(pd->sha, ch.expect_sha, 32);
+		cg_unhex(pd->revert_sha, sha, 32);
+		cg_unhex(pd->sha, ch.expect_sha, 32);
 		cg_hist_policy_copy_path(env, sha, path, sizeof(path));
 		err = cg_apply_change(env, path, &ch);
 		if (err)
@@ -112,7 +112,7 @@ static int revert(const struct cg_env *env, const struct pending *pd)
 		uint8_t sha[32];
 
 		cg_hist_read_active(env, &act);
-		cg_hist_unhex(pd->sha, sha, 32);
+		cg_unhex(pd->sha, sha, 32);
 		if (!act.have || memcmp(act.sha, sha, 32))
 			return -ESTALE; /* something else is active now */
 		cg_hist_detach_action = "revert";
@@ -320,7 +320,7 @@ int cg_confirm(const struct cg_env *env)
 	}
 	a.rev = pd.rev;
 	a.policy = pd.policy;
-	a.sha = cg_hist_unhex(pd.sha, sha, 32) ? sha : NULL;
+	a.sha = cg_unhex(pd.sha, sha, 32) ? sha : NULL;
 	a.result = "ok";
 	/* Recorded before it takes effect: else the revert still comes. */
 	if (cg_hist_audit_write(env, &a)) {
@@ -375,7 +375,7 @@ int cg_confirm_resume(const struct cg_env *env, char *buf, size_t len,
 	pid_t pid, wd = 0;
 
 	if (access(env->state_dir, F_OK) || cg_hist_read_pending(env, &pd) ||
-	    !cg_hist_unhex(pd.sha, sha, 32))
+	    !cg_unhex(pd.sha, sha, 32))
 		return -ENOENT;
 	cg_hist_policy_copy_path(env, sha, buf, len);
 	if (access(buf, R_OK)) {

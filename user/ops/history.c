@@ -37,22 +37,6 @@
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-bool cg_hist_unhex(const char *s, uint8_t *out, size_t n)
-{
-	size_t i;
-
-	if (strlen(s) != 2 * n)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return false;
-		out[i] = v;
-	}
-	return true;
-}
-
 static void iso_time(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
@@ -884,7 +868,7 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 		if (pd.revert_sha[0]) {
 			uint8_t sha[32];
 
-			cg_hist_unhex(pd.revert_sha, sha, 32);
+			cg_unhex(pd.revert_sha, sha, 32);
 			cg_hist_policy_copy_path(env, sha, path, sizeof(path));
 			if (access(path, R_OK)) {
 				fprintf(stderr,
@@ -1234,7 +1218,7 @@ int cg_history_policy_path(const struct cg_env *env, const char *ref, char *buf,
 			for (i = 0; !*end && end != ref && i < n; i++)
 				if (cg_hist_is_revision(&rows[i]) &&
 				    rows[i].rev == rev &&
-				    cg_hist_unhex(rows[i].sha, sha, 32))
+				    cg_unhex(rows[i].sha, sha, 32))
 					found = true;
 		free(rows);
 		if (!found) {
@@ -1315,7 +1299,7 @@ int cg_rollback(const struct cg_env *env, const char *rev_text)
 			goto out;
 		}
 	}
-	if (!cg_hist_unhex(target->sha, want, 32)) {
+	if (!cg_unhex(target->sha, want, 32)) {
 		err = -EINVAL;
 		goto out;
 	}

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Shared by history.c, confirm.c (apply --confirm and its watchdog) and
- * shadow_audit.c:
- * the state directory's records and locks. Not an interface of the layer;
- * history.h is.
+ * shadow_audit.c: the state directory's records and locks. Not an
+ * interface of the layer; history.h is.
  */
 #ifndef CRANEGATE_HISTORY_INT_H
 #define CRANEGATE_HISTORY_INT_H
@@ -69,7 +68,6 @@ int cg_hist_state_lock(const struct cg_env *env);
 void cg_hist_state_path(const struct cg_env *env, const char *name, char *buf,
 			size_t len);
 void cg_hist_state_unlock(int fd);
-bool cg_hist_unhex(const char *s, uint8_t *out, size_t n);
 int cg_hist_write_pending(const struct cg_env *env, const struct pending *pd);
 
 void cg_hist_audit_diff(const struct cg_env *env, struct audit *a,

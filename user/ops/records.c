@@ -45,6 +45,7 @@
 #include <fixbuf/public.h>
 
 #include "gate.h"
+#include "loader.h"
 #include "output.h"
 #include "records.h"
 
@@ -636,13 +637,11 @@ int cg_records_sweep(struct cg_records *r, FILE *log)
 	static struct cg_conn_val vals[BATCH];
 	struct cg_conn_key batch;
 	struct cg_active *a = NULL;
-	char path[512];
 	bool first = true;
 	int fd, err = 0;
 	unsigned i;
 
-	snprintf(path, sizeof(path), "%s/conns", r->env->pin_root);
-	fd = bpf_obj_get(path);
+	fd = cg_pin_fd(r->env, "conns");
 	if (fd < 0)
 		return -errno;
 	if (cg_kernel_jiffies(&r->jnow)) {
