@@ -97,6 +97,7 @@ struct track {
 	unsigned long long gen; /* the last sweep that saw it */
 	bool done;		/* its end was reported */
 	long long last_report_ms;
+	long long start_ms; /* wall time of its start, fixed when first seen */
 	unsigned long long sent_pkts[2], sent_bytes[2]; /* in IPFIX records */
 	char flow[CG_META_NAME_MAX], zone_from[CG_META_NAME_MAX],
 		zone_to[CG_META_NAME_MAX];
@@ -247,6 +248,19 @@ static long long wall_ms(const struct cg_records *r, unsigned long long j)
 	return r->off_ms + (long long)(j * 1000 / r->hz);
 }
 
+/*
+ * A connection's start is converted once, when a sweep first sees it: the
+ * offset between the clocks may be measured again later (a loaded machine,
+ * a clock step), and every record of one connection must carry the same
+ * start. Its end is never before its start.
+ */
+static long long end_ms(const struct cg_records *r, const struct track *t)
+{
+	long long e = wall_ms(r, t->val.last);
+
+	return e < t->start_ms ? t->start_ms : e;
+}
+
 static void iso_ms(long long ms, char *buf, size_t len)
 {
 	time_t s = ms / 1000;
@@ -292,7 +306,7 @@ static void json_record(struct cg_records *r, FILE *log, const struct track *t,
 	char src[64], dst[64], ts[80], tstart[80], tend[80],
 		ifname[IF_NAMESIZE];
 	char fn[1200];
-	long long s_ms = wall_ms(r, v->cnt.start), e_ms = wall_ms(r, v->last);
+	long long s_ms = t->start_ms, e_ms = end_ms(r, t);
 	unsigned i;
 
 	cg_addr_format(k->family, o ? k->b : k->a, src, sizeof(src));
@@ -443,8 +457,8 @@ static void ipfix_record(struct cg_records *r, struct track *t,
 		r->lost++;
 		return;
 	}
-	rec.start_ms = wall_ms(r, v->cnt.start);
-	rec.end_ms = wall_ms(r, v->last);
+	rec.start_ms = t->start_ms;
+	rec.end_ms = end_ms(r, t);
 	rec.packets = v->cnt.packets[o] - t->sent_pkts[0];
 	rec.octets = v->cnt.bytes[o] - t->sent_bytes[0];
 	rec.rev_packets = v->cnt.packets[!o] - t->sent_pkts[1];
@@ -599,7 +613,8 @@ static void see(struct cg_records *r, FILE *log, struct cg_active *a,
 		       sizeof(*t) - sizeof(t->next));
 		t->key = *k;
 		t->val = *v;
-		t->last_report_ms = wall_ms(r, v->cnt.start);
+		t->start_ms = wall_ms(r, v->cnt.start);
+		t->last_report_ms = t->start_ms;
 	} else if (!t) {
 		t = calloc(1, sizeof(*t));
 		if (!t)
@@ -608,7 +623,8 @@ static void see(struct cg_records *r, FILE *log, struct cg_active *a,
 		t->val = *v;
 		t->next = r->buckets[h];
 		r->buckets[h] = t;
-		t->last_report_ms = wall_ms(r, v->cnt.start);
+		t->start_ms = wall_ms(r, v->cnt.start);
+		t->last_report_ms = t->start_ms;
 		/* Ended before this run looked: not ours to report. */
 		if (r->gen == 1 && (ended(r, v) || expired(r, k, v)))
 			t->done = true;
@@ -644,20 +660,28 @@ int cg_records_sweep(struct cg_records *r, FILE *log)
 	fd = cg_pin_fd(r->env, "conns");
 	if (fd < 0)
 		return -errno;
-	if (cg_kernel_jiffies(&r->jnow)) {
-		close(fd);
-		return -ENOENT;
-	}
-	r->hz = cg_kernel_hz();
-	r->now_ms = clock_ms(CLOCK_REALTIME);
-	r->tai_ns = (unsigned long long)clock_ms(CLOCK_TAI) * 1000000ull;
+	/*
+	 * The offset between the clocks: realtime read on both sides of the
+	 * jiffies, so a read delayed by load (a flood, a busy CPU) is seen
+	 * and does not move the offset.
+	 */
 	{
-		long long off = r->now_ms - (long long)(r->jnow * 1000 / r->hz);
+		long long t0 = clock_ms(CLOCK_REALTIME), t1, off;
 
-		if (!r->off_set || llabs(off - r->off_ms) > 100)
+		if (cg_kernel_jiffies(&r->jnow)) {
+			close(fd);
+			return -ENOENT;
+		}
+		t1 = clock_ms(CLOCK_REALTIME);
+		r->hz = cg_kernel_hz();
+		r->now_ms = t1;
+		off = (t0 + t1) / 2 - (long long)(r->jnow * 1000 / r->hz);
+		if (!r->off_set ||
+		    (t1 - t0 <= 20 && llabs(off - r->off_ms) > 100))
 			r->off_ms = off;
 		r->off_set = true;
 	}
+	r->tai_ns = (unsigned long long)clock_ms(CLOCK_TAI) * 1000000ull;
 	r->gen++;
 	r->written = 0;
 	cg_active_open(r->env, &a);
