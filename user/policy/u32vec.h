@@ -53,4 +53,20 @@ static inline void u32vec_sort_unique(struct u32vec *a)
 	a->n = j + 1;
 }
 
+/* x in a sorted vector. */
+static inline bool u32vec_has(const struct u32vec *a, uint32_t x)
+{
+	size_t lo = 0, hi = a->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (a->v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < a->n && a->v[lo] == x;
+}
+
 #endif
