@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "history.h"
 
@@ -56,6 +57,15 @@ struct audit {
 	const char *diff_note; /* why there is no diff */
 };
 
+/* Who is doing this: the sudo user, else the login, else the uid's name. */
+struct who {
+	char user[64], login[64], sudo_user[64];
+	unsigned uid;
+};
+void cg_hist_who_am_i(struct who *w);
+void cg_hist_iso_time(time_t t, char *buf, size_t len);
+/* The highest revision number ever given out (numbers are never reused). */
+unsigned cg_hist_max_rev(const struct hrow *rows, size_t n);
 int cg_hist_audit_write(const struct cg_env *env, const struct audit *a);
 int cg_hist_fsync_dir(const char *dir);
 long long cg_hist_now_ms(void);
