@@ -25,6 +25,7 @@
 #include "runlock.h"
 #include "self.h"
 #include "shadow.h"
+#include "status_print.h"
 #include "learn.h"
 
 struct args {
@@ -622,9 +623,7 @@ static const struct cg_change_hooks hooks = {
 	.end = cg_change_end,
 	.detaching = cg_change_detaching,
 	.detached = cg_change_detached,
-	.status = cg_history_status,
 	.rev_of_id = cg_history_rev_of_id,
-	.shadow_status = cg_shadow_status,
 };
 
 int main(int argc, char **argv)

@@ -69,13 +69,12 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 		    struct cg_change *ch);
 
 /*
- * Change control hooks in from the layers above (history.c, shadow.c): the
- * transaction calls begin under the pin root's lock before anything
+ * Change control hooks in from the layer above (ops/change.c, history):
+ * the transaction calls begin under the pin root's lock before anything
  * switches (non-zero: it stops, nothing changed) and end on every way out;
- * detaching before a detach (non-zero: no detach) and detached after.
- * status and shadow_status add their lines to cg_status; rev_of_id names
- * the revision of an event's policy id (0: none). Any may be NULL. The
- * command line (cli/main.c) wires them.
+ * detaching before a detach (non-zero: no detach) and detached after;
+ * rev_of_id names the revision of an event's policy id (0: none). Any may
+ * be NULL. The command line (cli/main.c) wires them.
  */
 struct cg_policy;
 struct cg_active;
@@ -87,10 +86,7 @@ struct cg_change_hooks {
 		    int err);
 	int (*detaching)(const struct cg_env *env);
 	void (*detached)(const struct cg_env *env, int err);
-	void (*status)(const struct cg_env *env, FILE *out, bool json);
 	unsigned (*rev_of_id)(const struct cg_env *env, unsigned long long id);
-	void (*shadow_status)(const struct cg_env *env, FILE *out, bool json,
-			      const struct cg_active *live);
 };
 void cg_change_hooks_set(const struct cg_change_hooks *h);
 
@@ -114,7 +110,6 @@ void cg_unlock(int lock_fd);
 
 int cg_apply(const struct cg_env *env, const char *policy_path);
 int cg_detach(const struct cg_env *env);
-int cg_status(const struct cg_env *env, FILE *out);
 /* Stream events until signalled, `max` events (0: no limit) or `timeout_s`
  * seconds (0: none). */
 int cg_events_run(const struct cg_env *env, long long max, int timeout_s);
@@ -221,12 +216,24 @@ struct cg_snap_iface {
 	char name[16];
 	unsigned ifindex;
 	const char *mode; /* native, generic, offload */
+	int rx_vlan;	  /* enum cg_rx_vlan: how VLAN tags reach the gate */
 };
 
 struct cg_snap_flow {
 	char name[CG_META_NAME_MAX];
 	struct cg_snap_count c;
 	time_t last_hit; /* Unix time of its last frame; 0: never */
+	bool counted;	 /* its counters were read */
+	/* A time-boxed flow's window: its state at the kernel's CLOCK_TAI
+	 * ("not-yet", "open", "ended") and its bounds in UTC ("": open). */
+	bool timed;
+	char window_state[16], window_from[32], window_until[32];
+};
+
+/* A state table: entries in use (walked: costs a syscall per entry). */
+struct cg_snap_table {
+	const char *name; /* conns, macs, frags */
+	unsigned entries, max;
 };
 
 struct cg_snapshot {
@@ -240,6 +247,7 @@ struct cg_snapshot {
 	struct cg_snap_iface *attached;
 	size_t n_attached;
 	struct cg_snap_count reasons[CG_R_MAX];
+	bool have_events; /* the event counters are pinned */
 	struct cg_snap_events events[CG_R_MAX]; /* by reason (would) */
 	struct cg_snap_flow *flows;
 	size_t n_flows;
@@ -250,9 +258,19 @@ struct cg_snapshot {
 	size_t n_ifstats;
 	struct cg_snap_ics *ics;
 	size_t n_ics;
+	/* Only after cg_snapshot_tables(): */
+	struct cg_snap_table tables[3];
+	size_t n_tables;
+	bool have_state_stats;
+	unsigned long long state[CG_S_MAX]; /* enum cg_state_stat */
 };
 
 int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s);
+/*
+ * Add the state tables' use and what happened in them: a walk of every
+ * table, so only `status` asks for it, not every scrape of /metrics.
+ */
+int cg_snapshot_tables(const struct cg_env *env, struct cg_snapshot *s);
 void cg_snapshot_free(struct cg_snapshot *s);
 
 #endif

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The live gate read back (loader.h): the active instance through its
- * pinned program (cg_active_*), `cranegate status`, and the snapshot that
- * metrics, top and run's summary read.
+ * pinned program (cg_active_*), and the snapshot that status, metrics,
+ * top and run's summary read.
  */
 #include <errno.h>
 #include <limits.h>
@@ -188,14 +188,6 @@ static time_t last_hit(const void *vals, int ncpu, unsigned long long jnow,
 	if (!last || !jnow || !hz || last > jnow)
 		return last ? time(NULL) : 0;
 	return time(NULL) - (time_t)((jnow - last) / hz);
-}
-
-static void print_sha(FILE *out, const uint8_t *sha)
-{
-	char hex[65];
-
-	cg_hex(sha, 32, hex);
-	fputs(hex, out);
 }
 
 /*
@@ -384,433 +376,7 @@ static int read_ics(const struct cg_active *a, int ncpu,
 	return err;
 }
 
-int cg_status(const struct cg_env *env, FILE *out)
-{
-	struct cg_active *a = NULL;
-	struct if_nameindex *ifs, *it;
-	char path[PATH_MAX];
-	int ncpu = libbpf_num_possible_cpus(), fd, first;
-	uint64_t sums[4];
-	uint32_t r, f;
-	void *vals;
-	bool json = env->json, timed;
-	char wstate[16], wfrom[32], wuntil[32], hit_at[32];
-	unsigned long long jnow = 0;
-	time_t hit;
-
-	vals = percpu_buf(ncpu);
-	if (!vals)
-		return -ENOMEM;
-	cg_active_open(env, &a);
-
-	/* Attached interfaces: the kernel is the record. */
-	fprintf(out, json ? "{\"pin_root\": " : "gate at %s\n", env->pin_root);
-	if (json) {
-		cg_json_str(out, env->pin_root);
-		fputs(", \"attached\": [", out);
-	} else {
-		fputs("attached:", out);
-	}
-	first = 1;
-	ifs = if_nameindex();
-	for (it = ifs; a && it && it->if_index; it++) {
-		uint32_t cur;
-		uint8_t mode;
-
-		enum cg_rx_vlan how;
-
-		cg_xdp_query(it->if_index, &cur, &mode);
-		if (!cg_guarded(env, cur, a->prog_id))
-			continue;
-		how = cg_rxvlan_now(env, it->if_name, cur);
-		if (json)
-			fprintf(out,
-				"%s{\"iface\": \"%s\", \"ifindex\": %u, "
-				"\"mode\": \"%s\", \"vlan_tags\": \"%s\", "
-				"\"rx_vlan_offload_off_by_gate\": %s}",
-				first ? "" : ", ", it->if_name, it->if_index,
-				cg_xdp_mode_name(mode),
-				how == CG_RXV_FRAME_BY_GATE
-					? "frame"
-					: cg_rx_vlan_name(how),
-				how == CG_RXV_FRAME_BY_GATE ? "true" : "false");
-		else
-			fprintf(out, " %s (%s, VLAN tags: %s)", it->if_name,
-				cg_xdp_mode_name(mode), cg_rx_vlan_name(how));
-		first = 0;
-	}
-	if (ifs)
-		if_freenameindex(ifs);
-	fputs(json ? "]" : (first ? " none\n" : "\n"), out);
-
-	if (a) {
-		char t[32];
-		time_t at = a->meta.applied_at;
-		struct tm tm;
-
-		gmtime_r(&at, &tm);
-		strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		if (json) {
-			fputs(", \"policy\": {\"name\": ", out);
-			cg_json_str(out, a->meta.name);
-			fputs(", \"sha256\": \"", out);
-			print_sha(out, a->meta.sha256);
-			fprintf(out,
-				"\", \"applied_at\": \"%s\", \"mode\": \"%s\", "
-				"\"program_id\": %u}",
-				t, a->meta.mode ? "monitor" : "enforce",
-				a->prog_id);
-		} else {
-			fprintf(out, "policy:   %s (%s), sha256 ", a->meta.name,
-				a->meta.mode ? "monitor" : "enforce");
-			print_sha(out, a->meta.sha256);
-			fprintf(out, "\n          applied %s, program %u\n", t,
-				a->prog_id);
-		}
-	} else {
-		fputs(json ? ", \"policy\": null" : "policy:   none\n", out);
-	}
-	if (cg_change_hooks()->shadow_status)
-		cg_change_hooks()->shadow_status(env, out, json, a);
-
-	/* Per-reason counters (state: they survive reloads). */
-	cg_pin_path(env, "reason_stats", path, sizeof(path));
-	fd = bpf_obj_get(path);
-	fputs(json ? ", \"reasons\": {" : "reasons:\n", out);
-	for (r = 0, first = 1; fd >= 0 && r < CG_R_MAX; r++) {
-		if (percpu_sum(fd, r, vals, sizeof(struct cg_counter), ncpu,
-			       sums, 3))
-			continue;
-		if (json)
-			fprintf(out,
-				"%s\"%s\": {\"packets\": %llu, \"bytes\": "
-				"%llu}",
-				first ? "" : ", ", cg_reason_name(r),
-				(unsigned long long)sums[0],
-				(unsigned long long)sums[1]);
-		else if (sums[0])
-			fprintf(out, "  %-15s %12llu packets %14llu bytes\n",
-				cg_reason_name(r), (unsigned long long)sums[0],
-				(unsigned long long)sums[1]);
-		first = 0;
-	}
-	if (fd >= 0)
-		close(fd);
-	fputs(json ? "}" : "", out);
-
-	/* Per-flow counters (of the active policy). */
-	fputs(json ? ", \"flows\": [" : "flows:\n", out);
-	if (cg_kernel_jiffies(&jnow))
-		jnow = 0;
-	for (f = 0, first = 1;
-	     a && a->flow_stats_fd >= 0 && f < a->meta.n_flows; f++) {
-		if (percpu_sum(a->flow_stats_fd, f, vals,
-			       sizeof(struct cg_counter), ncpu, sums, 3))
-			continue;
-		timed = flow_window(a, f, wstate, sizeof(wstate), wfrom, wuntil,
-				    sizeof(wfrom));
-		hit = last_hit(vals, ncpu, jnow, cg_kernel_hz());
-		hit_at[0] = 0;
-		if (hit) {
-			struct tm tm;
-
-			gmtime_r(&hit, &tm);
-			strftime(hit_at, sizeof(hit_at), "%Y-%m-%dT%H:%M:%SZ",
-				 &tm);
-		}
-		if (json) {
-			fputs(first ? "{\"name\": " : ", {\"name\": ", out);
-			cg_json_str(out, cg_active_flow(a, f));
-			fprintf(out, ", \"packets\": %llu, \"bytes\": %llu",
-				(unsigned long long)sums[0],
-				(unsigned long long)sums[1]);
-			fprintf(out, ", \"last_hit\": %s%s%s", hit ? "\"" : "",
-				hit ? hit_at : "null", hit ? "\"" : "");
-			if (timed) {
-				fprintf(out, ", \"window\": {\"state\": \"%s\"",
-					wstate);
-				fprintf(out, ", \"from\": %s%s%s",
-					*wfrom ? "\"" : "",
-					*wfrom ? wfrom : "null",
-					*wfrom ? "\"" : "");
-				fprintf(out, ", \"until\": %s%s%s}",
-					*wuntil ? "\"" : "",
-					*wuntil ? wuntil : "null",
-					*wuntil ? "\"" : "");
-			}
-			fputs("}", out);
-		} else {
-			fprintf(out, "  %-24s %12llu packets %14llu bytes",
-				cg_active_flow(a, f),
-				(unsigned long long)sums[0],
-				(unsigned long long)sums[1]);
-			if (hit)
-				fprintf(out, "  last hit %s", hit_at);
-			if (timed && !strcmp(wstate, "not-yet"))
-				fprintf(out, "  window not yet open (from %s)",
-					wfrom);
-			else if (timed && !strcmp(wstate, "ended"))
-				fprintf(out, "  window ended %s", wuntil);
-			else if (timed && *wuntil)
-				fprintf(out, "  window open, until %s", wuntil);
-			else if (timed)
-				fprintf(out, "  window open (since %s)", wfrom);
-			fputs("\n", out);
-		}
-		first = 0;
-	}
-	fputs(json ? "]" : "", out);
-
-	/* Per interface and reason (state: they survive reloads). */
-	{
-		struct cg_snap_ifstat *is;
-		size_t n = 0, i;
-
-		read_ifstats(env, a ? a->prog_id : 0, ncpu, &is, &n);
-		fputs(json ? ", \"interfaces\": [" : "interfaces:\n", out);
-		for (i = 0; i < n; i++) {
-			unsigned long long tp = 0, tb = 0;
-
-			for (r = 0; r < CG_R_MAX; r++) {
-				tp += is[i].reasons[r].packets;
-				tb += is[i].reasons[r].bytes;
-			}
-			if (json) {
-				fputs(i ? ", {\"iface\": " : "{\"iface\": ",
-				      out);
-				cg_json_str(out, is[i].name);
-				fprintf(out,
-					", \"ifindex\": %u, \"attached\": %s, "
-					"\"packets\": %llu, \"bytes\": %llu, "
-					"\"reasons\": {",
-					is[i].ifindex,
-					is[i].attached ? "true" : "false", tp,
-					tb);
-				for (r = 0, first = 1; r < CG_R_MAX; r++) {
-					if (!is[i].reasons[r].packets)
-						continue;
-					fprintf(out,
-						"%s\"%s\": {\"packets\": %llu, "
-						"\"bytes\": %llu}",
-						first ? "" : ", ",
-						cg_reason_name(r),
-						is[i].reasons[r].packets,
-						is[i].reasons[r].bytes);
-					first = 0;
-				}
-				fputs("}}", out);
-				continue;
-			}
-			fprintf(out, "  %-15s %12llu packets %14llu bytes%s\n",
-				is[i].name, tp, tb,
-				is[i].attached ? "" : "  (not attached)");
-			for (r = 0; r < CG_R_MAX; r++)
-				if (is[i].reasons[r].packets)
-					fprintf(out,
-						"    %-13s %12llu packets "
-						"%14llu bytes\n",
-						cg_reason_name(r),
-						is[i].reasons[r].packets,
-						is[i].reasons[r].bytes);
-		}
-		fputs(json ? "]" : "", out);
-		free(is);
-	}
-
-	/* The state tables: sizes, use and what happened in them. */
-	{
-		static const char *const stat_names[CG_S_MAX] = {
-			[CG_S_CONN_OPENED] = "connections_opened",
-			[CG_S_CONN_FAILED] = "connections_failed",
-			[CG_S_CONN_EXPIRED] = "connections_expired",
-			[CG_S_MAC_LEARNED] = "macs_learned",
-			[CG_S_FRAG_TRACKED] = "fragments_tracked",
-		};
-		static const char *const tables[] = {"conns", "macs", "frags"};
-		uint64_t *pc = calloc(ncpu, sizeof(uint64_t));
-
-		fputs(json ? ", \"state\": {" : "state:\n", out);
-		first = 1;
-		for (r = 0; r < 3; r++) {
-			struct bpf_map_info mi = {};
-			uint32_t mlen = sizeof(mi), used = 0;
-			char key[64], *kp = NULL;
-
-			cg_pin_path(env, tables[r], path, sizeof(path));
-			fd = bpf_obj_get(path);
-			if (fd < 0 || bpf_obj_get_info_by_fd(fd, &mi, &mlen)) {
-				if (fd >= 0)
-					close(fd);
-				continue;
-			}
-			while (mi.key_size <= sizeof(key) &&
-			       !bpf_map_get_next_key(fd, kp, key)) {
-				static char prev[64];
-
-				memcpy(prev, key, mi.key_size);
-				kp = prev;
-				used++;
-			}
-			close(fd);
-			if (json)
-				fprintf(out,
-					"%s\"%s\": {\"entries\": %u, \"max\": "
-					"%u}",
-					first ? "" : ", ", tables[r], used,
-					mi.max_entries);
-			else
-				fprintf(out, "  %-8s %8u of %u entries\n",
-					tables[r], used, mi.max_entries);
-			first = 0;
-		}
-		cg_pin_path(env, "state_stats", path, sizeof(path));
-		fd = bpf_obj_get(path);
-		for (r = 0; fd >= 0 && pc && r < CG_S_MAX; r++) {
-			uint64_t sum = 0;
-			int cpu;
-
-			if (bpf_map_lookup_elem(fd, &r, pc))
-				continue;
-			for (cpu = 0; cpu < ncpu; cpu++)
-				sum += pc[cpu];
-			if (json)
-				fprintf(out, "%s\"%s\": %llu",
-					first ? "" : ", ", stat_names[r],
-					(unsigned long long)sum);
-			else
-				fprintf(out, "  %-20s %llu\n", stat_names[r],
-					(unsigned long long)sum);
-			first = 0;
-		}
-		if (fd >= 0)
-			close(fd);
-		free(pc);
-		fputs(json ? "}" : "", out);
-	}
-
-	/* Inspected ICS requests, per flow, protocol, function and verdict. */
-	fputs(json ? ", \"ics\": [" : "", out);
-	if (a && a->ics_stats_fd >= 0) {
-		struct cg_ics_key k, next;
-		void *kp = NULL;
-
-		first = 1;
-		while (!bpf_map_get_next_key(a->ics_stats_fd, kp, &next)) {
-			k = next;
-			kp = &k;
-			if (bpf_map_lookup_elem(a->ics_stats_fd, &k, vals))
-				continue;
-			sums[0] = sums[1] = 0;
-			for (r = 0; r < (uint32_t)ncpu; r++) {
-				sums[0] +=
-					((struct cg_counter *)vals)[r].packets;
-				sums[1] += ((struct cg_counter *)vals)[r].bytes;
-			}
-			if (json) {
-				fputs(first ? "{\"flow\": " : ", {\"flow\": ",
-				      out);
-				cg_json_str(out, cg_active_flow(a, k.flow));
-				fprintf(out,
-					", \"protocol\": \"%s\", \"function\": "
-					"%u, \"verdict\": \"%s\", \"packets\": "
-					"%llu, \"bytes\": %llu}",
-					k.proto == CG_ICS_PROTO_S7COMM
-						? "s7comm"
-						: "modbus",
-					k.function, cg_verdict_name(k.verdict),
-					(unsigned long long)sums[0],
-					(unsigned long long)sums[1]);
-			} else {
-				if (first)
-					fputs("ics requests:\n", out);
-				fprintf(out,
-					"  %-24s %-7s function %-5u %-4s "
-					"%12llu packets\n",
-					cg_active_flow(a, k.flow),
-					k.proto == CG_ICS_PROTO_S7COMM
-						? "s7comm"
-						: "modbus",
-					k.function, cg_verdict_name(k.verdict),
-					(unsigned long long)sums[0]);
-			}
-			first = 0;
-		}
-	}
-	fputs(json ? "]" : "", out);
-
-	/* What happened to events. */
-	cg_pin_path(env, "event_stats", path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		uint64_t tot[4] = {}, by[CG_R_MAX][4] = {};
-
-		for (r = 0; r < CG_R_MAX; r++) {
-			if (percpu_sum(fd, r, vals,
-				       sizeof(struct cg_event_counter), ncpu,
-				       by[r], 4))
-				continue;
-			tot[0] += by[r][0];
-			tot[1] += by[r][1];
-			tot[2] += by[r][2];
-			tot[3] += by[r][3];
-		}
-		close(fd);
-		if (json)
-			fprintf(out,
-				", \"events\": {\"emitted\": %llu, \"lost\": "
-				"%llu, \"suppressed\": %llu, "
-				"\"suppressed_by_source\": %llu, "
-				"\"by_reason\": {",
-				(unsigned long long)tot[0],
-				(unsigned long long)tot[1],
-				(unsigned long long)tot[2],
-				(unsigned long long)tot[3]);
-		else
-			fprintf(out,
-				"events:   %llu emitted, %llu lost (ring "
-				"buffer full), %llu suppressed (rate limits; "
-				"%llu of them by the per-source limit)\n",
-				(unsigned long long)tot[0],
-				(unsigned long long)tot[1],
-				(unsigned long long)tot[2],
-				(unsigned long long)tot[3]);
-		/* Per reason (the reason a frame had, or would have had in
-		 * monitor mode), where anything happened. */
-		for (r = 0, first = 1; r < CG_R_MAX; r++) {
-			if (!by[r][0] && !by[r][1] && !by[r][2])
-				continue;
-			if (json)
-				fprintf(out,
-					"%s\"%s\": {\"emitted\": %llu, "
-					"\"lost\": %llu, \"suppressed\": %llu, "
-					"\"suppressed_by_source\": %llu}",
-					first ? "" : ", ", cg_reason_name(r),
-					(unsigned long long)by[r][0],
-					(unsigned long long)by[r][1],
-					(unsigned long long)by[r][2],
-					(unsigned long long)by[r][3]);
-			else
-				fprintf(out,
-					"  %-15s %12llu emitted %8llu lost "
-					"%8llu suppressed (%llu by source)\n",
-					cg_reason_name(r),
-					(unsigned long long)by[r][0],
-					(unsigned long long)by[r][1],
-					(unsigned long long)by[r][2],
-					(unsigned long long)by[r][3]);
-			first = 0;
-		}
-		fputs(json ? "}}" : "", out);
-	}
-	if (cg_change_hooks()->status)
-		cg_change_hooks()->status(env, out, json);
-	fputs(json ? "}\n" : "", out);
-	cg_active_close(a);
-	free(vals);
-	return 0;
-}
-
-/* The snapshot: the same reads as status, into a struct. */
+/* The snapshot: what the gate counts, into a struct (loader.h). */
 int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd;
@@ -844,6 +410,7 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 	}
 	cg_pin_path(env, "event_stats", path, sizeof(path));
 	fd = bpf_obj_get(path);
+	s->have_events = fd >= 0;
 	for (r = 0; fd >= 0 && r < CG_R_MAX; r++) {
 		if (percpu_sum(fd, r, vals, sizeof(struct cg_event_counter),
 			       ncpu, sums, 4))
@@ -886,10 +453,15 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 		const char *name = cg_active_flow(a, f);
 
 		snprintf(sf->name, sizeof(sf->name), "%s", name ? name : "");
+		sf->timed = flow_window(a, f, sf->window_state,
+					sizeof(sf->window_state),
+					sf->window_from, sf->window_until,
+					sizeof(sf->window_from));
 		if (a->flow_stats_fd < 0 ||
 		    percpu_sum(a->flow_stats_fd, f, vals,
 			       sizeof(struct cg_counter), ncpu, sums, 3))
 			continue;
+		sf->counted = true;
 		sf->c.packets = sums[0];
 		sf->c.bytes = sums[1];
 		sf->last_hit = last_hit(vals, ncpu, jnow, cg_kernel_hz());
@@ -914,12 +486,67 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 		snprintf(si->name, sizeof(si->name), "%s", it->if_name);
 		si->ifindex = it->if_index;
 		si->mode = cg_xdp_mode_name(mode);
+		si->rx_vlan = cg_rxvlan_now(env, it->if_name, cur);
 	}
 	if (ifs)
 		if_freenameindex(ifs);
 out:
 	cg_active_close(a);
 	free(vals);
+	return 0;
+}
+
+int cg_snapshot_tables(const struct cg_env *env, struct cg_snapshot *s)
+{
+	static const char *const tables[] = {"conns", "macs", "frags"};
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	uint64_t *pc;
+	uint32_t r;
+
+	s->n_tables = 0;
+	for (r = 0; r < 3; r++) {
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi), used = 0;
+		char key[64], prev[64], *kp = NULL;
+		struct cg_snap_table *t;
+
+		fd = cg_pin_fd(env, tables[r]);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &mi, &mlen)) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while (mi.key_size <= sizeof(key) &&
+		       !bpf_map_get_next_key(fd, kp, key)) {
+			memcpy(prev, key, mi.key_size);
+			kp = prev;
+			used++;
+		}
+		close(fd);
+		t = &s->tables[s->n_tables++];
+		t->name = tables[r];
+		t->entries = used;
+		t->max = mi.max_entries;
+	}
+	if (ncpu < 1)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	pc = calloc(ncpu, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	fd = cg_pin_fd(env, "state_stats");
+	s->have_state_stats = fd >= 0;
+	for (r = 0; fd >= 0 && r < CG_S_MAX; r++) {
+		int cpu;
+
+		s->state[r] = 0;
+		if (bpf_map_lookup_elem(fd, &r, pc))
+			continue;
+		for (cpu = 0; cpu < ncpu; cpu++)
+			s->state[r] += pc[cpu];
+	}
+	if (fd >= 0)
+		close(fd);
+	free(pc);
 	return 0;
 }
 

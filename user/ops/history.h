@@ -73,7 +73,7 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 int cg_change_detaching(const struct cg_env *env);
 void cg_change_detached(const struct cg_env *env, int err);
 
-/* Hook of cg_status: the active revision and a pending confirmation. */
+/* status's last lines: the active revision and a pending confirmation. */
 void cg_history_status(const struct cg_env *env, FILE *out, bool json);
 
 /* `check`: an audit line, if the state directory exists (never made). */
