@@ -453,10 +453,10 @@ int cg_snapshot_read(const struct cg_env *env, struct cg_snapshot *s)
 		const char *name = cg_active_flow(a, f);
 
 		snprintf(sf->name, sizeof(sf->name), "%s", name ? name : "");
-		sf->timed = flow_window(a, f, sf->window_state,
-					sizeof(sf->window_state),
-					sf->window_from, sf->window_until,
-					sizeof(sf->window_from));
+		sf->timed =
+			flow_window(a, f, sf->window_state,
+				    sizeof(sf->window_state), sf->window_from,
+				    sf->window_until, sizeof(sf->window_from));
 		if (a->flow_stats_fd < 0 ||
 		    percpu_sum(a->flow_stats_fd, f, vals,
 			       sizeof(struct cg_counter), ncpu, sums, 3))

@@ -120,7 +120,7 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 		snprintf(pd.user, sizeof(pd.user), "%s", w.user);
 		pd.deadline_ms = cg_hist_now_ms() + ch->confirm_s * 1000ll;
 		cg_hist_iso_time(pd.deadline_ms / 1000, pd.deadline,
-			 sizeof(pd.deadline));
+				 sizeof(pd.deadline));
 		pd.watchdog_pid = ch->watchdog_pid;
 	}
 

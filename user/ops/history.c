@@ -47,7 +47,6 @@ long long cg_hist_now_ms(void)
 	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
 }
 
-
 /* Who is doing this: the sudo user, else the login, else the uid's name. */
 void cg_hist_who_am_i(struct who *w)
 {

@@ -179,8 +179,7 @@ static void print_flows(const struct cg_snapshot *s, bool json, FILE *out)
 }
 
 /* Per interface and reason (state: they survive reloads). */
-static void print_interfaces(const struct cg_snapshot *s, bool json,
-			     FILE *out)
+static void print_interfaces(const struct cg_snapshot *s, bool json, FILE *out)
 {
 	size_t i;
 	unsigned r;
@@ -245,8 +244,7 @@ static void print_state(const struct cg_snapshot *s, bool json, FILE *out)
 		const struct cg_snap_table *t = &s->tables[i];
 
 		if (json)
-			fprintf(out,
-				"%s\"%s\": {\"entries\": %u, \"max\": %u}",
+			fprintf(out, "%s\"%s\": {\"entries\": %u, \"max\": %u}",
 				first ? "" : ", ", t->name, t->entries, t->max);
 		else
 			fprintf(out, "  %-8s %8u of %u entries\n", t->name,

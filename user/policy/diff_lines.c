@@ -25,7 +25,6 @@
 /* ------------------------------------------------------------------ */
 /* The diff: cells to lines                                            */
 
-
 static int grow_slots(struct differ *df)
 {
 	size_t n = df->n_slots ? df->n_slots * 2 : 64, i;
@@ -342,8 +341,9 @@ int cg_diff_walk_pairs(struct differ *df)
 				for (k = 0; k < 2; k++) {
 					flows[k].n = 0;
 					if (stamp[k][dst] == src + 1 &&
-					    (err = cg_space_pair_flows(s, k, src, dst,
-							      &flows[k])))
+					    (err = cg_space_pair_flows(
+						     s, k, src, dst,
+						     &flows[k])))
 						goto out;
 				}
 				/* The zone rules alone, on both sides. */
@@ -354,11 +354,12 @@ int cg_diff_walk_pairs(struct differ *df)
 				    same_decision(s, u[0], u[1]))
 					continue;
 				if ((err = cg_cells_cut(&cl, s, &flows[0],
-						     &flows[1])))
+							&flows[1])))
 					goto out;
 				for (k = 0; k < 2; k++)
-					u[k] = cg_space_eval_pair(s, k, src, dst,
-							 &flows[k], &cl, &work);
+					u[k] = cg_space_eval_pair(
+						s, k, src, dst, &flows[k], &cl,
+						&work);
 				if (u[0] != NONE32 && u[1] != NONE32 &&
 				    same_decision(s, u[0], u[1]))
 					continue;
@@ -445,7 +446,7 @@ static void names_free(struct names *nm)
 }
 
 const struct cg_host *cg_diff_find_host(const struct cg_policy *p,
-				       const char *name)
+					const char *name)
 {
 	size_t i;
 
@@ -476,10 +477,12 @@ static void region_name(const struct cg_space *s, uint32_t r, char *buf,
 				continue;
 			snprintf(buf, len, "%s", p->hosts[i].name);
 			/* The name moved to another address: say which. */
-			other = s->n_pol == 2 ? cg_diff_find_host(s->pol[!k].p,
-							  p->hosts[i].name)
-					      : NULL;
-			if (other && cg_space_cmp_prefix(&other->addr, &rg->prefix)) {
+			other = s->n_pol == 2
+					? cg_diff_find_host(s->pol[!k].p,
+							    p->hosts[i].name)
+					: NULL;
+			if (other &&
+			    cg_space_cmp_prefix(&other->addr, &rg->prefix)) {
 				char a[64];
 
 				cg_prefix_format(&rg->prefix, a, sizeof(a));
@@ -497,7 +500,7 @@ static void region_name(const struct cg_space *s, uint32_t r, char *buf,
 }
 
 const struct cg_zone *cg_diff_find_zone(const struct cg_policy *p,
-				       const char *name, size_t *idx)
+					const char *name, size_t *idx)
 {
 	size_t i;
 
@@ -540,8 +543,8 @@ static int name_regions(const struct cg_space *s, const uint32_t *set, size_t n,
 			const struct u32vec *zr = &sp->zone_regions[z];
 
 			if (k + 1 < s->n_pol &&
-			    cg_diff_find_zone(s->pol[k + 1].p, sp->p->zones[z].name,
-				      NULL))
+			    cg_diff_find_zone(s->pol[k + 1].p,
+					      sp->p->zones[z].name, NULL))
 				continue; /* named by NEW's zone */
 			in = n_out = 0;
 			bulk = false;
@@ -683,7 +686,7 @@ static bool same_vec(const struct u32vec *a, const struct u32vec *b)
  * the product of the unions.
  */
 int cg_diff_group_lines(struct cg_diff *d, struct group *g, uint32_t *mark,
-		       uint32_t *stamp)
+			uint32_t *stamp)
 {
 	struct row {
 		struct u32vec src, dst, zsrc, zdst;

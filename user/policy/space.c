@@ -66,7 +66,6 @@ static bool addr_next(uint8_t *a, int n)
 /* ------------------------------------------------------------------ */
 /* The model                                                           */
 
-
 uint32_t cg_space_pc_last_port(const struct cg_space *s, uint32_t pc)
 {
 	return pc + 1 < s->n_pc ? s->bounds[pc + 1] - 1 : 65535;
@@ -122,7 +121,7 @@ static int add_prefix(struct cg_space *s, size_t *cap,
 static int cmp_region(const void *a, const void *b)
 {
 	return cg_space_cmp_prefix(&((const struct region *)a)->prefix,
-			  &((const struct region *)b)->prefix);
+				   &((const struct region *)b)->prefix);
 }
 
 /*
@@ -268,7 +267,8 @@ static uint32_t region_index(const struct cg_space *s,
 		else
 			hi = mid;
 	}
-	if (lo < s->n_regions && !cg_space_cmp_prefix(&s->regions[lo].prefix, p))
+	if (lo < s->n_regions &&
+	    !cg_space_cmp_prefix(&s->regions[lo].prefix, p))
 		return lo;
 	return NONE32;
 }
@@ -624,7 +624,7 @@ void cg_space_code_decision(uint32_t code, struct cg_decision *d)
 
 /* What the zone rules decide for a pair, before any flow: a D_ code. */
 uint32_t cg_space_zone_rule(const struct cg_space *s, size_t k, uint32_t src,
-			  uint32_t dst)
+			    uint32_t dst)
 {
 	uint16_t zs = s->regions[src].zone[k];
 
@@ -637,7 +637,7 @@ uint32_t cg_space_zone_rule(const struct cg_space *s, size_t k, uint32_t src,
 
 /* The flows of policy k covering (src, dst), in file order, into `out`. */
 int cg_space_pair_flows(const struct cg_space *s, size_t k, uint32_t src,
-		      uint32_t dst, struct u32vec *out)
+			uint32_t dst, struct u32vec *out)
 {
 	const struct spol *sp = &s->pol[k];
 	uint32_t i;
@@ -650,7 +650,6 @@ int cg_space_pair_flows(const struct cg_space *s, size_t k, uint32_t src,
 			return err;
 	return 0;
 }
-
 
 static size_t cell_index(const struct cells *c, int b, size_t seg)
 {
@@ -693,7 +692,7 @@ void cg_cells_free(struct cells *c)
 
 /* Cut at the port ranges of the given flows of policies 0 and 1. */
 int cg_cells_cut(struct cells *c, const struct cg_space *s,
-		     const struct u32vec *flows0, const struct u32vec *flows1)
+		 const struct u32vec *flows0, const struct u32vec *flows1)
 {
 	const struct u32vec *fl[2] = {flows0, flows1};
 	size_t k, i, j;
@@ -782,8 +781,8 @@ static size_t paint(const struct cg_space *s, size_t k, uint32_t f,
  * NONE32 with c->cell[k] filled.
  */
 uint32_t cg_space_eval_pair(const struct cg_space *s, size_t k, uint32_t src,
-			  uint32_t dst, const struct u32vec *flows,
-			  const struct cells *c, unsigned long long *work)
+			    uint32_t dst, const struct u32vec *flows,
+			    const struct cells *c, unsigned long long *work)
 {
 	uint32_t z = cg_space_zone_rule(s, k, src, dst);
 	size_t i;
@@ -939,7 +938,8 @@ int cg_space_flow_usage(const struct cg_space *s, struct cg_flow_usage *usage)
 			}
 		}
 		for (j = 0; j < cand.n; j++) {
-			uint32_t dst = cand.v[j], z = cg_space_zone_rule(s, 0, src, dst);
+			uint32_t dst = cand.v[j],
+				 z = cg_space_zone_rule(s, 0, src, dst);
 
 			if ((err = cg_space_pair_flows(s, 0, src, dst, &flows)))
 				goto out;
