@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "policy.h"
 #include "policy_int.h"
 #include "modbus_rules.h"

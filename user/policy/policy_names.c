@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "policy.h"
 #include "policy_int.h"
 
