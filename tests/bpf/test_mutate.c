@@ -51,471 +51,9 @@
 #include "frames.h"
 #include "gen.h"
 #include "harness.h"
+#include "mutate.h"
 
 CG_TEST_GLOBALS;
-
-#define MAX_REPORTED 10
-#define FLIP_BYTES 96
-#define RANDOM_FLIPS 64
-
-static const char fixed_policy[] =
-	"version: 1\n"
-	"name: mutate\n"
-	"zones:\n"
-	"  business:\n"
-	"    interfaces: [gw0]\n"
-	"    networks: [198.18.10.0/24, 2001:2:0:10::/64]\n"
-	"  control:\n"
-	"    interfaces: [gw1]\n"
-	"    networks: [198.18.20.0/24, 2001:2:0:20::/64]\n"
-	"  drives:\n"
-	"    interfaces: [gw1]\n"
-	"    vlans: [100, 101]\n"
-	"    networks: [198.18.22.0/24]\n"
-	"  cctv:\n"
-	"    interfaces: [gw2]\n"
-	"    networks: [198.18.21.0/24]\n"
-	"  mgmt:\n"
-	"    interfaces: [gw3]\n"
-	"    networks: [198.18.30.0/24, 2001:2:0:30::/64]\n"
-	"hosts:\n"
-	"  hmi: 198.18.10.5\n"
-	"  plc: {address: 198.18.20.11, mac: \"02:00:c6:12:14:0b\"}\n"
-	"flows:\n"
-	"  - name: hmi-polls-plcs\n"
-	"    from: hmi\n"
-	"    to: control\n"
-	"    proto: tcp\n"
-	"    ports: [502]\n"
-	"    modbus: read-only\n"
-	"  - name: hmi-pings-plcs\n"
-	"    from: hmi\n"
-	"    to: control\n"
-	"    proto: icmp\n"
-	"  - name: plc-to-drives\n"
-	"    from: plc\n"
-	"    to: drives\n"
-	"    proto: udp\n"
-	"    ports: [2222]\n"
-	"  - name: mgmt-programs-plcs\n"
-	"    from: mgmt\n"
-	"    to: control\n"
-	"    proto: tcp\n"
-	"    ports: [102]\n"
-	"    s7comm: read-only\n"
-	"  - name: mgmt-ssh\n"
-	"    from: mgmt\n"
-	"    to: [control, cctv]\n"
-	"    proto: tcp\n"
-	"    ports: [22]\n"
-	"  - name: v6-pings\n"
-	"    from: 2001:2:0:10::/64\n"
-	"    to: control\n"
-	"    proto: icmpv6\n"
-	"  - name: v6-mgmt\n"
-	"    from: 2001:2:0:30::/64\n"
-	"    to: 2001:2:0:20::/64\n"
-	"    proto: any\n"
-	"  - name: cctv-streams\n"
-	"    from: cctv\n"
-	"    to: hmi\n"
-	"    proto: udp\n"
-	"    ports: [\"5000-5010\"]\n";
-
-#define HMI "198.18.10.5"
-#define PLC "198.18.20.11"
-#define DRIVE "198.18.22.7"
-#define CAM "198.18.21.7"
-#define MGT "198.18.30.9"
-#define HMI6 "2001:2:0:10::5"
-#define PLC6 "2001:2:0:20::11"
-#define MGT6 "2001:2:0:30::9"
-
-/* One frame to judge, with what the layout of its unmutated form was. */
-struct frame {
-	const char *ifname;
-	char what[96];
-	size_t len;
-	uint8_t buf[CG_FRAME_MAX];
-	struct cg_frame_layout lay;
-	bool has_lay;
-	enum { ICS_NONE, ICS_MODBUS, ICS_S7 } ics;
-};
-
-/* A class's run: one instance, one reference, counts. */
-struct run {
-	const char *policy_name;
-	const char *cls;
-	uint64_t seed;
-	struct cg_policy *policy;
-	struct cg_gate *gate;
-	struct cg_refeval *ref;
-	unsigned long frames, skipped, mismatches;
-	unsigned long hits[CG_R_MAX];
-	bool failed;
-};
-
-static bool verbose;
-static unsigned long reported;
-static unsigned long total_frames, total_mismatches, total_mismatches_known;
-
-/* ------------------------------------------------------------ frames */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static size_t modbus_adu(uint8_t *b, uint16_t tid, uint8_t fc,
-			 const uint8_t *data, size_t dlen)
-{
-	put16(b, tid);
-	put16(b + 2, 0);
-	put16(b + 4, (uint16_t)(2 + dlen));
-	b[6] = 1;
-	b[7] = fc;
-	memcpy(b + 8, data, dlen);
-	return 8 + dlen;
-}
-
-/* TPKT + COTP DT + S7 header + parameters. */
-static size_t s7_pdu(uint8_t *b, uint8_t rosctr, const uint8_t *param,
-		     size_t plen)
-{
-	size_t len = 4 + 3 + 10 + plen;
-
-	b[0] = 3;
-	b[1] = 0;
-	put16(b + 2, (uint16_t)len);
-	b[4] = 2;
-	b[5] = 0xf0;
-	b[6] = 0x80;
-	b[7] = 0x32;
-	b[8] = rosctr;
-	put16(b + 9, 0);
-	put16(b + 11, 1);
-	put16(b + 13, (uint16_t)plen);
-	put16(b + 15, 0);
-	memcpy(b + 17, param, plen);
-	return len;
-}
-
-static size_t cotp_cr(uint8_t *b)
-{
-	static const uint8_t cr[] = {0x03, 0x00, 0x00, 0x16, 0x11, 0xe0,
-				     0x00, 0x00, 0x00, 0x01, 0x00, 0xc1,
-				     0x02, 0x01, 0x00, 0xc2, 0x02, 0x01,
-				     0x02, 0xc0, 0x01, 0x0a};
-
-	memcpy(b, cr, sizeof(cr));
-	return sizeof(cr);
-}
-
-static bool build(struct frame *f, struct cg_frame_spec *s, const char *ifname,
-		  const char *what)
-{
-	f->ifname = ifname;
-	snprintf(f->what, sizeof(f->what), "%s", what);
-	f->len = cg_frame_build_layout(s, f->buf, sizeof(f->buf), &f->lay);
-	f->has_lay = s->kind == CG_FRAME_IP;
-	if (f->len)
-		cg_frame_station_mac(f->buf, f->len);
-	else if (strcmp(what, "frag4") && strcmp(what, "frag6") &&
-		 strcmp(what, "ext6"))
-		printf("# cannot build the frame '%s'\n", what);
-	return f->len > 0;
-}
-
-/*
- * The valid frames every class starts from: at least one per verdict
- * reason the fixed policy can give, and every header kind.
- */
-static size_t base_frames(struct frame *out, size_t cap)
-{
-	static uint8_t pay[16][128];
-	static const uint8_t read_regs[] = {0, 0, 0, 10};
-	static const uint8_t write_reg[] = {0, 1, 0, 2};
-	static const uint8_t mei14[] = {14, 1, 0};
-	static const uint8_t s7_setup[] = {0xf0, 0, 0, 1, 0, 1, 3, 0xc0};
-	static const uint8_t s7_read[] = {0x04, 1, 0x12, 0x0a, 0x10, 2, 0,
-					  1,	0, 1,	 0x84, 0,    0, 0};
-	static const uint8_t s7_stop[] = {0x29, 0, 0, 0, 0, 0, 9, 'P', '_'};
-	static const uint8_t s7_ud[] = {0, 1, 0x12, 4, 0x11, 0x44, 1, 0};
-	struct cg_frame_spec s;
-	size_t n = 0, pl;
-
-#define ADD(ifn, what)                                                         \
-	do {                                                                   \
-		if (n < cap && build(&out[n], &s, (ifn), (what)))              \
-			n++;                                                   \
-	} while (0)
-#define ADD_ICS(ifn, what, kind)                                               \
-	do {                                                                   \
-		if (n < cap && build(&out[n], &s, (ifn), (what)))              \
-			out[n++].ics = (kind);                                 \
-	} while (0)
-
-	/*
-	 * The requests follow their SYN in order (README step 11a): each
-	 * starts where the last one that passed ended (the write is
-	 * refused, so the next starts where it did).
-	 */
-	cg_frame_tcp(&s, HMI, PLC, 40000, 502, CG_TCP_SYN);
-	s.tcp_seq = 999;
-	ADD("gw0", "tcp syn hmi->plc:502");
-	cg_frame_tcp(&s, PLC, HMI, 502, 40000, CG_TCP_SYN | CG_TCP_ACK);
-	s.tcp_ack = 1000;
-	ADD("gw1", "tcp syn-ack plc->hmi");
-	pl = modbus_adu(pay[0], 1, 3, read_regs, sizeof(read_regs));
-	cg_frame_tcp(&s, HMI, PLC, 40000, 502, CG_TCP_PSH | CG_TCP_ACK);
-	s.payload = pay[0];
-	s.payload_len = pl;
-	ADD_ICS("gw0", "modbus read", ICS_MODBUS);
-	s.tcp_seq += (uint32_t)pl;
-	pl = modbus_adu(pay[1], 2, 6, write_reg, sizeof(write_reg));
-	s.payload = pay[1];
-	s.payload_len = pl;
-	ADD_ICS("gw0", "modbus write", ICS_MODBUS);
-	pl = modbus_adu(pay[2], 3, 43, mei14, sizeof(mei14));
-	pl += modbus_adu(pay[2] + pl, 4, 4, read_regs, sizeof(read_regs));
-	s.payload = pay[2];
-	s.payload_len = pl;
-	ADD_ICS("gw0", "modbus two adus", ICS_MODBUS);
-	cg_frame_tcp(&s, PLC, HMI, 502, 40000, CG_TCP_PSH | CG_TCP_ACK);
-	s.payload = pay[0];
-	s.payload_len = 11;
-	ADD("gw1", "modbus response");
-
-	cg_frame_tcp(&s, MGT, PLC, 40001, 102, CG_TCP_SYN);
-	s.tcp_seq = 999;
-	ADD("gw3", "tcp syn mgmt->plc:102");
-	cg_frame_tcp(&s, MGT, PLC, 40001, 102, CG_TCP_PSH | CG_TCP_ACK);
-	s.payload = pay[3];
-	s.payload_len = cotp_cr(pay[3]);
-	ADD_ICS("gw3", "cotp connection request", ICS_S7);
-	s.tcp_seq += (uint32_t)s.payload_len;
-	s.payload = pay[4];
-	s.payload_len = s7_pdu(pay[4], 1, s7_setup, sizeof(s7_setup));
-	ADD_ICS("gw3", "s7 setup communication", ICS_S7);
-	s.tcp_seq += (uint32_t)s.payload_len;
-	s.payload = pay[5];
-	s.payload_len = s7_pdu(pay[5], 1, s7_read, sizeof(s7_read));
-	ADD_ICS("gw3", "s7 read variable", ICS_S7);
-	s.tcp_seq += (uint32_t)s.payload_len;
-	s.payload = pay[6];
-	s.payload_len = s7_pdu(pay[6], 1, s7_stop, sizeof(s7_stop));
-	ADD_ICS("gw3", "s7 plc stop", ICS_S7);
-	s.payload = pay[7];
-	s.payload_len = s7_pdu(pay[7], 7, s7_ud, sizeof(s7_ud));
-	ADD_ICS("gw3", "s7 userdata szl", ICS_S7);
-
-	cg_frame_icmp(&s, HMI, PLC, 8, 0, 7);
-	ADD("gw0", "icmp echo request");
-	cg_frame_icmp(&s, PLC, HMI, 0, 0, 7);
-	ADD("gw1", "icmp echo reply");
-	cg_frame_udp(&s, PLC, DRIVE, 2222, 2222);
-	s.payload = (const uint8_t *)"io-data";
-	s.payload_len = 7;
-	ADD("gw1", "udp plc->drive");
-	cg_frame_udp(&s, DRIVE, PLC, 2222, 2222);
-	s.n_tags = 1;
-	s.tags[0].tci = 100;
-	ADD("gw1", "udp drive->plc vlan 100");
-	/* An ICMP error from the drive quoting the datagram above. */
-	{
-		struct frame q;
-		struct cg_frame_spec qs;
-
-		cg_frame_udp(&qs, PLC, DRIVE, 2222, 2222);
-		if (build(&q, &qs, "gw1", "quoted")) {
-			memcpy(pay[8], q.buf + q.lay.l3_off, 28);
-			cg_frame_icmp(&s, DRIVE, PLC, 3, 3, 0);
-			s.n_tags = 1;
-			s.tags[0].tci = 100;
-			s.payload = pay[8];
-			s.payload_len = 28;
-			ADD("gw1", "icmp port unreachable vlan 100");
-		}
-	}
-	cg_frame_udp(&s, CAM, HMI, 40002, 5005);
-	s.ip4_opts_len = 8;
-	ADD("gw2", "udp cctv->hmi, ipv4 options");
-	cg_frame_tcp(&s, PLC, HMI, 40003, 22, CG_TCP_SYN);
-	ADD("gw1", "tcp syn plc->hmi:22 (no-rule)");
-	cg_frame_tcp(&s, "198.18.99.9", PLC, 40004, 502, CG_TCP_SYN);
-	ADD("gw0", "spoofed source");
-	cg_frame_tcp(&s, MGT, PLC, 40005, 22, CG_TCP_SYN);
-	ADD("gw0", "multi-homed (mgmt address on gw0)");
-	cg_frame_arp(&s, HMI, "198.18.10.1");
-	ADD("gw0", "arp hmi");
-	cg_frame_arp(&s, PLC, "198.18.20.1");
-	ADD("gw1", "arp plc");
-
-	cg_frame_icmp(&s, HMI6, PLC6, 128, 0, 9);
-	ADD("gw0", "icmpv6 echo request");
-	cg_frame_icmp(&s, HMI6, "ff02::1:ff00:1", 135, 0, 0);
-	s.ttl = 255;
-	s.payload = pay[9];
-	s.payload_len = 16;
-	ADD("gw0", "neighbour solicitation");
-	cg_frame_tcp(&s, MGT6, PLC6, 40006, 8080, CG_TCP_SYN);
-	s.n_ext = 2;
-	s.ext[0].type = 0;
-	s.ext[1].type = 60;
-	s.ext[1].len = 1;
-	ADD("gw3", "ipv6 tcp with hop-by-hop and destination options");
-	cg_frame_udp(&s, MGT6, PLC6, 40007, 53);
-	s.n_ext = 1;
-	s.ext[0].type = 51;
-	s.ext[0].len = 1;
-	ADD("gw3", "ipv6 udp with ah");
-	cg_frame_init(&s);
-	s.kind = CG_FRAME_RAW;
-	s.ethertype = 0x88cc;
-	s.payload = pay[10];
-	s.payload_len = 40;
-	ADD("gw2", "lldp (ethertype)");
-	cg_frame_tcp(&s, HMI, PLC, 40008, 502, CG_TCP_SYN);
-	ADD("gw9", "unknown interface");
-#undef ADD
-#undef ADD_ICS
-	return n;
-}
-
-/* ------------------------------------------------------------ judging */
-
-static const char *reason_name(unsigned int r)
-{
-	return r < CG_R_MAX ? cg_reason_names[r] : "?";
-}
-
-static bool agrees(const struct cg_event *ev, int action,
-		   const struct cg_ref_result *res)
-{
-	int want_action = res->verdict == CG_V_PASS ? XDP_PASS : XDP_DROP;
-
-	if (ev->verdict != res->verdict || ev->reason != res->reason ||
-	    ev->would != res->would || ev->flow != res->flow ||
-	    action != want_action)
-		return false;
-	if (ev->zone_from != CG_ZONE_NONE && res->zone_from != CG_ZONE_NONE &&
-	    ev->zone_from != res->zone_from)
-		return false;
-	if (ev->zone_to != CG_ZONE_NONE && res->zone_to != CG_ZONE_NONE &&
-	    ev->zone_to != res->zone_to)
-		return false;
-	return true;
-}
-
-static int run_begin(struct run *r, const char *policy_name,
-		     struct cg_policy *p, const char *cls, uint64_t seed)
-{
-	struct cg_gate_opts go = {.record = true};
-	struct cg_diags d = {.file = policy_name};
-	struct cg_compiled *c = NULL;
-	int err;
-
-	memset(r, 0, sizeof(*r));
-	r->policy_name = policy_name;
-	r->cls = cls;
-	r->seed = seed;
-	r->policy = p;
-	err = cg_compile(p, &c, &d);
-	if (!err)
-		err = cg_gate_load(c, &go, &r->gate);
-	if (err)
-		cg_diags_print(&d, stdout);
-	cg_diags_free(&d);
-	cg_compiled_free(c);
-	if (!err) {
-		r->ref = cg_ref_new(p);
-		if (!r->ref)
-			err = -ENOMEM;
-	}
-	if (err) {
-		printf("# %s / %s: cannot load the instance: %s\n", policy_name,
-		       cls, strerror(-err));
-		r->failed = true;
-	}
-	return err;
-}
-
-/* Judge one frame on both sides; false on a harness failure. */
-static bool judge(struct run *r, const char *ifname, const uint8_t *buf,
-		  size_t len, const char *what)
-{
-	struct cg_ref_result res;
-	struct cg_event ev;
-	int action = -1, err;
-
-	if (r->failed)
-		return false;
-	/* BPF_PROG_TEST_RUN takes an Ethernet header at least, and a page
-	 * at most (what replay skips too). */
-	if (len < 14 || len > 3500) {
-		r->skipped++;
-		return true;
-	}
-	memset(&ev, 0, sizeof(ev));
-	err = cg_gate_test_run(r->gate, (int)if_nametoindex(ifname), buf, len,
-			       &ev, &action);
-	if (err) {
-		printf("# %s / %s: test run failed (%s) on %s\n",
-		       r->policy_name, r->cls, strerror(-err), what);
-		r->failed = true;
-		return false;
-	}
-	cg_ref_eval(r->ref, ifname, buf, len, &res);
-	r->frames++;
-	if (res.would < CG_R_MAX)
-		r->hits[res.would]++;
-	if (agrees(&ev, action, &res))
-		return true;
-	r->mismatches++;
-	if (verbose || reported++ < MAX_REPORTED) {
-		printf("# mismatch: %s / %s (seed %llu) on %s: %s\n",
-		       r->policy_name, r->cls, (unsigned long long)r->seed,
-		       ifname, what);
-		printf("#   bpf:       verdict %u reason %s would %s flow %d "
-		       "zones %d->%d action %d\n",
-		       ev.verdict, reason_name(ev.reason),
-		       reason_name(ev.would), (int)ev.flow,
-		       ev.zone_from == CG_ZONE_NONE ? -1 : ev.zone_from,
-		       ev.zone_to == CG_ZONE_NONE ? -1 : ev.zone_to, action);
-		printf("#   reference: verdict %u reason %s would %s flow %d "
-		       "zones %d->%d\n",
-		       res.verdict, reason_name(res.reason),
-		       reason_name(res.would), (int)res.flow,
-		       res.zone_from == CG_ZONE_NONE ? -1 : res.zone_from,
-		       res.zone_to == CG_ZONE_NONE ? -1 : res.zone_to);
-		cg_frame_hexdump(stdout, "#   ", buf, len);
-	}
-	return true;
-}
-
-static void run_end(struct run *r)
-{
-	char name[160];
-	int i;
-
-	snprintf(name, sizeof(name), "%s / %s: %lu frames agree",
-		 r->policy_name, r->cls, r->frames);
-	if (r->failed)
-		ASSERT_TRUE(false, name);
-	else
-		ASSERT_EQ(r->mismatches, 0, name);
-	printf("#   reasons:");
-	for (i = 0; i < CG_R_MAX; i++)
-		if (r->hits[i])
-			printf(" %s %lu", reason_name(i), r->hits[i]);
-	printf("%s\n",
-	       r->skipped ? " (and frames outside 14..3500 bytes)" : "");
-	total_frames += r->frames;
-	total_mismatches += r->mismatches;
-	cg_ref_free(r->ref);
-	cg_gate_free(r->gate);
-}
 
 /* ------------------------------------------------------------ classes */
 
@@ -529,7 +67,7 @@ static void cls_truncate(struct run *r, const struct frame *fs, size_t n)
 		for (cut = fs[i].len; cut >= 14 && cut <= fs[i].len; cut--) {
 			snprintf(what, sizeof(what), "%s cut to %zu of %zu",
 				 fs[i].what, cut, fs[i].len);
-			if (!judge(r, fs[i].ifname, fs[i].buf, cut, what))
+			if (!mut_judge(r, fs[i].ifname, fs[i].buf, cut, what))
 				return;
 		}
 	}
@@ -551,7 +89,7 @@ static void cls_bitflip(struct run *r, const struct frame *fs, size_t n,
 			buf[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
 			snprintf(what, sizeof(what), "%s, bit %zu flipped",
 				 f->what, bit);
-			if (!judge(r, f->ifname, buf, f->len, what))
+			if (!mut_judge(r, f->ifname, buf, f->len, what))
 				return;
 		}
 		for (k = 0; k < RANDOM_FLIPS; k++) {
@@ -565,7 +103,7 @@ static void cls_bitflip(struct run *r, const struct frame *fs, size_t n,
 			}
 			snprintf(what, sizeof(what),
 				 "%s, %u random bits flipped", f->what, flips);
-			if (!judge(r, f->ifname, buf, f->len, what))
+			if (!mut_judge(r, f->ifname, buf, f->len, what))
 				return;
 		}
 	}
@@ -591,7 +129,7 @@ static bool ics_prime(struct run *r, const struct frame *f, uint8_t *buf,
 	if (buf[l3] >> 4 != 4 || buf[l3 + 9] != 6 || l4 + 20 > len)
 		return true;
 	port = port >= 60000 ? 20000 : port + 1;
-	put16(buf + l4, port);
+	mut_put16(buf + l4, port);
 	tcp_len = (size_t)(buf[l3 + 2] << 8 | buf[l3 + 3]) -
 		  (size_t)(buf[l3] & 0x0f) * 4;
 	if (l4 + tcp_len <= len) {
@@ -606,7 +144,7 @@ static bool ics_prime(struct run *r, const struct frame *f, uint8_t *buf,
 			sum += (uint32_t)buf[l4 + tcp_len - 1] << 8;
 		while (sum >> 16)
 			sum = (sum & 0xffff) + (sum >> 16);
-		put16(buf + l4 + 16, (uint16_t)~sum);
+		mut_put16(buf + l4 + 16, (uint16_t)~sum);
 	}
 	cg_frame_init(&s);
 	s.family = 4;
@@ -623,7 +161,7 @@ static bool ics_prime(struct run *r, const struct frame *f, uint8_t *buf,
 	if (!n)
 		return true;
 	cg_frame_station_mac(syn, n);
-	return judge(r, f->ifname, syn, n, "its SYN");
+	return mut_judge(r, f->ifname, syn, n, "its SYN");
 }
 
 /* Values a 16-bit length field is set to: around the truth, and absurd. */
@@ -650,13 +188,13 @@ static void lie16_all(struct run *r, const struct frame *f, size_t off,
 		else
 			v = abs_values[k - sizeof(deltas) / sizeof(deltas[0])];
 		memcpy(buf, f->buf, f->len);
-		put16(buf + off, (uint16_t)v);
+		mut_put16(buf + off, (uint16_t)v);
 		snprintf(what, sizeof(what), "%s, %s %u (truth %u)", f->what,
 			 field, v, truth);
 		if (f->ics != ICS_NONE && off >= f->lay.payload_off &&
 		    !ics_prime(r, f, buf, f->len))
 			return;
-		if (!judge(r, f->ifname, buf, f->len, what))
+		if (!mut_judge(r, f->ifname, buf, f->len, what))
 			return;
 	}
 }
@@ -680,7 +218,7 @@ static void lie8_all(struct run *r, const struct frame *f, size_t off,
 		if (f->ics != ICS_NONE && off >= f->lay.payload_off &&
 		    !ics_prime(r, f, buf, f->len))
 			return;
-		if (!judge(r, f->ifname, buf, f->len, what))
+		if (!mut_judge(r, f->ifname, buf, f->len, what))
 			return;
 	}
 }
@@ -737,8 +275,8 @@ static void cls_lies(struct run *r, const struct frame *fs, size_t n)
 static size_t push_tag(uint8_t *buf, size_t len, uint16_t tpid, uint16_t tci)
 {
 	memmove(buf + 16, buf + 12, len - 12);
-	put16(buf + 12, tpid);
-	put16(buf + 14, tci);
+	mut_put16(buf + 12, tpid);
+	mut_put16(buf + 14, tci);
 	return len + 4;
 }
 
@@ -774,7 +312,7 @@ static void cls_vlan(struct run *r, const struct frame *fs, size_t n)
 				snprintf(what, sizeof(what),
 					 "%s under %u tags, outer %04x vid %u",
 					 f->what, depth, tpids[t], vids[v]);
-				if (!judge(r, f->ifname, buf, len, what))
+				if (!mut_judge(r, f->ifname, buf, len, what))
 					return;
 				if (depth > 2 && combo > 5)
 					break;
@@ -847,13 +385,13 @@ static void cls_ext6(struct run *r, struct cg_rng *rng)
 					}
 					pos++;
 				}
-				if (!build(&f, &s, ifn, "ext6"))
+				if (!mut_build(&f, &s, ifn, "ext6"))
 					continue;
 				snprintf(what, sizeof(what),
 					 "ipv6 %s after %u extension headers "
 					 "(trial %u)",
 					 ends[end], chain, trial);
-				if (!judge(r, f.ifname, f.buf, f.len, what))
+				if (!mut_judge(r, f.ifname, f.buf, f.len, what))
 					return;
 				/* And cut inside the chain. */
 				if (chain && f.lay.l4_off > f.lay.ext_off[0]) {
@@ -869,8 +407,8 @@ static void cls_ext6(struct run *r, struct cg_rng *rng)
 						 "ipv6 %s after %u extension "
 						 "headers, cut to %zu",
 						 ends[end], chain, cut);
-					if (!judge(r, f.ifname, f.buf, cut,
-						   what))
+					if (!mut_judge(r, f.ifname, f.buf, cut,
+						       what))
 						return;
 				}
 			}
@@ -901,7 +439,7 @@ static bool frag4(struct frame *f, const char *src, const char *dst,
 	s.ip4_mf = mf;
 	s.payload = l4 + off8 * 8;
 	s.payload_len = len;
-	return build(f, &s, ifn, "frag4");
+	return mut_build(f, &s, ifn, "frag4");
 }
 
 static bool frag6(struct frame *f, const char *src, const char *dst,
@@ -925,7 +463,7 @@ static bool frag6(struct frame *f, const char *src, const char *dst,
 	s.ext[0].frag_id = id;
 	s.payload = l4 + off8 * 8;
 	s.payload_len = len;
-	return build(f, &s, ifn, "frag6");
+	return mut_build(f, &s, ifn, "frag6");
 }
 
 /* A transport segment as bytes, to cut into fragments. */
@@ -1063,8 +601,8 @@ static void cls_frag(struct run *r, struct cg_rng *rng)
 						 kinds[k], trains[t].name,
 						 this_id, i,
 						 trains[t].p[i].off8);
-					if (!judge(r, f.ifname, f.buf, f.len,
-						   what))
+					if (!mut_judge(r, f.ifname, f.buf,
+						       f.len, what))
 						return;
 					/* Now and then the same fragment,
 					 * bit-flipped. */
@@ -1078,8 +616,9 @@ static void cls_frag(struct run *r, struct cg_rng *rng)
 								  << cg_rng_below(
 									     rng,
 									     8));
-						if (!judge(r, f.ifname, f.buf,
-							   f.len, what))
+						if (!mut_judge(r, f.ifname,
+							       f.buf, f.len,
+							       what))
 							return;
 					}
 				}
@@ -1089,7 +628,7 @@ static void cls_frag(struct run *r, struct cg_rng *rng)
 }
 
 /*
- * Disagreements found by this test and reported, each as the smallest
+ * Disagreements found by this test and mut_reported, each as the smallest
  * frame that shows it. While one disagrees its TAP line is a TODO (not
  * counted as a failure); once fixed it passes like any other.
  */
@@ -1123,12 +662,12 @@ static void cls_known(const struct cg_policy *p, uint64_t seed)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct run r;
 		char name[160];
-		size_t pl = s7_pdu(pay, 1, cases[i].param, cases[i].plen);
+		size_t pl = mut_s7_pdu(pay, 1, cases[i].param, cases[i].plen);
 
 		/* The data bytes follow the parameters. */
 		memset(pay + pl, 0, cases[i].dlen);
-		put16(pay + 2, (uint16_t)(pl + cases[i].dlen));
-		put16(pay + 15, (uint16_t)cases[i].dlen);
+		mut_put16(pay + 2, (uint16_t)(pl + cases[i].dlen));
+		mut_put16(pay + 15, (uint16_t)cases[i].dlen);
 		pl += cases[i].dlen;
 		cg_frame_tcp(&s, MGT, PLC, 43000 + (uint16_t)i, 102,
 			     CG_TCP_PSH | CG_TCP_ACK);
@@ -1136,8 +675,8 @@ static void cls_known(const struct cg_policy *p, uint64_t seed)
 		s.payload_len = pl;
 		len = cg_frame_build_layout(&s, buf, sizeof(buf), &lay);
 		cg_frame_station_mac(buf, len);
-		if (run_begin(&r, "fixed policy", (struct cg_policy *)p,
-			      "known", seed))
+		if (mut_run_begin(&r, "fixed policy", (struct cg_policy *)p,
+				  "known", seed))
 			continue;
 		{
 			/* Its SYN first: data passes in order (step 11a). */
@@ -1150,18 +689,18 @@ static void cls_known(const struct cg_policy *p, uint64_t seed)
 			ss.tcp_seq = s.tcp_seq - 1;
 			sl = cg_frame_build(&ss, syn, sizeof(syn));
 			cg_frame_station_mac(syn, sl);
-			judge(&r, "gw3", syn, sl, "its SYN");
+			mut_judge(&r, "gw3", syn, sl, "its SYN");
 		}
-		judge(&r, "gw3", buf, len, cases[i].what);
+		mut_judge(&r, "gw3", buf, len, cases[i].what);
 		snprintf(name, sizeof(name), "fixed policy / known: %s",
 			 cases[i].what);
-		total_frames += r.frames;
+		mut_total_frames += r.frames;
 		if (r.mismatches || r.failed) {
-			total_mismatches_known += r.mismatches;
+			mut_total_mismatches_known += r.mismatches;
 			cg_test_n++;
 			printf("not ok %d - %s # TODO bpf: s7comm_refused() "
 			       "wants "
-			       "8 bytes after a job's header (reported)\n",
+			       "8 bytes after a job's header (mut_reported)\n",
 			       cg_test_n, name);
 		} else {
 			ASSERT_TRUE(true, name);
@@ -1202,8 +741,8 @@ static void cls_gen(uint64_t seed, unsigned long n_policies)
 			continue;
 		}
 		cg_diags_free(&d);
-		if (run_begin(&r, pname, p, "gen", seed)) {
-			run_end(&r);
+		if (mut_run_begin(&r, pname, p, "gen", seed)) {
+			mut_run_end(&r);
 			cg_policy_free(p);
 			free(yaml);
 			continue;
@@ -1211,7 +750,8 @@ static void cls_gen(uint64_t seed, unsigned long n_policies)
 		g = cg_gen_frames_new(p);
 		for (fi = 0; g && fi < 150 && !r.failed; fi++) {
 			cg_gen_frame(g, &rng, gf);
-			if (!judge(&r, gf->ifname, gf->buf, gf->len, gf->what))
+			if (!mut_judge(&r, gf->ifname, gf->buf, gf->len,
+				       gf->what))
 				break;
 			/* Every fifth frame: every cut, then flips, then
 			 * the generator's own mutations. */
@@ -1220,7 +760,7 @@ static void cls_gen(uint64_t seed, unsigned long n_policies)
 			for (cut = gf->len; cut-- > 14;) {
 				snprintf(what, sizeof(what),
 					 "%.180s, cut to %zu", gf->what, cut);
-				judge(&r, gf->ifname, gf->buf, cut, what);
+				mut_judge(&r, gf->ifname, gf->buf, cut, what);
 			}
 			for (unsigned int k = 0; k < 64 && gf->len; k++) {
 				memcpy(buf, gf->buf, gf->len);
@@ -1228,19 +768,19 @@ static void cls_gen(uint64_t seed, unsigned long n_policies)
 					(uint8_t)(1u << cg_rng_below(&rng, 8));
 				snprintf(what, sizeof(what),
 					 "%.180s, a bit flipped", gf->what);
-				judge(&r, gf->ifname, buf, gf->len, what);
+				mut_judge(&r, gf->ifname, buf, gf->len, what);
 				memcpy(buf, gf->buf, gf->len);
 				len = gf->len;
 				what[0] = '\0';
 				cg_gen_mutate(&rng, buf, &len, NULL, what,
 					      sizeof(what));
-				judge(&r, gf->ifname, buf, len, what);
+				mut_judge(&r, gf->ifname, buf, len, what);
 			}
 		}
 		if (r.mismatches)
 			printf("# the policy (CG_MUTATE_SEED=%llu):\n%s\n",
 			       (unsigned long long)seed, yaml);
-		run_end(&r);
+		mut_run_end(&r);
 		cg_gen_frames_free(g);
 		cg_policy_free(p);
 		free(yaml);
@@ -1273,7 +813,7 @@ int main(void)
 		seed = s && *s ? strtoull(s, NULL, 0) : 20261126;
 	s = getenv("CG_MUTATE_POLICIES");
 	n_gen = s && *s ? strtoul(s, NULL, 0) : 6;
-	verbose = getenv("CG_MUTATE_VERBOSE") != NULL;
+	mut_verbose = getenv("CG_MUTATE_VERBOSE") != NULL;
 	printf("# seed %llu (CG_MUTATE_SEED=%llu reproduces this run)\n",
 	       (unsigned long long)seed, (unsigned long long)seed);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1287,8 +827,8 @@ int main(void)
 		       strerror(-err));
 		return 0;
 	}
-	err = cg_policy_parse("mutate", fixed_policy, sizeof(fixed_policy) - 1,
-			      &p, &d);
+	err = cg_policy_parse("mutate", mut_fixed_policy,
+			      strlen(mut_fixed_policy), &p, &d);
 	if (err)
 		cg_diags_print(&d, stdout);
 	cg_diags_free(&d);
@@ -1297,40 +837,41 @@ int main(void)
 	fs = calloc(64, sizeof(*fs));
 	if (!ASSERT_TRUE(fs != NULL, "allocate the base frames"))
 		return cg_test_done();
-	n = base_frames(fs, 64);
-	ASSERT_TRUE(n >= 25, "build the base frames");
+	n = mut_base_frames(fs, 64);
+	ASSERT_TRUE(n >= 25, "mut_build the base frames");
 	cg_rng_seed(&rng, seed);
 
-	if (!run_begin(&r, "fixed policy", p, "whole frames", seed))
+	if (!mut_run_begin(&r, "fixed policy", p, "whole frames", seed))
 		for (i = 0; i < n; i++)
-			judge(&r, fs[i].ifname, fs[i].buf, fs[i].len,
-			      fs[i].what);
-	run_end(&r);
-	if (!run_begin(&r, "fixed policy", p, "truncate", seed))
+			mut_judge(&r, fs[i].ifname, fs[i].buf, fs[i].len,
+				  fs[i].what);
+	mut_run_end(&r);
+	if (!mut_run_begin(&r, "fixed policy", p, "truncate", seed))
 		cls_truncate(&r, fs, n);
-	run_end(&r);
-	if (!run_begin(&r, "fixed policy", p, "bitflip", seed))
+	mut_run_end(&r);
+	if (!mut_run_begin(&r, "fixed policy", p, "bitflip", seed))
 		cls_bitflip(&r, fs, n, &rng);
-	run_end(&r);
-	if (!run_begin(&r, "fixed policy", p, "lies", seed))
+	mut_run_end(&r);
+	if (!mut_run_begin(&r, "fixed policy", p, "lies", seed))
 		cls_lies(&r, fs, n);
-	run_end(&r);
-	if (!run_begin(&r, "fixed policy", p, "vlan", seed))
+	mut_run_end(&r);
+	if (!mut_run_begin(&r, "fixed policy", p, "vlan", seed))
 		cls_vlan(&r, fs, n);
-	run_end(&r);
-	if (!run_begin(&r, "fixed policy", p, "ext6", seed))
+	mut_run_end(&r);
+	if (!mut_run_begin(&r, "fixed policy", p, "ext6", seed))
 		cls_ext6(&r, &rng);
-	run_end(&r);
-	if (!run_begin(&r, "fixed policy", p, "frag", seed))
+	mut_run_end(&r);
+	if (!mut_run_begin(&r, "fixed policy", p, "frag", seed))
 		cls_frag(&r, &rng);
-	run_end(&r);
+	mut_run_end(&r);
 	cls_known(p, seed);
 	cls_gen(seed, n_gen);
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("# %lu frames judged by both, %lu mismatches (and %lu known, "
-	       "reported), %.1f s\n",
-	       total_frames, total_mismatches, total_mismatches_known,
+	       "mut_reported), %.1f s\n",
+	       mut_total_frames, mut_total_mismatches,
+	       mut_total_mismatches_known,
 	       (double)(t1.tv_sec - t0.tv_sec) +
 		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	free(fs);
