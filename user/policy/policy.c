@@ -1148,11 +1148,12 @@ enum {
 	F_MODBUS,
 	F_S7,
 	F_VALID,
+	F_DENY,
 	F_N
 };
-static const char *const flow_keys[F_N] = {"name",   "from",   "to",
-					   "proto",  "ports",  "log",
-					   "modbus", "s7comm", "valid"};
+static const char *const flow_keys[F_N] = {
+	"name", "from", "to", "proto", "ports", "log", "modbus", "s7comm",
+	"valid", "deny"};
 
 static const char *const proto_names[] = {
 	[CG_P_ANY] = "any",   [CG_P_TCP] = "tcp",	[CG_P_UDP] = "udp",
@@ -1905,6 +1906,16 @@ static void parse_flow(struct pctx *c, size_t idx, yaml_node_t *n,
 		parse_ics(c, v[F_S7], kp[F_S7], "s7comm", &f->s7comm);
 	if (v[F_VALID])
 		parse_valid(c, v[F_VALID], kp[F_VALID], label, &f->valid);
+	if (v[F_DENY] && (s = scalar(c, v[F_DENY], "drop or reset"))) {
+		f->deny_pos = npos(v[F_DENY]);
+		if (!strcmp(s, "reset"))
+			f->deny_reset = true;
+		else if (strcmp(s, "drop"))
+			err_at(c, f->deny_pos,
+			       "unknown deny '%.40s' in %s; expected drop or "
+			       "reset",
+			       s, label);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -1984,6 +1995,30 @@ static void check_ics(struct pctx *c, const struct cg_flow *f,
 			"%s is inspected on tcp port %u, which the ports of %s "
 			"do not include",
 			what, port, label);
+}
+
+/*
+ * `deny: reset` answers a refused request with a TCP RST: only a TCP
+ * flow has a connection to reset, and only a flow that inspects requests
+ * refuses any on an admitted connection.
+ */
+static void check_deny(struct pctx *c, const struct cg_flow *f,
+		       const char *label)
+{
+	if (!f->deny_reset)
+		return;
+	if (f->proto != CG_P_TCP) {
+		err_at(c, f->deny_pos,
+		       "deny: reset needs proto tcp; %s has proto %s (a "
+		       "reset answers a TCP connection only)",
+		       label, cg_proto_name(f->proto));
+		return;
+	}
+	if (f->modbus.mode == CG_ICS_NONE && f->s7comm.mode == CG_ICS_NONE)
+		warn_at(c, f->deny_pos,
+			"deny: reset on %s never answers: it inspects no "
+			"requests (no modbus: or s7comm:), so it refuses none",
+			label);
 }
 
 static bool refs_have_self(const struct cg_ref *r, size_t n)
@@ -2068,6 +2103,7 @@ static void check_flows(struct pctx *c, const struct flow_pos *fps)
 					label);
 			check_ics(c, f, &f->modbus, "modbus", 502, label);
 			check_ics(c, f, &f->s7comm, "s7comm", 102, label);
+			check_deny(c, f, label);
 		}
 
 		if (!aux->from_bad && !aux->to_bad)
