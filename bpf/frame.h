@@ -56,6 +56,7 @@ struct frame {
 	__u8 opening;	 /* a flow allowed it on the full judgement */
 	__u8 st_touched; /* the opener's frame on an inspected flow */
 	__u8 ip6_ext;	 /* IPv6: an extension header was walked */
+	__u8 reset;	 /* refused and answered with a RST (deny: reset) */
 	__u32 l4_off;	 /* TCP header, up to payload_end (the IP end) */
 	__u32 tcp_seq;
 	__u32 tcp_ack;

@@ -101,6 +101,8 @@ const volatile __u32 cfg_timed = 0;
 
 #include "self.h"
 
+#include "reset.h"
+
 static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 				   struct conn *c, struct cg_flow_info **fi,
 				   __u64 now)
@@ -303,6 +305,14 @@ out:
 		reason = CG_R_MONITOR;
 	verdict = reason_drops(reason) ? CG_V_DROP : CG_V_PASS;
 
+	/*
+	 * deny: reset (bpf/reset.h): the refused request is answered with a
+	 * RST and its connection forgotten, stream state and all; the
+	 * server's side is left to its own timeout. Still a drop, counted
+	 * and logged as ics-denied.
+	 */
+	f.reset = reset_wanted(&f, fi, reason);
+
 	/* A shadow compares and returns the live action; it counts nothing
 	 * of its own below. */
 	if (is_shadow())
@@ -341,9 +351,14 @@ out:
 			fill_event(e, &f, verdict, reason, would, 0);
 	}
 	action = verdict == CG_V_DROP ? XDP_DROP : XDP_PASS;
-	/* One already-loaded field when no shadow is configured. */
+	if (f.reset)
+		bpf_map_delete_elem(&conns, &c.key);
+	/* One already-loaded field when no shadow is configured. The shadow
+	 * judges the request as it came, and builds the RST itself. */
 	if ((cfg_slot == CG_SLOT_A || cfg_slot == CG_SLOT_B) && l && l->shadow)
 		shadow_hand_off(ctx, &f, action, verdict, reason, would);
+	if (f.reset)
+		return reset_answer(ctx, &f);
 	return action;
 }
 

@@ -31,7 +31,9 @@ static __always_inline void shadow_hand_off(struct xdp_md *ctx,
 	si->verdict = verdict;
 	si->reason = reason;
 	si->would = would;
-	si->pending = 1;
+	/* A RST to build (deny: reset): the action stays XDP_DROP, so that
+	 * a shadow that knows no resets drops the request. */
+	si->pending = f->reset ? CG_SHADOW_PENDING_RESET : 1;
 	bpf_tail_call(ctx, &progs, CG_SLOT_SHADOW);
 	si->pending = 0;
 }
@@ -99,6 +101,7 @@ static __always_inline int shadow_compare(struct xdp_md *ctx,
 	struct cg_shadow_key k = {};
 	struct cg_counter *c, nc = {};
 	__u32 zero = 0, live_reason;
+	bool reset;
 
 	if (cfg_record) {
 		struct cg_event *e = bpf_map_lookup_elem(&last, &zero);
@@ -109,6 +112,7 @@ static __always_inline int shadow_compare(struct xdp_md *ctx,
 	si = bpf_map_lookup_elem(&shadow_in, &zero);
 	if (!si || !si->pending)
 		return verdict == CG_V_DROP ? XDP_DROP : XDP_PASS;
+	reset = si->pending == CG_SHADOW_PENDING_RESET;
 	si->pending = 0;
 	live_reason = si->reason;
 	if (live_reason < CG_R_MAX && reason < CG_R_MAX)
@@ -133,6 +137,9 @@ static __always_inline int shadow_compare(struct xdp_md *ctx,
 		}
 		shadow_event(ctx, f, si, verdict, reason, would, now);
 	}
+	/* The live instance's RST, built from the request as it came. */
+	if (reset)
+		return reset_answer(ctx, f);
 	return si->action == XDP_DROP ? XDP_DROP : XDP_PASS;
 }
 

@@ -193,6 +193,12 @@ struct cg_flow_chain {
 #define CG_FLOW_LOG (1u << 0)	/* log: true - log every new connection */
 #define CG_FLOW_ICS (1u << 1)	/* requests are inspected: see ics_rules */
 #define CG_FLOW_TIMED (1u << 2) /* valid: - allows only in its window */
+/*
+ * deny: reset - a request refused as ics-denied on the flow's connection
+ * is answered with a TCP RST to the client, sent back out of the ingress
+ * interface (XDP_TX), and the connection is forgotten (bpf/reset.h).
+ */
+#define CG_FLOW_RESET (1u << 3)
 
 /*
  * The window of a CG_FLOW_TIMED flow is [valid_from, valid_until) in
@@ -639,6 +645,9 @@ struct cg_event {
 #define CG_FUNC_NONE 0xffffu
 #define CG_EV_PORTS (1u << 0)  /* sport/dport were parsed */
 #define CG_EV_SHADOW (1u << 1) /* live and shadow disagree (see below) */
+/* The refused request was answered with a TCP RST (deny: reset); the
+ * verdict stays drop and the reason ics-denied. */
+#define CG_EV_RESET (1u << 2)
 
 /*
  * The hand-off that makes a policy change one step for every interface.
@@ -714,7 +723,13 @@ struct cg_rx_tag {
  * tail call, read by the shadow in the same softirq on the same CPU.
  * `pending` tells the shadow that it was entered through the tail call
  * (it is cleared there), not run on its own.
+ * CG_SHADOW_PENDING_RESET says, in the same field, that the live instance
+ * answers the frame with a RST (deny: reset): the shadow builds it from
+ * the frame and returns XDP_TX. `action` then says XDP_DROP, so that a
+ * shadow from before deny: reset drops the request rather than pass it.
  */
+#define CG_SHADOW_PENDING_RESET 2
+
 struct cg_shadow_in {
 	__u64 policy_id; /* the live instance's */
 	__u32 action;	 /* the live XDP action, returned by the shadow */

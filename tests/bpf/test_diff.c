@@ -135,6 +135,7 @@ struct policy_result {
 	unsigned long timed_allowed; /* frames a time-boxed flow allowed */
 	unsigned long self_frames;   /* frames to the gateway (self) */
 	unsigned long self_allowed;  /* ... that a to: self flow allowed */
+	unsigned long resets;	     /* refused and answered (deny: reset) */
 	bool windows_closed;	     /* it has a window not open now */
 	char text[TEXT_MAX]; /* comment lines to print before its TAP line */
 };
@@ -153,11 +154,13 @@ struct diff_run {
 static bool agrees(const struct cg_event *ev, int action,
 		   const struct cg_ref_result *res)
 {
-	int want_action = res->verdict == CG_V_PASS ? XDP_PASS : XDP_DROP;
+	int want_action = res->reset			 ? XDP_TX
+			  : res->verdict == CG_V_PASS ? XDP_PASS
+						      : XDP_DROP;
 
 	if (ev->verdict != res->verdict || ev->reason != res->reason ||
 	    ev->would != res->would || ev->flow != res->flow ||
-	    action != want_action)
+	    action != want_action || !!(ev->flags & CG_EV_RESET) != res->reset)
 		return false;
 	if (ev->function != res->function)
 		return false;
@@ -191,10 +194,10 @@ static void report(FILE *out, const struct diff_run *run, unsigned long pi,
 		action, ev->function);
 	fprintf(out,
 		"#   reference: verdict %u reason %s would %s flow %d "
-		"zone_from %d zone_to %d function %#x\n",
+		"zone_from %d zone_to %d function %#x reset %d\n",
 		res->verdict, reason_name(res->reason), reason_name(res->would),
 		(int)res->flow, zone_num(res->zone_from),
-		zone_num(res->zone_to), res->function);
+		zone_num(res->zone_to), res->function, res->reset);
 	cg_frame_hexdump(out, "#   ", fr->buf, fr->len);
 }
 
@@ -308,6 +311,7 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 		if (res.would == CG_R_ALLOWED && res.flow < policy->n_flows &&
 		    policy->flows[res.flow].valid.timed)
 			pr->timed_allowed++;
+		pr->resets += res.reset;
 		if (res.zone_to == CG_ZONE_SELF) {
 			pr->self_frames++;
 			pr->self_allowed += res.would == CG_R_ALLOWED;
@@ -379,7 +383,7 @@ int main(void)
 	unsigned long hits[CG_R_MAX] = {0}, n_run = 0, timed_allowed = 0,
 		      closed = 0;
 	unsigned long pairs[CG_R_MAX][CG_R_MAX] = {{0}}, stream_frames = 0;
-	unsigned long function_only = 0, self_frames = 0, self_allowed = 0;
+	unsigned long function_only = 0, self_frames = 0, self_allowed = 0, resets = 0;
 	int q;
 	struct diff_run run = {0};
 	unsigned int n_jobs, w;
@@ -479,6 +483,7 @@ int main(void)
 		timed_allowed += pr->timed_allowed;
 		self_frames += pr->self_frames;
 		self_allowed += pr->self_allowed;
+		resets += pr->resets;
 		closed += pr->windows_closed;
 	}
 
@@ -500,6 +505,11 @@ int main(void)
 		ASSERT_TRUE(self_allowed > 0,
 			    "some frames are allowed by to: self flows");
 	}
+
+	/* Refused requests on deny: reset flows, answered by both. */
+	printf("# deny: reset: %lu requests answered with a RST\n", resets);
+	if (only == ~0ul && run.n_policies >= 50)
+		ASSERT_TRUE(resets > 0, "some refused requests are reset");
 
 	printf("# reasons seen (before monitor):");
 	for (r = 0; r < CG_R_MAX; r++)

@@ -846,9 +846,12 @@ char *cg_gen_policy(struct cg_rng *r)
 		sb_printf(&b, "  - name: f%d\n%s", i, ends.s);
 		free(ends.s);
 		sb_printf(&b, "    proto: %s\n", proto);
-		if (!strcmp(proto, "tcp") && cg_rng_pct(r, 45))
+		if (!strcmp(proto, "tcp") && cg_rng_pct(r, 45)) {
 			emit_ics(r, &b);
-		else if (portable &&
+			/* A refused request answered with a RST. */
+			if (cg_rng_pct(r, 40))
+				sb_printf(&b, "    deny: reset\n");
+		} else if (portable &&
 			 cg_rng_pct(r, strcmp(proto, "any") ? 60 : 25))
 			emit_ports(r, &b);
 		if (cg_rng_pct(r, 10))

@@ -314,11 +314,14 @@ const char *mut_reason_name(unsigned int r)
 bool mut_agrees(const struct cg_event *ev, int action,
 		const struct cg_ref_result *res)
 {
-	int want_action = res->verdict == CG_V_PASS ? XDP_PASS : XDP_DROP;
+	/* deny: reset answers a refused request with a RST (XDP_TX). */
+	int want_action = res->reset			 ? XDP_TX
+			  : res->verdict == CG_V_PASS ? XDP_PASS
+						      : XDP_DROP;
 
 	if (ev->verdict != res->verdict || ev->reason != res->reason ||
 	    ev->would != res->would || ev->flow != res->flow ||
-	    action != want_action)
+	    action != want_action || !!(ev->flags & CG_EV_RESET) != res->reset)
 		return false;
 	if (ev->zone_from != CG_ZONE_NONE && res->zone_from != CG_ZONE_NONE &&
 	    ev->zone_from != res->zone_from)

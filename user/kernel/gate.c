@@ -711,6 +711,15 @@ int cg_gate_test_run_meta(struct cg_gate *g, int ifindex, const void *meta,
 			  size_t meta_len, const void *frame, size_t len,
 			  struct cg_event *ev, int *action)
 {
+	return cg_gate_test_run_out(g, ifindex, meta, meta_len, frame, len,
+				    NULL, 0, NULL, ev, action);
+}
+
+int cg_gate_test_run_out(struct cg_gate *g, int ifindex, const void *meta,
+			 size_t meta_len, const void *frame, size_t len,
+			 void *out, size_t out_cap, size_t *out_len,
+			 struct cg_event *ev, int *action)
+{
 	/* The metadata area comes first in data_in; ctx.data is its size. */
 	static uint8_t in[32 + 65536];
 	struct xdp_md ctx = {
@@ -733,11 +742,17 @@ int cg_gate_test_run_meta(struct cg_gate *g, int ifindex, const void *meta,
 		opts.data_in = in;
 		opts.data_size_in = meta_len + len;
 	}
+	if (out) {
+		opts.data_out = out;
+		opts.data_size_out = out_cap;
+	}
 	memset(ev, 0, sizeof(*ev));
 	err = bpf_prog_test_run_opts(cg_gate_prog_fd(g), &opts);
 	if (err)
 		return -errno;
 	*action = opts.retval;
+	if (out_len)
+		*out_len = opts.data_size_out;
 	if (bpf_map__lookup_elem(g->skel->maps.last, &zero, sizeof(zero), ev,
 				 sizeof(*ev), 0))
 		return -errno;

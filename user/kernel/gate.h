@@ -83,6 +83,15 @@ int cg_gate_test_run(struct cg_gate *g, int ifindex, const void *frame,
 int cg_gate_test_run_meta(struct cg_gate *g, int ifindex, const void *meta,
 			  size_t meta_len, const void *frame, size_t len,
 			  struct cg_event *ev, int *action);
+/*
+ * cg_gate_test_run_meta() that also returns the frame as the program left
+ * it (an XDP_TX answer: deny: reset) in out[0, *out_len), out_cap bytes
+ * of room.
+ */
+int cg_gate_test_run_out(struct cg_gate *g, int ifindex, const void *meta,
+			 size_t meta_len, const void *frame, size_t len,
+			 void *out, size_t out_cap, size_t *out_len,
+			 struct cg_event *ev, int *action);
 
 /*
  * The event the instance's last frame left in its `last` map (instances

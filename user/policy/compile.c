@@ -739,6 +739,7 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 		size_t np = flow_protos(f, protos), npc = 1;
 
 		c->flow_info[i].flags |= f->log ? CG_FLOW_LOG : 0;
+		c->flow_info[i].flags |= f->deny_reset ? CG_FLOW_RESET : 0;
 		if (f->valid.timed) {
 			c->flow_info[i].flags |= CG_FLOW_TIMED;
 			if (f->valid.has_from)

@@ -218,6 +218,10 @@ struct cg_flow {
 	struct cg_ics modbus;
 	struct cg_ics s7comm;
 	struct cg_window valid;
+	/* `deny: reset` (default drop): a request refused on the flow's
+	 * connections is answered with a TCP RST to the client. */
+	bool deny_reset;
+	struct cg_pos deny_pos; /* the `deny` key's value, when written */
 };
 
 enum cg_policy_mode {

@@ -97,6 +97,30 @@ static void check_ics(struct pctx *c, const struct cg_flow *f,
 			what, port, label);
 }
 
+/*
+ * `deny: reset` answers a refused request with a TCP RST: only a TCP
+ * flow has a connection to reset, and only a flow that inspects requests
+ * refuses any on an admitted connection.
+ */
+static void check_deny(struct pctx *c, const struct cg_flow *f,
+		       const char *label)
+{
+	if (!f->deny_reset)
+		return;
+	if (f->proto != CG_P_TCP) {
+		err_at(c, f->deny_pos,
+		       "deny: reset needs proto tcp; %s has proto %s (a "
+		       "reset answers a TCP connection only)",
+		       label, cg_proto_name(f->proto));
+		return;
+	}
+	if (f->modbus.mode == CG_ICS_NONE && f->s7comm.mode == CG_ICS_NONE)
+		warn_at(c, f->deny_pos,
+			"deny: reset on %s never answers: it inspects no "
+			"requests (no modbus: or s7comm:), so it refuses none",
+			label);
+}
+
 static bool refs_have_self(const struct cg_ref *r, size_t n)
 {
 	size_t i;
@@ -179,6 +203,7 @@ void check_flows(struct pctx *c, const struct flow_pos *fps)
 					label);
 			check_ics(c, f, &f->modbus, "modbus", 502, label);
 			check_ics(c, f, &f->s7comm, "s7comm", 102, label);
+			check_deny(c, f, label);
 		}
 
 		if (!aux->from_bad && !aux->to_bad)

@@ -26,11 +26,12 @@ enum {
 	F_MODBUS,
 	F_S7,
 	F_VALID,
+	F_DENY,
 	F_N
 };
-static const char *const flow_keys[F_N] = {"name",   "from",   "to",
-					   "proto",  "ports",  "log",
-					   "modbus", "s7comm", "valid"};
+static const char *const flow_keys[F_N] = {"name",  "from", "to",     "proto",
+					   "ports", "log",  "modbus", "s7comm",
+					   "valid", "deny"};
 
 static const char *const proto_names[] = {
 	[CG_P_ANY] = "any",   [CG_P_TCP] = "tcp",	[CG_P_UDP] = "udp",
@@ -781,4 +782,14 @@ void parse_flow(struct pctx *c, size_t idx, yaml_node_t *n, struct flow_pos *fp)
 		parse_ics(c, v[F_S7], kp[F_S7], "s7comm", &f->s7comm);
 	if (v[F_VALID])
 		parse_valid(c, v[F_VALID], kp[F_VALID], label, &f->valid);
+	if (v[F_DENY] && (s = scalar(c, v[F_DENY], "drop or reset"))) {
+		f->deny_pos = npos(v[F_DENY]);
+		if (!strcmp(s, "reset"))
+			f->deny_reset = true;
+		else if (strcmp(s, "drop"))
+			err_at(c, f->deny_pos,
+			       "unknown deny '%.40s' in %s; expected drop or "
+			       "reset",
+			       s, label);
+	}
 }

@@ -871,6 +871,39 @@ static enum cg_reason judge(struct cg_refeval *r, const char *ifname,
 	return CG_R_NO_RULE;
 }
 
+/*
+ * deny: reset (README, "Answering a refused request"): a request refused
+ * as ics-denied on a flow that says so, in enforce mode, is answered with
+ * a RST when the answer can be built and sent to its sender alone: a TCP
+ * segment with ACK and without RST or SYN, from a unicast MAC, with a
+ * plain IP header (no IPv4 options, no IPv6 extension headers), not a
+ * fragment. Its connection is forgotten.
+ */
+static bool reset_answers(const struct cg_refeval *r, const uint8_t *frame,
+			  const struct ref_packet *pk,
+			  const struct cg_ref_result *out)
+{
+	if (out->verdict != CG_V_DROP || out->reason != CG_R_ICS_DENIED ||
+	    out->flow >= r->policy->n_flows ||
+	    !r->policy->flows[out->flow].deny_reset)
+		return false;
+	if (pk->proto != IPPROTO_TCP || pk->fragmented ||
+	    (pk->tcp_flags & (TCP_ACK | TCP_RST | TCP_SYN)) != TCP_ACK ||
+	    (frame[6] & 1))
+		return false;
+	return pk->family == 4 ? pk->l3_hlen == 20 : !pk->ip6_ext;
+}
+
+static void conn_forget(struct cg_refeval *r, const struct ref_packet *pk)
+{
+	struct ref_conn *c = conn_find(r, pk);
+
+	if (!c)
+		return;
+	stream_records_empty(&c->stream);
+	*c = r->conns[--r->n_conns];
+}
+
 void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
 		 size_t len, struct cg_ref_result *out)
 {
@@ -918,6 +951,10 @@ void cg_ref_eval(struct cg_refeval *r, const char *ifname, const uint8_t *frame,
 	if (pk.family && pk.fragmented && !pk.non_first &&
 	    out->verdict == CG_V_PASS && out->reason != CG_R_MONITOR)
 		frag_remember(r, &pk, out);
+	if (pk.family && reset_answers(r, frame, &pk, out)) {
+		out->reset = true;
+		conn_forget(r, &pk);
+	}
 }
 
 struct cg_refeval *cg_ref_new(const struct cg_policy *p)

@@ -49,6 +49,10 @@ struct cg_ref_result {
 	uint16_t zone_from;
 	uint16_t zone_to;
 	uint16_t function;
+	/* deny: reset answered the refused request with a TCP RST (the XDP
+	 * action is XDP_TX; verdict and reason stay drop, ics-denied), and
+	 * its connection was forgotten. */
+	bool reset;
 };
 
 /*
