@@ -1148,11 +1148,13 @@ enum {
 	F_MODBUS,
 	F_S7,
 	F_VALID,
+	F_ENIP,
 	F_N
 };
 static const char *const flow_keys[F_N] = {"name",   "from",   "to",
 					   "proto",  "ports",  "log",
-					   "modbus", "s7comm", "valid"};
+					   "modbus", "s7comm", "valid",
+					   "enip"};
 
 static const char *const proto_names[] = {
 	[CG_P_ANY] = "any",   [CG_P_TCP] = "tcp",	[CG_P_UDP] = "udp",
@@ -1739,6 +1741,35 @@ static void parse_ics(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 }
 
 /*
+ * `enip:`: any or read-only. EtherNet/IP has no list of codes (a CIP
+ * service means different things on different objects), and its
+ * `allow:` rules are not built yet.
+ */
+static void parse_enip(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
+		       struct cg_ics *ics)
+{
+	const char *s = n->type == YAML_SCALAR_NODE ? sval(n) : NULL;
+
+	ics->pos = kpos;
+	if (s && !strcmp(s, "any")) {
+		ics->mode = CG_ICS_ANY;
+		return;
+	}
+	if (s && !strcmp(s, "read-only")) {
+		ics->mode = CG_ICS_READ_ONLY;
+		return;
+	}
+	if (s && !is_null(n))
+		err_at(c, npos(n),
+		       "unknown enip value '%.40s'; expected any or read-only",
+		       s);
+	else
+		err_at(c, npos(n),
+		       "expected any or read-only for enip (allow: rules and "
+		       "lists of services are not supported for enip)");
+}
+
+/*
  * `valid: {from: TIME, until: TIME}`, at least one of the two; until after
  * from. Times are RFC 3339 with an offset (cg_time_parse).
  */
@@ -1903,6 +1934,8 @@ static void parse_flow(struct pctx *c, size_t idx, yaml_node_t *n,
 		parse_ics(c, v[F_MODBUS], kp[F_MODBUS], "modbus", &f->modbus);
 	if (v[F_S7])
 		parse_ics(c, v[F_S7], kp[F_S7], "s7comm", &f->s7comm);
+	if (v[F_ENIP])
+		parse_enip(c, v[F_ENIP], kp[F_ENIP], &f->enip);
 	if (v[F_VALID])
 		parse_valid(c, v[F_VALID], kp[F_VALID], label, &f->valid);
 }
@@ -2012,7 +2045,8 @@ static void check_self(struct pctx *c, const struct cg_flow *f,
 		       "traffic to itself never crosses the gate",
 		       label);
 	if (from &&
-	    (f->modbus.mode != CG_ICS_NONE || f->s7comm.mode != CG_ICS_NONE))
+	    (f->modbus.mode != CG_ICS_NONE || f->s7comm.mode != CG_ICS_NONE ||
+	     f->enip.mode != CG_ICS_NONE))
 		err_at(c, from_pos,
 		       "%s is from self and inspects ICS requests; the "
 		       "gateway's own requests leave without passing the gate, "
@@ -2068,6 +2102,7 @@ static void check_flows(struct pctx *c, const struct flow_pos *fps)
 					label);
 			check_ics(c, f, &f->modbus, "modbus", 502, label);
 			check_ics(c, f, &f->s7comm, "s7comm", 102, label);
+			check_ics(c, f, &f->enip, "enip", 44818, label);
 		}
 
 		if (!aux->from_bad && !aux->to_bad)
@@ -2925,6 +2960,7 @@ void cg_policy_free(struct cg_policy *p)
 		free(p->flows[i].ports);
 		ics_free(&p->flows[i].modbus);
 		ics_free(&p->flows[i].s7comm);
+		ics_free(&p->flows[i].enip);
 	}
 	free(p->zones);
 	free(p->hosts);
