@@ -135,6 +135,8 @@ struct policy_result {
 	unsigned long timed_allowed; /* frames a time-boxed flow allowed */
 	unsigned long self_frames;   /* frames to the gateway (self) */
 	unsigned long self_allowed;  /* ... that a to: self flow allowed */
+	unsigned long enip_passed;   /* EtherNet/IP requests passed, */
+	unsigned long enip_refused;  /* ... and refused (ics-denied) */
 	bool windows_closed;	     /* it has a window not open now */
 	char text[TEXT_MAX]; /* comment lines to print before its TAP line */
 };
@@ -312,6 +314,10 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 			pr->self_frames++;
 			pr->self_allowed += res.would == CG_R_ALLOWED;
 		}
+		if (ev.ics_proto == CG_ICS_PROTO_ENIP) {
+			pr->enip_passed += ev.would == CG_R_ALLOWED;
+			pr->enip_refused += ev.would == CG_R_ICS_DENIED;
+		}
 		if (agrees(&ev, action, &res))
 			continue;
 		if (!pr->mismatches++)
@@ -380,6 +386,7 @@ int main(void)
 		      closed = 0;
 	unsigned long pairs[CG_R_MAX][CG_R_MAX] = {{0}}, stream_frames = 0;
 	unsigned long function_only = 0, self_frames = 0, self_allowed = 0;
+	unsigned long enip_passed = 0, enip_refused = 0;
 	int q;
 	struct diff_run run = {0};
 	unsigned int n_jobs, w;
@@ -479,6 +486,8 @@ int main(void)
 		timed_allowed += pr->timed_allowed;
 		self_frames += pr->self_frames;
 		self_allowed += pr->self_allowed;
+		enip_passed += pr->enip_passed;
+		enip_refused += pr->enip_refused;
 		closed += pr->windows_closed;
 	}
 
@@ -499,6 +508,14 @@ int main(void)
 		ASSERT_TRUE(self_frames > 0, "some frames go to the gateway");
 		ASSERT_TRUE(self_allowed > 0,
 			    "some frames are allowed by to: self flows");
+	}
+
+	/* EtherNet/IP requests must reach the walk, both ways. */
+	printf("# enip: %lu requests passed, %lu refused\n", enip_passed,
+	       enip_refused);
+	if (only == ~0ul && run.n_policies >= 50) {
+		ASSERT_TRUE(enip_passed > 0, "some enip requests pass");
+		ASSERT_TRUE(enip_refused > 0, "some enip requests are refused");
 	}
 
 	printf("# reasons seen (before monitor):");
