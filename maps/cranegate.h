@@ -854,6 +854,14 @@ static const char *const cg_reason_names[CG_R_MAX] = {
 	[CG_R_ETHERTYPE] = "ethertype",
 	[CG_R_STREAM] = "stream",
 };
+
+/* The name of an enum cg_ics_proto, as events, status and records write it. */
+static inline const char *cg_ics_proto_name(unsigned int proto)
+{
+	return proto == CG_ICS_PROTO_ENIP     ? "enip"
+	       : proto == CG_ICS_PROTO_S7COMM ? "s7comm"
+					      : "modbus";
+}
 #endif
 
 #endif /* CRANEGATE_MAPS_H */

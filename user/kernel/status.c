@@ -370,8 +370,7 @@ static int read_ics(const struct cg_active *a, int ncpu,
 		}
 		flow = cg_active_flow(a, k.flow);
 		snprintf(si->flow, sizeof(si->flow), "%s", flow ? flow : "");
-		si->protocol =
-			k.proto == CG_ICS_PROTO_S7COMM ? "s7comm" : "modbus";
+		si->protocol = cg_ics_proto_name(k.proto);
 		si->function = k.function;
 		si->verdict = cg_verdict_name(k.verdict);
 		for (cpu = 0; cpu < ncpu; cpu++) {
@@ -714,9 +713,7 @@ int cg_status(const struct cg_env *env, FILE *out)
 					", \"protocol\": \"%s\", \"function\": "
 					"%u, \"verdict\": \"%s\", \"packets\": "
 					"%llu, \"bytes\": %llu}",
-					k.proto == CG_ICS_PROTO_S7COMM
-						? "s7comm"
-						: "modbus",
+					cg_ics_proto_name(k.proto),
 					k.function, cg_verdict_name(k.verdict),
 					(unsigned long long)sums[0],
 					(unsigned long long)sums[1]);
@@ -727,9 +724,7 @@ int cg_status(const struct cg_env *env, FILE *out)
 					"  %-24s %-7s function %-5u %-4s "
 					"%12llu packets\n",
 					cg_active_flow(a, k.flow),
-					k.proto == CG_ICS_PROTO_S7COMM
-						? "s7comm"
-						: "modbus",
+					cg_ics_proto_name(k.proto),
 					k.function, cg_verdict_name(k.verdict),
 					(unsigned long long)sums[0]);
 			}
