@@ -1763,10 +1763,18 @@ static void parse_enip(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 		err_at(c, npos(n),
 		       "unknown enip value '%.40s'; expected any or read-only",
 		       s);
+	else if (s)
+		err_at(c, npos(n), "enip has no value; expected any or "
+				   "read-only");
+	else if (n->type == YAML_MAPPING_NODE)
+		err_at(c, npos(n),
+		       "enip allow: rules are not supported yet; expected any "
+		       "or read-only");
 	else
 		err_at(c, npos(n),
-		       "expected any or read-only for enip (allow: rules and "
-		       "lists of services are not supported for enip)");
+		       "enip takes any or read-only, not a list of services "
+		       "(a CIP service means different things on different "
+		       "objects)");
 }
 
 /*
