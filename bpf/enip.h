@@ -37,13 +37,13 @@
 
 struct cg_enip_scratch {
 	__u8 b[CG_ENIP_BUF];
-	__u16 q_off[CG_ENIP_MAX_REQS]; /* queued CIP requests: offset, */
-	__u16 q_len[CG_ENIP_MAX_REQS]; /* length, */
+	__u16 q_off[CG_ENIP_MAX_REQS];	/* queued CIP requests: offset, */
+	__u16 q_len[CG_ENIP_MAX_REQS];	/* length, */
 	__u8 q_depth[CG_ENIP_MAX_REQS]; /* nesting depth (0: top) */
 	__u32 len;			/* payload bytes in b */
 	__u32 pos;			/* the packet walk's cursor */
 	__u32 n;			/* requests queued */
-	__u32 mode; /* enum cg_ics_check */
+	__u32 mode;			/* enum cg_ics_check */
 	__u32 refused;
 	__u32 done;	/* the packet walk reached the payload's end */
 	__u32 function; /* the CIP service judged last, or CG_FUNC_NONE */
@@ -88,8 +88,7 @@ static __always_inline bool enip_queue(struct cg_enip_scratch *s, __u32 off,
 static __always_inline bool enip_command_read(__u32 cmd)
 {
 	return cmd == 0x0004 || cmd == 0x0063 || cmd == 0x0064 ||
-	       cmd == 0x0065 || cmd == 0x0066 || cmd == 0x006F ||
-	       cmd == 0x0070;
+	       cmd == 0x0065 || cmd == 0x0066 || cmd == 0x006F || cmd == 0x0070;
 }
 
 /*

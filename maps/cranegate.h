@@ -224,7 +224,7 @@ struct cg_ics_rule {
 	__u8 s7comm;	   /* enum cg_ics_check */
 	__u8 modbus_mei14; /* FC 43 only with MEI type 14 */
 	__u8 enip;	   /* enum cg_ics_check: FRAMING or FUNCTIONS */
-	__u16 s7_groups; /* userdata request groups allowed, bit per group */
+	__u16 s7_groups;   /* userdata request groups allowed, bit per group */
 	__u16 pad2;
 	__u8 modbus_fc[32]; /* allowed Modbus function codes */
 	__u8 s7_job[32];    /* allowed S7 job functions */

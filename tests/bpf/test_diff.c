@@ -2,9 +2,9 @@
 /*
  * The differential test: random policies and random frames through the
  * real XDP program (BPF_PROG_TEST_RUN) and through the reference
- * evaluator (user/policy/reference.c), which must agree on every frame: verdict,
- * reason, the reason it would have had (monitor mode), the deciding flow,
- * and the ingress and destination zones where both know them.
+ * evaluator (user/policy/reference.c), which must agree on every frame:
+ * verdict, reason, the reason it would have had (monitor mode), the deciding
+ * flow, and the ingress and destination zones where both know them.
  *
  * Environment:
  *   CG_DIFF_POLICIES  policies to try (default 100)

@@ -212,26 +212,32 @@ static void build_cases(void)
 	for (i = 0; i < 2; i++) {
 		bool cn = i == 1;
 
-		svc_case(F_RO, true, cn ? "c: Get_Attributes_All (0x01)"
-					: "Get_Attributes_All (0x01)",
+		svc_case(F_RO, true,
+			 cn ? "c: Get_Attributes_All (0x01)"
+			    : "Get_Attributes_All (0x01)",
 			 0x01, 0x01, cn);
-		svc_case(F_RO, true, cn ? "c: Get_Attribute_List (0x03)"
-					: "Get_Attribute_List (0x03)",
+		svc_case(F_RO, true,
+			 cn ? "c: Get_Attribute_List (0x03)"
+			    : "Get_Attribute_List (0x03)",
 			 0x03, 0x01, cn);
-		svc_case(F_RO, true, cn ? "c: Get_Attribute_Single (0x0E)"
-					: "Get_Attribute_Single (0x0E)",
+		svc_case(F_RO, true,
+			 cn ? "c: Get_Attribute_Single (0x0E)"
+			    : "Get_Attribute_Single (0x0E)",
 			 0x0e, 0x01, cn);
-		svc_case(F_RO, true, cn ? "c: Get_Instance_Attribute_List (0x55)"
-					: "Get_Instance_Attribute_List (0x55)",
+		svc_case(F_RO, true,
+			 cn ? "c: Get_Instance_Attribute_List (0x55)"
+			    : "Get_Instance_Attribute_List (0x55)",
 			 0x55, 0x6b, cn);
-		tag_case(F_RO, true, cn ? "c: Read Tag (0x4C)" : "Read Tag (0x4C)",
-			 0x4c, cn);
+		tag_case(F_RO, true,
+			 cn ? "c: Read Tag (0x4C)" : "Read Tag (0x4C)", 0x4c,
+			 cn);
 		tag_case(F_RO, true,
 			 cn ? "c: Read Tag Fragmented (0x52)"
 			    : "Read Tag Fragmented (0x52)",
 			 0x52, cn);
-		tag_case(F_RO, false, cn ? "c: Write Tag (0x4D)" : "Write Tag (0x4D)",
-			 0x4d, cn);
+		tag_case(F_RO, false,
+			 cn ? "c: Write Tag (0x4D)" : "Write Tag (0x4D)", 0x4d,
+			 cn);
 		tag_case(F_RO, false,
 			 cn ? "c: Write Tag Fragmented (0x53)"
 			    : "Write Tag Fragmented (0x53)",
@@ -250,8 +256,8 @@ static void build_cases(void)
 	svc_case(F_RO, true, "Forward_Close (0x4E) on class 0x06", 0x4e, 0x06,
 		 false);
 	{
-		static const uint8_t fo16[9] = {0x54, 3, 0x21, 0, 6, 0,
-						0x24, 1, 0};
+		static const uint8_t fo16[9] = {0x54, 3,    0x21, 0, 6,
+						0,    0x24, 1,	  0};
 
 		cip_case(F_RO, true, "Forward_Open on class 0x06 (16-bit)",
 			 fo16, sizeof(fo16), false, 0x54);
@@ -266,7 +272,8 @@ static void build_cases(void)
 	svc_case(F_RO, false, "Set_Attributes_All (0x02)", 0x02, 0x01, false);
 	svc_case(F_RO, false, "Set_Attribute_List (0x04)", 0x04, 0x01, false);
 	svc_case(F_RO, false, "Set_Attribute_Single (0x10)", 0x10, 0xf5, false);
-	svc_case(F_RO, false, "Reset (0x05) of the identity", 0x05, 0x01, false);
+	svc_case(F_RO, false, "Reset (0x05) of the identity", 0x05, 0x01,
+		 false);
 	svc_case(F_RO, false, "Start (0x06)", 0x06, 0x8e, false);
 	svc_case(F_RO, false, "Stop (0x07)", 0x07, 0x8e, false);
 	svc_case(F_RO, false, "c: Stop (0x07)", 0x07, 0x8e, true);
@@ -330,7 +337,8 @@ static void build_cases(void)
 	b[8] = (uint8_t)(nb - 9); /* one past what follows it */
 	b[9] = 0;
 	cip_case(F_RO, false, "Unconnected_Send whose size overruns", b, nb,
-		 false, 0x52)->wf = false;
+		 false, 0x52)
+		->wf = false;
 
 	/* Multiple_Service_Packet: every request in it. */
 	nb = msp_of(b, sizeof(b), 3, -1);
@@ -360,22 +368,24 @@ static void build_cases(void)
 	b[9] = b[11];
 	b[10] = 8;
 	b[11] = 0;
-	cip_case(F_RO, false, "MSP with decreasing offsets", b, nb, false,
-		 0x0a)->wf = false;
+	cip_case(F_RO, false, "MSP with decreasing offsets", b, nb, false, 0x0a)
+		->wf = false;
 	nb = msp_of(b, sizeof(b), 2, -1);
 	b[8] = 2;
 	cip_case(F_RO, false, "MSP with an offset into its offsets", b, nb,
-		 false, 0x0a)->wf = false;
+		 false, 0x0a)
+		->wf = false;
 	nb = msp_of(b, sizeof(b), 2, -1);
 	b[10] = 0xff;
 	b[11] = 0x0f;
 	cip_case(F_RO, false, "MSP with an offset past its end", b, nb, false,
-		 0x0a)->wf = false;
+		 0x0a)
+		->wf = false;
 	nb = msp_of(b, sizeof(b), 2, -1);
 	b[10] = b[8];
 	b[11] = b[9];
-	cip_case(F_RO, false, "MSP with two equal offsets", b, nb, false,
-		 0x0a)->wf = false;
+	cip_case(F_RO, false, "MSP with two equal offsets", b, nb, false, 0x0a)
+		->wf = false;
 	/* Nesting: US of MSP, MSP of US, and one level too deep. */
 	nb = msp_of(b, sizeof(b), 2, -1);
 	nx = cg_cip_unconnected_send(x, sizeof(x), b, nb);

@@ -1632,8 +1632,9 @@ static size_t gen_cip(struct cg_rng *r, int depth, uint8_t *buf, size_t cap)
 				       0x54, 0x5b, 0x4e, 0x0a, 0x02, 0x04,
 				       0x10, 0x05, 0x06, 0x07, 0x4d, 0x53,
 				       0x08, 0x09, 0x0d, 0x4b, 0xcc, 0x00};
-	static const int classes[] = {0x06, 0x06, 0x02, 0x01,	   0x6b,
-				      0x8e, 0x300, CG_CIP_NO_CLASS, -2, -2};
+	static const int classes[] = {0x06, 0x06, 0x02,	 0x01,
+				      0x6b, 0x8e, 0x300, CG_CIP_NO_CLASS,
+				      -2,   -2};
 	uint8_t inner[GEN_PAYLOAD_MAX], data[8];
 	uint8_t svc = cg_rng_pct(r, 95) ? PICK(r, svcs)
 					: (uint8_t)cg_rng_below(r, 256);
@@ -1652,7 +1653,8 @@ static size_t gen_cip(struct cg_rng *r, int depth, uint8_t *buf, size_t cap)
 		size_t lens[3], k = rng_range(r, 0, 3);
 
 		for (i = 0; i < k; i++) {
-			lens[i] = gen_cip(r, depth + 1, reqs[i], sizeof(reqs[i]));
+			lens[i] =
+				gen_cip(r, depth + 1, reqs[i], sizeof(reqs[i]));
 			rp[i] = reqs[i];
 		}
 		return cg_cip_msp(buf, cap, rp, lens, k);
@@ -1679,8 +1681,8 @@ static size_t gen_enip_unit(struct cg_rng *r, bool request, uint8_t *buf,
 	if (request) {
 		n = gen_cip(r, 0, cip, cap > 64 ? cap - 64 : 0);
 	} else {
-		cip[0] = (uint8_t)(0x80 | PICK(r, ((const uint8_t[]){0x4c,
-								   0x4d, 0x01})));
+		cip[0] = (uint8_t)(0x80 | PICK(r, ((const uint8_t[]){0x4c, 0x4d,
+								     0x01})));
 		cip[1] = 0;
 		cip[2] = 0;
 		cip[3] = 0;
@@ -1693,8 +1695,8 @@ static size_t gen_enip_unit(struct cg_rng *r, bool request, uint8_t *buf,
 }
 
 /* Encapsulation packets: mostly one, sometimes past the limit of 4. */
-static size_t gen_enip(struct cg_rng *r, bool request, uint8_t *buf,
-		       size_t cap, size_t *units, size_t *n_units)
+static size_t gen_enip(struct cg_rng *r, bool request, uint8_t *buf, size_t cap,
+		       size_t *units, size_t *n_units)
 {
 	size_t off = 0, n, i, w;
 
@@ -1745,9 +1747,9 @@ static void ics_mutate(struct cg_rng *r, enum gen_ics kind, uint8_t *buf,
 			size_t at = u + 24 + 6 + cg_rng_below(r, 12);
 
 			if (at < *len)
-				buf[at] = (uint8_t)(buf[at] +
-						    (int)rng_range(r, 0, 4) -
-						    2);
+				buf[at] =
+					(uint8_t)(buf[at] +
+						  (int)rng_range(r, 0, 4) - 2);
 			did = "CPF count or item length lies";
 		}
 	} else if (kind == GEN_ICS_MODBUS) {

@@ -713,8 +713,8 @@ int cg_status(const struct cg_env *env, FILE *out)
 					", \"protocol\": \"%s\", \"function\": "
 					"%u, \"verdict\": \"%s\", \"packets\": "
 					"%llu, \"bytes\": %llu}",
-					cg_ics_proto_name(k.proto),
-					k.function, cg_verdict_name(k.verdict),
+					cg_ics_proto_name(k.proto), k.function,
+					cg_verdict_name(k.verdict),
 					(unsigned long long)sums[0],
 					(unsigned long long)sums[1]);
 			} else {
@@ -724,8 +724,8 @@ int cg_status(const struct cg_env *env, FILE *out)
 					"  %-24s %-7s function %-5u %-4s "
 					"%12llu packets\n",
 					cg_active_flow(a, k.flow),
-					cg_ics_proto_name(k.proto),
-					k.function, cg_verdict_name(k.verdict),
+					cg_ics_proto_name(k.proto), k.function,
+					cg_verdict_name(k.verdict),
 					(unsigned long long)sums[0]);
 			}
 			first = 0;

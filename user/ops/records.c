@@ -282,8 +282,7 @@ static void functions_text(const struct cg_conn_count *c, char *buf, size_t len)
 	buf[0] = 0;
 	if (!c->ics_proto)
 		return;
-	n = snprintf(buf, len, "%s:",
-		     cg_ics_proto_name(c->ics_proto));
+	n = snprintf(buf, len, "%s:", cg_ics_proto_name(c->ics_proto));
 	for (b = 0; b < 256 && n < len; b++) {
 		unsigned code = b;
 

@@ -2437,7 +2437,7 @@ static int diff_flows(struct cg_diff *d)
 {
 	static const char *const what[FT_N] = {"from",	 "to",	 "proto",
 					       "ports",	 "log",	 "modbus",
-					       "s7comm", "enip",  "valid"};
+					       "s7comm", "enip", "valid"};
 	const struct cg_policy *o = d->old, *n = d->new_;
 	char where[PATH_MAX + 32];
 	size_t i, j;

@@ -277,8 +277,7 @@ void cg_event_brief(FILE *out, const struct cg_event *e,
 	if (flow)
 		fprintf(out, " flow %s", flow);
 	if (e->function != CG_FUNC_NONE)
-		fprintf(out, " %s function %u",
-			cg_ics_proto_name(e->ics_proto),
+		fprintf(out, " %s function %u", cg_ics_proto_name(e->ics_proto),
 			e->function);
 	shadow_text(out, e, n);
 }

@@ -1151,10 +1151,9 @@ enum {
 	F_ENIP,
 	F_N
 };
-static const char *const flow_keys[F_N] = {"name",   "from",   "to",
-					   "proto",  "ports",  "log",
-					   "modbus", "s7comm", "valid",
-					   "enip"};
+static const char *const flow_keys[F_N] = {"name",  "from", "to",     "proto",
+					   "ports", "log",  "modbus", "s7comm",
+					   "valid", "enip"};
 
 static const char *const proto_names[] = {
 	[CG_P_ANY] = "any",   [CG_P_TCP] = "tcp",	[CG_P_UDP] = "udp",
@@ -1764,8 +1763,9 @@ static void parse_enip(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 		       "unknown enip value '%.40s'; expected any or read-only",
 		       s);
 	else if (s)
-		err_at(c, npos(n), "enip has no value; expected any or "
-				   "read-only");
+		err_at(c, npos(n),
+		       "enip has no value; expected any or "
+		       "read-only");
 	else if (n->type == YAML_MAPPING_NODE)
 		err_at(c, npos(n),
 		       "enip allow: rules are not supported yet; expected any "

@@ -1073,10 +1073,9 @@ static bool ics_allows(const struct cg_flow *fl, const struct ref_packet *pk,
 	*function = CG_FUNC_NONE;
 	if (pk->proto != IPPROTO_TCP || pk->payload_len == 0)
 		return true;
-	if (fl->enip.mode != CG_ICS_NONE &&
-	    ((fl->modbus.mode == CG_ICS_NONE &&
-	      fl->s7comm.mode == CG_ICS_NONE) ||
-	     pk->dport == CG_ENIP_PORT))
+	if (fl->enip.mode != CG_ICS_NONE && ((fl->modbus.mode == CG_ICS_NONE &&
+					      fl->s7comm.mode == CG_ICS_NONE) ||
+					     pk->dport == CG_ENIP_PORT))
 		return cg_enip_allows(fl->enip.mode == CG_ICS_READ_ONLY,
 				      pk->payload, pk->payload_len, function);
 	if (fl->s7comm.mode != CG_ICS_NONE &&
