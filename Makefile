@@ -218,7 +218,8 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_USER := policy/policy policy/policy_names policy/policy_flows \
 	     policy/policy_check policy/values policy/compile policy/reference \
 	     policy/reference_ics policy/reference_stream \
-	     policy/output policy/modbus_rules kernel/replay kernel/gate \
+	     policy/output policy/modbus_rules policy/enip kernel/replay \
+	     kernel/gate \
 	     kernel/self
 # nonnull-attribute is recoverable so that tests/fuzz/ubsan.supp can hold a
 # reported bug back; tests/fuzz/options.c makes every report stop the run.

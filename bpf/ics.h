@@ -16,6 +16,7 @@ static __always_inline bool bit_set(const __u8 *map, __u8 code)
 #define CG_MAX_TPKTS 4
 
 #include "modbus.h"
+#include "enip.h"
 
 /*
  * A Modbus/TCP request (README step 12): whole ADUs, at most 8, each with
@@ -185,7 +186,9 @@ static __always_inline void ics_count(const struct frame *f, bool denied,
 	bpf_map_update_elem(&ics_stats, &k, &nc, BPF_NOEXIST);
 }
 
-/* Step 12: is this request, on a flow with modbus:/s7comm:, refused? */
+/* Step 12: is this request, on a flow with modbus:/s7comm:/enip:, refused?
+ * A flow with several keys reads EtherNet/IP on port 44818, S7comm on 102
+ * and Modbus elsewhere; a flow with one key reads its protocol anywhere. */
 static __always_inline bool ics_refused(struct xdp_md *ctx, struct frame *f,
 					const struct cg_flow_info *fi)
 {
@@ -197,6 +200,16 @@ static __always_inline bool ics_refused(struct xdp_md *ctx, struct frame *f,
 	r = bpf_map_lookup_elem(&ics_rules, &idx);
 	if (!r)
 		return true;
+	if (r->enip &&
+	    ((!r->modbus && !r->s7comm) || f->dport == CG_ENIP_PORT)) {
+		int v;
+
+		f->ics_proto = CG_ICS_PROTO_ENIP;
+		v = cg_enip_refused(ctx, f->payload_off, f->payload_end,
+				    r->enip);
+		f->function = v & 0xffff;
+		return v & CG_ENIP_REFUSED;
+	}
 	if (r->s7comm && (!r->modbus || f->dport == 102))
 		return s7comm_refused(ctx, f, r);
 	if (r->modbus)

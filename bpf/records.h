@@ -66,6 +66,37 @@ static __always_inline __u32 fclass_of(__u32 proto, __u32 fn)
 		}
 		return CG_FC_OTHER;
 	}
+	if (proto == CG_ICS_PROTO_ENIP) {
+		/* The CIP service judged last (bpf/enip.h): what read-only
+		 * admits, writes, start/stop/reset, the rest. */
+		switch (fn) {
+		case 0x01:
+		case 0x03:
+		case 0x0E:
+		case 0x0A:
+		case 0x4C:
+		case 0x4E:
+		case 0x52:
+		case 0x54:
+		case 0x55:
+		case 0x5B:
+			return CG_FC_READ;
+		case 0x02:
+		case 0x04:
+		case 0x08:
+		case 0x09:
+		case 0x0D:
+		case 0x10:
+		case 0x4D:
+		case 0x53:
+			return CG_FC_WRITE;
+		case 0x05:
+		case 0x06:
+		case 0x07:
+			return CG_FC_CONTROL;
+		}
+		return CG_FC_OTHER;
+	}
 	if (fn == 0x04 || fn == 0xF0 || fn == 0x703 || fn == 0x704)
 		return CG_FC_READ;
 	if (fn == 0x05)

@@ -229,8 +229,8 @@ struct cg_ics_rule {
 	__u8 modbus;	   /* enum cg_ics_check */
 	__u8 s7comm;	   /* enum cg_ics_check */
 	__u8 modbus_mei14; /* FC 43 only with MEI type 14 */
-	__u8 pad;
-	__u16 s7_groups; /* userdata request groups allowed, bit per group */
+	__u8 enip;	   /* enum cg_ics_check: FRAMING or FUNCTIONS */
+	__u16 s7_groups;   /* userdata request groups allowed, bit per group */
 	__u16 pad2;
 	__u8 modbus_fc[32]; /* allowed Modbus function codes */
 	__u8 s7_job[32];    /* allowed S7 job functions */
@@ -294,7 +294,26 @@ enum cg_ics_proto {
 	CG_ICS_PROTO_NONE = 0,
 	CG_ICS_PROTO_MODBUS,
 	CG_ICS_PROTO_S7COMM,
+	CG_ICS_PROTO_ENIP,
 };
+
+/*
+ * EtherNet/IP (TCP 44818) inspection bounds (bpf/enip.h; the reference
+ * evaluator walks the same): encapsulation packets per segment, Common
+ * Packet Format items per packet, CIP requests judged per segment (the
+ * top ones and every one an Unconnected_Send or Multiple_Service_Packet
+ * carries), requests per Multiple_Service_Packet, and how deep containers
+ * nest (a container at this depth is refused). Beyond any bound, refused.
+ */
+#define CG_ENIP_PORT 44818
+#define CG_ENIP_HDR 24
+#define CG_ENIP_MAX_PAYLOAD 4096 /* a longer segment payload is refused */
+#define CG_ENIP_MAX_PDUS 4
+#define CG_ENIP_MAX_ITEMS 8
+#define CG_ENIP_MAX_REQS 32
+#define CG_ENIP_MAX_MSP 16
+#define CG_ENIP_MAX_DEPTH 2
+#define CG_ENIP_REFUSED 0x10000 /* cg_enip_refused(): refused, | function */
 
 /*
  * conns: LRU_HASH, the connection table (shared, survives reloads). A
@@ -850,6 +869,14 @@ static const char *const cg_reason_names[CG_R_MAX] = {
 	[CG_R_ETHERTYPE] = "ethertype",
 	[CG_R_STREAM] = "stream",
 };
+
+/* The name of an enum cg_ics_proto, as events, status and records write it. */
+static inline const char *cg_ics_proto_name(unsigned int proto)
+{
+	return proto == CG_ICS_PROTO_ENIP     ? "enip"
+	       : proto == CG_ICS_PROTO_S7COMM ? "s7comm"
+					      : "modbus";
+}
 #endif
 
 #endif /* CRANEGATE_MAPS_H */

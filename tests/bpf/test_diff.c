@@ -2,9 +2,9 @@
 /*
  * The differential test: random policies and random frames through the
  * real XDP program (BPF_PROG_TEST_RUN) and through the reference
- * evaluator (user/policy/reference.c), which must agree on every frame: verdict,
- * reason, the reason it would have had (monitor mode), the deciding flow,
- * and the ingress and destination zones where both know them.
+ * evaluator (user/policy/reference.c), which must agree on every frame:
+ * verdict, reason, the reason it would have had (monitor mode), the deciding
+ * flow, and the ingress and destination zones where both know them.
  *
  * Environment:
  *   CG_DIFF_POLICIES  policies to try (default 100)
@@ -136,6 +136,8 @@ struct policy_result {
 	unsigned long self_frames;   /* frames to the gateway (self) */
 	unsigned long self_allowed;  /* ... that a to: self flow allowed */
 	unsigned long resets;	     /* refused and answered (deny: reset) */
+	unsigned long enip_passed;   /* EtherNet/IP requests passed, */
+	unsigned long enip_refused;  /* ... and refused (ics-denied) */
 	bool windows_closed;	     /* it has a window not open now */
 	char text[TEXT_MAX]; /* comment lines to print before its TAP line */
 };
@@ -316,6 +318,10 @@ static void run_policy(const struct diff_run *run, unsigned long pi,
 			pr->self_frames++;
 			pr->self_allowed += res.would == CG_R_ALLOWED;
 		}
+		if (ev.ics_proto == CG_ICS_PROTO_ENIP) {
+			pr->enip_passed += ev.would == CG_R_ALLOWED;
+			pr->enip_refused += ev.would == CG_R_ICS_DENIED;
+		}
 		if (agrees(&ev, action, &res))
 			continue;
 		if (!pr->mismatches++)
@@ -383,7 +389,8 @@ int main(void)
 	unsigned long hits[CG_R_MAX] = {0}, n_run = 0, timed_allowed = 0,
 		      closed = 0;
 	unsigned long pairs[CG_R_MAX][CG_R_MAX] = {{0}}, stream_frames = 0;
-	unsigned long function_only = 0, self_frames = 0, self_allowed = 0, resets = 0;
+	unsigned long function_only = 0, self_frames = 0, self_allowed = 0;
+	unsigned long resets = 0, enip_passed = 0, enip_refused = 0;
 	int q;
 	struct diff_run run = {0};
 	unsigned int n_jobs, w;
@@ -484,6 +491,8 @@ int main(void)
 		self_frames += pr->self_frames;
 		self_allowed += pr->self_allowed;
 		resets += pr->resets;
+		enip_passed += pr->enip_passed;
+		enip_refused += pr->enip_refused;
 		closed += pr->windows_closed;
 	}
 
@@ -510,6 +519,14 @@ int main(void)
 	printf("# deny: reset: %lu requests answered with a RST\n", resets);
 	if (only == ~0ul && run.n_policies >= 50)
 		ASSERT_TRUE(resets > 0, "some refused requests are reset");
+
+	/* EtherNet/IP requests must reach the walk, both ways. */
+	printf("# enip: %lu requests passed, %lu refused\n", enip_passed,
+	       enip_refused);
+	if (only == ~0ul && run.n_policies >= 50) {
+		ASSERT_TRUE(enip_passed > 0, "some enip requests pass");
+		ASSERT_TRUE(enip_refused > 0, "some enip requests are refused");
+	}
 
 	printf("# reasons seen (before monitor):");
 	for (r = 0; r < CG_R_MAX; r++)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "gen.h"
+#include "cip.h"
 #include "ics.h"
 
 const char *const cg_gen_ifnames[CG_GEN_N_IFNAMES] = {
@@ -727,14 +728,24 @@ static void emit_ics(struct cg_rng *r, struct sbuf *b)
 	static const uint8_t s7_pool[] = {0x04, 0xf0, 0x05, 0x1a, 0x1b, 0x1c,
 					  0x1d, 0x1e, 0x1f, 0x28, 0x29, 0x00};
 	uint32_t k = cg_rng_below(r, 100);
-	bool modbus = k < 80, s7 = k >= 45;
+	bool modbus = k < 80, s7 = k >= 45, enip = cg_rng_pct(r, 35);
+	const char *sep = "";
 
+	/* EtherNet/IP alone, or beside the others (read on 44818). */
+	if (enip && cg_rng_pct(r, 50))
+		modbus = s7 = false;
 	if (cg_rng_pct(r, 55)) {
 		sb_printf(b, "    ports: [");
-		if (modbus && s7)
-			sb_printf(b, "102, 502");
-		else
-			sb_printf(b, "%u", modbus ? 502 : 102);
+		if (modbus) {
+			sb_printf(b, "502");
+			sep = ", ";
+		}
+		if (s7) {
+			sb_printf(b, "%s102", sep);
+			sep = ", ";
+		}
+		if (enip)
+			sb_printf(b, "%s%u", sep, CG_ENIP_TEST_PORT);
 		if (cg_rng_pct(r, 25))
 			sb_printf(b, ", \"%u-%u\"", 1000,
 				  1000 + cg_rng_below(r, 16));
@@ -746,6 +757,9 @@ static void emit_ics(struct cg_rng *r, struct sbuf *b)
 		emit_ics_rule(r, b, "modbus", modbus_pool, sizeof(modbus_pool));
 	if (s7)
 		emit_ics_rule(r, b, "s7comm", s7_pool, sizeof(s7_pool));
+	if (enip)
+		sb_printf(b, "    enip: %s\n",
+			  cg_rng_pct(r, 70) ? "read-only" : "any");
 }
 
 char *cg_gen_policy(struct cg_rng *r)
@@ -876,6 +890,7 @@ enum gen_ics {
 	GEN_ICS_NONE = 0,
 	GEN_ICS_MODBUS,
 	GEN_ICS_S7,
+	GEN_ICS_ENIP,
 };
 
 struct hist_entry {
@@ -1609,6 +1624,97 @@ static size_t gen_s7(struct cg_rng *r, bool request, uint8_t *buf, size_t cap,
 }
 
 /*
+ * A CIP request for EtherNet/IP conversations: services read-only admits
+ * and those it refuses, on the connection manager, the message router,
+ * other objects and tags; Unconnected_Sends and Multiple_Service_Packets
+ * nest up to three deep (one past the bound); responses now and then.
+ */
+static size_t gen_cip(struct cg_rng *r, int depth, uint8_t *buf, size_t cap)
+{
+	static const uint8_t svcs[] = {0x01, 0x03, 0x0e, 0x55, 0x4c, 0x52,
+				       0x54, 0x5b, 0x4e, 0x0a, 0x02, 0x04,
+				       0x10, 0x05, 0x06, 0x07, 0x4d, 0x53,
+				       0x08, 0x09, 0x0d, 0x4b, 0xcc, 0x00};
+	static const int classes[] = {0x06, 0x06, 0x02,	 0x01,
+				      0x6b, 0x8e, 0x300, CG_CIP_NO_CLASS,
+				      -2,   -2};
+	uint8_t inner[GEN_PAYLOAD_MAX], data[8];
+	uint8_t svc = cg_rng_pct(r, 95) ? PICK(r, svcs)
+					: (uint8_t)cg_rng_below(r, 256);
+	int cls = PICK(r, classes);
+	size_t n, i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)cg_rng_below(r, 4);
+	if (svc == 0x52 && cls == 0x06 && depth < 3 && cg_rng_pct(r, 80)) {
+		n = gen_cip(r, depth + 1, inner, cap > 64 ? cap - 64 : 0);
+		return n ? cg_cip_unconnected_send(buf, cap, inner, n) : 0;
+	}
+	if (svc == 0x0a && depth < 3 && cg_rng_pct(r, 80)) {
+		uint8_t reqs[3][GEN_PAYLOAD_MAX / 4];
+		const uint8_t *rp[3];
+		size_t lens[3], k = rng_range(r, 0, 3);
+
+		for (i = 0; i < k; i++) {
+			lens[i] =
+				gen_cip(r, depth + 1, reqs[i], sizeof(reqs[i]));
+			rp[i] = reqs[i];
+		}
+		return cg_cip_msp(buf, cap, rp, lens, k);
+	}
+	if (cls == -2)
+		return cg_cip_tag_request(buf, cap, svc, "Boom_Angle", data,
+					  cg_rng_below(r, 8));
+	return cg_cip_request(buf, cap, svc, cls, data, cg_rng_below(r, 8));
+}
+
+/* One encapsulation packet: mostly SendRRData / SendUnitData. */
+static size_t gen_enip_unit(struct cg_rng *r, bool request, uint8_t *buf,
+			    size_t cap)
+{
+	static const uint16_t cmds[] = {0x0004, 0x0063, 0x0064, 0x0065, 0x0066,
+					0x0000, 0x0072, 0x0073, 0x00c8, 0x0001};
+	uint8_t cip[GEN_PAYLOAD_MAX], d[4] = {1, 0, 0, 0};
+	uint32_t k = cg_rng_below(r, 100);
+	size_t n;
+
+	if (k < 15)
+		return cg_enip_encap(buf, cap, PICK(r, cmds), 1, d,
+				     cg_rng_below(r, 5));
+	if (request) {
+		n = gen_cip(r, 0, cip, cap > 64 ? cap - 64 : 0);
+	} else {
+		cip[0] = (uint8_t)(0x80 | PICK(r, ((const uint8_t[]){0x4c, 0x4d,
+								     0x01})));
+		cip[1] = 0;
+		cip[2] = 0;
+		cip[3] = 0;
+		n = 4;
+	}
+	if (!n)
+		return 0;
+	return k < 70 ? cg_enip_rr(buf, cap, cip, n)
+		      : cg_enip_unit(buf, cap, (uint16_t)k, cip, n);
+}
+
+/* Encapsulation packets: mostly one, sometimes past the limit of 4. */
+static size_t gen_enip(struct cg_rng *r, bool request, uint8_t *buf, size_t cap,
+		       size_t *units, size_t *n_units)
+{
+	size_t off = 0, n, i, w;
+
+	n = cg_rng_pct(r, 80) ? 1 : rng_range(r, 2, 5);
+	for (i = 0; i < n; i++) {
+		w = gen_enip_unit(r, request, buf + off, cap - off);
+		if (!w)
+			break;
+		units[(*n_units)++] = off;
+		off += w;
+	}
+	return off;
+}
+
+/*
  * Make one ICS unit's framing lie: the MBAP length or protocol id; the
  * TPKT version or length, the COTP length indicator, the S7 protocol id,
  * parameter or data length; or cut the payload short, or add bytes.
@@ -1631,6 +1737,24 @@ static void ics_mutate(struct cg_rng *r, enum gen_ics kind, uint8_t *buf,
 		for (i = 0; i < extra && *len < GEN_PAYLOAD_MAX; i++)
 			buf[(*len)++] = (uint8_t)cg_rng_next(r);
 		did = "bytes added";
+	} else if (kind == GEN_ICS_ENIP) {
+		if (k < 55) {
+			buf[u + cg_rng_below(r, (uint32_t)(*len - u))] =
+				(uint8_t)cg_rng_next(r);
+			did = "a byte changed";
+		} else if (k < 80) {
+			buf[u + 2] = (uint8_t)(buf[u + 2] +
+					       (int)rng_range(r, 0, 8) - 4);
+			did = "encapsulation length lies";
+		} else {
+			size_t at = u + 24 + 6 + cg_rng_below(r, 12);
+
+			if (at < *len)
+				buf[at] =
+					(uint8_t)(buf[at] +
+						  (int)rng_range(r, 0, 4) - 2);
+			did = "CPF count or item length lies";
+		}
 	} else if (kind == GEN_ICS_MODBUS) {
 		if (k < 70) {
 			lie16(r, buf + u + 4);
@@ -1688,10 +1812,15 @@ static size_t ics_payload(struct cg_rng *r, enum gen_ics kind, bool request,
 	if (kind == GEN_ICS_MODBUS)
 		len = gen_modbus(r, request, buf, GEN_PAYLOAD_MAX, units,
 				 &n_units);
+	else if (kind == GEN_ICS_ENIP)
+		len = gen_enip(r, request, buf, GEN_PAYLOAD_MAX, units,
+			       &n_units);
 	else
 		len = gen_s7(r, request, buf, GEN_PAYLOAD_MAX, units, &n_units);
 	snprintf(what, what_size, "%s %s, %zu unit%s",
-		 kind == GEN_ICS_MODBUS ? "modbus" : "s7comm",
+		 kind == GEN_ICS_MODBUS ? "modbus"
+		 : kind == GEN_ICS_ENIP ? "enip"
+					: "s7comm",
 		 request ? "request" : "response", n_units,
 		 n_units == 1 ? "" : "s");
 	if (len && cg_rng_pct(r, 22))
@@ -1701,7 +1830,8 @@ static size_t ics_payload(struct cg_rng *r, enum gen_ics kind, bool request,
 
 static bool flow_has_ics(const struct cg_flow *fl)
 {
-	return fl->modbus.mode != CG_ICS_NONE || fl->s7comm.mode != CG_ICS_NONE;
+	return fl->modbus.mode != CG_ICS_NONE ||
+	       fl->s7comm.mode != CG_ICS_NONE || fl->enip.mode != CG_ICS_NONE;
 }
 
 /* ---- TCP streams on inspected flows --------------------------------- */
@@ -2048,24 +2178,35 @@ static void ics_fresh(struct cg_gen_frames *g, struct cg_rng *r,
 		      uint8_t *payload, char *what, size_t what_size)
 {
 	bool modbus = fl->modbus.mode != CG_ICS_NONE,
-	     s7 = fl->s7comm.mode != CG_ICS_NONE;
-	enum gen_ics kind;
+	     s7 = fl->s7comm.mode != CG_ICS_NONE,
+	     enip = fl->enip.mode != CG_ICS_NONE;
+	enum gen_ics kinds[3], kind;
+	size_t nk = 0;
 	char how[64];
 
-	if (modbus && s7)
-		kind = cg_rng_pct(r, 50) ? GEN_ICS_MODBUS : GEN_ICS_S7;
-	else
-		kind = modbus ? GEN_ICS_MODBUS : GEN_ICS_S7;
+	if (modbus)
+		kinds[nk++] = GEN_ICS_MODBUS;
+	if (s7)
+		kinds[nk++] = GEN_ICS_S7;
+	if (enip)
+		kinds[nk++] = GEN_ICS_ENIP;
+	kind = kinds[cg_rng_below(r, (uint32_t)nk)];
 	s->proto = 6;
 	if (cg_rng_pct(r, 85))
-		s->dport = kind == GEN_ICS_MODBUS ? CG_MODBUS_PORT : CG_S7_PORT;
+		s->dport = kind == GEN_ICS_MODBUS ? CG_MODBUS_PORT
+			   : kind == GEN_ICS_S7	  ? CG_S7_PORT
+						  : CG_ENIP_TEST_PORT;
 	else
 		s->dport = pick_dport(r, g, fl);
-	/* What the flow inspects on that port. */
-	if (modbus && s7)
-		kind = s->dport == CG_S7_PORT ? GEN_ICS_S7 : GEN_ICS_MODBUS;
+	/* What the flow inspects on that port (bpf/ics.h, ics_refused). */
+	if (enip && ((!modbus && !s7) || s->dport == CG_ENIP_TEST_PORT))
+		kind = GEN_ICS_ENIP;
+	else if (s7 && (!modbus || s->dport == CG_S7_PORT))
+		kind = GEN_ICS_S7;
+	else
+		kind = GEN_ICS_MODBUS;
 	if (cg_rng_pct(r, 6))
-		kind = kind == GEN_ICS_S7 ? GEN_ICS_MODBUS : GEN_ICS_S7;
+		kind = (enum gen_ics)(1 + (kind + cg_rng_below(r, 2)) % 3);
 	g->ics = kind;
 	g->ics_response = false;
 	g->ics_start = true;

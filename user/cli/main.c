@@ -439,9 +439,9 @@ static const struct command commands[] = {
 	 "hosts of ZONES (a policy file), one flow per (source, destination,\n"
 	 "protocol) with the ports seen, from and to single hosts, modbus: or\n"
 	 "s7comm: read-only where every request seen was a read, else the\n"
-	 "function codes seen; a comment on each flow says how many\n"
-	 "connections, first and last. Exit 2 if ZONES or the input cannot\n"
-	 "be read.",
+	 "function codes seen (enip: read-only or any); a comment on each\n"
+	 "flow says how many connections, first and last. Exit 2 if ZONES\n"
+	 "or the input cannot be read.",
 	 1, do_learn, 0, "pcap log iface by-source"},
 	{"detach", "detach",
 	 "Detach the gate from every interface and remove its pins.\n"

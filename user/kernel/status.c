@@ -362,8 +362,7 @@ static int read_ics(const struct cg_active *a, int ncpu,
 		}
 		flow = cg_active_flow(a, k.flow);
 		snprintf(si->flow, sizeof(si->flow), "%s", flow ? flow : "");
-		si->protocol =
-			k.proto == CG_ICS_PROTO_S7COMM ? "s7comm" : "modbus";
+		si->protocol = cg_ics_proto_name(k.proto);
 		si->function = k.function;
 		si->verdict = cg_verdict_name(k.verdict);
 		for (cpu = 0; cpu < ncpu; cpu++) {

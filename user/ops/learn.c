@@ -7,8 +7,8 @@
  * datagram of a (addresses, ports) pair not seen the other way, or an
  * ICMP/ICMPv6 echo request; a TCP connection picked up without its SYN
  * counts as opened by the end with the higher port (a client's
- * ephemeral port), unless the lower one is 502 or 102's peer. From run's
- * log, `connection` records and the events of monitor mode (what the
+ * ephemeral port), unless the lower one is 502, 102 or 44818's peer.
+ * From run's log, `connection` records and the events of monitor mode (what the
  * policy would have dropped) name the opener.
  *
  * Connections are grouped by (source, destination, protocol, ICS
@@ -19,7 +19,10 @@
  * and S7comm (102) flows the opener's requests are read: `read-only` when
  * every function seen is one it admits, else the list of the function
  * codes seen (S7: job functions; `any` when userdata beyond groups 3
- * and 4, or S7comm-plus, was seen). Each flow has a comment: how many
+ * and 4, or S7comm-plus, was seen). On EtherNet/IP (44818) flows
+ * `read-only` when every request of a capture passes its walk
+ * (policy/enip.h), or every CIP service of a log is one it admits, else
+ * `any`. Each flow has a comment: how many
  * connections, the first and the last.
  *
  * The zones file is copied as it is, but for its version, name and flows.
@@ -33,6 +36,7 @@
 
 #include <pcap/pcap.h>
 
+#include "enip.h"
 #include "learn.h"
 #include "policy.h"
 #include "replay.h"
@@ -40,6 +44,7 @@
 #define ICS_NONE 0
 #define ICS_MODBUS 1
 #define ICS_S7 2
+#define ICS_ENIP 3
 
 struct group {
 	int family;
@@ -222,6 +227,8 @@ static struct group *opened(struct learn *l, int family, const uint8_t *src,
 		ics = ICS_MODBUS;
 	else if (proto == 6 && dport == 102)
 		ics = ICS_S7;
+	else if (proto == 6 && dport == 44818)
+		ics = ICS_ENIP;
 	g = group_for(l, family, src, dst, proto, ics);
 	if (!g)
 		return NULL;
@@ -244,8 +251,18 @@ static void set_fn(struct group *g, unsigned code)
 static void requests(struct group *g, const uint8_t *d, size_t n)
 {
 	size_t pos = 0;
+	uint16_t fn;
 	int i;
 
+	if (g->ics == ICS_ENIP) {
+		/* The gate's own walk: a request it would refuse under
+		 * read-only (a write, a split packet) makes the flow any. */
+		if (!cg_enip_allows(true, d, n, &fn))
+			g->other = true;
+		if (fn != CG_FUNC_NONE)
+			set_fn(g, fn);
+		return;
+	}
 	if (g->ics == ICS_MODBUS) {
 		for (i = 0; i < 8 && pos + 8 <= n; i++) {
 			size_t len = (size_t)d[pos + 4] << 8 | d[pos + 5];
@@ -344,8 +361,9 @@ static void frame(struct learn *l, const uint8_t *f, size_t len, double t)
 			/* A SYN; or, picked up mid-stream, the client side. */
 			opens = (flags & 0x12) == 0x02 ||
 				(!(flags & 0x02) &&
-				 (dp == 502 || dp == 102 ||
-				  (sp != 502 && sp != 102 && sp > dp)));
+				 (dp == 502 || dp == 102 || dp == 44818 ||
+				  (sp != 502 && sp != 102 && sp != 44818 &&
+				   sp > dp)));
 		else if (proto == 17)
 			opens = true;
 		else if (proto == 1)
@@ -756,10 +774,33 @@ static int cmp_port(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
+/* A CIP service that read-only admits (on some object, at least). */
+static bool cip_read(unsigned sc)
+{
+	static const unsigned rd[] = {0x01, 0x03, 0x0E, 0x0A, 0x4C,
+				      0x4E, 0x52, 0x54, 0x55, 0x5B};
+	size_t i;
+
+	for (i = 0; i < sizeof(rd) / sizeof(rd[0]); i++)
+		if (rd[i] == sc)
+			return true;
+	return false;
+}
+
 static void print_ics(const struct group *g, FILE *out)
 {
 	bool all_read = true, any_fn = false, first = true;
 	unsigned c;
+
+	if (g->ics == ICS_ENIP) {
+		for (c = 0; c < 256; c++)
+			if ((g->fn[c >> 6] & (1ull << (c & 63))) &&
+			    !cip_read(c) && !(c & 0x80))
+				all_read = false;
+		fprintf(out, "    enip: %s\n",
+			all_read && !g->other ? "read-only" : "any");
+		return;
+	}
 
 	for (c = 0; c < 256; c++) {
 		if (!(g->fn[c >> 6] & (1ull << (c & 63))))
@@ -856,6 +897,7 @@ static void print_policy(struct learn *l, const struct cg_learn_opts *o,
 			 zd >= 0 ? l->p->zones[zd].name : "outside", dn, pn,
 			 g->ics == ICS_MODBUS ? "-modbus"
 			 : g->ics == ICS_S7   ? "-s7comm"
+			 : g->ics == ICS_ENIP ? "-enip"
 					      : "");
 		/* Names have at most CG_NAME_MAX - 1 characters: drop the
 		 * zones, then fall back to a number. */

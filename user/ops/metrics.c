@@ -231,7 +231,7 @@ void cg_metrics_write(FILE *out, const struct cg_snapshot *s)
 		       k ? "Bytes of the inspected ICS requests, by flow, "
 			   "protocol, function code and verdict."
 			 : "Modbus/TCP and S7comm requests inspected on flows "
-			   "with modbus: or s7comm:, by flow, protocol, "
+			   "with modbus:, s7comm: or enip:, by flow, protocol, "
 			   "function code and verdict (restarts when a policy "
 			   "is applied).");
 		for (i = 0; i < s->n_ics; i++) {

@@ -282,8 +282,7 @@ static void functions_text(const struct cg_conn_count *c, char *buf, size_t len)
 	buf[0] = 0;
 	if (!c->ics_proto)
 		return;
-	n = snprintf(buf, len, "%s:",
-		     c->ics_proto == CG_ICS_PROTO_MODBUS ? "modbus" : "s7comm");
+	n = snprintf(buf, len, "%s:", cg_ics_proto_name(c->ics_proto));
 	for (b = 0; b < 256 && n < len; b++) {
 		unsigned code = b;
 
@@ -343,8 +342,7 @@ static void json_record(struct cg_records *r, FILE *log, const struct track *t,
 		functions_text(&v->cnt, fn, sizeof(fn));
 		fprintf(log,
 			", \"ics\": {\"protocol\": \"%s\", \"requests\": {",
-			v->cnt.ics_proto == CG_ICS_PROTO_MODBUS ? "modbus"
-								: "s7comm");
+			cg_ics_proto_name(v->cnt.ics_proto));
 		for (i = 0; i < CG_FC_MAX; i++)
 			fprintf(log, "%s\"%s\": %u", i ? ", " : "",
 				fclass_names[i], v->cnt.requests[i]);

@@ -530,6 +530,11 @@ static void ics_rule(const struct cg_flow *f, struct cg_ics_rule *r)
 			set_bit(r->s7_job, f->s7comm.codes[i]);
 		break;
 	}
+	/* enip: the parser takes any and read-only only (bpf/enip.h). */
+	if (f->enip.mode == CG_ICS_ANY)
+		r->enip = CG_ICS_FRAMING;
+	else if (f->enip.mode != CG_ICS_NONE)
+		r->enip = CG_ICS_FUNCTIONS;
 }
 
 _Static_assert(CG_ALLOW_RULES <= CG_ICS_ALLOW_MAX,
@@ -724,7 +729,8 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 		const struct cg_flow *f = &p->flows[i];
 
 		if (f->modbus.mode == CG_ICS_NONE &&
-		    f->s7comm.mode == CG_ICS_NONE)
+		    f->s7comm.mode == CG_ICS_NONE &&
+		    f->enip.mode == CG_ICS_NONE)
 			continue;
 		c->flow_info[i].flags |= CG_FLOW_ICS;
 		c->flow_info[i].ics = c->n_ics_rules;

@@ -444,6 +444,7 @@ enum {
 	FT_LOG,
 	FT_MODBUS,
 	FT_S7,
+	FT_ENIP,
 	FT_VALID,
 	FT_N
 };
@@ -458,6 +459,7 @@ static void flow_texts(const struct cg_policy *p, const struct cg_flow *f,
 	sb_add(&t[FT_LOG], "%s", f->log ? "true" : "false");
 	ics_text(&f->modbus, &t[FT_MODBUS]);
 	ics_text(&f->s7comm, &t[FT_S7]);
+	ics_text(&f->enip, &t[FT_ENIP]);
 	{
 		char w[80];
 
@@ -470,7 +472,7 @@ static int diff_flows(struct cg_diff *d)
 {
 	static const char *const what[FT_N] = {"from",	 "to",	 "proto",
 					       "ports",	 "log",	 "modbus",
-					       "s7comm", "valid"};
+					       "s7comm", "enip", "valid"};
 	const struct cg_policy *o = d->old, *n = d->new_;
 	char where[PATH_MAX + 32];
 	size_t i, j;

@@ -153,8 +153,7 @@ void cg_event_json_fields(FILE *out, const struct cg_event *e,
 		fputs(", \"function\": null", out);
 	else
 		fprintf(out, ", \"function\": %u, \"ics\": \"%s\"", e->function,
-			e->ics_proto == CG_ICS_PROTO_S7COMM ? "s7comm"
-							    : "modbus");
+			cg_ics_proto_name(e->ics_proto));
 	fprintf(out, ", \"len\": %u", e->pkt_len);
 	if (n->revision) {
 		unsigned rev = n->revision(n->ctx, e->policy_id);
@@ -278,9 +277,7 @@ void cg_event_brief(FILE *out, const struct cg_event *e,
 	if (flow)
 		fprintf(out, " flow %s", flow);
 	if (e->function != CG_FUNC_NONE)
-		fprintf(out, " %s function %u",
-			e->ics_proto == CG_ICS_PROTO_S7COMM ? "s7comm"
-							    : "modbus",
+		fprintf(out, " %s function %u", cg_ics_proto_name(e->ics_proto),
 			e->function);
 	shadow_text(out, e, n);
 }

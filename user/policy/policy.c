@@ -1170,6 +1170,7 @@ void cg_policy_free(struct cg_policy *p)
 		free(p->flows[i].ports);
 		ics_free(&p->flows[i].modbus);
 		ics_free(&p->flows[i].s7comm);
+		ics_free(&p->flows[i].enip);
 	}
 	free(p->zones);
 	free(p->hosts);

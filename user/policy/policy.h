@@ -217,6 +217,7 @@ struct cg_flow {
 	bool log;
 	struct cg_ics modbus;
 	struct cg_ics s7comm;
+	struct cg_ics enip; /* any or read-only (no lists, no allow: yet) */
 	struct cg_window valid;
 	/* `deny: reset` (default drop): a request refused on the flow's
 	 * connections is answered with a TCP RST to the client. */

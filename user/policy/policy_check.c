@@ -114,10 +114,12 @@ static void check_deny(struct pctx *c, const struct cg_flow *f,
 		       label, cg_proto_name(f->proto));
 		return;
 	}
-	if (f->modbus.mode == CG_ICS_NONE && f->s7comm.mode == CG_ICS_NONE)
+	if (f->modbus.mode == CG_ICS_NONE && f->s7comm.mode == CG_ICS_NONE &&
+	    f->enip.mode == CG_ICS_NONE)
 		warn_at(c, f->deny_pos,
 			"deny: reset on %s never answers: it inspects no "
-			"requests (no modbus: or s7comm:), so it refuses none",
+			"requests (no modbus:, s7comm: or enip:), so it "
+			"refuses none",
 			label);
 }
 
@@ -147,7 +149,8 @@ static void check_self(struct pctx *c, const struct cg_flow *f,
 		       "traffic to itself never crosses the gate",
 		       label);
 	if (from &&
-	    (f->modbus.mode != CG_ICS_NONE || f->s7comm.mode != CG_ICS_NONE))
+	    (f->modbus.mode != CG_ICS_NONE || f->s7comm.mode != CG_ICS_NONE ||
+	     f->enip.mode != CG_ICS_NONE))
 		err_at(c, from_pos,
 		       "%s is from self and inspects ICS requests; the "
 		       "gateway's own requests leave without passing the gate, "
@@ -203,6 +206,7 @@ void check_flows(struct pctx *c, const struct flow_pos *fps)
 					label);
 			check_ics(c, f, &f->modbus, "modbus", 502, label);
 			check_ics(c, f, &f->s7comm, "s7comm", 102, label);
+			check_ics(c, f, &f->enip, "enip", 44818, label);
 			check_deny(c, f, label);
 		}
 

@@ -27,11 +27,12 @@ enum {
 	F_S7,
 	F_VALID,
 	F_DENY,
+	F_ENIP,
 	F_N
 };
 static const char *const flow_keys[F_N] = {"name",  "from", "to",     "proto",
 					   "ports", "log",  "modbus", "s7comm",
-					   "valid", "deny"};
+					   "valid", "deny", "enip"};
 
 static const char *const proto_names[] = {
 	[CG_P_ANY] = "any",   [CG_P_TCP] = "tcp",	[CG_P_UDP] = "udp",
@@ -617,6 +618,44 @@ static void parse_ics(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 }
 
 /*
+ * `enip:`: any or read-only. EtherNet/IP has no list of codes (a CIP
+ * service means different things on different objects), and its
+ * `allow:` rules are not built yet.
+ */
+static void parse_enip(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
+		       struct cg_ics *ics)
+{
+	const char *s = n->type == YAML_SCALAR_NODE ? sval(n) : NULL;
+
+	ics->pos = kpos;
+	if (s && !strcmp(s, "any")) {
+		ics->mode = CG_ICS_ANY;
+		return;
+	}
+	if (s && !strcmp(s, "read-only")) {
+		ics->mode = CG_ICS_READ_ONLY;
+		return;
+	}
+	if (s && !is_null(n))
+		err_at(c, npos(n),
+		       "unknown enip value '%.40s'; expected any or read-only",
+		       s);
+	else if (s)
+		err_at(c, npos(n),
+		       "enip has no value; expected any or "
+		       "read-only");
+	else if (n->type == YAML_MAPPING_NODE)
+		err_at(c, npos(n),
+		       "enip allow: rules are not supported yet; expected any "
+		       "or read-only");
+	else
+		err_at(c, npos(n),
+		       "enip takes any or read-only, not a list of services "
+		       "(a CIP service means different things on different "
+		       "objects)");
+}
+
+/*
  * `valid: {from: TIME, until: TIME}`, at least one of the two; until after
  * from. Times are RFC 3339 with an offset (cg_time_parse).
  */
@@ -780,6 +819,8 @@ void parse_flow(struct pctx *c, size_t idx, yaml_node_t *n, struct flow_pos *fp)
 		parse_ics(c, v[F_MODBUS], kp[F_MODBUS], "modbus", &f->modbus);
 	if (v[F_S7])
 		parse_ics(c, v[F_S7], kp[F_S7], "s7comm", &f->s7comm);
+	if (v[F_ENIP])
+		parse_enip(c, v[F_ENIP], kp[F_ENIP], &f->enip);
 	if (v[F_VALID])
 		parse_valid(c, v[F_VALID], kp[F_VALID], label, &f->valid);
 	if (v[F_DENY] && (s = scalar(c, v[F_DENY], "drop or reset"))) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enip.h"
 #include "modbus_rules.h"
 #include "reference_int.h"
 
@@ -316,14 +317,15 @@ static bool s7comm_allows(const struct cg_ics *rule, const uint8_t *p,
 
 bool flow_has_ics(const struct cg_flow *fl)
 {
-	return fl->modbus.mode != CG_ICS_NONE || fl->s7comm.mode != CG_ICS_NONE;
+	return fl->modbus.mode != CG_ICS_NONE ||
+	       fl->s7comm.mode != CG_ICS_NONE || fl->enip.mode != CG_ICS_NONE;
 }
 
 /*
  * Does the flow's ICS rule let this frame's payload through? Only TCP
- * payload is inspected. A flow with both keys reads S7comm on destination
- * port 102 and Modbus elsewhere; a flow with one key reads its protocol
- * on every port.
+ * payload is inspected. A flow with several keys reads EtherNet/IP on
+ * destination port 44818, S7comm on 102 and Modbus elsewhere; a flow
+ * with one key reads its protocol on every port.
  */
 bool ics_allows(const struct cg_flow *fl, const struct ref_packet *pk,
 		uint16_t *function)
@@ -331,6 +333,11 @@ bool ics_allows(const struct cg_flow *fl, const struct ref_packet *pk,
 	*function = CG_FUNC_NONE;
 	if (pk->proto != IPPROTO_TCP || pk->payload_len == 0)
 		return true;
+	if (fl->enip.mode != CG_ICS_NONE && ((fl->modbus.mode == CG_ICS_NONE &&
+					      fl->s7comm.mode == CG_ICS_NONE) ||
+					     pk->dport == CG_ENIP_PORT))
+		return cg_enip_allows(fl->enip.mode == CG_ICS_READ_ONLY,
+				      pk->payload, pk->payload_len, function);
 	if (fl->s7comm.mode != CG_ICS_NONE &&
 	    (fl->modbus.mode == CG_ICS_NONE || pk->dport == S7_PORT))
 		return s7comm_allows(&fl->s7comm, pk->payload, pk->payload_len,
