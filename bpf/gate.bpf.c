@@ -65,6 +65,10 @@ const volatile __u64 cfg_ev_burst = 200;
 const volatile __u64 cfg_ev_src_rate = 10; /* events/s per (reason, source) */
 const volatile __u64 cfg_ev_src_burst = 20;
 const volatile __u32 cfg_ev_src_limit = 1;
+/* The per-source sketch: slots per row - 1 (a power of two - 1), and the
+ * hash seed; both set by the loader from the (pinned) event_sketch. */
+const volatile __u32 cfg_sketch_mask = 8191;
+const volatile __u64 cfg_sketch_seed = 0;
 const volatile __u32 cfg_iface_stats = 1;
 const volatile __u8 cfg_iface_slot[CG_IFINDEX_SLOTS] = {};
 const volatile __u64 cfg_timeout_tcp = 3600 * 250;
