@@ -584,6 +584,15 @@ struct cg_event_bucket {
 #define CG_IFACE_MAX 256
 #define CG_IFINDEX_SLOTS 65536u
 
+/*
+ * cfg_iface_zone[ifindex] (read-only data, by the loader from the same
+ * entries as `zones`): the ingress zone of untagged frames, without a
+ * lookup. 0: (ifindex, untagged) is in no zone; zone + 1; or
+ * CG_IFZONE_HASH: look in `zones` (a zone id of 254 or more, or the
+ * table could not say).
+ */
+#define CG_IFZONE_HASH 0xffu
+
 struct cg_iface_count {
 	__u64 packets;
 	__u64 bytes;

@@ -199,7 +199,30 @@ static int fill(struct bpf_map *map, const void *keys, size_t key_stride,
 	return 0;
 }
 
-static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
+/*
+ * Resolve the zones' interfaces once, before the load, into `ifx` (0: no
+ * such interface, which fill_policy reports), and set the program's
+ * table of untagged ingress zones (cfg_iface_zone) from the same entries
+ * that fill `zones`, so that the two agree.
+ */
+static void zones_plan(struct gate_bpf *skel, const struct cg_compiled *c,
+		       uint32_t *ifx)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_zones; i++) {
+		uint32_t z = c->zones[i].zone;
+
+		ifx[i] = if_nametoindex(c->zones[i].ifname);
+		if (!ifx[i] || ifx[i] >= CG_IFINDEX_SLOTS || c->zones[i].vlan)
+			continue;
+		skel->rodata->cfg_iface_zone[ifx[i]] =
+			z + 1 < CG_IFZONE_HASH ? z + 1 : CG_IFZONE_HASH;
+	}
+}
+
+static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c,
+		       const uint32_t *ifx)
 {
 	const struct cg_policy *p = c->policy;
 	struct cg_policy_meta meta = {};
@@ -211,7 +234,7 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 		struct cg_zone_key zk = {.vlan = c->zones[i].vlan};
 		struct cg_zone_val zv = {.zone = c->zones[i].zone};
 
-		zk.ifindex = if_nametoindex(c->zones[i].ifname);
+		zk.ifindex = ifx[i];
 		if (!zk.ifindex) {
 			fprintf(stderr,
 				"cranegate: interface '%s' (zone '%s') does "
@@ -587,6 +610,7 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	struct gate_bpf *skel;
 	size_t i;
 	uint64_t seed = 0;
+	uint32_t *zone_ifx = NULL;
 	int err, prog_fd;
 
 	*out = NULL;
@@ -693,6 +717,12 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	g->shared = o->pin_root != NULL;
 	if ((err = iface_slots_plan(g, c, o->pin_root)))
 		goto cleanup;
+	zone_ifx = calloc(c->n_zones ? c->n_zones : 1, sizeof(*zone_ifx));
+	if (!zone_ifx) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	zones_plan(skel, c, zone_ifx);
 
 	err = gate_bpf__load(skel);
 	if (err) {
@@ -712,7 +742,7 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	}
 
 	if ((err = write_sketch_seed(skel, seed)) ||
-	    (err = fill_policy(skel, c)))
+	    (err = fill_policy(skel, c, zone_ifx)))
 		goto cleanup;
 	if (o->learn_self) {
 		struct cg_self_set self;
@@ -748,10 +778,12 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 			strerror(-err));
 		goto cleanup;
 	}
+	free(zone_ifx);
 	*out = g;
 	return 0;
 
 cleanup:
+	free(zone_ifx);
 	if (g->skel && g->n_created && bpf_map__fd(skel->maps.iface_slots) >= 0)
 		cg_gate_iface_stats_settle(g, false);
 	cg_gate_free(g);
