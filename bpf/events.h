@@ -1,24 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Counters and events: token buckets per reason and per source, the
- * ring buffer record, per-interface and state counters.
+ * Counters and events: token buckets per reason and per source (a
+ * count-min sketch), the ring buffer record, per-interface and state
+ * counters.
  * Included by gate.bpf.c, in order: each header uses the ones before it.
  */
 #ifndef CRANEGATE_BPF_EVENTS_H
 #define CRANEGATE_BPF_EVENTS_H
 
 /*
- * Take one event's worth from a token bucket that refills at `rate` events
- * per second up to `burst` events; true when there was one. `now` is in
- * jiffies; tokens are kept in units of 1/HZ event, so that each jiffy adds
- * `rate` units exactly. A bucket never used (last == 0) starts full.
+ * Refill a token bucket that gains `rate` events per second up to `cap`
+ * (in 1/HZ events) to `now`, in jiffies; tokens are kept in units of 1/HZ
+ * event, so that each jiffy adds `rate` units exactly. A bucket never used
+ * (last == 0) starts full.
  */
-static __always_inline bool bucket_take(struct cg_event_bucket *b, __u64 now,
-					__u64 rate, __u64 burst)
+static __always_inline void bucket_fill(struct cg_event_bucket *b, __u64 now,
+					__u64 rate, __u64 cap)
 {
-	__u64 cap = burst * cfg_hz;
-	__u64 cost = cfg_hz;
-
 	if (b->last == 0) {
 		b->tokens = cap;
 	} else if (now > b->last) {
@@ -27,9 +25,17 @@ static __always_inline bool bucket_take(struct cg_event_bucket *b, __u64 now,
 		b->tokens = (cap - b->tokens < add) ? cap : b->tokens + add;
 	}
 	b->last = now;
-	if (b->tokens < cost)
+}
+
+/* Take one event's worth from a bucket of depth `burst` events; true when
+ * there was one. */
+static __always_inline bool bucket_take(struct cg_event_bucket *b, __u64 now,
+					__u64 rate, __u64 burst)
+{
+	bucket_fill(b, now, rate, burst * cfg_hz);
+	if (b->tokens < cfg_hz)
 		return false;
-	b->tokens -= cost;
+	b->tokens -= cfg_hz;
 	return true;
 }
 
@@ -43,28 +49,54 @@ static __always_inline bool event_allowed(__u32 reason, __u64 now)
 }
 
 /*
- * The per-(reason, source) limit. A source seen for the first time gets a
- * full bucket, less this event; if the insert fails the event goes on to
- * the ceiling, which still bounds it.
+ * The per-(reason, source) limit: a count-min sketch of token buckets in a
+ * per-CPU array (maps/cranegate.h, event_sketch). The (reason, source)
+ * hashes with the loader's secret seed to one slot per row; the event
+ * passes when each slot has a token, and takes one from each. Two array
+ * lookups, no insert, no lock, whatever the source.
  */
+_Static_assert(CG_SKETCH_ROWS == 2, "source_allowed() hashes to two rows");
 static __always_inline bool source_allowed(const struct frame *f, __u32 reason,
 					   __u64 now)
 {
-	struct cg_event_source_key k = {};
-	struct cg_event_bucket *b, nb;
+	__u64 cap = cfg_ev_src_burst * cfg_hz, cost = cfg_hz;
+	__u64 a, b, h = cfg_sketch_seed;
+	struct cg_event_bucket *b0, *b1;
+	__u32 k0, k1;
 
-	k.reason = reason;
-	k.family = f->family;
-	if (f->family)
-		__builtin_memcpy(k.addr, f->src, 16);
-	else
-		__builtin_memcpy(k.addr, f->src_mac, 6);
-	b = bpf_map_lookup_elem(&event_sources, &k);
-	if (b)
-		return bucket_take(b, now, cfg_ev_src_rate, cfg_ev_src_burst);
-	nb.tokens = (cfg_ev_src_burst - 1) * cfg_hz;
-	nb.last = now ?: 1;
-	bpf_map_update_elem(&event_sources, &k, &nb, BPF_NOEXIST);
+	if (f->family) {
+		__builtin_memcpy(&a, f->src, 8);
+		__builtin_memcpy(&b, f->src + 8, 8);
+	} else {
+		a = 0;
+		__builtin_memcpy(&a, f->src_mac, 6);
+		b = 0;
+	}
+	/* A multiply-xorshift mix of the seed, the address, the family and
+	 * the reason: every input bit reaches both halves of h. */
+	h ^= a;
+	h *= 0x9e3779b97f4a7c15ULL;
+	h ^= h >> 32;
+	h ^= b;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 29;
+	h ^= ((__u64)f->family << 8) | reason;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	k0 = (__u32)h & cfg_sketch_mask;
+	k1 = ((__u32)(h >> 32) & cfg_sketch_mask) + cfg_sketch_mask + 1;
+	b0 = bpf_map_lookup_elem(&event_sketch, &k0);
+	b1 = bpf_map_lookup_elem(&event_sketch, &k1);
+	/* Outside the map (cannot happen: the loader sizes it): the
+	 * ceiling still bounds the event. */
+	if (!b0 || !b1)
+		return true;
+	bucket_fill(b0, now, cfg_ev_src_rate, cap);
+	bucket_fill(b1, now, cfg_ev_src_rate, cap);
+	if (b0->tokens < cost || b1->tokens < cost)
+		return false;
+	b0->tokens -= cost;
+	b1->tokens -= cost;
 	return true;
 }
 

@@ -150,13 +150,14 @@ struct {
 	__uint(max_entries, CG_R_MAX);
 } event_buckets SEC(".maps");
 
-/* Shared by the CPUs (see maps/cranegate.h on the races this allows). */
+/* The per-source count-min sketch (maps/cranegate.h): CG_SKETCH_ROWS rows
+ * of cfg_sketch_mask + 1 slots, then the seed; sized by the loader. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct cg_event_source_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
 	__type(value, struct cg_event_bucket);
-	__uint(max_entries, 8192);
-} event_sources SEC(".maps");
+	__uint(max_entries, CG_SKETCH_ROWS * 8192 + 1);
+} event_sketch SEC(".maps");
 
 /* Per-CPU: no atomics needed. Indexed by slot (maps/cranegate.h). */
 struct {

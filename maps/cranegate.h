@@ -554,33 +554,40 @@ struct cg_event_counter {
  * Events pass two token buckets (rates and depths are rodata, from the
  * policy's `limits:`):
  *
- *   event_sources  LRU_HASH (reason, source) -> bucket, shared by the CPUs:
- *                  one source flooding one reason uses up its own bucket
- *                  only, so the events of every other source still get
- *                  through. Checked first, so that a flooder's suppressed
- *                  events take nothing from the ceiling below. A flood from
- *                  many (spoofed) sources churns the LRU; evicted sources
- *                  start again with a full bucket, which the ceiling bounds.
+ *   event_sketch   PERCPU_ARRAY: the per-(reason, source) limit, a
+ *                  count-min sketch of token buckets. CG_SKETCH_ROWS rows
+ *                  of `width` slots (a power of two, from limits
+ *                  event_sources), then one more element that holds the
+ *                  hash seed (in .tokens of every CPU's copy). A (reason,
+ *                  source) hashes, with the seed, to one slot in each row;
+ *                  an event passes when every one of its slots has a token,
+ *                  and then takes one from each. One source flooding one
+ *                  reason empties its own slots only, so the events of
+ *                  (almost) every other source still get through. Checked
+ *                  first, so that a flooder's suppressed events take
+ *                  nothing from the ceiling below. Fixed size: a frame from
+ *                  a source never seen inserts nothing and takes no lock.
  *   event_buckets  PERCPU_ARRAY [reason]: the ceiling per reason and CPU,
  *                  so that no flood, however many sources it uses, can
  *                  swamp the ring buffer or the log.
  *
  * A source is the frame's source address; for frames without one (non-IP
- * ethertypes, headers too broken to read) its source MAC, family 0. The
- * per-source buckets are updated without atomics by whichever CPU sees the
- * source: two CPUs racing on one source may let an event or two more
- * through, never fewer.
+ * ethertypes, headers too broken to read) its source MAC, family 0.
+ *
+ * What holds (per CPU, as every copy is its own sketch): in any t seconds a
+ * (reason, source) gets at most burst + rate x t events, as with a bucket
+ * of its own, because each of its events took a token from each of its
+ * slots and a slot's bucket neither holds more than burst nor gains more
+ * than rate x t, however many sources share it. Sharing (a collision) can
+ * only take tokens away: a source gets fewer than its own budget only
+ * while each of its CG_SKETCH_ROWS slots is also used by another source.
+ * A source whose frames reach k CPUs gets at most k times the budget.
  */
+#define CG_SKETCH_ROWS 2
+
 struct cg_event_bucket {
 	__u64 tokens; /* in 1/HZ events */
 	__u64 last;   /* jiffies */
-};
-
-struct cg_event_source_key {
-	__u8 addr[16]; /* IPv4 in the first 4 bytes; a MAC in the first 6 */
-	__u8 family;   /* 4, 6, or 0 for a MAC */
-	__u8 reason; /* enum cg_reason (the would-be reason in monitor mode) */
-	__u8 pad[2];
 };
 
 /*
@@ -601,6 +608,15 @@ struct cg_event_source_key {
  */
 #define CG_IFACE_MAX 256
 #define CG_IFINDEX_SLOTS 65536u
+
+/*
+ * cfg_iface_zone[ifindex] (read-only data, by the loader from the same
+ * entries as `zones`): the ingress zone of untagged frames, without a
+ * lookup. 0: (ifindex, untagged) is in no zone; zone + 1; or
+ * CG_IFZONE_HASH: look in `zones` (a zone id of 254 or more, or the
+ * table could not say).
+ */
+#define CG_IFZONE_HASH 0xffu
 
 struct cg_iface_count {
 	__u64 packets;

@@ -20,6 +20,11 @@
 # list of N source addresses and N ports), nftables in the netdev ingress
 # hook with N linear rules and with one lookup in a set of N elements.
 #
+# cranegate-rnd and xdp-filter-rnd: the same systems, sent frames whose
+# source address is random (trafgen saddr=drnd()), the classic spoofed
+# flood: no frame's source was seen before (cranegate drops them as
+# spoofed-source), at E2E_RND_SIZES rules (default: 1000).
+#
 # Each run is one of two kinds: `max`, trafgen as fast as it can send
 # (received and dropped frames per second; which side was the
 # bottleneck), and `rate`, a fixed E2E_RATE frames per second that every
@@ -43,7 +48,8 @@ SECS=${E2E_SECONDS:-2}
 REPS=${E2E_REPS:-3}
 RATE=${E2E_RATE:-100000}
 SIZES=${E2E_SIZES:-10 1000 10000}
-SYSTEMS=${E2E_SYSTEMS:-none xdp-drop cranegate xdp-filter nft-linear nft-set}
+SYSTEMS=${E2E_SYSTEMS:-none xdp-drop cranegate xdp-filter cranegate-rnd xdp-filter-rnd nft-linear nft-set}
+RND_SIZES=${E2E_RND_SIZES:-1000}
 
 P=cgb$$
 TX=${P}tx
@@ -121,6 +127,7 @@ cat >"$TMP/udp64.cfg" <<EOF
 	fill(0x00, 18)
 }
 EOF
+sed 's/saddr=[0-9.]*/saddr=drnd()/' "$TMP/udp64.cfg" >"$TMP/udp64-rnd.cfg"
 
 # The NAPI thread of the receiving veth (its comm is cut at 15 bytes).
 napi_pid() {
@@ -160,7 +167,7 @@ nft_drops() {
 # ---------------------------------------------------------------- systems
 
 have() {
-	case $1 in
+	case ${1%-rnd} in
 	none | xdp-drop | xdp-filter) return 0 ;;
 	cranegate) [ -x "$CRANEGATE" ] && mountpoint -q /sys/fs/bpf ;;
 	nft-*) command -v nft >/dev/null ;;
@@ -168,14 +175,14 @@ have() {
 }
 
 why_not() {
-	case $1 in
+	case ${1%-rnd} in
 	cranegate) echo "build/cranegate is not built or bpffs is not mounted" ;;
 	nft-*) echo "nft is missing (nftables)" ;;
 	esac
 }
 
 setup() {
-	local sys=$1 n=$2
+	local sys=${1%-rnd} n=$2
 	case $sys in
 	none) ;;
 	xdp-drop) gw "$CGBENCH" attach drop "$IF_IN" ;;
@@ -195,7 +202,7 @@ setup() {
 }
 
 teardown() {
-	case $1 in
+	case ${1%-rnd} in
 	xdp-drop | xdp-filter) ip -n "$GW" link set dev "$IF_IN" xdp off ;;
 	cranegate)
 		timeout 30 nsenter --net="/var/run/netns/$GW" "$CRANEGATE" detach \
@@ -207,7 +214,7 @@ teardown() {
 }
 
 drops() {
-	case $1 in
+	case ${1%-rnd} in
 	none) echo 0 ;;
 	nft-*) nft_drops ;;
 	*) ethstat rx_queue_0_xdp_drops ;;
@@ -218,7 +225,7 @@ drops() {
 # CSV line.
 run() {
 	local sys=$1 n=$2 rep=$3 mode=$4 pps=2000000 napi t0 t1
-	local tx0 tx1 rt0 rt1 rx0 rx1 d0 d1 c0 c1 s0 s1 st0 st1 sender
+	local tx0 tx1 rt0 rt1 rx0 rx1 d0 d1 c0 c1 s0 s1 st0 st1 sender cfg
 
 	napi=$(napi_pid)
 	# The receiver on CPU 1, ahead of whatever else runs there.
@@ -231,11 +238,13 @@ run() {
 	read -r s0 st0 <<<"$(softirq_steal_ns)"
 	[ -n "$c0" ] || c0=$(cpu1_ns)
 	[ "$mode" = rate ] && pps=$RATE
+	cfg=udp64.cfg
+	[ "${sys%-rnd}" != "$sys" ] && cfg=udp64-rnd.cfg
 	t0=$(date +%s%N)
 	# Into a file, not $(...): a signal that arrives while bash waits in a
 	# command substitution makes bash 5.2 fail to run the trap.
 	timeout -s INT -k 5 "$SECS" ip netns exec "$TX" taskset -c 0 nice -n -20 \
-		trafgen -i "$TMP/udp64.cfg" -o eth0 -b "${pps}pps" --no-sock-mem -P 1 \
+		trafgen -i "$TMP/$cfg" -o eth0 -b "${pps}pps" --no-sock-mem -P 1 \
 		-n $((SECS * pps)) >"$TMP/trafgen.out" 2>&1
 	t1=$(date +%s%N)
 	tx1=$(tx_stat packets) rt1=$(tx_stat dropped) rx1=$(ethstat rx_queue_0_xdp_packets)
@@ -272,6 +281,7 @@ measure_all() {
 			fi
 			case $sys in
 			none | xdp-drop) sizes=0 ;;
+			*-rnd) sizes=$RND_SIZES ;;
 			*) sizes=$SIZES ;;
 			esac
 			for n in $sizes; do

@@ -91,6 +91,7 @@ enum {
 	G_CEILING,  /* event_sources: 0: the per-reason ceiling only */
 	G_HIGH,	    /* every event emitted */
 	G_NO_COUNT, /* no counting on connection entries */
+	G_SPENT,    /* a ceiling of 1 event/s: spent, every event suppressed */
 	G_N
 };
 
@@ -112,6 +113,9 @@ static const struct {
 		    "source_events_burst: 1000000}\n",
 		    false},
 	[G_NO_COUNT] = {"no-conn-count", "", false, true},
+	[G_SPENT] = {"ceiling-spent",
+		     "limits: {events_per_second: 1, events_burst: 1}\n",
+		     false},
 };
 
 struct variant {
@@ -179,7 +183,8 @@ struct ev_case {
 	int frame;   /* F_* */
 	int drain;   /* 1: drain the ring buffer before each sample, 2: fill it
 			first */
-	bool distinct;
+	int distinct; /* 1: a new source address and MAC every frame; 2: a new
+			 source address, the same MAC */
 	const char *what;
 };
 
@@ -207,8 +212,15 @@ static const struct ev_case cases[] = {
 	 "no-rule drop, event lost (ring buffer full)"},
 	{"drop-single", G_DEFAULT, F_NO_RULE, 0, false,
 	 "no-rule drop, same source, single runs"},
-	{"drop-single-new-source", G_DEFAULT, F_NO_RULE, 0, true,
-	 "no-rule drop, a new source every frame (LRU insert), single runs"},
+	{"drop-single-new-source", G_DEFAULT, F_NO_RULE, 0, 1,
+	 "no-rule drop, a new source (address and MAC: the MAC table learns "
+	 "it) every frame, single runs"},
+	{"drop-single", G_SPENT, F_NO_RULE, 0, 0,
+	 "no-rule drop, same source, ceiling spent, single runs"},
+	{"drop-single-new-source", G_SPENT, F_NO_RULE, 0, 2,
+	 "no-rule drop, a new source address every frame (same MAC), its "
+	 "event past the per-source limit and suppressed by the spent "
+	 "ceiling, single runs"},
 };
 
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
@@ -257,6 +269,7 @@ int bench_events(unsigned repeat, unsigned samples, const char *csv_path,
 
 		ev_run(fd, ifi, &syn, 1);
 		ev_run(fd, ifi, &drop, 1000);
+		ev_run(fd, ifi, &drop, 1); /* and the ceiling's (G_SPENT) */
 	}
 
 	/* The cases run in turn within each sample, in an order that
@@ -310,6 +323,10 @@ int bench_events(unsigned repeat, unsigned samples, const char *csv_path,
 					}
 					ev_tcp(&d1, src, f.dst, 50002, 9,
 					       CG_TCP_SYN);
+					/* The station's MAC (bytes 6-11). */
+					if (c->distinct == 2)
+						memcpy(d1.buf + 6, drop.buf + 6,
+						       6);
 					d[m] = ev_run(fd, ifi, &d1, 1);
 				}
 				qsort(d, EV_DISTINCT, sizeof(d[0]), cmp_d);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,7 +63,7 @@ const char *const cg_state_maps[] = {
 	"progs",	 "live",
 	"shadow_in",	 "shadow_stats",
 	"shadow_flows",	 "shadow_event_stats",
-	"event_sources", "iface_stats",
+	"event_sketch",  "iface_stats",
 	"iface_slots",
 };
 const size_t cg_n_state_maps = sizeof(cg_state_maps) / sizeof(cg_state_maps[0]);
@@ -91,6 +92,80 @@ static void size_state_map(struct bpf_map *map, const char *pin, uint32_t want,
 	if (fd >= 0)
 		close(fd);
 	bpf_map__set_max_entries(map, want);
+}
+
+/*
+ * The per-source sketch (maps/cranegate.h, event_sketch): CG_SKETCH_ROWS
+ * rows of a power of two of slots, at least `sources`, then the seed. A
+ * pinned sketch keeps its size, its buckets and its seed (so that a reload
+ * keeps every source in the slots it had); a new one gets a seed from
+ * getrandom(2). Sets the map's size and the program's mask and seed.
+ */
+static int size_sketch(struct gate_bpf *skel, const char *pin,
+		       uint32_t sources, uint64_t *seed)
+{
+	uint32_t width = 1, want;
+	int ncpu = libbpf_num_possible_cpus();
+	struct cg_event_bucket *v;
+	int fd = pin ? bpf_obj_get(pin) : -1;
+
+	while (width < sources)
+		width <<= 1;
+	want = CG_SKETCH_ROWS * width + 1;
+	size_state_map(skel->maps.event_sketch, pin, want, "event_sources");
+	want = bpf_map__max_entries(skel->maps.event_sketch);
+	width = (want - 1) / CG_SKETCH_ROWS;
+	if (ncpu <= 0 || !width || width & (width - 1) ||
+	    want != CG_SKETCH_ROWS * width + 1) {
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, "cranegate: the pinned event_sketch (%u "
+				"entries) is not a sketch; `cranegate detach` "
+				"removes it\n",
+			want);
+		return -EINVAL;
+	}
+	skel->rodata->cfg_sketch_mask = width - 1;
+	*seed = 0;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v) {
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
+	}
+	if (fd >= 0 && !bpf_map_lookup_elem(fd, &(uint32_t){want - 1}, v))
+		*seed = v[0].tokens;
+	free(v);
+	if (fd >= 0)
+		close(fd);
+	while (!*seed)
+		if (getrandom(seed, sizeof(*seed), 0) != sizeof(*seed))
+			return -errno;
+	skel->rodata->cfg_sketch_seed = *seed;
+	return 0;
+}
+
+/* Write the seed into the sketch's last element, on every CPU. */
+static int write_sketch_seed(struct gate_bpf *skel, uint64_t seed)
+{
+	uint32_t key = bpf_map__max_entries(skel->maps.event_sketch) - 1;
+	int i, ncpu = libbpf_num_possible_cpus();
+	struct cg_event_bucket *v = calloc(ncpu > 0 ? ncpu : 1, sizeof(*v));
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < ncpu; i++)
+		v[i].tokens = seed;
+	err = bpf_map_update_elem(bpf_map__fd(skel->maps.event_sketch), &key,
+				  v, BPF_ANY);
+	err = err ? -errno : 0;
+	free(v);
+	if (err)
+		fprintf(stderr, "cranegate: writing the sketch's seed failed: "
+				"%s\n",
+			strerror(-err));
+	return err;
 }
 
 static int update(struct bpf_map *map, const void *key, const void *val,
@@ -124,7 +199,30 @@ static int fill(struct bpf_map *map, const void *keys, size_t key_stride,
 	return 0;
 }
 
-static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
+/*
+ * Resolve the zones' interfaces once, before the load, into `ifx` (0: no
+ * such interface, which fill_policy reports), and set the program's
+ * table of untagged ingress zones (cfg_iface_zone) from the same entries
+ * that fill `zones`, so that the two agree.
+ */
+static void zones_plan(struct gate_bpf *skel, const struct cg_compiled *c,
+		       uint32_t *ifx)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_zones; i++) {
+		uint32_t z = c->zones[i].zone;
+
+		ifx[i] = if_nametoindex(c->zones[i].ifname);
+		if (!ifx[i] || ifx[i] >= CG_IFINDEX_SLOTS || c->zones[i].vlan)
+			continue;
+		skel->rodata->cfg_iface_zone[ifx[i]] =
+			z + 1 < CG_IFZONE_HASH ? z + 1 : CG_IFZONE_HASH;
+	}
+}
+
+static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c,
+		       const uint32_t *ifx)
 {
 	const struct cg_policy *p = c->policy;
 	struct cg_policy_meta meta = {};
@@ -136,7 +234,7 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c)
 		struct cg_zone_key zk = {.vlan = c->zones[i].vlan};
 		struct cg_zone_val zv = {.zone = c->zones[i].zone};
 
-		zk.ifindex = if_nametoindex(c->zones[i].ifname);
+		zk.ifindex = ifx[i];
 		if (!zk.ifindex) {
 			fprintf(stderr,
 				"cranegate: interface '%s' (zone '%s') does "
@@ -511,6 +609,8 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	struct cg_gate *g;
 	struct gate_bpf *skel;
 	size_t i;
+	uint64_t seed = 0;
+	uint32_t *zone_ifx = NULL;
 	int err, prog_fd;
 
 	*out = NULL;
@@ -584,18 +684,18 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 				 at_least_one(p->n_zones + p->n_flows));
 	{
 		char conns[PATH_MAX], macs[PATH_MAX], frags[PATH_MAX];
-		char sources[PATH_MAX];
+		char sketch[PATH_MAX];
 
 		snprintf(conns, sizeof(conns), "%s/conns", o->pin_root ?: "");
 		snprintf(macs, sizeof(macs), "%s/macs", o->pin_root ?: "");
 		snprintf(frags, sizeof(frags), "%s/frags", o->pin_root ?: "");
-		snprintf(sources, sizeof(sources), "%s/event_sources",
+		snprintf(sketch, sizeof(sketch), "%s/event_sketch",
 			 o->pin_root ?: "");
 		/* event_sources: 0 switches the per-source limit off (rodata
-		 * above); the map still exists, with one unused entry. */
-		size_state_map(
-			skel->maps.event_sources, o->pin_root ? sources : NULL,
-			at_least_one(p->limits.event_sources), "event_sources");
+		 * above); the sketch still exists, with one slot a row. */
+		if ((err = size_sketch(skel, o->pin_root ? sketch : NULL,
+				       p->limits.event_sources, &seed)))
+			goto cleanup;
 		size_state_map(skel->maps.conns, o->pin_root ? conns : NULL,
 			       p->limits.connections, "connections");
 		size_state_map(skel->maps.macs, o->pin_root ? macs : NULL,
@@ -617,6 +717,12 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	g->shared = o->pin_root != NULL;
 	if ((err = iface_slots_plan(g, c, o->pin_root)))
 		goto cleanup;
+	zone_ifx = calloc(c->n_zones ? c->n_zones : 1, sizeof(*zone_ifx));
+	if (!zone_ifx) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	zones_plan(skel, c, zone_ifx);
 
 	err = gate_bpf__load(skel);
 	if (err) {
@@ -635,7 +741,8 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 		goto cleanup;
 	}
 
-	if ((err = fill_policy(skel, c)))
+	if ((err = write_sketch_seed(skel, seed)) ||
+	    (err = fill_policy(skel, c, zone_ifx)))
 		goto cleanup;
 	if (o->learn_self) {
 		struct cg_self_set self;
@@ -671,10 +778,12 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 			strerror(-err));
 		goto cleanup;
 	}
+	free(zone_ifx);
 	*out = g;
 	return 0;
 
 cleanup:
+	free(zone_ifx);
 	if (g->skel && g->n_created && bpf_map__fd(skel->maps.iface_slots) >= 0)
 		cg_gate_iface_stats_settle(g, false);
 	cg_gate_free(g);

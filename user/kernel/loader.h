@@ -7,7 +7,7 @@
  *   PIN_ROOT/prog           the active instance's program (its policy
  *                           maps are reachable through it)
  *   PIN_ROOT/reason_stats   state maps shared by every instance
- *   PIN_ROOT/event_stats, event_buckets, event_sources, events,
+ *   PIN_ROOT/event_stats, event_buckets, event_sketch, events,
  *   PIN_ROOT/conns, macs, frags, state_stats, iface_stats, iface_slots
  *
  * The interfaces the gate is attached to are the ones whose XDP program
