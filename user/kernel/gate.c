@@ -63,7 +63,7 @@ const char *const cg_state_maps[] = {
 	"progs",	 "live",
 	"shadow_in",	 "shadow_stats",
 	"shadow_flows",	 "shadow_event_stats",
-	"event_sketch",  "iface_stats",
+	"event_sketch",	 "iface_stats",
 	"iface_slots",
 };
 const size_t cg_n_state_maps = sizeof(cg_state_maps) / sizeof(cg_state_maps[0]);
@@ -101,8 +101,8 @@ static void size_state_map(struct bpf_map *map, const char *pin, uint32_t want,
  * keeps every source in the slots it had); a new one gets a seed from
  * getrandom(2). Sets the map's size and the program's mask and seed.
  */
-static int size_sketch(struct gate_bpf *skel, const char *pin,
-		       uint32_t sources, uint64_t *seed)
+static int size_sketch(struct gate_bpf *skel, const char *pin, uint32_t sources,
+		       uint64_t *seed)
 {
 	uint32_t width = 1, want;
 	int ncpu = libbpf_num_possible_cpus();
@@ -119,9 +119,10 @@ static int size_sketch(struct gate_bpf *skel, const char *pin,
 	    want != CG_SKETCH_ROWS * width + 1) {
 		if (fd >= 0)
 			close(fd);
-		fprintf(stderr, "cranegate: the pinned event_sketch (%u "
-				"entries) is not a sketch; `cranegate detach` "
-				"removes it\n",
+		fprintf(stderr,
+			"cranegate: the pinned event_sketch (%u "
+			"entries) is not a sketch; `cranegate detach` "
+			"removes it\n",
 			want);
 		return -EINVAL;
 	}
@@ -157,13 +158,14 @@ static int write_sketch_seed(struct gate_bpf *skel, uint64_t seed)
 		return -ENOMEM;
 	for (i = 0; i < ncpu; i++)
 		v[i].tokens = seed;
-	err = bpf_map_update_elem(bpf_map__fd(skel->maps.event_sketch), &key,
-				  v, BPF_ANY);
+	err = bpf_map_update_elem(bpf_map__fd(skel->maps.event_sketch), &key, v,
+				  BPF_ANY);
 	err = err ? -errno : 0;
 	free(v);
 	if (err)
-		fprintf(stderr, "cranegate: writing the sketch's seed failed: "
-				"%s\n",
+		fprintf(stderr,
+			"cranegate: writing the sketch's seed failed: "
+			"%s\n",
 			strerror(-err));
 	return err;
 }
