@@ -700,7 +700,7 @@ static void cls_known(const struct cg_policy *p, uint64_t seed)
 			cg_test_n++;
 			printf("not ok %d - %s # TODO bpf: s7comm_refused() "
 			       "wants "
-			       "8 bytes after a job's header (mut_reported)\n",
+			       "8 bytes after a job's header (reported)\n",
 			       cg_test_n, name);
 		} else {
 			ASSERT_TRUE(true, name);
@@ -838,7 +838,7 @@ int main(void)
 	if (!ASSERT_TRUE(fs != NULL, "allocate the base frames"))
 		return cg_test_done();
 	n = mut_base_frames(fs, 64);
-	ASSERT_TRUE(n >= 25, "mut_build the base frames");
+	ASSERT_TRUE(n >= 25, "build the base frames");
 	cg_rng_seed(&rng, seed);
 
 	if (!mut_run_begin(&r, "fixed policy", p, "whole frames", seed))
@@ -869,7 +869,7 @@ int main(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("# %lu frames judged by both, %lu mismatches (and %lu known, "
-	       "mut_reported), %.1f s\n",
+	       "reported), %.1f s\n",
 	       mut_total_frames, mut_total_mismatches,
 	       mut_total_mismatches_known,
 	       (double)(t1.tv_sec - t0.tv_sec) +

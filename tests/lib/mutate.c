@@ -144,7 +144,7 @@ bool mut_build(struct frame *f, struct cg_frame_spec *s, const char *ifname,
 		cg_frame_station_mac(f->buf, f->len);
 	else if (strcmp(what, "frag4") && strcmp(what, "frag6") &&
 		 strcmp(what, "ext6"))
-		printf("# cannot mut_build the frame '%s'\n", what);
+		printf("# cannot build the frame '%s'\n", what);
 	return f->len > 0;
 }
 
