@@ -14,6 +14,7 @@
  * text2pcap and tshark.
  */
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -401,6 +402,68 @@ out:
 	free(o);
 }
 
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * What answering costs: the median time of one run of a refused write,
+ * answered (deny: reset) and dropped (deny: drop), each on a connection
+ * of its own (the answer forgets it), one BPF_PROG_TEST_RUN per sample.
+ * Reported, not asserted: this machine's timing is noisy.
+ */
+#define COST_SAMPLES 301
+
+static void cost(const char *client, uint16_t sport0, uint32_t *med)
+{
+	static uint32_t t[COST_SAMPLES];
+	uint8_t buf[CG_FRAME_MAX], outb[256];
+	struct xdp_md ctx = {.ingress_ifindex = if_nametoindex("biz0")};
+	struct conv cv = {client, "198.18.20.30", "biz0", 0};
+	struct out *o = calloc(1, sizeof(*o));
+	size_t len;
+	int i, n = 0;
+
+	for (i = 0; o && i < COST_SAMPLES; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .data_out = outb,
+			    .data_size_out = sizeof(outb), .repeat = 1);
+
+		cv.sport = sport0 + i;
+		len = seg(&cv, true, CG_TCP_SYN, ISN, 0, NULL, 0, buf);
+		run(&cv, "biz0", buf, len, o);
+		len = seg(&cv, false, CG_TCP_SYN | CG_TCP_ACK, RSP_ISN, ISN + 1,
+			  NULL, 0, buf);
+		run(&cv, "crane0", buf, len, o);
+		len = seg(&cv, true, CG_TCP_ACK | CG_TCP_PSH, ISN + 1,
+			  RSP_ISN + 1, wr, sizeof(wr), buf);
+		cg_frame_station_mac(buf, len);
+		ctx.data_end = len;
+		opts.data_in = buf;
+		opts.data_size_in = len;
+		if (!bpf_prog_test_run_opts(cg_gate_prog_fd(g), &opts))
+			t[n++] = opts.duration;
+	}
+	qsort(t, n, sizeof(*t), u32_cmp);
+	*med = n ? t[n / 2] : 0;
+	free(o);
+}
+
+static void test_cost(void)
+{
+	uint32_t reset, drop;
+
+	cost("198.18.10.5", 20000, &reset);
+	cost("198.18.10.9", 21000, &drop);
+	printf("# cost of a refused write, median of %d single runs: "
+	       "answered with a RST %u ns, dropped %u ns\n",
+	       COST_SAMPLES, reset, drop);
+	ASSERT_TRUE(reset > 0 && drop > 0, "cost: the runs were timed");
+}
+
 int main(void)
 {
 	struct cg_diags d = {.file = "test.yaml"};
@@ -422,6 +485,7 @@ int main(void)
 		test_reset();
 		test_no_reset();
 		test_monitor();
+		test_cost();
 	}
 	cg_gate_free(g);
 	cg_compiled_free(cp);
