@@ -14,6 +14,8 @@
  * text2pcap and tshark.
  */
 #include <arpa/inet.h>
+#include <limits.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <net/if.h>
@@ -24,6 +26,7 @@
 #include "ics.h"
 #include "gate.h"
 #include "harness.h"
+#include "loader.h"
 
 CG_TEST_GLOBALS;
 
@@ -402,6 +405,121 @@ out:
 	free(o);
 }
 
+/*
+ * With a shadow policy (apply --shadow): the live instance hands the
+ * request to the shadow untouched, and the shadow sends the live
+ * instance's RST; with the shadow slot empty, the live instance sends it.
+ */
+static struct cg_gate *load_pinned(const char *pin_root, unsigned slot,
+				   struct cg_policy **pp, struct cg_compiled **cp)
+{
+	struct cg_diags d = {.file = "test.yaml"};
+	struct cg_gate_opts o = {
+		.pin_root = pin_root, .record = true, .slot = slot};
+	struct cg_gate *out = NULL;
+	int err;
+
+	err = cg_policy_parse("test.yaml", policy_text, strlen(policy_text),
+			      pp, &d);
+	if (!err)
+		err = cg_compile(*pp, cp, &d);
+	cg_diags_free(&d);
+	if (!err)
+		err = cg_gate_load(*cp, &o, &out);
+	return err ? NULL : out;
+}
+
+static void test_shadow(void)
+{
+	struct cg_gate *plain = g, *live = NULL, *shadow = NULL;
+	struct cg_policy *p1 = NULL, *p2 = NULL;
+	struct cg_compiled *c1 = NULL, *c2 = NULL;
+	struct conv cv = {"198.18.10.8", "198.18.20.30", "biz0", 40030};
+	struct conv cv2 = {"198.18.10.8", "198.18.20.30", "biz0", 40031};
+	struct cg_live l = {.slot = CG_SLOT_A, .shadow = 1};
+	struct cg_event sev = {};
+	struct cg_env env = {};
+	char pin_root[PATH_MAX / 2], path[PATH_MAX];
+	uint8_t buf[CG_FRAME_MAX];
+	struct out *o = calloc(1, sizeof(*o));
+	int lock = -1, progs = -1, lfd = -1, fd;
+	uint32_t zero = 0, slot;
+	size_t len, i;
+
+	snprintf(pin_root, sizeof(pin_root), "/sys/fs/bpf/cgt_reset_%d",
+		 (int)getpid());
+	env.pin_root = pin_root;
+	if (!o || !ASSERT_OK(cg_lock(&env, &lock), "shadow: private pin root"))
+		goto out;
+	live = load_pinned(pin_root, CG_SLOT_A, &p1, &c1);
+	shadow = load_pinned(pin_root, CG_SLOT_SHADOW, &p2, &c2);
+	snprintf(path, sizeof(path), "%s/progs", pin_root);
+	progs = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/live", pin_root);
+	lfd = bpf_obj_get(path);
+	if (!ASSERT_TRUE(live && shadow && progs >= 0 && lfd >= 0,
+			 "shadow: live and shadow instances load, pinned"))
+		goto out;
+	slot = CG_SLOT_A;
+	fd = cg_gate_prog_fd(live);
+	bpf_map_update_elem(progs, &slot, &fd, BPF_ANY);
+	slot = CG_SLOT_SHADOW;
+	fd = cg_gate_prog_fd(shadow);
+	bpf_map_update_elem(progs, &slot, &fd, BPF_ANY);
+	bpf_map_update_elem(lfd, &zero, &l, BPF_ANY);
+	g = live;
+	if (handshake(&cv, "shadow")) {
+		len = seg(&cv, true, CG_TCP_ACK | CG_TCP_PSH, cv.next,
+			  RSP_ISN + 1, wr, sizeof(wr), buf);
+		run(&cv, "biz0", buf, len, o);
+		ASSERT_OK(cg_gate_last_event(shadow, &sev),
+			  "shadow: its own record of the last frame");
+		/* The read before it was allowed; the write, judged after the
+		 * live instance forgot the connection, is `stream` to it. */
+		ASSERT_EQ(sev.sport == cv.sport ? sev.would : CG_R_MAX,
+			  CG_R_STREAM,
+			  "shadow: the shadow judged the request as it came");
+		ASSERT_EQ(!!(o->ev.flags & CG_EV_RESET), 1,
+			  "shadow: the live event notes the reset");
+		ASSERT_EQ(o->action, XDP_TX,
+			  "shadow: the live instance's RST is sent (XDP_TX)");
+		ASSERT_EQ(o->len, 54, "shadow: ... trimmed to 54 bytes");
+		ASSERT_EQ(o->len >= 54 ? o->buf[47] : 0,
+			  CG_TCP_RST | CG_TCP_ACK, "shadow: ... RST|ACK");
+		ASSERT_EQ(o->len >= 54 ? memcmp(o->buf, o->in + 6, 6) : 1, 0,
+			  "shadow: ... to the requester");
+	}
+	slot = CG_SLOT_SHADOW;
+	bpf_map_delete_elem(progs, &slot);
+	if (handshake(&cv2, "shadow slot empty")) {
+		len = seg(&cv2, true, CG_TCP_ACK | CG_TCP_PSH, cv2.next,
+			  RSP_ISN + 1, wr, sizeof(wr), buf);
+		run(&cv2, "biz0", buf, len, o);
+		check_rst(o, 0, "shadow slot empty", 0);
+	}
+out:
+	g = plain;
+	if (progs >= 0)
+		close(progs);
+	if (lfd >= 0)
+		close(lfd);
+	cg_gate_free(live);
+	cg_gate_free(shadow);
+	cg_compiled_free(c1);
+	cg_compiled_free(c2);
+	cg_policy_free(p1);
+	cg_policy_free(p2);
+	for (i = 0; i < cg_n_state_maps; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_root,
+			 cg_state_maps[i]);
+		unlink(path);
+	}
+	rmdir(pin_root);
+	if (lock >= 0)
+		cg_unlock(lock);
+	free(o);
+}
+
 static int u32_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -485,6 +603,7 @@ int main(void)
 		test_reset();
 		test_no_reset();
 		test_monitor();
+		test_shadow();
 		test_cost();
 	}
 	cg_gate_free(g);
