@@ -197,6 +197,10 @@ if ! check "apply the deny: reset policy" cg apply "$POLICY"; then
 	echo "Bail out! cannot apply the policy"
 	exit 1
 fi
+EVENTS=$CG_TMP/events.jsonl
+cg_bg 120 "$EVENTS" events --json
+EVENTS_PID=$CG_LAST_PID
+sleep 0.5
 before=$(cg_status_json)
 
 out=$(mb 1 read 5 1 2>/dev/null)
@@ -238,6 +242,14 @@ check_fails "IPv6: the server never received the write" \
 after=$(cg_status_json)
 denied=$(($(cg_reason ics-denied "$after") - $(cg_reason ics-denied "$before")))
 expect "status counts the refused writes as ics-denied" "$denied" -ge 3
+
+# The events: drop, ics-denied, the flow and the function, and the reset.
+sleep 0.5
+kill -INT "$EVENTS_PID" 2>/dev/null
+wait "$EVENTS_PID" 2>/dev/null
+ev=$(jq -c -R 'fromjson? | objects | select(.reason == "ics-denied")' "$EVENTS" 2>/dev/null)
+expect "events: the refused writes are drop/ics-denied events with reset: true" \
+	"$(jq -r 'select(.verdict == "drop" and .reset == true and .rule == "hmi-polls-plcs") | .function' <<<"$ev" | sort -un | tr '\n' ' ')" = "6 16 "
 
 # The default, deny: drop: the write waits out the client's timeout.
 policy_text drop >"$POLICY"
