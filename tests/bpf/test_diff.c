@@ -154,7 +154,7 @@ struct diff_run {
 static bool agrees(const struct cg_event *ev, int action,
 		   const struct cg_ref_result *res)
 {
-	int want_action = res->reset			 ? XDP_TX
+	int want_action = res->reset		      ? XDP_TX
 			  : res->verdict == CG_V_PASS ? XDP_PASS
 						      : XDP_DROP;
 
@@ -383,7 +383,8 @@ int main(void)
 	unsigned long hits[CG_R_MAX] = {0}, n_run = 0, timed_allowed = 0,
 		      closed = 0;
 	unsigned long pairs[CG_R_MAX][CG_R_MAX] = {{0}}, stream_frames = 0;
-	unsigned long function_only = 0, self_frames = 0, self_allowed = 0, resets = 0;
+	unsigned long function_only = 0, self_frames = 0, self_allowed = 0,
+		      resets = 0;
 	int q;
 	struct diff_run run = {0};
 	unsigned int n_jobs, w;

@@ -394,7 +394,7 @@ static bool agrees(const struct cg_event *ev, int action,
 		   const struct cg_ref_result *res)
 {
 	/* deny: reset answers a refused request with a RST (XDP_TX). */
-	int want_action = res->reset			 ? XDP_TX
+	int want_action = res->reset		      ? XDP_TX
 			  : res->verdict == CG_V_PASS ? XDP_PASS
 						      : XDP_DROP;
 

@@ -73,16 +73,16 @@ static const uint8_t wr[] = {0, 2, 0, 0, 0, 6, 1, 6, 0, 1, 0, 0x2a};
 struct conv {
 	const char *client, *server, *ifname;
 	uint16_t sport;
-	uint16_t vlan;		  /* in the frame, 0: none */
+	uint16_t vlan;		    /* in the frame, 0: none */
 	const struct cg_rx_tag *rx; /* a tag the NIC stripped, or NULL */
-	uint32_t next;		  /* the client's next sequence number */
+	uint32_t next;		    /* the client's next sequence number */
 };
 
 struct out {
 	struct cg_event ev;
 	int action;
 	uint8_t buf[CG_FRAME_MAX];
-	size_t len;	   /* of buf: the frame as the program left it */
+	size_t len; /* of buf: the frame as the program left it */
 	uint8_t in[CG_FRAME_MAX];
 	size_t in_len; /* the frame sent */
 };
@@ -100,10 +100,9 @@ static int run(const struct conv *cv, const char *ifname, uint8_t *frame,
 	cg_frame_station_mac(frame, len);
 	memcpy(o->in, frame, len);
 	o->in_len = len;
-	return cg_gate_test_run_out(g, if_nametoindex(ifname),
-				    meta ? cv->rx : NULL, meta, frame, len,
-				    o->buf, sizeof(o->buf), &o->len, &o->ev,
-				    &o->action);
+	return cg_gate_test_run_out(
+		g, if_nametoindex(ifname), meta ? cv->rx : NULL, meta, frame,
+		len, o->buf, sizeof(o->buf), &o->len, &o->ev, &o->action);
 }
 
 /* A segment of the conversation: from the client, or from the server. */
@@ -114,11 +113,9 @@ static size_t seg(const struct conv *cv, bool from_client, uint8_t flags,
 	struct cg_frame_spec s;
 
 	if (from_client)
-		cg_frame_tcp(&s, cv->client, cv->server, cv->sport, 502,
-			     flags);
+		cg_frame_tcp(&s, cv->client, cv->server, cv->sport, 502, flags);
 	else
-		cg_frame_tcp(&s, cv->server, cv->client, 502, cv->sport,
-			     flags);
+		cg_frame_tcp(&s, cv->server, cv->client, 502, cv->sport, flags);
 	s.tcp_seq = seq;
 	s.tcp_ack = ack;
 	s.payload = pl;
@@ -236,15 +233,14 @@ static void check_rst(const struct out *o, size_t skip, const char *what,
 		     "from the address the request went to");
 		A_EQ(memcmp(r + rl3 + 16, q + ql3 + 12, 4), 0,
 		     "to the requester's address");
-		A_EQ(r[rl3] , 0x45, "IPv4 without options");
+		A_EQ(r[rl3], 0x45, "IPv4 without options");
 		A_EQ(r[rl3 + 2] << 8 | r[rl3 + 3], 40, "IPv4 total length");
 		A_EQ(r[rl3 + 9], 6, "IPv4 protocol TCP");
 		A_EQ(fold(sum16(0, r + rl3, 20)), 0xffff,
 		     "IPv4 header checksum");
 		s = sum16(0, r + rl3 + 12, 8);
 	} else {
-		qdata = (q[ql3 + 4] << 8 | q[ql3 + 5]) -
-			(q[qth + 12] >> 4) * 4;
+		qdata = (q[ql3 + 4] << 8 | q[ql3 + 5]) - (q[qth + 12] >> 4) * 4;
 		A_EQ(memcmp(r + rl3 + 8, q + ql3 + 24, 16), 0,
 		     "from the address the request went to");
 		A_EQ(memcmp(r + rl3 + 24, q + ql3 + 8, 16), 0,
@@ -283,14 +279,16 @@ static void test_reset_conv(struct conv *cv, const char *what,
 		  sizeof(wr), buf);
 	if (!ASSERT_OK(run(cv, cv->ifname, buf, len, o), "test run"))
 		goto out;
-	check_rst(o, cv->rx && o->action == XDP_TX ? sizeof(*cv->rx) : 0,
-		  what, want_vlan);
+	check_rst(o, cv->rx && o->action == XDP_TX ? sizeof(*cv->rx) : 0, what,
+		  want_vlan);
 
 	/* Forgotten: the server's next segment is no reply any more. */
 	len = seg(cv, false, CG_TCP_ACK, RSP_ISN + 1, cv->next, NULL, 0, buf);
 	run(cv, "crane0", buf, len, o);
-	snprintf(n, sizeof(n), "%s: the connection is forgotten (server's ACK "
-		 "is no-rule)", what);
+	snprintf(n, sizeof(n),
+		 "%s: the connection is forgotten (server's ACK "
+		 "is no-rule)",
+		 what);
 	ASSERT_EQ(o->ev.reason, CG_R_NO_RULE, n);
 	/* The write again (a retransmission): dropped, never a second RST. */
 	len = seg(cv, true, CG_TCP_ACK | CG_TCP_PSH, cv->next, RSP_ISN + 1, wr,
@@ -305,15 +303,14 @@ out:
 
 static void test_reset(void)
 {
-	static const struct cg_rx_tag rx = {.magic = CG_RX_TAG_MAGIC,
-					    .tci = 200,
-					    .present = 1};
+	static const struct cg_rx_tag rx = {
+		.magic = CG_RX_TAG_MAGIC, .tci = 200, .present = 1};
 	struct conv v4 = {"198.18.10.5", "198.18.20.30", "biz0", 40000};
 	struct conv v6 = {"2001:2:0:10::5", "2001:2:0:20::30", "biz0", 40001};
 	struct conv tagged = {"198.18.11.5", "198.18.20.30", "biz1", 40002,
 			      200};
-	struct conv stripped = {"198.18.11.6", "198.18.20.30", "biz1", 40003,
-				0, &rx};
+	struct conv stripped = {
+		"198.18.11.6", "198.18.20.30", "biz1", 40003, 0, &rx};
 
 	test_reset_conv(&v4, "reset IPv4", 0);
 	test_reset_conv(&v6, "reset IPv6", 0);
@@ -411,7 +408,8 @@ out:
  * instance's RST; with the shadow slot empty, the live instance sends it.
  */
 static struct cg_gate *load_pinned(const char *pin_root, unsigned slot,
-				   struct cg_policy **pp, struct cg_compiled **cp)
+				   struct cg_policy **pp,
+				   struct cg_compiled **cp)
 {
 	struct cg_diags d = {.file = "test.yaml"};
 	struct cg_gate_opts o = {
@@ -419,8 +417,8 @@ static struct cg_gate *load_pinned(const char *pin_root, unsigned slot,
 	struct cg_gate *out = NULL;
 	int err;
 
-	err = cg_policy_parse("test.yaml", policy_text, strlen(policy_text),
-			      pp, &d);
+	err = cg_policy_parse("test.yaml", policy_text, strlen(policy_text), pp,
+			      &d);
 	if (!err)
 		err = cg_compile(*pp, cp, &d);
 	cg_diags_free(&d);
@@ -592,14 +590,15 @@ int main(void)
 
 	if (!ASSERT_OK(cg_sandbox_enter(ifnames, 3), "private namespace"))
 		return cg_test_done();
-	err = cg_policy_parse("test.yaml", policy_text, strlen(policy_text),
-			      &p, &d);
+	err = cg_policy_parse("test.yaml", policy_text, strlen(policy_text), &p,
+			      &d);
 	if (!err)
 		err = cg_compile(p, &cp, &d);
 	cg_diags_print(&d, stdout);
 	cg_diags_free(&d);
 	if (ASSERT_OK(err, "policy parses and compiles") &&
-	    ASSERT_OK(cg_gate_load(cp, &opts, &g), "instance loads (verifier)")) {
+	    ASSERT_OK(cg_gate_load(cp, &opts, &g),
+		      "instance loads (verifier)")) {
 		test_reset();
 		test_no_reset();
 		test_monitor();

@@ -2435,9 +2435,9 @@ static void flow_texts(const struct cg_policy *p, const struct cg_flow *f,
 
 static int diff_flows(struct cg_diff *d)
 {
-	static const char *const what[FT_N] = {
-		"from", "to", "proto", "ports", "log",
-		"modbus", "s7comm", "valid", "deny"};
+	static const char *const what[FT_N] = {"from",	 "to",	  "proto",
+					       "ports",	 "log",	  "modbus",
+					       "s7comm", "valid", "deny"};
 	const struct cg_policy *o = d->old, *n = d->new_;
 	char where[PATH_MAX + 32];
 	size_t i, j;

@@ -1151,9 +1151,9 @@ enum {
 	F_DENY,
 	F_N
 };
-static const char *const flow_keys[F_N] = {
-	"name", "from", "to", "proto", "ports", "log", "modbus", "s7comm",
-	"valid", "deny"};
+static const char *const flow_keys[F_N] = {"name",  "from", "to",     "proto",
+					   "ports", "log",  "modbus", "s7comm",
+					   "valid", "deny"};
 
 static const char *const proto_names[] = {
 	[CG_P_ANY] = "any",   [CG_P_TCP] = "tcp",	[CG_P_UDP] = "udp",
