@@ -123,8 +123,8 @@ static __always_inline void fill_event(struct cg_event *e,
 	e->family = f->family;
 	e->proto = f->proto;
 	__builtin_memcpy(e->src_mac, f->src_mac, 6);
-	e->flags = (f->has_ports ? CG_EV_PORTS : 0) |
-		   (f->reset ? CG_EV_RESET : 0);
+	e->flags =
+		(f->has_ports ? CG_EV_PORTS : 0) | (f->reset ? CG_EV_RESET : 0);
 	__builtin_memcpy(e->src, f->src, 16);
 	__builtin_memcpy(e->dst, f->dst, 16);
 }

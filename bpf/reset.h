@@ -38,9 +38,8 @@
  * headers: the stream rule refuses them on inspected connections anyway).
  * The reference evaluator holds the same rule (user/policy/reference.c).
  */
-static __always_inline bool reset_wanted(const struct frame *f,
-					 const struct cg_flow_info *fi,
-					 __u32 reason)
+static __always_inline bool
+reset_wanted(const struct frame *f, const struct cg_flow_info *fi, __u32 reason)
 {
 	if (is_shadow() || reason != CG_R_ICS_DENIED || !fi ||
 	    !(fi->flags & CG_FLOW_RESET))

@@ -31,6 +31,8 @@
  * last range of the last rule starts at BENCH_MODBUS_RULES_LAST.
  */
 #define BENCH_MODBUS_RULES_PORT 1502
+/* The port of the bench's Modbus flow with `deny: reset` (read-only). */
+#define BENCH_MODBUS_RESET_PORT 1503
 #define BENCH_MODBUS_RULES_LAST 8070
 
 struct bench_flow {

@@ -166,6 +166,8 @@ enum {
 	C_S7_READ,
 	C_MODBUS_RULES,
 	C_MODBUS_RULES_NEW,
+	C_MODBUS_WRITE_NEW,
+	C_MODBUS_WRITE_RESET,
 	C_N
 };
 
@@ -223,6 +225,17 @@ static const struct cls classes[C_N] = {
 				"Modbus write multiple registers (FC 16), the "
 				"first data of a stream, allowed by the last "
 				"range of the 8th allow: rule (single runs)"},
+	[C_MODBUS_WRITE_NEW] = {"modbus-write-new", CLS_FIRST_REPLY, 0,
+				CG_R_ICS_DENIED,
+				"Modbus write (FC 6), the first data of a "
+				"stream whose SYN the gate saw, refused and "
+				"dropped (deny: drop; single runs)"},
+	[C_MODBUS_WRITE_RESET] = {"modbus-write-reset", CLS_FIRST_REPLY, 0,
+				  CG_R_ICS_DENIED,
+				  "the same write on a deny: reset flow: "
+				  "answered with a TCP RST (connection "
+				  "deleted, frame rewritten and trimmed, "
+				  "XDP_TX; single runs)"},
 };
 
 struct frame {
@@ -258,12 +271,18 @@ static void ics_frames(struct frame *fr, struct frame *fwd, uint16_t sport,
 	fr->len = cg_frame_build(&spec, fr->buf, sizeof(fr->buf));
 }
 
-static void modbus_frames(struct frame *fr, struct frame *fwd, uint16_t sport,
-			  uint8_t fc)
+static void modbus_frames_to(struct frame *fr, struct frame *fwd,
+			     uint16_t sport, uint16_t dport, uint8_t fc)
 {
 	const uint8_t adu[] = {0, 1, 0, 0, 0, 6, 1, fc, 0, 0, 0, 10};
 
-	ics_frames(fr, fwd, sport, 502, adu, sizeof(adu));
+	ics_frames(fr, fwd, sport, dport, adu, sizeof(adu));
+}
+
+static void modbus_frames(struct frame *fr, struct frame *fwd, uint16_t sport,
+			  uint8_t fc)
+{
+	modbus_frames_to(fr, fwd, sport, 502, fc);
 }
 
 /*
@@ -372,6 +391,13 @@ static void build(int c, unsigned n_flows, unsigned k, struct frame *fr,
 	case C_MODBUS_RULES_NEW:
 		modbus_rules_frames(fr, fwd, (uint16_t)(45000 + k),
 				    BENCH_MODBUS_RULES_LAST);
+		break;
+	case C_MODBUS_WRITE_NEW:
+		modbus_frames(fr, fwd, (uint16_t)(25000 + k), 6);
+		break;
+	case C_MODBUS_WRITE_RESET:
+		modbus_frames_to(fr, fwd, (uint16_t)(30000 + k),
+				 BENCH_MODBUS_RESET_PORT, 6);
 		break;
 	}
 }

@@ -76,6 +76,12 @@ static void write_yaml(const struct bench_rules *r, FILE *out)
 				1000 * i + 10 * j, 1000 * i + 10 * j + 4);
 		fprintf(out, "]}\n");
 	}
+	/* The same, answering a refused request with a TCP RST. */
+	fprintf(out,
+		"  - {name: modbus-reset, from: " BENCH_MODBUS_SRC
+		", to: " BENCH_MODBUS_DST ", proto: tcp, ports: [%u], modbus: "
+		"read-only, deny: reset}\n",
+		BENCH_MODBUS_RESET_PORT);
 	fprintf(out, "  - {name: s7, from: " BENCH_MODBUS_SRC
 		     ", to: " BENCH_MODBUS_DST
 		     ", proto: tcp, ports: [102], s7comm: read-only}\n");

@@ -156,7 +156,7 @@ struct diff_run {
 static bool agrees(const struct cg_event *ev, int action,
 		   const struct cg_ref_result *res)
 {
-	int want_action = res->reset			 ? XDP_TX
+	int want_action = res->reset		      ? XDP_TX
 			  : res->verdict == CG_V_PASS ? XDP_PASS
 						      : XDP_DROP;
 

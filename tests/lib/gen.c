@@ -866,7 +866,7 @@ char *cg_gen_policy(struct cg_rng *r)
 			if (cg_rng_pct(r, 40))
 				sb_printf(&b, "    deny: reset\n");
 		} else if (portable &&
-			 cg_rng_pct(r, strcmp(proto, "any") ? 60 : 25))
+			   cg_rng_pct(r, strcmp(proto, "any") ? 60 : 25))
 			emit_ports(r, &b);
 		if (cg_rng_pct(r, 10))
 			sb_printf(&b, "    log: true\n");

@@ -1179,8 +1179,75 @@ out:
 	cg_policy_free(pm);
 }
 
+/*
+ * deny: reset: a refused request is answered (res.reset) and its
+ * connection forgotten; never in monitor mode, for a segment with RST, or
+ * on a deny: drop flow; the connection of a drop stays.
+ */
+static const char reset_yaml[] =
+	"version: 1\n"
+	"name: reset\n"
+	"zones:\n"
+	"  business: {interfaces: [biz0], networks: [198.18.10.0/24]}\n"
+	"  control: {interfaces: [crane0], networks: [198.18.20.0/24]}\n"
+	"flows:\n"
+	"  - {name: drop, from: 198.18.10.9, to: control, proto: tcp, "
+	"ports: [502], modbus: read-only}\n"
+	"  - {name: reset, from: business, to: control, proto: tcp, "
+	"ports: [502], modbus: read-only, deny: reset}\n";
+
+static void reset_case(const char *mode, const char *src, uint8_t flags,
+		       bool want_reset, size_t want_conns, const char *what)
+{
+	struct cg_policy *p = load(reset_yaml, mode);
+	struct cg_refeval *r = p ? cg_ref_new(p) : NULL;
+	struct ics_seg sg = {src, "198.18.20.11", "biz0", 42000, 502, flags};
+	struct ics_conv *cv;
+	struct cg_frame_spec s;
+	struct cg_ref_result res = {0};
+	uint8_t pl[64];
+	char name[160];
+	size_t n = mb(pl, 6);
+
+	if (!ASSERT_TRUE(r, "reset: policy loads"))
+		goto out;
+	cv = ics_conv(r, &sg);
+	if (!ASSERT_TRUE(cv, "reset: handshake") ||
+	    cg_frame_tcp(&s, src, "198.18.20.11", 42000, 502, flags))
+		goto out;
+	s.tcp_seq = cv->next;
+	s.tcp_ack = 1;
+	s.payload = pl;
+	s.payload_len = n;
+	judge_spec(r, "biz0", &s, &res);
+	snprintf(name, sizeof(name), "reset: %s: the write is refused", what);
+	ASSERT_EQ(res.would, CG_R_ICS_DENIED, name);
+	snprintf(name, sizeof(name), "reset: %s: a write is %s", what,
+		 want_reset ? "answered with a RST" : "not answered");
+	ASSERT_EQ(res.reset, want_reset, name);
+	snprintf(name, sizeof(name), "reset: %s: connections left", what);
+	ASSERT_EQ(cg_ref_n_conns(r), want_conns, name);
+out:
+	n_ics_convs = 0;
+	cg_ref_free(r);
+	cg_policy_free(p);
+}
+
+static void test_reset(void)
+{
+	reset_case("enforce", "198.18.10.5", CG_TCP_PSH | CG_TCP_ACK, true, 0,
+		   "deny: reset");
+	reset_case("enforce", "198.18.10.9", CG_TCP_PSH | CG_TCP_ACK, false, 1,
+		   "deny: drop");
+	reset_case("monitor", "198.18.10.5", CG_TCP_PSH | CG_TCP_ACK, false, 1,
+		   "monitor");
+	reset_case("enforce", "198.18.10.5", CG_TCP_RST | CG_TCP_ACK, false, 1,
+		   "RST|ACK with a write");
+}
+
 int main(void)
 {
 	test_ics();
+	test_reset();
 	return cg_test_done();
 }

@@ -446,6 +446,7 @@ enum {
 	FT_S7,
 	FT_ENIP,
 	FT_VALID,
+	FT_DENY,
 	FT_N
 };
 
@@ -466,13 +467,14 @@ static void flow_texts(const struct cg_policy *p, const struct cg_flow *f,
 		cg_window_text(&f->valid, w, sizeof(w));
 		sb_add(&t[FT_VALID], "%s", w);
 	}
+	sb_add(&t[FT_DENY], "%s", f->deny_reset ? "reset" : "drop");
 }
 
 static int diff_flows(struct cg_diff *d)
 {
-	static const char *const what[FT_N] = {"from",	 "to",	 "proto",
-					       "ports",	 "log",	 "modbus",
-					       "s7comm", "enip", "valid"};
+	static const char *const what[FT_N] = {
+		"from",	  "to",	    "proto", "ports", "log",
+		"modbus", "s7comm", "enip",  "valid", "deny"};
 	const struct cg_policy *o = d->old, *n = d->new_;
 	char where[PATH_MAX + 32];
 	size_t i, j;

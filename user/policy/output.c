@@ -129,6 +129,9 @@ void cg_event_json_fields(FILE *out, const struct cg_event *e,
 		cg_verdict_name(e->verdict), cg_reason_name(e->reason));
 	if (e->reason == CG_R_MONITOR)
 		fprintf(out, ", \"would\": \"%s\"", cg_reason_name(e->would));
+	/* deny: reset: the refused request was answered with a TCP RST. */
+	if (e->flags & CG_EV_RESET)
+		fputs(", \"reset\": true", out);
 	fputs(", \"rule\": ", out);
 	cg_json_str(out, e->flow == CG_FLOW_NONE
 				 ? NULL
@@ -229,6 +232,8 @@ void cg_event_text(FILE *out, const struct cg_event *e,
 		fprintf(out, " vlan %u", e->vlan);
 	if (flow)
 		fprintf(out, " flow %s", flow);
+	if (e->flags & CG_EV_RESET)
+		fputs(" reset-sent", out);
 	if (n->revision) {
 		unsigned rev = n->revision(n->ctx, e->policy_id);
 
@@ -279,5 +284,7 @@ void cg_event_brief(FILE *out, const struct cg_event *e,
 	if (e->function != CG_FUNC_NONE)
 		fprintf(out, " %s function %u", cg_ics_proto_name(e->ics_proto),
 			e->function);
+	if (e->flags & CG_EV_RESET)
+		fputs(" (answered with a TCP reset)", out);
 	shadow_text(out, e, n);
 }
