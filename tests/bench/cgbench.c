@@ -310,8 +310,8 @@ static void enip_frames(struct frame *fr, struct frame *fwd, uint16_t sport,
 		rp[i] = reqs[i];
 	}
 	n = msp ? cg_cip_msp(cip, sizeof(cip), rp, lens, 16)
-		: cg_cip_tag_request(cip, sizeof(cip), 0x4c, "Hoist_Speed",
-				     one, 2);
+		: cg_cip_tag_request(cip, sizeof(cip), 0x4c, "Hoist_Speed", one,
+				     2);
 	n = cg_enip_rr(pl, sizeof(pl), cip, n);
 	ics_frames(fr, fwd, sport, 44818, pl, n);
 }
