@@ -94,6 +94,9 @@ static const struct frame_case cases[] = {
 	 false, false, CG_FUNC_NONE},
 };
 
+static const struct cg_ics read_only = {.mode = CG_ICS_READ_ONLY};
+static const struct cg_ics any_rule = {.mode = CG_ICS_ANY};
+
 int main(void)
 {
 	uint8_t buf[512];
@@ -106,8 +109,8 @@ int main(void)
 		bool ro, any;
 
 		n = unhex(c->hex, buf, sizeof(buf));
-		ro = cg_enip_allows(true, buf, n, &fn);
-		any = cg_enip_allows(false, buf, n, &fa);
+		ro = cg_enip_allows(&read_only, buf, n, &fn);
+		any = cg_enip_allows(&any_rule, buf, n, &fa);
 		snprintf(what, sizeof(what), "%s: read-only %s", c->name,
 			 c->read_only_passes ? "passes" : "refuses");
 		ASSERT_EQ(ro, c->read_only_passes, what);
@@ -119,14 +122,14 @@ int main(void)
 		ASSERT_EQ(fn, c->function, what);
 		/* Every byte cut off the end breaks the framing. */
 		while (n-- > 1) {
-			if (cg_enip_allows(false, buf, n, &fa))
+			if (cg_enip_allows(&any_rule, buf, n, &fa))
 				break;
 		}
 		snprintf(what, sizeof(what), "%s: no shorter prefix frames",
 			 c->name);
 		ASSERT_EQ(n, 0, what);
 	}
-	ASSERT_TRUE(!cg_enip_allows(true, buf, 0, &(uint16_t){0}),
+	ASSERT_TRUE(!cg_enip_allows(&read_only, buf, 0, &(uint16_t){0}),
 		    "an empty payload is no request");
 	return cg_test_done();
 }
