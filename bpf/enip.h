@@ -45,8 +45,8 @@ struct cg_enip_scratch {
 	__u32 n;			/* requests queued */
 	__u32 mode;			/* enum cg_ics_check */
 	__u32 refused;
-	__u32 done;	/* the packet walk reached the payload's end */
-	__u32 function; /* the CIP service judged last, or CG_FUNC_NONE */
+	__u32 done;	   /* the packet walk reached the payload's end */
+	__u32 function;	   /* the CIP service judged last, or CG_FUNC_NONE */
 	__u32 allow_first; /* CG_ICS_RULES: the flow's rules in ics_allow */
 	__u32 allow_n;
 };
@@ -262,7 +262,7 @@ static long cip_req_step(__u64 i, void *data)
 {
 	struct cg_enip_scratch *s = *(struct cg_enip_scratch **)data;
 	__u32 off, n, depth, svc, ps, seg0 = 0, cls = CG_CIP_CLASS_NONE, dat,
-					    dlen, ec;
+				      dlen, ec;
 	__u32 cnt, o, nx, msz;
 	int j;
 
@@ -320,9 +320,9 @@ static long cip_req_step(__u64 i, void *data)
 	/* A request that carries none: read-only admits the classes read and
 	 * connection; rules, the services and classes they name. */
 	ec = cip_class(svc, cls, seg0);
-	if (s->mode == CG_ICS_RULES ? cip_rules_match(s, svc, ec, cls)
-				    : ec == CG_CIP_READ ||
-					      ec == CG_CIP_CONNECTION)
+	if (s->mode == CG_ICS_RULES
+		    ? cip_rules_match(s, svc, ec, cls)
+		    : ec == CG_CIP_READ || ec == CG_CIP_CONNECTION)
 		return 0;
 refuse:
 	s->refused = 1;

@@ -225,13 +225,14 @@ struct cg_ics_rule {
 	__u8 modbus_mei14; /* FC 43 only with MEI type 14 */
 	__u8 enip;	   /* enum cg_ics_check: FRAMING, FUNCTIONS or RULES */
 	__u16 s7_groups;   /* userdata request groups allowed, bit per group */
-	__u16 enip_allow_first; /* enip CG_ICS_RULES: ics_allow[first, */
+	/* enip CG_ICS_RULES: ics_allow[enip_allow_first, + enip_allow_n). */
+	__u16 enip_allow_first;
 	__u8 modbus_fc[32]; /* allowed Modbus function codes */
 	__u8 s7_job[32];    /* allowed S7 job functions */
 	/* CG_ICS_RULES: the flow's rules are ics_allow[first, first + n). */
 	__u16 modbus_allow_first;
 	__u8 modbus_allow_n;
-	__u8 enip_allow_n; /* first + n) */
+	__u8 enip_allow_n;
 };
 
 /*

@@ -552,8 +552,8 @@ static void build_cases(void)
 	tag_case(F_RULES, true, "Read Tag (class read)", 0x4c, false);
 	tag_case(F_RULES, true, "c: Read Tag Fragmented (class read)", 0x52,
 		 true);
-	svc_case(F_RULES, true, "Get_Attribute_Single (class read)", 0x0e,
-		 0x01, false);
+	svc_case(F_RULES, true, "Get_Attribute_Single (class read)", 0x0e, 0x01,
+		 false);
 	tag_case(F_RULES, false, "Write Tag on a tag (no class: not rule 2)",
 		 0x4d, false);
 	svc_case(F_RULES, true, "Write Tag on class 0x6B (rule 2)", 0x4d, 0x6b,
@@ -578,8 +578,8 @@ static void build_cases(void)
 		 0x10, 0xf5, false);
 	svc_case(F_RULES, false, "Set_Attribute_Single on class 0xF6", 0x10,
 		 0xf6, false);
-	svc_case(F_RULES, false, "Set_Attribute_List on class 0xF5", 0x04,
-		 0xf5, false);
+	svc_case(F_RULES, false, "Set_Attribute_List on class 0xF5", 0x04, 0xf5,
+		 false);
 	svc_case(F_RULES, false, "unknown service 0x32 (class other)", 0x32,
 		 0x01, false);
 	cmd_case(F_RULES, false, "IndicateStatus (0x72)", 0x0072, 0);
@@ -594,13 +594,13 @@ static void build_cases(void)
 		l[1] = cg_cip_request(r2, sizeof(r2), 0x4d, 0x6b,
 				      (const uint8_t[]){1, 0}, 2);
 		nb = cg_cip_msp(b, sizeof(b), rp, l, 2);
-		cip_case(F_RULES, true,
-			 "MSP of a read and a Write Tag on 0x6B", b, nb, false,
-			 0x4d);
+		cip_case(F_RULES, true, "MSP of a read and a Write Tag on 0x6B",
+			 b, nb, false, 0x4d);
 		l[1] = tag_write(r2, sizeof(r2));
 		nb = cg_cip_msp(b, sizeof(b), rp, l, 2);
-		cip_case(F_RULES, false, "MSP of a read and a Write Tag on a tag",
-			 b, nb, false, 0x4d);
+		cip_case(F_RULES, false,
+			 "MSP of a read and a Write Tag on a tag", b, nb, false,
+			 0x4d);
 		na = cg_cip_request(a, sizeof(a), 0x07, 0x8e, NULL, 0);
 		nx = cg_cip_unconnected_send(x, sizeof(x), a, na);
 		cip_case(F_RULES, true, "Unconnected_Send of Stop on 0x8E", x,

@@ -83,8 +83,9 @@ static const struct frame_case cases[] = {
 	 " 4d 04 9105 5370656564 00 c400 0100 2a000000",
 	 false, true, 0x4d},
 	/* RegisterSession, protocol version 1. */
-	{"RegisterSession", "6500 0400 00000000 00000000 0000000000000000"
-			    " 00000000 0100 0000",
+	{"RegisterSession",
+	 "6500 0400 00000000 00000000 0000000000000000"
+	 " 00000000 0100 0000",
 	 true, true, CG_FUNC_NONE},
 	/* The Read Tag with its length one byte too long. */
 	{"Read Tag, length 0x1d for 0x1c bytes",

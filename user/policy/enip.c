@@ -21,8 +21,8 @@
 #include "modbus_rules.h"
 
 const char *const cg_cip_class_names[CG_CIP_CLASSES] = {
-	[CG_CIP_READ] = "read",		    [CG_CIP_WRITE] = "write",
-	[CG_CIP_CONTROL] = "control",	    [CG_CIP_CONNECTION] = "connection",
+	[CG_CIP_READ] = "read",	      [CG_CIP_WRITE] = "write",
+	[CG_CIP_CONTROL] = "control", [CG_CIP_CONNECTION] = "connection",
 	[CG_CIP_OTHER] = "other",
 };
 
@@ -66,7 +66,8 @@ void cg_enip_allow_text(const struct cg_ics_allow *a, char *buf, size_t len)
 
 #define PUT(...)                                                               \
 	do {                                                                   \
-		int w_ = snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__); \
+		int w_ =                                                       \
+			snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__); \
 		if (w_ > 0)                                                    \
 			n += (size_t)w_;                                       \
 	} while (0)

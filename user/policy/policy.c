@@ -1880,8 +1880,7 @@ static void parse_enip_rule(struct pctx *c, yaml_node_t *n,
 }
 
 /* `enip: {allow: [RULE, ...]}`, at most CG_ALLOW_RULES rules. */
-static void parse_enip_allow(struct pctx *c, yaml_node_t *n,
-			     struct cg_ics *ics)
+static void parse_enip_allow(struct pctx *c, yaml_node_t *n, struct cg_ics *ics)
 {
 	static const char *const keys[] = {"allow"};
 	yaml_node_t *v[1], **items;
