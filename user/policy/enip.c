@@ -95,6 +95,85 @@ void cg_enip_allow_text(const struct cg_ics_allow *a, char *buf, size_t len)
 #undef PUT
 }
 
+/* Does rule `a` match service `svc` on object class `cls` (-1: none)? */
+static bool rule_matches(const struct cg_ics_allow *a, uint8_t svc, long cls,
+			 bool symbolic)
+{
+	enum cg_cip_class ec = cg_cip_class_of(svc, cls, symbolic);
+	size_t j;
+
+	if (!cg_bit(a->named, svc) && !(a->classes & (1u << ec)))
+		return false;
+	if (!a->n_ranges)
+		return true;
+	for (j = 0; j < a->n_ranges && cls >= 0; j++)
+		if (a->ranges[j].lo <= cls && cls <= a->ranges[j].hi)
+			return true;
+	return false;
+}
+
+/*
+ * Does rule `b` match every request rule `a` matches? The requests are
+ * every service on every object class `a` names, or, when it names none,
+ * on the connection manager, another class, a tag and a path with
+ * neither (the only cases in which a service's class differs).
+ */
+static bool enip_covered(const struct cg_ics_allow *a,
+			 const struct cg_ics_allow *b)
+{
+	static const struct {
+		long cls;
+		bool symbolic;
+	} any[] = {{0x06, false}, {0x01, false}, {-1, true}, {-1, false}};
+	unsigned int svc;
+	size_t k;
+
+	for (svc = 0; svc < 256; svc++) {
+		if (a->n_ranges) {
+			for (k = 0; k < a->n_ranges; k++)
+				if (rule_matches(a, (uint8_t)svc,
+						 a->ranges[k].lo, false) &&
+				    !rule_matches(b, (uint8_t)svc,
+						  a->ranges[k].lo, false))
+					return false;
+			continue;
+		}
+		for (k = 0; k < sizeof(any) / sizeof(any[0]); k++)
+			if (rule_matches(a, (uint8_t)svc, any[k].cls,
+					 any[k].symbolic) &&
+			    !rule_matches(b, (uint8_t)svc, any[k].cls,
+					  any[k].symbolic))
+				return false;
+	}
+	return true;
+}
+
+void cg_lint_enip(const struct cg_policy *p, struct cg_diags *d)
+{
+	size_t f, i, j;
+
+	for (f = 0; f < p->n_flows; f++) {
+		const struct cg_ics *m = &p->flows[f].enip;
+
+		if (m->mode != CG_ICS_ALLOW)
+			continue;
+		for (j = 0; j < m->n_allow; j++)
+			for (i = 0; i < j; i++) {
+				if (!enip_covered(&m->allow[j], &m->allow[i]))
+					continue;
+				cg_diag_add(d, CG_WARNING, m->allow[j].pos,
+					    "enip rule %zu of flow '%s' is "
+					    "shadowed by rule %zu (line %d), "
+					    "which matches every request it "
+					    "matches; it never decides a "
+					    "request",
+					    j + 1, p->flows[f].name, i + 1,
+					    m->allow[i].pos.line);
+				break;
+			}
+	}
+}
+
 /* Does one of the rules match service `svc` of class `ec` on `cls`? */
 static bool rules_match(const struct cg_ics *rule, uint8_t svc,
 			enum cg_cip_class ec, long cls)

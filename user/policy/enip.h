@@ -26,6 +26,9 @@ extern const char *const cg_cip_class_names[CG_CIP_CLASSES];
  */
 enum cg_cip_class cg_cip_class_of(uint8_t svc, long cls, bool symbolic);
 
+/* check's lint: an enip rule an earlier rule of its list shadows. */
+void cg_lint_enip(const struct cg_policy *p, struct cg_diags *d);
+
 /* An enip allow rule as `services: [...], classes: [...]`, for diff. */
 void cg_enip_allow_text(const struct cg_ics_allow *a, char *buf, size_t len);
 
