@@ -45,8 +45,10 @@ struct cg_enip_scratch {
 	__u32 n;			/* requests queued */
 	__u32 mode;			/* enum cg_ics_check */
 	__u32 refused;
-	__u32 done;	/* the packet walk reached the payload's end */
-	__u32 function; /* the CIP service judged last, or CG_FUNC_NONE */
+	__u32 done;	   /* the packet walk reached the payload's end */
+	__u32 function;	   /* the CIP service judged last, or CG_FUNC_NONE */
+	__u32 allow_first; /* CG_ICS_RULES: the flow's rules in ics_allow */
+	__u32 allow_n;
 };
 
 /* Scratch for the walk, per-CPU: one frame at a time per CPU (softirq). */
@@ -115,7 +117,7 @@ static long enip_pdu_step(__u64 i, void *data)
 		goto refuse;
 	end = pos + CG_ENIP_HDR + plen;
 	s->pos = end;
-	if (s->mode == CG_ICS_FUNCTIONS) {
+	if (s->mode != CG_ICS_FRAMING) {
 		if (!enip_command_read(cmd))
 			goto refuse;
 		if (cmd == 0x006F || cmd == 0x0070) {
@@ -168,13 +170,79 @@ refuse:
 }
 
 /*
- * The services `read-only` admits on any object, and the connection
- * manager's (class 0x06) that set up and tear down connections.
+ * The service class (enum cg_cip_class) of a request that carries no
+ * other: service `svc` on object class `cls` (CG_CIP_CLASS_NONE: the path
+ * names none; `seg0`: the path's first segment byte). 0x52 off the
+ * connection manager is Read Tag Fragmented, on a tag (a symbolic path)
+ * or a named class; 0x4E is Forward_Close on class 6, else
+ * Read-Modify-Write.
  */
-static __always_inline bool cip_service_read(__u32 svc)
+static __always_inline __u32 cip_class(__u32 svc, __u32 cls, __u32 seg0)
 {
-	return svc == 0x01 || svc == 0x03 || svc == 0x0E || svc == 0x55 ||
-	       svc == 0x4C;
+	switch (svc) {
+	case 0x01:
+	case 0x03:
+	case 0x0E:
+	case 0x55:
+	case 0x4C:
+		return CG_CIP_READ;
+	case 0x52:
+		return cls != CG_CIP_CLASS_NONE || seg0 == 0x91 ? CG_CIP_READ
+								: CG_CIP_OTHER;
+	case 0x54:
+	case 0x5B:
+		return cls == 0x06 ? CG_CIP_CONNECTION : CG_CIP_OTHER;
+	case 0x4E:
+		return cls == 0x06 ? CG_CIP_CONNECTION : CG_CIP_WRITE;
+	case 0x02:
+	case 0x04:
+	case 0x08:
+	case 0x09:
+	case 0x0D:
+	case 0x10:
+	case 0x4D:
+	case 0x53:
+		return CG_CIP_WRITE;
+	case 0x05:
+	case 0x06:
+	case 0x07:
+		return CG_CIP_CONTROL;
+	}
+	return CG_CIP_OTHER;
+}
+
+/*
+ * Does one of the flow's `allow:` rules (ics_allow[first, first + n))
+ * match service `svc` of class `ec` on object class `cls`?
+ */
+static __always_inline bool cip_rules_match(const struct cg_enip_scratch *s,
+					    __u32 svc, __u32 ec, __u32 cls)
+{
+	const struct cg_ics_allow_rule *r;
+	__u32 idx;
+	int k, j;
+
+	for (k = 0; k < CG_ICS_ALLOW_MAX; k++) {
+		if (k >= s->allow_n)
+			break;
+		idx = s->allow_first + k;
+		r = bpf_map_lookup_elem(&ics_allow, &idx);
+		if (!r)
+			break;
+		if (!bit_set(r->codes, svc & 0xff) && !(r->flags & (1u << ec)))
+			continue;
+		if (!r->n_ranges)
+			return true;
+		if (cls == CG_CIP_CLASS_NONE)
+			continue;
+		for (j = 0; j < CG_ICS_ALLOW_RANGES; j++) {
+			if (j >= r->n_ranges)
+				break;
+			if (r->ranges[j].lo <= cls && cls <= r->ranges[j].hi)
+				return true;
+		}
+	}
+	return false;
 }
 
 /*
@@ -193,7 +261,8 @@ static __always_inline bool cip_service_read(__u32 svc)
 static long cip_req_step(__u64 i, void *data)
 {
 	struct cg_enip_scratch *s = *(struct cg_enip_scratch **)data;
-	__u32 off, n, depth, svc, ps, seg0 = 0, cls = 0xffffffff, dat, dlen;
+	__u32 off, n, depth, svc, ps, seg0 = 0, cls = CG_CIP_CLASS_NONE, dat,
+				      dlen, ec;
 	__u32 cnt, o, nx, msz;
 	int j;
 
@@ -221,21 +290,7 @@ static long cip_req_step(__u64 i, void *data)
 	}
 	dat = off + 2 + 2 * ps;
 	dlen = n - 2 - 2 * ps;
-	if (cip_service_read(svc))
-		return 0;
-	switch (svc) {
-	case 0x54: /* Forward_Open */
-	case 0x5B: /* Large_Forward_Open */
-	case 0x4E: /* Forward_Close; Read-Modify-Write elsewhere */
-		if (cls != 0x06)
-			goto refuse;
-		return 0;
-	case 0x52:
-		if (cls != 0x06) {
-			if (cls == 0xffffffff && seg0 != 0x91)
-				goto refuse;
-			return 0; /* Read Tag Fragmented */
-		}
+	if (svc == 0x52 && cls == 0x06) {
 		/* Unconnected_Send: judge the request it carries. */
 		if (depth >= CG_ENIP_MAX_DEPTH || dlen < 4)
 			goto refuse;
@@ -243,7 +298,9 @@ static long cip_req_step(__u64 i, void *data)
 		if (msz > dlen - 4 || !enip_queue(s, dat + 4, msz, depth + 1))
 			goto refuse;
 		return 0;
-	case 0x0A: /* Multiple_Service_Packet: every request in it */
+	}
+	if (svc == 0x0A) {
+		/* Multiple_Service_Packet: every request in it. */
 		if (depth >= CG_ENIP_MAX_DEPTH || dlen < 2)
 			goto refuse;
 		cnt = eb16(s, dat);
@@ -260,6 +317,13 @@ static long cip_req_step(__u64 i, void *data)
 		}
 		return 0;
 	}
+	/* A request that carries none: read-only admits the classes read and
+	 * connection; rules, the services and classes they name. */
+	ec = cip_class(svc, cls, seg0);
+	if (s->mode == CG_ICS_RULES
+		    ? cip_rules_match(s, svc, ec, cls)
+		    : ec == CG_CIP_READ || ec == CG_CIP_CONNECTION)
+		return 0;
 refuse:
 	s->refused = 1;
 	return 1;
@@ -267,12 +331,13 @@ refuse:
 
 /*
  * The request in the TCP payload [off, end) of a flow with `enip:`
- * (mode: CG_ICS_FRAMING or CG_ICS_FUNCTIONS). Returns the function an
+ * (mode: CG_ICS_FRAMING, CG_ICS_FUNCTIONS for read-only, or CG_ICS_RULES
+ * with `allow` = first rule << 8 | number of rules). Returns the function an
  * event names (the CIP service judged last, CG_FUNC_NONE when none), with
  * CG_ENIP_REFUSED set when the request is refused.
  */
 __noinline int cg_enip_refused(struct xdp_md *ctx, __u32 off, __u32 end,
-			       __u32 mode)
+			       __u32 mode, __u32 allow)
 {
 	struct cg_enip_scratch *s;
 	__u32 zero = 0;
@@ -295,6 +360,8 @@ __noinline int cg_enip_refused(struct xdp_md *ctx, __u32 off, __u32 end,
 	s->done = 0;
 	s->mode = mode;
 	s->function = CG_FUNC_NONE;
+	s->allow_first = allow >> 8;
+	s->allow_n = allow & 0xff;
 	bpf_loop(CG_ENIP_MAX_PDUS, enip_pdu_step, &s, 0);
 	if (s->refused || !s->done)
 		return CG_ENIP_REFUSED | CG_FUNC_NONE;

@@ -205,8 +205,9 @@ static __always_inline bool ics_refused(struct xdp_md *ctx, struct frame *f,
 		int v;
 
 		f->ics_proto = CG_ICS_PROTO_ENIP;
-		v = cg_enip_refused(ctx, f->payload_off, f->payload_end,
-				    r->enip);
+		v = cg_enip_refused(
+			ctx, f->payload_off, f->payload_end, r->enip,
+			(__u32)r->enip_allow_first << 8 | r->enip_allow_n);
 		f->function = v & 0xffff;
 		return v & CG_ENIP_REFUSED;
 	}

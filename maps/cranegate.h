@@ -229,15 +229,16 @@ struct cg_ics_rule {
 	__u8 modbus;	   /* enum cg_ics_check */
 	__u8 s7comm;	   /* enum cg_ics_check */
 	__u8 modbus_mei14; /* FC 43 only with MEI type 14 */
-	__u8 enip;	   /* enum cg_ics_check: FRAMING or FUNCTIONS */
+	__u8 enip;	   /* enum cg_ics_check: FRAMING, FUNCTIONS or RULES */
 	__u16 s7_groups;   /* userdata request groups allowed, bit per group */
-	__u16 pad2;
+	/* enip CG_ICS_RULES: ics_allow[enip_allow_first, + enip_allow_n). */
+	__u16 enip_allow_first;
 	__u8 modbus_fc[32]; /* allowed Modbus function codes */
 	__u8 s7_job[32];    /* allowed S7 job functions */
 	/* CG_ICS_RULES: the flow's rules are ics_allow[first, first + n). */
 	__u16 modbus_allow_first;
 	__u8 modbus_allow_n;
-	__u8 pad3;
+	__u8 enip_allow_n;
 };
 
 /*
@@ -262,6 +263,25 @@ struct cg_ics_rule {
 #define CG_ICS_ALLOW_RANGES 8
 #define CG_ALLOW_MEI14 (1u << 0)
 #define CG_ALLOW_NOT_MEI14 (1u << 1)
+
+/*
+ * An `enip: allow:` rule uses the same entry: codes are the CIP services
+ * it names as numbers, flags the service classes it names (bit per enum
+ * cg_cip_class), ranges its object classes (lo == hi; n_ranges 0: any
+ * class; a request whose path names no class never matches a rule with
+ * classes); units are unused. A request matches when its service is
+ * named or its service class is, and its class is one of the rule's.
+ */
+enum cg_cip_class {
+	CG_CIP_READ = 0,   /* 0x01 0x03 0x0E 0x55 0x4C; 0x52 off class 6 */
+	CG_CIP_WRITE,	   /* 0x02 0x04 0x08 0x09 0x0D 0x10 0x4D 0x53;
+			    * 0x4E off class 6 */
+	CG_CIP_CONTROL,	   /* 0x05 0x06 0x07 (reset, start, stop) */
+	CG_CIP_CONNECTION, /* 0x54 0x5B 0x4E on class 6 */
+	CG_CIP_OTHER,	   /* every other service */
+	CG_CIP_CLASSES,
+};
+#define CG_CIP_CLASS_NONE 0xffffffffu /* the path names no object class */
 
 struct cg_ics_range {
 	__u16 lo; /* inclusive */

@@ -53,6 +53,7 @@
 
 #include "bench.h"
 #include "bench.skel.h"
+#include "cip.h"
 #include "compile.h"
 #include "empty.skel.h"
 #include "frames.h"
@@ -168,6 +169,8 @@ enum {
 	C_MODBUS_RULES_NEW,
 	C_MODBUS_WRITE_NEW,
 	C_MODBUS_WRITE_RESET,
+	C_ENIP_READ_NEW,
+	C_ENIP_MSP_WRITE,
 	C_N
 };
 
@@ -236,10 +239,17 @@ static const struct cls classes[C_N] = {
 				  "answered with a TCP RST (connection "
 				  "deleted, frame rewritten and trimmed, "
 				  "XDP_TX; single runs)"},
+	[C_ENIP_READ_NEW] = {"enip-read-new", CLS_FIRST_REPLY, 0, CG_R_ALLOWED,
+			     "CIP Read Tag in SendRRData, the first data of a "
+			     "stream on an enip: read-only flow (single runs)"},
+	[C_ENIP_MSP_WRITE] = {"enip-msp-write", CLS_REPEAT, 0, CG_R_ICS_DENIED,
+			      "CIP Multiple_Service_Packet of 15 Read Tags and "
+			      "a Write Tag last, new data in order, refused "
+			      "(the whole walk: 17 requests)"},
 };
 
 struct frame {
-	uint8_t buf[256];
+	uint8_t buf[1024];
 	size_t len;
 };
 
@@ -296,6 +306,33 @@ static void modbus_rules_frames(struct frame *fr, struct frame *fwd,
 			       addr & 0xff, 0, 2, 4, 0, 1,  0, 2};
 
 	ics_frames(fr, fwd, sport, BENCH_MODBUS_RULES_PORT, adu, sizeof(adu));
+}
+
+/*
+ * EtherNet/IP on 44818 (rules.c: enip: read-only): a Read Tag, or a
+ * Multiple_Service_Packet of 15 Read Tags and a Write Tag last.
+ */
+static void enip_frames(struct frame *fr, struct frame *fwd, uint16_t sport,
+			bool msp)
+{
+	static const uint8_t one[2] = {1, 0};
+	static const uint8_t v[8] = {0xc4, 0, 1, 0, 1, 0, 0, 0};
+	uint8_t reqs[16][32], cip[700], pl[800];
+	const uint8_t *rp[16];
+	size_t lens[16], n, i;
+
+	for (i = 0; i < 16; i++) {
+		lens[i] = i == 15 ? cg_cip_tag_request(reqs[i], 32, 0x4d,
+						       "Hoist_Speed", v, 8)
+				  : cg_cip_tag_request(reqs[i], 32, 0x4c,
+						       "Hoist_Speed", one, 2);
+		rp[i] = reqs[i];
+	}
+	n = msp ? cg_cip_msp(cip, sizeof(cip), rp, lens, 16)
+		: cg_cip_tag_request(cip, sizeof(cip), 0x4c, "Hoist_Speed", one,
+				     2);
+	n = cg_enip_rr(pl, sizeof(pl), cip, n);
+	ics_frames(fr, fwd, sport, 44818, pl, n);
 }
 
 /* S7comm read variable (job 0x04) in TPKT/COTP, as an HMI polls. */
@@ -399,6 +436,12 @@ static void build(int c, unsigned n_flows, unsigned k, struct frame *fr,
 		modbus_frames_to(fr, fwd, (uint16_t)(30000 + k),
 				 BENCH_MODBUS_RESET_PORT, 6);
 		break;
+	case C_ENIP_READ_NEW:
+		enip_frames(fr, fwd, (uint16_t)(46000 + k), false);
+		break;
+	case C_ENIP_MSP_WRITE:
+		enip_frames(fr, fwd, 50014, true);
+		break;
 	}
 }
 
@@ -470,7 +513,7 @@ static int measure_class(const struct opts *o, int c, unsigned n_flows,
 		 * the stream) that the repeated frame belongs to. */
 		if (c == C_ESTABLISHED_REPLY || c == C_MODBUS_READ ||
 		    c == C_MODBUS_WRITE || c == C_S7_READ ||
-		    c == C_MODBUS_RULES)
+		    c == C_MODBUS_RULES || c == C_ENIP_MSP_WRITE)
 			run_once(gate_fd, ifindex[0], fwd.buf, fwd.len, 1,
 				 NULL);
 		before = reason_count(g, cl->reason);

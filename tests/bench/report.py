@@ -22,12 +22,13 @@ BASE_CLASSES = ["first-packet", "reply", "established", "established-reply",
 CLASSES = BASE_CLASSES + ["modbus-read-new", "s7-read-new", "modbus-read",
                           "s7-read", "modbus-write", "modbus-write-8-rules",
                           "modbus-write-8-rules-new", "modbus-write-new",
-                          "modbus-write-reset"]
+                          "modbus-write-reset", "enip-read-new",
+                          "enip-msp-write"]
 # Classes timed as single runs on distinct frames (the rest: one frame
 # repeated).
 SINGLE = ("first-packet", "reply", "modbus-read-new", "s7-read-new",
           "modbus-write-8-rules-new", "modbus-write-new",
-          "modbus-write-reset")
+          "modbus-write-reset", "enip-read-new")
 SYSTEMS = ["cranegate", "empty", "xdp-filter-block", "xdp-filter-allow"]
 E2E_SYSTEMS = ["none", "xdp-drop", "cranegate", "xdp-filter", "nft-linear",
                "nft-set"]

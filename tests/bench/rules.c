@@ -85,6 +85,9 @@ static void write_yaml(const struct bench_rules *r, FILE *out)
 	fprintf(out, "  - {name: s7, from: " BENCH_MODBUS_SRC
 		     ", to: " BENCH_MODBUS_DST
 		     ", proto: tcp, ports: [102], s7comm: read-only}\n");
+	fprintf(out, "  - {name: enip, from: " BENCH_MODBUS_SRC
+		     ", to: " BENCH_MODBUS_DST
+		     ", proto: tcp, ports: [44818], enip: read-only}\n");
 }
 
 /*

@@ -35,6 +35,7 @@ CG_TEST_GLOBALS;
 #define PLC "198.18.20.40"
 #define SRC_RO "198.18.10.30"
 #define SRC_ANY "198.18.10.31"
+#define SRC_RULES "198.18.10.32"
 
 static const char *policy_text =
 	"version: 1\n"
@@ -54,13 +55,27 @@ static const char *policy_text =
 	"    to: " PLC "\n"
 	"    proto: tcp\n"
 	"    ports: [44818]\n"
-	"    enip: any\n";
+	"    enip: any\n"
+	"  - name: rules\n"
+	"    from: " SRC_RULES "\n"
+	"    to: " PLC "\n"
+	"    proto: tcp\n"
+	"    ports: [44818]\n"
+	"    enip:\n"
+	"      allow:\n"
+	"        - services: [read]\n"
+	"        - services: [0x4D]\n"
+	"          classes: [0x6B]\n"
+	"        - services: [control]\n"
+	"          classes: [0x8E, 0x300]\n"
+	"        - services: [connection, 0x10]\n"
+	"          classes: [0x06, 0xF5]\n";
 
-enum { F_RO, F_ANY };
+enum { F_RO, F_ANY, F_RULES };
 
 static char ifnames[2][CG_IFNAME_MAX] = {"biz0", "crane0"};
 
-#define MAX_CASES 160
+#define MAX_CASES 200
 #define NO_FN 0xffff
 
 /*
@@ -88,7 +103,10 @@ static struct en_case *add(int flow, bool pass, const char *name, unsigned fn)
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s: %s",
-		 flow == F_RO ? "read-only" : "any", name);
+		 flow == F_RO	 ? "read-only"
+		 : flow == F_ANY ? "any"
+				 : "rules",
+		 name);
 	c->flow = flow;
 	c->pass = pass;
 	c->fn = flow == F_ANY ? NO_FN : fn; /* any: framing only, no CIP */
@@ -528,6 +546,74 @@ static void build_cases(void)
 	cip_case(F_RO, false, "c: a CIP request of 1 byte", a, 1, true, NO_FN)
 		->wf = false;
 
+	/* allow: rules. Rule 1: class read anywhere; rule 2: Write Tag
+	 * (0x4D) on class 0x6B only; rule 3: control on 0x8E and 0x300;
+	 * rule 4: connection and Set_Attribute_Single (0x10) on 0x06, 0xF5. */
+	tag_case(F_RULES, true, "Read Tag (class read)", 0x4c, false);
+	tag_case(F_RULES, true, "c: Read Tag Fragmented (class read)", 0x52,
+		 true);
+	svc_case(F_RULES, true, "Get_Attribute_Single (class read)", 0x0e, 0x01,
+		 false);
+	tag_case(F_RULES, false, "Write Tag on a tag (no class: not rule 2)",
+		 0x4d, false);
+	svc_case(F_RULES, true, "Write Tag on class 0x6B (rule 2)", 0x4d, 0x6b,
+		 false);
+	svc_case(F_RULES, false, "Write Tag on class 0x6C", 0x4d, 0x6c, false);
+	svc_case(F_RULES, false, "Write Tag Fragmented on class 0x6B", 0x53,
+		 0x6b, false);
+	svc_case(F_RULES, true, "Stop on class 0x8E (rule 3)", 0x07, 0x8e,
+		 false);
+	svc_case(F_RULES, true, "Reset on class 0x300 (16-bit, rule 3)", 0x05,
+		 0x300, false);
+	svc_case(F_RULES, false, "Stop on class 0x01", 0x07, 0x01, false);
+	svc_case(F_RULES, true, "Forward_Open on class 0x06 (rule 4)", 0x54,
+		 0x06, false);
+	svc_case(F_RULES, true, "Forward_Close on class 0x06 (rule 4)", 0x4e,
+		 0x06, false);
+	tag_case(F_RULES, false, "Read-Modify-Write on a tag (class write)",
+		 0x4e, false);
+	svc_case(F_RULES, false, "Forward_Open on class 0xF5 (class other)",
+		 0x54, 0xf5, false);
+	svc_case(F_RULES, true, "Set_Attribute_Single on class 0xF5 (rule 4)",
+		 0x10, 0xf5, false);
+	svc_case(F_RULES, false, "Set_Attribute_Single on class 0xF6", 0x10,
+		 0xf6, false);
+	svc_case(F_RULES, false, "Set_Attribute_List on class 0xF5", 0x04, 0xf5,
+		 false);
+	svc_case(F_RULES, false, "unknown service 0x32 (class other)", 0x32,
+		 0x01, false);
+	cmd_case(F_RULES, false, "IndicateStatus (0x72)", 0x0072, 0);
+	cmd_case(F_RULES, true, "ListIdentity (0x63)", 0x0063, 0);
+	/* Carriers: what they carry is judged, each request on its own. */
+	{
+		uint8_t r1[128], r2[128];
+		const uint8_t *rp[2] = {r1, r2};
+		size_t l[2];
+
+		l[0] = tag_read(r1, sizeof(r1));
+		l[1] = cg_cip_request(r2, sizeof(r2), 0x4d, 0x6b,
+				      (const uint8_t[]){1, 0}, 2);
+		nb = cg_cip_msp(b, sizeof(b), rp, l, 2);
+		cip_case(F_RULES, true, "MSP of a read and a Write Tag on 0x6B",
+			 b, nb, false, 0x4d);
+		l[1] = tag_write(r2, sizeof(r2));
+		nb = cg_cip_msp(b, sizeof(b), rp, l, 2);
+		cip_case(F_RULES, false,
+			 "MSP of a read and a Write Tag on a tag", b, nb, false,
+			 0x4d);
+		na = cg_cip_request(a, sizeof(a), 0x07, 0x8e, NULL, 0);
+		nx = cg_cip_unconnected_send(x, sizeof(x), a, na);
+		cip_case(F_RULES, true, "Unconnected_Send of Stop on 0x8E", x,
+			 nx, false, 0x07);
+		na = cg_cip_request(a, sizeof(a), 0x07, 0x8f, NULL, 0);
+		nx = cg_cip_unconnected_send(x, sizeof(x), a, na);
+		cip_case(F_RULES, false, "Unconnected_Send of Stop on 0x8F", x,
+			 nx, false, 0x07);
+		nb = msp_of(b, sizeof(b), 17, -1);
+		cip_case(F_RULES, false, "MSP of 17 reads (past the limit)", b,
+			 nb, false, 0x0a);
+	}
+
 	/* The Stop request of cip_stop_plc.pcap, as it was sent. */
 	cip_case(F_RO, false, "the capture's Stop (0x07 on class 0x8E)",
 		 stop_req, 6, true, 0x07);
@@ -583,7 +669,9 @@ static void run_payload(struct ctx *c, const char *name, int flow,
 			uint16_t sport, const uint8_t *p, size_t n, bool pass,
 			const struct en_case *m)
 {
-	const char *src = flow == F_RO ? SRC_RO : SRC_ANY;
+	const char *src = flow == F_RO	  ? SRC_RO
+			  : flow == F_ANY ? SRC_ANY
+					  : SRC_RULES;
 	uint8_t buf[CG_FRAME_MAX];
 	struct cg_frame_spec s;
 	size_t len;
@@ -758,7 +846,7 @@ int main(void)
 	 * where it was, so the next request continues it. */
 	for (i = 0; i < n_cases; i++)
 		run_payload(&c, cases[i].name, cases[i].flow,
-			    (uint16_t)(40000 + (i % 4) * 2 + cases[i].flow),
+			    (uint16_t)(40000 + (i % 4) * 4 + cases[i].flow),
 			    cases[i].payload, cases[i].len, cases[i].pass,
 			    &cases[i]);
 	run_split(&c);

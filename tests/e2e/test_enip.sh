@@ -20,6 +20,8 @@
 #    Set_Attribute_Single, a Write Tag inside a Multiple_Service_Packet and
 #    inside an Unconnected_Send get no answer, the responder's log shows it
 #    never received them, and its tags and mode are unchanged.
+# 4. `enip: allow:` rules (read, and Write Tag): writes are answered, a
+#    Stop still gets no answer.
 # TAP output.
 
 . "$(dirname "$0")/lib.sh"
@@ -167,5 +169,25 @@ denied=$(($(cg_reason ics-denied "$after") - $(cg_reason ics-denied "$before")))
 expect "status --json counts the refused requests as ics-denied" "$denied" -ge 5
 check "status --json names the enip services" \
 	jq -e '[.. | objects | select(.protocol? == "enip")] | length > 0' <<<"$after"
+
+# ---- 4. allow: rules -----------------------------------------------------
+
+# The HMI may now write tags (0x4D, on any object) and read; control
+# stays refused.
+sed 's/^    enip: read-only$/    enip:\n      allow:\n        - services: [read]\n        - services: [0x4D]/' \
+	"$T/enip.yaml" >"$T/rules.yaml"
+check "check accepts enip: allow: rules" "$CG_BIN" check "$T/rules.yaml"
+check "apply the rules" cg apply "$T/rules.yaml"
+base=$(wc -l <"$LOG")
+check "rules: Write Tag Hoist_Setpoint=55 answered" en write Hoist_Setpoint 55
+expect "rules: the responder ran it" "$(state Hoist_Setpoint)" = 55
+check "rules: a Write Tag inside an Unconnected_Send answered" \
+	en us-write Trolley_Pos 260
+expect "rules: ... and ran" "$(state Trolley_Pos)" = 260
+check_fails "rules: Stop gets no answer" en stop
+check_fails "rules: Set_Attribute_Single gets no answer" en set-attr
+sleep 0.3
+check_fails "rules: the responder never received a Stop" log_since "$base" "^request 0x07"
+expect "rules: the controller still runs" "$(state mode)" = run
 
 tap_done

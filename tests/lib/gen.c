@@ -720,6 +720,70 @@ static void emit_modbus_allow(struct cg_rng *r, struct sbuf *b)
 	}
 }
 
+/*
+ * `enip: {allow: [...]}`: 1-4 rules over service classes and codes, some
+ * with object classes, drawn from what the CIP generator sends.
+ */
+static void emit_enip_allow(struct cg_rng *r, struct sbuf *b)
+{
+	static const char *const names[] = {"read", "write", "control",
+					    "connection", "other"};
+	static const uint8_t codes[] = {0x4d, 0x10, 0x07, 0x4e, 0x52,
+					0x54, 0x0a, 0x02, 0x4c, 0x32};
+	static const unsigned objs[] = {0x06, 0x6b, 0x8e, 0x01,
+					0x02, 0xf5, 0x300};
+	uint32_t n = rng_range(r, 1, 4), i, k, m;
+	bool seen_c[5], seen_x[256], seen_o[7];
+
+	sb_printf(b, "    enip:\n      allow:\n");
+	for (i = 0; i < n; i++) {
+		const char *sep = "";
+
+		memset(seen_c, 0, sizeof(seen_c));
+		memset(seen_x, 0, sizeof(seen_x));
+		memset(seen_o, 0, sizeof(seen_o));
+		sb_printf(b, "        - {services: [");
+		m = rng_range(r, 1, 3);
+		for (k = 0; k < m; k++) {
+			if (cg_rng_pct(r, 55)) {
+				uint32_t c = cg_rng_below(r, 5);
+
+				if (seen_c[c])
+					continue;
+				seen_c[c] = true;
+				sb_printf(b, "%s%s", sep, names[c]);
+			} else {
+				uint8_t c = PICK(r, codes);
+
+				if (seen_x[c])
+					continue;
+				seen_x[c] = true;
+				sb_printf(b, "%s0x%02x", sep, c);
+			}
+			sep = ", ";
+		}
+		if (!*sep)
+			sb_printf(b, "read");
+		sb_printf(b, "]");
+		if (cg_rng_pct(r, 45)) {
+			sep = "";
+			sb_printf(b, ", classes: [");
+			m = rng_range(r, 1, 3);
+			for (k = 0; k < m; k++) {
+				uint32_t o = cg_rng_below(r, 7);
+
+				if (seen_o[o])
+					continue;
+				seen_o[o] = true;
+				sb_printf(b, "%s0x%x", sep, objs[o]);
+				sep = ", ";
+			}
+			sb_printf(b, "]");
+		}
+		sb_printf(b, "}\n");
+	}
+}
+
 static void emit_ics(struct cg_rng *r, struct sbuf *b)
 {
 	static const uint8_t modbus_pool[] = {1,  2,  3,  4,  5,  6,   7,
@@ -757,7 +821,9 @@ static void emit_ics(struct cg_rng *r, struct sbuf *b)
 		emit_ics_rule(r, b, "modbus", modbus_pool, sizeof(modbus_pool));
 	if (s7)
 		emit_ics_rule(r, b, "s7comm", s7_pool, sizeof(s7_pool));
-	if (enip)
+	if (enip && cg_rng_pct(r, 35))
+		emit_enip_allow(r, b);
+	else if (enip)
 		sb_printf(b, "    enip: %s\n",
 			  cg_rng_pct(r, 70) ? "read-only" : "any");
 }

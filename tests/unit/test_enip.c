@@ -15,6 +15,7 @@
 #include "cranegate.h"
 #include "enip.h"
 #include "harness.h"
+#include "modbus_rules.h"
 
 CG_TEST_GLOBALS;
 
@@ -83,8 +84,9 @@ static const struct frame_case cases[] = {
 	 " 4d 04 9105 5370656564 00 c400 0100 2a000000",
 	 false, true, 0x4d},
 	/* RegisterSession, protocol version 1. */
-	{"RegisterSession", "6500 0400 00000000 00000000 0000000000000000"
-			    " 00000000 0100 0000",
+	{"RegisterSession",
+	 "6500 0400 00000000 00000000 0000000000000000"
+	 " 00000000 0100 0000",
 	 true, true, CG_FUNC_NONE},
 	/* The Read Tag with its length one byte too long. */
 	{"Read Tag, length 0x1d for 0x1c bytes",
@@ -93,6 +95,9 @@ static const struct frame_case cases[] = {
 	 " 4c 04 9105 5370656564 00 0100",
 	 false, false, CG_FUNC_NONE},
 };
+
+static const struct cg_ics read_only = {.mode = CG_ICS_READ_ONLY};
+static const struct cg_ics any_rule = {.mode = CG_ICS_ANY};
 
 int main(void)
 {
@@ -106,8 +111,8 @@ int main(void)
 		bool ro, any;
 
 		n = unhex(c->hex, buf, sizeof(buf));
-		ro = cg_enip_allows(true, buf, n, &fn);
-		any = cg_enip_allows(false, buf, n, &fa);
+		ro = cg_enip_allows(&read_only, buf, n, &fn);
+		any = cg_enip_allows(&any_rule, buf, n, &fa);
 		snprintf(what, sizeof(what), "%s: read-only %s", c->name,
 			 c->read_only_passes ? "passes" : "refuses");
 		ASSERT_EQ(ro, c->read_only_passes, what);
@@ -119,14 +124,45 @@ int main(void)
 		ASSERT_EQ(fn, c->function, what);
 		/* Every byte cut off the end breaks the framing. */
 		while (n-- > 1) {
-			if (cg_enip_allows(false, buf, n, &fa))
+			if (cg_enip_allows(&any_rule, buf, n, &fa))
 				break;
 		}
 		snprintf(what, sizeof(what), "%s: no shorter prefix frames",
 			 c->name);
 		ASSERT_EQ(n, 0, what);
 	}
-	ASSERT_TRUE(!cg_enip_allows(true, buf, 0, &(uint16_t){0}),
+	ASSERT_TRUE(!cg_enip_allows(&read_only, buf, 0, &(uint16_t){0}),
 		    "an empty payload is no request");
+
+	/* allow: rule 1 {services: [0x4D], classes: [0x6B]}, rule 2
+	 * {services: [control]}: a Write Tag by name (no class in its path)
+	 * matches neither; Stop matches rule 2; a read matches none. */
+	{
+		struct cg_ics_allow r[2] = {};
+		struct cg_ics rules = {
+			.mode = CG_ICS_ALLOW, .allow = r, .n_allow = 2};
+		uint16_t fn;
+
+		cg_bit_set(r[0].named, 0x4d);
+		r[0].n_ranges = 1;
+		r[0].ranges[0].lo = r[0].ranges[0].hi = 0x6b;
+		r[1].classes = 1u << CG_CIP_CONTROL;
+		n = unhex(cases[2].hex, buf, sizeof(buf));
+		ASSERT_TRUE(!cg_enip_allows(&rules, buf, n, &fn),
+			    "rules: Write Tag by name matches no rule");
+		n = unhex(cases[0].hex, buf, sizeof(buf));
+		ASSERT_TRUE(cg_enip_allows(&rules, buf, n, &fn) && fn == 0x07,
+			    "rules: the capture's Stop matches {services: "
+			    "[control]}");
+		n = unhex(cases[1].hex, buf, sizeof(buf));
+		ASSERT_TRUE(!cg_enip_allows(&rules, buf, n, &fn),
+			    "rules: Read Tag matches no rule");
+	}
+	ASSERT_EQ(cg_cip_class_of(0x4e, 0x06, false), CG_CIP_CONNECTION,
+		  "0x4E on class 6 is connection");
+	ASSERT_EQ(cg_cip_class_of(0x4e, -1, true), CG_CIP_WRITE,
+		  "0x4E on a tag is write (Read-Modify-Write)");
+	ASSERT_EQ(cg_cip_class_of(0x52, -1, false), CG_CIP_OTHER,
+		  "0x52 with neither class nor tag is other");
 	return cg_test_done();
 }

@@ -257,7 +257,10 @@ static void requests(struct group *g, const uint8_t *d, size_t n)
 	if (g->ics == ICS_ENIP) {
 		/* The gate's own walk: a request it would refuse under
 		 * read-only (a write, a split packet) makes the flow any. */
-		if (!cg_enip_allows(true, d, n, &fn))
+		static const struct cg_ics read_only = {
+			.mode = CG_ICS_READ_ONLY};
+
+		if (!cg_enip_allows(&read_only, d, n, &fn))
 			g->other = true;
 		if (fn != CG_FUNC_NONE)
 			set_fn(g, fn);

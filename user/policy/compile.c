@@ -530,9 +530,11 @@ static void ics_rule(const struct cg_flow *f, struct cg_ics_rule *r)
 			set_bit(r->s7_job, f->s7comm.codes[i]);
 		break;
 	}
-	/* enip: the parser takes any and read-only only (bpf/enip.h). */
+	/* enip: any, read-only or allow: (enip_allow_rules fills the rest). */
 	if (f->enip.mode == CG_ICS_ANY)
 		r->enip = CG_ICS_FRAMING;
+	else if (f->enip.mode == CG_ICS_ALLOW)
+		r->enip = CG_ICS_RULES;
 	else if (f->enip.mode != CG_ICS_NONE)
 		r->enip = CG_ICS_FUNCTIONS;
 }
@@ -571,6 +573,32 @@ static void ics_allow_rules(const struct cg_flow *f, struct cg_compiled *c,
 		for (k = 0; k < n; k++)
 			e->ranges[k] = (struct cg_ics_range){lo[k], hi[k]};
 		e->n_ranges = (uint8_t)n;
+	}
+}
+
+/*
+ * A flow's `enip: allow:` rules as ics_allow entries (maps/cranegate.h):
+ * the services named as codes, the service classes as flags, the object
+ * classes as ranges of one.
+ */
+static void enip_allow_rules(const struct cg_flow *f, struct cg_compiled *c,
+			     struct cg_ics_rule *r)
+{
+	size_t i, k;
+
+	r->enip_allow_first = (uint16_t)c->n_ics_allow;
+	r->enip_allow_n = (uint8_t)f->enip.n_allow;
+	for (i = 0; i < f->enip.n_allow; i++) {
+		const struct cg_ics_allow *a = &f->enip.allow[i];
+		struct cg_ics_allow_rule *e = &c->ics_allow[c->n_ics_allow++];
+
+		memset(e, 0, sizeof(*e));
+		memcpy(e->codes, a->named, sizeof(e->codes));
+		e->flags = a->classes;
+		for (k = 0; k < a->n_ranges && k < CG_ICS_ALLOW_RANGES; k++)
+			e->ranges[k] = (struct cg_ics_range){a->ranges[k].lo,
+							     a->ranges[k].hi};
+		e->n_ranges = (uint8_t)k;
 	}
 }
 
@@ -716,9 +744,13 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 	if (!c->flow_info || !c->ics_rules)
 		goto fail;
 	for (i = 0, total = 0; i < p->n_flows; i++)
-		if (p->flows[i].modbus.mode == CG_ICS_ALLOW)
-			total += p->flows[i].modbus.n_allow;
-	if ((err = check_limit(d, "modbus allow rules", total,
+		total += (p->flows[i].modbus.mode == CG_ICS_ALLOW
+				  ? p->flows[i].modbus.n_allow
+				  : 0) +
+			 (p->flows[i].enip.mode == CG_ICS_ALLOW
+				  ? p->flows[i].enip.n_allow
+				  : 0);
+	if ((err = check_limit(d, "allow rules (modbus and enip)", total,
 			       CG_MAX_ALLOW_RULES)))
 		goto fail;
 	err = -ENOMEM;
@@ -737,6 +769,8 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 		ics_rule(f, &c->ics_rules[c->n_ics_rules]);
 		if (f->modbus.mode == CG_ICS_ALLOW)
 			ics_allow_rules(f, c, &c->ics_rules[c->n_ics_rules]);
+		if (f->enip.mode == CG_ICS_ALLOW)
+			enip_allow_rules(f, c, &c->ics_rules[c->n_ics_rules]);
 		c->n_ics_rules++;
 	}
 	total = 0;
@@ -883,6 +917,7 @@ void cg_compiled_free(struct cg_compiled *c)
  */
 void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
 {
+	size_t i, enip_rules;
 	size_t zones_b = c->n_zones * (sizeof(struct cg_zone_key) +
 				       sizeof(struct cg_zone_val) + 48);
 	size_t lpm_b = c->n_classes4 * (sizeof(struct cg_lpm4_key) + 8 + 40) +
@@ -912,11 +947,19 @@ void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
 			"  time-boxed    %zu flows; %zu flow keys fall "
 			"through a chain (limit %d flows each)\n",
 			c->n_timed, c->n_chains, CG_CHAIN_MAX);
-	if (c->n_ics_allow)
+	for (i = 0, enip_rules = 0; i < c->n_ics_rules; i++)
+		enip_rules += c->ics_rules[i].enip_allow_n;
+	if (c->n_ics_allow - enip_rules)
 		fprintf(out,
 			"  modbus rules  %zu (limits %d per flow, %d address "
 			"ranges per rule)\n",
-			c->n_ics_allow, CG_ALLOW_RULES, CG_ALLOW_RANGES);
+			c->n_ics_allow - enip_rules, CG_ALLOW_RULES,
+			CG_ALLOW_RANGES);
+	if (enip_rules)
+		fprintf(out,
+			"  enip rules    %zu (limits %d per flow, %d classes "
+			"per rule)\n",
+			enip_rules, CG_ALLOW_RULES, CG_ALLOW_RANGES);
 	fprintf(out, "  map memory    ~%zu KiB\n",
 		(zones_b + lpm_b + ports_b + flows_b + info_b + 1023) / 1024);
 }

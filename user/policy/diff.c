@@ -15,6 +15,7 @@
 #include "compile.h"
 #include "cranegate.h"
 #include "diff_int.h"
+#include "enip.h"
 #include "modbus_rules.h"
 #include "hash.h"
 #include "output.h"
@@ -309,7 +310,9 @@ static void ports_text(const struct cg_flow *f, struct sbuf *b)
 	}
 }
 
-static void ics_text(const struct cg_ics *ics, struct sbuf *b)
+static void ics_text(const struct cg_ics *ics, struct sbuf *b,
+		     void (*rule_text)(const struct cg_ics_allow *, char *,
+				       size_t))
 {
 	size_t i;
 
@@ -334,7 +337,7 @@ static void ics_text(const struct cg_ics *ics, struct sbuf *b)
 		for (i = 0; i < ics->n_allow; i++) {
 			char t[1024];
 
-			cg_allow_text(&ics->allow[i], t, sizeof(t));
+			rule_text(&ics->allow[i], t, sizeof(t));
 			sb_add(b, "%s{%s}", i ? ", " : "", t);
 		}
 		sb_add(b, "]");
@@ -458,9 +461,9 @@ static void flow_texts(const struct cg_policy *p, const struct cg_flow *f,
 	sb_add(&t[FT_PROTO], "%s", cg_proto_name(f->proto));
 	ports_text(f, &t[FT_PORTS]);
 	sb_add(&t[FT_LOG], "%s", f->log ? "true" : "false");
-	ics_text(&f->modbus, &t[FT_MODBUS]);
-	ics_text(&f->s7comm, &t[FT_S7]);
-	ics_text(&f->enip, &t[FT_ENIP]);
+	ics_text(&f->modbus, &t[FT_MODBUS], cg_allow_text);
+	ics_text(&f->s7comm, &t[FT_S7], cg_allow_text);
+	ics_text(&f->enip, &t[FT_ENIP], cg_enip_allow_text);
 	{
 		char w[80];
 

@@ -13,10 +13,186 @@
  * and Multiple_Service_Packet carries, appended as they are judged; the
  * event names the service judged last (the refused one on a refusal).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "cranegate.h"
 #include "enip.h"
+#include "modbus_rules.h"
+
+const char *const cg_cip_class_names[CG_CIP_CLASSES] = {
+	[CG_CIP_READ] = "read",	      [CG_CIP_WRITE] = "write",
+	[CG_CIP_CONTROL] = "control", [CG_CIP_CONNECTION] = "connection",
+	[CG_CIP_OTHER] = "other",
+};
+
+enum cg_cip_class cg_cip_class_of(uint8_t svc, long cls, bool symbolic)
+{
+	switch (svc) {
+	case 0x01: /* Get_Attributes_All */
+	case 0x03: /* Get_Attribute_List */
+	case 0x0E: /* Get_Attribute_Single */
+	case 0x55: /* Get_Instance_Attribute_List */
+	case 0x4C: /* Read Tag */
+		return CG_CIP_READ;
+	case 0x52: /* Read Tag Fragmented (Unconnected_Send on class 6) */
+		return cls >= 0 || symbolic ? CG_CIP_READ : CG_CIP_OTHER;
+	case 0x54: /* Forward_Open */
+	case 0x5B: /* Large_Forward_Open */
+		return cls == 0x06 ? CG_CIP_CONNECTION : CG_CIP_OTHER;
+	case 0x4E: /* Forward_Close; Read-Modify-Write on other objects */
+		return cls == 0x06 ? CG_CIP_CONNECTION : CG_CIP_WRITE;
+	case 0x02: /* Set_Attributes_All */
+	case 0x04: /* Set_Attribute_List */
+	case 0x08: /* Create */
+	case 0x09: /* Delete */
+	case 0x0D: /* Apply_Attributes */
+	case 0x10: /* Set_Attribute_Single */
+	case 0x4D: /* Write Tag */
+	case 0x53: /* Write Tag Fragmented */
+		return CG_CIP_WRITE;
+	case 0x05: /* Reset */
+	case 0x06: /* Start */
+	case 0x07: /* Stop */
+		return CG_CIP_CONTROL;
+	}
+	return CG_CIP_OTHER;
+}
+
+void cg_enip_allow_text(const struct cg_ics_allow *a, char *buf, size_t len)
+{
+	size_t n = 0, k;
+	const char *sep = "";
+
+#define PUT(...)                                                               \
+	do {                                                                   \
+		int w_ =                                                       \
+			snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__); \
+		if (w_ > 0)                                                    \
+			n += (size_t)w_;                                       \
+	} while (0)
+	if (!len)
+		return;
+	buf[0] = 0;
+	PUT("services: [");
+	for (k = 0; k < CG_CIP_CLASSES; k++)
+		if (a->classes & (1u << k)) {
+			PUT("%s%s", sep, cg_cip_class_names[k]);
+			sep = ", ";
+		}
+	for (k = 0; k < 256; k++)
+		if (cg_bit(a->named, (unsigned int)k)) {
+			PUT("%s0x%02X", sep, (unsigned int)k);
+			sep = ", ";
+		}
+	PUT("]");
+	if (a->n_ranges) {
+		PUT(", classes: [");
+		for (k = 0; k < a->n_ranges; k++)
+			PUT("%s0x%02X", k ? ", " : "", a->ranges[k].lo);
+		PUT("]");
+	}
+#undef PUT
+}
+
+/* Does rule `a` match service `svc` on object class `cls` (-1: none)? */
+static bool rule_matches(const struct cg_ics_allow *a, uint8_t svc, long cls,
+			 bool symbolic)
+{
+	enum cg_cip_class ec = cg_cip_class_of(svc, cls, symbolic);
+	size_t j;
+
+	if (!cg_bit(a->named, svc) && !(a->classes & (1u << ec)))
+		return false;
+	if (!a->n_ranges)
+		return true;
+	for (j = 0; j < a->n_ranges && cls >= 0; j++)
+		if (a->ranges[j].lo <= cls && cls <= a->ranges[j].hi)
+			return true;
+	return false;
+}
+
+/*
+ * Does rule `b` match every request rule `a` matches? The requests are
+ * every service on every object class `a` names, or, when it names none,
+ * on the connection manager, another class, a tag and a path with
+ * neither (the only cases in which a service's class differs).
+ */
+static bool enip_covered(const struct cg_ics_allow *a,
+			 const struct cg_ics_allow *b)
+{
+	static const struct {
+		long cls;
+		bool symbolic;
+	} any[] = {{0x06, false}, {0x01, false}, {-1, true}, {-1, false}};
+	unsigned int svc;
+	size_t k;
+
+	for (svc = 0; svc < 256; svc++) {
+		if (a->n_ranges) {
+			for (k = 0; k < a->n_ranges; k++)
+				if (rule_matches(a, (uint8_t)svc,
+						 a->ranges[k].lo, false) &&
+				    !rule_matches(b, (uint8_t)svc,
+						  a->ranges[k].lo, false))
+					return false;
+			continue;
+		}
+		for (k = 0; k < sizeof(any) / sizeof(any[0]); k++)
+			if (rule_matches(a, (uint8_t)svc, any[k].cls,
+					 any[k].symbolic) &&
+			    !rule_matches(b, (uint8_t)svc, any[k].cls,
+					  any[k].symbolic))
+				return false;
+	}
+	return true;
+}
+
+void cg_lint_enip(const struct cg_policy *p, struct cg_diags *d)
+{
+	size_t f, i, j;
+
+	for (f = 0; f < p->n_flows; f++) {
+		const struct cg_ics *m = &p->flows[f].enip;
+
+		if (m->mode != CG_ICS_ALLOW)
+			continue;
+		for (j = 0; j < m->n_allow; j++)
+			for (i = 0; i < j; i++) {
+				if (!enip_covered(&m->allow[j], &m->allow[i]))
+					continue;
+				cg_diag_add(d, CG_WARNING, m->allow[j].pos,
+					    "enip rule %zu of flow '%s' is "
+					    "shadowed by rule %zu (line %d), "
+					    "which matches every request it "
+					    "matches; it never decides a "
+					    "request",
+					    j + 1, p->flows[f].name, i + 1,
+					    m->allow[i].pos.line);
+				break;
+			}
+	}
+}
+
+/* Does one of the rules match service `svc` of class `ec` on `cls`? */
+static bool rules_match(const struct cg_ics *rule, uint8_t svc,
+			enum cg_cip_class ec, long cls)
+{
+	size_t i, j;
+
+	for (i = 0; i < rule->n_allow; i++) {
+		const struct cg_ics_allow *a = &rule->allow[i];
+
+		if (!cg_bit(a->named, svc) && !(a->classes & (1u << ec)))
+			continue;
+		if (!a->n_ranges)
+			return true;
+		for (j = 0; j < a->n_ranges && cls >= 0; j++)
+			if (a->ranges[j].lo <= cls && cls <= a->ranges[j].hi)
+				return true;
+	}
+	return false;
+}
 
 static unsigned le16(const uint8_t *p)
 {
@@ -45,6 +221,7 @@ struct cip_req {
 };
 
 struct walk {
+	const struct cg_ics *rule;
 	const uint8_t *p;
 	struct cip_req q[CG_ENIP_MAX_REQS];
 	size_t n;
@@ -119,6 +296,7 @@ static bool cip_request(struct walk *w, const struct cip_req *r,
 {
 	const uint8_t *m = w->p + r->off;
 	size_t words, dat, dlen, cnt, j;
+	enum cg_cip_class ec;
 	long cls = -1;
 	uint8_t svc;
 
@@ -139,19 +317,9 @@ static bool cip_request(struct walk *w, const struct cip_req *r,
 	dat = r->off + 2 + 2 * words;
 	dlen = r->len - 2 - 2 * words;
 	switch (svc) {
-	case 0x01: /* Get_Attributes_All */
-	case 0x03: /* Get_Attribute_List */
-	case 0x0E: /* Get_Attribute_Single */
-	case 0x55: /* Get_Instance_Attribute_List */
-	case 0x4C: /* Read Tag */
-		return true;
-	case 0x54: /* Forward_Open */
-	case 0x5B: /* Large_Forward_Open */
-	case 0x4E: /* Forward_Close (Read-Modify-Write on other objects) */
-		return cls == 0x06;
 	case 0x52:
-		if (cls != 0x06) /* Read Tag Fragmented: a class or a tag */
-			return cls >= 0 || (words >= 1 && m[2] == 0x91);
+		if (cls != 0x06)
+			break; /* Read Tag Fragmented */
 		/* Unconnected_Send: priority/tick, timeout ticks, size. */
 		if (r->depth >= CG_ENIP_MAX_DEPTH || dlen < 4)
 			return false;
@@ -174,13 +342,19 @@ static bool cip_request(struct walk *w, const struct cip_req *r,
 		}
 		return true;
 	}
-	return false;
+	/* A request that carries none: read-only admits the classes read
+	 * and connection; allow:, what one of its rules names. */
+	ec = cg_cip_class_of(svc, cls, words >= 1 && m[2] == 0x91);
+	if (w->rule->mode == CG_ICS_ALLOW)
+		return rules_match(w->rule, svc, ec, cls);
+	return ec == CG_CIP_READ || ec == CG_CIP_CONNECTION;
 }
 
-bool cg_enip_allows(bool read_only, const uint8_t *p, size_t len,
+bool cg_enip_allows(const struct cg_ics *rule, const uint8_t *p, size_t len,
 		    uint16_t *function)
 {
-	struct walk w = {.p = p};
+	bool read_only = rule->mode != CG_ICS_ANY;
+	struct walk w = {.rule = rule, .p = p};
 	size_t off = 0, i;
 	int pdus = 0;
 

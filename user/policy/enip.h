@@ -13,14 +13,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cranegate.h"
+#include "policy.h"
+
+/* The names of enum cg_cip_class, as `services:` writes them. */
+extern const char *const cg_cip_class_names[CG_CIP_CLASSES];
+
+/*
+ * The service class of a CIP request that carries no other: service
+ * `svc` on object class `cls` (-1: the path names none), `symbolic`:
+ * the path starts with a symbolic (0x91) segment.
+ */
+enum cg_cip_class cg_cip_class_of(uint8_t svc, long cls, bool symbolic);
+
+/* check's lint: an enip rule an earlier rule of its list shadows. */
+void cg_lint_enip(const struct cg_policy *p, struct cg_diags *d);
+
+/* An enip allow rule as `services: [...], classes: [...]`, for diff. */
+void cg_enip_allow_text(const struct cg_ics_allow *a, char *buf, size_t len);
+
 /*
  * Does the TCP payload p[0, len) of a client's segment pass a flow with
- * `enip:` (`read_only`: read-only, else any)? *function gets the CIP
+ * `enip:` (`rule`: any, read-only or allow:)? *function gets the CIP
  * service an event names: the one refused, or the last one judged;
  * CG_FUNC_NONE when the payload was refused before any CIP request, or
  * carried none.
  */
-bool cg_enip_allows(bool read_only, const uint8_t *p, size_t len,
+bool cg_enip_allows(const struct cg_ics *rule, const uint8_t *p, size_t len,
 		    uint16_t *function);
 
 /* Is `cmd` an encapsulation command that `read-only` admits? */

@@ -13,6 +13,7 @@
 
 #include "diff.h"
 #include "lint.h"
+#include "enip.h"
 #include "modbus_rules.h"
 
 /* "'a', 'b' and 'c'", or "'a', 'b', 'c', 'd' and others". */
@@ -228,8 +229,9 @@ int cg_lint(const struct cg_policy *p, struct cg_diags *d)
 			    p->flows[i].name, t);
 	}
 
-	/* modbus: allow: rules that never decide a request. */
+	/* modbus: and enip: allow: rules that never decide a request. */
 	cg_lint_modbus(p, d);
+	cg_lint_enip(p, d);
 
 	if ((err = cg_space_new(pols, 1, &s)))
 		return err;

@@ -116,16 +116,18 @@ enum cg_ics_mode {
 	CG_ICS_ANY,	  /* framing checked, every function allowed */
 	CG_ICS_READ_ONLY, /* the contract's read-only class */
 	CG_ICS_LIST,	  /* exactly the listed function codes */
-	CG_ICS_ALLOW,	  /* `allow:` rules (modbus only, see below) */
+	CG_ICS_ALLOW,	  /* `allow:` rules (modbus and enip, see below) */
 };
 
 /*
  * `modbus: {allow: [RULE, ...]}`: a request passes if one rule matches
- * all its fields. A rule names function classes and codes, optionally
- * unit ids and address ranges. The same shape (codes, an optional set of
- * small ids, ranges of 16-bit numbers) serves other protocols' rules.
- * Limits: CG_ALLOW_RULES rules per key, CG_ALLOW_RANGES ranges per rule
- * (the data plane walks them in bounded loops).
+ * all its fields. `enip: {allow: [...]}` uses the same struct: classes
+ * holds enum cg_cip_class bits, named (and codes) the services named as
+ * numbers, ranges the object classes (lo == hi); units and mei unused. A rule
+ * names function classes and codes, optionally unit ids and address ranges. The
+ * same shape (codes, an optional set of small ids, ranges of 16-bit numbers)
+ * serves other protocols' rules. Limits: CG_ALLOW_RULES rules per key,
+ * CG_ALLOW_RANGES ranges per rule (the data plane walks them in bounded loops).
  */
 #define CG_ALLOW_RULES 16
 #define CG_ALLOW_RANGES 8
@@ -217,7 +219,7 @@ struct cg_flow {
 	bool log;
 	struct cg_ics modbus;
 	struct cg_ics s7comm;
-	struct cg_ics enip; /* any or read-only (no lists, no allow: yet) */
+	struct cg_ics enip; /* any, read-only or allow: (no lists) */
 	struct cg_window valid;
 	/* `deny: reset` (default drop): a request refused on the flow's
 	 * connections is answered with a TCP RST to the client. */

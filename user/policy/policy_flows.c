@@ -11,6 +11,7 @@
 
 #include "policy.h"
 #include "policy_int.h"
+#include "enip.h"
 #include "modbus_rules.h"
 
 /* ------------------------------------------------------------------ */
@@ -617,10 +618,190 @@ static void parse_ics(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 	free(items);
 }
 
+#define SERVICES_WANTED                                                        \
+	"CIP service codes 0..255 or the classes read, write, control, "       \
+	"connection, other"
+
+/* An enip rule's `services`: codes (bits of named), classes (bits). */
+static void parse_enip_services(struct pctx *c, yaml_node_t *n,
+				struct cg_ics_allow *a)
+{
+	yaml_node_t **items, *first_code[256] = {0},
+			     *first_class[CG_CIP_CLASSES] = {0};
+	unsigned long v;
+	long cnt, i;
+	unsigned int k;
+
+	cnt = list_items(c, n, "a list of " SERVICES_WANTED, &items);
+	if (cnt < 0)
+		return;
+	if (cnt == 0)
+		err_at(c, npos(n), "enip rule has no services; expected %s",
+		       SERVICES_WANTED);
+	for (i = 0; i < cnt; i++) {
+		const char *s =
+			items[i]->type == YAML_SCALAR_NODE && !is_null(items[i])
+				? sval(items[i])
+				: NULL;
+
+		if (s && *s >= '0' && *s <= '9') {
+			if (!get_int(c, items[i], "CIP service", 0, 255, true,
+				     &v))
+				continue;
+			if (first_code[v]) {
+				err_at(c, npos(items[i]),
+				       "duplicate enip service %#lx (first at "
+				       "%d:%d)",
+				       v, npos(first_code[v]).line,
+				       npos(first_code[v]).col);
+				continue;
+			}
+			first_code[v] = items[i];
+			cg_bit_set(a->named, (unsigned int)v);
+			cg_bit_set(a->codes, (unsigned int)v);
+			continue;
+		}
+		if (!s) {
+			expected(c, items[i], SERVICES_WANTED);
+			continue;
+		}
+		for (k = 0; k < CG_CIP_CLASSES; k++)
+			if (!strcmp(s, cg_cip_class_names[k]))
+				break;
+		if (k == CG_CIP_CLASSES) {
+			char b[64];
+
+			err_at(c, npos(items[i]),
+			       "unknown enip service class %s; expected %s",
+			       describe(items[i], b, sizeof(b)),
+			       SERVICES_WANTED);
+			continue;
+		}
+		if (first_class[k]) {
+			err_at(c, npos(items[i]),
+			       "duplicate enip service class %s (first at "
+			       "%d:%d)",
+			       s, npos(first_class[k]).line,
+			       npos(first_class[k]).col);
+			continue;
+		}
+		first_class[k] = items[i];
+		a->classes |= (uint8_t)(1u << k);
+	}
+	free(items);
+}
+
+/* An enip rule's `classes`: object class ids, kept as ranges lo == hi. */
+static void parse_enip_classes(struct pctx *c, yaml_node_t *n,
+			       struct cg_ics_allow *a)
+{
+	yaml_node_t **items;
+	unsigned long v;
+	long cnt, i;
+
+	cnt = list_items(c, n, "a list of object class ids", &items);
+	if (cnt < 0)
+		return;
+	if (cnt == 0) {
+		err_at(c, npos(n),
+		       "enip rule has an empty classes list; expected object "
+		       "class ids such as 0x6B, or no classes key for every "
+		       "class");
+		free(items);
+		return;
+	}
+	if (cnt > CG_ALLOW_RANGES) {
+		err_at(c, npos(items[CG_ALLOW_RANGES]),
+		       "enip rule has %ld classes; the limit is %d per rule "
+		       "(write another rule for the rest)",
+		       cnt, CG_ALLOW_RANGES);
+		cnt = CG_ALLOW_RANGES;
+	}
+	for (i = 0; i < cnt; i++) {
+		if (!get_int(c, items[i], "object class", 0, 65535, true, &v))
+			continue;
+		a->ranges[a->n_ranges].lo = a->ranges[a->n_ranges].hi =
+			(uint16_t)v;
+		a->ranges[a->n_ranges++].pos = npos(items[i]);
+	}
+	/* A rule whose every class was wrong must not admit every class. */
+	if (!a->n_ranges)
+		a->ranges[a->n_ranges++] = (struct cg_addr_range){1, 0, {0}};
+	free(items);
+}
+
+static void parse_enip_rule(struct pctx *c, yaml_node_t *n,
+			    struct cg_ics_allow *a)
+{
+	static const char *const keys[] = {"services", "classes"};
+	yaml_node_t *v[2];
+	struct cg_pos kp[2];
+
+	a->pos = npos(n);
+	a->functions_pos = a->pos;
+	if (n->type != YAML_MAPPING_NODE) {
+		expected(c, n,
+			 "an enip rule (a mapping with services, and "
+			 "optionally classes)");
+		return;
+	}
+	map_fields(c, n, keys, 2, "in an enip rule", v, kp);
+	if (!v[0]) {
+		err_at(c, a->pos, "enip rule has no services; expected %s",
+		       SERVICES_WANTED);
+	} else {
+		a->functions_pos = npos(v[0]);
+		parse_enip_services(c, v[0], a);
+	}
+	if (v[1])
+		parse_enip_classes(c, v[1], a);
+}
+
+/* `enip: {allow: [RULE, ...]}`, at most CG_ALLOW_RULES rules. */
+static void parse_enip_allow(struct pctx *c, yaml_node_t *n, struct cg_ics *ics)
+{
+	static const char *const keys[] = {"allow"};
+	yaml_node_t *v[1], **items;
+	struct cg_pos kp[1];
+	long cnt, i;
+
+	ics->mode = CG_ICS_ALLOW;
+	map_fields(c, n, keys, 1, "in enip", v, kp);
+	if (!v[0]) {
+		err_at(c, npos(n),
+		       "enip mapping has no allow; expected allow: a list of "
+		       "rules");
+		return;
+	}
+	if (v[0]->type != YAML_SEQUENCE_NODE) {
+		expected(c, v[0], "a list of enip rules");
+		return;
+	}
+	cnt = list_items(c, v[0], "a list of enip rules", &items);
+	if (cnt < 0)
+		return;
+	if (cnt == 0) {
+		err_at(c, npos(v[0]),
+		       "enip allow has no rules; expected at least one rule "
+		       "such as {services: [read]}");
+		free(items);
+		return;
+	}
+	if (cnt > CG_ALLOW_RULES) {
+		err_at(c, npos(items[CG_ALLOW_RULES]),
+		       "enip allow has %ld rules; the limit is %d per flow",
+		       cnt, CG_ALLOW_RULES);
+		cnt = CG_ALLOW_RULES;
+	}
+	ics->allow = xcalloc(c, cnt, sizeof(*ics->allow));
+	for (i = 0; i < cnt && ics->allow; i++)
+		parse_enip_rule(c, items[i], &ics->allow[ics->n_allow++]);
+	free(items);
+}
+
 /*
- * `enip:`: any or read-only. EtherNet/IP has no list of codes (a CIP
- * service means different things on different objects), and its
- * `allow:` rules are not built yet.
+ * `enip:`: any, read-only, or `allow:` rules. EtherNet/IP has no list of
+ * codes: a CIP service means different things on different objects.
  */
 static void parse_enip(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 		       struct cg_ics *ics)
@@ -628,6 +809,10 @@ static void parse_enip(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 	const char *s = n->type == YAML_SCALAR_NODE ? sval(n) : NULL;
 
 	ics->pos = kpos;
+	if (n->type == YAML_MAPPING_NODE) {
+		parse_enip_allow(c, n, ics);
+		return;
+	}
 	if (s && !strcmp(s, "any")) {
 		ics->mode = CG_ICS_ANY;
 		return;
@@ -638,21 +823,18 @@ static void parse_enip(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 	}
 	if (s && !is_null(n))
 		err_at(c, npos(n),
-		       "unknown enip value '%.40s'; expected any or read-only",
+		       "unknown enip value '%.40s'; expected any, read-only or "
+		       "allow: rules",
 		       s);
 	else if (s)
 		err_at(c, npos(n),
-		       "enip has no value; expected any or "
-		       "read-only");
-	else if (n->type == YAML_MAPPING_NODE)
-		err_at(c, npos(n),
-		       "enip allow: rules are not supported yet; expected any "
-		       "or read-only");
+		       "enip has no value; expected any, read-only or allow: "
+		       "rules");
 	else
 		err_at(c, npos(n),
-		       "enip takes any or read-only, not a list of services "
-		       "(a CIP service means different things on different "
-		       "objects)");
+		       "enip takes any, read-only or allow: rules, not a list "
+		       "of services (a CIP service means different things on "
+		       "different objects)");
 }
 
 /*

@@ -336,8 +336,8 @@ bool ics_allows(const struct cg_flow *fl, const struct ref_packet *pk,
 	if (fl->enip.mode != CG_ICS_NONE && ((fl->modbus.mode == CG_ICS_NONE &&
 					      fl->s7comm.mode == CG_ICS_NONE) ||
 					     pk->dport == CG_ENIP_PORT))
-		return cg_enip_allows(fl->enip.mode == CG_ICS_READ_ONLY,
-				      pk->payload, pk->payload_len, function);
+		return cg_enip_allows(&fl->enip, pk->payload, pk->payload_len,
+				      function);
 	if (fl->s7comm.mode != CG_ICS_NONE &&
 	    (fl->modbus.mode == CG_ICS_NONE || pk->dport == S7_PORT))
 		return s7comm_allows(&fl->s7comm, pk->payload, pk->payload_len,
