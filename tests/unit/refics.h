@@ -212,6 +212,7 @@ static inline size_t mb(uint8_t *buf, uint8_t fc)
 	return cg_modbus_request(buf, 512, 1, 1, fc, 14);
 }
 
+/* One S7 job of `func`. */
 static inline size_t job(uint8_t *buf, uint8_t func)
 {
 	return cg_s7_job(buf, 512, 0x0100, func);

@@ -116,7 +116,6 @@ static void test_modbus_framing(struct cg_refeval *r)
 		   n, "ics-denied flow 0 fn -");
 }
 
-/* One S7 job of `func`. */
 static void test_s7_read_only(struct cg_refeval *r)
 {
 	static const uint8_t denied[] = {0x05, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e,
