@@ -1248,15 +1248,17 @@ static void *f2_run(void *arg)
 
 static int cmd_first2(const struct opts *o)
 {
-	unsigned n = o->n_sizes ? o->sizes[0] : 1000, per = o->first, s, c;
-	double alone_r[2][MAX_SAMPLES], both_r[2][MAX_SAMPLES];
-	double alone_ns[2][MAX_SAMPLES], both_ns[2][MAX_SAMPLES];
+	unsigned n = o->n_sizes ? o->sizes[0] : 1000, per = o->first, s, c, p;
+	double alone_r[2][2][MAX_SAMPLES], both_r[2][2][MAX_SAMPLES];
+	double alone_ns[2][2][MAX_SAMPLES], both_ns[2][2][MAX_SAMPLES];
+	static const char *const names[2] = {"cranegate", "empty"};
+	struct empty_bpf *empty = NULL;
 	unsigned k = 0;
 	pthread_barrier_t go;
 	struct sized z;
 	char why[256];
+	int fds[2], err = 0;
 	FILE *csv;
-	int err;
 
 	if (per > 4096)
 		per = 4096;
@@ -1274,69 +1276,90 @@ static int cmd_first2(const struct opts *o)
 		fprintf(stderr, "cgbench: %u flows: %s\n", n, why);
 		return 1;
 	}
+	empty = empty_bpf__open_and_load();
+	if (!empty) {
+		sized_free(&z);
+		return 1;
+	}
+	fds[0] = cg_gate_prog_fd(z.g);
+	fds[1] = bpf_program__fd(empty->progs.empty_pass);
 	pthread_barrier_init(&go, NULL, 2);
+	/* The empty program on the same frames says what the machine itself
+	 * (two vCPUs, the syscall, the hypervisor) loses when both CPUs run
+	 * test runs at once. */
 	for (s = 0; s < o->samples; s++) {
-		struct f2_thread t[2];
+		for (p = 0; p < 2; p++) {
+			struct f2_thread t[2];
 
-		/* Each CPU alone, then both at once. */
-		for (c = 0; c < 2; c++) {
-			t[c] = (struct f2_thread){
-				.cpu = c, .prog_fd = cg_gate_prog_fd(z.g),
-				.ifi = ifindex[0], .n_flows = n, .k0 = k,
-				.n = per};
-			k += per;
-			pthread_create(&t[c].t, NULL, f2_run, &t[c]);
-			pthread_join(t[c].t, NULL);
-			if (t[c].err) {
-				err = t[c].err;
-				goto out;
+			/* Each CPU alone, then both at once. */
+			for (c = 0; c < 2; c++) {
+				t[c] = (struct f2_thread){
+					.cpu = c, .prog_fd = fds[p],
+					.ifi = ifindex[0], .n_flows = n,
+					.k0 = k, .n = per};
+				if (!p)
+					k += per;
+				pthread_create(&t[c].t, NULL, f2_run, &t[c]);
+				pthread_join(t[c].t, NULL);
+				if (t[c].err) {
+					err = t[c].err;
+					goto out;
+				}
+				alone_r[p][c][s] = t[c].rate;
+				alone_ns[p][c][s] = t[c].ns;
 			}
-			alone_r[c][s] = t[c].rate;
-			alone_ns[c][s] = t[c].ns;
-		}
-		for (c = 0; c < 2; c++) {
-			t[c] = (struct f2_thread){
-				.cpu = c, .prog_fd = cg_gate_prog_fd(z.g),
-				.ifi = ifindex[0], .n_flows = n, .k0 = k,
-				.n = per, .go = &go};
-			k += per;
-			pthread_create(&t[c].t, NULL, f2_run, &t[c]);
-		}
-		for (c = 0; c < 2; c++) {
-			pthread_join(t[c].t, NULL);
-			if (t[c].err) {
-				err = t[c].err;
-				goto out;
+			for (c = 0; c < 2; c++) {
+				t[c] = (struct f2_thread){
+					.cpu = c, .prog_fd = fds[p],
+					.ifi = ifindex[0], .n_flows = n,
+					.k0 = k, .n = per, .go = &go};
+				if (!p)
+					k += per;
+				pthread_create(&t[c].t, NULL, f2_run, &t[c]);
 			}
-			both_r[c][s] = t[c].rate;
-			both_ns[c][s] = t[c].ns;
+			for (c = 0; c < 2; c++) {
+				pthread_join(t[c].t, NULL);
+				if (t[c].err)
+					err = t[c].err;
+				both_r[p][c][s] = t[c].rate;
+				both_ns[p][c][s] = t[c].ns;
+			}
+			if (err)
+				goto out;
 		}
 	}
-	csv = csv_open(o->csv, "flows,cpu,alone_per_s,both_per_s,ratio,"
-			       "alone_ns,both_ns,method");
-	for (c = 0; c < 2; c++) {
-		struct stat3 ar = stat3(alone_r[c], o->samples),
-			     br = stat3(both_r[c], o->samples),
-			     an = stat3(alone_ns[c], o->samples),
-			     bn = stat3(both_ns[c], o->samples);
+	csv = csv_open(o->csv, "flows,system,cpu,alone_per_s,both_per_s,"
+			       "ratio,alone_ns,both_ns,method");
+	for (p = 0; p < 2; p++) {
+		for (c = 0; c < 2; c++) {
+			struct stat3 ar = stat3(alone_r[p][c], o->samples),
+				     br = stat3(both_r[p][c], o->samples),
+				     an = stat3(alone_ns[p][c], o->samples),
+				     bn = stat3(both_ns[p][c], o->samples);
 
-		fprintf(stderr,
-			"  first packets, CPU %u: alone %.0f/s (%.0f..%.0f), "
-			"both CPUs at once %.0f/s (%.0f..%.0f) = %.0f %%; "
-			"program %.0f ns alone, %.0f ns at once\n",
-			c, ar.median, ar.min, ar.max, br.median, br.min,
-			br.max, 100 * br.median / ar.median, an.median,
-			bn.median);
-		if (csv)
-			fprintf(csv, "%u,%u,%.0f,%.0f,%.3f,%.1f,%.1f,%ux%u\n",
-				n, c, ar.median, br.median,
-				br.median / ar.median, an.median, bn.median,
-				o->samples, per);
+			fprintf(stderr,
+				"  first packets, %-9s CPU %u: alone %.0f/s "
+				"(%.0f..%.0f), both CPUs at once %.0f/s "
+				"(%.0f..%.0f) = %.0f %%; program %.0f ns "
+				"alone, %.0f ns at once\n",
+				names[p], c, ar.median, ar.min, ar.max,
+				br.median, br.min, br.max,
+				100 * br.median / ar.median, an.median,
+				bn.median);
+			if (csv)
+				fprintf(csv,
+					"%u,%s,%u,%.0f,%.0f,%.3f,%.1f,%.1f,"
+					"%ux%u\n",
+					n, names[p], c, ar.median, br.median,
+					br.median / ar.median, an.median,
+					bn.median, o->samples, per);
+		}
 	}
 	if (csv)
 		fclose(csv);
 out:
 	pthread_barrier_destroy(&go);
+	empty_bpf__destroy(empty);
 	sized_free(&z);
 	return err ? 1 : 0;
 }
