@@ -3,8 +3,9 @@
 #
 # make bench: every benchmark that runs on this machine, then the report.
 #
-#   1. program cost   cgbench cost / ops / shadow (BPF_PROG_TEST_RUN,
-#                     private netns)
+#   1. program cost   cgbench cost / ops / shadow / first2 (BPF_PROG_TEST_RUN,
+#                     private netns; first2: first packets on both CPUs at
+#                     once)
 #   2. end to end     tests/bench/e2e.sh   (trafgen through veth, netns)
 #   3. control plane  tests/bench/ctl.sh   (check, apply, reload, map memory)
 #   4. events         tests/bench/events.sh (cgbench events: what events and
@@ -88,6 +89,10 @@ if [ -x "$CGBENCH" ]; then
 	"$CGBENCH" shadow --repeat "$REPEAT" --samples "$SAMPLES" \
 		--sizes 1000 --csv "$OUT/shadow.csv" ||
 		echo "FAIL shadow cost (see above)"
+	# First packets on both CPUs at once against each alone (issue 15).
+	"$CGBENCH" first2 --samples "$SAMPLES" --first $((FIRST * 6 < 2000 ? FIRST * 6 : 2000)) \
+		--sizes 1000 --csv "$OUT/first2.csv" ||
+		echo "FAIL first packets on two CPUs (see above)"
 else
 	echo "SKIP program cost: $CGBENCH is not built"
 fi

@@ -254,6 +254,11 @@ else
 		"this cranegate has no run command"
 fi
 
+# A gate from before the event sketch left an event_sources pin (its
+# per-source LRU): detach removes it too.
+check "a stand-in for the event_sources pin of an older gate" \
+	bpftool map create "$CG_PIN_ROOT/event_sources" type lru_hash key 20 \
+	value 16 entries 256 name event_sources
 check "detach" cg detach
 left=$(pins_left)
 expect "no pins left under the pin root" "${left:-none}" = none

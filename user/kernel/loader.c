@@ -702,6 +702,9 @@ int cg_detach(const struct cg_env *env)
 		cg_pin_path(env, cg_state_maps[i], path, sizeof(path));
 		unlink(path);
 	}
+	/* The per-source LRU of gates from before the event sketch. */
+	cg_pin_path(env, "event_sources", path, sizeof(path));
+	unlink(path);
 	rmdir(env->pin_root);
 	if (!n)
 		printf("no interface had this gate attached\n");
