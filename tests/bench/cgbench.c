@@ -62,31 +62,14 @@
 #include "frames.h"
 #include "gate.h"
 #include "loader.h"
+#include "cgbench.h"
 
-#define MAX_SAMPLES 31
 #define MAX_PROGS 4
-#define MAX_FIRST 512 /* distinct frames per sample */
 /* Past every measured frame (MAX_SAMPLES * MAX_FIRST): the reason check's. */
 #define CHECK_K 19999
 
 static char ifnames[2][CG_IFNAME_MAX] = {"bench0", "bench1"};
-static int ifindex[2];
-
-struct opts {
-	unsigned repeat;
-	unsigned samples;
-	unsigned first; /* distinct frames per sample, first-packet classes */
-	unsigned sizes[8];
-	unsigned n_sizes;
-	bool max; /* also the largest policy that fits */
-	const char *csv;
-	const char *proto;
-	const char *ifaces[2];
-	const char *name;
-	bool verbose;
-	bool timed; /* every benchmark flow time-boxed (valid:, open now) */
-	const char *cls; /* cost: only these frame classes (A,B,..) */
-};
+int ifindex[2];
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -95,17 +78,13 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, unsigned n)
+double median(double *v, unsigned n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-struct stat3 {
-	double median, min, max;
-};
-
-static struct stat3 stat3(const double *v, unsigned n)
+struct stat3 stat3(const double *v, unsigned n)
 {
 	double s[MAX_SAMPLES];
 	struct stat3 r;
@@ -118,8 +97,8 @@ static struct stat3 stat3(const double *v, unsigned n)
 }
 
 /* One sample: ns per run over `repeat` runs in the kernel, or -1. */
-static double run_once(int prog_fd, int ifi, const void *frame, size_t len,
-		       unsigned repeat, int *retval)
+double run_once(int prog_fd, int ifi, const void *frame, size_t len,
+		unsigned repeat, int *retval)
 {
 	struct xdp_md ctx = {.data_end = len, .ingress_ifindex = ifi};
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len,
@@ -135,49 +114,7 @@ static double run_once(int prog_fd, int ifi, const void *frame, size_t len,
 
 /* ------------------------------------------------------------ frames */
 
-/*
- * The frame classes. `first` classes are measured on distinct frames with
- * repeat = 1 (see the top of the file); the others are one frame repeated.
- * Modbus/TCP read and write frames join this table with the ICS issue.
- */
-enum cls_mode {
-	CLS_REPEAT,
-	CLS_FIRST,
-	CLS_FIRST_REPLY,
-};
-
-struct cls {
-	const char *name;
-	enum cls_mode mode;
-	int iface;	 /* 0 business (bench0), 1 crane (bench1) */
-	unsigned reason; /* what the gate must say, checked once */
-	const char *what;
-};
-
-enum {
-	C_FIRST,
-	C_REPLY,
-	C_ESTABLISHED,
-	C_ESTABLISHED_REPLY,
-	C_NO_RULE,
-	C_SPOOFED,
-	C_MULTI_HOMED,
-	C_MALFORMED,
-	C_MODBUS_READ,
-	C_MODBUS_WRITE,
-	C_MODBUS_NEW,
-	C_S7_NEW,
-	C_S7_READ,
-	C_MODBUS_RULES,
-	C_MODBUS_RULES_NEW,
-	C_MODBUS_WRITE_NEW,
-	C_MODBUS_WRITE_RESET,
-	C_ENIP_READ_NEW,
-	C_ENIP_MSP_WRITE,
-	C_N
-};
-
-static const struct cls classes[C_N] = {
+const struct cls classes[C_N] = {
 	[C_FIRST] = {"first-packet", CLS_FIRST, 0, CG_R_ALLOWED,
 		     "TCP SYN of a new connection a flow allows (full "
 		     "judgement, connection created)"},
@@ -249,11 +186,6 @@ static const struct cls classes[C_N] = {
 			      "CIP Multiple_Service_Packet of 15 Read Tags and "
 			      "a Write Tag last, new data in order, refused "
 			      "(the whole walk: 17 requests)"},
-};
-
-struct frame {
-	uint8_t buf[1024];
-	size_t len;
 };
 
 /*
@@ -348,9 +280,8 @@ static void s7_frames(struct frame *fr, struct frame *fwd, uint16_t sport)
 	ics_frames(fr, fwd, sport, 102, pdu, sizeof(pdu));
 }
 
-static void tcp_frame(struct frame *fr, const uint8_t src[4],
-		      const uint8_t dst[4], uint16_t sport, uint16_t dport,
-		      uint8_t flags)
+void tcp_frame(struct frame *fr, const uint8_t src[4], const uint8_t dst[4],
+	       uint16_t sport, uint16_t dport, uint8_t flags)
 {
 	char s[16], d[16];
 	struct cg_frame_spec spec;
@@ -371,8 +302,8 @@ static void tcp_frame(struct frame *fr, const uint8_t src[4],
  * classes. *fwd receives, for a reply, the forward frame that opens its
  * connection. All use flow `mid` of the policy.
  */
-static void build(int c, unsigned n_flows, unsigned k, struct frame *fr,
-		  struct frame *fwd)
+void build(int c, unsigned n_flows, unsigned k, struct frame *fr,
+	   struct frame *fwd)
 {
 	static const uint8_t spoofed[4] = {198, 19, 128, 1};
 	static const uint8_t crane_host[4] = {198, 19, 0, 5};
@@ -472,7 +403,7 @@ struct prog {
 	bool gate;
 };
 
-static FILE *csv_open(const char *path, const char *header)
+FILE *csv_open(const char *path, const char *header)
 {
 	FILE *f;
 
@@ -582,14 +513,7 @@ static int measure_class(const struct opts *o, int c, unsigned n_flows,
 	return 0;
 }
 
-struct sized {
-	struct cg_policy *p;
-	struct cg_compiled *c;
-	struct cg_gate *g;
-	char *yaml;
-};
-
-static void sized_free(struct sized *z)
+void sized_free(struct sized *z)
 {
 	cg_gate_free(z->g);
 	cg_compiled_free(z->c);
@@ -602,8 +526,8 @@ static void sized_free(struct sized *z)
  * Parse and compile (and, with `load`, load) the benchmark policy of n
  * flows. Returns 0 or a negative errno; *why gets the first error line.
  */
-static int sized_make(const struct opts *o, unsigned n, bool load,
-		      struct sized *z, char *why, size_t why_len)
+int sized_make(const struct opts *o, unsigned n, bool load, struct sized *z,
+	       char *why, size_t why_len)
 {
 	struct bench_rules r = {.n = n,
 				.proto = o->proto,
@@ -795,408 +719,6 @@ out:
 	return err ? 1 : 0;
 }
 
-/* ------------------------------------------------------------ shadow */
-
-/*
- * What shadow evaluation costs a frame: a live instance (slot A, with the
- * hand-off, state maps pinned under a private pin root) measured with
- * live.shadow off and on, the shadow being the same rule set under
- * another name (so another policy id: it judges every frame in full, as
- * a real candidate does), beside a private instance. The configurations
- * are measured in turn within each sample.
- */
-static int cmd_shadow(const struct opts *o)
-{
-	static const int cls[] = {C_ESTABLISHED, C_NO_RULE};
-	static const char *const sys[] = {"private", "live", "live+shadow"};
-	FILE *csv = csv_open(o->csv, "flows,class,system,median_ns,min_ns,"
-				     "max_ns,method,reason_ok");
-	struct bench_rules r = {.n = o->sizes[0],
-				.proto = o->proto,
-				.ifaces = {"bench0", "bench1"},
-				.name = "bench-candidate"};
-	struct cg_gate_opts go = {.verbose = o->verbose};
-	struct cg_diags d = {.file = "candidate.yaml"};
-	struct cg_policy *cp = NULL;
-	struct cg_compiled *cc = NULL;
-	struct cg_gate *live = NULL, *shadow = NULL;
-	struct cg_env env = {};
-	struct sized z = {};
-	char root[64], why[256], path[128];
-	char *yaml = NULL;
-	size_t len = 0, i;
-	uint32_t slot, zero = 0;
-	int err = -1, lock = -1, progs = -1, live_fd = -1, fd, c;
-
-	snprintf(root, sizeof(root), "/sys/fs/bpf/cgbench-shadow-%d",
-		 (int)getpid());
-	env.pin_root = root;
-	if (cg_lock(&env, &lock))
-		goto out;
-	if (sized_make(o, o->sizes[0], true, &z, why, sizeof(why))) {
-		fprintf(stderr, "cgbench: %s\n", why);
-		goto out;
-	}
-	yaml = bench_policy_yaml(&r, &len);
-	if (!yaml || cg_policy_parse("candidate.yaml", yaml, len, &cp, &d) ||
-	    cg_compile(cp, &cc, &d))
-		goto out;
-	go.pin_root = root;
-	go.slot = CG_SLOT_A;
-	if (cg_gate_load(z.c, &go, &live))
-		goto out;
-	go.slot = CG_SLOT_SHADOW;
-	if (cg_gate_load(cc, &go, &shadow))
-		goto out;
-	snprintf(path, sizeof(path), "%s/progs", root);
-	progs = bpf_obj_get(path);
-	snprintf(path, sizeof(path), "%s/live", root);
-	live_fd = bpf_obj_get(path);
-	slot = CG_SLOT_A;
-	fd = cg_gate_prog_fd(live);
-	if (progs < 0 || live_fd < 0 ||
-	    bpf_map_update_elem(progs, &slot, &fd, BPF_ANY))
-		goto out;
-	slot = CG_SLOT_SHADOW;
-	fd = cg_gate_prog_fd(shadow);
-	if (bpf_map_update_elem(progs, &slot, &fd, BPF_ANY))
-		goto out;
-
-	for (c = 0; c < 2; c++) {
-		const struct cls *cl = &classes[cls[c]];
-		int ifi = ifindex[cl->iface];
-		double v[3][MAX_SAMPLES];
-		struct frame fr, fwd;
-		unsigned smp, k;
-
-		build(cls[c], o->sizes[0], 0, &fr, &fwd);
-		/* Warm up; the first frame opens the connection. */
-		run_once(cg_gate_prog_fd(z.g), ifi, fr.buf, fr.len, 1000, NULL);
-		run_once(cg_gate_prog_fd(live), ifi, fr.buf, fr.len, 1000,
-			 NULL);
-		for (smp = 0; smp < o->samples; smp++)
-			for (k = 0; k < 3; k++) {
-				unsigned p = (smp + k) % 3;
-				struct cg_live l = {.slot = CG_SLOT_A,
-						    .shadow = p == 2};
-
-				bpf_map_update_elem(live_fd, &zero, &l,
-						    BPF_ANY);
-				v[p][smp] = run_once(p ? cg_gate_prog_fd(live)
-						       : cg_gate_prog_fd(z.g),
-						     ifi, fr.buf, fr.len,
-						     o->repeat, NULL);
-			}
-		for (k = 0; k < 3; k++) {
-			struct stat3 st = stat3(v[k], o->samples);
-
-			fprintf(stderr, "  %-12s %-12s %8.1f ns (%.1f..%.1f)\n",
-				cl->name, sys[k], st.median, st.min, st.max);
-			if (csv)
-				fprintf(csv,
-					"%u,%s,%s,%.1f,%.1f,%.1f,%ux%u,1\n",
-					o->sizes[0], cl->name, sys[k],
-					st.median, st.min, st.max, o->samples,
-					o->repeat);
-		}
-	}
-	err = 0;
-out:
-	if (err)
-		fprintf(stderr, "cgbench: shadow: setting up failed\n");
-	if (csv)
-		fclose(csv);
-	if (progs >= 0)
-		close(progs);
-	if (live_fd >= 0)
-		close(live_fd);
-	cg_gate_free(shadow);
-	cg_gate_free(live);
-	cg_compiled_free(cc);
-	cg_policy_free(cp);
-	cg_diags_free(&d);
-	free(yaml);
-	sized_free(&z);
-	for (i = 0; i < cg_n_state_maps; i++) {
-		snprintf(path, sizeof(path), "%s/%s", root, cg_state_maps[i]);
-		unlink(path);
-	}
-	rmdir(root);
-	cg_unlock(lock);
-	return err ? 1 : 0;
-}
-
-/* ------------------------------------------------------------ ops */
-
-static int fill_ops_maps(struct bench_bpf *skel, unsigned n,
-			 const struct frame *fr)
-{
-	const uint8_t *ip = fr->buf + 14, *l4 = fr->buf + 34;
-	uint32_t saddr, daddr, one = 1;
-	uint16_t sport = (l4[0] << 8) | l4[1], dport = (l4[2] << 8) | l4[3];
-	uint64_t val = 1;
-	unsigned i;
-	int err = 0;
-
-	memcpy(&saddr, ip + 12, 4);
-	memcpy(&daddr, ip + 16, 4);
-	for (i = 0; i < n && !err; i++) {
-		/* The frame's own key is entry 0; the others are neighbours. */
-		uint32_t a = htonl(ntohl(saddr) + i);
-		struct {
-			uint32_t prefixlen;
-			uint8_t addr[4];
-		} lk = {32};
-		/* Class ids are 16-bit in the frame's key, larger in others. */
-		struct {
-			uint32_t src, dst, port;
-			uint8_t proto, pad[3];
-		} fk = {i ? 0x10000 + i : saddr & 0xffff, daddr & 0xffff, dport,
-			6};
-		struct {
-			uint8_t a[16], b[16];
-			uint16_t aport, bport;
-			uint8_t proto, family, pad[2];
-		} ck = {.aport = sport,
-			.bport = dport,
-			.proto = 6,
-			.family = 4};
-
-		memcpy(lk.addr, &a, 4);
-		memcpy(ck.a, &a, 4);
-		memcpy(ck.b, &daddr, 4);
-		err = bpf_map__update_elem(skel->maps.hash4, &a, 4, &val, 8,
-					   0) ||
-		      bpf_map__update_elem(skel->maps.lpm4, &lk, sizeof(lk),
-					   &val, 8, 0) ||
-		      bpf_map__update_elem(skel->maps.flowhash, &fk, sizeof(fk),
-					   &one, 4, 0) ||
-		      (i < bpf_map__max_entries(skel->maps.conn) &&
-		       bpf_map__update_elem(skel->maps.conn, &ck, sizeof(ck),
-					    &val, 8, 0));
-	}
-	i = dport;
-	if (!err)
-		err = bpf_map__update_elem(skel->maps.ports, &i, 4, &one, 4, 0);
-	return err ? -errno : 0;
-}
-
-static int cmd_ops(const struct opts *o)
-{
-	struct bench_bpf *skel = NULL;
-	struct empty_bpf *empty = NULL;
-	FILE *csv = csv_open(o->csv, "op,entries,median_ns,min_ns,max_ns,"
-				     "minus_parse_ns");
-	unsigned n = o->n_sizes ? o->sizes[o->n_sizes - 1] : 100000, s, j, p;
-	struct frame fr;
-	struct bench_flow f;
-	int err = 1;
-
-	bench_flow(1, &f);
-	tcp_frame(&fr, f.src, f.dst, 50000, f.port, CG_TCP_ACK);
-	skel = bench_bpf__open();
-	empty = empty_bpf__open_and_load();
-	if (!skel || !empty)
-		goto out;
-	bpf_map__set_max_entries(skel->maps.hash4, n);
-	bpf_map__set_max_entries(skel->maps.lpm4, n);
-	bpf_map__set_max_entries(skel->maps.flowhash, n);
-	bpf_map__set_max_entries(skel->maps.conn, n < 65536 ? n : 65536);
-	if (bench_bpf__load(skel) || fill_ops_maps(skel, n, &fr)) {
-		fprintf(stderr,
-			"cgbench: cannot load or fill the ops programs\n");
-		goto out;
-	}
-	{
-		const struct {
-			const char *name;
-			int fd;
-			unsigned entries;
-		} ops[] = {
-			{"empty XDP_PASS",
-			 bpf_program__fd(empty->progs.empty_pass), 0},
-			{"parse eth+ipv4+l4",
-			 bpf_program__fd(skel->progs.bench_parse), 0},
-			{"array lookup (port class)",
-			 bpf_program__fd(skel->progs.bench_port_array), 65536},
-			{"per-CPU counter add",
-			 bpf_program__fd(skel->progs.bench_counter), 16},
-			{"hash lookup, 4-byte key (host)",
-			 bpf_program__fd(skel->progs.bench_hash4), n},
-			{"hash lookup, 16-byte key (flow)",
-			 bpf_program__fd(skel->progs.bench_flowhash), n},
-			{"LRU hash lookup, 40-byte key (connection)",
-			 bpf_program__fd(skel->progs.bench_conn),
-			 n < 65536 ? n : 65536},
-			{"LRU hash update of an entry (pop + link + free)",
-			 bpf_program__fd(skel->progs.bench_conn_insert),
-			 n < 65536 ? n : 65536},
-			{"LPM trie lookup, /32 among n /32s",
-			 bpf_program__fd(skel->progs.bench_lpm4), n},
-			{"bpf_jiffies64()",
-			 bpf_program__fd(skel->progs.bench_jiffies), 0},
-			{"bpf_ktime_get_ns()",
-			 bpf_program__fd(skel->progs.bench_ktime), 0},
-			{"ring buffer reserve+discard",
-			 bpf_program__fd(skel->progs.bench_ringbuf), 0},
-		};
-		unsigned n_ops = sizeof(ops) / sizeof(ops[0]);
-		double v[16][MAX_SAMPLES];
-		double parse;
-
-		for (p = 0; p < n_ops; p++)
-			run_once(ops[p].fd, ifindex[0], fr.buf, fr.len, 1000,
-				 NULL);
-		for (s = 0; s < o->samples; s++)
-			for (j = 0; j < n_ops; j++) {
-				p = (j + s) % n_ops;
-				v[p][s] =
-					run_once(ops[p].fd, ifindex[0], fr.buf,
-						 fr.len, o->repeat, NULL);
-			}
-		parse = stat3(v[1], o->samples).median;
-		for (p = 0; p < n_ops; p++) {
-			struct stat3 st = stat3(v[p], o->samples);
-
-			fprintf(stderr, "  %-44s %7.1f ns (%.1f..%.1f)\n",
-				ops[p].name, st.median, st.min, st.max);
-			if (csv)
-				fprintf(csv, "\"%s\",%u,%.1f,%.1f,%.1f,%.1f\n",
-					ops[p].name, ops[p].entries, st.median,
-					st.min, st.max,
-					p < 2 ? 0 : st.median - parse);
-		}
-	}
-	{
-		/*
-		 * Single runs (repeat = 1) on distinct frames, as the first
-		 * packets of `cost` are timed: the timer's own cost and cold
-		 * caches are in every figure, and an insert of a new
-		 * connection can be timed at all.
-		 */
-		const struct {
-			const char *name;
-			int fd;
-		} ops[] = {
-			{"single run: empty XDP_PASS",
-			 bpf_program__fd(empty->progs.empty_pass)},
-			{"single run: parse eth+ipv4+l4",
-			 bpf_program__fd(skel->progs.bench_parse)},
-			{"single run: LRU hash lookup, 40-byte key",
-			 bpf_program__fd(skel->progs.bench_conn)},
-			{"single run: LRU hash insert, new 40-byte key",
-			 bpf_program__fd(skel->progs.bench_conn_insert)},
-		};
-		unsigned n_ops = sizeof(ops) / sizeof(ops[0]), k = 0;
-		unsigned kk = o->first < MAX_FIRST ? o->first : MAX_FIRST;
-		double v[4][MAX_SAMPLES], d[4][MAX_FIRST], parse;
-
-		for (s = 0; s < o->samples; s++) {
-			for (j = 0; j < kk; j++, k++) {
-				tcp_frame(&fr, f.src, f.dst, 1024 + k, f.port,
-					  CG_TCP_SYN);
-				for (p = 0; p < n_ops; p++) {
-					unsigned q = (p + j) % n_ops;
-
-					d[q][j] = run_once(ops[q].fd,
-							   ifindex[0], fr.buf,
-							   fr.len, 1, NULL);
-				}
-			}
-			for (p = 0; p < n_ops; p++)
-				v[p][s] = median(d[p], kk);
-		}
-		parse = stat3(v[1], o->samples).median;
-		for (p = 0; p < n_ops; p++) {
-			struct stat3 st = stat3(v[p], o->samples);
-
-			fprintf(stderr, "  %-44s %7.1f ns (%.1f..%.1f)\n",
-				ops[p].name, st.median, st.min, st.max);
-			if (csv)
-				fprintf(csv, "\"%s\",%u,%.1f,%.1f,%.1f,%.1f\n",
-					ops[p].name, p < 2 ? 0 : 65536,
-					st.median, st.min, st.max,
-					p < 2 ? 0 : st.median - parse);
-		}
-	}
-	err = 0;
-out:
-	if (csv)
-		fclose(csv);
-	bench_bpf__destroy(skel);
-	empty_bpf__destroy(empty);
-	return err;
-}
-
-/* ------------------------------------------------------------ phases */
-
-static int cmd_phases(const struct opts *o)
-{
-	FILE *csv = csv_open(o->csv, "flows,phase,median_s,min_s,max_s");
-	unsigned i, s, ph;
-	int err = 0;
-
-	for (i = 0; i < o->n_sizes && !err; i++) {
-		struct bench_rules r = {.n = o->sizes[i],
-					.proto = o->proto,
-					.ifaces = {"bench0", "bench1"},
-					.name = "bench"};
-		double t[4][MAX_SAMPLES];
-		static const char *const names[4] = {"parse", "compile", "load",
-						     "total"};
-
-		for (s = 0; s < o->samples && !err; s++) {
-			struct cg_diags d = {.file = "bench.yaml"};
-			struct cg_gate_opts go = {.verbose = o->verbose};
-			struct cg_policy *p = NULL;
-			struct cg_compiled *c = NULL;
-			struct cg_gate *g = NULL;
-			size_t len;
-			char *yaml = bench_policy_yaml(&r, &len);
-			double t0, t1, t2, t3;
-
-			t0 = bench_now();
-			err = !yaml ||
-			      cg_policy_parse("bench.yaml", yaml, len, &p, &d);
-			t1 = bench_now();
-			if (!err)
-				err = cg_compile(p, &c, &d);
-			t2 = bench_now();
-			if (!err)
-				err = cg_gate_load(c, &go, &g);
-			t3 = bench_now();
-			if (err) {
-				cg_diags_print(&d, stderr);
-				fprintf(stderr,
-					"cgbench: policy of %u flows failed\n",
-					r.n);
-			}
-			t[0][s] = t1 - t0;
-			t[1][s] = t2 - t1;
-			t[2][s] = t3 - t2;
-			t[3][s] = t3 - t0;
-			cg_gate_free(g);
-			cg_compiled_free(c);
-			cg_policy_free(p);
-			cg_diags_free(&d);
-			free(yaml);
-		}
-		for (ph = 0; ph < 4 && !err; ph++) {
-			struct stat3 st = stat3(t[ph], o->samples);
-
-			fprintf(stderr,
-				"  %6u flows %-8s %.3f s (%.3f..%.3f)\n", r.n,
-				names[ph], st.median, st.min, st.max);
-			if (csv)
-				fprintf(csv, "%u,%s,%.4f,%.4f,%.4f\n", r.n,
-					names[ph], st.median, st.min, st.max);
-		}
-	}
-	if (csv)
-		fclose(csv);
-	return err ? 1 : 0;
-}
-
 /* ------------------------------------------------------------ gen, attach */
 
 static int cmd_gen(const struct opts *o, const char *fmt, unsigned n)
@@ -1260,178 +782,6 @@ out:
 }
 
 /* ------------------------------------------------------------ main */
-
-/* ------------------------------------------------------------ first2 */
-
-/*
- * First packets on both CPUs at once (issue 15: "each keeps >= 90 % of its
- * single-CPU rate"). One policy of n flows, one gate; a thread per CPU,
- * pinned, runs `first` first packets of distinct connections back to back
- * (single test runs, repeat = 1), first each CPU alone, then both
- * together, in `samples` rounds. Per CPU: first packets per second of
- * wall time (the syscall included) and the median of the program's own
- * time per packet, alone and together. Every connection is new: the
- * connection table gains one entry per frame, the insert whose lock the
- * CPUs may share.
- */
-struct f2_thread {
-	pthread_t t;
-	int cpu, prog_fd, ifi;
-	unsigned n_flows, k0, n;
-	pthread_barrier_t *go;
-	double rate, ns; /* out */
-	int err;
-};
-
-static void *f2_run(void *arg)
-{
-	struct f2_thread *t = arg;
-	static double d[2][65536];
-	double *dd = d[t->cpu & 1];
-	struct frame fr, fwd;
-	cpu_set_t set;
-	unsigned j;
-	double t0;
-
-	CPU_ZERO(&set);
-	CPU_SET(t->cpu, &set);
-	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set)) {
-		t->err = -EINVAL;
-		return NULL;
-	}
-	if (t->go)
-		pthread_barrier_wait(t->go);
-	t0 = bench_now();
-	for (j = 0; j < t->n; j++) {
-		build(C_FIRST, t->n_flows, t->k0 + j, &fr, &fwd);
-		dd[j] = run_once(t->prog_fd, t->ifi, fr.buf, fr.len, 1, NULL);
-		if (dd[j] < 0) {
-			t->err = -errno;
-			return NULL;
-		}
-	}
-	t->rate = t->n / (bench_now() - t0);
-	t->ns = median(dd, t->n);
-	return NULL;
-}
-
-static int cmd_first2(const struct opts *o)
-{
-	unsigned n = o->n_sizes ? o->sizes[0] : 1000, per = o->first, s, c, p;
-	double alone_r[2][2][MAX_SAMPLES], both_r[2][2][MAX_SAMPLES];
-	double alone_ns[2][2][MAX_SAMPLES], both_ns[2][2][MAX_SAMPLES];
-	static const char *const names[2] = {"cranegate", "empty"};
-	struct empty_bpf *empty = NULL;
-	unsigned k = 0;
-	pthread_barrier_t go;
-	struct sized z;
-	char why[256];
-	int fds[2], err = 0;
-	FILE *csv;
-
-	if (per > 4096)
-		per = 4096;
-	/* Distinct source ports 10000 + k: every frame of every round. */
-	if ((unsigned long)o->samples * 4 * per + 10000 > 65535) {
-		fprintf(stderr, "cgbench: first2: samples x 4 x first must "
-				"stay under 55,535\n");
-		return 2;
-	}
-	if (get_nprocs() < 2) {
-		fprintf(stderr, "SKIP first2: needs 2 CPUs\n");
-		return 0;
-	}
-	if ((err = sized_make(o, n, true, &z, why, sizeof(why)))) {
-		fprintf(stderr, "cgbench: %u flows: %s\n", n, why);
-		return 1;
-	}
-	empty = empty_bpf__open_and_load();
-	if (!empty) {
-		sized_free(&z);
-		return 1;
-	}
-	fds[0] = cg_gate_prog_fd(z.g);
-	fds[1] = bpf_program__fd(empty->progs.empty_pass);
-	pthread_barrier_init(&go, NULL, 2);
-	/* The empty program on the same frames says what the machine itself
-	 * (two vCPUs, the syscall, the hypervisor) loses when both CPUs run
-	 * test runs at once. */
-	for (s = 0; s < o->samples; s++) {
-		for (p = 0; p < 2; p++) {
-			struct f2_thread t[2];
-
-			/* Each CPU alone, then both at once. */
-			for (c = 0; c < 2; c++) {
-				t[c] = (struct f2_thread){
-					.cpu = c, .prog_fd = fds[p],
-					.ifi = ifindex[0], .n_flows = n,
-					.k0 = k, .n = per};
-				if (!p)
-					k += per;
-				pthread_create(&t[c].t, NULL, f2_run, &t[c]);
-				pthread_join(t[c].t, NULL);
-				if (t[c].err) {
-					err = t[c].err;
-					goto out;
-				}
-				alone_r[p][c][s] = t[c].rate;
-				alone_ns[p][c][s] = t[c].ns;
-			}
-			for (c = 0; c < 2; c++) {
-				t[c] = (struct f2_thread){
-					.cpu = c, .prog_fd = fds[p],
-					.ifi = ifindex[0], .n_flows = n,
-					.k0 = k, .n = per, .go = &go};
-				if (!p)
-					k += per;
-				pthread_create(&t[c].t, NULL, f2_run, &t[c]);
-			}
-			for (c = 0; c < 2; c++) {
-				pthread_join(t[c].t, NULL);
-				if (t[c].err)
-					err = t[c].err;
-				both_r[p][c][s] = t[c].rate;
-				both_ns[p][c][s] = t[c].ns;
-			}
-			if (err)
-				goto out;
-		}
-	}
-	csv = csv_open(o->csv, "flows,system,cpu,alone_per_s,both_per_s,"
-			       "ratio,alone_ns,both_ns,method");
-	for (p = 0; p < 2; p++) {
-		for (c = 0; c < 2; c++) {
-			struct stat3 ar = stat3(alone_r[p][c], o->samples),
-				     br = stat3(both_r[p][c], o->samples),
-				     an = stat3(alone_ns[p][c], o->samples),
-				     bn = stat3(both_ns[p][c], o->samples);
-
-			fprintf(stderr,
-				"  first packets, %-9s CPU %u: alone %.0f/s "
-				"(%.0f..%.0f), both CPUs at once %.0f/s "
-				"(%.0f..%.0f) = %.0f %%; program %.0f ns "
-				"alone, %.0f ns at once\n",
-				names[p], c, ar.median, ar.min, ar.max,
-				br.median, br.min, br.max,
-				100 * br.median / ar.median, an.median,
-				bn.median);
-			if (csv)
-				fprintf(csv,
-					"%u,%s,%u,%.0f,%.0f,%.3f,%.1f,%.1f,"
-					"%ux%u\n",
-					n, names[p], c, ar.median, br.median,
-					br.median / ar.median, an.median,
-					bn.median, o->samples, per);
-		}
-	}
-	if (csv)
-		fclose(csv);
-out:
-	pthread_barrier_destroy(&go);
-	empty_bpf__destroy(empty);
-	sized_free(&z);
-	return err ? 1 : 0;
-}
 
 static void usage(FILE *f)
 {

@@ -55,6 +55,30 @@
 
 CG_TEST_GLOBALS;
 
+/* A class's TAP line, its reasons, and the totals. */
+static void mut_run_end(struct run *r)
+{
+	char name[160];
+	int i;
+
+	snprintf(name, sizeof(name), "%s / %s: %lu frames agree",
+		 r->policy_name, r->cls, r->frames);
+	if (r->failed)
+		ASSERT_TRUE(false, name);
+	else
+		ASSERT_EQ(r->mismatches, 0, name);
+	printf("#   reasons:");
+	for (i = 0; i < CG_R_MAX; i++)
+		if (r->hits[i])
+			printf(" %s %lu", mut_reason_name(i), r->hits[i]);
+	printf("%s\n",
+	       r->skipped ? " (and frames outside 14..3500 bytes)" : "");
+	mut_total_frames += r->frames;
+	mut_total_mismatches += r->mismatches;
+	cg_ref_free(r->ref);
+	cg_gate_free(r->gate);
+}
+
 /* ------------------------------------------------------------ classes */
 
 static void cls_truncate(struct run *r, const struct frame *fs, size_t n)

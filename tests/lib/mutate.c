@@ -9,7 +9,6 @@
 #include <string.h>
 #include <linux/bpf.h>
 
-#include "harness.h"
 #include "mutate.h"
 
 const char mut_fixed_policy[] =
@@ -315,7 +314,7 @@ bool mut_agrees(const struct cg_event *ev, int action,
 		const struct cg_ref_result *res)
 {
 	/* deny: reset answers a refused request with a RST (XDP_TX). */
-	int want_action = res->reset			 ? XDP_TX
+	int want_action = res->reset		      ? XDP_TX
 			  : res->verdict == CG_V_PASS ? XDP_PASS
 						      : XDP_DROP;
 
@@ -416,27 +415,4 @@ bool mut_judge(struct run *r, const char *ifname, const uint8_t *buf,
 		cg_frame_hexdump(stdout, "#   ", buf, len);
 	}
 	return true;
-}
-
-void mut_run_end(struct run *r)
-{
-	char name[160];
-	int i;
-
-	snprintf(name, sizeof(name), "%s / %s: %lu frames agree",
-		 r->policy_name, r->cls, r->frames);
-	if (r->failed)
-		ASSERT_TRUE(false, name);
-	else
-		ASSERT_EQ(r->mismatches, 0, name);
-	printf("#   reasons:");
-	for (i = 0; i < CG_R_MAX; i++)
-		if (r->hits[i])
-			printf(" %s %lu", mut_reason_name(i), r->hits[i]);
-	printf("%s\n",
-	       r->skipped ? " (and frames outside 14..3500 bytes)" : "");
-	mut_total_frames += r->frames;
-	mut_total_mismatches += r->mismatches;
-	cg_ref_free(r->ref);
-	cg_gate_free(r->gate);
 }

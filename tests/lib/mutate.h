@@ -75,6 +75,5 @@ int mut_run_begin(struct run *r, const char *policy_name, struct cg_policy *p,
 		  const char *cls, uint64_t seed);
 bool mut_judge(struct run *r, const char *ifname, const uint8_t *buf,
 	       size_t len, const char *what);
-void mut_run_end(struct run *r);
 
 #endif
