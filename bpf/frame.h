@@ -158,4 +158,10 @@ static __always_inline void *pkt_ptr(void *data, void *data_end, __u32 off,
 	return data + off;
 }
 
+/* A code's bit in a bitmap of 256 (ICS function lists and rules). */
+static __always_inline bool bit_set(const __u8 *map, __u8 code)
+{
+	return map[code >> 3] & (1u << (code & 7));
+}
+
 #endif /* CRANEGATE_BPF_FRAME_H */

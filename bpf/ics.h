@@ -7,11 +7,6 @@
 #ifndef CRANEGATE_BPF_ICS_H
 #define CRANEGATE_BPF_ICS_H
 
-static __always_inline bool bit_set(const __u8 *map, __u8 code)
-{
-	return map[code >> 3] & (1u << (code & 7));
-}
-
 #define CG_MAX_MODBUS_ADUS 8
 #define CG_MAX_TPKTS 4
 
