@@ -94,5 +94,12 @@ if [ -z "$bad" ]; then ok "user/: no layer includes a header of a layer above it
 bad=$(grep -l '#include "harness.h"\|tests/lib' user/*/*.[ch] 2>/dev/null | tr '\n' ' ')
 if [ -z "$bad" ]; then ok "user/: no test header in the product"; else not_ok "user/: no test header in the product" "$bad"; fi
 
+check "user/ and bpf/: no circle of calls among files" python3 tests/docs/circles.py .
+# No source file over 1,200 lines (vmlinux.h aside), so that each can be
+# held in one's head.
+bad=$(git ls-files -- '*.c' '*.h' '*.sh' '*.py' 2>/dev/null | grep -v '^vmlinux/' |
+	while read -r f; do [ -f "$f" ] && [ "$(wc -l <"$f")" -gt 1200 ] && echo "$f"; done | tr '\n' ' ')
+if [ -z "$bad" ]; then ok "no source file over 1,200 lines"; else not_ok "no source file over 1,200 lines" "$bad"; fi
+
 echo "1..$n"
 [ "$failed" -eq 0 ]
