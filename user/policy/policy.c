@@ -20,27 +20,523 @@
  * libyaml's marks are 0-based; ours (struct cg_pos) are 1-based.
  * Diagnostics are sorted by position before returning.
  *
- * This file holds the top level and the YAML input; names, zones and
- * hosts are parsed in policy_names.c, flows in policy_flows.c, and the
- * third pass is policy_check.c. All of them read nodes through
- * policy_node.c and report through policy_diag.c. What they share is in
- * policy_int.h.
+ * This file holds the diagnostics, the context and the YAML node helpers,
+ * the top level and the YAML input; names, zones and hosts are parsed in
+ * policy_names.c, flows in policy_flows.c, and the third pass is
+ * policy_check.c. What they share is in policy_int.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
-
 #include <yaml.h>
 
 #include "policy.h"
 #include "policy_int.h"
+#include "modbus_rules.h"
 
 /* Diagnostics kept in memory; the rest are only counted. */
 #define CG_DIAGS_KEEP 1000
+
+/* ------------------------------------------------------------------ */
+/* Diagnostics                                                         */
+
+/*
+ * The code point if `s` starts with a bidirectional-override character in
+ * UTF-8 (U+202A-U+202E embeddings and overrides, U+2066-U+2069 isolates),
+ * else 0.
+ */
+unsigned int bidi_override(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (u[0] != 0xe2)
+		return 0;
+	if (u[1] == 0x80 && u[2] >= 0xaa && u[2] <= 0xae)
+		return 0x2000 + (u[2] - 0x80);
+	if (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)
+		return 0x2040 + (u[2] - 0x80);
+	return 0;
+}
+
+static void diag_v(struct cg_diags *d, enum cg_severity sev, struct cg_pos pos,
+		   const char *fmt, va_list ap)
+{
+	struct cg_diag *items;
+	char *msg, *s;
+
+	if (sev == CG_ERROR)
+		d->n_errors++;
+	else
+		d->n_warnings++;
+	if (d->n >= CG_DIAGS_KEEP)
+		return;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return;
+	/*
+	 * Values quoted from the file may hold escaped control characters,
+	 * or bidirectional overrides that would reorder what a terminal
+	 * shows.
+	 */
+	for (s = msg; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+		else if (bidi_override(s))
+			s[0] = s[1] = s[2] = '?';
+	}
+	/* Grow by doubling: capacity is the next power of two >= 8. */
+	if (d->n == 0 || (d->n >= 8 && !(d->n & (d->n - 1)))) {
+		size_t cap = d->n < 8 ? 8 : 2 * d->n;
+
+		items = realloc(d->items, cap * sizeof(*items));
+		if (!items) {
+			free(msg);
+			return;
+		}
+		d->items = items;
+	}
+	d->items[d->n].severity = sev;
+	d->items[d->n].pos = pos;
+	d->items[d->n].msg = msg;
+	d->n++;
+}
+
+void cg_diag_add(struct cg_diags *d, enum cg_severity sev, struct cg_pos pos,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_v(d, sev, pos, fmt, ap);
+	va_end(ap);
+}
+
+void cg_diags_print(const struct cg_diags *d, FILE *out)
+{
+	const char *file = d->file ? d->file : "<policy>";
+	size_t i, shown_total = d->n_errors + d->n_warnings;
+
+	for (i = 0; i < d->n; i++) {
+		const struct cg_diag *g = &d->items[i];
+		const char *sev = g->severity == CG_ERROR ? "error" : "warning";
+
+		if (g->pos.line > 0)
+			fprintf(out, "%s:%d:%d: %s: %s\n", file, g->pos.line,
+				g->pos.col, sev, g->msg);
+		else
+			fprintf(out, "%s: %s: %s\n", file, sev, g->msg);
+	}
+	if (shown_total > d->n)
+		fprintf(out,
+			"%s: note: %zu more errors and warnings not shown\n",
+			file, shown_total - d->n);
+}
+
+void cg_diags_free(struct cg_diags *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->n; i++)
+		free(d->items[i].msg);
+	free(d->items);
+	d->items = NULL;
+	d->n = d->n_errors = d->n_warnings = 0;
+}
+
+int pos_cmp(struct cg_pos a, struct cg_pos b)
+{
+	if (a.line != b.line)
+		return a.line < b.line ? -1 : 1;
+	if (a.col != b.col)
+		return a.col < b.col ? -1 : 1;
+	return 0;
+}
+
+/* Stable insertion sort of d->items[from..] by position: at most
+ * CG_DIAGS_KEEP items, most of them in order already. */
+static void diags_sort(struct cg_diags *d, size_t from)
+{
+	size_t i, j;
+
+	for (i = from + 1; i < d->n; i++) {
+		struct cg_diag t = d->items[i];
+
+		for (j = i; j > from && pos_cmp(d->items[j - 1].pos, t.pos) > 0;
+		     j--)
+			d->items[j] = d->items[j - 1];
+		d->items[j] = t;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The parser context                                                  */
+
+struct cg_pos npos(const yaml_node_t *n)
+{
+	return (struct cg_pos){(int)n->start_mark.line + 1,
+			       (int)n->start_mark.column + 1};
+}
+
+static struct cg_pos mpos(yaml_mark_t m)
+{
+	return (struct cg_pos){(int)m.line + 1, (int)m.column + 1};
+}
+
+__attribute__((format(printf, 3, 4))) void
+err_at(struct pctx *c, struct cg_pos pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_v(c->d, CG_ERROR, pos, fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 3, 4))) void
+warn_at(struct pctx *c, struct cg_pos pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_v(c->d, CG_WARNING, pos, fmt, ap);
+	va_end(ap);
+}
+
+void *xcalloc(struct pctx *c, size_t n, size_t size)
+{
+	void *p;
+
+	if (n == 0)
+		return NULL;
+	p = calloc(n, size);
+	if (!p && !c->oom) {
+		c->oom = true;
+		err_at(c, (struct cg_pos){0, 0}, "out of memory");
+	}
+	return p;
+}
+
+static yaml_node_t *node(struct pctx *c, int id)
+{
+	return yaml_document_get_node(&c->doc, id);
+}
+
+const char *sval(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+bool is_plain(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE &&
+	       n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+/* A plain empty scalar, `~` or `null`: YAML's null. */
+bool is_null(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (!is_plain(n))
+		return false;
+	s = sval(n);
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") ||
+	       !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
+/* What a node is, for "expected X, got Y" messages. */
+const char *describe(const yaml_node_t *n, char *buf, size_t len)
+{
+	size_t l;
+
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_SCALAR_NODE:
+		if (is_null(n))
+			return "nothing";
+		l = n->data.scalar.length;
+		snprintf(buf, len,
+			 is_plain(n) ? "'%.40s%s'" : "the string '%.40s%s'",
+			 sval(n), l > 40 ? "..." : "");
+		return buf;
+	default:
+		return "nothing";
+	}
+}
+
+void expected(struct pctx *c, const yaml_node_t *n, const char *what)
+{
+	char b[64];
+
+	err_at(c, npos(n), "expected %s, got %s", what,
+	       describe(n, b, sizeof(b)));
+}
+
+/* The text of a scalar, or NULL (reported) when n is not a scalar or
+ * holds a NUL character. */
+const char *scalar(struct pctx *c, const yaml_node_t *n, const char *what)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		expected(c, n, what);
+		return NULL;
+	}
+	if (strlen(sval(n)) != n->data.scalar.length) {
+		err_at(c, npos(n),
+		       "expected %s, got a string with a NUL character", what);
+		return NULL;
+	}
+	return sval(n);
+}
+
+/*
+ * A non-negative integer: decimal without leading zeros, or 0x hex when
+ * allowed. Returns 0, -EINVAL (not a number) or -ERANGE (above max).
+ */
+int parse_uint(const char *s, bool hex, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+	int base = 10, digits = 0;
+
+	if (hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	} else if (s[0] == '0' && s[1]) {
+		return -EINVAL;
+	}
+	for (; *s; s++, digits++) {
+		int dv;
+
+		if (*s >= '0' && *s <= '9')
+			dv = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			dv = *s - 'a' + 10;
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			dv = *s - 'A' + 10;
+		else
+			return -EINVAL;
+		if (v > (ULONG_MAX - dv) / base)
+			v = ULONG_MAX;
+		else
+			v = v * base + dv;
+	}
+	if (!digits)
+		return -EINVAL;
+	*out = v;
+	return v > max ? -ERANGE : 0;
+}
+
+/*
+ * An integer value lo..hi written as a plain YAML integer. `what` names
+ * the value ("vlan id"). Returns true and sets *out, or reports.
+ */
+bool get_int(struct pctx *c, const yaml_node_t *n, const char *what,
+	     unsigned long lo, unsigned long hi, bool hex, unsigned long *out)
+{
+	char w[96];
+	unsigned long v;
+	int r;
+
+	snprintf(w, sizeof(w), "an integer %s %lu..%lu", what, lo, hi);
+	if (n->type != YAML_SCALAR_NODE || is_null(n)) {
+		expected(c, n, w);
+		return false;
+	}
+	if (!is_plain(n)) {
+		err_at(c, npos(n),
+		       "expected %s, got the string '%.40s'; write numbers "
+		       "without quotes",
+		       w, sval(n));
+		return false;
+	}
+	r = parse_uint(sval(n), hex, hi, &v);
+	if (r == -EINVAL) {
+		expected(c, n, w);
+		return false;
+	}
+	if (r == -ERANGE || v < lo) {
+		err_at(c, npos(n),
+		       "%s %.40s is out of range; expected %lu..%lu", what,
+		       sval(n), lo, hi);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+bool get_bool(struct pctx *c, const yaml_node_t *n, const char *what, bool *out)
+{
+	const char *s = is_plain(n) ? sval(n) : NULL;
+
+	if (s &&
+	    (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))) {
+		*out = true;
+		return true;
+	}
+	if (s && (!strcmp(s, "false") || !strcmp(s, "False") ||
+		  !strcmp(s, "FALSE"))) {
+		*out = false;
+		return true;
+	}
+	expected(c, n, what);
+	return false;
+}
+
+/*
+ * The items of a list. A single scalar stands for a list of one item; null
+ * is an empty list. A mapping is reported (returns -1). *items is
+ * malloc'ed, or NULL when there are none.
+ */
+long list_items(struct pctx *c, yaml_node_t *n, const char *what,
+		yaml_node_t ***items)
+{
+	yaml_node_t **v;
+	yaml_node_item_t *it;
+	long i = 0;
+
+	*items = NULL;
+	if (n->type == YAML_MAPPING_NODE) {
+		expected(c, n, what);
+		return -1;
+	}
+	if (n->type == YAML_SCALAR_NODE) {
+		if (is_null(n))
+			return 0;
+		v = xcalloc(c, 1, sizeof(*v));
+		if (!v)
+			return -1;
+		v[0] = n;
+		*items = v;
+		return 1;
+	}
+	if (n->data.sequence.items.top == n->data.sequence.items.start)
+		return 0;
+	v = xcalloc(c,
+		    n->data.sequence.items.top - n->data.sequence.items.start,
+		    sizeof(*v));
+	if (!v)
+		return -1;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++)
+		v[i++] = node(c, *it);
+	*items = v;
+	return i;
+}
+
+static int kv_cmp(const void *a, const void *b)
+{
+	const struct kv *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	if (r)
+		return r;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * The pairs of a mapping in file order, without those whose key is not a
+ * scalar or repeats an earlier key (both reported). Returns the count;
+ * *out is malloc'ed (NULL when empty).
+ */
+static size_t map_pairs(struct pctx *c, yaml_node_t *map, struct kv **out)
+{
+	yaml_node_pair_t *pr;
+	struct kv *v, *sorted;
+	size_t n = map->data.mapping.pairs.top - map->data.mapping.pairs.start;
+	size_t m = 0, i, k;
+
+	*out = NULL;
+	v = xcalloc(c, n, sizeof(*v));
+	if (!v)
+		return 0;
+	for (pr = map->data.mapping.pairs.start;
+	     pr < map->data.mapping.pairs.top; pr++) {
+		yaml_node_t *key = node(c, pr->key);
+		const char *s = scalar(c, key, "a key name");
+
+		if (!s)
+			continue;
+		v[m] = (struct kv){key, node(c, pr->value), s, m};
+		m++;
+	}
+	sorted = xcalloc(c, m, sizeof(*sorted));
+	if (!sorted) {
+		free(v);
+		return 0;
+	}
+	memcpy(sorted, v, m * sizeof(*v));
+	qsort(sorted, m, sizeof(*sorted), kv_cmp);
+	for (i = 1, k = 0; i < m; i++) {
+		if (strcmp(sorted[i].name, sorted[k].name)) {
+			k = i;
+			continue;
+		}
+		err_at(c, npos(sorted[i].key),
+		       "duplicate key '%s' (first at %d:%d)", sorted[i].name,
+		       npos(sorted[k].key).line, npos(sorted[k].key).col);
+		v[sorted[i].seq].name = NULL;
+	}
+	free(sorted);
+	for (i = 0, k = 0; i < m; i++)
+		if (v[i].name)
+			v[k++] = v[i];
+	if (!k) {
+		free(v);
+		v = NULL;
+	}
+	*out = v;
+	return k;
+}
+
+/*
+ * A mapping with a fixed set of keys: vals[i] and kpos[i] receive the
+ * value and key position of keys[i] (NULL when absent). Unknown keys are
+ * reported with the list of known ones; `where` is "in flow", "at the top
+ * level", ...
+ */
+void map_fields(struct pctx *c, yaml_node_t *map, const char *const *keys,
+		size_t nkeys, const char *where, yaml_node_t **vals,
+		struct cg_pos *kpos)
+{
+	struct kv *v;
+	size_t n, i, j;
+
+	memset(vals, 0, nkeys * sizeof(*vals));
+	n = map_pairs(c, map, &v);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nkeys; j++)
+			if (!strcmp(v[i].name, keys[j]))
+				break;
+		if (j < nkeys) {
+			vals[j] = v[i].val;
+			kpos[j] = npos(v[i].key);
+			continue;
+		}
+		char list[256] = "";
+
+		for (j = 0; j < nkeys; j++) {
+			if (j)
+				strncat(list, ", ",
+					sizeof(list) - strlen(list) - 1);
+			strncat(list, keys[j], sizeof(list) - strlen(list) - 1);
+		}
+		err_at(c, npos(v[i].key),
+		       "unknown key '%.40s' %s; expected one of: %s", v[i].name,
+		       where, list);
+	}
+	free(v);
+}
 
 /* ------------------------------------------------------------------ */
 /* The top level                                                       */
