@@ -8,11 +8,16 @@
  *  1. prescan(): libyaml's event API over the whole input, to refuse what
  *     the document API would silently resolve or could not bound: aliases
  *     and anchors, explicit tags, too deep nesting, too many nodes, a
- *     second document. Syntax errors surface here first.
- *  2. The document API (yaml_parser_load) gives a tree whose nodes carry
- *     their marks; parse_*() walk it, check every value's type and form
- *     where it stands, and fill struct cg_policy. A bad item is reported
- *     and left out; the walk goes on so that one run reports everything.
+ *     second document. Syntax errors surface here first. On the way it
+ *     builds the first document's tree from the events, the same tree of
+ *     yaml_node_t that the document API (yaml_parser_load) would give, so
+ *     that the input is parsed once (a policy with anchors, refused
+ *     anyway, is loaded with the document API, whose composer reports
+ *     repeated anchors).
+ *  2. parse_*() walk the tree, whose nodes carry their marks, check every
+ *     value's type and form where it stands, and fill struct cg_policy. A
+ *     bad item is reported and left out; the walk goes on so that one run
+ *     reports everything.
  *  3. check_*(): the semantic checks that need the whole policy (pf's
  *     rule_consistent): name clashes, (interface, VLAN) claimed twice,
  *     overlapping zone networks, flows that can never match.
@@ -227,7 +232,9 @@ void *xcalloc(struct pctx *c, size_t n, size_t size)
 
 static yaml_node_t *node(struct pctx *c, int id)
 {
-	return yaml_document_get_node(&c->doc, id);
+	if (c->have_doc)
+		return yaml_document_get_node(&c->doc, id);
+	return id > 0 && (size_t)id <= c->n_nodes ? &c->nodes[id - 1] : NULL;
 }
 
 const char *sval(const yaml_node_t *n)
@@ -893,19 +900,212 @@ static void check_props(struct pctx *c, const yaml_event_t *ev,
 }
 
 /*
- * The first pass, over libyaml's events. Returns false when the document
- * must not be loaded: a syntax error, an alias (the loader would share
- * the node, and walking it could cost exponential time), or nesting or a
- * node count beyond the limits.
+ * The tree of the first document, built from the prescan's events so that
+ * the input is parsed once: the same nodes, in the same order, with the
+ * same marks, as yaml_parser_load() would give (node ids count from 1 in
+ * the order the nodes start; a mapping's pairs and a list's items are in
+ * file order). Scalars, items and pairs live in an arena freed at once.
  */
-static bool prescan(struct pctx *c)
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+#define ARENA_CHUNK ((size_t)1 << 20)
+
+static void *arena_alloc(struct pctx *c, size_t size)
+{
+	struct arena_chunk *a = c->arena, *nc;
+	void *p;
+
+	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (a && a->cap - a->used >= size) {
+		p = (char *)a->data + a->used;
+		a->used += size;
+		return p;
+	}
+	/* A large block gets a chunk of its own, behind the current one. */
+	nc = malloc(sizeof(*nc) + (size > ARENA_CHUNK / 8 ? size : ARENA_CHUNK));
+	if (!nc)
+		return NULL;
+	nc->cap = size > ARENA_CHUNK / 8 ? size : ARENA_CHUNK;
+	nc->used = size;
+	if (size > ARENA_CHUNK / 8 && a) {
+		nc->next = a->next;
+		a->next = nc;
+	} else {
+		nc->next = a;
+		c->arena = nc;
+	}
+	return nc->data;
+}
+
+static void arena_free(struct pctx *c)
+{
+	struct arena_chunk *a, *next;
+
+	for (a = c->arena; a; a = next) {
+		next = a->next;
+		free(a);
+	}
+	c->arena = NULL;
+}
+
+struct build {
+	size_t cap;  /* of c->nodes */
+	int *pend;   /* the children of the open lists and mappings */
+	size_t n_pend, cap_pend;
+	struct {
+		int id;
+		size_t base; /* its first child in pend */
+	} open[CG_POLICY_MAX_DEPTH + 2];
+	int depth;
+	bool oom;
+};
+
+/* A new node for the event, added to the open list or mapping. */
+static yaml_node_t *tree_add(struct pctx *c, struct build *b,
+			     const yaml_event_t *ev, yaml_node_type_t type)
+{
+	yaml_node_t *n;
+
+	if (c->n_nodes == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 1024;
+
+		n = realloc(c->nodes, cap * sizeof(*n));
+		if (!n)
+			goto oom;
+		c->nodes = n;
+		b->cap = cap;
+	}
+	if (b->depth) {
+		if (b->n_pend == b->cap_pend) {
+			size_t cap = b->cap_pend ? 2 * b->cap_pend : 256;
+			int *p = realloc(b->pend, cap * sizeof(*p));
+
+			if (!p)
+				goto oom;
+			b->pend = p;
+			b->cap_pend = cap;
+		}
+		b->pend[b->n_pend++] = (int)c->n_nodes + 1;
+	}
+	n = &c->nodes[c->n_nodes++];
+	memset(n, 0, sizeof(*n));
+	n->type = type;
+	n->start_mark = ev->start_mark;
+	n->end_mark = ev->end_mark;
+	return n;
+oom:
+	b->oom = true;
+	return NULL;
+}
+
+static void tree_event(struct pctx *c, struct build *b, const yaml_event_t *ev)
+{
+	yaml_node_t *n;
+	size_t cnt;
+	char *v;
+
+	if (b->oom)
+		return;
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		n = tree_add(c, b, ev, YAML_SCALAR_NODE);
+		v = n ? arena_alloc(c, ev->data.scalar.length + 1) : NULL;
+		if (!v) {
+			b->oom = true;
+			return;
+		}
+		memcpy(v, ev->data.scalar.value, ev->data.scalar.length + 1);
+		n->data.scalar.value = (yaml_char_t *)v;
+		n->data.scalar.length = ev->data.scalar.length;
+		n->data.scalar.style = ev->data.scalar.style;
+		return;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		if (b->depth >= CG_POLICY_MAX_DEPTH + 2) {
+			b->oom = true; /* prescan() stops before this */
+			return;
+		}
+		n = tree_add(c, b,
+			     ev, ev->type == YAML_SEQUENCE_START_EVENT
+					 ? YAML_SEQUENCE_NODE
+					 : YAML_MAPPING_NODE);
+		if (!n)
+			return;
+		if (n->type == YAML_SEQUENCE_NODE)
+			n->data.sequence.style = ev->data.sequence_start.style;
+		else
+			n->data.mapping.style = ev->data.mapping_start.style;
+		b->open[b->depth].id = (int)c->n_nodes;
+		b->open[b->depth++].base = b->n_pend;
+		return;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		if (!b->depth)
+			return;
+		b->depth--;
+		n = &c->nodes[b->open[b->depth].id - 1];
+		n->end_mark = ev->end_mark;
+		cnt = b->n_pend - b->open[b->depth].base;
+		if (n->type == YAML_SEQUENCE_NODE) {
+			yaml_node_item_t *it =
+				arena_alloc(c, (cnt ? cnt : 1) * sizeof(*it));
+
+			if (!it) {
+				b->oom = true;
+				return;
+			}
+			memcpy(it, b->pend + b->open[b->depth].base,
+			       cnt * sizeof(*it));
+			n->data.sequence.items.start = it;
+			n->data.sequence.items.top = it + cnt;
+			n->data.sequence.items.end = it + cnt;
+		} else {
+			const int *kv = b->pend + b->open[b->depth].base;
+			yaml_node_pair_t *pr = arena_alloc(
+				c, (cnt / 2 ? cnt / 2 : 1) * sizeof(*pr));
+			size_t i;
+
+			if (!pr) {
+				b->oom = true;
+				return;
+			}
+			for (i = 0; i < cnt / 2; i++)
+				pr[i] = (yaml_node_pair_t){kv[2 * i],
+							   kv[2 * i + 1]};
+			n->data.mapping.pairs.start = pr;
+			n->data.mapping.pairs.top = pr + cnt / 2;
+			n->data.mapping.pairs.end = pr + cnt / 2;
+		}
+		b->n_pend = b->open[b->depth].base;
+		return;
+	default:
+		return;
+	}
+}
+
+/*
+ * The first pass, over libyaml's events. Returns false when the document
+ * must not be walked: a syntax error, an alias (the loader would share
+ * the node, and walking it could cost exponential time), or nesting or a
+ * node count beyond the limits. Builds the first document's tree on the
+ * way (struct build); *anchors says whether any node had an anchor, in
+ * which case the caller loads the document with libyaml instead, whose
+ * composer has its own say about anchors (a repeated one is an error).
+ */
+static bool prescan(struct pctx *c, bool *anchors)
 {
 	yaml_parser_t ps;
 	yaml_event_t ev;
+	struct build b = {0};
 	size_t nodes = 0;
 	int depth = 0, docs = 0;
-	bool ok = true, done = false;
+	bool ok = true, done = false, in_first = false;
 
+	*anchors = false;
 	if (!yaml_parser_initialize(&ps)) {
 		err_at(c, (struct cg_pos){0, 0}, "out of memory reading YAML");
 		return false;
@@ -927,6 +1127,10 @@ static bool prescan(struct pctx *c)
 				err_at(c, mpos(ev.start_mark),
 				       "a second YAML document; a policy file "
 				       "holds one");
+			in_first = docs == 1;
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+			in_first = false;
 			break;
 		case YAML_ALIAS_EVENT:
 			err_at(c, mpos(ev.start_mark),
@@ -938,17 +1142,20 @@ static bool prescan(struct pctx *c)
 		case YAML_SCALAR_EVENT:
 			check_props(c, &ev, ev.data.scalar.anchor,
 				    ev.data.scalar.tag);
+			*anchors |= ev.data.scalar.anchor != NULL;
 			nodes++;
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 			check_props(c, &ev, ev.data.sequence_start.anchor,
 				    ev.data.sequence_start.tag);
+			*anchors |= ev.data.sequence_start.anchor != NULL;
 			nodes++;
 			depth++;
 			break;
 		case YAML_MAPPING_START_EVENT:
 			check_props(c, &ev, ev.data.mapping_start.anchor,
 				    ev.data.mapping_start.tag);
+			*anchors |= ev.data.mapping_start.anchor != NULL;
 			nodes++;
 			depth++;
 			break;
@@ -959,6 +1166,8 @@ static bool prescan(struct pctx *c)
 		default:
 			break;
 		}
+		if (in_first && ok)
+			tree_event(c, &b, &ev);
 		if (depth > CG_POLICY_MAX_DEPTH) {
 			err_at(c, mpos(ev.start_mark),
 			       "the policy nests deeper than %d levels",
@@ -976,6 +1185,11 @@ static bool prescan(struct pctx *c)
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&ps);
+	free(b.pend);
+	if (ok && b.oom && !*anchors) {
+		err_at(c, (struct cg_pos){0, 0}, "out of memory reading YAML");
+		ok = false;
+	}
 	return ok;
 }
 
@@ -1006,6 +1220,7 @@ int cg_policy_parse(const char *path, const char *buf, size_t len,
 	struct pctx c = {0};
 	size_t first, errors;
 	yaml_node_t *root;
+	bool anchors;
 	int ret = 0;
 
 	*out = NULL;
@@ -1038,9 +1253,12 @@ int cg_policy_parse(const char *path, const char *buf, size_t len,
 		       "cannot compute the policy's sha256 (OpenSSL failed)");
 		goto done;
 	}
-	if (!prescan(&c) || !load(&c))
+	if (!prescan(&c, &anchors) || (anchors && !load(&c)))
 		goto done;
-	root = yaml_document_get_root_node(&c.doc);
+	if (c.have_doc)
+		root = yaml_document_get_root_node(&c.doc);
+	else
+		root = c.n_nodes ? &c.nodes[0] : NULL;
 	if (!root || is_null(root))
 		err_at(&c, (struct cg_pos){1, 1},
 		       "the policy is empty; expected a mapping with version, "
@@ -1065,6 +1283,8 @@ done:
 	free(c.zone_flags);
 	if (c.have_doc)
 		yaml_document_delete(&c.doc);
+	free(c.nodes);
+	arena_free(&c);
 	if (d == &local)
 		cg_diags_free(&local);
 	return ret;

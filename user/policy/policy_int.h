@@ -36,8 +36,11 @@ struct pctx {
 	struct cg_diags *d;
 	const char *buf;
 	size_t len;
-	yaml_document_t doc;
+	yaml_document_t doc;	/* libyaml's tree, when the policy has anchors */
 	bool have_doc;
+	yaml_node_t *nodes;	/* else ours, built by prescan(); ids 1.. */
+	size_t n_nodes;
+	struct arena_chunk *arena; /* scalars, items and pairs of `nodes` */
 	struct cg_policy *p;
 	struct flow_aux *aux;	/* p->n_flows entries */
 	uint8_t *zone_flags;	/* p->n_zones entries of ZF_* */
