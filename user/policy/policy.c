@@ -451,22 +451,22 @@ static int kv_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* At most this many pairs: duplicates are looked for pair by pair, and
+ * map_fields() keeps the pairs on its stack. */
+#define SMALL_MAP 16
+
 /*
- * The pairs of a mapping in file order, without those whose key is not a
- * scalar or repeats an earlier key (both reported). Returns the count;
- * *out is malloc'ed (NULL when empty).
+ * The pairs of a mapping in file order into v (room for all of them),
+ * without those whose key is not a scalar or repeats an earlier key (both
+ * reported). Returns the count.
  */
-static size_t map_pairs(struct pctx *c, yaml_node_t *map, struct kv **out)
+static size_t collect_pairs(struct pctx *c, yaml_node_t *map, struct kv *v)
 {
 	yaml_node_pair_t *pr;
-	struct kv *v, *sorted;
-	size_t n = map->data.mapping.pairs.top - map->data.mapping.pairs.start;
+	struct kv *sorted;
 	size_t m = 0, i, k;
+	bool dup = false;
 
-	*out = NULL;
-	v = xcalloc(c, n, sizeof(*v));
-	if (!v)
-		return 0;
 	for (pr = map->data.mapping.pairs.start;
 	     pr < map->data.mapping.pairs.top; pr++) {
 		yaml_node_t *key = node(c, pr->key);
@@ -477,11 +477,17 @@ static size_t map_pairs(struct pctx *c, yaml_node_t *map, struct kv **out)
 		v[m] = (struct kv){key, node(c, pr->value), s, m};
 		m++;
 	}
-	sorted = xcalloc(c, m, sizeof(*sorted));
-	if (!sorted) {
-		free(v);
-		return 0;
+	/* Most mappings are small and have no duplicate: no sorting. */
+	if (m <= SMALL_MAP) {
+		for (i = 1; i < m && !dup; i++)
+			for (k = 0; k < i && !dup; k++)
+				dup = !strcmp(v[i].name, v[k].name);
+		if (!dup)
+			return m;
 	}
+	sorted = xcalloc(c, m, sizeof(*sorted));
+	if (!sorted)
+		return 0;
 	memcpy(sorted, v, m * sizeof(*v));
 	qsort(sorted, m, sizeof(*sorted), kv_cmp);
 	for (i = 1, k = 0; i < m; i++) {
@@ -498,12 +504,30 @@ static size_t map_pairs(struct pctx *c, yaml_node_t *map, struct kv **out)
 	for (i = 0, k = 0; i < m; i++)
 		if (v[i].name)
 			v[k++] = v[i];
-	if (!k) {
+	return k;
+}
+
+/*
+ * The pairs of a mapping in file order, without those whose key is not a
+ * scalar or repeats an earlier key (both reported). Returns the count;
+ * *out is malloc'ed (NULL when empty).
+ */
+static size_t map_pairs(struct pctx *c, yaml_node_t *map, struct kv **out)
+{
+	size_t n = map->data.mapping.pairs.top - map->data.mapping.pairs.start;
+	struct kv *v;
+
+	*out = NULL;
+	v = xcalloc(c, n, sizeof(*v));
+	if (!v)
+		return 0;
+	n = collect_pairs(c, map, v);
+	if (!n) {
 		free(v);
 		v = NULL;
 	}
 	*out = v;
-	return k;
+	return n;
 }
 
 /*
@@ -516,11 +540,17 @@ void map_fields(struct pctx *c, yaml_node_t *map, const char *const *keys,
 		size_t nkeys, const char *where, yaml_node_t **vals,
 		struct cg_pos *kpos)
 {
-	struct kv *v;
+	struct kv small[SMALL_MAP], *v;
 	size_t n, i, j;
 
 	memset(vals, 0, nkeys * sizeof(*vals));
-	n = map_pairs(c, map, &v);
+	n = map->data.mapping.pairs.top - map->data.mapping.pairs.start;
+	if (!n)
+		return;
+	v = n <= SMALL_MAP ? small : xcalloc(c, n, sizeof(*v));
+	if (!v)
+		return;
+	n = collect_pairs(c, map, v);
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < nkeys; j++)
 			if (!strcmp(v[i].name, keys[j]))
@@ -542,7 +572,8 @@ void map_fields(struct pctx *c, yaml_node_t *map, const char *const *keys,
 		       "unknown key '%.40s' %s; expected one of: %s", v[i].name,
 		       where, list);
 	}
-	free(v);
+	if (v != small)
+		free(v);
 }
 
 /* ------------------------------------------------------------------ */

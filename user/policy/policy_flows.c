@@ -237,6 +237,8 @@ static void parse_ports(struct pctx *c, struct cg_flow *f, yaml_node_t *n,
 	free(items);
 
 	/* A port written twice is harmless but a sign of a slip. */
+	if (f->n_ports < 2)
+		return;
 	sorted = xcalloc(c, f->n_ports, sizeof(*sorted));
 	if (!sorted)
 		return;
