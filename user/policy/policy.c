@@ -256,8 +256,18 @@ bool is_null(const yaml_node_t *n)
 	if (!is_plain(n))
 		return false;
 	s = sval(n);
-	return !*s || !strcmp(s, "~") || !strcmp(s, "null") ||
-	       !strcmp(s, "Null") || !strcmp(s, "NULL");
+	switch (*s) {
+	case '\0':
+		return true;
+	case '~':
+		return !s[1];
+	case 'n':
+	case 'N':
+		return !strcmp(s, "null") || !strcmp(s, "Null") ||
+		       !strcmp(s, "NULL");
+	default:
+		return false;
+	}
 }
 
 /* What a node is, for "expected X, got Y" messages. */

@@ -43,7 +43,14 @@ static const char *const proto_names[] = {
 /* "flow 'x'", or "flow #3" when it has no (valid) name. */
 const char *flow_label(const struct cg_flow *f, size_t i, char *buf, size_t len)
 {
-	if (f->name[0])
+	size_t l = f->name[0] ? strlen(f->name) : 0;
+
+	/* Twice per flow: without snprintf when it fits, as it does. */
+	if (l && l + 8 <= len) {
+		memcpy(buf, "flow '", 6);
+		memcpy(buf + 6, f->name, l);
+		memcpy(buf + 6 + l, "'", 2);
+	} else if (f->name[0])
 		snprintf(buf, len, "flow '%s'", f->name);
 	else
 		snprintf(buf, len, "flow #%zu", i + 1);
