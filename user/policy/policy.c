@@ -10,7 +10,7 @@
  *     and anchors, explicit tags, too deep nesting, too many nodes, a
  *     second document. Syntax errors surface here first. On the way it
  *     builds the first document's tree from the events, the same tree of
- *     yaml_node_t that the document API (yaml_parser_load) would give, so
+ *     cg_node_t that the document API (yaml_parser_load) would give, so
  *     that the input is parsed once (a policy with anchors, refused
  *     anyway, is loaded with the document API, whose composer reports
  *     repeated anchors).
@@ -185,7 +185,7 @@ static void diags_sort(struct cg_diags *d, size_t from)
 /* ------------------------------------------------------------------ */
 /* The parser context                                                  */
 
-struct cg_pos npos(const yaml_node_t *n)
+struct cg_pos npos(const cg_node_t *n)
 {
 	return (struct cg_pos){(int)n->start_mark.line + 1,
 			       (int)n->start_mark.column + 1};
@@ -230,26 +230,24 @@ void *xcalloc(struct pctx *c, size_t n, size_t size)
 	return p;
 }
 
-static yaml_node_t *node(struct pctx *c, int id)
+static cg_node_t *node(struct pctx *c, int id)
 {
-	if (c->have_doc)
-		return yaml_document_get_node(&c->doc, id);
 	return id > 0 && (size_t)id <= c->n_nodes ? &c->nodes[id - 1] : NULL;
 }
 
-const char *sval(const yaml_node_t *n)
+const char *sval(const cg_node_t *n)
 {
 	return (const char *)n->data.scalar.value;
 }
 
-bool is_plain(const yaml_node_t *n)
+bool is_plain(const cg_node_t *n)
 {
 	return n->type == YAML_SCALAR_NODE &&
 	       n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
 /* A plain empty scalar, `~` or `null`: YAML's null. */
-bool is_null(const yaml_node_t *n)
+bool is_null(const cg_node_t *n)
 {
 	const char *s;
 
@@ -271,7 +269,7 @@ bool is_null(const yaml_node_t *n)
 }
 
 /* What a node is, for "expected X, got Y" messages. */
-const char *describe(const yaml_node_t *n, char *buf, size_t len)
+const char *describe(const cg_node_t *n, char *buf, size_t len)
 {
 	size_t l;
 
@@ -293,7 +291,7 @@ const char *describe(const yaml_node_t *n, char *buf, size_t len)
 	}
 }
 
-void expected(struct pctx *c, const yaml_node_t *n, const char *what)
+void expected(struct pctx *c, const cg_node_t *n, const char *what)
 {
 	char b[64];
 
@@ -303,7 +301,7 @@ void expected(struct pctx *c, const yaml_node_t *n, const char *what)
 
 /* The text of a scalar, or NULL (reported) when n is not a scalar or
  * holds a NUL character. */
-const char *scalar(struct pctx *c, const yaml_node_t *n, const char *what)
+const char *scalar(struct pctx *c, const cg_node_t *n, const char *what)
 {
 	if (n->type != YAML_SCALAR_NODE) {
 		expected(c, n, what);
@@ -358,7 +356,7 @@ int parse_uint(const char *s, bool hex, unsigned long max, unsigned long *out)
  * An integer value lo..hi written as a plain YAML integer. `what` names
  * the value ("vlan id"). Returns true and sets *out, or reports.
  */
-bool get_int(struct pctx *c, const yaml_node_t *n, const char *what,
+bool get_int(struct pctx *c, const cg_node_t *n, const char *what,
 	     unsigned long lo, unsigned long hi, bool hex, unsigned long *out)
 {
 	char w[96];
@@ -392,7 +390,7 @@ bool get_int(struct pctx *c, const yaml_node_t *n, const char *what,
 	return true;
 }
 
-bool get_bool(struct pctx *c, const yaml_node_t *n, const char *what, bool *out)
+bool get_bool(struct pctx *c, const cg_node_t *n, const char *what, bool *out)
 {
 	const char *s = is_plain(n) ? sval(n) : NULL;
 
@@ -415,10 +413,10 @@ bool get_bool(struct pctx *c, const yaml_node_t *n, const char *what, bool *out)
  * is an empty list. A mapping is reported (returns -1). *items is
  * malloc'ed, or NULL when there are none.
  */
-long list_items(struct pctx *c, yaml_node_t *n, const char *what,
-		yaml_node_t ***items)
+long list_items(struct pctx *c, cg_node_t *n, const char *what,
+		cg_node_t ***items)
 {
-	yaml_node_t **v;
+	cg_node_t **v;
 	yaml_node_item_t *it;
 	long i = 0;
 
@@ -470,7 +468,7 @@ static int kv_cmp(const void *a, const void *b)
  * without those whose key is not a scalar or repeats an earlier key (both
  * reported). Returns the count.
  */
-static size_t collect_pairs(struct pctx *c, yaml_node_t *map, struct kv *v)
+static size_t collect_pairs(struct pctx *c, cg_node_t *map, struct kv *v)
 {
 	yaml_node_pair_t *pr;
 	struct kv *sorted;
@@ -479,7 +477,7 @@ static size_t collect_pairs(struct pctx *c, yaml_node_t *map, struct kv *v)
 
 	for (pr = map->data.mapping.pairs.start;
 	     pr < map->data.mapping.pairs.top; pr++) {
-		yaml_node_t *key = node(c, pr->key);
+		cg_node_t *key = node(c, pr->key);
 		const char *s = scalar(c, key, "a key name");
 
 		if (!s)
@@ -522,7 +520,7 @@ static size_t collect_pairs(struct pctx *c, yaml_node_t *map, struct kv *v)
  * scalar or repeats an earlier key (both reported). Returns the count;
  * *out is malloc'ed (NULL when empty).
  */
-static size_t map_pairs(struct pctx *c, yaml_node_t *map, struct kv **out)
+static size_t map_pairs(struct pctx *c, cg_node_t *map, struct kv **out)
 {
 	size_t n = map->data.mapping.pairs.top - map->data.mapping.pairs.start;
 	struct kv *v;
@@ -546,8 +544,8 @@ static size_t map_pairs(struct pctx *c, yaml_node_t *map, struct kv **out)
  * reported with the list of known ones; `where` is "in flow", "at the top
  * level", ...
  */
-void map_fields(struct pctx *c, yaml_node_t *map, const char *const *keys,
-		size_t nkeys, const char *where, yaml_node_t **vals,
+void map_fields(struct pctx *c, cg_node_t *map, const char *const *keys,
+		size_t nkeys, const char *where, cg_node_t **vals,
 		struct cg_pos *kpos)
 {
 	struct kv small[SMALL_MAP], *v;
@@ -643,7 +641,7 @@ static const char *const limit_keys[L_N] = {"connections",
 #define CG_EVENT_SOURCES_MIN 256
 
 /* `limits:`: each key an integer within a sane range. */
-static void parse_limits(struct pctx *c, yaml_node_t *n)
+static void parse_limits(struct pctx *c, cg_node_t *n)
 {
 	static const unsigned long lo[L_N] = {1024, 1, 1, 1, 1, 1024, 0, 64,
 					      1,    0, 1, 1, 1, 0,    0};
@@ -668,7 +666,7 @@ static void parse_limits(struct pctx *c, yaml_node_t *n)
 		&c->p->limits.event_sources,
 		&c->p->limits.record_interval,
 	};
-	yaml_node_t *v[L_N];
+	cg_node_t *v[L_N];
 	struct cg_pos kp[L_N];
 	unsigned long val;
 	size_t i;
@@ -695,7 +693,7 @@ static void parse_limits(struct pctx *c, yaml_node_t *n)
 	}
 }
 
-static void parse_name(struct pctx *c, yaml_node_t *n)
+static void parse_name(struct pctx *c, cg_node_t *n)
 {
 	const char *s = scalar(c, n, "a policy name");
 	size_t len, i;
@@ -731,7 +729,7 @@ static void parse_name(struct pctx *c, yaml_node_t *n)
 	memcpy(c->p->name, s, len + 1);
 }
 
-static void parse_flows(struct pctx *c, yaml_node_t *n)
+static void parse_flows(struct pctx *c, cg_node_t *n)
 {
 	struct cg_policy *p = c->p;
 	struct flow_pos *fps;
@@ -761,10 +759,10 @@ static void parse_flows(struct pctx *c, yaml_node_t *n)
 	free(fps);
 }
 
-static void parse_top(struct pctx *c, yaml_node_t *root)
+static void parse_top(struct pctx *c, cg_node_t *root)
 {
 	struct cg_policy *p = c->p;
-	yaml_node_t *v[T_N];
+	cg_node_t *v[T_N];
 	struct cg_pos kp[T_N];
 	struct kv *zones = NULL, *hosts = NULL;
 	size_t nz = 0, nh = 0, i;
@@ -1006,10 +1004,10 @@ struct build {
 };
 
 /* A new node for the event, added to the open list or mapping. */
-static yaml_node_t *tree_add(struct pctx *c, struct build *b,
+static cg_node_t *tree_add(struct pctx *c, struct build *b,
 			     const yaml_event_t *ev, yaml_node_type_t type)
 {
-	yaml_node_t *n;
+	cg_node_t *n;
 
 	if (c->n_nodes == b->cap) {
 		size_t cap = b->cap ? 2 * b->cap : 1024;
@@ -1035,8 +1033,8 @@ static yaml_node_t *tree_add(struct pctx *c, struct build *b,
 	n = &c->nodes[c->n_nodes++];
 	memset(n, 0, sizeof(*n));
 	n->type = type;
-	n->start_mark = ev->start_mark;
-	n->end_mark = ev->end_mark;
+	n->start_mark.line = (uint32_t)ev->start_mark.line;
+	n->start_mark.column = (uint32_t)ev->start_mark.column;
 	return n;
 oom:
 	b->oom = true;
@@ -1045,7 +1043,7 @@ oom:
 
 static void tree_event(struct pctx *c, struct build *b, const yaml_event_t *ev)
 {
-	yaml_node_t *n;
+	cg_node_t *n;
 	size_t cnt;
 	char *v;
 
@@ -1061,7 +1059,7 @@ static void tree_event(struct pctx *c, struct build *b, const yaml_event_t *ev)
 		}
 		memcpy(v, ev->data.scalar.value, ev->data.scalar.length + 1);
 		n->data.scalar.value = (yaml_char_t *)v;
-		n->data.scalar.length = ev->data.scalar.length;
+		n->data.scalar.length = (uint32_t)ev->data.scalar.length;
 		n->data.scalar.style = ev->data.scalar.style;
 		return;
 	case YAML_SEQUENCE_START_EVENT:
@@ -1076,10 +1074,6 @@ static void tree_event(struct pctx *c, struct build *b, const yaml_event_t *ev)
 					 : YAML_MAPPING_NODE);
 		if (!n)
 			return;
-		if (n->type == YAML_SEQUENCE_NODE)
-			n->data.sequence.style = ev->data.sequence_start.style;
-		else
-			n->data.mapping.style = ev->data.mapping_start.style;
 		b->open[b->depth].id = (int)c->n_nodes;
 		b->open[b->depth++].base = b->n_pend;
 		return;
@@ -1089,7 +1083,6 @@ static void tree_event(struct pctx *c, struct build *b, const yaml_event_t *ev)
 			return;
 		b->depth--;
 		n = &c->nodes[b->open[b->depth].id - 1];
-		n->end_mark = ev->end_mark;
 		cnt = b->n_pend - b->open[b->depth].base;
 		if (n->type == YAML_SEQUENCE_NODE) {
 			yaml_node_item_t *it =
@@ -1103,7 +1096,6 @@ static void tree_event(struct pctx *c, struct build *b, const yaml_event_t *ev)
 			       cnt * sizeof(*it));
 			n->data.sequence.items.start = it;
 			n->data.sequence.items.top = it + cnt;
-			n->data.sequence.items.end = it + cnt;
 		} else {
 			const int *kv = b->pend + b->open[b->depth].base;
 			yaml_node_pair_t *pr = arena_alloc(
@@ -1119,7 +1111,6 @@ static void tree_event(struct pctx *c, struct build *b, const yaml_event_t *ev)
 							   kv[2 * i + 1]};
 			n->data.mapping.pairs.start = pr;
 			n->data.mapping.pairs.top = pr + cnt / 2;
-			n->data.mapping.pairs.end = pr + cnt / 2;
 		}
 		b->n_pend = b->open[b->depth].base;
 		return;
@@ -1234,6 +1225,43 @@ static bool prescan(struct pctx *c, bool *anchors)
 	return ok;
 }
 
+/* Our tree of libyaml's document; its strings, items and pairs stay in
+ * the document. */
+static bool doc_tree(struct pctx *c)
+{
+	size_t n = c->doc.nodes.top - c->doc.nodes.start, i;
+
+	free(c->nodes);
+	c->n_nodes = 0;
+	c->nodes = n ? calloc(n, sizeof(*c->nodes)) : NULL;
+	if (n && !c->nodes) {
+		err_at(c, (struct cg_pos){0, 0}, "out of memory reading YAML");
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		const yaml_node_t *y = &c->doc.nodes.start[i];
+		cg_node_t *t = &c->nodes[i];
+
+		t->type = y->type;
+		t->start_mark.line = (uint32_t)y->start_mark.line;
+		t->start_mark.column = (uint32_t)y->start_mark.column;
+		if (y->type == YAML_SCALAR_NODE) {
+			t->data.scalar.value = y->data.scalar.value;
+			t->data.scalar.length = (uint32_t)y->data.scalar.length;
+			t->data.scalar.style = y->data.scalar.style;
+		} else if (y->type == YAML_SEQUENCE_NODE) {
+			t->data.sequence.items.start =
+				y->data.sequence.items.start;
+			t->data.sequence.items.top = y->data.sequence.items.top;
+		} else if (y->type == YAML_MAPPING_NODE) {
+			t->data.mapping.pairs.start = y->data.mapping.pairs.start;
+			t->data.mapping.pairs.top = y->data.mapping.pairs.top;
+		}
+	}
+	c->n_nodes = n;
+	return true;
+}
+
 static bool load(struct pctx *c)
 {
 	yaml_parser_t ps;
@@ -1251,7 +1279,7 @@ static bool load(struct pctx *c)
 	else
 		yaml_error(c, &ps);
 	yaml_parser_delete(&ps);
-	return ok;
+	return ok && doc_tree(c);
 }
 
 int cg_policy_parse(const char *path, const char *buf, size_t len,
@@ -1260,7 +1288,7 @@ int cg_policy_parse(const char *path, const char *buf, size_t len,
 	struct cg_diags local = {0};
 	struct pctx c = {0};
 	size_t first, errors;
-	yaml_node_t *root;
+	cg_node_t *root;
 	bool anchors;
 	int ret = 0;
 
@@ -1296,10 +1324,7 @@ int cg_policy_parse(const char *path, const char *buf, size_t len,
 	}
 	if (!prescan(&c, &anchors) || (anchors && !load(&c)))
 		goto done;
-	if (c.have_doc)
-		root = yaml_document_get_root_node(&c.doc);
-	else
-		root = c.n_nodes ? &c.nodes[0] : NULL;
+	root = c.n_nodes ? &c.nodes[0] : NULL;
 	if (!root || is_null(root))
 		err_at(&c, (struct cg_pos){1, 1},
 		       "the policy is empty; expected a mapping with version, "

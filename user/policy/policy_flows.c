@@ -61,10 +61,10 @@ const char *flow_label(const struct cg_flow *f, size_t i, char *buf, size_t len)
  * `from` or `to`: a zone name, a host name or a CIDR, or a list of them.
  * Returns false when any item is bad (reported).
  */
-static bool parse_refs(struct pctx *c, yaml_node_t *n, const char *side,
+static bool parse_refs(struct pctx *c, cg_node_t *n, const char *side,
 		       const char *label, struct cg_ref **out, size_t *nout)
 {
-	yaml_node_t **items;
+	cg_node_t **items;
 	struct cg_ref *refs;
 	bool ok = true;
 	long cnt, i;
@@ -134,7 +134,7 @@ static bool parse_refs(struct pctx *c, yaml_node_t *n, const char *side,
 }
 
 /* One item of `ports`: N, or "LO-HI". */
-static bool parse_port(struct pctx *c, yaml_node_t *n, struct cg_port_range *r)
+static bool parse_port(struct pctx *c, cg_node_t *n, struct cg_port_range *r)
 {
 	const char *s = NULL, *dash;
 	unsigned long lo, hi;
@@ -221,11 +221,11 @@ static int range_cmp(const void *a, const void *b)
 	return pos_cmp(x->pos, y->pos);
 }
 
-static void parse_ports(struct pctx *c, struct cg_flow *f, yaml_node_t *n,
+static void parse_ports(struct pctx *c, struct cg_flow *f, cg_node_t *n,
 			const char *label)
 {
 	struct cg_port_range *sorted;
-	yaml_node_t **items;
+	cg_node_t **items;
 	long cnt, i;
 
 	cnt = list_items(c, n, "a list of ports", &items);
@@ -275,10 +275,10 @@ static void parse_ports(struct pctx *c, struct cg_flow *f, yaml_node_t *n,
 	"class names (read, write, diagnostics, program, other) or function "  \
 	"codes 0..255"
 
-static void parse_allow_functions(struct pctx *c, yaml_node_t *n,
+static void parse_allow_functions(struct pctx *c, cg_node_t *n,
 				  struct cg_ics_allow *a)
 {
-	yaml_node_t **items, *first_code[256] = {0},
+	cg_node_t **items, *first_code[256] = {0},
 			     *first_class[CG_MB_CLASSES] = {0};
 	unsigned long v;
 	long cnt, i;
@@ -353,10 +353,10 @@ static void parse_allow_functions(struct pctx *c, yaml_node_t *n,
 	cg_allow_finish(a);
 }
 
-static void parse_allow_units(struct pctx *c, yaml_node_t *n,
+static void parse_allow_units(struct pctx *c, cg_node_t *n,
 			      struct cg_ics_allow *a)
 {
-	yaml_node_t **items, *first[256] = {0};
+	cg_node_t **items, *first[256] = {0};
 	unsigned long v;
 	long cnt, i;
 
@@ -386,7 +386,7 @@ static void parse_allow_units(struct pctx *c, yaml_node_t *n,
 }
 
 /* One address or "LO-HI" range, 0..65535. */
-static bool parse_address(struct pctx *c, yaml_node_t *n,
+static bool parse_address(struct pctx *c, cg_node_t *n,
 			  struct cg_addr_range *r)
 {
 	const char *s = NULL, *dash;
@@ -455,10 +455,10 @@ static bool parse_address(struct pctx *c, yaml_node_t *n,
 	return true;
 }
 
-static void parse_allow_addresses(struct pctx *c, yaml_node_t *n,
+static void parse_allow_addresses(struct pctx *c, cg_node_t *n,
 				  struct cg_ics_allow *a)
 {
-	yaml_node_t **items;
+	cg_node_t **items;
 	long cnt, i;
 
 	cnt = list_items(c, n, "a list of addresses or address ranges", &items);
@@ -488,11 +488,11 @@ static void parse_allow_addresses(struct pctx *c, yaml_node_t *n,
 	free(items);
 }
 
-static void parse_allow_rule(struct pctx *c, yaml_node_t *n,
+static void parse_allow_rule(struct pctx *c, cg_node_t *n,
 			     struct cg_ics_allow *a)
 {
 	static const char *const keys[] = {"functions", "units", "addresses"};
-	yaml_node_t *v[3];
+	cg_node_t *v[3];
 	struct cg_pos kp[3];
 
 	a->pos = npos(n);
@@ -518,11 +518,11 @@ static void parse_allow_rule(struct pctx *c, yaml_node_t *n,
 }
 
 /* `modbus: {allow: [RULE, ...]}`, at most CG_ALLOW_RULES rules. */
-static void parse_modbus_allow(struct pctx *c, yaml_node_t *n,
+static void parse_modbus_allow(struct pctx *c, cg_node_t *n,
 			       struct cg_ics *ics)
 {
 	static const char *const keys[] = {"allow"};
-	yaml_node_t *v[1], **items;
+	cg_node_t *v[1], **items;
 	struct cg_pos kp[1];
 	long cnt, i;
 
@@ -560,10 +560,10 @@ static void parse_modbus_allow(struct pctx *c, yaml_node_t *n,
 }
 
 /* `modbus:` or `s7comm:`: any, read-only, or a list of function codes. */
-static void parse_ics(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
+static void parse_ics(struct pctx *c, cg_node_t *n, struct cg_pos kpos,
 		      const char *proto, struct cg_ics *ics)
 {
-	yaml_node_t **items, *first[256] = {0};
+	cg_node_t **items, *first[256] = {0};
 	unsigned long v;
 	long cnt, i;
 
@@ -632,10 +632,10 @@ static void parse_ics(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 	"connection, other"
 
 /* An enip rule's `services`: codes (bits of named), classes (bits). */
-static void parse_enip_services(struct pctx *c, yaml_node_t *n,
+static void parse_enip_services(struct pctx *c, cg_node_t *n,
 				struct cg_ics_allow *a)
 {
-	yaml_node_t **items, *first_code[256] = {0},
+	cg_node_t **items, *first_code[256] = {0},
 			     *first_class[CG_CIP_CLASSES] = {0};
 	unsigned long v;
 	long cnt, i;
@@ -701,10 +701,10 @@ static void parse_enip_services(struct pctx *c, yaml_node_t *n,
 }
 
 /* An enip rule's `classes`: object class ids, kept as ranges lo == hi. */
-static void parse_enip_classes(struct pctx *c, yaml_node_t *n,
+static void parse_enip_classes(struct pctx *c, cg_node_t *n,
 			       struct cg_ics_allow *a)
 {
-	yaml_node_t **items;
+	cg_node_t **items;
 	unsigned long v;
 	long cnt, i;
 
@@ -739,11 +739,11 @@ static void parse_enip_classes(struct pctx *c, yaml_node_t *n,
 	free(items);
 }
 
-static void parse_enip_rule(struct pctx *c, yaml_node_t *n,
+static void parse_enip_rule(struct pctx *c, cg_node_t *n,
 			    struct cg_ics_allow *a)
 {
 	static const char *const keys[] = {"services", "classes"};
-	yaml_node_t *v[2];
+	cg_node_t *v[2];
 	struct cg_pos kp[2];
 
 	a->pos = npos(n);
@@ -767,10 +767,10 @@ static void parse_enip_rule(struct pctx *c, yaml_node_t *n,
 }
 
 /* `enip: {allow: [RULE, ...]}`, at most CG_ALLOW_RULES rules. */
-static void parse_enip_allow(struct pctx *c, yaml_node_t *n, struct cg_ics *ics)
+static void parse_enip_allow(struct pctx *c, cg_node_t *n, struct cg_ics *ics)
 {
 	static const char *const keys[] = {"allow"};
-	yaml_node_t *v[1], **items;
+	cg_node_t *v[1], **items;
 	struct cg_pos kp[1];
 	long cnt, i;
 
@@ -812,7 +812,7 @@ static void parse_enip_allow(struct pctx *c, yaml_node_t *n, struct cg_ics *ics)
  * `enip:`: any, read-only, or `allow:` rules. EtherNet/IP has no list of
  * codes: a CIP service means different things on different objects.
  */
-static void parse_enip(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
+static void parse_enip(struct pctx *c, cg_node_t *n, struct cg_pos kpos,
 		       struct cg_ics *ics)
 {
 	const char *s = n->type == YAML_SCALAR_NODE ? sval(n) : NULL;
@@ -850,11 +850,11 @@ static void parse_enip(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
  * `valid: {from: TIME, until: TIME}`, at least one of the two; until after
  * from. Times are RFC 3339 with an offset (cg_time_parse).
  */
-static void parse_valid(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
+static void parse_valid(struct pctx *c, cg_node_t *n, struct cg_pos kpos,
 			const char *label, struct cg_window *w)
 {
 	static const char *const keys[] = {"from", "until"};
-	yaml_node_t *v[2];
+	cg_node_t *v[2];
 	struct cg_pos kp[2];
 	bool ok = true;
 	int i;
@@ -927,11 +927,11 @@ static void parse_valid(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 	w->timed = ok;
 }
 
-void parse_flow(struct pctx *c, size_t idx, yaml_node_t *n, struct flow_pos *fp)
+void parse_flow(struct pctx *c, size_t idx, cg_node_t *n, struct flow_pos *fp)
 {
 	struct cg_flow *f = &c->p->flows[idx];
 	struct flow_aux *aux = &c->aux[idx];
-	yaml_node_t *v[F_N];
+	cg_node_t *v[F_N];
 	struct cg_pos kp[F_N];
 	char label[CG_NAME_MAX + 16];
 	const char *s;
