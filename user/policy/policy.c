@@ -410,14 +410,16 @@ bool get_bool(struct pctx *c, const cg_node_t *n, const char *what, bool *out)
 
 /*
  * The items of a list. A single scalar stands for a list of one item; null
- * is an empty list. A mapping is reported (returns -1). *items is
- * malloc'ed, or NULL when there are none.
+ * is an empty list. A mapping is reported (returns -1). *items is buf when
+ * the items fit its nbuf entries, else malloc'ed, or NULL when there are
+ * none.
  */
-long list_items(struct pctx *c, cg_node_t *n, const char *what,
-		cg_node_t ***items)
+long list_items_buf(struct pctx *c, cg_node_t *n, const char *what,
+		    cg_node_t **buf, size_t nbuf, cg_node_t ***items)
 {
 	cg_node_t **v;
 	yaml_node_item_t *it;
+	size_t cnt;
 	long i = 0;
 
 	*items = NULL;
@@ -428,7 +430,7 @@ long list_items(struct pctx *c, cg_node_t *n, const char *what,
 	if (n->type == YAML_SCALAR_NODE) {
 		if (is_null(n))
 			return 0;
-		v = xcalloc(c, 1, sizeof(*v));
+		v = nbuf ? buf : xcalloc(c, 1, sizeof(*v));
 		if (!v)
 			return -1;
 		v[0] = n;
@@ -437,9 +439,8 @@ long list_items(struct pctx *c, cg_node_t *n, const char *what,
 	}
 	if (n->data.sequence.items.top == n->data.sequence.items.start)
 		return 0;
-	v = xcalloc(c,
-		    n->data.sequence.items.top - n->data.sequence.items.start,
-		    sizeof(*v));
+	cnt = n->data.sequence.items.top - n->data.sequence.items.start;
+	v = cnt <= nbuf ? buf : xcalloc(c, cnt, sizeof(*v));
 	if (!v)
 		return -1;
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
@@ -447,6 +448,13 @@ long list_items(struct pctx *c, cg_node_t *n, const char *what,
 		v[i++] = node(c, *it);
 	*items = v;
 	return i;
+}
+
+/* list_items_buf() without a buffer: *items is malloc'ed or NULL. */
+long list_items(struct pctx *c, cg_node_t *n, const char *what,
+		cg_node_t ***items)
+{
+	return list_items_buf(c, n, what, NULL, 0, items);
 }
 
 static int kv_cmp(const void *a, const void *b)

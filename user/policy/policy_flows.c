@@ -64,13 +64,13 @@ const char *flow_label(const struct cg_flow *f, size_t i, char *buf, size_t len)
 static bool parse_refs(struct pctx *c, cg_node_t *n, const char *side,
 		       const char *label, struct cg_ref **out, size_t *nout)
 {
-	cg_node_t **items;
+	cg_node_t **items, *buf[8];
 	struct cg_ref *refs;
 	bool ok = true;
 	long cnt, i;
 
-	cnt = list_items(c, n, "a zone, host or CIDR, or a list of them",
-			 &items);
+	cnt = list_items_buf(c, n, "a zone, host or CIDR, or a list of them",
+			     buf, 8, &items);
 	if (cnt < 0)
 		return false;
 	if (cnt == 0) {
@@ -128,7 +128,8 @@ static bool parse_refs(struct pctx *c, cg_node_t *n, const char *side,
 		}
 		(*nout)++;
 	}
-	free(items);
+	if (items != buf)
+		free(items);
 	*out = refs;
 	return ok && refs;
 }
@@ -225,10 +226,10 @@ static void parse_ports(struct pctx *c, struct cg_flow *f, cg_node_t *n,
 			const char *label)
 {
 	struct cg_port_range *sorted;
-	cg_node_t **items;
+	cg_node_t **items, *buf[8];
 	long cnt, i;
 
-	cnt = list_items(c, n, "a list of ports", &items);
+	cnt = list_items_buf(c, n, "a list of ports", buf, 8, &items);
 	if (cnt < 0)
 		return;
 	if (cnt == 0) {
@@ -241,7 +242,8 @@ static void parse_ports(struct pctx *c, struct cg_flow *f, cg_node_t *n,
 	for (i = 0; i < cnt && f->ports; i++)
 		if (parse_port(c, items[i], &f->ports[f->n_ports]))
 			f->n_ports++;
-	free(items);
+	if (items != buf)
+		free(items);
 
 	/* A port written twice is harmless but a sign of a slip. */
 	if (f->n_ports < 2)

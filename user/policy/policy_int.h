@@ -127,6 +127,8 @@ bool get_bool(struct pctx *c, const cg_node_t *n, const char *what,
 	      bool *out);
 long list_items(struct pctx *c, cg_node_t *n, const char *what,
 		cg_node_t ***items);
+long list_items_buf(struct pctx *c, cg_node_t *n, const char *what,
+		    cg_node_t **buf, size_t nbuf, cg_node_t ***items);
 void map_fields(struct pctx *c, cg_node_t *map, const char *const *keys,
 		size_t nkeys, const char *where, cg_node_t **vals,
 		struct cg_pos *kpos);
