@@ -1100,12 +1100,14 @@ static void tree_event(struct pctx *c, struct build *b, const yaml_event_t *ev)
 				b->oom = true;
 				return;
 			}
-			memcpy(it, b->pend + b->open[b->depth].base,
-			       cnt * sizeof(*it));
+			if (cnt)
+				memcpy(it, b->pend + b->open[b->depth].base,
+				       cnt * sizeof(*it));
 			n->data.sequence.items.start = it;
 			n->data.sequence.items.top = it + cnt;
 		} else {
-			const int *kv = b->pend + b->open[b->depth].base;
+			const int *kv = b->pend ? b->pend + b->open[b->depth].base
+						: NULL;
 			yaml_node_pair_t *pr = arena_alloc(
 				c, (cnt / 2 ? cnt / 2 : 1) * sizeof(*pr));
 			size_t i;
