@@ -973,7 +973,8 @@ static void *arena_alloc(struct pctx *c, size_t size)
 		return p;
 	}
 	/* A large block gets a chunk of its own, behind the current one. */
-	nc = malloc(sizeof(*nc) + (size > ARENA_CHUNK / 8 ? size : ARENA_CHUNK));
+	nc = malloc(sizeof(*nc) +
+		    (size > ARENA_CHUNK / 8 ? size : ARENA_CHUNK));
 	if (!nc)
 		return NULL;
 	nc->cap = size > ARENA_CHUNK / 8 ? size : ARENA_CHUNK;
@@ -1000,8 +1001,8 @@ static void arena_free(struct pctx *c)
 }
 
 struct build {
-	size_t cap;  /* of c->nodes */
-	int *pend;   /* the children of the open lists and mappings */
+	size_t cap; /* of c->nodes */
+	int *pend;  /* the children of the open lists and mappings */
 	size_t n_pend, cap_pend;
 	struct {
 		int id;
@@ -1013,7 +1014,7 @@ struct build {
 
 /* A new node for the event, added to the open list or mapping. */
 static cg_node_t *tree_add(struct pctx *c, struct build *b,
-			     const yaml_event_t *ev, yaml_node_type_t type)
+			   const yaml_event_t *ev, yaml_node_type_t type)
 {
 	cg_node_t *n;
 
@@ -1076,10 +1077,10 @@ static void tree_event(struct pctx *c, struct build *b, const yaml_event_t *ev)
 			b->oom = true; /* prescan() stops before this */
 			return;
 		}
-		n = tree_add(c, b,
-			     ev, ev->type == YAML_SEQUENCE_START_EVENT
-					 ? YAML_SEQUENCE_NODE
-					 : YAML_MAPPING_NODE);
+		n = tree_add(c, b, ev,
+			     ev->type == YAML_SEQUENCE_START_EVENT
+				     ? YAML_SEQUENCE_NODE
+				     : YAML_MAPPING_NODE);
 		if (!n)
 			return;
 		b->open[b->depth].id = (int)c->n_nodes;
@@ -1106,8 +1107,9 @@ static void tree_event(struct pctx *c, struct build *b, const yaml_event_t *ev)
 			n->data.sequence.items.start = it;
 			n->data.sequence.items.top = it + cnt;
 		} else {
-			const int *kv = b->pend ? b->pend + b->open[b->depth].base
-						: NULL;
+			const int *kv =
+				b->pend ? b->pend + b->open[b->depth].base
+					: NULL;
 			yaml_node_pair_t *pr = arena_alloc(
 				c, (cnt / 2 ? cnt / 2 : 1) * sizeof(*pr));
 			size_t i;
@@ -1264,7 +1266,8 @@ static bool doc_tree(struct pctx *c)
 				y->data.sequence.items.start;
 			t->data.sequence.items.top = y->data.sequence.items.top;
 		} else if (y->type == YAML_MAPPING_NODE) {
-			t->data.mapping.pairs.start = y->data.mapping.pairs.start;
+			t->data.mapping.pairs.start =
+				y->data.mapping.pairs.start;
 			t->data.mapping.pairs.top = y->data.mapping.pairs.top;
 		}
 	}

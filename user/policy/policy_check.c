@@ -202,9 +202,8 @@ void check_flows(struct pctx *c, const struct flow_pos *fps)
 	size_t i, k, n = 0;
 
 	/* Flow names are unique: they name counters and log lines. */
-	names = flow_names_unique(p)
-			? NULL
-			: xcalloc(c, p->n_flows, sizeof(*names));
+	names = flow_names_unique(p) ? NULL
+				     : xcalloc(c, p->n_flows, sizeof(*names));
 	for (i = 0; i < p->n_flows && names; i++)
 		if (p->flows[i].name[0])
 			names[n++] = (struct name_pos){p->flows[i].name,

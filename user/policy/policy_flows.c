@@ -281,7 +281,7 @@ static void parse_allow_functions(struct pctx *c, cg_node_t *n,
 				  struct cg_ics_allow *a)
 {
 	cg_node_t **items, *first_code[256] = {0},
-			     *first_class[CG_MB_CLASSES] = {0};
+			   *first_class[CG_MB_CLASSES] = {0};
 	unsigned long v;
 	long cnt, i;
 	unsigned int k;
@@ -388,8 +388,7 @@ static void parse_allow_units(struct pctx *c, cg_node_t *n,
 }
 
 /* One address or "LO-HI" range, 0..65535. */
-static bool parse_address(struct pctx *c, cg_node_t *n,
-			  struct cg_addr_range *r)
+static bool parse_address(struct pctx *c, cg_node_t *n, struct cg_addr_range *r)
 {
 	const char *s = NULL, *dash;
 	unsigned long lo, hi;
@@ -520,8 +519,7 @@ static void parse_allow_rule(struct pctx *c, cg_node_t *n,
 }
 
 /* `modbus: {allow: [RULE, ...]}`, at most CG_ALLOW_RULES rules. */
-static void parse_modbus_allow(struct pctx *c, cg_node_t *n,
-			       struct cg_ics *ics)
+static void parse_modbus_allow(struct pctx *c, cg_node_t *n, struct cg_ics *ics)
 {
 	static const char *const keys[] = {"allow"};
 	cg_node_t *v[1], **items;
@@ -638,7 +636,7 @@ static void parse_enip_services(struct pctx *c, cg_node_t *n,
 				struct cg_ics_allow *a)
 {
 	cg_node_t **items, *first_code[256] = {0},
-			     *first_class[CG_CIP_CLASSES] = {0};
+			   *first_class[CG_CIP_CLASSES] = {0};
 	unsigned long v;
 	long cnt, i;
 	unsigned int k;

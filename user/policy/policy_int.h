@@ -66,9 +66,9 @@ struct pctx {
 	struct cg_diags *d;
 	const char *buf;
 	size_t len;
-	yaml_document_t doc;	/* libyaml's tree, when the policy has anchors */
+	yaml_document_t doc; /* libyaml's tree, when the policy has anchors */
 	bool have_doc;
-	cg_node_t *nodes;	/* the tree walked, node ids 1..n_nodes */
+	cg_node_t *nodes; /* the tree walked, node ids 1..n_nodes */
 	size_t n_nodes;
 	struct arena_chunk *arena; /* scalars, items and pairs of `nodes` */
 	struct cg_policy *p;
@@ -123,8 +123,7 @@ const char *scalar(struct pctx *c, const cg_node_t *n, const char *what);
 int parse_uint(const char *s, bool hex, unsigned long max, unsigned long *out);
 bool get_int(struct pctx *c, const cg_node_t *n, const char *what,
 	     unsigned long lo, unsigned long hi, bool hex, unsigned long *out);
-bool get_bool(struct pctx *c, const cg_node_t *n, const char *what,
-	      bool *out);
+bool get_bool(struct pctx *c, const cg_node_t *n, const char *what, bool *out);
 long list_items(struct pctx *c, cg_node_t *n, const char *what,
 		cg_node_t ***items);
 long list_items_buf(struct pctx *c, cg_node_t *n, const char *what,
@@ -150,8 +149,7 @@ const char *suggest(struct pctx *c, const char *s);
 /* Flows (policy_flows.c). */
 const char *flow_label(const struct cg_flow *f, size_t i, char *buf,
 		       size_t len);
-void parse_flow(struct pctx *c, size_t idx, cg_node_t *n,
-		struct flow_pos *fp);
+void parse_flow(struct pctx *c, size_t idx, cg_node_t *n, struct flow_pos *fp);
 
 /* The semantic checks (policy_check.c). */
 void check_flows(struct pctx *c, const struct flow_pos *fps);
