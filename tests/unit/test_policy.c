@@ -774,9 +774,83 @@ static void test_self(void)
 	cg_diags_free(&d);
 }
 
+/*
+ * The tree walked is built from the prescan's events (libyaml's document
+ * API only for a policy with anchors); the messages below are those the
+ * document API's tree gave, before the change.
+ */
+static void test_tree(void)
+{
+	expect_fail("anchor without alias: the walk still runs",
+		    HEAD "zones:\n"
+			 "  a: &x {interfaces: [a0], networks: "
+			 "[198.18.10.0/24]}\n"
+			 "  b: {interfaces: [b0], networks: [10.0.0.0/8], "
+			 "vlans: []}\n"
+			 "flows: [{name: f, from: a, to: c, proto: tcp}]\n",
+		    "t.yaml:4:6: error: anchors are not allowed in a policy; "
+		    "remove '&x'\n"
+		    "t.yaml:5:56: error: zone 'b' has an empty vlans list; "
+		    "omit vlans to make it the untagged zone of its "
+		    "interfaces\n"
+		    "t.yaml:6:32: error: unknown zone or host 'c'\n");
+	expect_fail("repeated anchor",
+		    HEAD "zones:\n  a: &x {interfaces: [a0]}\n"
+			 "  b: &x {interfaces: [b0]}\n",
+		    "t.yaml:4:6: error: anchors are not allowed in a policy; "
+		    "remove '&x'\n"
+		    "t.yaml:5:6: error: anchors are not allowed in a policy; "
+		    "remove '&x'\n"
+		    "t.yaml:5:6: error: second occurrence found duplicate "
+		    "anchor; first occurrence (started at 4:6)\n");
+	expect_fail("only the first document is walked",
+		    ZONES "flows: [{name: f, from: a, to: b, proto: tcp, "
+			  "ports: []}]\n---\nversion: 2\nbogus: [1\n, 2]\n",
+		    "t.yaml:10:54: error: ports of flow 'f' is empty; omit "
+		    "ports to allow every port\n"
+		    "t.yaml:11:1: error: a second YAML document; a policy "
+		    "file holds one\n");
+	expect_fail("repeated flow names, empty and long lists",
+		    ZONES "flows:\n"
+			  "  - {name: f, from: a, to: b, proto: tcp}\n"
+			  "  - {name: g, from: a, to: b, proto: udp}\n"
+			  "  - {name: f, from: b, to: a, proto: tcp}\n"
+			  "  - {name: g, from: [], to: {}, proto: tcp, ports: "
+			  "[1, 2, 3, 4, 5, 6, 7, 8, 9, 1]}\n",
+		    "t.yaml:13:12: error: duplicate flow name 'f' (first at "
+		    "11:12)\n"
+		    "t.yaml:14:12: error: duplicate flow name 'g' (first at "
+		    "12:12)\n"
+		    "t.yaml:14:21: error: 'from' of flow 'g' is empty; "
+		    "expected a zone, host or CIDR, or a list of them\n"
+		    "t.yaml:14:29: error: expected a zone, host or CIDR, or a "
+		    "list of them, got a mapping\n"
+		    "t.yaml:14:80: warning: port 1 overlaps port 1 (14:53) in "
+		    "flow 'g'\n");
+	expect_fail("a repeated key in a mapping of 17 keys",
+		    ZONES "limits: {connections: 2000, tcp_timeout: 1, "
+			  "tcp_closing_timeout: 1, udp_timeout: 1, "
+			  "other_timeout: 1, macs: 2000, mac_hold: 1, "
+			  "fragments: 64, fragment_timeout: 1, "
+			  "events_per_second: 1, events_burst: 1, "
+			  "source_events_per_second: 1, source_events_burst: "
+			  "1, event_sources: 0, record_interval: 1, zz: 1, "
+			  "macs: 3000}\n",
+		    "t.yaml:10:294: error: unknown key 'zz' in limits; "
+		    "expected one of: connections, tcp_timeout, "
+		    "tcp_closing_timeout, udp_timeout, other_timeout, macs, "
+		    "mac_hold, fragments, fragment_timeout, "
+		    "events_per_second, events_burst, "
+		    "source_events_per_second, source_events_burst, "
+		    "event_sources, record_interval\n"
+		    "t.yaml:10:301: error: duplicate key 'macs' (first at "
+		    "10:103)\n");
+}
+
 int main(void)
 {
 	test_errors();
+	test_tree();
 	test_all_at_once();
 	test_warnings();
 	test_limits();

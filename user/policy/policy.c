@@ -8,11 +8,16 @@
  *  1. prescan(): libyaml's event API over the whole input, to refuse what
  *     the document API would silently resolve or could not bound: aliases
  *     and anchors, explicit tags, too deep nesting, too many nodes, a
- *     second document. Syntax errors surface here first.
- *  2. The document API (yaml_parser_load) gives a tree whose nodes carry
- *     their marks; parse_*() walk it, check every value's type and form
- *     where it stands, and fill struct cg_policy. A bad item is reported
- *     and left out; the walk goes on so that one run reports everything.
+ *     second document. Syntax errors surface here first. On the way it
+ *     builds the first document's tree from the events, the same tree of
+ *     cg_node_t that the document API (yaml_parser_load) would give, so
+ *     that the input is parsed once (a policy with anchors, refused
+ *     anyway, is loaded with the document API, whose composer reports
+ *     repeated anchors).
+ *  2. parse_*() walk the tree, whose nodes carry their marks, check every
+ *     value's type and form where it stands, and fill struct cg_policy. A
+ *     bad item is reported and left out; the walk goes on so that one run
+ *     reports everything.
  *  3. check_*(): the semantic checks that need the whole policy (pf's
  *     rule_consistent): name clashes, (interface, VLAN) claimed twice,
  *     overlapping zone networks, flows that can never match.
@@ -180,7 +185,7 @@ static void diags_sort(struct cg_diags *d, size_t from)
 /* ------------------------------------------------------------------ */
 /* The parser context                                                  */
 
-struct cg_pos npos(const yaml_node_t *n)
+struct cg_pos npos(const cg_node_t *n)
 {
 	return (struct cg_pos){(int)n->start_mark.line + 1,
 			       (int)n->start_mark.column + 1};
@@ -225,36 +230,46 @@ void *xcalloc(struct pctx *c, size_t n, size_t size)
 	return p;
 }
 
-static yaml_node_t *node(struct pctx *c, int id)
+static cg_node_t *node(struct pctx *c, int id)
 {
-	return yaml_document_get_node(&c->doc, id);
+	return id > 0 && (size_t)id <= c->n_nodes ? &c->nodes[id - 1] : NULL;
 }
 
-const char *sval(const yaml_node_t *n)
+const char *sval(const cg_node_t *n)
 {
 	return (const char *)n->data.scalar.value;
 }
 
-bool is_plain(const yaml_node_t *n)
+bool is_plain(const cg_node_t *n)
 {
 	return n->type == YAML_SCALAR_NODE &&
 	       n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
 /* A plain empty scalar, `~` or `null`: YAML's null. */
-bool is_null(const yaml_node_t *n)
+bool is_null(const cg_node_t *n)
 {
 	const char *s;
 
 	if (!is_plain(n))
 		return false;
 	s = sval(n);
-	return !*s || !strcmp(s, "~") || !strcmp(s, "null") ||
-	       !strcmp(s, "Null") || !strcmp(s, "NULL");
+	switch (*s) {
+	case '\0':
+		return true;
+	case '~':
+		return !s[1];
+	case 'n':
+	case 'N':
+		return !strcmp(s, "null") || !strcmp(s, "Null") ||
+		       !strcmp(s, "NULL");
+	default:
+		return false;
+	}
 }
 
 /* What a node is, for "expected X, got Y" messages. */
-const char *describe(const yaml_node_t *n, char *buf, size_t len)
+const char *describe(const cg_node_t *n, char *buf, size_t len)
 {
 	size_t l;
 
@@ -276,7 +291,7 @@ const char *describe(const yaml_node_t *n, char *buf, size_t len)
 	}
 }
 
-void expected(struct pctx *c, const yaml_node_t *n, const char *what)
+void expected(struct pctx *c, const cg_node_t *n, const char *what)
 {
 	char b[64];
 
@@ -286,7 +301,7 @@ void expected(struct pctx *c, const yaml_node_t *n, const char *what)
 
 /* The text of a scalar, or NULL (reported) when n is not a scalar or
  * holds a NUL character. */
-const char *scalar(struct pctx *c, const yaml_node_t *n, const char *what)
+const char *scalar(struct pctx *c, const cg_node_t *n, const char *what)
 {
 	if (n->type != YAML_SCALAR_NODE) {
 		expected(c, n, what);
@@ -341,7 +356,7 @@ int parse_uint(const char *s, bool hex, unsigned long max, unsigned long *out)
  * An integer value lo..hi written as a plain YAML integer. `what` names
  * the value ("vlan id"). Returns true and sets *out, or reports.
  */
-bool get_int(struct pctx *c, const yaml_node_t *n, const char *what,
+bool get_int(struct pctx *c, const cg_node_t *n, const char *what,
 	     unsigned long lo, unsigned long hi, bool hex, unsigned long *out)
 {
 	char w[96];
@@ -375,7 +390,7 @@ bool get_int(struct pctx *c, const yaml_node_t *n, const char *what,
 	return true;
 }
 
-bool get_bool(struct pctx *c, const yaml_node_t *n, const char *what, bool *out)
+bool get_bool(struct pctx *c, const cg_node_t *n, const char *what, bool *out)
 {
 	const char *s = is_plain(n) ? sval(n) : NULL;
 
@@ -395,14 +410,16 @@ bool get_bool(struct pctx *c, const yaml_node_t *n, const char *what, bool *out)
 
 /*
  * The items of a list. A single scalar stands for a list of one item; null
- * is an empty list. A mapping is reported (returns -1). *items is
- * malloc'ed, or NULL when there are none.
+ * is an empty list. A mapping is reported (returns -1). *items is buf when
+ * the items fit its nbuf entries, else malloc'ed, or NULL when there are
+ * none.
  */
-long list_items(struct pctx *c, yaml_node_t *n, const char *what,
-		yaml_node_t ***items)
+long list_items_buf(struct pctx *c, cg_node_t *n, const char *what,
+		    cg_node_t **buf, size_t nbuf, cg_node_t ***items)
 {
-	yaml_node_t **v;
+	cg_node_t **v;
 	yaml_node_item_t *it;
+	size_t cnt;
 	long i = 0;
 
 	*items = NULL;
@@ -413,7 +430,7 @@ long list_items(struct pctx *c, yaml_node_t *n, const char *what,
 	if (n->type == YAML_SCALAR_NODE) {
 		if (is_null(n))
 			return 0;
-		v = xcalloc(c, 1, sizeof(*v));
+		v = nbuf ? buf : xcalloc(c, 1, sizeof(*v));
 		if (!v)
 			return -1;
 		v[0] = n;
@@ -422,9 +439,8 @@ long list_items(struct pctx *c, yaml_node_t *n, const char *what,
 	}
 	if (n->data.sequence.items.top == n->data.sequence.items.start)
 		return 0;
-	v = xcalloc(c,
-		    n->data.sequence.items.top - n->data.sequence.items.start,
-		    sizeof(*v));
+	cnt = n->data.sequence.items.top - n->data.sequence.items.start;
+	v = cnt <= nbuf ? buf : xcalloc(c, cnt, sizeof(*v));
 	if (!v)
 		return -1;
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
@@ -432,6 +448,13 @@ long list_items(struct pctx *c, yaml_node_t *n, const char *what,
 		v[i++] = node(c, *it);
 	*items = v;
 	return i;
+}
+
+/* list_items_buf() without a buffer: *items is malloc'ed or NULL. */
+long list_items(struct pctx *c, cg_node_t *n, const char *what,
+		cg_node_t ***items)
+{
+	return list_items_buf(c, n, what, NULL, 0, items);
 }
 
 static int kv_cmp(const void *a, const void *b)
@@ -444,25 +467,25 @@ static int kv_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* At most this many pairs: duplicates are looked for pair by pair, and
+ * map_fields() keeps the pairs on its stack. */
+#define SMALL_MAP 16
+
 /*
- * The pairs of a mapping in file order, without those whose key is not a
- * scalar or repeats an earlier key (both reported). Returns the count;
- * *out is malloc'ed (NULL when empty).
+ * The pairs of a mapping in file order into v (room for all of them),
+ * without those whose key is not a scalar or repeats an earlier key (both
+ * reported). Returns the count.
  */
-static size_t map_pairs(struct pctx *c, yaml_node_t *map, struct kv **out)
+static size_t collect_pairs(struct pctx *c, cg_node_t *map, struct kv *v)
 {
 	yaml_node_pair_t *pr;
-	struct kv *v, *sorted;
-	size_t n = map->data.mapping.pairs.top - map->data.mapping.pairs.start;
+	struct kv *sorted;
 	size_t m = 0, i, k;
+	bool dup = false;
 
-	*out = NULL;
-	v = xcalloc(c, n, sizeof(*v));
-	if (!v)
-		return 0;
 	for (pr = map->data.mapping.pairs.start;
 	     pr < map->data.mapping.pairs.top; pr++) {
-		yaml_node_t *key = node(c, pr->key);
+		cg_node_t *key = node(c, pr->key);
 		const char *s = scalar(c, key, "a key name");
 
 		if (!s)
@@ -470,11 +493,17 @@ static size_t map_pairs(struct pctx *c, yaml_node_t *map, struct kv **out)
 		v[m] = (struct kv){key, node(c, pr->value), s, m};
 		m++;
 	}
-	sorted = xcalloc(c, m, sizeof(*sorted));
-	if (!sorted) {
-		free(v);
-		return 0;
+	/* Most mappings are small and have no duplicate: no sorting. */
+	if (m <= SMALL_MAP) {
+		for (i = 1; i < m && !dup; i++)
+			for (k = 0; k < i && !dup; k++)
+				dup = !strcmp(v[i].name, v[k].name);
+		if (!dup)
+			return m;
 	}
+	sorted = xcalloc(c, m, sizeof(*sorted));
+	if (!sorted)
+		return 0;
 	memcpy(sorted, v, m * sizeof(*v));
 	qsort(sorted, m, sizeof(*sorted), kv_cmp);
 	for (i = 1, k = 0; i < m; i++) {
@@ -491,12 +520,30 @@ static size_t map_pairs(struct pctx *c, yaml_node_t *map, struct kv **out)
 	for (i = 0, k = 0; i < m; i++)
 		if (v[i].name)
 			v[k++] = v[i];
-	if (!k) {
+	return k;
+}
+
+/*
+ * The pairs of a mapping in file order, without those whose key is not a
+ * scalar or repeats an earlier key (both reported). Returns the count;
+ * *out is malloc'ed (NULL when empty).
+ */
+static size_t map_pairs(struct pctx *c, cg_node_t *map, struct kv **out)
+{
+	size_t n = map->data.mapping.pairs.top - map->data.mapping.pairs.start;
+	struct kv *v;
+
+	*out = NULL;
+	v = xcalloc(c, n, sizeof(*v));
+	if (!v)
+		return 0;
+	n = collect_pairs(c, map, v);
+	if (!n) {
 		free(v);
 		v = NULL;
 	}
 	*out = v;
-	return k;
+	return n;
 }
 
 /*
@@ -505,15 +552,21 @@ static size_t map_pairs(struct pctx *c, yaml_node_t *map, struct kv **out)
  * reported with the list of known ones; `where` is "in flow", "at the top
  * level", ...
  */
-void map_fields(struct pctx *c, yaml_node_t *map, const char *const *keys,
-		size_t nkeys, const char *where, yaml_node_t **vals,
+void map_fields(struct pctx *c, cg_node_t *map, const char *const *keys,
+		size_t nkeys, const char *where, cg_node_t **vals,
 		struct cg_pos *kpos)
 {
-	struct kv *v;
+	struct kv small[SMALL_MAP], *v;
 	size_t n, i, j;
 
 	memset(vals, 0, nkeys * sizeof(*vals));
-	n = map_pairs(c, map, &v);
+	n = map->data.mapping.pairs.top - map->data.mapping.pairs.start;
+	if (!n)
+		return;
+	v = n <= SMALL_MAP ? small : xcalloc(c, n, sizeof(*v));
+	if (!v)
+		return;
+	n = collect_pairs(c, map, v);
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < nkeys; j++)
 			if (!strcmp(v[i].name, keys[j]))
@@ -535,7 +588,8 @@ void map_fields(struct pctx *c, yaml_node_t *map, const char *const *keys,
 		       "unknown key '%.40s' %s; expected one of: %s", v[i].name,
 		       where, list);
 	}
-	free(v);
+	if (v != small)
+		free(v);
 }
 
 /* ------------------------------------------------------------------ */
@@ -595,7 +649,7 @@ static const char *const limit_keys[L_N] = {"connections",
 #define CG_EVENT_SOURCES_MIN 256
 
 /* `limits:`: each key an integer within a sane range. */
-static void parse_limits(struct pctx *c, yaml_node_t *n)
+static void parse_limits(struct pctx *c, cg_node_t *n)
 {
 	static const unsigned long lo[L_N] = {1024, 1, 1, 1, 1, 1024, 0, 64,
 					      1,    0, 1, 1, 1, 0,    0};
@@ -620,7 +674,7 @@ static void parse_limits(struct pctx *c, yaml_node_t *n)
 		&c->p->limits.event_sources,
 		&c->p->limits.record_interval,
 	};
-	yaml_node_t *v[L_N];
+	cg_node_t *v[L_N];
 	struct cg_pos kp[L_N];
 	unsigned long val;
 	size_t i;
@@ -647,7 +701,7 @@ static void parse_limits(struct pctx *c, yaml_node_t *n)
 	}
 }
 
-static void parse_name(struct pctx *c, yaml_node_t *n)
+static void parse_name(struct pctx *c, cg_node_t *n)
 {
 	const char *s = scalar(c, n, "a policy name");
 	size_t len, i;
@@ -683,7 +737,7 @@ static void parse_name(struct pctx *c, yaml_node_t *n)
 	memcpy(c->p->name, s, len + 1);
 }
 
-static void parse_flows(struct pctx *c, yaml_node_t *n)
+static void parse_flows(struct pctx *c, cg_node_t *n)
 {
 	struct cg_policy *p = c->p;
 	struct flow_pos *fps;
@@ -713,10 +767,10 @@ static void parse_flows(struct pctx *c, yaml_node_t *n)
 	free(fps);
 }
 
-static void parse_top(struct pctx *c, yaml_node_t *root)
+static void parse_top(struct pctx *c, cg_node_t *root)
 {
 	struct cg_policy *p = c->p;
-	yaml_node_t *v[T_N];
+	cg_node_t *v[T_N];
 	struct cg_pos kp[T_N];
 	struct kv *zones = NULL, *hosts = NULL;
 	size_t nz = 0, nh = 0, i;
@@ -893,19 +947,209 @@ static void check_props(struct pctx *c, const yaml_event_t *ev,
 }
 
 /*
- * The first pass, over libyaml's events. Returns false when the document
- * must not be loaded: a syntax error, an alias (the loader would share
- * the node, and walking it could cost exponential time), or nesting or a
- * node count beyond the limits.
+ * The tree of the first document, built from the prescan's events so that
+ * the input is parsed once: the same nodes, in the same order, with the
+ * same marks, as yaml_parser_load() would give (node ids count from 1 in
+ * the order the nodes start; a mapping's pairs and a list's items are in
+ * file order). Scalars, items and pairs live in an arena freed at once.
  */
-static bool prescan(struct pctx *c)
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+#define ARENA_CHUNK ((size_t)1 << 20)
+
+static void *arena_alloc(struct pctx *c, size_t size)
+{
+	struct arena_chunk *a = c->arena, *nc;
+	void *p;
+
+	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (a && a->cap - a->used >= size) {
+		p = (char *)a->data + a->used;
+		a->used += size;
+		return p;
+	}
+	/* A large block gets a chunk of its own, behind the current one. */
+	nc = malloc(sizeof(*nc) +
+		    (size > ARENA_CHUNK / 8 ? size : ARENA_CHUNK));
+	if (!nc)
+		return NULL;
+	nc->cap = size > ARENA_CHUNK / 8 ? size : ARENA_CHUNK;
+	nc->used = size;
+	if (size > ARENA_CHUNK / 8 && a) {
+		nc->next = a->next;
+		a->next = nc;
+	} else {
+		nc->next = a;
+		c->arena = nc;
+	}
+	return nc->data;
+}
+
+static void arena_free(struct pctx *c)
+{
+	struct arena_chunk *a, *next;
+
+	for (a = c->arena; a; a = next) {
+		next = a->next;
+		free(a);
+	}
+	c->arena = NULL;
+}
+
+struct build {
+	size_t cap; /* of c->nodes */
+	int *pend;  /* the children of the open lists and mappings */
+	size_t n_pend, cap_pend;
+	struct {
+		int id;
+		size_t base; /* its first child in pend */
+	} open[CG_POLICY_MAX_DEPTH + 2];
+	int depth;
+	bool oom;
+};
+
+/* A new node for the event, added to the open list or mapping. */
+static cg_node_t *tree_add(struct pctx *c, struct build *b,
+			   const yaml_event_t *ev, yaml_node_type_t type)
+{
+	cg_node_t *n;
+
+	if (c->n_nodes == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 1024;
+
+		n = realloc(c->nodes, cap * sizeof(*n));
+		if (!n)
+			goto oom;
+		c->nodes = n;
+		b->cap = cap;
+	}
+	if (b->depth) {
+		if (b->n_pend == b->cap_pend) {
+			size_t cap = b->cap_pend ? 2 * b->cap_pend : 256;
+			int *p = realloc(b->pend, cap * sizeof(*p));
+
+			if (!p)
+				goto oom;
+			b->pend = p;
+			b->cap_pend = cap;
+		}
+		b->pend[b->n_pend++] = (int)c->n_nodes + 1;
+	}
+	n = &c->nodes[c->n_nodes++];
+	memset(n, 0, sizeof(*n));
+	n->type = type;
+	n->start_mark.line = (uint32_t)ev->start_mark.line;
+	n->start_mark.column = (uint32_t)ev->start_mark.column;
+	return n;
+oom:
+	b->oom = true;
+	return NULL;
+}
+
+static void tree_event(struct pctx *c, struct build *b, const yaml_event_t *ev)
+{
+	cg_node_t *n;
+	size_t cnt;
+	char *v;
+
+	if (b->oom)
+		return;
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		n = tree_add(c, b, ev, YAML_SCALAR_NODE);
+		v = n ? arena_alloc(c, ev->data.scalar.length + 1) : NULL;
+		if (!v) {
+			b->oom = true;
+			return;
+		}
+		memcpy(v, ev->data.scalar.value, ev->data.scalar.length + 1);
+		n->data.scalar.value = (yaml_char_t *)v;
+		n->data.scalar.length = (uint32_t)ev->data.scalar.length;
+		n->data.scalar.style = ev->data.scalar.style;
+		return;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		if (b->depth >= CG_POLICY_MAX_DEPTH + 2) {
+			b->oom = true; /* prescan() stops before this */
+			return;
+		}
+		n = tree_add(c, b, ev,
+			     ev->type == YAML_SEQUENCE_START_EVENT
+				     ? YAML_SEQUENCE_NODE
+				     : YAML_MAPPING_NODE);
+		if (!n)
+			return;
+		b->open[b->depth].id = (int)c->n_nodes;
+		b->open[b->depth++].base = b->n_pend;
+		return;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		if (!b->depth)
+			return;
+		b->depth--;
+		n = &c->nodes[b->open[b->depth].id - 1];
+		cnt = b->n_pend - b->open[b->depth].base;
+		if (n->type == YAML_SEQUENCE_NODE) {
+			yaml_node_item_t *it =
+				arena_alloc(c, (cnt ? cnt : 1) * sizeof(*it));
+
+			if (!it) {
+				b->oom = true;
+				return;
+			}
+			if (cnt)
+				memcpy(it, b->pend + b->open[b->depth].base,
+				       cnt * sizeof(*it));
+			n->data.sequence.items.start = it;
+			n->data.sequence.items.top = it + cnt;
+		} else {
+			const int *kv =
+				b->pend ? b->pend + b->open[b->depth].base
+					: NULL;
+			yaml_node_pair_t *pr = arena_alloc(
+				c, (cnt / 2 ? cnt / 2 : 1) * sizeof(*pr));
+			size_t i;
+
+			if (!pr) {
+				b->oom = true;
+				return;
+			}
+			for (i = 0; i < cnt / 2; i++)
+				pr[i] = (yaml_node_pair_t){kv[2 * i],
+							   kv[2 * i + 1]};
+			n->data.mapping.pairs.start = pr;
+			n->data.mapping.pairs.top = pr + cnt / 2;
+		}
+		b->n_pend = b->open[b->depth].base;
+		return;
+	default:
+		return;
+	}
+}
+
+/*
+ * The first pass, over libyaml's events. Returns false when the document
+ * must not be walked: a syntax error, an alias (the loader would share
+ * the node, and walking it could cost exponential time), or nesting or a
+ * node count beyond the limits. Builds the first document's tree on the
+ * way (struct build); *anchors says whether any node had an anchor, in
+ * which case the caller loads the document with libyaml instead, whose
+ * composer has its own say about anchors (a repeated one is an error).
+ */
+static bool prescan(struct pctx *c, bool *anchors)
 {
 	yaml_parser_t ps;
 	yaml_event_t ev;
+	struct build b = {0};
 	size_t nodes = 0;
 	int depth = 0, docs = 0;
-	bool ok = true, done = false;
+	bool ok = true, done = false, in_first = false;
 
+	*anchors = false;
 	if (!yaml_parser_initialize(&ps)) {
 		err_at(c, (struct cg_pos){0, 0}, "out of memory reading YAML");
 		return false;
@@ -927,6 +1171,10 @@ static bool prescan(struct pctx *c)
 				err_at(c, mpos(ev.start_mark),
 				       "a second YAML document; a policy file "
 				       "holds one");
+			in_first = docs == 1;
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+			in_first = false;
 			break;
 		case YAML_ALIAS_EVENT:
 			err_at(c, mpos(ev.start_mark),
@@ -938,17 +1186,20 @@ static bool prescan(struct pctx *c)
 		case YAML_SCALAR_EVENT:
 			check_props(c, &ev, ev.data.scalar.anchor,
 				    ev.data.scalar.tag);
+			*anchors |= ev.data.scalar.anchor != NULL;
 			nodes++;
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 			check_props(c, &ev, ev.data.sequence_start.anchor,
 				    ev.data.sequence_start.tag);
+			*anchors |= ev.data.sequence_start.anchor != NULL;
 			nodes++;
 			depth++;
 			break;
 		case YAML_MAPPING_START_EVENT:
 			check_props(c, &ev, ev.data.mapping_start.anchor,
 				    ev.data.mapping_start.tag);
+			*anchors |= ev.data.mapping_start.anchor != NULL;
 			nodes++;
 			depth++;
 			break;
@@ -959,6 +1210,8 @@ static bool prescan(struct pctx *c)
 		default:
 			break;
 		}
+		if (in_first && ok)
+			tree_event(c, &b, &ev);
 		if (depth > CG_POLICY_MAX_DEPTH) {
 			err_at(c, mpos(ev.start_mark),
 			       "the policy nests deeper than %d levels",
@@ -976,7 +1229,50 @@ static bool prescan(struct pctx *c)
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&ps);
+	free(b.pend);
+	if (ok && b.oom && !*anchors) {
+		err_at(c, (struct cg_pos){0, 0}, "out of memory reading YAML");
+		ok = false;
+	}
 	return ok;
+}
+
+/* Our tree of libyaml's document; its strings, items and pairs stay in
+ * the document. */
+static bool doc_tree(struct pctx *c)
+{
+	size_t n = c->doc.nodes.top - c->doc.nodes.start, i;
+
+	free(c->nodes);
+	c->n_nodes = 0;
+	c->nodes = n ? calloc(n, sizeof(*c->nodes)) : NULL;
+	if (n && !c->nodes) {
+		err_at(c, (struct cg_pos){0, 0}, "out of memory reading YAML");
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		const yaml_node_t *y = &c->doc.nodes.start[i];
+		cg_node_t *t = &c->nodes[i];
+
+		t->type = y->type;
+		t->start_mark.line = (uint32_t)y->start_mark.line;
+		t->start_mark.column = (uint32_t)y->start_mark.column;
+		if (y->type == YAML_SCALAR_NODE) {
+			t->data.scalar.value = y->data.scalar.value;
+			t->data.scalar.length = (uint32_t)y->data.scalar.length;
+			t->data.scalar.style = y->data.scalar.style;
+		} else if (y->type == YAML_SEQUENCE_NODE) {
+			t->data.sequence.items.start =
+				y->data.sequence.items.start;
+			t->data.sequence.items.top = y->data.sequence.items.top;
+		} else if (y->type == YAML_MAPPING_NODE) {
+			t->data.mapping.pairs.start =
+				y->data.mapping.pairs.start;
+			t->data.mapping.pairs.top = y->data.mapping.pairs.top;
+		}
+	}
+	c->n_nodes = n;
+	return true;
 }
 
 static bool load(struct pctx *c)
@@ -996,7 +1292,7 @@ static bool load(struct pctx *c)
 	else
 		yaml_error(c, &ps);
 	yaml_parser_delete(&ps);
-	return ok;
+	return ok && doc_tree(c);
 }
 
 int cg_policy_parse(const char *path, const char *buf, size_t len,
@@ -1005,7 +1301,8 @@ int cg_policy_parse(const char *path, const char *buf, size_t len,
 	struct cg_diags local = {0};
 	struct pctx c = {0};
 	size_t first, errors;
-	yaml_node_t *root;
+	cg_node_t *root;
+	bool anchors;
 	int ret = 0;
 
 	*out = NULL;
@@ -1038,9 +1335,9 @@ int cg_policy_parse(const char *path, const char *buf, size_t len,
 		       "cannot compute the policy's sha256 (OpenSSL failed)");
 		goto done;
 	}
-	if (!prescan(&c) || !load(&c))
+	if (!prescan(&c, &anchors) || (anchors && !load(&c)))
 		goto done;
-	root = yaml_document_get_root_node(&c.doc);
+	root = c.n_nodes ? &c.nodes[0] : NULL;
 	if (!root || is_null(root))
 		err_at(&c, (struct cg_pos){1, 1},
 		       "the policy is empty; expected a mapping with version, "
@@ -1065,6 +1362,8 @@ done:
 	free(c.zone_flags);
 	if (c.have_doc)
 		yaml_document_delete(&c.doc);
+	free(c.nodes);
+	arena_free(&c);
 	if (d == &local)
 		cg_diags_free(&local);
 	return ret;

@@ -158,6 +158,43 @@ static void check_self(struct pctx *c, const struct cg_flow *f,
 		       label);
 }
 
+/*
+ * Whether no two flows share a name, by hashing: the common case costs no
+ * sort. false also when memory is short; the caller then sorts, which
+ * finds (and reports) what there is.
+ */
+static bool flow_names_unique(const struct cg_policy *p)
+{
+	const char **tab;
+	size_t size = 16, mask, i;
+	bool unique = true;
+
+	while (size < 2 * p->n_flows)
+		size *= 2;
+	mask = size - 1;
+	tab = calloc(size, sizeof(*tab));
+	if (!tab)
+		return false;
+	for (i = 0; i < p->n_flows && unique; i++) {
+		const char *s = p->flows[i].name;
+		uint64_t h = 14695981039346656037ull;
+		size_t j;
+
+		if (!s[0])
+			continue;
+		for (j = 0; s[j]; j++)
+			h = (h ^ (unsigned char)s[j]) * 1099511628211ull;
+		for (j = h & mask; tab[j]; j = (j + 1) & mask)
+			if (!strcmp(tab[j], s)) {
+				unique = false;
+				break;
+			}
+		tab[j] = s;
+	}
+	free(tab);
+	return unique;
+}
+
 void check_flows(struct pctx *c, const struct flow_pos *fps)
 {
 	const struct cg_policy *p = c->p;
@@ -165,7 +202,8 @@ void check_flows(struct pctx *c, const struct flow_pos *fps)
 	size_t i, k, n = 0;
 
 	/* Flow names are unique: they name counters and log lines. */
-	names = xcalloc(c, p->n_flows, sizeof(*names));
+	names = flow_names_unique(p) ? NULL
+				     : xcalloc(c, p->n_flows, sizeof(*names));
 	for (i = 0; i < p->n_flows && names; i++)
 		if (p->flows[i].name[0])
 			names[n++] = (struct name_pos){p->flows[i].name,

@@ -43,7 +43,14 @@ static const char *const proto_names[] = {
 /* "flow 'x'", or "flow #3" when it has no (valid) name. */
 const char *flow_label(const struct cg_flow *f, size_t i, char *buf, size_t len)
 {
-	if (f->name[0])
+	size_t l = f->name[0] ? strlen(f->name) : 0;
+
+	/* Twice per flow: without snprintf when it fits, as it does. */
+	if (l && l + 8 <= len) {
+		memcpy(buf, "flow '", 6);
+		memcpy(buf + 6, f->name, l);
+		memcpy(buf + 6 + l, "'", 2);
+	} else if (f->name[0])
 		snprintf(buf, len, "flow '%s'", f->name);
 	else
 		snprintf(buf, len, "flow #%zu", i + 1);
@@ -54,16 +61,16 @@ const char *flow_label(const struct cg_flow *f, size_t i, char *buf, size_t len)
  * `from` or `to`: a zone name, a host name or a CIDR, or a list of them.
  * Returns false when any item is bad (reported).
  */
-static bool parse_refs(struct pctx *c, yaml_node_t *n, const char *side,
+static bool parse_refs(struct pctx *c, cg_node_t *n, const char *side,
 		       const char *label, struct cg_ref **out, size_t *nout)
 {
-	yaml_node_t **items;
+	cg_node_t **items, *buf[8];
 	struct cg_ref *refs;
 	bool ok = true;
 	long cnt, i;
 
-	cnt = list_items(c, n, "a zone, host or CIDR, or a list of them",
-			 &items);
+	cnt = list_items_buf(c, n, "a zone, host or CIDR, or a list of them",
+			     buf, 8, &items);
 	if (cnt < 0)
 		return false;
 	if (cnt == 0) {
@@ -121,13 +128,14 @@ static bool parse_refs(struct pctx *c, yaml_node_t *n, const char *side,
 		}
 		(*nout)++;
 	}
-	free(items);
+	if (items != buf)
+		free(items);
 	*out = refs;
 	return ok && refs;
 }
 
 /* One item of `ports`: N, or "LO-HI". */
-static bool parse_port(struct pctx *c, yaml_node_t *n, struct cg_port_range *r)
+static bool parse_port(struct pctx *c, cg_node_t *n, struct cg_port_range *r)
 {
 	const char *s = NULL, *dash;
 	unsigned long lo, hi;
@@ -214,14 +222,14 @@ static int range_cmp(const void *a, const void *b)
 	return pos_cmp(x->pos, y->pos);
 }
 
-static void parse_ports(struct pctx *c, struct cg_flow *f, yaml_node_t *n,
+static void parse_ports(struct pctx *c, struct cg_flow *f, cg_node_t *n,
 			const char *label)
 {
 	struct cg_port_range *sorted;
-	yaml_node_t **items;
+	cg_node_t **items, *buf[8];
 	long cnt, i;
 
-	cnt = list_items(c, n, "a list of ports", &items);
+	cnt = list_items_buf(c, n, "a list of ports", buf, 8, &items);
 	if (cnt < 0)
 		return;
 	if (cnt == 0) {
@@ -234,9 +242,12 @@ static void parse_ports(struct pctx *c, struct cg_flow *f, yaml_node_t *n,
 	for (i = 0; i < cnt && f->ports; i++)
 		if (parse_port(c, items[i], &f->ports[f->n_ports]))
 			f->n_ports++;
-	free(items);
+	if (items != buf)
+		free(items);
 
 	/* A port written twice is harmless but a sign of a slip. */
+	if (f->n_ports < 2)
+		return;
 	sorted = xcalloc(c, f->n_ports, sizeof(*sorted));
 	if (!sorted)
 		return;
@@ -266,11 +277,11 @@ static void parse_ports(struct pctx *c, struct cg_flow *f, yaml_node_t *n,
 	"class names (read, write, diagnostics, program, other) or function "  \
 	"codes 0..255"
 
-static void parse_allow_functions(struct pctx *c, yaml_node_t *n,
+static void parse_allow_functions(struct pctx *c, cg_node_t *n,
 				  struct cg_ics_allow *a)
 {
-	yaml_node_t **items, *first_code[256] = {0},
-			     *first_class[CG_MB_CLASSES] = {0};
+	cg_node_t **items, *first_code[256] = {0},
+			   *first_class[CG_MB_CLASSES] = {0};
 	unsigned long v;
 	long cnt, i;
 	unsigned int k;
@@ -344,10 +355,10 @@ static void parse_allow_functions(struct pctx *c, yaml_node_t *n,
 	cg_allow_finish(a);
 }
 
-static void parse_allow_units(struct pctx *c, yaml_node_t *n,
+static void parse_allow_units(struct pctx *c, cg_node_t *n,
 			      struct cg_ics_allow *a)
 {
-	yaml_node_t **items, *first[256] = {0};
+	cg_node_t **items, *first[256] = {0};
 	unsigned long v;
 	long cnt, i;
 
@@ -377,8 +388,7 @@ static void parse_allow_units(struct pctx *c, yaml_node_t *n,
 }
 
 /* One address or "LO-HI" range, 0..65535. */
-static bool parse_address(struct pctx *c, yaml_node_t *n,
-			  struct cg_addr_range *r)
+static bool parse_address(struct pctx *c, cg_node_t *n, struct cg_addr_range *r)
 {
 	const char *s = NULL, *dash;
 	unsigned long lo, hi;
@@ -446,10 +456,10 @@ static bool parse_address(struct pctx *c, yaml_node_t *n,
 	return true;
 }
 
-static void parse_allow_addresses(struct pctx *c, yaml_node_t *n,
+static void parse_allow_addresses(struct pctx *c, cg_node_t *n,
 				  struct cg_ics_allow *a)
 {
-	yaml_node_t **items;
+	cg_node_t **items;
 	long cnt, i;
 
 	cnt = list_items(c, n, "a list of addresses or address ranges", &items);
@@ -479,11 +489,11 @@ static void parse_allow_addresses(struct pctx *c, yaml_node_t *n,
 	free(items);
 }
 
-static void parse_allow_rule(struct pctx *c, yaml_node_t *n,
+static void parse_allow_rule(struct pctx *c, cg_node_t *n,
 			     struct cg_ics_allow *a)
 {
 	static const char *const keys[] = {"functions", "units", "addresses"};
-	yaml_node_t *v[3];
+	cg_node_t *v[3];
 	struct cg_pos kp[3];
 
 	a->pos = npos(n);
@@ -509,11 +519,10 @@ static void parse_allow_rule(struct pctx *c, yaml_node_t *n,
 }
 
 /* `modbus: {allow: [RULE, ...]}`, at most CG_ALLOW_RULES rules. */
-static void parse_modbus_allow(struct pctx *c, yaml_node_t *n,
-			       struct cg_ics *ics)
+static void parse_modbus_allow(struct pctx *c, cg_node_t *n, struct cg_ics *ics)
 {
 	static const char *const keys[] = {"allow"};
-	yaml_node_t *v[1], **items;
+	cg_node_t *v[1], **items;
 	struct cg_pos kp[1];
 	long cnt, i;
 
@@ -551,10 +560,10 @@ static void parse_modbus_allow(struct pctx *c, yaml_node_t *n,
 }
 
 /* `modbus:` or `s7comm:`: any, read-only, or a list of function codes. */
-static void parse_ics(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
+static void parse_ics(struct pctx *c, cg_node_t *n, struct cg_pos kpos,
 		      const char *proto, struct cg_ics *ics)
 {
-	yaml_node_t **items, *first[256] = {0};
+	cg_node_t **items, *first[256] = {0};
 	unsigned long v;
 	long cnt, i;
 
@@ -623,11 +632,11 @@ static void parse_ics(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 	"connection, other"
 
 /* An enip rule's `services`: codes (bits of named), classes (bits). */
-static void parse_enip_services(struct pctx *c, yaml_node_t *n,
+static void parse_enip_services(struct pctx *c, cg_node_t *n,
 				struct cg_ics_allow *a)
 {
-	yaml_node_t **items, *first_code[256] = {0},
-			     *first_class[CG_CIP_CLASSES] = {0};
+	cg_node_t **items, *first_code[256] = {0},
+			   *first_class[CG_CIP_CLASSES] = {0};
 	unsigned long v;
 	long cnt, i;
 	unsigned int k;
@@ -692,10 +701,10 @@ static void parse_enip_services(struct pctx *c, yaml_node_t *n,
 }
 
 /* An enip rule's `classes`: object class ids, kept as ranges lo == hi. */
-static void parse_enip_classes(struct pctx *c, yaml_node_t *n,
+static void parse_enip_classes(struct pctx *c, cg_node_t *n,
 			       struct cg_ics_allow *a)
 {
-	yaml_node_t **items;
+	cg_node_t **items;
 	unsigned long v;
 	long cnt, i;
 
@@ -730,11 +739,11 @@ static void parse_enip_classes(struct pctx *c, yaml_node_t *n,
 	free(items);
 }
 
-static void parse_enip_rule(struct pctx *c, yaml_node_t *n,
+static void parse_enip_rule(struct pctx *c, cg_node_t *n,
 			    struct cg_ics_allow *a)
 {
 	static const char *const keys[] = {"services", "classes"};
-	yaml_node_t *v[2];
+	cg_node_t *v[2];
 	struct cg_pos kp[2];
 
 	a->pos = npos(n);
@@ -758,10 +767,10 @@ static void parse_enip_rule(struct pctx *c, yaml_node_t *n,
 }
 
 /* `enip: {allow: [RULE, ...]}`, at most CG_ALLOW_RULES rules. */
-static void parse_enip_allow(struct pctx *c, yaml_node_t *n, struct cg_ics *ics)
+static void parse_enip_allow(struct pctx *c, cg_node_t *n, struct cg_ics *ics)
 {
 	static const char *const keys[] = {"allow"};
-	yaml_node_t *v[1], **items;
+	cg_node_t *v[1], **items;
 	struct cg_pos kp[1];
 	long cnt, i;
 
@@ -803,7 +812,7 @@ static void parse_enip_allow(struct pctx *c, yaml_node_t *n, struct cg_ics *ics)
  * `enip:`: any, read-only, or `allow:` rules. EtherNet/IP has no list of
  * codes: a CIP service means different things on different objects.
  */
-static void parse_enip(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
+static void parse_enip(struct pctx *c, cg_node_t *n, struct cg_pos kpos,
 		       struct cg_ics *ics)
 {
 	const char *s = n->type == YAML_SCALAR_NODE ? sval(n) : NULL;
@@ -841,11 +850,11 @@ static void parse_enip(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
  * `valid: {from: TIME, until: TIME}`, at least one of the two; until after
  * from. Times are RFC 3339 with an offset (cg_time_parse).
  */
-static void parse_valid(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
+static void parse_valid(struct pctx *c, cg_node_t *n, struct cg_pos kpos,
 			const char *label, struct cg_window *w)
 {
 	static const char *const keys[] = {"from", "until"};
-	yaml_node_t *v[2];
+	cg_node_t *v[2];
 	struct cg_pos kp[2];
 	bool ok = true;
 	int i;
@@ -918,11 +927,11 @@ static void parse_valid(struct pctx *c, yaml_node_t *n, struct cg_pos kpos,
 	w->timed = ok;
 }
 
-void parse_flow(struct pctx *c, size_t idx, yaml_node_t *n, struct flow_pos *fp)
+void parse_flow(struct pctx *c, size_t idx, cg_node_t *n, struct flow_pos *fp)
 {
 	struct cg_flow *f = &c->p->flows[idx];
 	struct flow_aux *aux = &c->aux[idx];
-	yaml_node_t *v[F_N];
+	cg_node_t *v[F_N];
 	struct cg_pos kp[F_N];
 	char label[CG_NAME_MAX + 16];
 	const char *s;

@@ -33,7 +33,7 @@ bool looks_like_address(const char *s)
 }
 
 /* A zone, host or flow name: 1..63 of [A-Za-z0-9._-], not an address. */
-bool check_name(struct pctx *c, const yaml_node_t *n, const char *s,
+bool check_name(struct pctx *c, const cg_node_t *n, const char *s,
 		const char *kind, char out[CG_NAME_MAX])
 {
 	size_t len = strlen(s), i;
@@ -86,7 +86,7 @@ bool check_name(struct pctx *c, const yaml_node_t *n, const char *s,
 }
 
 /* A Linux interface name (the kernel's dev_valid_name()). */
-static bool check_ifname(struct pctx *c, const yaml_node_t *n, const char *s)
+static bool check_ifname(struct pctx *c, const cg_node_t *n, const char *s)
 {
 	size_t len = strlen(s), i;
 
@@ -124,7 +124,7 @@ static bool check_ifname(struct pctx *c, const yaml_node_t *n, const char *s)
  * A bare address is a /32 or /128; host bits beyond the prefix length are
  * an error.
  */
-bool parse_cidr(struct pctx *c, const yaml_node_t *n, const char *s,
+bool parse_cidr(struct pctx *c, const cg_node_t *n, const char *s,
 		struct cg_prefix *out)
 {
 	char fixed[INET6_ADDRSTRLEN + 8], addr[INET6_ADDRSTRLEN + 1];
@@ -187,7 +187,7 @@ static int hexval(char ch)
 	return -1;
 }
 
-static bool parse_mac(struct pctx *c, const yaml_node_t *n, const char *s,
+static bool parse_mac(struct pctx *c, const cg_node_t *n, const char *s,
 		      uint8_t mac[6])
 {
 	int i;
@@ -272,7 +272,7 @@ static const char *const zone_keys[Z_N] = {"interfaces", "vlans", "networks"};
 
 void parse_zone(struct pctx *c, struct cg_zone *z, const struct kv *e)
 {
-	yaml_node_t *f[Z_N], **items;
+	cg_node_t *f[Z_N], **items;
 	struct cg_pos kp[Z_N];
 	uint8_t seen_vlan[4096 / 8] = {0};
 	long n, i, j;
@@ -388,7 +388,7 @@ static const char *const host_keys[H_N] = {"address", "mac"};
 
 void parse_host(struct pctx *c, struct cg_host *h, const struct kv *e)
 {
-	yaml_node_t *f[H_N], *addr;
+	cg_node_t *f[H_N], *addr;
 	struct cg_pos kp[H_N];
 	const char *s;
 
