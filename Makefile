@@ -215,7 +215,8 @@ clean:
 # own copies of the user objects the targets reach.
 .PHONY: fuzz fuzz-bins soak
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_USER := policy/policy policy/policy_names policy/policy_flows \
+FUZZ_USER := policy/policy policy/policy_diag policy/policy_node \
+	     policy/policy_names policy/policy_flows \
 	     policy/policy_check policy/values policy/compile policy/reference \
 	     policy/reference_ics policy/reference_stream \
 	     policy/output policy/modbus_rules policy/enip kernel/replay \

@@ -10,6 +10,7 @@
 #define CRANEGATE_POLICY_INT_H
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 #include <yaml.h>
@@ -105,7 +106,14 @@ struct flow_pos {
 	struct cg_pos name, from, to, ports;
 };
 
-/* Diagnostics, positions and the YAML node helpers (policy.c). */
+/* Diagnostics (policy_diag.c), positions and the YAML node helpers
+ * (policy_node.c). */
+void diag_v(struct cg_diags *d, enum cg_severity sev, struct cg_pos pos,
+	    const char *fmt, va_list ap);
+void diags_sort(struct cg_diags *d, size_t from);
+cg_node_t *node(struct pctx *c, int id);
+struct cg_pos mpos(yaml_mark_t m);
+size_t map_pairs(struct pctx *c, cg_node_t *map, struct kv **out);
 unsigned int bidi_override(const char *s);
 int pos_cmp(struct cg_pos a, struct cg_pos b);
 struct cg_pos npos(const cg_node_t *n);
