@@ -142,6 +142,7 @@ struct run {
 	/* Event lines not yet written (one write(2) per batch, see
 	 * log_flush), and the syslog line of the current event. */
 	struct cg_sbuf evbuf, brief;
+	bool no_syslogd; /* no /dev/log at the start of this batch */
 	struct watched *ifaces; /* of the last policy applied */
 	size_t n_ifaces;
 	unsigned long long failed_sig; /* ifindexes of a re-guard that failed */
@@ -733,6 +734,17 @@ static int event_prio(const struct cg_event *e)
 /* Bytes of event lines that are written out even within a batch. */
 #define EV_BATCH (256 * 1024)
 
+/*
+ * Before each batch of events: is there a syslog socket? Without one,
+ * syslog(3) (no LOG_CONS) drops the line after a socket(2), connect(2)
+ * and close(2) of its own, per line: four fifths of run's system calls in
+ * a flood. A daemon that appears is used from the next batch on.
+ */
+static void syslog_probe(struct run *r)
+{
+	r->no_syslogd = access(_PATH_LOG, F_OK) != 0;
+}
+
 static void on_event(void *ctx, const struct cg_event *e,
 		     const struct cg_namer *n, long long off)
 {
@@ -758,7 +770,7 @@ static void on_event(void *ctx, const struct cg_event *e,
 	r->brief.len = 0;
 	r->brief.oom = false;
 	cg_event_brief_buf(&r->brief, e, n);
-	if (!r->brief.oom)
+	if (!r->brief.oom && !r->no_syslogd)
 		syslog(event_prio(e), "%s", r->brief.p);
 }
 
@@ -1110,6 +1122,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 			int fd = evs[i].data.fd;
 
 			if (fd == evfd) {
+				syslog_probe(&r);
 				cg_event_stream_poll(es, 0);
 				log_flush(&r);
 				cg_fanout_flush(r.fan);
@@ -1181,6 +1194,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	}
 	/* What is already in the ring buffer still goes out; so do the
 	 * records of connections that ended since the last sweep. */
+	syslog_probe(&r);
 	cg_event_stream_poll(es, 0);
 	log_flush(&r); /* the events, then the records */
 	cg_records_sweep(r.rec, r.log);
