@@ -13,7 +13,8 @@
 #      emitted into the ring buffer, lost (ring buffer full), suppressed, and
 #      JSON lines written to the log per second (from the first frame to the
 #      last line). run's syslog(3) lines go nowhere (a private /dev without
-#      /dev/log): their cost depends on the syslog daemon and is not here.
+#      /dev/log; run then sends none): their cost depends on the syslog
+#      daemon and is not here, unless EV_SYSLOG=1 (socat reads them).
 #   2. data plane: cgbench events (see tests/bench/events.c).
 #
 # Writes OUTDIR/events-pipeline.csv and OUTDIR/events.csv (EV_COST=0 skips
@@ -89,6 +90,20 @@ zones:
 EOF
 LOG=$TMP/events.jsonl
 mkdir -p "$TMP/dev" "$TMP/state"
+# EV_SYSLOG=1: a syslog daemon that reads and drops (socat on the private
+# /dev/log), so that the figures include run's syslog(3) line per event.
+# In our namespace, so that the cleanup ends it.
+if [ "${EV_SYSLOG:-0}" = 1 ]; then
+	command -v socat >/dev/null || skip "EV_SYSLOG=1 needs socat"
+	nsenter --net="/var/run/netns/$NS" socat -u UNIX-RECV:"$TMP/dev/log" OPEN:/dev/null,wronly \
+		</dev/null >/dev/null 2>&1 &
+	for _ in $(seq 50); do
+		[ -S "$TMP/dev/log" ] && break
+		sleep 0.1
+	done
+	[ -S "$TMP/dev/log" ] || skip "socat did not make $TMP/dev/log"
+	echo "# syslog: socat reads run's syslog lines on its /dev/log" >&2
+fi
 nsenter --net="/var/run/netns/$NS" unshare --mount --propagation private sh -c '
 	d=$1
 	shift
