@@ -13,7 +13,8 @@
 #      emitted into the ring buffer, lost (ring buffer full), suppressed, and
 #      JSON lines written to the log per second (from the first frame to the
 #      last line). run's syslog(3) lines go nowhere (a private /dev without
-#      /dev/log): their cost depends on the syslog daemon and is not here.
+#      /dev/log; run then sends none): their cost depends on the syslog
+#      daemon and is not here, unless EV_SYSLOG=1 (socat reads them).
 #   2. data plane: cgbench events (see tests/bench/events.c).
 #
 # Writes OUTDIR/events-pipeline.csv and OUTDIR/events.csv (EV_COST=0 skips
@@ -29,7 +30,7 @@ OUT=${1:-$TOP/build/bench}
 CGBENCH=$TOP/build/bench/cgbench
 CRANEGATE=${CRANEGATE:-$TOP/build/cranegate}
 # Offered rates (frames/s; 0 = as fast as test runs go) and seconds each.
-RATES=${EV_RATES:-20000 100000 0}
+RATES=${EV_RATES:-20000 100000 1000000 0}
 SECS=${EV_SECONDS:-2}
 REPEAT=${EV_REPEAT:-100000}
 SAMPLES=${EV_SAMPLES:-7}
@@ -89,6 +90,20 @@ zones:
 EOF
 LOG=$TMP/events.jsonl
 mkdir -p "$TMP/dev" "$TMP/state"
+# EV_SYSLOG=1: a syslog daemon that reads and drops (socat on the private
+# /dev/log), so that the figures include run's syslog(3) line per event.
+# In our namespace, so that the cleanup ends it.
+if [ "${EV_SYSLOG:-0}" = 1 ]; then
+	command -v socat >/dev/null || skip "EV_SYSLOG=1 needs socat"
+	nsenter --net="/var/run/netns/$NS" socat -u UNIX-RECV:"$TMP/dev/log" OPEN:/dev/null,wronly \
+		</dev/null >/dev/null 2>&1 &
+	for _ in $(seq 50); do
+		[ -S "$TMP/dev/log" ] && break
+		sleep 0.1
+	done
+	[ -S "$TMP/dev/log" ] || skip "socat did not make $TMP/dev/log"
+	echo "# syslog: socat reads run's syslog lines on its /dev/log" >&2
+fi
 nsenter --net="/var/run/netns/$NS" unshare --mount --propagation private sh -c '
 	d=$1
 	shift
@@ -116,10 +131,17 @@ ev_counts() {
 }
 now() { date +%s.%N; }
 
-echo "rate,frames,drive_s,emitted,lost,suppressed,written,write_s,written_per_s" >"$OUT/events-pipeline.csv"
+# run's CPU time (user + system, in clock ticks) from /proc: BG_PID is
+# run itself (nsenter, unshare and sh exec it).
+run_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$BG_PID/stat"
+}
+HZ=$(getconf CLK_TCK)
+echo "rate,frames,drive_s,emitted,lost,suppressed,written,write_s,written_per_s,run_cpu_s,lines_per_cpu_s" >"$OUT/events-pipeline.csv"
 for rate in $RATES; do
 	: >"$LOG" # run appends (O_APPEND): it writes on at the new end
 	read -r e0 l0 s0 <<<"$(ev_counts)"
+	c0=$(run_ticks)
 	t0=$(now)
 	read -r frames dsecs < <(nsenter --net="/var/run/netns/$NS" "$CGBENCH" drive "$PIN" ev0 \
 		198.18.10.5 198.18.20.5 "$SECS" "$rate")
@@ -139,13 +161,19 @@ for rate in $RATES; do
 		fi
 		sleep 0.1
 	done
+	c1=$(run_ticks)
 	read -r e1 l1 s1 <<<"$(ev_counts)"
 	written=$(wc -l <"$LOG")
+	# run's CPU seconds for these lines (its 1 s sweeps and idle wakeups
+	# included), and lines per second of run's CPU: what run could
+	# write with a CPU to itself, whatever rate the driver reaches.
+	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) / hz }')
+	lpc=$(awk -v n="$written" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? n / c : 0) }')
 	wsecs=$(awk -v a="$t0" -v b="$t_last" 'BEGIN { printf "%.3f", b - a }')
 	wps=$(awk -v n="$written" -v s="$wsecs" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
-	echo "$rate,$frames,$dsecs,$((e1 - e0)),$((l1 - l0)),$((s1 - s0)),$written,$wsecs,$wps" >>"$OUT/events-pipeline.csv"
-	printf '# offered %s/s: %s frames in %s s; events %s emitted, %s lost, %s suppressed; %s lines written in %s s = %s/s\n' \
-		"${rate/#0/max}" "$frames" "$dsecs" $((e1 - e0)) $((l1 - l0)) $((s1 - s0)) "$written" "$wsecs" "$wps" >&2
+	echo "$rate,$frames,$dsecs,$((e1 - e0)),$((l1 - l0)),$((s1 - s0)),$written,$wsecs,$wps,$cpu,$lpc" >>"$OUT/events-pipeline.csv"
+	printf '# offered %s/s: %s frames in %s s; events %s emitted, %s lost, %s suppressed; %s lines written in %s s = %s/s; run used %s s of CPU = %s lines per CPU second\n' \
+		"${rate/#0/max}" "$frames" "$dsecs" $((e1 - e0)) $((l1 - l0)) $((s1 - s0)) "$written" "$wsecs" "$wps" "$cpu" "$lpc" >&2
 	if [ "$written" -ne $((e1 - e0)) ]; then
 		echo "WARNING: $written lines written, $((e1 - e0)) events emitted" >&2
 	fi

@@ -139,6 +139,10 @@ struct run {
 	struct cg_snapshot base; /* counters at the previous summary */
 	struct timespec base_at;
 	unsigned long long n_events;
+	/* Event lines not yet written (one write(2) per batch, see
+	 * log_flush), and the syslog line of the current event. */
+	struct cg_sbuf evbuf, brief;
+	bool no_syslogd; /* no /dev/log at the start of this batch */
 	struct watched *ifaces; /* of the last policy applied */
 	size_t n_ifaces;
 	unsigned long long failed_sig; /* ifindexes of a re-guard that failed */
@@ -163,28 +167,71 @@ static void iso_now(char *buf, size_t len)
 		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
 }
 
-/* Start a log record: `{"type": "TYPE", "time": "..."`. */
-static void rec_begin(struct run *r, const char *type)
+/*
+ * The event lines of a batch, whole lines in one write(2) (more when the
+ * kernel takes part of it), after whatever stdio holds, so that the log
+ * keeps the order of its records. 0 or an errno; on an error what was
+ * not written of the batch is lost, as stdio loses it.
+ */
+static int events_out(struct run *r)
 {
-	char t[64];
+	size_t at = 0;
+	int fd, err = 0;
 
-	iso_now(t, sizeof(t));
-	fprintf(r->log, "{\"type\": \"%s\", \"time\": \"%s\"", type, t);
+	if (!r->evbuf.len)
+		return 0;
+	if (fflush(r->log) || ferror(r->log)) {
+		err = errno ? errno : EIO;
+		clearerr(r->log);
+	}
+	fd = fileno(r->log);
+	while (at < r->evbuf.len) {
+		ssize_t n = write(fd, r->evbuf.p + at, r->evbuf.len - at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? errno : EIO;
+			break;
+		}
+		at += n;
+	}
+	r->evbuf.len = 0;
+	return err;
 }
 
 /* Write out what the log holds; say once when that fails. */
 static void log_flush(struct run *r)
 {
+	int err = events_out(r);
+
 	if (fflush(r->log) || ferror(r->log)) {
-		if (!r->log_broken)
+		err = errno ? errno : EIO;
+		clearerr(r->log);
+	}
+	if (err) {
+		if (!r->log_broken) {
+			errno = err;
 			syslog(LOG_ERR, "cannot write to the event log %s: %m",
 			       r->o->log_path ? r->o->log_path : "(stdout)");
+		}
 		r->log_broken = true;
-		clearerr(r->log);
 	} else {
 		r->log_broken = false;
 	}
 }
+
+/* Start a log record: `{"type": "TYPE", "time": "..."`. */
+static void rec_begin(struct run *r, const char *type)
+{
+	char t[64];
+
+	if (r->evbuf.len) /* the events before it go first */
+		log_flush(r);
+	iso_now(t, sizeof(t));
+	fprintf(r->log, "{\"type\": \"%s\", \"time\": \"%s\"", type, t);
+}
+
 
 static void rec_end(struct run *r)
 {
@@ -684,31 +731,47 @@ static int event_prio(const struct cg_event *e)
 	return e->reason == CG_R_MONITOR ? LOG_NOTICE : LOG_INFO;
 }
 
+/* Bytes of event lines that are written out even within a batch. */
+#define EV_BATCH (256 * 1024)
+
+/*
+ * Before each batch of events: is there a syslog socket? Without one,
+ * syslog(3) (no LOG_CONS) drops the line after a socket(2), connect(2)
+ * and close(2) of its own, per line: four fifths of run's system calls in
+ * a flood. A daemon that appears is used from the next batch on.
+ */
+static void syslog_probe(struct run *r)
+{
+	r->no_syslogd = access(_PATH_LOG, F_OK) != 0;
+}
+
 static void on_event(void *ctx, const struct cg_event *e,
 		     const struct cg_namer *n, long long off)
 {
 	struct run *r = ctx;
-	char *line = NULL;
-	size_t len = 0;
-	FILE *m;
+	size_t at = r->evbuf.len;
 
-	/* The event's own time, when the frame was judged. Events are
-	 * flushed once per batch (see the loop in cg_run), not one by one:
-	 * a write(2) per line would bound the rate the log takes. */
-	fputs("{\"type\": \"event\", ", r->log);
-	cg_event_json_fields(r->log, e, n, off);
-	fputs("}\n", r->log);
+	/* The event's own time, when the frame was judged. Event lines
+	 * collect in evbuf and go out once per batch (log_flush after the
+	 * poll in cg_run), or when EV_BATCH bytes are waiting: a write(2)
+	 * per line would bound the rate the log takes. */
+	r->evbuf.oom = false;
+	cg_sbuf_puts(&r->evbuf, "{\"type\": \"event\", ");
+	cg_event_json_buf(&r->evbuf, e, n, off);
+	cg_sbuf_puts(&r->evbuf, "}\n");
+	if (r->evbuf.oom) /* no half line: the event is not in the log */
+		r->evbuf.len = at;
 	r->n_events++;
+	if (r->evbuf.len >= EV_BATCH)
+		log_flush(r);
 	/* The log first; subscribers get a copy queued, never a wait. */
 	cg_fanout_event(r->fan, e);
 
-	m = open_memstream(&line, &len);
-	if (m) {
-		cg_event_brief(m, e, n);
-		fclose(m);
-		syslog(event_prio(e), "%s", line);
-	}
-	free(line);
+	r->brief.len = 0;
+	r->brief.oom = false;
+	cg_event_brief_buf(&r->brief, e, n);
+	if (!r->brief.oom && !r->no_syslogd)
+		syslog(event_prio(e), "%s", r->brief.p);
 }
 
 static unsigned long long delta(unsigned long long now,
@@ -1059,6 +1122,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 			int fd = evs[i].data.fd;
 
 			if (fd == evfd) {
+				syslog_probe(&r);
 				cg_event_stream_poll(es, 0);
 				log_flush(&r);
 				cg_fanout_flush(r.fan);
@@ -1130,7 +1194,9 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 	}
 	/* What is already in the ring buffer still goes out; so do the
 	 * records of connections that ended since the last sweep. */
+	syslog_probe(&r);
 	cg_event_stream_poll(es, 0);
+	log_flush(&r); /* the events, then the records */
 	cg_records_sweep(r.rec, r.log);
 	log_flush(&r);
 	cg_fanout_flush(r.fan);
@@ -1177,6 +1243,10 @@ out:
 		close(sfd);
 	if (epfd >= 0)
 		close(epfd);
+	if (r.log && r.evbuf.len)
+		log_flush(&r);
+	cg_sbuf_free(&r.evbuf);
+	cg_sbuf_free(&r.brief);
 	if (r.log && r.log != stdout)
 		fclose(r.log);
 	close(rlfd);

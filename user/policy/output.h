@@ -3,6 +3,7 @@
 #ifndef CRANEGATE_OUTPUT_H
 #define CRANEGATE_OUTPUT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "cranegate.h"
 
@@ -52,6 +53,30 @@ void cg_event_text(FILE *out, const struct cg_event *e,
  */
 void cg_event_brief(FILE *out, const struct cg_event *e,
 		    const struct cg_namer *n);
+
+/*
+ * A growing byte buffer that events are formatted into without stdio (run
+ * formats a batch of events into one and writes it with one write(2)).
+ * `oom` is set when growing failed; what did not fit is missing then.
+ * Zero-initialised is empty; cg_sbuf_free releases it.
+ */
+struct cg_sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+	long long sec; /* the last second formatted, and its text */
+	char sec_text[24];
+};
+
+void cg_sbuf_free(struct cg_sbuf *b);
+/* cg_event_json_fields and cg_event_brief appended to b, byte for byte
+ * the same; cg_event_brief_buf also leaves a NUL after the text (not
+ * counted in len). */
+void cg_event_json_buf(struct cg_sbuf *b, const struct cg_event *e,
+		       const struct cg_namer *n, long long realtime_off_ns);
+void cg_event_brief_buf(struct cg_sbuf *b, const struct cg_event *e,
+			const struct cg_namer *n);
+void cg_sbuf_puts(struct cg_sbuf *b, const char *s);
 
 /* CLOCK_REALTIME - CLOCK_MONOTONIC, in ns. */
 long long cg_realtime_offset(void);
