@@ -83,6 +83,7 @@
 #include "hex.h"
 #include "compile.h"
 #include "daemon.h"
+#include "daemon_int.h"
 #include "file_watch.h"
 #include "fanout.h"
 #include "history.h"
@@ -93,12 +94,6 @@
 #include "runlock.h"
 #include "rxvlan.h"
 #include "self.h"
-
-/* An interface of the active policy, and the ifindex it had last. */
-struct watched {
-	char name[CG_IFNAME_MAX];
-	unsigned ifindex; /* 0: not there */
-};
 
 /*
  * The gateway's addresses changed (or may have): write the current ones
@@ -129,145 +124,6 @@ static void self_refresh(const struct cg_env *env, const struct watched *ifs,
 		       "gateway",
 		       n);
 	free(names);
-}
-
-struct run {
-	const struct cg_env *env;
-	const struct cg_run_opts *o;
-	FILE *log;
-	bool log_broken;	 /* a write failed; said so once */
-	struct cg_snapshot base; /* counters at the previous summary */
-	struct timespec base_at;
-	unsigned long long n_events;
-	/* Event lines not yet written (one write(2) per batch, see
-	 * log_flush), and the syslog line of the current event. */
-	struct cg_sbuf evbuf, brief;
-	bool no_syslogd; /* no /dev/log at the start of this batch */
-	struct watched *ifaces; /* of the last policy applied */
-	size_t n_ifaces;
-	unsigned long long failed_sig; /* ifindexes of a re-guard that failed */
-	struct cg_event_stream *es;    /* once streaming */
-	struct cg_fanout *fan;	       /* events, capture: see fanout.h */
-	unsigned char applied_sha[32]; /* of the last file applied (--watch) */
-	unsigned char refused_sha[32]; /* of the last file refused (--watch) */
-	struct file_watch *fw;	       /* --watch */
-	struct cg_records *rec;	       /* connection records */
-	struct cg_limits limits;       /* of the policy last parsed */
-};
-
-static void iso_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
-}
-
-/*
- * The event lines of a batch, whole lines in one write(2) (more when the
- * kernel takes part of it), after whatever stdio holds, so that the log
- * keeps the order of its records. 0 or an errno; on an error what was
- * not written of the batch is lost, as stdio loses it.
- */
-static int events_out(struct run *r)
-{
-	size_t at = 0;
-	int fd, err = 0;
-
-	if (!r->evbuf.len)
-		return 0;
-	if (fflush(r->log) || ferror(r->log)) {
-		err = errno ? errno : EIO;
-		clearerr(r->log);
-	}
-	fd = fileno(r->log);
-	while (at < r->evbuf.len) {
-		ssize_t n = write(fd, r->evbuf.p + at, r->evbuf.len - at);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? errno : EIO;
-			break;
-		}
-		at += n;
-	}
-	r->evbuf.len = 0;
-	return err;
-}
-
-/* Write out what the log holds; say once when that fails. */
-static void log_flush(struct run *r)
-{
-	int err = events_out(r);
-
-	if (fflush(r->log) || ferror(r->log)) {
-		err = errno ? errno : EIO;
-		clearerr(r->log);
-	}
-	if (err) {
-		if (!r->log_broken) {
-			errno = err;
-			syslog(LOG_ERR, "cannot write to the event log %s: %m",
-			       r->o->log_path ? r->o->log_path : "(stdout)");
-		}
-		r->log_broken = true;
-	} else {
-		r->log_broken = false;
-	}
-}
-
-/* Start a log record: `{"type": "TYPE", "time": "..."`. */
-static void rec_begin(struct run *r, const char *type)
-{
-	char t[64];
-
-	if (r->evbuf.len) /* the events before it go first */
-		log_flush(r);
-	iso_now(t, sizeof(t));
-	fprintf(r->log, "{\"type\": \"%s\", \"time\": \"%s\"", type, t);
-}
-
-
-static void rec_end(struct run *r)
-{
-	fputs("}\n", r->log);
-	log_flush(r);
-}
-
-static int open_log(struct run *r)
-{
-	FILE *f;
-	int fd;
-
-	if (!r->o->log_path) {
-		r->log = stdout;
-		setvbuf(stdout, NULL, _IOLBF, 0);
-		return 0;
-	}
-	fd = open(r->o->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-		  0640);
-	f = fd < 0 ? NULL : fdopen(fd, "a");
-	if (!f) {
-		int err = -errno;
-
-		if (fd >= 0)
-			close(fd);
-		fprintf(stderr, "cranegate: cannot open the event log %s: %s\n",
-			r->o->log_path, strerror(-err));
-		syslog(LOG_ERR, "cannot open the event log %s: %s",
-		       r->o->log_path, strerror(-err));
-		return err;
-	}
-	setvbuf(f, NULL, _IOLBF, 0);
-	if (r->log && r->log != stdout)
-		fclose(r->log);
-	r->log = f;
-	return 0;
 }
 
 /*
@@ -774,155 +630,6 @@ static void on_event(void *ctx, const struct cg_event *e,
 		syslog(event_prio(e), "%s", r->brief.p);
 }
 
-static unsigned long long delta(unsigned long long now,
-				unsigned long long before)
-{
-	/* The state maps were recreated (detach, then apply): start over. */
-	return now >= before ? now - before : now;
-}
-
-/*
- * Per interface with activity since the previous summary: frames, and
- * drops by reason, in the JSON record (`interfaces`) and, for drops, in
- * the syslog line.
- */
-static void summary_ifaces(struct run *r, const struct cg_snapshot *now,
-			   FILE *m)
-{
-	bool first = true, said = false;
-	size_t i, j;
-	unsigned k;
-
-	for (i = 0; i < now->n_ifstats; i++) {
-		const struct cg_snap_ifstat *is = &now->ifstats[i], *ps = NULL;
-		unsigned long long p = 0, b = 0, d[CG_R_MAX] = {};
-		bool first_r = true;
-
-		for (j = 0; j < r->base.n_ifstats; j++)
-			if (r->base.ifstats[j].ifindex == is->ifindex)
-				ps = &r->base.ifstats[j];
-		for (k = 0; k < CG_R_MAX; k++) {
-			unsigned long long before =
-				ps ? ps->reasons[k].packets : 0;
-
-			d[k] = delta(is->reasons[k].packets, before);
-			p += d[k];
-			b += delta(is->reasons[k].bytes,
-				   ps ? ps->reasons[k].bytes : 0);
-		}
-		if (!p)
-			continue;
-		fprintf(r->log, "%s", first ? "" : ", ");
-		cg_json_str(r->log, is->name);
-		fprintf(r->log,
-			": {\"packets\": %llu, \"bytes\": %llu, \"drops\": {",
-			p, b);
-		for (k = CG_R_FIRST_DROP; k < CG_R_MAX; k++) {
-			if (!d[k])
-				continue;
-			fprintf(r->log, "%s\"%s\": %llu", first_r ? "" : ", ",
-				cg_reason_name(k), d[k]);
-			fprintf(m, "%s %s %s %llu",
-				said ? "," : "; drops by interface:", is->name,
-				cg_reason_name(k), d[k]);
-			first_r = false;
-			said = true;
-		}
-		fputs("}}", r->log);
-		first = false;
-	}
-}
-
-/*
- * What happened since the previous summary: frames per reason, and
- * events per (would-be) reason with what became of them.
- */
-static void summary(struct run *r)
-{
-	struct cg_snapshot now;
-	struct cg_snap_events tot = {};
-	struct timespec at;
-	char *line = NULL;
-	size_t len = 0;
-	bool first = true;
-	double secs;
-	unsigned i;
-	FILE *m;
-
-	if (cg_snapshot_read(r->env, &now))
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &at);
-	secs = (at.tv_sec - r->base_at.tv_sec) +
-	       (at.tv_nsec - r->base_at.tv_nsec) / 1e9;
-	m = open_memstream(&line, &len);
-	if (!m) {
-		cg_snapshot_free(&now);
-		return;
-	}
-	fprintf(m, "summary of the last %.0f s: packets", secs);
-
-	rec_begin(r, "summary");
-	fprintf(r->log, ", \"interval_s\": %.3f, \"reasons\": {", secs);
-	for (i = 0; i < CG_R_MAX; i++) {
-		unsigned long long p = delta(now.reasons[i].packets,
-					     r->base.reasons[i].packets);
-		unsigned long long b =
-			delta(now.reasons[i].bytes, r->base.reasons[i].bytes);
-		struct cg_snap_events ev = {
-			delta(now.events[i].emitted, r->base.events[i].emitted),
-			delta(now.events[i].lost, r->base.events[i].lost),
-			delta(now.events[i].suppressed,
-			      r->base.events[i].suppressed),
-			delta(now.events[i].suppressed_source,
-			      r->base.events[i].suppressed_source),
-		};
-
-		tot.emitted += ev.emitted;
-		tot.lost += ev.lost;
-		tot.suppressed += ev.suppressed;
-		tot.suppressed_source += ev.suppressed_source;
-		if (!p && !ev.emitted && !ev.lost && !ev.suppressed)
-			continue;
-		fprintf(r->log,
-			"%s\"%s\": {\"packets\": %llu, \"bytes\": %llu, "
-			"\"events\": %llu, \"lost\": %llu, \"suppressed\": "
-			"%llu, \"suppressed_by_source\": %llu}",
-			first ? "" : ", ", cg_reason_name(i), p, b, ev.emitted,
-			ev.lost, ev.suppressed, ev.suppressed_source);
-		if (p)
-			fprintf(m, " %s %llu", cg_reason_name(i), p);
-		if (ev.lost || ev.suppressed)
-			fprintf(m,
-				" (%s events: %llu lost, %llu suppressed, %llu "
-				"of them by source)",
-				cg_reason_name(i), ev.lost, ev.suppressed,
-				ev.suppressed_source);
-		first = false;
-	}
-	if (first)
-		fputs(" none", m);
-	fputs("}, \"interfaces\": {", r->log);
-	summary_ifaces(r, &now, m);
-	fprintf(r->log,
-		"}, \"events\": {\"emitted\": %llu, \"lost\": %llu, "
-		"\"suppressed\": %llu, \"suppressed_by_source\": %llu}, "
-		"\"events_written\": %llu",
-		tot.emitted, tot.lost, tot.suppressed, tot.suppressed_source,
-		r->n_events);
-	rec_end(r);
-	fprintf(m,
-		"; events %llu emitted, %llu lost, %llu suppressed (%llu by "
-		"source)",
-		tot.emitted, tot.lost, tot.suppressed, tot.suppressed_source);
-	fclose(m);
-	syslog(tot.lost ? LOG_WARNING : LOG_INFO, "%s", line);
-	free(line);
-
-	cg_snapshot_free(&r->base);
-	r->base = now;
-	r->base_at = at;
-}
-
 static int metrics_body(void *ctx, FILE *out)
 {
 	return cg_metrics_print(ctx, out);
@@ -1164,7 +871,7 @@ int cg_run(const struct cg_env *env, const struct cg_run_opts *o)
 				uint64_t ticks;
 
 				if (read(tfd, &ticks, sizeof(ticks)) > 0)
-					summary(&r);
+					run_summary(&r);
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 
