@@ -518,44 +518,56 @@ static void parse_allow_rule(struct pctx *c, cg_node_t *n,
 		parse_allow_addresses(c, v[2], a);
 }
 
-/* `modbus: {allow: [RULE, ...]}`, at most CG_ALLOW_RULES rules. */
-static void parse_modbus_allow(struct pctx *c, cg_node_t *n, struct cg_ics *ics)
+/*
+ * `PROTO: {allow: [RULE, ...]}`, at most CG_ALLOW_RULES rules, each read
+ * by `rule` (modbus and enip rules differ in their keys, not in the list).
+ */
+static void parse_allow_list(struct pctx *c, cg_node_t *n, struct cg_ics *ics,
+			     const char *proto, const char *example,
+			     void (*rule)(struct pctx *, cg_node_t *,
+					  struct cg_ics_allow *))
 {
 	static const char *const keys[] = {"allow"};
 	cg_node_t *v[1], **items;
 	struct cg_pos kp[1];
+	char where[32], what[48];
 	long cnt, i;
 
 	ics->mode = CG_ICS_ALLOW;
-	map_fields(c, n, keys, 1, "in modbus", v, kp);
+	snprintf(where, sizeof(where), "in %s", proto);
+	snprintf(what, sizeof(what), "a list of %s rules", proto);
+	map_fields(c, n, keys, 1, where, v, kp);
 	if (!v[0]) {
 		err_at(c, npos(n),
-		       "modbus mapping has no allow; expected allow: a list "
-		       "of rules");
+		       "%s mapping has no allow; expected allow: a list of "
+		       "rules",
+		       proto);
 		return;
 	}
 	if (v[0]->type != YAML_SEQUENCE_NODE) {
-		expected(c, v[0], "a list of modbus rules");
+		expected(c, v[0], what);
 		return;
 	}
-	cnt = list_items(c, v[0], "a list of modbus rules", &items);
+	cnt = list_items(c, v[0], what, &items);
 	if (cnt < 0)
 		return;
 	if (cnt == 0) {
 		err_at(c, npos(v[0]),
-		       "modbus allow has no rules; expected at least one rule "
-		       "such as {functions: [read]}");
+		       "%s allow has no rules; expected at least one rule "
+		       "such as %s",
+		       proto, example);
+		free(items);
 		return;
 	}
 	if (cnt > CG_ALLOW_RULES) {
 		err_at(c, npos(items[CG_ALLOW_RULES]),
-		       "modbus allow has %ld rules; the limit is %d per flow",
-		       cnt, CG_ALLOW_RULES);
+		       "%s allow has %ld rules; the limit is %d per flow",
+		       proto, cnt, CG_ALLOW_RULES);
 		cnt = CG_ALLOW_RULES;
 	}
 	ics->allow = xcalloc(c, cnt, sizeof(*ics->allow));
 	for (i = 0; i < cnt && ics->allow; i++)
-		parse_allow_rule(c, items[i], &ics->allow[ics->n_allow++]);
+		rule(c, items[i], &ics->allow[ics->n_allow++]);
 	free(items);
 }
 
@@ -569,7 +581,8 @@ static void parse_ics(struct pctx *c, cg_node_t *n, struct cg_pos kpos,
 
 	ics->pos = kpos;
 	if (n->type == YAML_MAPPING_NODE && !strcmp(proto, "modbus")) {
-		parse_modbus_allow(c, n, ics);
+		parse_allow_list(c, n, ics, "modbus", "{functions: [read]}",
+				 parse_allow_rule);
 		return;
 	}
 	if (n->type == YAML_MAPPING_NODE) {
@@ -766,48 +779,6 @@ static void parse_enip_rule(struct pctx *c, cg_node_t *n,
 		parse_enip_classes(c, v[1], a);
 }
 
-/* `enip: {allow: [RULE, ...]}`, at most CG_ALLOW_RULES rules. */
-static void parse_enip_allow(struct pctx *c, cg_node_t *n, struct cg_ics *ics)
-{
-	static const char *const keys[] = {"allow"};
-	cg_node_t *v[1], **items;
-	struct cg_pos kp[1];
-	long cnt, i;
-
-	ics->mode = CG_ICS_ALLOW;
-	map_fields(c, n, keys, 1, "in enip", v, kp);
-	if (!v[0]) {
-		err_at(c, npos(n),
-		       "enip mapping has no allow; expected allow: a list of "
-		       "rules");
-		return;
-	}
-	if (v[0]->type != YAML_SEQUENCE_NODE) {
-		expected(c, v[0], "a list of enip rules");
-		return;
-	}
-	cnt = list_items(c, v[0], "a list of enip rules", &items);
-	if (cnt < 0)
-		return;
-	if (cnt == 0) {
-		err_at(c, npos(v[0]),
-		       "enip allow has no rules; expected at least one rule "
-		       "such as {services: [read]}");
-		free(items);
-		return;
-	}
-	if (cnt > CG_ALLOW_RULES) {
-		err_at(c, npos(items[CG_ALLOW_RULES]),
-		       "enip allow has %ld rules; the limit is %d per flow",
-		       cnt, CG_ALLOW_RULES);
-		cnt = CG_ALLOW_RULES;
-	}
-	ics->allow = xcalloc(c, cnt, sizeof(*ics->allow));
-	for (i = 0; i < cnt && ics->allow; i++)
-		parse_enip_rule(c, items[i], &ics->allow[ics->n_allow++]);
-	free(items);
-}
-
 /*
  * `enip:`: any, read-only, or `allow:` rules. EtherNet/IP has no list of
  * codes: a CIP service means different things on different objects.
@@ -819,7 +790,8 @@ static void parse_enip(struct pctx *c, cg_node_t *n, struct cg_pos kpos,
 
 	ics->pos = kpos;
 	if (n->type == YAML_MAPPING_NODE) {
-		parse_enip_allow(c, n, ics);
+		parse_allow_list(c, n, ics, "enip", "{services: [read]}",
+				 parse_enip_rule);
 		return;
 	}
 	if (s && !strcmp(s, "any")) {
