@@ -213,36 +213,40 @@ static __always_inline __u32 cip_class(__u32 svc, __u32 cls, __u32 seg0)
 
 /*
  * Does one of the flow's `allow:` rules (ics_allow[first, first + n))
- * match service `svc` of class `ec` on object class `cls`?
+ * match service `svc` of class `ec` on object class `cls`? 1 if so.
+ * A global function: the verifier checks its two nested loops once,
+ * instead of once for every state of the request walk that calls it
+ * (which was half of the program's verification, and so of every apply).
  */
-static __always_inline bool cip_rules_match(const struct cg_enip_scratch *s,
-					    __u32 svc, __u32 ec, __u32 cls)
+__noinline int cg_cip_rules_match(__u32 first, __u32 n, __u32 svc, __u32 ec,
+				  __u32 cls)
 {
 	const struct cg_ics_allow_rule *r;
 	__u32 idx;
 	int k, j;
 
 	for (k = 0; k < CG_ICS_ALLOW_MAX; k++) {
-		if (k >= s->allow_n)
+		if (k >= n)
 			break;
-		idx = s->allow_first + k;
+		idx = first + k;
 		r = bpf_map_lookup_elem(&ics_allow, &idx);
 		if (!r)
 			break;
-		if (!bit_set(r->codes, svc & 0xff) && !(r->flags & (1u << ec)))
+		if (!bit_set(r->codes, svc & 0xff) &&
+		    !(ec < 32 && (r->flags & (1u << ec))))
 			continue;
 		if (!r->n_ranges)
-			return true;
+			return 1;
 		if (cls == CG_CIP_CLASS_NONE)
 			continue;
 		for (j = 0; j < CG_ICS_ALLOW_RANGES; j++) {
 			if (j >= r->n_ranges)
 				break;
 			if (r->ranges[j].lo <= cls && cls <= r->ranges[j].hi)
-				return true;
+				return 1;
 		}
 	}
-	return false;
+	return 0;
 }
 
 /*
@@ -321,7 +325,8 @@ static long cip_req_step(__u64 i, void *data)
 	 * connection; rules, the services and classes they name. */
 	ec = cip_class(svc, cls, seg0);
 	if (s->mode == CG_ICS_RULES
-		    ? cip_rules_match(s, svc, ec, cls)
+		    ? cg_cip_rules_match(s->allow_first, s->allow_n, svc,
+					  ec, cls)
 		    : ec == CG_CIP_READ || ec == CG_CIP_CONNECTION)
 		return 0;
 refuse:
