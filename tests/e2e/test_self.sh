@@ -113,6 +113,14 @@ expect "apply over SSH of a policy without the session's to: self flow exits 3" 
 expect "... and says what is missing" \
 	"$(grep -c "refused: .* would cut the SSH session.*no flow allows tcp from $MGT (zone 'crane-mgmt') to self port 22" <<<"$out")" -eq 1
 expect "... and changes nothing" "$(jq -r '.policy.sha256' <<<"$(cg_status_json)")" = "$before_sha"
+expect "... and the audit log records it as failed, saying why" \
+	"$(tail -1 "$CG_STATE_DIR/audit.jsonl" | jq -r '"\(.result): \(.error)"')" = \
+	"failed: the policy would cut the SSH session the apply ran over"
+out=$(SSH_CONNECTION="$MGT 50022 $GW_MGMT 22" cg apply --confirm 60 "$CG_TMP/cut.yaml" 2>&1)
+rc=$?
+expect "apply --confirm over SSH of that policy is refused too (exit 3)" "$rc" -eq 3
+expect "... and changes nothing, and leaves no confirmation pending" \
+	"$(jq -r '.policy.sha256' <<<"$(cg_status_json)")/$(test -e "$CG_STATE_DIR/pending.json" && echo pending)" = "$before_sha/"
 check "apply over SSH of the policy that keeps the flow is accepted" \
 	env SSH_CONNECTION="$MGT 50022 $GW_MGMT 22" nsenter --net="/var/run/netns/${P}gw" \
 	"$CG_BIN" apply --pin-root "$CG_PIN_ROOT" --state-dir "$CG_STATE_DIR" "$POLICY"

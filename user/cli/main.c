@@ -134,33 +134,36 @@ static int do_check(struct args *a)
 
 /*
  * apply over SSH: refuse a policy that would cut the session it is applied
- * over (README, "The gateway itself"). 0: go on; CG_EXIT_CUTS_SSH: refused.
+ * over (README, "The gateway itself"). The loader asks this (the vet hook)
+ * of the policy it has just parsed and compiled, before anything changes;
+ * only `apply POLICY` without --force sets ssh_vet_on. 0: go on;
+ * CG_EXIT_CUTS_SSH: refused (recorded in the audit log as failed).
  */
 #define CG_EXIT_CUTS_SSH 3
 
-static int ssh_guard(const char *path)
-{
-	struct cg_diags d = {.file = path};
-	struct cg_policy *p = NULL;
-	struct cg_compiled *c = NULL;
-	char why[1024];
-	int cut = 0;
+static bool ssh_vet_on;
 
-	/* A policy that does not load is apply's to report. */
-	if (!cg_policy_load(path, &p, &d) && !cg_compile(p, &c, &d))
-		cut = cg_self_ssh_cut(p, c, getenv("SSH_CONNECTION"), why,
-				      sizeof(why));
-	if (cut == 1)
-		fprintf(stderr,
-			"cranegate apply: refused: %s would cut the SSH "
-			"session this apply runs over: %s"
-			"Nothing was changed. Apply with --force to cut the "
-			"session anyway.\n",
-			path, why);
-	cg_compiled_free(c);
-	cg_policy_free(p);
-	cg_diags_free(&d);
-	return cut == 1 ? CG_EXIT_CUTS_SSH : 0;
+static int ssh_vet(const struct cg_env *env, struct cg_change *ch,
+		   const struct cg_policy *p, const struct cg_compiled *c,
+		   const char *path)
+{
+	const char *session = getenv("SSH_CONNECTION");
+	char why[1024];
+
+	(void)env;
+	if (!ssh_vet_on || !session ||
+	    (ch->action && strcmp(ch->action, "apply")))
+		return 0;
+	if (cg_self_ssh_cut(p, c, session, why, sizeof(why)) != 1)
+		return 0;
+	fprintf(stderr,
+		"cranegate apply: refused: %s would cut the SSH session this "
+		"apply runs over: %s"
+		"Nothing was changed. Apply with --force to cut the session "
+		"anyway.\n",
+		path, why);
+	ch->why = "the policy would cut the SSH session the apply ran over";
+	return CG_EXIT_CUTS_SSH;
 }
 
 static int do_apply(struct args *a)
@@ -184,8 +187,7 @@ static int do_apply(struct args *a)
 	if (a->n_pos && !a->insecure &&
 	    (err = cg_policy_perm_check(a->pos[0], false, stderr)))
 		return err;
-	if (a->n_pos && !a->shadow && !a->force && (err = ssh_guard(a->pos[0])))
-		return err;
+	ssh_vet_on = a->n_pos && !a->shadow && !a->force;
 	if (a->shadow)
 		return cg_shadow_start(&a->env, a->pos[0]);
 	if (a->shadow_stop)
@@ -619,6 +621,7 @@ static int parse_number(const struct command *cmd, const char *opt,
 
 /* The layers above the apply transaction, handed to it as hooks. */
 static const struct cg_change_hooks hooks = {
+	.vet = ssh_vet,
 	.begin = cg_change_begin,
 	.end = cg_change_end,
 	.detaching = cg_change_detaching,

@@ -24,6 +24,7 @@
 
 #include "cranegate.h"
 #include "policy.h"
+struct cg_compiled;
 
 struct cg_env {
 	const char *pin_root;  /* default /sys/fs/bpf/cranegate */
@@ -55,6 +56,8 @@ struct cg_change {
 	bool no_state; /* the state directory is not usable: no record */
 	unsigned rev;  /* assigned by cg_change_begin, recorded before the
 			* switch */
+	void *audit_prep; /* the audit diff, worked out beside the load
+			   * (change.c); cg_change_end takes it */
 
 	/* Filled in by cg_change_end. */
 	unsigned cancelled_rev; /* a pending confirmation this change ended */
@@ -79,6 +82,16 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 struct cg_policy;
 struct cg_active;
 struct cg_change_hooks {
+	/*
+	 * Asked once the policy compiles, before anything changes (and
+	 * before begin): 0 goes on; anything else refuses the change with
+	 * that value as its status, ch->why saying why for the audit log.
+	 * The CLI's apply over SSH (main.c) checks here, on the policy the
+	 * apply itself parsed.
+	 */
+	int (*vet)(const struct cg_env *env, struct cg_change *ch,
+		   const struct cg_policy *p, const struct cg_compiled *c,
+		   const char *policy_path);
 	int (*begin)(const struct cg_env *env, struct cg_change *ch,
 		     const struct cg_policy *p, const char *policy_path);
 	void (*end)(const struct cg_env *env, struct cg_change *ch,
