@@ -21,7 +21,7 @@ USER_HDRS := $(wildcard $(addsuffix /*.h,$(USER_DIRS)))
 CPPFLAGS += -Imaps $(addprefix -I,$(USER_DIRS)) -I$(BUILD)
 # Tests, benchmarks and fuzz targets also see tests/lib; the product never does.
 TEST_CPPFLAGS = $(CPPFLAGS) -Itests/lib
-LDLIBS += -lxdp -lbpf -lelf -lz -lyaml -lpcap -lcrypto -lmicrohttpd -lcap-ng -lm
+LDLIBS += -lxdp -lbpf -lelf -lz -lyaml -lpcap -lcrypto -lmicrohttpd -lcap-ng -lm -pthread
 # IPFIX export (connection records): libfixbuf, on glib.
 FIXBUF_CFLAGS := $(shell pkg-config --cflags libfixbuf 2>/dev/null)
 FIXBUF_LIBS := $(shell pkg-config --libs libfixbuf 2>/dev/null || echo -lfixbuf)

@@ -21,7 +21,7 @@ const char *cg_verdict_name(unsigned verdict)
 
 const char *cg_l4_name(unsigned proto)
 {
-	static char buf[8];
+	static __thread char buf[8];
 
 	switch (proto) {
 	case 6:
