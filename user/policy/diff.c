@@ -631,10 +631,12 @@ int cg_diff_policies(const struct cg_policy *old, const struct cg_policy *new_,
 	if ((err = cg_space_new(pols, 2, &d->space)))
 		goto fail;
 	df.s = d->space;
+	/* The traffic walk first: it is what finds a pair of policies too
+	 * large to diff, and then the item diffs would be thrown away. */
+	if ((err = cg_diff_walk_pairs(&df)))
+		goto fail;
 	if ((err = diff_policy(d)) || (err = diff_zones(d)) ||
 	    (err = diff_hosts(d)) || (err = diff_flows(d)))
-		goto fail;
-	if ((err = cg_diff_walk_pairs(&df)))
 		goto fail;
 	mark = calloc(d->space->n_regions + 1, sizeof(*mark));
 	if (!mark) {
