@@ -187,6 +187,27 @@ expect "after the loop, A is the active policy" "$(jq -r '.policy.name // empty'
 expect "the reloaded A counts the UDP stream on its flow" \
 	"$(cg_flow hmi-streams-to-hoist "$status")" -ge 1
 
+# ---- per-flow counters follow their flow by name across a reload
+# C is A with a new flow first: every kept flow moves one place down.
+sed 's/^flows:$/flows:\n  - name: cctv-to-vms\n    from: crane-cctv\n    to: 198.18.10.40\n    proto: tcp\n    ports: [554]/' \
+	"$T/a.yaml" | sed 's/^name: reload-a/name: reload-c/' >"$T/c.yaml"
+counts() { # the packets of A's flows, in one line
+	local json f out=
+	json=$(cg_status_json)
+	for f in hmi-pings-plcs hmi-pings-plcs-v6 hmi-streams-to-hoist mgmt-ssh; do
+		out+="$f=$(cg_flow "$f" "$json") "
+	done
+	echo "$out"
+}
+before=$(counts)
+diag "A's counters: $before"
+check "apply C (A with a flow put first)" cg apply "$T/c.yaml"
+expect "... every flow A and C share keeps its count, by name" "$(counts)" = "$before"
+expect "... and C's new flow starts from zero" "$(cg_flow cctv-to-vms)" -eq 0
+check "apply A again" cg apply "$T/a.yaml"
+expect "... and the counts come back with their flows" "$(counts)" = "$before"
+status=$(cg_status_json)
+
 # ---- a broken policy changes nothing
 name_before=$(jq -r '.policy.name // empty' <<<"$status")
 sha_before=$(jq -r '.policy.sha256 // empty' <<<"$status")

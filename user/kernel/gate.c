@@ -1023,14 +1023,65 @@ static int cmp_named_flow(const void *a, const void *b)
 		       ((const struct named_flow *)b)->name, CG_META_NAME_MAX);
 }
 
-int cg_gate_carry_flow_stats(struct cg_gate *g, int old_fd)
+/*
+ * The old instance's per-flow counters, read in one batch: the idle flows
+ * (most of a large policy, all of them after a reboot) cost nothing more;
+ * only a flow that counted something is looked up by name. `vals` gets
+ * n * ncpu counters; 0 or a negative errno.
+ */
+static int read_flow_stats(int fd, uint32_t n, int ncpu,
+			   struct cg_counter *vals)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	uint32_t *keys, done = 0, count, out_batch, i;
+	bool first = true;
+	int err = 0;
+
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while (done < n) {
+		count = n - done;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &out_batch,
+					   &out_batch, keys + done,
+					   vals + (size_t)done * ncpu, &count,
+					   &o);
+		first = false;
+		done += count;
+		if (err) {
+			err = errno == ENOENT ? 0 : -errno;
+			break;
+		}
+	}
+	if (err) {
+		/* No batch operations here: one lookup per flow. */
+		for (i = 0, err = 0; i < n; i++)
+			if (bpf_map_lookup_elem(fd, &i,
+						vals + (size_t)i * ncpu))
+				memset(vals + (size_t)i * ncpu, 0,
+				       ncpu * sizeof(*vals));
+	} else {
+		/* A batch hands back keys in order, but say so. */
+		for (i = 0; i < done; i++)
+			if (keys[i] != i) {
+				err = -EIO;
+				break;
+			}
+	}
+	free(keys);
+	return err;
+}
+
+int cg_gate_carry_flow_stats(struct cg_gate *g, const struct cg_policy *p,
+			     int old_fd)
 {
 	int meta_fd = -1, names_fd = -1, stats_fd = -1, ncpu, err = 0;
-	struct cg_policy_meta meta, m;
-	struct cg_counter *vals = NULL;
+	struct cg_policy_meta meta;
+	struct cg_counter *vals = NULL, *v;
 	struct named_flow *nf = NULL, key, *hit;
-	uint32_t zero = 0, i, j, nflows;
+	uint32_t zero = 0, i, j;
 	struct cg_name name;
+	bool sorted = false;
 
 	if (old_fd < 0)
 		return 0;
@@ -1039,45 +1090,47 @@ int cg_gate_carry_flow_stats(struct cg_gate *g, int old_fd)
 	names_fd = cg_prog_map_fd(old_fd, "names");
 	stats_fd = cg_prog_map_fd(old_fd, "flow_stats");
 	if (ncpu <= 0 || meta_fd < 0 || names_fd < 0 || stats_fd < 0 ||
-	    bpf_map_lookup_elem(meta_fd, &zero, &meta) ||
-	    bpf_map__lookup_elem(g->skel->maps.meta, &zero, sizeof(zero), &m,
-				 sizeof(m), 0)) {
+	    bpf_map_lookup_elem(meta_fd, &zero, &meta)) {
 		err = -ENOENT;
 		goto out;
 	}
-	/* The new instance's flow names, sorted, for a lookup by name. */
-	nflows = m.n_flows;
-	nf = calloc(nflows + 1, sizeof(*nf));
-	vals = calloc(ncpu, sizeof(*vals));
+	vals = calloc((size_t)(meta.n_flows ? meta.n_flows : 1) * ncpu,
+		      sizeof(*vals));
+	nf = calloc(p->n_flows + 1, sizeof(*nf));
 	if (!nf || !vals) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (j = 0; j < nflows; j++) {
-		uint32_t k = m.n_zones + j;
-
-		nf[j].id = j;
-		if (!bpf_map__lookup_elem(g->skel->maps.names, &k, sizeof(k),
-					  &name, sizeof(name), 0))
-			memcpy(nf[j].name, name.name, CG_META_NAME_MAX);
-	}
-	qsort(nf, nflows, sizeof(*nf), cmp_named_flow);
+	if ((err = read_flow_stats(stats_fd, meta.n_flows, ncpu, vals)))
+		goto out;
 	for (i = 0; i < meta.n_flows; i++) {
 		uint32_t k = meta.n_zones + i;
 
-		if (bpf_map_lookup_elem(names_fd, &k, &name))
-			continue;
-		memcpy(key.name, name.name, CG_META_NAME_MAX);
-		hit = bsearch(&key, nf, nflows, sizeof(*nf), cmp_named_flow);
-		if (!hit || bpf_map_lookup_elem(stats_fd, &i, vals))
-			continue;
-		for (j = 0; j < (uint32_t)ncpu && !vals[j].packets; j++)
+		v = vals + (size_t)i * ncpu;
+		for (j = 0; j < (uint32_t)ncpu && !v[j].packets; j++)
 			;
 		if (j == (uint32_t)ncpu)
 			continue; /* an idle flow: nothing to carry */
-		bpf_map__update_elem(g->skel->maps.flow_stats, &hit->id,
-				     sizeof(hit->id), vals,
-				     ncpu * sizeof(*vals), BPF_ANY);
+		if (!sorted) {
+			/* The new policy's flow names as its `names` map
+			 * holds them, sorted, for a lookup by name. */
+			for (j = 0; j < p->n_flows; j++) {
+				nf[j].id = j;
+				snprintf(nf[j].name, sizeof(nf[j].name), "%s",
+					 p->flows[j].name);
+			}
+			qsort(nf, p->n_flows, sizeof(*nf), cmp_named_flow);
+			sorted = true;
+		}
+		if (bpf_map_lookup_elem(names_fd, &k, &name))
+			continue;
+		memcpy(key.name, name.name, CG_META_NAME_MAX);
+		hit = bsearch(&key, nf, p->n_flows, sizeof(*nf),
+			      cmp_named_flow);
+		if (hit)
+			bpf_map__update_elem(g->skel->maps.flow_stats,
+					     &hit->id, sizeof(hit->id), v,
+					     ncpu * sizeof(*v), BPF_ANY);
 	}
 out:
 	free(vals);

@@ -102,11 +102,13 @@ int cg_gate_last_event(struct cg_gate *g, struct cg_event *ev);
 
 /*
  * Carry the per-flow counters of the instance whose program is `old_fd`
- * over to `g`, flow by flow name, so that counters survive a reload of a
- * policy that keeps the flow. Call before the swap; frames the old
- * instance counts after the copy are not carried. 0 or a negative errno.
+ * over to `g` (loaded from `p`), flow by flow name, so that counters
+ * survive a reload of a policy that keeps the flow. Call before the swap;
+ * frames the old instance counts after the copy are not carried. 0 or a
+ * negative errno.
  */
-int cg_gate_carry_flow_stats(struct cg_gate *g, int old_fd);
+int cg_gate_carry_flow_stats(struct cg_gate *g, const struct cg_policy *p,
+			     int old_fd);
 
 /*
  * Counters of an instance, summed over CPUs: per reason (state map) and

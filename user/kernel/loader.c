@@ -230,6 +230,8 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 	cg_diags_print(&d, stderr);
 	if (err)
 		goto out;
+	if (hooks.vet && (err = hooks.vet(env, ch, p, c, policy_path)))
+		goto out;
 
 	if ((err = cg_lock(env, &lock_fd)))
 		goto out;
@@ -260,7 +262,7 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 	}
 	installed = true;
 	/* Flows the new policy keeps keep their counters. */
-	cg_gate_carry_flow_stats(g, old_fd);
+	cg_gate_carry_flow_stats(g, p, old_fd);
 	new_id = prog_id_of(new_fd);
 
 	/* Switch every interface the policy names. */
