@@ -622,6 +622,7 @@ static int parse_number(const struct command *cmd, const char *opt,
 /* The layers above the apply transaction, handed to it as hooks. */
 static const struct cg_change_hooks hooks = {
 	.vet = ssh_vet,
+	.prepare = cg_change_prepare,
 	.begin = cg_change_begin,
 	.end = cg_change_end,
 	.detaching = cg_change_detaching,

@@ -224,6 +224,8 @@ int cg_apply_change(const struct cg_env *env, const char *policy_path,
 
 	if (!ch)
 		ch = &plain;
+	if (hooks.prepare)
+		hooks.prepare(env, ch);
 	err = cg_policy_load(policy_path, &p, &d);
 	if (!err)
 		err = cg_compile(p, &c, &d);

@@ -92,6 +92,10 @@ struct cg_change_hooks {
 	int (*vet)(const struct cg_env *env, struct cg_change *ch,
 		   const struct cg_policy *p, const struct cg_compiled *c,
 		   const char *policy_path);
+	/* Called first, before the policy is read: work that can start
+	 * early (change.c: parsing the active policy's copy). end follows
+	 * on every way out. */
+	void (*prepare)(const struct cg_env *env, struct cg_change *ch);
 	int (*begin)(const struct cg_env *env, struct cg_change *ch,
 		     const struct cg_policy *p, const char *policy_path);
 	void (*end)(const struct cg_env *env, struct cg_change *ch,

@@ -35,47 +35,45 @@ int cg_hist_refuse(struct cg_change *ch, int err, const char *what)
 /*
  * The audit line's diff against the policy active before needs that
  * policy's kept copy parsed, and the two diffed: at 100,000 flows, about
- * as long as the load itself. begin starts it in a thread of its own, on
- * the policy the apply has parsed (read-only from here until end), so
- * that it runs beside the kernel's verifier and the map fills; end takes
- * the result. Nothing in it writes outside its own struct.
+ * as long as the rest of the apply. It runs in threads of its own, beside
+ * the apply, on the other CPU:
+ *   - prepare (before apply parses the new policy) starts parsing the
+ *     active policy's copy;
+ *   - begin (the new policy parsed; read-only from here until end) starts
+ *     the diff, which first waits for that parse;
+ *   - end waits for whatever runs, on every way out, and takes the result.
+ * The threads write only their own struct; the policy code keeps no
+ * mutable statics (cg_l4_name's buffer is thread-local).
  */
 struct audit_prep {
-	pthread_t th;
 	const struct cg_env *env;
-	const struct cg_policy *p;
 	uint8_t prev_sha[32];
-	struct audit a; /* has_prev, prev_sha in; diff, diff_note out */
+	pthread_t parse_th, diff_th;
+	bool parsing, diffing;
+	const struct cg_policy *p;
+	struct audit a; /* diff, diff_note out */
 	struct cg_policy *old;
 	struct cg_diff *diff;
 };
 
-static void *audit_prep_run(void *arg)
+static void *audit_parse_run(void *arg)
 {
 	struct audit_prep *ap = arg;
 
-	cg_hist_audit_diff(ap->env, &ap->a, ap->p, &ap->old, &ap->diff);
+	cg_hist_audit_old(ap->env, &ap->a, ap->prev_sha, &ap->old);
 	return NULL;
 }
 
-/* Start it; without a thread, end works it out itself, as before. */
-static void audit_prep_start(const struct cg_env *env, struct cg_change *ch,
-			     const struct cg_policy *p)
+static void *audit_diff_run(void *arg)
 {
-	struct audit_prep *ap = calloc(1, sizeof(*ap));
+	struct audit_prep *ap = arg;
 
-	if (!ap)
-		return;
-	ap->env = env;
-	ap->p = p;
-	memcpy(ap->prev_sha, ch->old_sha, 32);
-	ap->a.has_prev = true;
-	ap->a.prev_sha = ap->prev_sha;
-	if (pthread_create(&ap->th, NULL, audit_prep_run, ap)) {
-		free(ap);
-		return;
+	if (ap->parsing) {
+		pthread_join(ap->parse_th, NULL);
+		ap->parsing = false;
 	}
-	ch->audit_prep = ap;
+	cg_hist_audit_diff_of(&ap->a, ap->old, ap->p, &ap->diff);
+	return NULL;
 }
 
 /* Wait for it (every way out of a change passes here). */
@@ -83,10 +81,14 @@ static struct audit_prep *audit_prep_take(struct cg_change *ch)
 {
 	struct audit_prep *ap = ch->audit_prep;
 
-	if (ap) {
-		pthread_join(ap->th, NULL);
-		ch->audit_prep = NULL;
-	}
+	if (!ap)
+		return NULL;
+	if (ap->diffing)
+		pthread_join(ap->diff_th, NULL);
+	else if (ap->parsing)
+		pthread_join(ap->parse_th, NULL);
+	ap->diffing = ap->parsing = false;
+	ch->audit_prep = NULL;
 	return ap;
 }
 
@@ -97,6 +99,55 @@ static void audit_prep_free(struct audit_prep *ap)
 	cg_diff_free(ap->diff);
 	cg_policy_free(ap->old);
 	free(ap);
+}
+
+static struct audit_prep *audit_parse_start(const struct cg_env *env,
+					    const uint8_t *sha)
+{
+	struct audit_prep *ap = calloc(1, sizeof(*ap));
+
+	if (!ap)
+		return NULL;
+	ap->env = env;
+	memcpy(ap->prev_sha, sha, 32);
+	if (pthread_create(&ap->parse_th, NULL, audit_parse_run, ap)) {
+		free(ap);
+		return NULL;
+	}
+	ap->parsing = true;
+	return ap;
+}
+
+void cg_change_prepare(const struct cg_env *env, struct cg_change *ch)
+{
+	struct active act;
+
+	cg_hist_read_active(env, &act);
+	if (act.have && !ch->audit_prep)
+		ch->audit_prep = audit_parse_start(env, act.sha);
+}
+
+/*
+ * Start the diff against the policy active now (`sha`); without a thread,
+ * end works it all out itself, as before.
+ */
+static void audit_diff_start(const struct cg_env *env, struct cg_change *ch,
+			     const uint8_t *sha, const struct cg_policy *p)
+{
+	struct audit_prep *ap = ch->audit_prep;
+
+	if (ap && memcmp(ap->prev_sha, sha, 32)) {
+		/* Another policy became active since prepare. */
+		audit_prep_free(audit_prep_take(ch));
+		ap = NULL;
+	}
+	if (!ap && !(ap = ch->audit_prep = audit_parse_start(env, sha)))
+		return;
+	ap->p = p;
+	if (!pthread_create(&ap->diff_th, NULL, audit_diff_run, ap))
+		ap->diffing = true;
+	else
+		ap->p = NULL; /* end diffs (its parse it takes over) */
 }
 
 int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
@@ -229,7 +280,7 @@ int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 	}
 	cg_hist_state_unlock(lock);
 	if (act.have)
-		audit_prep_start(env, ch, p);
+		audit_diff_start(env, ch, act.sha, p);
 	return 0;
 }
 
@@ -261,7 +312,7 @@ void cg_change_end(const struct cg_env *env, struct cg_change *ch,
 		a.prev_name = ch->old_name;
 		a.prev_sha = ch->old_sha;
 	}
-	if (ap && a.has_prev && p == ap->p &&
+	if (ap && ap->p && a.has_prev && p == ap->p &&
 	    !memcmp(a.prev_sha, ap->prev_sha, 32)) {
 		/* Worked out beside the load: take it over. */
 		old = ap->old;

@@ -740,25 +740,18 @@ out:
 }
 
 /*
- * The diff of `p` against the policy active before (its kept copy).
- * Sets a->diff (to free with cg_diff_free, with *old) or a->diff_note.
+ * The kept copy of the policy whose sha256 is `sha`, parsed into *old; NULL
+ * (and a->diff_note set) when it has no copy or does not load as itself.
  */
-void cg_hist_audit_diff(const struct cg_env *env, struct audit *a,
-			const struct cg_policy *p, struct cg_policy **old,
-			struct cg_diff **diff)
+void cg_hist_audit_old(const struct cg_env *env, struct audit *a,
+		       const uint8_t *sha, struct cg_policy **old)
 {
 	struct cg_diags d = {};
 	char path[PATH_MAX];
 	int err;
 
 	*old = NULL;
-	*diff = NULL;
-	if (!a->has_prev || !p) {
-		a->diff_note =
-			a->has_prev || !p ? NULL : "no policy was active";
-		return;
-	}
-	cg_hist_policy_copy_path(env, a->prev_sha, path, sizeof(path));
+	cg_hist_policy_copy_path(env, sha, path, sizeof(path));
 	d.file = path;
 	if (access(path, R_OK)) {
 		a->diff_note = "the previous policy has no copy in the state "
@@ -767,15 +760,46 @@ void cg_hist_audit_diff(const struct cg_env *env, struct audit *a,
 	}
 	err = cg_policy_load(path, old, &d);
 	cg_diags_free(&d);
-	if (err || memcmp((*old)->sha256, a->prev_sha, 32)) {
+	if (err || memcmp((*old)->sha256, sha, 32)) {
+		cg_policy_free(*old);
+		*old = NULL;
 		a->diff_note = "the copy of the previous policy does not load";
-		return;
 	}
-	err = cg_diff_policies(*old, p, diff);
+}
+
+/* The diff of `p` against `old` (from cg_hist_audit_old, or NULL). */
+void cg_hist_audit_diff_of(struct audit *a, const struct cg_policy *old,
+			   const struct cg_policy *p, struct cg_diff **diff)
+{
+	int err;
+
+	*diff = NULL;
+	if (!old)
+		return;
+	err = cg_diff_policies(old, p, diff);
 	if (err)
 		a->diff_note =
 			err == -E2BIG ? "too large to diff" : "the diff failed";
 	a->diff = *diff;
+}
+
+/*
+ * The diff of `p` against the policy active before (its kept copy).
+ * Sets a->diff (to free with cg_diff_free, with *old) or a->diff_note.
+ */
+void cg_hist_audit_diff(const struct cg_env *env, struct audit *a,
+			const struct cg_policy *p, struct cg_policy **old,
+			struct cg_diff **diff)
+{
+	*old = NULL;
+	*diff = NULL;
+	if (!a->has_prev || !p) {
+		a->diff_note =
+			a->has_prev || !p ? NULL : "no policy was active";
+		return;
+	}
+	cg_hist_audit_old(env, a, a->prev_sha, old);
+	cg_hist_audit_diff_of(a, *old, p, diff);
 }
 
 /* ------------------------------------------------------------------ */

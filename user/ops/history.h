@@ -60,6 +60,9 @@
  * re-guard, a restart, applying the pending policy again); any other
  * change without --confirm is a decision and ends it (cancelled_rev).
  */
+/* prepare: before the policy is read, start parsing the active policy's
+ * kept copy for end's diff (change.c says how the work overlaps). */
+void cg_change_prepare(const struct cg_env *env, struct cg_change *ch);
 int cg_change_begin(const struct cg_env *env, struct cg_change *ch,
 		    const struct cg_policy *p, const char *policy_path);
 void cg_change_end(const struct cg_env *env, struct cg_change *ch,

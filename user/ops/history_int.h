@@ -83,6 +83,11 @@ int cg_hist_write_pending(const struct cg_env *env, const struct pending *pd);
 void cg_hist_audit_diff(const struct cg_env *env, struct audit *a,
 			const struct cg_policy *p, struct cg_policy **old,
 			struct cg_diff **diff);
+/* Its two halves: the previous policy's copy parsed, and the diff. */
+void cg_hist_audit_old(const struct cg_env *env, struct audit *a,
+		       const uint8_t *sha, struct cg_policy **old);
+void cg_hist_audit_diff_of(struct audit *a, const struct cg_policy *old,
+			   const struct cg_policy *p, struct cg_diff **diff);
 bool cg_hist_is_revision(const struct hrow *r);
 int cg_hist_keep_policy(const struct cg_env *env, const struct cg_policy *p,
 			const char *path);
