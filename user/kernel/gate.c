@@ -183,15 +183,47 @@ static int update(struct bpf_map *map, const void *key, const void *val,
 }
 
 /*
- * Fill an array or hash map from parallel key and value arrays, in
- * batches where the kernel supports it, one by one otherwise.
+ * Fill an array, hash or trie map from parallel key and value arrays:
+ * packed and handed over in batches of one syscall each, or one by one
+ * where the kernel refuses batches for this map.
  */
 static int fill(struct bpf_map *map, const void *keys, size_t key_stride,
 		const void *vals, size_t val_stride, size_t n, const char *what)
 {
-	size_t i;
+	size_t ks = bpf_map__key_size(map), vs = bpf_map__value_size(map), i;
+	char *kb = NULL, *vb = NULL;
+	uint32_t count = n;
 	int err;
 
+	if (!n)
+		return 0;
+	kb = malloc(n * ks);
+	vb = malloc(n * vs);
+	if (kb && vb) {
+		for (i = 0; i < n; i++) {
+			memcpy(kb + i * ks, (const char *)keys + i * key_stride,
+			       ks);
+			memcpy(vb + i * vs, (const char *)vals + i * val_stride,
+			       vs);
+		}
+		err = bpf_map_update_batch(bpf_map__fd(map), kb, vb, &count,
+					   NULL);
+		free(kb);
+		free(vb);
+		if (!err)
+			return 0;
+		err = -errno;
+		if (err != -EINVAL && err != -EOPNOTSUPP &&
+		    err != -524 /* the kernel's ENOTSUPP */) {
+			fprintf(stderr,
+				"cranegate: filling the %s map failed: %s\n",
+				what, strerror(-err));
+			return err;
+		}
+	} else {
+		free(kb);
+		free(vb);
+	}
 	for (i = 0; i < n; i++) {
 		err = update(map, (const char *)keys + i * key_stride,
 			     (const char *)vals + i * val_stride, what);
@@ -389,17 +421,29 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c,
 	k = 0;
 	if ((err = update(skel->maps.meta, &k, &meta, "meta")))
 		return err;
-	for (i = 0; i < p->n_zones + p->n_flows; i++) {
-		struct cg_name nm = {};
+	{
+		size_t n = p->n_zones + p->n_flows;
+		struct cg_name *nm = calloc(n ? n : 1, sizeof(*nm));
+		uint32_t *keys = calloc(n ? n : 1, sizeof(*keys));
 
-		k = i;
-		snprintf(nm.name, sizeof(nm.name), "%s",
-			 i < p->n_zones ? p->zones[i].name
-					: p->flows[i - p->n_zones].name);
-		if ((err = update(skel->maps.names, &k, &nm, "names")))
-			return err;
+		if (!nm || !keys) {
+			free(nm);
+			free(keys);
+			return -ENOMEM;
+		}
+		for (i = 0; i < n; i++) {
+			keys[i] = i;
+			snprintf(nm[i].name, sizeof(nm[i].name), "%s",
+				 i < p->n_zones
+					 ? p->zones[i].name
+					 : p->flows[i - p->n_zones].name);
+		}
+		err = fill(skel->maps.names, keys, sizeof(*keys), nm,
+			   sizeof(*nm), n, "names");
+		free(nm);
+		free(keys);
 	}
-	return 0;
+	return err;
 }
 
 /*
@@ -1023,17 +1067,11 @@ static int cmp_named_flow(const void *a, const void *b)
 		       ((const struct named_flow *)b)->name, CG_META_NAME_MAX);
 }
 
-/*
- * The old instance's per-flow counters, read in one batch: the idle flows
- * (most of a large policy, all of them after a reboot) cost nothing more;
- * only a flow that counted something is looked up by name. `vals` gets
- * n * ncpu counters; 0 or a negative errno.
- */
-static int read_flow_stats(int fd, uint32_t n, int ncpu,
-			   struct cg_counter *vals)
+int cg_array_read(int fd, uint32_t n, size_t size, void *vals)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
 	uint32_t *keys, done = 0, count, out_batch, i;
+	char *v = vals;
 	bool first = true;
 	int err = 0;
 
@@ -1044,8 +1082,7 @@ static int read_flow_stats(int fd, uint32_t n, int ncpu,
 		count = n - done;
 		err = bpf_map_lookup_batch(fd, first ? NULL : &out_batch,
 					   &out_batch, keys + done,
-					   vals + (size_t)done * ncpu, &count,
-					   &o);
+					   v + (size_t)done * size, &count, &o);
 		first = false;
 		done += count;
 		if (err) {
@@ -1053,23 +1090,18 @@ static int read_flow_stats(int fd, uint32_t n, int ncpu,
 			break;
 		}
 	}
+	/* A batch hands back keys in order, but check. */
+	for (i = 0; !err && i < done; i++)
+		if (keys[i] != i)
+			err = -EIO;
 	if (err) {
-		/* No batch operations here: one lookup per flow. */
+		/* No batch operations here: one lookup per entry. */
 		for (i = 0, err = 0; i < n; i++)
-			if (bpf_map_lookup_elem(fd, &i,
-						vals + (size_t)i * ncpu))
-				memset(vals + (size_t)i * ncpu, 0,
-				       ncpu * sizeof(*vals));
-	} else {
-		/* A batch hands back keys in order, but say so. */
-		for (i = 0; i < done; i++)
-			if (keys[i] != i) {
-				err = -EIO;
-				break;
-			}
+			if (bpf_map_lookup_elem(fd, &i, v + (size_t)i * size))
+				memset(v + (size_t)i * size, 0, size);
 	}
 	free(keys);
-	return err;
+	return 0;
 }
 
 int cg_gate_carry_flow_stats(struct cg_gate *g, const struct cg_policy *p,
@@ -1101,7 +1133,11 @@ int cg_gate_carry_flow_stats(struct cg_gate *g, const struct cg_policy *p,
 		err = -ENOMEM;
 		goto out;
 	}
-	if ((err = read_flow_stats(stats_fd, meta.n_flows, ncpu, vals)))
+	/* One batch: the idle flows (most of a large policy, all of them
+	 * after a reboot) cost nothing more; only a flow that counted
+	 * something is looked up by name. */
+	if ((err = cg_array_read(stats_fd, meta.n_flows,
+				 ncpu * sizeof(*vals), vals)))
 		goto out;
 	for (i = 0; i < meta.n_flows; i++) {
 		uint32_t k = meta.n_zones + i;

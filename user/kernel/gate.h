@@ -101,6 +101,14 @@ int cg_gate_test_run_out(struct cg_gate *g, int ifindex, const void *meta,
 int cg_gate_last_event(struct cg_gate *g, struct cg_event *ev);
 
 /*
+ * Entries 0..n-1 of the array map `fd` into `vals`, `size` bytes each
+ * (value size x CPUs for a per-CPU array): in batches, or one by one
+ * where the kernel has no batch for it; an entry that cannot be read is
+ * zeroes. 0 or -ENOMEM.
+ */
+int cg_array_read(int fd, uint32_t n, size_t size, void *vals);
+
+/*
  * Carry the per-flow counters of the instance whose program is `old_fd`
  * over to `g` (loaded from `p`), flow by flow name, so that counters
  * survive a reload of a policy that keeps the flow. Call before the swap;

@@ -89,10 +89,9 @@ int cg_instance_open(int prog_fd, struct cg_active **out)
 	}
 	a->names = calloc(a->meta.n_zones + a->meta.n_flows + 1,
 			  sizeof(*a->names));
-	for (i = 0; a->names && a->names_fd >= 0 &&
-		    i < a->meta.n_zones + a->meta.n_flows;
-	     i++)
-		bpf_map_lookup_elem(a->names_fd, &i, &a->names[i]);
+	if (a->names && a->names_fd >= 0)
+		cg_array_read(a->names_fd, a->meta.n_zones + a->meta.n_flows,
+			      sizeof(*a->names), a->names);
 	*out = a;
 	return 0;
 }
