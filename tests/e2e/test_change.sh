@@ -308,6 +308,31 @@ out=$(cg replay --policy "$T/a.yaml" --iface biz0 "$T/rawip.pcap" 2>&1)
 expect "replay of a raw-IP capture fails" "$?" -ne 0
 expect "... saying it is not Ethernet" "$(grep -c "rawip.pcap: link type .* is not Ethernet" <<<"$out")" -eq 1
 
+# ---- applies at once: each waits for the lock, and each audit line's diff
+# is against the policy that was active just before it (apply starts
+# parsing that policy's copy before it takes the lock: a change in between
+# must not leave a diff against the wrong one)
+first_rev=$(( $(jq -s 'map(.rev // 0) | max' "$S/audit.jsonl") + 1 ))
+for v in a b a b a b; do
+	nsenter --net="/var/run/netns/${P}gw" "$CG_BIN" apply "$T/$v.yaml" \
+		--pin-root "$CG_PIN_ROOT" --state-dir "$S" >/dev/null 2>&1 &
+	CG_PIDS+=("$!")
+done
+wait
+lines=$(jq -c --argjson r "$first_rev" 'select(.action == "apply" and .result == "ok" and .rev >= $r)' "$S/audit.jsonl" | jq -sc 'sort_by(.rev)[]')
+expect "six applies at once: six applied" "$(grep -c . <<<"$lines")" -eq 6
+prev=$(jq -rs '.[0].previous.policy' <<<"$lines")
+mism=
+while read -r l; do
+	pol=$(jq -r .policy <<<"$l")
+	was=$(jq -r .previous.policy <<<"$l")
+	want=$( [ "$pol" = "$was" ] && echo false || echo true)
+	[ "$was" = "$prev" ] || mism+=" rev $(jq -r .rev <<<"$l"): previous $was, active was $prev;"
+	[ "$(jq -r .diff.differs <<<"$l")" = "$want" ] || mism+=" rev $(jq -r .rev <<<"$l"): $was -> $pol differs $(jq -r .diff.differs <<<"$l");"
+	prev=$pol
+done <<<"$lines"
+expect "... each audit line names the policy active before it, and diffs against it" "${mism:-none}" = none
+
 # ---- detach is audited too
 check "detach" cg detach
 dt=$(audit_last detach)
