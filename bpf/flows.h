@@ -78,7 +78,8 @@ static __always_inline __u32 flow_lookup(struct frame *f)
 	if (f->has_ports && (cfg_lookups & CG_LOOKUP_PORTS)) {
 		__u32 *pc = bpf_map_lookup_elem(&port_classes, &port);
 
-		if (pc) {
+		/* NONE: no flow names the port (see maps/cranegate.h). */
+		if (pc && *pc != CG_PCLASS_NONE) {
 			k.port_class = *pc;
 			flow = flow_min(f, &k, flow);
 		}

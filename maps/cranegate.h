@@ -139,7 +139,10 @@ struct cg_class_val {
  * port_classes: ARRAY of 65536 entries, destination port -> port class.
  * The boundaries of every port range in the policy cut 0..65535 into
  * intervals; each interval is one class, so a range check is one array
- * lookup. Only TCP and UDP frames have ports.
+ * lookup. Only TCP and UDP frames have ports. A port in an interval that
+ * no flow key names is CG_PCLASS_NONE: the program skips its flows
+ * lookup, which could not match (a scan of unused ports costs one lookup
+ * fewer).
  */
 #define CG_PORT_CLASSES_ENTRIES 65536
 
@@ -155,6 +158,7 @@ struct cg_class_val {
  * Frames without ports (ICMP, other protocols) use CG_PCLASS_ALL.
  */
 #define CG_PCLASS_ALL 0xffffffffu
+#define CG_PCLASS_NONE 0xfffffffeu /* port_classes: no flow names it */
 #define CG_LOOKUP_PORTS (1u << 0)
 #define CG_LOOKUP_PROTO (1u << 1)
 #define CG_LOOKUP_ANY (1u << 2)
