@@ -78,7 +78,8 @@ static __always_inline __u32 flow_lookup(struct frame *f)
 	if (f->has_ports && (cfg_lookups & CG_LOOKUP_PORTS)) {
 		__u32 *pc = bpf_map_lookup_elem(&port_classes, &port);
 
-		if (pc) {
+		/* NONE: no flow names the port (see maps/cranegate.h). */
+		if (pc && *pc != CG_PCLASS_NONE) {
 			k.port_class = *pc;
 			flow = flow_min(f, &k, flow);
 		}
@@ -114,7 +115,10 @@ class_lookup(const struct frame *f, const __u8 *addr)
 		if (v)
 			return v;
 		__builtin_memcpy(k.addr, addr, 16);
-		return bpf_map_lookup_elem(&classes6, &k);
+		v = bpf_map_lookup_elem(&classes6, &k);
+		/* Keeps this call apart from classes4's (see cg_self_addr). */
+		asm volatile("" : "+r"(v) : : "memory");
+		return v;
 	}
 }
 

@@ -37,6 +37,13 @@ struct {
 	__uint(max_entries, CG_SELF_MAX);
 } self6 SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cg_self_filter);
+	__uint(max_entries, 1);
+} self_filter SEC(".maps");
+
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 /*
@@ -45,14 +52,37 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
  */
 __noinline int cg_self_addr(const struct frame *f, int dst)
 {
+	const struct cg_self_filter *sf;
+	__u32 x, bit, zero = 0;
 	const __u8 *a;
+	void *v;
 
 	if (!f)
 		return 0;
 	a = dst ? f->dst : f->src;
-	if (f->family == 4)
-		return bpf_map_lookup_elem(&self4, a) != NULL;
-	return bpf_map_lookup_elem(&self6, a) != NULL;
+	/* The filter first: most frames are not the gateway's. */
+	x = ((const __u32 *)a)[0];
+	if (f->family != 4)
+		x ^= ((const __u32 *)a)[1] ^ ((const __u32 *)a)[2] ^
+		     ((const __u32 *)a)[3];
+	bit = cg_self_filter_bit(x, f->family);
+	sf = bpf_map_lookup_elem(&self_filter, &zero);
+	if (sf && !(sf->w[(bit >> 6) & (CG_SELF_FILTER_WORDS - 1)] &
+		    (1ull << (bit & 63))))
+		return 0;
+	/*
+	 * Two call sites that stay two (the empty asm statements differ in
+	 * their clobbers): clang would otherwise make one call of either map,
+	 * which the verifier does not inline (an indirect call instead).
+	 */
+	if (f->family == 4) {
+		v = bpf_map_lookup_elem(&self4, a);
+		asm volatile("" : "+r"(v));
+	} else {
+		v = bpf_map_lookup_elem(&self6, a);
+		asm volatile("" : "+r"(v) : : "memory");
+	}
+	return v != NULL;
 }
 
 /*

@@ -139,7 +139,10 @@ struct cg_class_val {
  * port_classes: ARRAY of 65536 entries, destination port -> port class.
  * The boundaries of every port range in the policy cut 0..65535 into
  * intervals; each interval is one class, so a range check is one array
- * lookup. Only TCP and UDP frames have ports.
+ * lookup. Only TCP and UDP frames have ports. A port in an interval that
+ * no flow key names is CG_PCLASS_NONE: the program skips its flows
+ * lookup, which could not match (a scan of unused ports costs one lookup
+ * fewer).
  */
 #define CG_PORT_CLASSES_ENTRIES 65536
 
@@ -155,6 +158,7 @@ struct cg_class_val {
  * Frames without ports (ICMP, other protocols) use CG_PCLASS_ALL.
  */
 #define CG_PCLASS_ALL 0xffffffffu
+#define CG_PCLASS_NONE 0xfffffffeu /* port_classes: no flow names it */
 #define CG_LOOKUP_PORTS (1u << 0)
 #define CG_LOOKUP_PROTO (1u << 1)
 #define CG_LOOKUP_ANY (1u << 2)
@@ -885,6 +889,32 @@ struct cg_name {
 struct cg_self_val {
 	__u32 ifindex; /* the interface that holds it (information only) */
 };
+
+/*
+ * self_filter: ARRAY of one struct cg_self_filter, a policy map beside
+ * self4/self6: one bit per address of the gateway (a one-hash Bloom
+ * filter), so that a frame whose address has a clear bit, nearly every
+ * frame, skips the self4/self6 lookup. A set bit only means "look":
+ * another address sharing the bit costs the lookup, never a wrong answer.
+ * Written with the maps (cg_self_fill): the bits of the new set are added
+ * before the maps change and the filter is made exact after, so that it
+ * never misses an address the maps hold.
+ */
+#define CG_SELF_FILTER_SHIFT 12 /* 4096 bits */
+#define CG_SELF_FILTER_WORDS ((1u << CG_SELF_FILTER_SHIFT) / 64)
+
+struct cg_self_filter {
+	__u64 w[CG_SELF_FILTER_WORDS];
+};
+
+/*
+ * The filter's bit for an address: `x`, its first 32-bit word as stored
+ * (IPv4), or the xor of its four (IPv6), mixed with the family.
+ */
+static inline __u32 cg_self_filter_bit(__u32 x, __u32 family)
+{
+	return ((x ^ family) * 0x9e3779b1u) >> (32 - CG_SELF_FILTER_SHIFT);
+}
 
 #ifndef __bpf__
 static const char *const cg_reason_names[CG_R_MAX] = {

@@ -9,6 +9,7 @@
  * The golden files in tests/policy/ check the same messages through
  * `cranegate check`; these tests check what the CLI does not show.
  */
+#include "compile.h"
 #include "policytest.h"
 
 CG_TEST_GLOBALS;
@@ -775,6 +776,58 @@ static void test_self(void)
 }
 
 /*
+ * A port in an interval no flow names is CG_PCLASS_NONE in port_classes
+ * (the program skips its flows lookup); every port a flow names keeps a
+ * class that a flow key carries. All 65,536 ports are checked.
+ */
+static void test_port_classes(void)
+{
+	struct cg_diags d = {0};
+	struct cg_policy *p = NULL;
+	struct cg_compiled *c = NULL;
+	unsigned port, wrong = 0, unkeyed = 0, none = 0;
+	size_t i;
+
+	if (!ASSERT_OK(parse(ZONES "flows:\n"
+				   "  - name: f\n"
+				   "    from: a\n"
+				   "    to: b\n"
+				   "    proto: tcp\n"
+				   "    ports: [502, 1000-2000]\n"
+				   "  - name: g\n"
+				   "    from: b\n"
+				   "    to: a\n"
+				   "    proto: udp\n"
+				   "    ports: [53]\n",
+			     &p, &d),
+		       "port classes: parses") ||
+	    !ASSERT_OK(cg_compile(p, &c, &d), "port classes: compiles"))
+		goto out;
+	for (port = 0; port < CG_PORT_CLASSES_ENTRIES; port++) {
+		bool named = port == 53 || port == 502 ||
+			     (port >= 1000 && port <= 2000);
+		uint32_t pc = c->port_classes[port];
+		bool keyed = false;
+
+		none += pc == CG_PCLASS_NONE;
+		if (named != (pc != CG_PCLASS_NONE)) {
+			wrong++;
+			continue;
+		}
+		for (i = 0; named && i < c->n_flow_keys && !keyed; i++)
+			keyed = c->flows[i].key.port_class == pc;
+		unkeyed += named && !keyed;
+	}
+	ASSERT_EQ(wrong, 0, "port classes: NONE exactly for the ports no flow names");
+	ASSERT_EQ(unkeyed, 0, "port classes: a named port's class is in a flow key");
+	ASSERT_EQ(none, 65536 - 1003, "port classes: 64,533 ports unnamed");
+out:
+	cg_compiled_free(c);
+	cg_policy_free(p);
+	cg_diags_free(&d);
+}
+
+/*
  * The tree walked is built from the prescan's events (libyaml's document
  * API only for a policy with anchors); the messages below are those the
  * document API's tree gave, before the change.
@@ -858,5 +911,6 @@ int main(void)
 	test_load();
 	test_diags();
 	test_self();
+	test_port_classes();
 	return cg_test_done();
 }

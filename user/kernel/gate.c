@@ -797,6 +797,7 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 		if (!err) {
 			err = cg_self_fill(bpf_map__fd(skel->maps.self4),
 					   bpf_map__fd(skel->maps.self6),
+					   bpf_map__fd(skel->maps.self_filter),
 					   &self);
 			cg_self_set_free(&self);
 		}
@@ -847,7 +848,8 @@ void cg_gate_free(struct cg_gate *g)
 int cg_gate_set_self(struct cg_gate *g, const struct cg_self_set *s)
 {
 	return cg_self_fill(bpf_map__fd(g->skel->maps.self4),
-			    bpf_map__fd(g->skel->maps.self6), s);
+			    bpf_map__fd(g->skel->maps.self6),
+			    bpf_map__fd(g->skel->maps.self_filter), s);
 }
 
 int cg_gate_prog_fd(const struct cg_gate *g)

@@ -117,11 +117,38 @@ static int prune(int fd, int family, const struct cg_self_set *s)
 	return 0;
 }
 
-int cg_self_fill(int fd4, int fd6, const struct cg_self_set *s)
+/* The filter's bit of an address of the set (see cg_self_filter_bit). */
+static uint32_t filter_bit(const struct cg_self_addr *a)
 {
-	size_t i;
+	uint32_t w[4] = {0};
+
+	memcpy(w, a->addr, a->family == 4 ? 4 : 16);
+	return cg_self_filter_bit(w[0] ^ w[1] ^ w[2] ^ w[3], a->family);
+}
+
+int cg_self_fill(int fd4, int fd6, int fdf, const struct cg_self_set *s)
+{
+	static struct cg_self_filter nf, cur;
+	uint32_t zero = 0;
+	size_t i, j;
 	int err;
 
+	/* The filter: the new set's bits added before the maps change (it
+	 * never misses an address they hold), made exact after. */
+	memset(&nf, 0, sizeof(nf));
+	for (i = 0; i < s->n; i++) {
+		uint32_t bit = filter_bit(&s->v[i]);
+
+		nf.w[bit / 64] |= 1ull << (bit % 64);
+	}
+	if (fdf >= 0) {
+		if (bpf_map_lookup_elem(fdf, &zero, &cur))
+			return -errno;
+		for (j = 0; j < CG_SELF_FILTER_WORDS; j++)
+			cur.w[j] |= nf.w[j];
+		if (bpf_map_update_elem(fdf, &zero, &cur, BPF_ANY))
+			return -errno;
+	}
 	for (i = 0; i < s->n; i++) {
 		struct cg_self_val v = {.ifindex = s->v[i].ifindex};
 		int fd = s->v[i].family == 4 ? fd4 : fd6;
@@ -131,6 +158,8 @@ int cg_self_fill(int fd4, int fd6, const struct cg_self_set *s)
 	}
 	if ((err = prune(fd4, 4, s)) || (err = prune(fd6, 6, s)))
 		return err;
+	if (fdf >= 0 && bpf_map_update_elem(fdf, &zero, &nf, BPF_ANY))
+		return -errno;
 	return 0;
 }
 

@@ -25,10 +25,12 @@ void cg_self_set_free(struct cg_self_set *s);
 /*
  * Make the maps (fds of self4, self6) hold exactly `s`: every address of
  * `s` is added first, then the entries not in `s` are removed, so an
- * address that stays is never absent. 0 or a negative errno; on error
- * with -E2BIG the set exceeds CG_SELF_MAX for a family.
+ * address that stays is never absent; and self_filter (fdf; < 0: an
+ * instance loaded before the filter, which has none) its bits, never
+ * missing one the maps hold (maps/cranegate.h). 0 or a negative errno;
+ * on error with -E2BIG the set exceeds CG_SELF_MAX for a family.
  */
-int cg_self_fill(int fd4, int fd6, const struct cg_self_set *s);
+int cg_self_fill(int fd4, int fd6, int fdf, const struct cg_self_set *s);
 
 /*
  * Learn the addresses again and write them to every instance of the gate

@@ -22,14 +22,16 @@ int cg_self_refresh_gate(const struct cg_env *env,
 		return err;
 	for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
 		int prog = cg_gate_slot_prog(env, slots[i], NULL);
-		int fd4, fd6;
+		int fd4, fd6, fdf;
 
 		if (prog < 0)
 			continue;
 		fd4 = cg_prog_map_fd(prog, "self4");
 		fd6 = cg_prog_map_fd(prog, "self6");
+		/* Absent from an instance loaded before the filter. */
+		fdf = cg_prog_map_fd(prog, "self_filter");
 		if (fd4 >= 0 && fd6 >= 0) {
-			err = cg_self_fill(fd4, fd6, &s);
+			err = cg_self_fill(fd4, fd6, fdf, &s);
 			if (err && !first)
 				first = err;
 		}
@@ -37,6 +39,8 @@ int cg_self_refresh_gate(const struct cg_env *env,
 			close(fd4);
 		if (fd6 >= 0)
 			close(fd6);
+		if (fdf >= 0)
+			close(fdf);
 		close(prog);
 	}
 	err = first ? first : (int)s.n;

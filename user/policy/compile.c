@@ -437,6 +437,32 @@ static void collect_port_bounds(struct compiler *cc)
 }
 
 /* The port classes a flow's port list covers, into `out`. */
+/*
+ * Ports whose class no flow key names (maps/cranegate.h, port_classes)
+ * become CG_PCLASS_NONE, once every key is built: the program skips the
+ * flows lookup that could not match. 0 or -ENOMEM.
+ */
+static int unnamed_ports(struct cg_compiled *c)
+{
+	uint8_t *named = calloc(c->n_port_classes + 1, 1);
+	size_t i;
+
+	if (!named)
+		return -ENOMEM;
+	for (i = 0; i < c->n_flow_keys; i++) {
+		uint32_t pc = c->flows[i].key.port_class;
+
+		if (pc < c->n_port_classes)
+			named[pc] = 1;
+	}
+	for (i = 0; i < CG_PORT_CLASSES_ENTRIES; i++)
+		if (c->port_classes[i] >= c->n_port_classes ||
+		    !named[c->port_classes[i]])
+			c->port_classes[i] = CG_PCLASS_NONE;
+	free(named);
+	return 0;
+}
+
 static int flow_port_classes(const struct compiler *cc,
 			     const struct cg_compiled *c,
 			     const struct cg_flow *f, struct u32vec *out)
@@ -872,6 +898,9 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 	for (i = 0; i < kt.cap; i++)
 		if (kt.used[i])
 			c->flows[c->n_flow_keys++] = kt.slots[i];
+	if ((err = unnamed_ports(c)))
+		goto fail;
+	err = -ENOMEM;
 	c->chains = kt.chains;
 	c->n_chains = kt.n_chains;
 	kt.chains = NULL;
