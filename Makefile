@@ -220,7 +220,7 @@ FUZZ_USER := policy/policy policy/policy_diag policy/policy_node \
 	     policy/policy_check policy/values policy/compile policy/reference \
 	     policy/reference_ics policy/reference_stream \
 	     policy/output policy/modbus_rules policy/enip kernel/replay \
-	     kernel/gate \
+	     kernel/gate kernel/sys \
 	     kernel/self
 # nonnull-attribute is recoverable so that tests/fuzz/ubsan.supp can hold a
 # reported bug back; tests/fuzz/options.c makes every report stop the run.
