@@ -313,12 +313,15 @@ expect "... saying it is not Ethernet" "$(grep -c "rawip.pcap: link type .* is n
 # parsing that policy's copy before it takes the lock: a change in between
 # must not leave a diff against the wrong one)
 first_rev=$(( $(jq -s 'map(.rev // 0) | max' "$S/audit.jsonl") + 1 ))
+appliers=()
 for v in a b a b a b; do
-	nsenter --net="/var/run/netns/${P}gw" "$CG_BIN" apply "$T/$v.yaml" \
+	timeout 60 nsenter --net="/var/run/netns/${P}gw" "$CG_BIN" apply "$T/$v.yaml" \
 		--pin-root "$CG_PIN_ROOT" --state-dir "$S" >/dev/null 2>&1 &
+	appliers+=("$!")
 	CG_PIDS+=("$!")
 done
-wait
+# Only these: a bare `wait` would also wait for the test's servers.
+wait "${appliers[@]}"
 lines=$(jq -c --argjson r "$first_rev" 'select(.action == "apply" and .result == "ok" and .rev >= $r)' "$S/audit.jsonl" | jq -sc 'sort_by(.rev)[]')
 expect "six applies at once: six applied" "$(grep -c . <<<"$lines")" -eq 6
 prev=$(jq -rs '.[0].previous.policy' <<<"$lines")
