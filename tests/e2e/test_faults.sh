@@ -246,8 +246,8 @@ if command -v strace >/dev/null; then
 	fi
 	# Where fronts (user/kernel/rxvlan.h) stay attached there is no swap: the
 	# commit is one of the map writes after the new instance is loaded.
-	# Kill on each of them.
-	mapfile -t writes < <(grep 'bpf(' "$T/trace" | grep -n 'BPF_PROG_LOAD\|BPF_MAP_UPDATE_ELEM' |
+	# Kill on each of them, batches (the policy's maps) included.
+	mapfile -t writes < <(grep 'bpf(' "$T/trace" | grep -n 'BPF_PROG_LOAD\|BPF_MAP_UPDATE_ELEM\|BPF_MAP_UPDATE_BATCH' |
 		awk -F: '/BPF_PROG_LOAD/ {n = 0; delete w; next} {w[n++] = $1} END {for (i = 0; i < n; i++) print w[i]}')
 	for k in "${writes[@]}"; do
 		points+=("bpf:$k")
