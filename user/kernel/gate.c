@@ -233,6 +233,23 @@ static int fill(struct bpf_map *map, const void *keys, size_t key_stride,
 	return 0;
 }
 
+/* fill() for an array map: entries 0..n-1 from `vals`. */
+static int fill_array(struct bpf_map *map, const void *vals, size_t stride,
+		      size_t n, const char *what)
+{
+	uint32_t *keys = malloc((n ? n : 1) * sizeof(*keys));
+	uint32_t k;
+	int err;
+
+	if (!keys)
+		return -ENOMEM;
+	for (k = 0; k < n; k++)
+		keys[k] = k;
+	err = fill(map, keys, sizeof(*keys), vals, stride, n, what);
+	free(keys);
+	return err;
+}
+
 /*
  * Resolve the zones' interfaces once, before the load, into `ifx` (0: no
  * such interface, which fill_policy reports), and set the program's
@@ -305,110 +322,26 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c,
 			sizeof(c->classes6[0]), c->n_classes6, "classes6")))
 		return err;
 
-	/* Arrays and the flow hash: batched, one syscall per map. */
-	{
-		size_t nk = p->n_flows > CG_PORT_CLASSES_ENTRIES
-				    ? p->n_flows
-				    : CG_PORT_CLASSES_ENTRIES;
-		uint32_t *keys = malloc(nk * sizeof(*keys));
-		uint32_t count = CG_PORT_CLASSES_ENTRIES;
-
-		if (!keys)
-			return -ENOMEM;
-		for (k = 0; k < nk; k++)
-			keys[k] = k;
-		err = bpf_map_update_batch(bpf_map__fd(skel->maps.port_classes),
-					   keys, c->port_classes, &count, NULL);
-		if (!err && p->n_flows) {
-			count = p->n_flows;
-			err = bpf_map_update_batch(
-				bpf_map__fd(skel->maps.flow_info), keys,
-				c->flow_info, &count, NULL);
-		}
-		if (!err && c->n_ics_rules) {
-			count = c->n_ics_rules;
-			err = bpf_map_update_batch(
-				bpf_map__fd(skel->maps.ics_rules), keys,
-				c->ics_rules, &count, NULL);
-		}
-		free(keys);
-		if (err) {
-			fprintf(stderr,
-				"cranegate: filling the port map failed: %s\n",
-				strerror(errno));
-			return -errno;
-		}
-	}
-	/* modbus: allow: rules, consecutive per flow. */
-	if (c->n_ics_allow) {
-		uint32_t *keys = malloc(c->n_ics_allow * sizeof(*keys));
-		uint32_t count = (uint32_t)c->n_ics_allow;
-
-		if (!keys)
-			return -ENOMEM;
-		for (k = 0; k < c->n_ics_allow; k++)
-			keys[k] = k;
-		err = bpf_map_update_batch(bpf_map__fd(skel->maps.ics_allow),
-					   keys, c->ics_allow, &count, NULL);
-		free(keys);
-		if (err) {
-			fprintf(stderr,
-				"cranegate: filling the modbus rule map "
-				"failed: %s\n",
-				strerror(errno));
-			return -errno;
-		}
-	}
-	if (c->n_chains) {
-		uint32_t *keys = malloc(c->n_chains * sizeof(*keys));
-		uint32_t count = c->n_chains;
-
-		if (!keys)
-			return -ENOMEM;
-		for (k = 0; k < c->n_chains; k++)
-			keys[k] = k;
-		err = bpf_map_update_batch(bpf_map__fd(skel->maps.flow_chains),
-					   keys, c->chains, &count, NULL);
-		free(keys);
-		if (err) {
-			err = -errno;
-			fprintf(stderr,
-				"cranegate: filling the flow_chains map "
-				"failed: "
-				"%s\n",
-				strerror(-err));
-			return err;
-		}
-	}
-	if (c->n_flow_keys) {
-		struct cg_flow_key *keys =
-			malloc(c->n_flow_keys * sizeof(*keys));
-		struct cg_flow_val *vals =
-			malloc(c->n_flow_keys * sizeof(*vals));
-		uint32_t count = c->n_flow_keys;
-
-		if (!keys || !vals) {
-			free(keys);
-			free(vals);
-			return -ENOMEM;
-		}
-		for (i = 0; i < c->n_flow_keys; i++) {
-			keys[i] = c->flows[i].key;
-			vals[i] = c->flows[i].val;
-		}
-		err = bpf_map_update_batch(bpf_map__fd(skel->maps.flows), keys,
-					   vals, &count, NULL);
-		if (err)
-			err = -errno;
-		free(keys);
-		free(vals);
-		if (err) {
-			fprintf(stderr,
-				"cranegate: filling the flow map failed: %s\n",
-				strerror(-err));
-			return err;
-		}
-	}
+	/* Arrays and the flow hash. */
+	if ((err = fill_array(skel->maps.port_classes, c->port_classes,
+			      sizeof(*c->port_classes),
+			      CG_PORT_CLASSES_ENTRIES, "port_classes")) ||
+	    (err = fill_array(skel->maps.flow_info, c->flow_info,
+			      sizeof(*c->flow_info), p->n_flows,
+			      "flow_info")) ||
+	    (err = fill_array(skel->maps.ics_rules, c->ics_rules,
+			      sizeof(*c->ics_rules), c->n_ics_rules,
+			      "ics_rules")) ||
+	    (err = fill_array(skel->maps.ics_allow, c->ics_allow,
+			      sizeof(*c->ics_allow), c->n_ics_allow,
+			      "ics_allow")) ||
+	    (err = fill_array(skel->maps.flow_chains, c->chains,
+			      sizeof(*c->chains), c->n_chains,
+			      "flow_chains")) ||
+	    (err = fill(skel->maps.flows, &c->flows[0].key,
+			sizeof(c->flows[0]), &c->flows[0].val,
+			sizeof(c->flows[0]), c->n_flow_keys, "flows")))
+		return err;
 
 	/* Metadata for status and events. */
 	snprintf(meta.name, sizeof(meta.name), "%s", p->name);
@@ -424,24 +357,17 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c,
 	{
 		size_t n = p->n_zones + p->n_flows;
 		struct cg_name *nm = calloc(n ? n : 1, sizeof(*nm));
-		uint32_t *keys = calloc(n ? n : 1, sizeof(*keys));
 
-		if (!nm || !keys) {
-			free(nm);
-			free(keys);
+		if (!nm)
 			return -ENOMEM;
-		}
 		for (i = 0; i < n; i++) {
-			keys[i] = i;
 			snprintf(nm[i].name, sizeof(nm[i].name), "%s",
 				 i < p->n_zones
 					 ? p->zones[i].name
 					 : p->flows[i - p->n_zones].name);
 		}
-		err = fill(skel->maps.names, keys, sizeof(*keys), nm,
-			   sizeof(*nm), n, "names");
+		err = fill_array(skel->maps.names, nm, sizeof(*nm), n, "names");
 		free(nm);
-		free(keys);
 	}
 	return err;
 }
