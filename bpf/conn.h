@@ -202,10 +202,10 @@ static __always_inline void conn_find(struct frame *f, struct conn *c,
 	 * it. The window is checked whatever this policy says (not behind
 	 * cfg_timed), so that a reload cannot stretch a vendor's session.
 	 */
-	if (c->val &&
-	    (now - c->val->last > (c->val->closing ? cfg_timeout_tcp_closing
-						   : conn_timeout(f->proto)) ||
-	     conn_cut(f, c->val))) {
+	if (c->val && (since(now, c->val->last) >
+			       (c->val->closing ? cfg_timeout_tcp_closing
+						: conn_timeout(f->proto)) ||
+		       conn_cut(f, c->val))) {
 		c->val = NULL;
 		c->expired = 1;
 	}
@@ -237,7 +237,8 @@ static __always_inline bool mac_conflict(struct frame *f, __u64 now)
 		return false; /* group address: not a station */
 	__builtin_memcpy(k.mac, f->src_mac, 6);
 	v = bpf_map_lookup_elem(&macs, &k);
-	if (v && v->zone != f->zone_from && now - v->last <= cfg_mac_hold) {
+	if (v && v->zone != f->zone_from &&
+	    since(now, v->last) <= cfg_mac_hold) {
 		f->zone_seen = v->zone;
 		return true;
 	}
@@ -273,7 +274,7 @@ static __always_inline __u32 conn_fast(struct frame *f, struct conn *c,
 	if (e->reason == CG_R_REPLY && opens(f))
 		return CG_R_MAX;
 	/* The MAC check, at most once a second per end. */
-	if (now - e->mac_checked > cfg_hz) {
+	if (since(now, e->mac_checked) > cfg_hz) {
 		f->zone_from = e->zone_from;
 		if (mac_conflict(f, now))
 			return CG_R_MAX;
@@ -419,8 +420,8 @@ static __always_inline bool icmp_error_reply(struct xdp_md *ctx,
 	conn_key_of(src, dst, sport, dport, proto, f->family, &k);
 	v = bpf_map_lookup_elem(&conns, &k);
 	if (!v ||
-	    now - v->last > (v->closing ? cfg_timeout_tcp_closing
-					: conn_timeout(proto)) ||
+	    since(now, v->last) > (v->closing ? cfg_timeout_tcp_closing
+					      : conn_timeout(proto)) ||
 	    conn_cut(f, v))
 		return false;
 	opener = &v->end[v->opener & 1];

@@ -21,7 +21,7 @@ static __always_inline __u32 frag_follow(struct frame *f, __u64 now)
 	k.proto = f->frag_proto;
 	k.family = f->family;
 	v = bpf_map_lookup_elem(&frags, &k);
-	if (!v || now - v->last > cfg_frag_timeout)
+	if (!v || since(now, v->last) > cfg_frag_timeout)
 		return CG_R_FRAGMENT;
 	f->flow = v->flow;
 	f->zone_to = v->zone_to;

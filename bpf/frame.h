@@ -85,6 +85,16 @@ static __always_inline bool addr_unspecified(const __u8 *a)
 }
 
 /*
+ * Jiffies since `then`, a time another CPU may have written after this
+ * frame read `now`: such a time is 0 ago, not 2^64 - 1 (an entry seen a
+ * tick later elsewhere is live, not expired).
+ */
+static __always_inline __u64 since(__u64 now, __u64 then)
+{
+	return now > then ? now - then : 0;
+}
+
+/*
  * The wall clock for windows, read at most once per frame and only by
  * frames that meet one: a time-boxed flow, or a connection it opened.
  */
