@@ -469,16 +469,39 @@ enum cg_fclass {
 	CG_FC_MAX,
 };
 
+/*
+ * What passed from end a and end b, each end's counts in two parts: the
+ * CPU that owns the end (the first to count for it; RSS keeps an end's
+ * frames on one CPU) adds to own_* without a lock, as it does to the
+ * per-CPU counters, and any other CPU adds to shared_* atomically. Read
+ * the sums with cg_conn_packets() and cg_conn_bytes().
+ */
 struct cg_conn_count {
-	__u64 start;	  /* bpf_jiffies64() when the entry was created */
-	__u64 packets[2]; /* passed from end a, end b */
-	__u64 bytes[2];
+	__u64 start; /* bpf_jiffies64() when the entry was created */
+	__u64 own_packets[2];
+	__u64 own_bytes[2];
+	__u64 shared_packets[2];
+	__u64 shared_bytes[2];
+	__u64 owner[2]; /* the CPU + 1 owning end a, end b; 0: none yet */
 	__u32 requests[CG_FC_MAX];
 	__u32 refused;	/* of the requests: refused (ics-denied) */
 	__u8 ics_proto; /* enum cg_ics_proto of the requests */
 	__u8 pad[3];
 	__u64 functions[4]; /* bit F: word F / 64, bit F % 64 */
 };
+
+/* Frames and bytes passed from end `end` (0: a, 1: b). */
+static inline __u64 cg_conn_packets(const struct cg_conn_count *c,
+				    unsigned int end)
+{
+	return c->own_packets[end & 1] + c->shared_packets[end & 1];
+}
+
+static inline __u64 cg_conn_bytes(const struct cg_conn_count *c,
+				  unsigned int end)
+{
+	return c->own_bytes[end & 1] + c->shared_bytes[end & 1];
+}
 
 /* cg_conn_val.closing: how the connection ended (bits; 0 = not yet). */
 #define CG_CLOSE_FIN (1u << 0)

@@ -588,6 +588,26 @@ static unsigned find_max(const struct opts *o, unsigned lo, char *why,
 	return lo;
 }
 
+/*
+ * Stay on the CPU we started on: a connection's frames arrive on one CPU
+ * (RSS steers each direction to one queue), the CPU that owns its counts
+ * (struct cg_conn_count); a run that migrated between opening the
+ * connections and timing them would time the other CPUs' atomic adds.
+ */
+static void pin_here(void)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		fprintf(stderr, "cgbench: warning: cannot stay on CPU %d: %s\n",
+			cpu, strerror(errno));
+}
+
 static int cmd_cost(const struct opts *o)
 {
 	struct empty_bpf *empty = NULL;
@@ -598,6 +618,7 @@ static int cmd_cost(const struct opts *o)
 	int err = -1;
 
 	memcpy(sizes, o->sizes, n_sizes * sizeof(*sizes));
+	pin_here();
 	empty = empty_bpf__open_and_load();
 	if (!empty) {
 		fprintf(stderr, "cgbench: cannot load the empty program\n");

@@ -8,6 +8,8 @@
  * (cfg_conn_count = 0) counts nothing.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <limits.h>
 #include <time.h>
 #include <linux/bpf.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "frames.h"
 #include "gate.h"
@@ -154,10 +157,13 @@ static void test_tcp(struct inst *in)
 	if (!ASSERT_TRUE(entry(in, 6, 40000, 80, &v, &he), "tcp: entry"))
 		return;
 	ASSERT_EQ(v.opener, he, "tcp: the HMI opened it");
-	ASSERT_EQ(v.cnt.packets[he], 2, "tcp: 2 frames from the opener");
-	ASSERT_EQ(v.cnt.packets[!he], 2, "tcp: 2 frames from the responder");
-	ASSERT_EQ(v.cnt.bytes[he], fwd_b, "tcp: the opener's bytes");
-	ASSERT_EQ(v.cnt.bytes[!he], rev_b, "tcp: the responder's bytes");
+	ASSERT_EQ(cg_conn_packets(&v.cnt, he), 2,
+		  "tcp: 2 frames from the opener");
+	ASSERT_EQ(cg_conn_packets(&v.cnt, !he), 2,
+		  "tcp: 2 frames from the responder");
+	ASSERT_EQ(cg_conn_bytes(&v.cnt, he), fwd_b, "tcp: the opener's bytes");
+	ASSERT_EQ(cg_conn_bytes(&v.cnt, !he), rev_b,
+		  "tcp: the responder's bytes");
 	ASSERT_TRUE(v.cnt.start != 0 && v.cnt.start <= v.last,
 		    "tcp: start time set, not after the last frame");
 	ASSERT_EQ(v.closing, 0, "tcp: not ended yet");
@@ -166,7 +172,7 @@ static void test_tcp(struct inst *in)
 		  CG_R_ALLOWED, "tcp: FIN allowed");
 	entry(in, 6, 40000, 80, &v, &he);
 	ASSERT_EQ(v.closing, CG_CLOSE_FIN, "tcp: FIN seen");
-	ASSERT_EQ(v.cnt.packets[he], 3, "tcp: the FIN counted");
+	ASSERT_EQ(cg_conn_packets(&v.cnt, he), 3, "tcp: the FIN counted");
 	ASSERT_EQ(tcp(in, false, 40000, 80, CG_TCP_RST, NULL, 0, &len),
 		  CG_R_REPLY, "tcp: RST reply");
 	entry(in, 6, 40000, 80, &v, &he);
@@ -191,9 +197,9 @@ static void test_udp(struct inst *in)
 	}
 	if (!ASSERT_TRUE(entry(in, 17, 41000, 5004, &v, &he), "udp: entry"))
 		return;
-	ASSERT_EQ(v.cnt.packets[he], 3, "udp: 3 datagrams");
-	ASSERT_EQ(v.cnt.bytes[he], 3 * len, "udp: their bytes");
-	ASSERT_EQ(v.cnt.packets[!he], 0, "udp: none back");
+	ASSERT_EQ(cg_conn_packets(&v.cnt, he), 3, "udp: 3 datagrams");
+	ASSERT_EQ(cg_conn_bytes(&v.cnt, he), 3 * len, "udp: their bytes");
+	ASSERT_EQ(cg_conn_packets(&v.cnt, !he), 0, "udp: none back");
 }
 
 static void test_modbus(struct inst *in)
@@ -224,15 +230,131 @@ static void test_modbus(struct inst *in)
 			  "modbus: protocol");
 		ASSERT_EQ(v.cnt.functions[0], 1ull << 3,
 			  "modbus: function 3 seen, no other");
-		ASSERT_EQ(v.cnt.packets[he], 2, "modbus: SYN and read counted");
+		ASSERT_EQ(cg_conn_packets(&v.cnt, he), 2,
+			  "modbus: SYN and read counted");
 	}
 	if (ASSERT_TRUE(entry(in, 6, 42001, 502, &v, &he), "modbus: entry 2")) {
 		ASSERT_EQ(v.cnt.requests[CG_FC_WRITE], 1, "modbus: 1 write");
 		ASSERT_EQ(v.cnt.refused, 1, "modbus: refused once");
 		ASSERT_EQ(v.cnt.functions[0], 1ull << 6, "modbus: function 6");
-		ASSERT_EQ(v.cnt.packets[he], 1,
+		ASSERT_EQ(cg_conn_packets(&v.cnt, he), 1,
 			  "modbus: the refused write not counted as passed");
 	}
+}
+
+/*
+ * Two CPUs count on one end at once: the end's owner with plain adds, the
+ * other atomically. Every frame must be counted, once. (With plain adds on
+ * both CPUs, increments are lost within a few thousand frames.)
+ */
+#define RACE_RUNS 200000
+
+struct racer {
+	int prog_fd, ifindex, cpu, err;
+	const uint8_t *frame;
+	size_t len;
+	pthread_barrier_t *go;
+};
+
+static int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct xdp_md ctx = {.data_end = r->len, .ingress_ifindex = r->ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = r->frame,
+		    .data_size_in = r->len, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = RACE_RUNS);
+
+	r->err = pin_cpu(r->cpu);
+	pthread_barrier_wait(r->go);
+	if (!r->err && bpf_prog_test_run_opts(r->prog_fd, &o))
+		r->err = -errno;
+	if (!r->err && o.retval != XDP_PASS)
+		r->err = -EPROTO;
+	return NULL;
+}
+
+/* A state counter (enum cg_state_stat), summed over the CPUs. */
+static unsigned long long state_stat(struct inst *in, uint32_t stat)
+{
+	int fd = cg_gate_map_fd(in->g, "state_stats"),
+	    n = libbpf_num_possible_cpus(), i;
+	unsigned long long v[n > 0 ? n : 1], sum = 0;
+
+	if (fd < 0 || n <= 0 || bpf_map_lookup_elem(fd, &stat, v))
+		return ~0ull;
+	for (i = 0; i < n; i++)
+		sum += v[i];
+	return sum;
+}
+
+static void test_two_cpus(struct inst *in)
+{
+	uint8_t buf[CG_FRAME_MAX];
+	struct cg_frame_spec s;
+	struct racer r[2];
+	pthread_barrier_t go;
+	pthread_t t[2];
+	struct cg_conn_val v;
+	struct cg_event ev;
+	unsigned long long expired;
+	int action, he, i;
+	size_t len;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		printf("# two CPUs: skipped, one CPU online\n");
+		return;
+	}
+	cg_frame_udp(&s, HMI, PLC, 45000, 5004);
+	len = cg_frame_build(&s, buf, sizeof(buf));
+	cg_frame_station_mac(buf, len);
+	/* Opened on CPU 0, which owns the opener's end. Each CPU reads the
+	 * clock once per frame, and may find `last` a tick ahead of it,
+	 * written by the other: the entry is live, not expired. */
+	expired = state_stat(in, CG_S_CONN_EXPIRED);
+	if (!ASSERT_OK(pin_cpu(0), "two CPUs: pinned to CPU 0") ||
+	    !ASSERT_OK(cg_gate_test_run(in->g, if_nametoindex("biz0"), buf, len,
+					&ev, &action),
+		       "two CPUs: opened") ||
+	    !ASSERT_EQ(ev.reason, CG_R_ALLOWED, "two CPUs: allowed"))
+		return;
+	pthread_barrier_init(&go, NULL, 2);
+	for (i = 0; i < 2; i++) {
+		r[i] = (struct racer){.prog_fd = cg_gate_prog_fd(in->g),
+				      .ifindex = if_nametoindex("biz0"),
+				      .cpu = i,
+				      .frame = buf,
+				      .len = len,
+				      .go = &go};
+		pthread_create(&t[i], NULL, race, &r[i]);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&go);
+	ASSERT_EQ(state_stat(in, CG_S_CONN_EXPIRED), expired,
+		  "two CPUs: the connection never looked expired");
+	ASSERT_OK(r[0].err, "two CPUs: CPU 0 ran");
+	ASSERT_OK(r[1].err, "two CPUs: CPU 1 ran");
+	if (!ASSERT_TRUE(entry(in, 17, 45000, 5004, &v, &he),
+			 "two CPUs: entry"))
+		return;
+	ASSERT_EQ(cg_conn_packets(&v.cnt, he), 1 + 2ull * RACE_RUNS,
+		  "two CPUs: every frame counted once");
+	ASSERT_EQ(cg_conn_bytes(&v.cnt, he), (1 + 2ull * RACE_RUNS) * len,
+		  "two CPUs: every byte counted once");
+	ASSERT_EQ(v.cnt.owner[he], 1, "two CPUs: CPU 0 owns the end");
+	ASSERT_EQ(v.cnt.own_packets[he], 1 + RACE_RUNS,
+		  "two CPUs: the owner's frames without a lock");
+	ASSERT_EQ(v.cnt.shared_packets[he], RACE_RUNS,
+		  "two CPUs: the other CPU's frames atomically");
 }
 
 static void test_off(void)
@@ -247,8 +369,9 @@ static void test_off(void)
 	tcp(&in, true, 40000, 80, CG_TCP_SYN, NULL, 0, &len);
 	tcp(&in, false, 40000, 80, CG_TCP_SYN | CG_TCP_ACK, NULL, 0, &len);
 	if (ASSERT_TRUE(entry(&in, 6, 40000, 80, &v, &he), "off: entry"))
-		ASSERT_EQ(v.cnt.packets[0] + v.cnt.packets[1] + v.cnt.start, 0,
-			  "off: nothing counted");
+		ASSERT_EQ(cg_conn_packets(&v.cnt, 0) +
+				  cg_conn_packets(&v.cnt, 1) + v.cnt.start,
+			  0, "off: nothing counted");
 out:
 	unload(&in);
 }
@@ -444,6 +567,7 @@ int main(void)
 		test_tcp(&in);
 		test_udp(&in);
 		test_modbus(&in);
+		test_two_cpus(&in);
 	}
 	unload(&in);
 	test_off();

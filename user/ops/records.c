@@ -334,10 +334,10 @@ static void json_record(struct cg_records *r, FILE *log, const struct track *t,
 		"\"%s\"",
 		e->vlan, src, dst, cg_l4_name(k->proto),
 		o ? k->bport : k->aport, o ? k->aport : k->bport,
-		(unsigned long long)v->cnt.packets[o],
-		(unsigned long long)v->cnt.packets[!o],
-		(unsigned long long)v->cnt.bytes[o],
-		(unsigned long long)v->cnt.bytes[!o], end_names[why]);
+		(unsigned long long)cg_conn_packets(&v->cnt, o),
+		(unsigned long long)cg_conn_packets(&v->cnt, !o),
+		(unsigned long long)cg_conn_bytes(&v->cnt, o),
+		(unsigned long long)cg_conn_bytes(&v->cnt, !o), end_names[why]);
 	if (v->cnt.ics_proto) {
 		functions_text(&v->cnt, fn, sizeof(fn));
 		fprintf(log,
@@ -457,10 +457,10 @@ static void ipfix_record(struct cg_records *r, struct track *t,
 	}
 	rec.start_ms = t->start_ms;
 	rec.end_ms = end_ms(r, t);
-	rec.packets = v->cnt.packets[o] - t->sent_pkts[0];
-	rec.octets = v->cnt.bytes[o] - t->sent_bytes[0];
-	rec.rev_packets = v->cnt.packets[!o] - t->sent_pkts[1];
-	rec.rev_octets = v->cnt.bytes[!o] - t->sent_bytes[1];
+	rec.packets = cg_conn_packets(&v->cnt, o) - t->sent_pkts[0];
+	rec.octets = cg_conn_bytes(&v->cnt, o) - t->sent_bytes[0];
+	rec.rev_packets = cg_conn_packets(&v->cnt, !o) - t->sent_pkts[1];
+	rec.rev_octets = cg_conn_bytes(&v->cnt, !o) - t->sent_bytes[1];
 	if (k->family == 4) {
 		memcpy(&rec.src4, o ? k->b : k->a, 4);
 		memcpy(&rec.dst4, o ? k->a : k->b, 4);
@@ -499,10 +499,10 @@ static void ipfix_record(struct cg_records *r, struct track *t,
 		r->lost++;
 		return;
 	}
-	t->sent_pkts[0] = v->cnt.packets[o];
-	t->sent_pkts[1] = v->cnt.packets[!o];
-	t->sent_bytes[0] = v->cnt.bytes[o];
-	t->sent_bytes[1] = v->cnt.bytes[!o];
+	t->sent_pkts[0] = cg_conn_packets(&v->cnt, o);
+	t->sent_pkts[1] = cg_conn_packets(&v->cnt, !o);
+	t->sent_bytes[0] = cg_conn_bytes(&v->cnt, o);
+	t->sent_bytes[1] = cg_conn_bytes(&v->cnt, !o);
 	r->exported++;
 }
 
