@@ -39,13 +39,25 @@ static __always_inline bool bucket_take(struct cg_event_bucket *b, __u64 now,
 	return true;
 }
 
-/* The ceiling: per (reason, CPU). */
-static __always_inline bool event_allowed(__u32 reason, __u64 now)
+/*
+ * The ceiling: per (reason, CPU), refilled to now. NULL when it has no
+ * token for an event (or cannot be found); take the token with
+ * ceiling_take() once the source's own bucket allowed the event.
+ */
+static __always_inline struct cg_event_bucket *ceiling(__u32 reason, __u64 now)
 {
 	struct cg_event_bucket *b =
 		bpf_map_lookup_elem(&event_buckets, &reason);
 
-	return b && bucket_take(b, now, cfg_ev_rate, cfg_ev_burst);
+	if (!b)
+		return NULL;
+	bucket_fill(b, now, cfg_ev_rate, cfg_ev_burst * cfg_hz);
+	return b->tokens < cfg_hz ? NULL : b;
+}
+
+static __always_inline void ceiling_take(struct cg_event_bucket *b)
+{
+	b->tokens -= cfg_hz;
 }
 
 /*
@@ -145,6 +157,7 @@ static __always_inline void emit_event(struct xdp_md *ctx,
 				       __u32 reason, __u32 would, __u64 now)
 {
 	__u32 cap;
+	struct cg_event_bucket *ceil;
 	struct cg_event_counter *ec;
 	struct cg_event *e;
 	__u32 key = would;
@@ -157,16 +170,25 @@ static __always_inline void emit_event(struct xdp_md *ctx,
 		ec->suppressed++;
 		return;
 	}
-	/* The source's own bucket first: see maps/cranegate.h. */
+	/*
+	 * The ceiling is looked at first: with no token left, the event is
+	 * suppressed whatever its source, and the sketch is not touched (a
+	 * flood of random sources would write a cold slot of it per frame).
+	 * Its token is taken only after the source's own bucket allowed the
+	 * event, so that a noisy source spends its own budget, never the
+	 * others' (maps/cranegate.h).
+	 */
+	ceil = ceiling(key, now);
+	if (!ceil) {
+		ec->suppressed++;
+		return;
+	}
 	if (cfg_ev_src_limit && !source_allowed(f, key, now)) {
 		ec->suppressed++;
 		ec->suppressed_source++;
 		return;
 	}
-	if (!event_allowed(key, now)) {
-		ec->suppressed++;
-		return;
-	}
+	ceiling_take(ceil);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		ec->lost++;
