@@ -94,6 +94,23 @@ static __always_inline __u32 flow_lookup(struct frame *f)
 	return flow;
 }
 
+/*
+ * Could the frame's source lie in a zone? False: surely not, and the frame
+ * is spoofed-source (maps/cranegate.h, zone_nets).
+ */
+static __always_inline bool src_maybe_zoned(const struct frame *f)
+{
+	const struct cg_zone_nets *zn;
+	__u32 zero = 0, bit = cg_zone_nets_bit(f->src);
+
+	zn = bpf_map_lookup_elem(&zone_nets, &zero);
+	if (!zn)
+		return true;
+	return (zn->w[f->family == 6][(bit >> 6) & (CG_ZONE_NETS_WORDS - 1)] >>
+		(bit & 63)) &
+	       1;
+}
+
 /* The most specific class of an address: host hash first, then the trie. */
 static __always_inline const struct cg_class_val *
 class_lookup(const struct frame *f, const __u8 *addr)

@@ -52,12 +52,13 @@ struct frame {
 	__u16 function; /* ICS function of the frame, or CG_FUNC_NONE */
 	__u8 ics_proto;
 	__u8 src_mac[6];
-	__u8 hop_limit;	 /* IPv4 TTL / IPv6 hop limit on arrival */
-	__u8 opening;	 /* a flow allowed it on the full judgement */
-	__u8 st_touched; /* the opener's frame on an inspected flow */
-	__u8 ip6_ext;	 /* IPv6: an extension header was walked */
-	__u8 reset;	 /* refused and answered with a RST (deny: reset) */
-	__u32 l4_off;	 /* TCP header, up to payload_end (the IP end) */
+	__u8 hop_limit;	  /* IPv4 TTL / IPv6 hop limit on arrival */
+	__u8 opening;	  /* a flow allowed it on the full judgement */
+	__u8 st_touched;  /* the opener's frame on an inspected flow */
+	__u8 ip6_ext;	  /* IPv6: an extension header was walked */
+	__u8 reset;	  /* refused and answered with a RST (deny: reset) */
+	__u8 src_outside; /* the source is in no zone (src_maybe_zoned) */
+	__u32 l4_off;	  /* TCP header, up to payload_end (the IP end) */
 	__u32 tcp_seq;
 	__u32 tcp_ack;
 	/* Aligned: conn_key_of() reads them 8 bytes at a time. */

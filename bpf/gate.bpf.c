@@ -200,6 +200,8 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 	 * 6. Source: must lie in the ingress zone's networks, carry the MAC
 	 * its host is bound to, and come from a MAC not seen in another zone.
 	 */
+	if (f->src_outside)
+		return CG_R_SPOOFED_SOURCE;
 	cls = class_lookup(f, f->src);
 	if (!cls || cls->zone == CG_ZONE_NONE)
 		return CG_R_SPOOFED_SOURCE;
@@ -322,8 +324,14 @@ int cranegate_xdp(struct xdp_md *ctx)
 		f.hop_limit = hop_limit;
 		if (!f.ip_bad && !f.nonfirst)
 			parse_l4(ctx, &f, l4_off, l3_end, hop_limit);
+		/* A source in no zone: spoofed (step 6), found by one array
+		 * read. It has no connection (none opens or answers from
+		 * such a source), and judge() drops it before step 6 needs
+		 * one: no lookup, whatever the source. */
+		if (!f.ip_bad)
+			f.src_outside = !src_maybe_zoned(&f);
 		/* Established traffic: the decision it had before. */
-		if (!f.ip_bad && !f.nonfirst && !f.l4_bad) {
+		if (!f.ip_bad && !f.nonfirst && !f.l4_bad && !f.src_outside) {
 			conn_find(&f, &c, now);
 			/* ICMP errors are judged by what they quote; ND in
 			 * full (step 5). */

@@ -52,6 +52,13 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
+	__type(value, struct cg_zone_nets);
+	__uint(max_entries, 1);
+} zone_nets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
 	__type(value, __u32);
 	__uint(max_entries, CG_PORT_CLASSES_ENTRIES);
 } port_classes SEC(".maps");

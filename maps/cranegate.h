@@ -136,6 +136,27 @@ struct cg_class_val {
 };
 
 /*
+ * zone_nets: ARRAY of one struct cg_zone_nets, a policy map beside the
+ * class maps: one bit per /16 of the address space (an address's first
+ * 16 bits; IPv4 and IPv6 apart) that an address or network of a class in
+ * a zone overlaps. A source whose bit is clear is in no zone: the frame is
+ * spoofed-source (step 6) without the connection table or the class
+ * lookups, whatever its source, so that a flood of random sources costs
+ * one read of a 16 KiB array. A set bit only means "look".
+ */
+#define CG_ZONE_NETS_WORDS (65536 / 64)
+
+struct cg_zone_nets {
+	__u64 w[2][CG_ZONE_NETS_WORDS]; /* [0]: IPv4, [1]: IPv6 */
+};
+
+/* An address's bit: its first 16 bits. */
+static inline __u32 cg_zone_nets_bit(const __u8 *addr)
+{
+	return ((__u32)addr[0] << 8) | addr[1];
+}
+
+/*
  * port_classes: ARRAY of 65536 entries, destination port -> port class.
  * The boundaries of every port range in the policy cut 0..65535 into
  * intervals; each interval is one class, so a range check is one array
@@ -587,8 +608,8 @@ struct cg_counter {
  * event_stats [enum cg_reason]: what happened to events of each reason.
  * Every frame that should have produced an event is counted exactly once
  * as emitted, lost or suppressed; suppressed_source is the part of
- * suppressed that its source's own limit held back (the rest hit the
- * reason's ceiling, or events are off).
+ * suppressed that its source's own limit held back while the reason's
+ * ceiling had room (the rest hit the ceiling, or events are off).
  */
 struct cg_event_counter {
 	__u64 emitted;
@@ -610,10 +631,14 @@ struct cg_event_counter {
  *                  an event passes when every one of its slots has a token,
  *                  and then takes one from each. One source flooding one
  *                  reason empties its own slots only, so the events of
- *                  (almost) every other source still get through. Checked
- *                  first, so that a flooder's suppressed events take
- *                  nothing from the ceiling below. Fixed size: a frame from
- *                  a source never seen inserts nothing and takes no lock.
+ *                  (almost) every other source still get through. Taken
+ *                  from before the ceiling below, so that a flooder's
+ *                  suppressed events take nothing from it; but not even
+ *                  looked at while the ceiling has no token (the event is
+ *                  suppressed then whatever its source, and a flood of
+ *                  random sources writes no cold slot). Fixed size: a
+ *                  frame from a source never seen inserts nothing and
+ *                  takes no lock.
  *   event_buckets  PERCPU_ARRAY [reason]: the ceiling per reason and CPU,
  *                  so that no flood, however many sources it uses, can
  *                  swamp the ring buffer or the log.

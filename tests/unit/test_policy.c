@@ -9,6 +9,7 @@
  * The golden files in tests/policy/ check the same messages through
  * `cranegate check`; these tests check what the CLI does not show.
  */
+#include <arpa/inet.h>
 #include "compile.h"
 #include "policytest.h"
 
@@ -827,6 +828,72 @@ out:
 	cg_diags_free(&d);
 }
 
+/* The zone_nets bit of one address (maps/cranegate.h). */
+static bool zone_net(const struct cg_zone_nets *zn, int v6, const char *a)
+{
+	uint8_t b[16] = {0};
+	uint32_t bit;
+
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, a, b) != 1)
+		return false;
+	bit = cg_zone_nets_bit(b);
+	return (zn->w[v6][bit / 64] >> (bit % 64)) & 1;
+}
+
+/*
+ * zone_nets: a bit for every /16 that a network or host in a zone
+ * overlaps (a network shorter than /16 sets each of its /16s), none for
+ * the rest, nor for an address a flow names outside every zone. A clear
+ * bit drops a frame as spoofed-source without a lookup.
+ */
+static void test_zone_nets(void)
+{
+	struct cg_diags d = {0};
+	struct cg_policy *p = NULL;
+	struct cg_compiled *c = NULL;
+	struct cg_zone_nets zn;
+	unsigned i, set4 = 0, set6 = 0;
+
+	if (!ASSERT_OK(parse(HEAD "zones:\n"
+				  "  a:\n"
+				  "    interfaces: [a0]\n"
+				  "    networks: [198.18.10.0/24, 2001:2:0:10::/64]\n"
+				  "  b:\n"
+				  "    interfaces: [b0]\n"
+				  "    networks: [198.24.0.0/13, 2002::/15]\n"
+				  "flows:\n"
+				  "  - name: f\n"
+				  "    from: a\n"
+				  "    to: 203.0.113.9\n"
+				  "    proto: tcp\n"
+				  "    ports: [502]\n",
+			     &p, &d),
+		       "zone nets: parses") ||
+	    !ASSERT_OK(cg_compile(p, &c, &d), "zone nets: compiles"))
+		goto out;
+	cg_zone_nets_of(c, &zn);
+	for (i = 0; i < CG_ZONE_NETS_WORDS; i++) {
+		set4 += __builtin_popcountll(zn.w[0][i]);
+		set6 += __builtin_popcountll(zn.w[1][i]);
+	}
+	ASSERT_TRUE(zone_net(&zn, 0, "198.18.10.1"), "zone nets: a's /24");
+	ASSERT_TRUE(zone_net(&zn, 0, "198.24.0.1"), "zone nets: the /13's first /16");
+	ASSERT_TRUE(zone_net(&zn, 0, "198.31.255.255"), "zone nets: the /13's last /16");
+	ASSERT_FALSE(zone_net(&zn, 0, "198.32.0.1"), "zone nets: past the /13");
+	ASSERT_FALSE(zone_net(&zn, 0, "198.23.255.255"), "zone nets: before the /13");
+	ASSERT_FALSE(zone_net(&zn, 0, "203.0.113.9"), "zone nets: a flow's address in no zone");
+	ASSERT_EQ(set4, 9, "zone nets: IPv4, a's /16 and the /13's 8");
+	ASSERT_TRUE(zone_net(&zn, 1, "2001:2:0:10::5"), "zone nets: a's /64");
+	ASSERT_TRUE(zone_net(&zn, 1, "2002::1"), "zone nets: the /15's first /16");
+	ASSERT_TRUE(zone_net(&zn, 1, "2003:ffff::1"), "zone nets: the /15's second /16");
+	ASSERT_FALSE(zone_net(&zn, 1, "2004::1"), "zone nets: past the /15");
+	ASSERT_EQ(set6, 3, "zone nets: IPv6, a's /16 and the /15's 2");
+out:
+	cg_compiled_free(c);
+	cg_policy_free(p);
+	cg_diags_free(&d);
+}
+
 /*
  * The tree walked is built from the prescan's events (libyaml's document
  * API only for a policy with anchors); the messages below are those the
@@ -912,5 +979,6 @@ int main(void)
 	test_diags();
 	test_self();
 	test_port_classes();
+	test_zone_nets();
 	return cg_test_done();
 }

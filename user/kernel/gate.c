@@ -277,6 +277,7 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c,
 {
 	const struct cg_policy *p = c->policy;
 	struct cg_policy_meta meta = {};
+	struct cg_zone_nets *nets;
 	size_t i;
 	uint32_t k;
 	int err;
@@ -322,10 +323,21 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c,
 			sizeof(c->classes6[0]), c->n_classes6, "classes6")))
 		return err;
 
+	/* The /16s of the zones, after the class maps it stands for. */
+	nets = malloc(sizeof(*nets));
+	if (!nets)
+		return -ENOMEM;
+	cg_zone_nets_of(c, nets);
+	err = fill_array(skel->maps.zone_nets, nets, sizeof(*nets), 1,
+			 "zone_nets");
+	free(nets);
+	if (err)
+		return err;
+
 	/* Arrays and the flow hash. */
 	if ((err = fill_array(skel->maps.port_classes, c->port_classes,
-			      sizeof(*c->port_classes),
-			      CG_PORT_CLASSES_ENTRIES, "port_classes")) ||
+			      sizeof(*c->port_classes), CG_PORT_CLASSES_ENTRIES,
+			      "port_classes")) ||
 	    (err = fill_array(skel->maps.flow_info, c->flow_info,
 			      sizeof(*c->flow_info), p->n_flows,
 			      "flow_info")) ||
@@ -338,9 +350,9 @@ static int fill_policy(struct gate_bpf *skel, const struct cg_compiled *c,
 	    (err = fill_array(skel->maps.flow_chains, c->chains,
 			      sizeof(*c->chains), c->n_chains,
 			      "flow_chains")) ||
-	    (err = fill(skel->maps.flows, &c->flows[0].key,
-			sizeof(c->flows[0]), &c->flows[0].val,
-			sizeof(c->flows[0]), c->n_flow_keys, "flows")))
+	    (err = fill(skel->maps.flows, &c->flows[0].key, sizeof(c->flows[0]),
+			&c->flows[0].val, sizeof(c->flows[0]), c->n_flow_keys,
+			"flows")))
 		return err;
 
 	/* Metadata for status and events. */
@@ -960,8 +972,8 @@ int cg_gate_carry_flow_stats(struct cg_gate *g, const struct cg_policy *p,
 	/* One batch: the idle flows (most of a large policy, all of them
 	 * after a reboot) cost nothing more; only a flow that counted
 	 * something is looked up by name. */
-	if ((err = cg_array_read(stats_fd, meta.n_flows,
-				 ncpu * sizeof(*vals), vals)))
+	if ((err = cg_array_read(stats_fd, meta.n_flows, ncpu * sizeof(*vals),
+				 vals)))
 		goto out;
 	for (i = 0; i < meta.n_flows; i++) {
 		uint32_t k = meta.n_zones + i;
@@ -988,8 +1000,8 @@ int cg_gate_carry_flow_stats(struct cg_gate *g, const struct cg_policy *p,
 		hit = bsearch(&key, nf, p->n_flows, sizeof(*nf),
 			      cmp_named_flow);
 		if (hit)
-			bpf_map__update_elem(g->skel->maps.flow_stats,
-					     &hit->id, sizeof(hit->id), v,
+			bpf_map__update_elem(g->skel->maps.flow_stats, &hit->id,
+					     sizeof(hit->id), v,
 					     ncpu * sizeof(*v), BPF_ANY);
 	}
 out:

@@ -920,6 +920,40 @@ fail:
 	return err;
 }
 
+/* Set the bits of the /16s that a network of prefix `len` overlaps. */
+static void zone_nets_set(__u64 *w, const uint8_t *addr, uint32_t len)
+{
+	uint32_t first = cg_zone_nets_bit(addr), n = 1, i;
+
+	if (len < 16) {
+		n = 1u << (16 - len);
+		first &= ~(n - 1);
+	}
+	for (i = first; i < first + n; i++)
+		w[i / 64] |= 1ull << (i % 64);
+}
+
+void cg_zone_nets_of(const struct cg_compiled *c, struct cg_zone_nets *zn)
+{
+	size_t i;
+
+	memset(zn, 0, sizeof(*zn));
+	for (i = 0; i < c->n_hosts4; i++)
+		if (c->hosts4[i].val.zone != CG_ZONE_NONE)
+			zone_nets_set(zn->w[0], c->hosts4[i].key.addr, 32);
+	for (i = 0; i < c->n_classes4; i++)
+		if (c->classes4[i].val.zone != CG_ZONE_NONE)
+			zone_nets_set(zn->w[0], c->classes4[i].key.addr,
+				      c->classes4[i].key.prefixlen);
+	for (i = 0; i < c->n_hosts6; i++)
+		if (c->hosts6[i].val.zone != CG_ZONE_NONE)
+			zone_nets_set(zn->w[1], c->hosts6[i].key.addr, 128);
+	for (i = 0; i < c->n_classes6; i++)
+		if (c->classes6[i].val.zone != CG_ZONE_NONE)
+			zone_nets_set(zn->w[1], c->classes6[i].key.addr,
+				      c->classes6[i].key.prefixlen);
+}
+
 void cg_compiled_free(struct cg_compiled *c)
 {
 	if (!c)

@@ -94,6 +94,12 @@ int cg_compile(const struct cg_policy *p, struct cg_compiled **out,
 	       struct cg_diags *d);
 void cg_compiled_free(struct cg_compiled *c);
 
+/*
+ * The zone_nets bits of a compiled policy (maps/cranegate.h): the /16s
+ * that an address or network of a class in a zone overlaps.
+ */
+void cg_zone_nets_of(const struct cg_compiled *c, struct cg_zone_nets *zn);
+
 /* The compiled sizes and the kernel memory they need, for `check`. */
 void cg_compiled_summary(const struct cg_compiled *c, FILE *out);
 
