@@ -96,17 +96,25 @@ static __always_inline __u32 flow_lookup(struct frame *f)
 
 /*
  * Could the frame's source lie in a zone? False: surely not, and the frame
- * is spoofed-source (maps/cranegate.h, zone_nets).
+ * is spoofed-source (maps/cranegate.h, zone_nets): its /16 is clear, or
+ * neither coarse nor with its /24 (IPv6: /48) in the filter.
  */
 static __always_inline bool src_maybe_zoned(const struct frame *f)
 {
 	const struct cg_zone_nets *zn;
-	__u32 zero = 0, bit = cg_zone_nets_bit(f->src);
+	__u32 zero = 0, bit = cg_zone_nets_bit(f->src), w;
+	int v6 = f->family == 6;
 
 	zn = bpf_map_lookup_elem(&zone_nets, &zero);
 	if (!zn)
 		return true;
-	return (zn->w[f->family == 6][(bit >> 6) & (CG_ZONE_NETS_WORDS - 1)] >>
+	w = (bit >> 6) & (CG_ZONE_NETS_WORDS - 1);
+	if (!((zn->w[v6][w] >> (bit & 63)) & 1))
+		return false;
+	if ((zn->coarse[v6][w] >> (bit & 63)) & 1)
+		return true;
+	bit = cg_zone_nets_sub_bit(f->src, v6);
+	return (zn->sub[v6][(bit >> 6) & (CG_ZONE_NETS_WORDS - 1)] >>
 		(bit & 63)) &
 	       1;
 }

@@ -324,10 +324,10 @@ int cranegate_xdp(struct xdp_md *ctx)
 		f.hop_limit = hop_limit;
 		if (!f.ip_bad && !f.nonfirst)
 			parse_l4(ctx, &f, l4_off, l3_end, hop_limit);
-		/* A source in no zone: spoofed (step 6), found by one array
-		 * read. It has no connection (none opens or answers from
-		 * such a source), and judge() drops it before step 6 needs
-		 * one: no lookup, whatever the source. */
+		/* A source in no zone: spoofed (step 6), found by reading
+		 * zone_nets. It has no connection (none opens or answers
+		 * from such a source), and judge() drops it before step 6
+		 * needs one: no lookup, whatever the source. */
 		if (!f.ip_bad)
 			f.src_outside = !src_maybe_zoned(&f);
 		/* Established traffic: the decision it had before. */

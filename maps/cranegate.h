@@ -137,23 +137,51 @@ struct cg_class_val {
 
 /*
  * zone_nets: ARRAY of one struct cg_zone_nets, a policy map beside the
- * class maps: one bit per /16 of the address space (an address's first
- * 16 bits; IPv4 and IPv6 apart) that an address or network of a class in
- * a zone overlaps. A source whose bit is clear is in no zone: the frame is
- * spoofed-source (step 6) without the connection table or the class
- * lookups, whatever its source, so that a flood of random sources costs
- * one read of a 16 KiB array. A set bit only means "look".
+ * class maps, that says of most sources in no zone that they are in none,
+ * without a lookup. Two levels, IPv4 and IPv6 apart:
+ *
+ *   w      one bit per /16 of the address space (an address's first 16
+ *          bits) that an address or network of a class in a zone
+ *          overlaps. Clear: in no zone. The program asks it of every IP
+ *          frame before the connection table, so that a flood of random
+ *          sources costs one read of it and no lookup.
+ *   coarse one bit per /16 that a zone's network of /16 or shorter (IPv4)
+ *          or /32 or shorter (IPv6) overlaps: too large a network for
+ *          `sub`, whose bits its /16s do not use.
+ *   sub    a one-hash Bloom filter of the /24s (IPv6: /48s) that an
+ *          address or network of a class in a zone overlaps, asked at
+ *          step 6 for a source whose /16 is set and not coarse. Clear: in
+ *          no zone, without the class lookups.
+ *
+ * A set bit only means "look": every address in a zone has its bits set,
+ * so no frame from a zone is ever called spoofed by them.
  */
 #define CG_ZONE_NETS_WORDS (65536 / 64)
 
 struct cg_zone_nets {
 	__u64 w[2][CG_ZONE_NETS_WORDS]; /* [0]: IPv4, [1]: IPv6 */
+	__u64 coarse[2][CG_ZONE_NETS_WORDS];
+	__u64 sub[2][CG_ZONE_NETS_WORDS];
 };
 
-/* An address's bit: its first 16 bits. */
+/* An address's bit in w and coarse: its first 16 bits. */
 static inline __u32 cg_zone_nets_bit(const __u8 *addr)
 {
 	return ((__u32)addr[0] << 8) | addr[1];
+}
+
+/*
+ * An address's bit in sub: its first 24 bits (IPv4) or 48 (IPv6), mixed
+ * down to 16.
+ */
+static inline __u32 cg_zone_nets_sub_bit(const __u8 *addr, int v6)
+{
+	__u64 x = ((__u64)addr[0] << 16) | ((__u64)addr[1] << 8) | addr[2];
+
+	if (v6)
+		x = (x << 24) | ((__u64)addr[3] << 16) | ((__u64)addr[4] << 8) |
+		    addr[5];
+	return ((x ^ ((__u64)v6 << 56)) * 0x9e3779b97f4a7c15ULL) >> 48;
 }
 
 /*

@@ -840,6 +840,22 @@ static bool zone_net(const struct cg_zone_nets *zn, int v6, const char *a)
 	return (zn->w[v6][bit / 64] >> (bit % 64)) & 1;
 }
 
+/* What the program asks at step 6 (bpf/flows.h, src_maybe_zoned). */
+static bool maybe_zoned(const struct cg_zone_nets *zn, int v6, const char *a)
+{
+	uint8_t b[16] = {0};
+	uint32_t bit, sub;
+
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, a, b) != 1)
+		return true;
+	bit = cg_zone_nets_bit(b);
+	sub = cg_zone_nets_sub_bit(b, v6);
+	if (!((zn->w[v6][bit / 64] >> (bit % 64)) & 1))
+		return false;
+	return ((zn->coarse[v6][bit / 64] >> (bit % 64)) & 1) ||
+	       ((zn->sub[v6][sub / 64] >> (sub % 64)) & 1);
+}
+
 /*
  * zone_nets: a bit for every /16 that a network or host in a zone
  * overlaps (a network shorter than /16 sets each of its /16s), none for
@@ -860,7 +876,8 @@ static void test_zone_nets(void)
 				  "    networks: [198.18.10.0/24, 2001:2:0:10::/64]\n"
 				  "  b:\n"
 				  "    interfaces: [b0]\n"
-				  "    networks: [198.24.0.0/13, 2002::/15]\n"
+				  "    networks: [198.24.0.0/13, 2002::/15, 198.51.96.0/20,\n"
+				  "               2001:db8:ab00::/40]\n"
 				  "flows:\n"
 				  "  - name: f\n"
 				  "    from: a\n"
@@ -882,12 +899,26 @@ static void test_zone_nets(void)
 	ASSERT_FALSE(zone_net(&zn, 0, "198.32.0.1"), "zone nets: past the /13");
 	ASSERT_FALSE(zone_net(&zn, 0, "198.23.255.255"), "zone nets: before the /13");
 	ASSERT_FALSE(zone_net(&zn, 0, "203.0.113.9"), "zone nets: a flow's address in no zone");
-	ASSERT_EQ(set4, 9, "zone nets: IPv4, a's /16 and the /13's 8");
+	ASSERT_EQ(set4, 10, "zone nets: IPv4, a's /16, the /13's 8, the /20's");
 	ASSERT_TRUE(zone_net(&zn, 1, "2001:2:0:10::5"), "zone nets: a's /64");
 	ASSERT_TRUE(zone_net(&zn, 1, "2002::1"), "zone nets: the /15's first /16");
 	ASSERT_TRUE(zone_net(&zn, 1, "2003:ffff::1"), "zone nets: the /15's second /16");
 	ASSERT_FALSE(zone_net(&zn, 1, "2004::1"), "zone nets: past the /15");
 	ASSERT_EQ(set6, 3, "zone nets: IPv6, a's /16 and the /15's 2");
+	/* The second level: /24s (IPv6: /48s) of /16s that are not coarse. */
+	ASSERT_TRUE(maybe_zoned(&zn, 0, "198.18.10.200"), "zone nets: in a's /24");
+	ASSERT_FALSE(maybe_zoned(&zn, 0, "198.18.11.1"), "zone nets: beside a's /24");
+	ASSERT_TRUE(maybe_zoned(&zn, 0, "198.27.1.1"), "zone nets: in the coarse /13");
+	ASSERT_TRUE(maybe_zoned(&zn, 0, "198.51.96.1"), "zone nets: the /20's first /24");
+	ASSERT_TRUE(maybe_zoned(&zn, 0, "198.51.111.9"), "zone nets: the /20's last /24");
+	ASSERT_FALSE(maybe_zoned(&zn, 0, "198.51.112.1"), "zone nets: past the /20");
+	ASSERT_FALSE(maybe_zoned(&zn, 0, "198.51.95.255"), "zone nets: before the /20");
+	ASSERT_TRUE(maybe_zoned(&zn, 1, "2001:2:0:10::5"), "zone nets: in a's /64");
+	ASSERT_FALSE(maybe_zoned(&zn, 1, "2001:2:1::1"), "zone nets: beside a's /48");
+	ASSERT_TRUE(maybe_zoned(&zn, 1, "2001:db8:ab00::1"), "zone nets: the /40's first /48");
+	ASSERT_TRUE(maybe_zoned(&zn, 1, "2001:db8:abff:ffff::1"), "zone nets: the /40's last /48");
+	ASSERT_FALSE(maybe_zoned(&zn, 1, "2001:db8:ac00::1"), "zone nets: past the /40");
+	ASSERT_TRUE(maybe_zoned(&zn, 1, "2003:1234::1"), "zone nets: in the coarse /15");
 out:
 	cg_compiled_free(c);
 	cg_policy_free(p);

@@ -920,17 +920,49 @@ fail:
 	return err;
 }
 
-/* Set the bits of the /16s that a network of prefix `len` overlaps. */
-static void zone_nets_set(__u64 *w, const uint8_t *addr, uint32_t len)
+static void bit_set(__u64 *w, uint32_t bit)
 {
-	uint32_t first = cg_zone_nets_bit(addr), n = 1, i;
+	w[(bit / 64) % CG_ZONE_NETS_WORDS] |= 1ull << (bit % 64);
+}
+
+/*
+ * Set the bits of a network of a zone, address `a` of prefix `len`: the
+ * /16s it overlaps, and either their coarse bits or the sub bits of the
+ * /24s (IPv6: /48s) it overlaps.
+ */
+static void zone_nets_set(struct cg_zone_nets *zn, int v6, const uint8_t *a,
+			  uint32_t len)
+{
+	uint32_t first = cg_zone_nets_bit(a), n = 1, i;
+	uint32_t sub_len = v6 ? 48 : 24, coarse_len = v6 ? 32 : 16;
+	uint8_t b[16];
 
 	if (len < 16) {
 		n = 1u << (16 - len);
 		first &= ~(n - 1);
 	}
-	for (i = first; i < first + n; i++)
-		w[i / 64] |= 1ull << (i % 64);
+	for (i = first; i < first + n; i++) {
+		bit_set(zn->w[v6], i);
+		if (len <= coarse_len)
+			bit_set(zn->coarse[v6], i);
+	}
+	if (len <= coarse_len)
+		return;
+	/* The /24s (/48s) of the network: at most 2^16 of them. */
+	n = len < sub_len ? 1u << (sub_len - len) : 1;
+	memcpy(b, a, v6 ? 16 : 4);
+	for (i = 0; i < n; i++) {
+		/* The i-th /24 (/48): the index in the bits from len on. */
+		uint64_t unit = 0;
+		unsigned k, bytes = sub_len / 8;
+
+		for (k = 0; k < bytes; k++)
+			unit = unit << 8 | a[k];
+		unit = (unit & ~((uint64_t)n - 1)) + i;
+		for (k = 0; k < bytes; k++)
+			b[bytes - 1 - k] = (uint8_t)(unit >> (8 * k));
+		bit_set(zn->sub[v6], cg_zone_nets_sub_bit(b, v6));
+	}
 }
 
 void cg_zone_nets_of(const struct cg_compiled *c, struct cg_zone_nets *zn)
@@ -940,17 +972,17 @@ void cg_zone_nets_of(const struct cg_compiled *c, struct cg_zone_nets *zn)
 	memset(zn, 0, sizeof(*zn));
 	for (i = 0; i < c->n_hosts4; i++)
 		if (c->hosts4[i].val.zone != CG_ZONE_NONE)
-			zone_nets_set(zn->w[0], c->hosts4[i].key.addr, 32);
+			zone_nets_set(zn, 0, c->hosts4[i].key.addr, 32);
 	for (i = 0; i < c->n_classes4; i++)
 		if (c->classes4[i].val.zone != CG_ZONE_NONE)
-			zone_nets_set(zn->w[0], c->classes4[i].key.addr,
+			zone_nets_set(zn, 0, c->classes4[i].key.addr,
 				      c->classes4[i].key.prefixlen);
 	for (i = 0; i < c->n_hosts6; i++)
 		if (c->hosts6[i].val.zone != CG_ZONE_NONE)
-			zone_nets_set(zn->w[1], c->hosts6[i].key.addr, 128);
+			zone_nets_set(zn, 1, c->hosts6[i].key.addr, 128);
 	for (i = 0; i < c->n_classes6; i++)
 		if (c->classes6[i].val.zone != CG_ZONE_NONE)
-			zone_nets_set(zn->w[1], c->classes6[i].key.addr,
+			zone_nets_set(zn, 1, c->classes6[i].key.addr,
 				      c->classes6[i].key.prefixlen);
 }
 
