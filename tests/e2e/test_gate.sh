@@ -124,6 +124,42 @@ after=$(cg_status_json)
 expect "a frame from biz0 with a source in no zone (198.19.0.99) is spoofed-source" \
 	$(($(cg_reason spoofed-source "$after") - $(cg_reason spoofed-source "$before"))) -ge 5
 
+# Sources in no zone that share a /16 (IPv6: a /48) with the zones, which
+# the gate tells apart by zone_nets' /24 filter or by its class lookups:
+# each is spoofed-source, and the PLC's stack sees none of them. tcpdump in
+# the PLC's namespace is the receiver's truth; the HMI's own SYN on the
+# Modbus flow, sent last, shows that it was capturing.
+spoof4="198.18.11.7 198.18.23.1 198.18.99.200 198.18.19.255"
+spoof6="2001:2:0:99::5 2001:2:0:21::11 2001:2:1::7"
+T_CAP=$CG_TMP/spoof-rx.pcap
+bg_in_ns 30 plc tcpdump -Q in -i eth0 -nn -U -w "$T_CAP" "tcp dst port 502"
+cap=$CG_LAST_PID
+wait_until 5 test -s "$T_CAP" || sleep 1
+before=$(cg_status_json)
+for s in $spoof4; do
+	send_frame biz --dst-mac "$biz_gw" --src "$s" --dst $PLC --proto tcp \
+		--sport 4000 --dport 502 --tcp-flags S --count 4
+done
+for s in $spoof6; do
+	send_frame biz --dst-mac "$biz_gw" --src "$s" --dst $PLC6 --proto tcp \
+		--sport 4000 --dport 502 --tcp-flags S --count 4
+done
+after=$(cg_status_json)
+send_frame biz --dst-mac "$biz_gw" --src $HMI --dst $PLC --proto tcp \
+	--sport 4777 --dport 502 --tcp-flags S --payload "" --count 1
+wait_until 5 bash -c "tcpdump -nn -r '$T_CAP' 2>/dev/null | grep -q ' $HMI.4777 >'"
+kill -INT "$cap" 2>/dev/null
+wait "$cap" 2>/dev/null
+expect "sources beside the zones, in their /16 and /48: all 28 spoofed-source" \
+	$(($(cg_reason spoofed-source "$after") - $(cg_reason spoofed-source "$before"))) -eq 28
+rx=$(tcpdump -nn -r "$T_CAP" 2>/dev/null)
+expect "... the PLC's capture holds the HMI's SYN sent after them" \
+	"$(grep -c " $HMI.4777 >" <<<"$rx")" -ge 1
+expect "... and none of the spoofed ones" \
+	"$(grep -v " $HMI.4777 >" <<<"$rx" | grep -c ' > ')" -eq 0
+before=$(cg_status_json)
+after=$before
+
 before=$after
 send_frame biz --dst-mac "$biz_gw" --src 198.18.20.99 --dst $PLC --dport 502 \
 	--proto tcp --tcp-flags S --count 5
