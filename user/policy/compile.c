@@ -1018,7 +1018,8 @@ void cg_compiled_summary(const struct cg_compiled *c, FILE *out)
 	size_t lpm_b = c->n_classes4 * (sizeof(struct cg_lpm4_key) + 8 + 40) +
 		       c->n_classes6 * (sizeof(struct cg_lpm6_key) + 8 + 40) +
 		       c->n_hosts4 * (4 + 8 + 48) + c->n_hosts6 * (16 + 8 + 48);
-	size_t ports_b = CG_PORT_CLASSES_ENTRIES * 4;
+	size_t ports_b =
+		CG_PORT_CLASSES_ENTRIES * 4 + sizeof(struct cg_zone_nets);
 	size_t flows_b = c->n_flow_keys * (sizeof(struct cg_flow_key) +
 					   sizeof(struct cg_flow_val) + 48);
 	size_t info_b = c->policy->n_flows * (sizeof(struct cg_flow_info) +
