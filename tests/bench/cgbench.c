@@ -826,7 +826,9 @@ static void usage(FILE *f)
 		"RATE\n"
 		"       cgbench records [--sizes CONNECTIONS] [--csv FILE]\n"
 		"       cgbench first2 [--samples S] [--first K] [--sizes N] "
-		"[--csv FILE]\n");
+		"[--csv FILE]\n"
+		"       cgbench lines PROG_ID  (JIT address of each source "
+		"line; see lines.sh)\n");
 }
 
 static int parse_sizes(const char *s, struct opts *o)
@@ -966,6 +968,13 @@ int main(int argc, char **argv)
 				  argc - optind > 2
 					  ? strtoul(argv[optind + 2], NULL, 10)
 					  : 0);
+	}
+	if (!strcmp(cmd, "lines")) {
+		if (argc - optind != 1) {
+			usage(stderr);
+			return 2;
+		}
+		return cmd_lines(strtoul(argv[optind], NULL, 10));
 	}
 	if (!strcmp(cmd, "drive")) {
 		if (argc - optind != 6) {

@@ -114,5 +114,6 @@ int cmd_shadow(const struct opts *o);
 int cmd_ops(const struct opts *o);
 int cmd_phases(const struct opts *o);
 int cmd_first2(const struct opts *o);
+int cmd_lines(unsigned id);
 
 #endif
