@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
+
+#include <yaml.h>
 #include <arpa/inet.h>
 #include <linux/if_link.h>
 
@@ -233,6 +235,32 @@ out:
 
 /* ------------------------------------------------------------ phases */
 
+/*
+ * libyaml's own event parse of a text, every event taken and deleted: the
+ * floor under cg_policy_parse(), which is libyaml's events plus the tree
+ * and the checks. Returns the seconds, or -1.
+ */
+static double libyaml_events(const char *yaml, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	double t0 = bench_now();
+	int done = 0, ok = 1;
+
+	if (!yaml_parser_initialize(&parser))
+		return -1;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	while (!done && ok) {
+		ok = yaml_parser_parse(&parser, &ev);
+		if (ok) {
+			done = ev.type == YAML_STREAM_END_EVENT;
+			yaml_event_delete(&ev);
+		}
+	}
+	yaml_parser_delete(&parser);
+	return ok ? bench_now() - t0 : -1;
+}
+
 int cmd_phases(const struct opts *o)
 {
 	FILE *csv = csv_open(o->csv, "flows,phase,median_s,min_s,max_s");
@@ -244,9 +272,9 @@ int cmd_phases(const struct opts *o)
 					.proto = o->proto,
 					.ifaces = {"bench0", "bench1"},
 					.name = "bench"};
-		double t[4][MAX_SAMPLES];
-		static const char *const names[4] = {"parse", "compile", "load",
-						     "total"};
+		double t[5][MAX_SAMPLES];
+		static const char *const names[5] = {"parse", "compile", "load",
+						     "total", "libyaml"};
 
 		for (s = 0; s < o->samples && !err; s++) {
 			struct cg_diags d = {.file = "bench.yaml"};
@@ -278,13 +306,14 @@ int cmd_phases(const struct opts *o)
 			t[1][s] = t2 - t1;
 			t[2][s] = t3 - t2;
 			t[3][s] = t3 - t0;
+			t[4][s] = yaml ? libyaml_events(yaml, len) : -1;
 			cg_gate_free(g);
 			cg_compiled_free(c);
 			cg_policy_free(p);
 			cg_diags_free(&d);
 			free(yaml);
 		}
-		for (ph = 0; ph < 4 && !err; ph++) {
+		for (ph = 0; ph < 5 && !err; ph++) {
 			struct stat3 st = stat3(t[ph], o->samples);
 
 			fprintf(stderr,
