@@ -275,6 +275,34 @@ else
 		"this cranegate has no run command"
 fi
 
+# ---- a gate of an older version: its connection table has another shape
+# The running gate's own table stays its own (the program holds it); a
+# stand-in of another value size takes the pin, as an older version's
+# gate leaves it. apply must refuse before loading, name the table and
+# the upgrade, and change nothing: the gate keeps enforcing A.
+ids_before=$(for dev in biz0 crane0 cctv0 mgmt0; do xdp_prog_ids "$dev"; done | sort | tr '\n' ,)
+conns_vs=$(bpftool map show pinned "$CG_PIN_ROOT/conns" -j | jq -r .bytes_value)
+mv_ok=
+if rm -f "$CG_PIN_ROOT/conns" &&
+	bpftool map create "$CG_PIN_ROOT/conns" type lru_hash key 40 \
+		value $((conns_vs - 48)) entries 1024 name conns; then
+	mv_ok=1
+fi
+expect "a stand-in for an older version's connection table" "${mv_ok:-no}" = 1
+out=$(cg apply "$T/b.yaml" 2>&1)
+rc=$?
+expect "apply over it fails" "$rc" -ne 0
+expect "... naming the table and both shapes" \
+	"$(grep -c "the map 'conns' pinned under .* is from another version of cranegate (key 40 bytes, value $((conns_vs - 48)); this version's: 40, $conns_vs)" <<<"$out")" -eq 1 ||
+	diag "$out"
+expect "... and saying how to upgrade, and what it costs" \
+	"$(grep -c 'To upgrade it, `cranegate detach` and then apply again: in between the interfaces pass traffic unfiltered' <<<"$out")" -eq 1
+expect "... without trying to load" "$(grep -c 'loading the XDP program failed' <<<"$out")" -eq 0
+expect "... the active policy is still A" "$(cg_policy_field name)" = reload-a
+ids_after=$(for dev in biz0 crane0 cctv0 mgmt0; do xdp_prog_ids "$dev"; done | sort | tr '\n' ,)
+expect "... the same programs on the interfaces" "$ids_after" = "$ids_before"
+enforcing "after apply refused an older version's table"
+
 # A gate from before the event sketch left an event_sources pin (its
 # per-source LRU): detach removes it too.
 check "a stand-in for the event_sources pin of an older gate" \

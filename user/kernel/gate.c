@@ -69,6 +69,59 @@ const char *const cg_state_maps[] = {
 const size_t cg_n_state_maps = sizeof(cg_state_maps) / sizeof(cg_state_maps[0]);
 
 /*
+ * Are the state maps pinned under `pin_root` of this version's shape
+ * (type, key and value sizes, flags)? A gate left running by an older
+ * version has a pinned table of another shape, which this program cannot
+ * share: say which, and how to upgrade, before the load fails on it.
+ * 0, or -EINVAL.
+ */
+static int pins_compatible(struct gate_bpf *skel, const char *pin_root)
+{
+	int bad = 0;
+	size_t i;
+
+	for (i = 0; pin_root && i < cg_n_state_maps; i++) {
+		const struct bpf_map *m = bpf_object__find_map_by_name(
+			skel->obj, cg_state_maps[i]);
+		struct bpf_map_info info = {};
+		uint32_t len = sizeof(info);
+		char path[PATH_MAX];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", pin_root,
+			 cg_state_maps[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0 || !m)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    (info.type != bpf_map__type(m) ||
+		     info.key_size != bpf_map__key_size(m) ||
+		     info.value_size != bpf_map__value_size(m) ||
+		     info.map_flags != bpf_map__map_flags(m))) {
+			fprintf(stderr,
+				"cranegate: error: the map '%s' pinned under "
+				"%s "
+				"is from another version of cranegate (key %u "
+				"bytes, value %u; this version's: %u, %u)\n",
+				cg_state_maps[i], pin_root, info.key_size,
+				info.value_size, bpf_map__key_size(m),
+				bpf_map__value_size(m));
+			bad++;
+		}
+		close(fd);
+	}
+	if (!bad)
+		return 0;
+	fprintf(stderr,
+		"cranegate: nothing changed: a gate running there keeps its "
+		"policy. To upgrade it, `cranegate detach` and then apply "
+		"again: in between the interfaces pass traffic unfiltered, "
+		"and afterwards connections are picked up where a flow allows "
+		"them (cranegate(8), \"Upgrading\")\n");
+	return -EINVAL;
+}
+
+/*
  * Size a state map from the policy's limits, unless it already lives in a
  * pin: a live table keeps its size (and its entries) until `detach`.
  */
@@ -641,6 +694,8 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 	}
 	zones_plan(skel, c, zone_ifx);
 
+	if ((err = pins_compatible(skel, o->pin_root)))
+		goto cleanup;
 	err = gate_bpf__load(skel);
 	if (err) {
 		fprintf(stderr,
