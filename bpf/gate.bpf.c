@@ -356,7 +356,7 @@ int cranegate_xdp(struct xdp_md *ctx)
 	}
 	/* What the responder's segments say of an inspected stream. */
 	if (reason == CG_R_REPLY && c.val)
-		stream_reply(ctx, &f, &c);
+		cg_stream_reply(ctx, &f, c.val, c.end);
 
 out:
 	/* 12. Verdict; monitor mode turns every drop into a logged pass. */

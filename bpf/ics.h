@@ -184,6 +184,28 @@ static __always_inline void ics_count(const struct frame *f, bool denied,
 /* Step 12: is this request, on a flow with modbus:/s7comm:/enip:, refused?
  * A flow with several keys reads EtherNet/IP on port 44818, S7comm on 102
  * and Modbus elsewhere; a flow with one key reads its protocol anywhere. */
+/*
+ * Modbus and S7comm requests against the flow's rule `r` (ics_rules
+ * index `idx`): 1 refused, 0 not. A global function, verified once
+ * whatever state of the caller reaches it; EtherNet/IP stays with the
+ * caller, as its walk's calls need the stack this frame would take.
+ */
+__noinline int cg_ics_refused(struct xdp_md *ctx, struct frame *f, __u32 idx)
+{
+	const struct cg_ics_rule *r;
+
+	if (!ctx || !f)
+		return 1;
+	r = bpf_map_lookup_elem(&ics_rules, &idx);
+	if (!r)
+		return 1;
+	if (r->s7comm && (!r->modbus || f->dport == 102))
+		return s7comm_refused(ctx, f, r);
+	if (r->modbus)
+		return modbus_refused(ctx, f, r);
+	return 0;
+}
+
 static __always_inline bool ics_refused(struct xdp_md *ctx, struct frame *f,
 					const struct cg_flow_info *fi)
 {
@@ -206,11 +228,7 @@ static __always_inline bool ics_refused(struct xdp_md *ctx, struct frame *f,
 		f->function = v & 0xffff;
 		return v & CG_ENIP_REFUSED;
 	}
-	if (r->s7comm && (!r->modbus || f->dport == 102))
-		return s7comm_refused(ctx, f, r);
-	if (r->modbus)
-		return modbus_refused(ctx, f, r);
-	return false;
+	return cg_ics_refused(ctx, f, idx);
 }
 
 #endif /* CRANEGATE_BPF_ICS_H */

@@ -349,22 +349,28 @@ static __always_inline bool stream_commit(struct xdp_md *ctx, struct frame *f,
  * of the opener's stream. Its SYN-ACK gives the window scale, its ACKs
  * the right edge of its window and, for a stream picked up without its
  * SYN, where the stream stands; its RST ends the stream.
+ *
+ * A global function, verified once whatever state of the caller reaches
+ * it: `v` is the connection entry as plain memory, `c_end` the frame's
+ * end of it.
  */
-static __always_inline void stream_reply(struct xdp_md *ctx, struct frame *f,
-					 struct conn *c)
+__noinline int cg_stream_reply(struct xdp_md *ctx, struct frame *f,
+			       struct cg_conn_val *v, __u32 c_end)
 {
 	struct cg_stream *s;
 	struct tcphdr *th;
-	__u8 fl = f->tcp_flags;
+	__u8 fl;
 	__u32 end;
 	int ws;
 
-	if (f->proto != IPPROTO_TCP_ || !c->val || is_shadow() ||
-	    c->val->opener == c->end)
-		return;
-	s = &c->val->stream;
+	if (!ctx || !f || !v)
+		return 0;
+	fl = f->tcp_flags;
+	if (f->proto != IPPROTO_TCP_ || is_shadow() || v->opener == c_end)
+		return 0;
+	s = &v->stream;
 	if (s->state == CG_ST_NONE)
-		return;
+		return 0;
 	/* Where the responder's own sequence numbers stand. */
 	end = f->tcp_seq + (f->payload_end - f->payload_off) +
 	      !!(fl & TCP_SYN) + !!(fl & TCP_FIN);
@@ -374,7 +380,7 @@ static __always_inline void stream_reply(struct xdp_md *ctx, struct frame *f,
 	}
 	if (fl & TCP_RST) {
 		s->state = CG_ST_CLOSED;
-		return;
+		return 0;
 	}
 	if (fl & TCP_SYN) {
 		if (fl & TCP_ACK) {
@@ -382,10 +388,10 @@ static __always_inline void stream_reply(struct xdp_md *ctx, struct frame *f,
 							: -1;
 			s->shift = ws < 0 ? 0 : ws > 14 ? 14 : ws;
 		}
-		return;
+		return 0;
 	}
 	if (!(fl & TCP_ACK))
-		return;
+		return 0;
 	if (s->state == CG_ST_UNSYNCED) {
 		__builtin_memset(s->rec, 0, sizeof(s->rec));
 		s->next = f->tcp_ack;
@@ -394,15 +400,16 @@ static __always_inline void stream_reply(struct xdp_md *ctx, struct frame *f,
 	}
 	if (!(s->flags & CG_STF_SHIFT) ||
 	    (s->state != CG_ST_SYN && s->state != CG_ST_SYNCED))
-		return;
+		return 0;
 	th = frame_ptr(ctx, f->l4_off, 20);
 	if (!th)
-		return;
+		return 0;
 	end = f->tcp_ack + ((__u32)bpf_ntohs(th->window) << (s->shift & 15));
 	if (!(s->flags & CG_STF_WND) || (__s32)(end - s->wnd_end) > 0) {
 		s->wnd_end = end;
 		s->flags |= CG_STF_WND;
 	}
+	return 0;
 }
 
 /*
