@@ -362,10 +362,11 @@ static __always_inline bool conn_reply(struct frame *f, struct conn *c,
  * problem) on its way back to the sender of the packet it quotes: a reply
  * if that packet belongs to a live connection. The quoted packet must have
  * been sent by the error's destination, and carry its IP header and the
- * first 8 bytes of its transport header.
+ * first 8 bytes of its transport header. 1 or 0. A global function,
+ * verified once whatever state of the caller reaches it.
  */
-static __always_inline bool icmp_error_reply(struct xdp_md *ctx,
-					     struct frame *f, __u64 now)
+__noinline int cg_icmp_error_reply(struct xdp_md *ctx, struct frame *f,
+				   __u64 now)
 {
 	struct cg_conn_key k = {};
 	struct cg_conn_val *v;
@@ -377,12 +378,14 @@ static __always_inline bool icmp_error_reply(struct xdp_md *ctx,
 	__u32 off = f->inner_off, l4;
 	__u8 *h;
 
+	if (!ctx || !f)
+		return 0;
 	if (f->family == 4) {
 		__u8 *ip = frame_ptr(ctx, off, 20);
 		__u32 hl;
 
 		if (!ip || (ip[0] >> 4) != 4 || (ip[0] & 15) < 5)
-			return false;
+			return 0;
 		hl = (ip[0] & 15) * 4;
 		proto = ip[9];
 		__builtin_memcpy(src, ip + 12, 4);
@@ -392,21 +395,21 @@ static __always_inline bool icmp_error_reply(struct xdp_md *ctx,
 		__u8 *ip = frame_ptr(ctx, off, 40);
 
 		if (!ip || (ip[0] >> 4) != 6)
-			return false;
+			return 0;
 		proto = ip[6];
 		__builtin_memcpy(src, ip + 8, 16);
 		__builtin_memcpy(dst, ip + 24, 16);
 		l4 = off + 40;
 	}
 	if (l4 + 8 > f->inner_end)
-		return false;
+		return 0;
 	h = frame_ptr(ctx, l4, 8);
 	if (!h)
-		return false;
+		return 0;
 	/* Sent by the error's destination. */
 	if (((__u64 *)src)[0] != ((__u64 *)f->dst)[0] ||
 	    ((__u64 *)src)[1] != ((__u64 *)f->dst)[1])
-		return false;
+		return 0;
 	if (proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_) {
 		sport = ((__u16)h[0] << 8) | h[1];
 		dport = ((__u16)h[2] << 8) | h[3];
@@ -423,11 +426,11 @@ static __always_inline bool icmp_error_reply(struct xdp_md *ctx,
 	    since(now, v->last) > (v->closing ? cfg_timeout_tcp_closing
 					      : conn_timeout(proto)) ||
 	    conn_cut(f, v))
-		return false;
+		return 0;
 	opener = &v->end[v->opener & 1];
 	f->flow = opener->policy_id == cfg_policy_id ? opener->flow
 						     : CG_FLOW_NONE;
-	return true;
+	return 1;
 }
 
 #endif /* CRANEGATE_BPF_CONN_H */

@@ -259,8 +259,8 @@ static __always_inline __u32 judge(struct xdp_md *ctx, struct frame *f,
 
 	/* 11. Replies within a live connection, and errors about one. */
 	if (f->icmp_error)
-		return icmp_error_reply(ctx, f, now) ? CG_R_REPLY
-						     : CG_R_NO_RULE;
+		return cg_icmp_error_reply(ctx, f, now) ? CG_R_REPLY
+							: CG_R_NO_RULE;
 	if (conn_reply(f, c, now))
 		return CG_R_REPLY;
 	/* A reply to the gateway's own connection (see cg_self_reply). */
