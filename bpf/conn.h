@@ -36,6 +36,19 @@ static __always_inline __u32 conn_key_of(const __u8 *src, const __u8 *dst,
 		src_first = s1 < d1;
 	else
 		src_first = sport <= dport;
+	if (family == 4) {
+		/* conns4's key, in the same storage (see conn_get). */
+		struct cg_conn4_key *n = (struct cg_conn4_key *)k;
+
+		__builtin_memcpy(n->a, src_first ? src : dst, 4);
+		__builtin_memcpy(n->b, src_first ? dst : src, 4);
+		n->aport = src_first ? sport : dport;
+		n->bport = src_first ? dport : sport;
+		n->proto = proto;
+		n->family = 4;
+		n->pad[0] = n->pad[1] = 0;
+		return src_first ? 0 : 1;
+	}
 	if (src_first) {
 		__builtin_memcpy(k->a, src, 16);
 		__builtin_memcpy(k->b, dst, 16);
@@ -50,6 +63,44 @@ static __always_inline __u32 conn_key_of(const __u8 *src, const __u8 *dst,
 	k->proto = proto;
 	k->family = family;
 	return src_first ? 0 : 1;
+}
+
+/*
+ * The connection table of a key built by conn_key_of(): conns4 for IPv4
+ * (the key's first 16 bytes are a struct cg_conn4_key), conns for IPv6.
+ * Each map's call stays a call site of its own (the empty asm statements
+ * differ), so that the verifier inlines both lookups; merged into one call
+ * of either map, they would be an indirect call.
+ */
+static __always_inline struct cg_conn_val *conn_get(__u8 family,
+						    const struct cg_conn_key *k)
+{
+	struct cg_conn_val *v;
+
+	if (family == 4) {
+		v = bpf_map_lookup_elem(&conns4, k);
+		asm volatile("" : "+r"(v) : : "memory");
+		return v;
+	}
+	v = bpf_map_lookup_elem(&conns, k);
+	asm volatile("" : "+r"(v) : "r"(family) : "memory");
+	return v;
+}
+
+static __always_inline long conn_put(__u8 family, const struct cg_conn_key *k,
+				     const struct cg_conn_val *v)
+{
+	if (family == 4)
+		return bpf_map_update_elem(&conns4, k, v, BPF_ANY);
+	return bpf_map_update_elem(&conns, k, v, BPF_ANY);
+}
+
+static __always_inline void conn_del(__u8 family, const struct cg_conn_key *k)
+{
+	if (family == 4)
+		bpf_map_delete_elem(&conns4, k);
+	else
+		bpf_map_delete_elem(&conns, k);
 }
 
 static __always_inline __u32 conn_key(const struct frame *f,
@@ -196,7 +247,7 @@ static __always_inline void conn_find(struct frame *f, struct conn *c,
 				      __u64 now)
 {
 	c->end = conn_key(f, &c->key) & 1;
-	c->val = bpf_map_lookup_elem(&conns, &c->key);
+	c->val = conn_get(f->family, &c->key);
 	/*
 	 * Idle past its timeout, or past the window of the flow that opened
 	 * it. The window is checked whatever this policy says (not behind
@@ -325,7 +376,7 @@ static __always_inline void conn_open(struct xdp_md *ctx, struct frame *f,
 	conn_seen(f, nv, now);
 	if (cfg_conn_count)
 		conn_count_first(nv, c->end, f->len, now);
-	if (bpf_map_update_elem(&conns, &c->key, nv, BPF_ANY)) {
+	if (conn_put(f->family, &c->key, nv)) {
 		state_count(CG_S_CONN_FAILED);
 		return;
 	}
@@ -421,7 +472,7 @@ __noinline int cg_icmp_error_reply(struct xdp_md *ctx, struct frame *f,
 		dport = sport;
 	}
 	conn_key_of(src, dst, sport, dport, proto, f->family, &k);
-	v = bpf_map_lookup_elem(&conns, &k);
+	v = conn_get(f->family, &k);
 	if (!v ||
 	    since(now, v->last) > (v->closing ? cfg_timeout_tcp_closing
 					      : conn_timeout(proto)) ||

@@ -412,7 +412,7 @@ out:
 	}
 	action = verdict == CG_V_DROP ? XDP_DROP : XDP_PASS;
 	if (f.reset)
-		bpf_map_delete_elem(&conns, &c.key);
+		conn_del(f.family, &c.key);
 	/* One already-loaded field when no shadow is configured. The shadow
 	 * judges the request as it came, and builds the RST itself. */
 	if ((cfg_slot == CG_SLOT_A || cfg_slot == CG_SLOT_B) && l && l->shadow)

@@ -196,6 +196,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cg_conn4_key);
+	__type(value, struct cg_conn_val);
+	__uint(max_entries, 65536);
+} conns4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct cg_mac_key);
 	__type(value, struct cg_mac_val);
 	__uint(max_entries, 16384);

@@ -188,7 +188,7 @@ __noinline int cg_stream_judge(struct xdp_md *ctx, const struct frame *f,
 	if (!f || !key)
 		return CG_R_STREAM;
 	if (exists) {
-		v = bpf_map_lookup_elem(&conns, key);
+		v = conn_get(f->family, key);
 		if (!v)
 			return CG_R_STREAM;
 		s = &v->stream;

@@ -146,19 +146,34 @@ static int icmp(struct inst *in, const char *ifname, const char *src,
 	return run(in, ifname, &s);
 }
 
+/* The connection tables: conns (IPv6) and conns4 (IPv4). */
+static int conns6 = -1, conns4 = -1;
+
 /* The `until` of the one connection of (family, proto); -1 if none. */
-static long long conn_until(int fd, uint8_t family, uint8_t proto)
+static long long conn_until(uint8_t family, uint8_t proto)
 {
 	struct cg_conn_key k, prev;
+	struct cg_conn4_key k4, prev4;
 	struct cg_conn_val v;
 	bool first = true;
 	long long u = -1;
 
-	while (!bpf_map_get_next_key(fd, first ? NULL : &prev, &k)) {
+	if (family == 4) {
+		while (!bpf_map_get_next_key(conns4, first ? NULL : &prev4,
+					     &k4)) {
+			first = false;
+			prev4 = k4;
+			if (k4.proto == proto &&
+			    !bpf_map_lookup_elem(conns4, &k4, &v))
+				u = (long long)v.until;
+		}
+		return u;
+	}
+	while (!bpf_map_get_next_key(conns6, first ? NULL : &prev, &k)) {
 		first = false;
 		prev = k;
 		if (k.family == family && k.proto == proto &&
-		    !bpf_map_lookup_elem(fd, &k, &v))
+		    !bpf_map_lookup_elem(conns6, &k, &v))
 			u = (long long)v.until;
 	}
 	return u;
@@ -186,7 +201,7 @@ static int responder_passes(struct inst *in)
 	return n;
 }
 
-static void test_narrow(int conns)
+static void test_narrow(void)
 {
 	struct inst perm = {}, soon = {}, later = {}, ended = {}, gone = {};
 	struct cg_narrow_stats st;
@@ -234,7 +249,7 @@ static void test_narrow(int conns)
 		  "perm: UDP over IPv6 to 5006 allowed");
 	ASSERT_EQ(responder_passes(&perm), 4, "perm: the PLC's 4 replies pass");
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(conn_until(conns, cs[i].family, cs[i].proto), 0,
+		ASSERT_EQ(conn_until(cs[i].family, cs[i].proto), 0,
 			  L("perm: %s connection has no end", cs[i].what));
 
 	/* The hole: without the walk, a policy whose window has ended
@@ -244,35 +259,35 @@ static void test_narrow(int conns)
 		  "ended, no walk: the PLC's frames still pass (the hole)");
 
 	/* A window that ends in an hour: every connection ends with it. */
-	ASSERT_OK(cg_conns_narrow(conns, soon.c, &st), "soon: walk");
+	ASSERT_OK(cg_conns_narrow(conns6, conns4, soon.c, &st), "soon: walk");
 	ASSERT_EQ(st.walked, 4, "soon: 4 connections walked");
 	ASSERT_EQ(st.narrowed, 4, "soon: 4 narrowed");
 	ASSERT_EQ(st.cut, 0, "soon: none cut");
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(conn_until(conns, cs[i].family, cs[i].proto),
+		ASSERT_EQ(conn_until(cs[i].family, cs[i].proto),
 			  (long long)soon.c->flow_info[i].valid_until,
 			  L("soon: %s connection ends with the new window",
 			    cs[i].what));
 	ASSERT_EQ(responder_passes(&soon), 4, "soon: still in the window");
 
 	/* A later end, no end, or no flow at all: nothing widens. */
-	ASSERT_OK(cg_conns_narrow(conns, later.c, &st), "later: walk");
+	ASSERT_OK(cg_conns_narrow(conns6, conns4, later.c, &st), "later: walk");
 	ASSERT_EQ(st.narrowed + st.cut, 0, "later: nothing changed");
-	ASSERT_EQ(conn_until(conns, 4, 6),
+	ASSERT_EQ(conn_until(4, 6),
 		  (long long)soon.c->flow_info[0].valid_until,
 		  "later: the earlier end stays (no stretching)");
-	ASSERT_OK(cg_conns_narrow(conns, perm.c, &st), "perm: walk");
+	ASSERT_OK(cg_conns_narrow(conns6, conns4, perm.c, &st), "perm: walk");
 	ASSERT_EQ(st.walked, 0, "perm: a policy without windows walks nothing");
-	ASSERT_OK(cg_conns_narrow(conns, gone.c, &st), "gone: walk");
+	ASSERT_OK(cg_conns_narrow(conns6, conns4, gone.c, &st), "gone: walk");
 	ASSERT_EQ(st.walked, 4, "gone: 4 walked");
 	ASSERT_EQ(st.narrowed + st.cut, 0,
 		  "gone: no flow allows them: left as they were");
-	ASSERT_EQ(conn_until(conns, 4, 17),
+	ASSERT_EQ(conn_until(4, 17),
 		  (long long)soon.c->flow_info[1].valid_until,
 		  "gone: the UDP connection keeps its end");
 
 	/* The window has ended: the connections end now, both ways. */
-	ASSERT_OK(cg_conns_narrow(conns, ended.c, &st), "ended: walk");
+	ASSERT_OK(cg_conns_narrow(conns6, conns4, ended.c, &st), "ended: walk");
 	ASSERT_EQ(st.cut, 4, "ended: 4 cut");
 	ASSERT_EQ(responder_passes(&ended), 0,
 		  "ended: none of the PLC's frames passes");
@@ -286,7 +301,7 @@ static void test_narrow(int conns)
 		  "perm again: the old stream does not come back by itself");
 	ASSERT_EQ(udp(&perm, "biz0", HMI, PLC, 40001, 5004), CG_R_ALLOWED,
 		  "perm again: the HMI opens it afresh");
-	ASSERT_EQ(conn_until(conns, 4, 17), 0,
+	ASSERT_EQ(conn_until(4, 17), 0,
 		  "perm again: the new connection has no end");
 out:
 	unload(&perm);
@@ -301,11 +316,12 @@ out:
  * the table as the program would have opened them), re-judged under a
  * policy that narrows them all. The time goes to the TAP log.
  */
-static void test_walk_cost(int conns)
+static void test_walk_cost(void)
 {
 	struct inst soon = {};
 	struct cg_narrow_stats st;
 	struct cg_conn_key k = {};
+	struct cg_conn4_key k4;
 	struct cg_conn_val v = {};
 	struct timespec t0, t1;
 	char t[32], val[64];
@@ -330,14 +346,17 @@ static void test_walk_cost(int conns)
 	memcpy(v.end[0].src_mac, "\x02\x00\xc6\x12\x0a\x05", 6);
 	for (i = 0; i < 10000; i++) {
 		k.aport = 20000 + i;
-		written += !bpf_map_update_elem(conns, &k, &v, BPF_ANY);
+		cg_conn4_key_narrow(&k, &k4);
+		written += !bpf_map_update_elem(conns4, &k4, &v, BPF_ANY);
 	}
 	ASSERT_EQ(written, 10000, "cost: 10,000 connections written");
 	/* Nothing writes now: a plain walk counts the entries. */
-	while (!bpf_map_get_next_key(conns, entries ? &k : NULL, &k))
+	while (!bpf_map_get_next_key(conns4, entries ? &k4 : NULL, &k4))
+		entries++;
+	for (i = 0; !bpf_map_get_next_key(conns6, i ? &k : NULL, &k); i++)
 		entries++;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ASSERT_OK(cg_conns_narrow(conns, soon.c, &st), "cost: walk");
+	ASSERT_OK(cg_conns_narrow(conns6, conns4, soon.c, &st), "cost: walk");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ASSERT_TRUE(st.narrowed >= 10000, "cost: all 10,000 narrowed");
 	/* The walk writes as it goes; each entry is still visited once. */
@@ -354,7 +373,7 @@ int main(void)
 {
 	struct cg_env env = {};
 	char path[PATH_MAX];
-	int lock = -1, conns = -1;
+	int lock = -1;
 	struct inst first = {};
 	size_t i;
 
@@ -368,14 +387,19 @@ int main(void)
 	/* The first load pins the state maps. */
 	if (load(&first, policy_text("first", ""))) {
 		snprintf(path, sizeof(path), "%s/conns", pin_root);
-		conns = bpf_obj_get(path);
-		if (ASSERT_TRUE(conns >= 0, "conns pinned"))
-			test_narrow(conns);
-		if (conns >= 0)
-			test_walk_cost(conns);
+		conns6 = bpf_obj_get(path);
+		snprintf(path, sizeof(path), "%s/conns4", pin_root);
+		conns4 = bpf_obj_get(path);
+		if (ASSERT_TRUE(conns6 >= 0 && conns4 >= 0,
+				"conns and conns4 pinned")) {
+			test_narrow();
+			test_walk_cost();
+		}
 	}
-	if (conns >= 0)
-		close(conns);
+	if (conns6 >= 0)
+		close(conns6);
+	if (conns4 >= 0)
+		close(conns4);
 	unload(&first);
 	for (i = 0; i < cg_n_state_maps; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_root,

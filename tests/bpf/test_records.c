@@ -68,7 +68,7 @@ static bool load(struct inst *in, bool no_count)
 		return false;
 	if (!ASSERT_OK(cg_gate_load(in->c, &o, &in->g), "instance loads"))
 		return false;
-	in->conns = cg_gate_map_fd(in->g, "conns");
+	in->conns = cg_gate_map_fd(in->g, "conns4"); /* IPv4 only here */
 	return ASSERT_TRUE(in->conns >= 0, "conns map");
 }
 
@@ -110,7 +110,7 @@ static int tcp(struct inst *in, bool from_hmi, uint16_t hport, uint16_t pport,
 static bool entry(struct inst *in, uint8_t proto, uint16_t hport,
 		  uint16_t pport, struct cg_conn_val *v, int *hmi_end)
 {
-	struct cg_conn_key k, prev;
+	struct cg_conn4_key k, prev;
 	bool first = true;
 
 	while (!bpf_map_get_next_key(in->conns, first ? NULL : &prev, &k)) {
@@ -456,7 +456,7 @@ static void test_sweep(void)
 	struct cg_diags d = {.file = "sweep.yaml"};
 	struct cg_records *rec = NULL;
 	struct inst in = {};
-	struct cg_conn_key k, prev;
+	struct cg_conn4_key k, prev;
 	time_t t_end = time(NULL) + 5; /* loading may take a while */
 	struct tm tm;
 	bool first = true;
@@ -494,7 +494,7 @@ static void test_sweep(void)
 	    !ASSERT_OK(cg_records_open(&env, NULL, &rec), "sweep: records"))
 		goto out;
 	cg_records_limits(rec, &in.p->limits);
-	in.conns = cg_gate_map_fd(in.g, "conns");
+	in.conns = cg_gate_map_fd(in.g, "conns4");
 
 	ASSERT_EQ(udp_from(in.g, 41000), CG_R_ALLOWED, "sweep: udp A opens");
 	ASSERT_EQ(udp_from(in.g, 41001), CG_R_ALLOWED, "sweep: udp B opens");

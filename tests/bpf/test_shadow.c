@@ -413,7 +413,7 @@ int main(void)
 	pn.stats = pin_fd("shadow_stats");
 	pn.flows = pin_fd("shadow_flows");
 	pn.ev_stats = pin_fd("shadow_event_stats");
-	pn.conns = pin_fd("conns");
+	pn.conns = pin_fd("conns4"); /* the frames here are IPv4 */
 	pn.macs = pin_fd("macs");
 	pn.reasons = pin_fd("reason_stats");
 	pn.events = pin_fd("events");

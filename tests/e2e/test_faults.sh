@@ -431,7 +431,7 @@ check "detach (limits take effect on a fresh gate)" cg detach
 policy faults-full 5000 | sed 's/^zones:/limits:\n  connections: 1024\n  macs: 1024\nzones:/' >"$T/full.yaml"
 check "apply a policy with limits: connections: 1024, macs: 1024" cg apply "$T/full.yaml"
 before=$(cg_status_json)
-expect "the connection table has 1024 entries" "$(jq -r '.state.conns.max // 0' <<<"$before")" -eq 1024
+expect "the IPv4 connection table has 1024 entries" "$(jq -r '.state.conns4.max // 0' <<<"$before")" -eq 1024
 # flood MODE N: N allowed UDP datagrams HMI -> PLC:5000 as raw frames,
 # each a new connection (source ports 20000..) or, with MODE macs, from a
 # new source MAC (02:aa:..) on one connection.
@@ -466,7 +466,7 @@ faults=$((faults + 1))
 after=$(cg_status_json)
 got=$(($(cg_reason allowed "$after") - $(cg_reason allowed "$before")))
 expect "all $N_CONN datagrams were judged and counted as allowed (no crash, none lost)" "$got" -eq "$N_CONN"
-entries=$(jq -r '.state.conns.entries // 0' <<<"$after")
+entries=$(jq -r '.state.conns4.entries // 0' <<<"$after")
 opened=$(jq -r '.state.connections_opened // 0' <<<"$after")
 failed_c=$(jq -r '.state.connections_failed // 0' <<<"$after")
 diag "connection table: $entries of 1024 entries; opened $opened, failed $failed_c"

@@ -56,15 +56,12 @@ static uint32_t at_least_one(size_t n)
 
 /* The state maps that instances share through pins, by name. */
 const char *const cg_state_maps[] = {
-	"reason_stats",	 "event_stats",
-	"event_buckets", "events",
-	"conns",	 "macs",
-	"frags",	 "state_stats",
-	"progs",	 "live",
-	"shadow_in",	 "shadow_stats",
-	"shadow_flows",	 "shadow_event_stats",
-	"event_sketch",	 "iface_stats",
-	"iface_slots",
+	"reason_stats", "event_stats",	"event_buckets",
+	"events",	"conns",	"conns4",
+	"macs",		"frags",	"state_stats",
+	"progs",	"live",		"shadow_in",
+	"shadow_stats", "shadow_flows", "shadow_event_stats",
+	"event_sketch", "iface_stats",	"iface_slots",
 };
 const size_t cg_n_state_maps = sizeof(cg_state_maps) / sizeof(cg_state_maps[0]);
 
@@ -654,9 +651,11 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 				 at_least_one(p->n_zones + p->n_flows));
 	{
 		char conns[PATH_MAX], macs[PATH_MAX], frags[PATH_MAX];
-		char sketch[PATH_MAX];
+		char sketch[PATH_MAX], conns4[PATH_MAX];
 
 		snprintf(conns, sizeof(conns), "%s/conns", o->pin_root ?: "");
+		snprintf(conns4, sizeof(conns4), "%s/conns4",
+			 o->pin_root ?: "");
 		snprintf(macs, sizeof(macs), "%s/macs", o->pin_root ?: "");
 		snprintf(frags, sizeof(frags), "%s/frags", o->pin_root ?: "");
 		snprintf(sketch, sizeof(sketch), "%s/event_sketch",
@@ -666,7 +665,10 @@ int cg_gate_load(const struct cg_compiled *c, const struct cg_gate_opts *o,
 		if ((err = size_sketch(skel, o->pin_root ? sketch : NULL,
 				       p->limits.event_sources, &seed)))
 			goto cleanup;
+		/* Each family's table holds limits.connections. */
 		size_state_map(skel->maps.conns, o->pin_root ? conns : NULL,
+			       p->limits.connections, "connections");
+		size_state_map(skel->maps.conns4, o->pin_root ? conns4 : NULL,
 			       p->limits.connections, "connections");
 		size_state_map(skel->maps.macs, o->pin_root ? macs : NULL,
 			       p->limits.macs, "macs");

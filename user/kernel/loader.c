@@ -152,7 +152,8 @@ static void switch_back(const struct switched *s, size_t n, int new_fd,
 static void narrow_conns(const struct cg_gate *g, const struct cg_compiled *c)
 {
 	struct cg_narrow_stats st;
-	int err = cg_conns_narrow(cg_gate_map_fd(g, "conns"), c, &st);
+	int err = cg_conns_narrow(cg_gate_map_fd(g, "conns"),
+				  cg_gate_map_fd(g, "conns4"), c, &st);
 
 	if (err)
 		fprintf(stderr,

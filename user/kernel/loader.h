@@ -276,7 +276,7 @@ struct cg_snapshot {
 	struct cg_snap_ics *ics;
 	size_t n_ics;
 	/* Only after cg_snapshot_tables(): */
-	struct cg_snap_table tables[3];
+	struct cg_snap_table tables[4]; /* conns4, conns, macs, frags */
 	size_t n_tables;
 	bool have_state_stats;
 	unsigned long long state[CG_S_MAX]; /* enum cg_state_stat */

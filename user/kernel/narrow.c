@@ -204,21 +204,32 @@ static int64_t new_until(const struct cg_compiled *c,
  */
 #define KEYS_BATCH 1024
 
-static int conn_keys(int fd, struct cg_conn_key **out, size_t *n)
+/*
+ * The keys of a connection table, in the wide form (cg_conn_key): conns
+ * holds them so, conns4 (v4) in struct cg_conn4_key.
+ */
+static int conn_keys(int fd, bool v4, struct cg_conn_key **out, size_t *n)
 {
-	struct cg_conn_key *keys = NULL, *k, batch;
+	size_t ks =
+		v4 ? sizeof(struct cg_conn4_key) : sizeof(struct cg_conn_key);
+	struct cg_conn_key *keys = NULL, *k;
 	struct cg_conn_val *vals;
+	unsigned char *raw, batch[sizeof(struct cg_conn_key)];
 	bool first = true;
 	int err;
 
 	*out = NULL;
 	*n = 0;
 	vals = calloc(KEYS_BATCH, sizeof(*vals));
-	if (!vals)
+	raw = calloc(KEYS_BATCH, ks);
+	if (!vals || !raw) {
+		free(vals);
+		free(raw);
 		return -ENOMEM;
+	}
 	for (;;) {
 		LIBBPF_OPTS(bpf_map_batch_opts, o);
-		__u32 got = KEYS_BATCH;
+		__u32 got = KEYS_BATCH, i;
 
 		k = realloc(keys, (*n + KEYS_BATCH) * sizeof(*keys));
 		if (!k) {
@@ -226,15 +237,25 @@ static int conn_keys(int fd, struct cg_conn_key **out, size_t *n)
 			break;
 		}
 		keys = k;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
-					   keys + *n, vals, &got, &o);
+		err = bpf_map_lookup_batch(fd, first ? NULL : batch, batch, raw,
+					   vals, &got, &o);
 		err = err ? -errno : 0;
+		for (i = 0; i < got; i++) {
+			if (v4)
+				cg_conn4_key_widen(
+					(const struct cg_conn4_key *)(raw +
+								      i * ks),
+					&keys[*n + i]);
+			else
+				memcpy(&keys[*n + i], raw + i * ks, ks);
+		}
 		*n += got;
 		first = false;
 		if (err)
 			break;
 	}
 	free(vals);
+	free(raw);
 	if (err != -ENOENT) { /* ENOENT: the walk is done */
 		free(keys);
 		return err;
@@ -243,33 +264,31 @@ static int conn_keys(int fd, struct cg_conn_key **out, size_t *n)
 	return 0;
 }
 
-int cg_conns_narrow(int conns_fd, const struct cg_compiled *c,
-		    struct cg_narrow_stats *st)
+/* One table's walk (see cg_conns_narrow). */
+static int narrow_table(int fd, bool v4, const struct cg_compiled *c,
+			const struct cg_policy *all_open,
+			struct cg_narrow_stats *st)
 {
 	struct cg_conn_key *keys, key;
-	struct cg_policy *all_open = NULL;
+	struct cg_conn4_key k4;
+	const void *kp;
 	size_t i, n;
-	int err = 0;
+	int err;
 
-	memset(st, 0, sizeof(*st));
-	/* Without windows nothing can narrow: no walk, no cost. */
-	if (!c->n_timed)
-		return 0;
-	all_open = windows_open(c->policy);
-	if (!all_open)
-		return -ENOMEM;
-	err = conn_keys(conns_fd, &keys, &n);
-	if (err) {
-		free(all_open->flows);
-		free(all_open);
+	err = conn_keys(fd, v4, &keys, &n);
+	if (err)
 		return err;
-	}
 	for (i = 0; i < n; i++) {
 		struct cg_conn_val v;
 		int64_t u;
 
 		key = keys[i];
-		if (bpf_map_lookup_elem(conns_fd, &key, &v))
+		kp = &key;
+		if (v4) {
+			cg_conn4_key_narrow(&key, &k4);
+			kp = &k4;
+		}
+		if (bpf_map_lookup_elem(fd, kp, &v))
 			continue; /* gone meanwhile (LRU, expiry) */
 		st->walked++;
 		if (v.end[v.opener & 1].policy_id == 0)
@@ -283,12 +302,12 @@ int cg_conns_narrow(int conns_fd, const struct cg_compiled *c,
 		 * and this write replaces all of it. What it can still lose
 		 * is the frames of these few microseconds.
 		 */
-		if (bpf_map_lookup_elem(conns_fd, &key, &v))
+		if (bpf_map_lookup_elem(fd, kp, &v))
 			continue;
 		if (v.until && (uint64_t)u >= v.until)
 			continue;
 		v.until = (uint64_t)u;
-		if (bpf_map_update_elem(conns_fd, &key, &v, BPF_EXIST)) {
+		if (bpf_map_update_elem(fd, kp, &v, BPF_EXIST)) {
 			if (errno != ENOENT)
 				err = -errno;
 			continue;
@@ -299,7 +318,27 @@ int cg_conns_narrow(int conns_fd, const struct cg_compiled *c,
 			st->narrowed++;
 	}
 	free(keys);
+	return err;
+}
+
+int cg_conns_narrow(int conns_fd, int conns4_fd, const struct cg_compiled *c,
+		    struct cg_narrow_stats *st)
+{
+	struct cg_policy *all_open = NULL;
+	int err = 0, e4 = 0;
+
+	memset(st, 0, sizeof(*st));
+	/* Without windows nothing can narrow: no walk, no cost. */
+	if (!c->n_timed)
+		return 0;
+	all_open = windows_open(c->policy);
+	if (!all_open)
+		return -ENOMEM;
+	if (conns_fd >= 0)
+		err = narrow_table(conns_fd, false, c, all_open, st);
+	if (conns4_fd >= 0)
+		e4 = narrow_table(conns4_fd, true, c, all_open, st);
 	free(all_open->flows);
 	free(all_open);
-	return err;
+	return err ? err : e4;
 }

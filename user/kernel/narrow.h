@@ -36,11 +36,11 @@ struct cg_narrow_stats {
 };
 
 /*
- * Walk the connection table `conns_fd` under compiled policy `c` (whose
- * policy it borrows). Returns 0 or a negative errno (a failed write);
- * *st counts what it did either way.
+ * Walk the connection tables `conns_fd` (IPv6) and `conns4_fd` (IPv4; -1:
+ * none) under compiled policy `c` (whose policy it borrows). Returns 0 or
+ * a negative errno (a failed write); *st counts what it did either way.
  */
-int cg_conns_narrow(int conns_fd, const struct cg_compiled *c,
+int cg_conns_narrow(int conns_fd, int conns4_fd, const struct cg_compiled *c,
 		    struct cg_narrow_stats *st);
 
 #endif

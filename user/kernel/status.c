@@ -496,13 +496,15 @@ out:
 
 int cg_snapshot_tables(const struct cg_env *env, struct cg_snapshot *s)
 {
-	static const char *const tables[] = {"conns", "macs", "frags"};
+	/* conns4 holds the IPv4 connections, conns the IPv6 ones. */
+	static const char *const tables[] = {"conns4", "conns", "macs",
+					     "frags"};
 	int ncpu = libbpf_num_possible_cpus(), fd;
 	uint64_t *pc;
 	uint32_t r;
 
 	s->n_tables = 0;
-	for (r = 0; r < 3; r++) {
+	for (r = 0; r < sizeof(tables) / sizeof(tables[0]); r++) {
 		struct bpf_map_info mi = {};
 		uint32_t mlen = sizeof(mi), used = 0;
 		char key[64], prev[64], *kp = NULL;

@@ -645,19 +645,55 @@ static void see(struct cg_records *r, FILE *log, struct cg_active *a,
 		emit(r, log, t, END_INTERIM);
 }
 
-int cg_records_sweep(struct cg_records *r, FILE *log)
+/*
+ * One connection table's entries, each to see(): conns (IPv6) holds wide
+ * keys, conns4 (IPv4) the 16-byte ones, widened here. 0 or a negative
+ * errno.
+ */
+static int sweep_table(struct cg_records *r, FILE *log, struct cg_active *a,
+		       int fd, bool v4)
 {
 	static struct cg_conn_key keys[BATCH];
+	static struct cg_conn4_key keys4[BATCH];
 	static struct cg_conn_val vals[BATCH];
-	struct cg_conn_key batch;
-	struct cg_active *a = NULL;
+	unsigned char batch[sizeof(struct cg_conn_key)];
 	bool first = true;
-	int fd, err = 0;
+	int err = 0;
+	unsigned i;
+
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 n = BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : batch, batch,
+					   v4 ? (void *)keys4 : (void *)keys,
+					   vals, &n, &o);
+		if (err)
+			err = -errno;
+		for (i = 0; i < n; i++) {
+			if (v4)
+				cg_conn4_key_widen(&keys4[i], &keys[i]);
+			see(r, log, a, &keys[i], &vals[i]);
+		}
+		first = false;
+		if (err)
+			break;
+	}
+	return err == -ENOENT ? 0 : err;
+}
+
+int cg_records_sweep(struct cg_records *r, FILE *log)
+{
+	struct cg_active *a = NULL;
+	int fd, fd4, err = 0;
 	unsigned i;
 
 	fd = cg_pin_fd(r->env, "conns");
 	if (fd < 0)
 		return -errno;
+	/* A gate of an older version has no conns4: its IPv4 connections
+	 * are in conns. */
+	fd4 = cg_pin_fd(r->env, "conns4");
 	/*
 	 * The offset between the clocks: realtime read on both sides of the
 	 * jiffies, so a read delayed by load (a flood, a busy CPU) is seen
@@ -668,6 +704,8 @@ int cg_records_sweep(struct cg_records *r, FILE *log)
 
 		if (cg_kernel_jiffies(&r->jnow)) {
 			close(fd);
+			if (fd4 >= 0)
+				close(fd4);
 			return -ENOENT;
 		}
 		t1 = clock_ms(CLOCK_REALTIME);
@@ -683,23 +721,12 @@ int cg_records_sweep(struct cg_records *r, FILE *log)
 	r->gen++;
 	r->written = 0;
 	cg_active_open(r->env, &a);
-	for (;;) {
-		LIBBPF_OPTS(bpf_map_batch_opts, o);
-		__u32 n = BATCH;
-
-		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
-					   keys, vals, &n, &o);
-		if (err)
-			err = -errno;
-		for (i = 0; i < n; i++)
-			see(r, log, a, &keys[i], &vals[i]);
-		first = false;
-		if (err)
-			break;
-	}
-	if (err == -ENOENT)
-		err = 0;
+	err = sweep_table(r, log, a, fd, false);
+	if (!err && fd4 >= 0)
+		err = sweep_table(r, log, a, fd4, true);
 	close(fd);
+	if (fd4 >= 0)
+		close(fd4);
 	/* What the table no longer holds: evicted (or deleted). */
 	for (i = 0; i < TRACK_BUCKETS && !err; i++) {
 		struct track **pp = &r->buckets[i], *t;
