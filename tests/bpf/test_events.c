@@ -215,13 +215,48 @@ out:
 	unload(g, p, c);
 }
 
+/* Slots of the per-source sketch that any CPU has used (last != 0). */
+static long long sketch_used(struct cg_gate *g)
+{
+	int fd = cg_gate_map_fd(g, "event_sketch"),
+	    ncpu = libbpf_num_possible_cpus();
+	struct bpf_map_info mi = {};
+	__u32 mlen = sizeof(mi), k;
+	struct cg_event_bucket *v;
+	long long used = 0;
+	int cpu;
+
+	if (fd < 0 || ncpu <= 0 || bpf_obj_get_info_by_fd(fd, &mi, &mlen))
+		return -1;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -1;
+	/* The last element holds the seed, not a bucket. */
+	for (k = 0; k + 1 < mi.max_entries; k++) {
+		if (bpf_map_lookup_elem(fd, &k, v)) {
+			used = -1;
+			break;
+		}
+		for (cpu = 0; cpu < ncpu; cpu++)
+			if (v[cpu].last) {
+				used++;
+				break;
+			}
+	}
+	free(v);
+	return used;
+}
+
 /*
  * Many sources, one frame each: the per-source limit lets each through;
- * the ceiling stops them at its burst.
+ * the ceiling stops them at its burst. Once it has, new sources touch no
+ * slot of the sketch: the ceiling is looked at first.
  */
 static void test_ceiling(void)
 {
 	const unsigned burst = 20, rate = 2, n = 60;
+	unsigned long long before;
+	long long used;
 	struct cg_policy *p = NULL;
 	struct cg_compiled *c = NULL;
 	struct cg_event_counter ec;
@@ -257,6 +292,22 @@ static void test_ceiling(void)
 		  "ceiling: emitted + lost + suppressed = frames");
 	ASSERT_EQ(ec.suppressed_source, 0,
 		  "ceiling: no source was over its own limit");
+	used = sketch_used(g);
+	before = ec.suppressed;
+	for (i = 0; i < 40; i++) {
+		snprintf(src, sizeof(src), "198.18.10.%u", 170 + i);
+		len = no_rule(buf, src);
+		run(g, "biz0", buf, len);
+	}
+	if (!ASSERT_OK(cg_gate_event_count(g, CG_R_NO_RULE, &ec),
+		       "ceiling: event counters read again"))
+		goto out;
+	/* At 2 events a second, the ceiling gains no token in these
+	 * microseconds; allow one. */
+	ASSERT_TRUE(ec.suppressed - before >= 39,
+		    "ceiling spent: 40 new sources' events suppressed");
+	ASSERT_TRUE(used > 0 && sketch_used(g) - used <= 2,
+		    "ceiling spent: their sources' sketch slots untouched");
 out:
 	unload(g, p, c);
 }
